@@ -1,0 +1,18 @@
+"""The gridgate API: one Chalice app, one blueprint per endpoint family.
+
+- `chalicelib/blueprints/residents.py`  the city app: grants, visitor passes, resident QR, faces
+- `chalicelib/blueprints/gate.py`       gate devices: face / QR entry and exit capture
+- `chalicelib/blueprints/grid_workers.py` grid workers: task lists and verification results
+"""
+
+from chalice import Chalice
+
+from chalicelib.blueprints import gate, grid_workers, residents
+from chalicelib.errors import install_error_handling
+
+app = Chalice(app_name="gridgate")
+app.api.binary_types.extend(["image/jpeg", "image/png", "application/octet-stream"])
+install_error_handling(app)
+app.register_blueprint(residents.bp)
+app.register_blueprint(gate.bp, url_prefix="/gate")
+app.register_blueprint(grid_workers.bp, url_prefix="/grid")

@@ -1,0 +1,1 @@
+"""Chalice-side code: HTTP concerns only; use cases live in the `gridgate` layer."""

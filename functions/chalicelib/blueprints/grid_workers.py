@@ -1,0 +1,5 @@
+"""Endpoints of the grid_workers family (filled in by its issue)."""
+
+from chalice import Blueprint
+
+bp = Blueprint(__name__)

@@ -1,0 +1,1 @@
+"""Storage adapters: the only place that knows about DynamoDB and S3."""

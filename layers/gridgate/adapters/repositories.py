@@ -1,0 +1,311 @@
+"""Repositories for the base registries: people, places, homes, ownership and face templates.
+
+Each repository turns domain objects into table items and back; personal identifiers are
+sealed here (keyed hash + AES-GCM) and nowhere else, so no other layer handles ciphertext.
+Rights (grants, passes), events and the flows' outputs have repositories of their own modules.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Iterable, Iterator
+
+from pynamodb.exceptions import DoesNotExist
+
+from gridgate.adapters.tables import (
+    FaceTemplateTable,
+    GateTable,
+    HomeTable,
+    OwnershipTable,
+    PersonTable,
+    PlaceTable,
+)
+from gridgate.domain.model import (
+    FaceTemplate,
+    Gate,
+    GateDirection,
+    Home,
+    KeyGroup,
+    Ownership,
+    Person,
+    Place,
+    PlaceKind,
+    Registry,
+)
+from gridgate.security.identifiers import IdentifierProtector
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+class PersonRepository:
+    """Persons, with ID number, name and phone sealed at rest."""
+
+    def __init__(self, protector: IdentifierProtector) -> None:
+        self._protector = protector
+
+    def to_item(self, person: Person, grid_id: str | None = None) -> PersonTable:
+        seal = self._protector.encrypt
+        pid = person.person_id
+        return PersonTable(
+            person_id=pid,
+            id_hash=self._protector.lookup_hash(person.id_number),
+            id_enc=seal(person.id_number, context=f"{pid}/id"),
+            name_enc=seal(person.name, context=f"{pid}/name"),
+            phone_enc=seal(person.phone, context=f"{pid}/phone") if person.phone else None,
+            registries={r.value for r in person.registries},
+            birth_year=person.birth_year,
+            sex=person.sex,
+            registered_home_id=person.registered_home_id,
+            registered_grid_id=grid_id,
+            key_groups={k.value for k in person.key_groups} or None,
+            updated_at=utcnow(),
+        )
+
+    def from_item(self, item: PersonTable) -> Person:
+        open_ = self._protector.decrypt
+        pid = item.person_id
+        return Person(
+            person_id=pid,
+            name=open_(item.name_enc, context=f"{pid}/name"),
+            id_number=open_(item.id_enc, context=f"{pid}/id"),
+            registries=frozenset(Registry(r) for r in item.registries),
+            birth_year=int(item.birth_year),
+            sex=item.sex,
+            registered_home_id=item.registered_home_id,
+            phone=open_(item.phone_enc, context=f"{pid}/phone") if item.phone_enc else None,
+            key_groups=frozenset(KeyGroup(k) for k in (item.key_groups or ())),
+            version=int(item.version or 0),
+        )
+
+    def add(self, person: Person, grid_id: str | None = None) -> None:
+        self.to_item(person, grid_id).save()
+
+    def get(self, person_id: str) -> Person | None:
+        try:
+            return self.from_item(PersonTable.get(person_id))
+        except DoesNotExist:
+            return None
+
+    def find_id_by_id_number(self, id_number: str) -> str | None:
+        """The person id registered under an ID number, found through its keyed hash."""
+        hits = PersonTable.by_id_hash.query(self._protector.lookup_hash(id_number), limit=1)
+        return next((hit.person_id for hit in hits), None)
+
+    def ids_registered_at(self, home_id: str) -> list[str]:
+        return [hit.person_id for hit in PersonTable.by_registered_home.query(home_id)]
+
+    def in_grid(self, grid_id: str) -> Iterator[Person]:
+        return (self.from_item(item) for item in PersonTable.by_grid.query(grid_id))
+
+
+def place_to_item(place: Place) -> PlaceTable:
+    return PlaceTable(
+        place_id=place.place_id,
+        kind=place.kind.value,
+        name=place.name,
+        parent_id=place.parent_id,
+        ancestors={kind.value: pid for kind, pid in place.ancestors.items()},
+    )
+
+
+def place_from_item(item: PlaceTable) -> Place:
+    ancestors = item.ancestors.as_dict() if hasattr(item.ancestors, "as_dict") else dict(item.ancestors)
+    return Place(
+        place_id=item.place_id,
+        kind=PlaceKind(item.kind),
+        name=item.name,
+        parent_id=item.parent_id,
+        ancestors={PlaceKind(k): v for k, v in ancestors.items()},
+    )
+
+
+class PlaceRepository:
+    def add(self, place: Place) -> None:
+        place_to_item(place).save()
+
+    def get(self, place_id: str) -> Place | None:
+        try:
+            return place_from_item(PlaceTable.get(place_id))
+        except DoesNotExist:
+            return None
+
+    def children(self, parent_id: str) -> list[Place]:
+        return [place_from_item(item) for item in PlaceTable.by_parent.query(parent_id)]
+
+
+def gate_to_item(gate: Gate) -> GateTable:
+    return GateTable(
+        gate_id=gate.gate_id,
+        estate_id=gate.estate_id,
+        direction=gate.direction.value,
+        device_key_id=gate.device_key_id,
+        device_public_key=gate.device_public_key or None,
+        name=gate.name,
+    )
+
+
+def gate_from_item(item: GateTable) -> Gate:
+    return Gate(
+        gate_id=item.gate_id,
+        estate_id=item.estate_id,
+        direction=GateDirection(item.direction),
+        device_key_id=item.device_key_id,
+        device_public_key=item.device_public_key or b"",
+        name=item.name,
+    )
+
+
+class GateRepository:
+    def add(self, gate: Gate) -> None:
+        gate_to_item(gate).save()
+
+    def get(self, gate_id: str) -> Gate | None:
+        try:
+            return gate_from_item(GateTable.get(gate_id))
+        except DoesNotExist:
+            return None
+
+    def at_estate(self, estate_id: str) -> list[Gate]:
+        return [gate_from_item(item) for item in GateTable.by_estate.query(estate_id)]
+
+
+def home_to_item(home: Home) -> HomeTable:
+    return HomeTable(
+        home_id=home.home_id,
+        estate_id=home.estate_id,
+        building_id=home.building_id,
+        unit=home.unit,
+        floor=home.floor,
+        room=home.room,
+        floor_area_m2=home.floor_area_m2,
+        grid_id=home.grid_id,
+    )
+
+
+def home_from_item(item: HomeTable) -> Home:
+    return Home(
+        home_id=item.home_id,
+        estate_id=item.estate_id,
+        building_id=item.building_id,
+        unit=item.unit,
+        floor=int(item.floor),
+        room=item.room,
+        floor_area_m2=float(item.floor_area_m2),
+        grid_id=item.grid_id,
+    )
+
+
+class HomeRepository:
+    def add(self, home: Home) -> None:
+        home_to_item(home).save()
+
+    def get(self, home_id: str) -> Home | None:
+        try:
+            return home_from_item(HomeTable.get(home_id))
+        except DoesNotExist:
+            return None
+
+    def in_estate(self, estate_id: str) -> list[Home]:
+        return [home_from_item(item) for item in HomeTable.by_estate.query(estate_id)]
+
+    def in_grid(self, grid_id: str) -> list[Home]:
+        return [home_from_item(item) for item in HomeTable.by_grid.query(grid_id)]
+
+
+def ownership_to_item(ownership: Ownership) -> OwnershipTable:
+    return OwnershipTable(
+        person_id=ownership.person_id,
+        home_id=ownership.home_id,
+        estate_id=ownership.estate_id,
+        since=ownership.since.isoformat(),
+        until=_iso(ownership.until),
+    )
+
+
+def ownership_from_item(item: OwnershipTable) -> Ownership:
+    return Ownership(
+        person_id=item.person_id,
+        home_id=item.home_id,
+        estate_id=item.estate_id,
+        since=date.fromisoformat(item.since),
+        until=_day(item.until),
+    )
+
+
+class OwnershipRepository:
+    """Property-record ownership; owner rights are derived from `current_for_person`."""
+
+    def add(self, ownership: Ownership) -> None:
+        ownership_to_item(ownership).save()
+
+    def for_person(self, person_id: str) -> list[Ownership]:
+        return [ownership_from_item(item) for item in OwnershipTable.query(person_id)]
+
+    def current_for_person(self, person_id: str, on: date) -> list[Ownership]:
+        return [o for o in self.for_person(person_id) if o.is_current(on)]
+
+    def of_home(self, home_id: str) -> list[Ownership]:
+        return [ownership_from_item(item) for item in OwnershipTable.by_home.query(home_id)]
+
+    def end(self, person_id: str, home_id: str, on: date) -> None:
+        OwnershipTable(person_id=person_id, home_id=home_id).update(
+            actions=[OwnershipTable.until.set(on.isoformat())]
+        )
+
+
+def template_key(source: Registry, template_no: int) -> str:
+    return f"{source.value}#{template_no}"
+
+
+def template_to_item(template: FaceTemplate) -> FaceTemplateTable:
+    return FaceTemplateTable(
+        person_id=template.person_id,
+        template_key=template_key(template.source, template.template_no),
+        source=template.source.value,
+        encoding=template.encoding,
+        consent_at=template.consent_at,
+        quality=template.quality,
+    )
+
+
+def template_from_item(item: FaceTemplateTable) -> FaceTemplate:
+    return FaceTemplate(
+        person_id=item.person_id,
+        source=Registry(item.source),
+        template_no=int(item.template_key.split("#", 1)[1]),
+        encoding=item.encoding,
+        consent_at=item.consent_at,
+        quality=float(item.quality or 0),
+    )
+
+
+class FaceTemplateRepository:
+    def add(self, template: FaceTemplate) -> None:
+        template_to_item(template).save()
+
+    def for_person(self, person_id: str) -> list[FaceTemplate]:
+        return [template_from_item(item) for item in FaceTemplateTable.query(person_id)]
+
+    def for_people(self, person_ids: Iterable[str]) -> list[FaceTemplate]:
+        """All templates of many people: one query per person, in the order given."""
+        return [t for pid in dict.fromkeys(person_ids) for t in self.for_person(pid)]
+
+    def delete_for_person(self, person_id: str, source: Registry | None = None) -> int:
+        """Delete a person's templates (all, or one source's); returns how many were removed."""
+        removed = 0
+        with FaceTemplateTable.batch_write() as batch:
+            for item in FaceTemplateTable.query(person_id):
+                if source is None or item.source == source.value:
+                    batch.delete(item)
+                    removed += 1
+        return removed

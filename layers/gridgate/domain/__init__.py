@@ -1,0 +1,1 @@
+"""Domain model and rules: plain Python, importable without any AWS library."""

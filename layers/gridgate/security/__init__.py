@@ -1,0 +1,1 @@
+"""Keys, identifier protection and signatures."""

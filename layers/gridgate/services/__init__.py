@@ -1,0 +1,1 @@
+"""Use cases: thin functions over the domain and the repositories."""

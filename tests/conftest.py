@@ -1,0 +1,78 @@
+"""Shared test fixtures: one moto server on loopback per session, a throw-away keyring, testdata.
+
+The environment is fixed before any gridgate or boto3 import so nothing can reach real AWS.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_KEYRING_DIR = Path(tempfile.mkdtemp(prefix="gridgate-test-keys-"))
+os.environ.setdefault("GRIDGATE_STAGE", "test")
+os.environ.setdefault("GRIDGATE_KEYRING_FILE", str(_KEYRING_DIR / "keyring.json"))
+for _var, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}.items():
+    os.environ.setdefault(_var, _value)
+
+from gridgate.security.keyring import Keyring  # noqa: E402
+
+Path(os.environ["GRIDGATE_KEYRING_FILE"]).write_text(Keyring.generate().to_json())
+
+#: External test data (real faces, QR photos); never copied into the repository.
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's server on loopback with every gridgate table and the bucket created."""
+    from local_emulator.server import running_moto_server
+
+    with running_moto_server() as server:
+        from gridgate.adapters.provisioning import provision
+        from gridgate.config import get_settings
+
+        provision(get_settings())
+        yield server
+
+
+@pytest.fixture
+def clean_tables(moto_server):
+    """Empty tables for tests that count items: moto is reset and the tables re-created."""
+    import urllib.request
+
+    from gridgate.adapters.provisioning import provision
+    from gridgate.config import get_settings
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server.url}/moto-api/reset", method="POST")).close()
+    provision(get_settings())
+    yield moto_server
+
+
+@pytest.fixture(scope="session")
+def keyring():
+    from gridgate.security.keyring import get_keyring
+
+    return get_keyring()
+
+
+@pytest.fixture(scope="session")
+def protector(keyring):
+    from gridgate.security.identifiers import IdentifierProtector
+
+    return IdentifierProtector(keyring)
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    if not TESTDATA.is_dir():
+        pytest.skip(f"external test data not found at {TESTDATA} (see shared/testdata/SOURCES.md)")
+    return TESTDATA
