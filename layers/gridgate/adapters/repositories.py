@@ -142,6 +142,15 @@ class PlaceRepository:
     def children(self, parent_id: str) -> list[Place]:
         return [place_from_item(item) for item in PlaceTable.by_parent.query(parent_id)]
 
+    def gallery_version(self, estate_id: str) -> int:
+        """The estate's gallery version: a strongly consistent read of one number."""
+        item = PlaceTable.get(estate_id, consistent_read=True, attributes_to_get=["gallery_version"])
+        return int(item.gallery_version or 0)
+
+    def bump_gallery_version(self, estate_id: str) -> None:
+        """Call after any change to who may enter an estate or to an enrolled face there."""
+        PlaceTable(place_id=estate_id).update(actions=[PlaceTable.gallery_version.add(1)])
+
 
 def gate_to_item(gate: Gate) -> GateTable:
     return GateTable(

@@ -125,6 +125,9 @@ class PlaceTable(BaseTable):
     name = UnicodeAttribute()
     parent_id = UnicodeAttribute(null=True)
     ancestors = MapAttribute(default=dict)  # {"district": "D01", "street": "D01-S02", ...}
+    #: Estates only: bumped whenever a right or an enrolled face at the estate changes, so warm
+    #: gate functions know their cached face gallery is stale (see `gallery_version`).
+    gallery_version = NumberAttribute(default=0)
 
     by_parent = PlaceByParent()
 
