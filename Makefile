@@ -15,7 +15,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test demo bench clean package browser openapi
 
 venv: $(STAMP)
 
@@ -27,7 +27,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-test: venv
+test: venv browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: venv
@@ -38,3 +38,28 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .prefect .gridgate .pytest_cache
+
+# Deployable artifacts, offline (no AWS credentials): .serverless/ and build/chalice/, cfn-linted.
+NODE_STAMP := node_modules/.installed-stamp
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+package: venv $(NODE_STAMP)
+	$(BIN)/python -m infra.package $(PACKAGE_ARGS)
+
+# Debian's Chromium for the page tests (tests/pages); installed only when missing and possible
+# (root with apt-get). Without it those tests skip and say why.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium + chromium-driver for the page tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+			|| echo "chromium install failed: page tests will be skipped"; \
+	fi
+
+# The API's OpenAPI document, regenerated from the Chalice routes (tests/app/test_openapi.py checks it).
+openapi: venv
+	cd functions && ../$(BIN)/python -m chalicelib.openapi ../docs/openapi.json

@@ -3,16 +3,23 @@
 - `chalicelib/blueprints/residents.py`  the city app: grants, visitor passes, resident QR, faces
 - `chalicelib/blueprints/gate.py`       gate devices: face / QR entry and exit capture
 - `chalicelib/blueprints/grid_workers.py` grid workers: task lists and verification results
+- `chalicelib/blueprints/pages.py`       people-facing pages: grid worker (phone), data center
 """
 
 from chalice import Chalice
 
 from chalicelib.blueprints import gate, grid_workers, residents
+from chalicelib.blueprints import pages
+from chalicelib.blueprints import faces
 from chalicelib.errors import install_error_handling
+from chalicelib.request_context import bind_current_request
 
 app = Chalice(app_name="gridgate")
 app.api.binary_types.extend(["image/jpeg", "image/png", "application/octet-stream"])
 install_error_handling(app)
+app.register_middleware(bind_current_request, "http")  # per-thread current request
 app.register_blueprint(residents.bp)
 app.register_blueprint(gate.bp, url_prefix="/gate")
 app.register_blueprint(grid_workers.bp, url_prefix="/grid")
+app.register_blueprint(pages.bp, url_prefix="/pages")
+app.register_blueprint(faces.bp, url_prefix="/faces")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 #: Services the emulator routes to moto (KMS and Secrets Manager stay in reach for infra code).
-EMULATED_SERVICES = ("DYNAMODB", "S3", "SECRETSMANAGER", "KMS")
+EMULATED_SERVICES = ("DYNAMODB", "S3", "SECRETS_MANAGER", "KMS")
 
 
 def free_port() -> int:
@@ -57,10 +57,10 @@ class MotoServer:
 
 
 def start_moto_server(host: str = "127.0.0.1", port: int | None = None, timeout: float = 30.0) -> MotoServer:
-    """Start `moto_server` as a child process and wait until it answers."""
+    """Start moto's server (with DynamoDB's write atomicity, see `atomic_moto`) and wait until it answers."""
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        [sys.executable, "-m", "local_emulator.atomic_moto", "-H", host, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

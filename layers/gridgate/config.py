@@ -28,6 +28,42 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(180, ge=1, le=3650)
     #: Write shards per estate-day partition of the access-events table (see docs/data-model.md).
     event_write_shards: int = Field(8, ge=1, le=64)
+    #: Gate devices: a face entry whose device-reported liveness score (0..1) is below this floor
+    #: is denied (`liveness_too_low`) before any matching. See docs/gate.md for the spoof samples.
+    gate_liveness_floor: float = Field(0.5, ge=0.0, le=1.0)
+    #: Gate devices: a signed request whose timestamp is further than this from the server clock is
+    #: refused; the nonces it used are remembered for twice as long (docs/gate.md, device auth).
+    gate_request_window_seconds: int = Field(60, ge=5, le=900)
+    #: Gate devices: largest accepted upload; bigger bodies get 413 (API Gateway stops at 6 MB anyway).
+    gate_max_upload_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=6 * 1024 * 1024)
+    #: Offline snapshots: how long a gate may decide from one snapshot before it refuses to.
+    gate_snapshot_validity_hours: int = Field(24, ge=1, le=72)
+    #: Offline snapshots: how far ahead they cover resident rotating codes (digests of every 30-s
+    #: code; about 7.7 KB per resident for 6 hours). Past that, offline gates refuse resident codes.
+    gate_snapshot_resident_code_hours: int = Field(6, ge=1, le=24)
+
+    #: City app tokens (JWT): who issues them and for whom. Locally the emulator is the issuer
+    #: (`gridgate.security.tokens.issue_token`); in AWS these are the city IdP's values and the
+    #: keyring holds only the IdP's public keys.
+    token_issuer: str = "https://idp.gridgate.local"
+    token_audience: str = "gridgate-app"
+    #: Clock skew tolerated on a token's exp/nbf/iat (phones and Lambda clocks drift a little).
+    token_leeway_seconds: int = Field(30, ge=0, le=300)
+    #: The city's civil time zone: grant dates and "today" are local dates, not UTC ones.
+    city_timezone: str = "Asia/Shanghai"
+    #: Per-home grant cap (docs/policy.md): one granted person per this much floor area ...
+    grant_area_per_person_m2: float = Field(10.0, gt=0)
+    #: ... but never fewer than this (a small home can still house one family member or tenant) ...
+    grant_cap_min: int = Field(1, ge=0, le=50)
+    #: ... nor more than this, however large the home.
+    grant_cap_max: int = Field(10, ge=1, le=100)
+    #: App endpoints: largest JSON body accepted; bigger bodies get 413 before any parsing.
+    app_max_body_bytes: int = Field(8 * 1024, ge=512, le=1024 * 1024)
+    #: App endpoints: how long a retried request with the same Idempotency-Key replays its first result.
+    idempotency_ttl_seconds: int = Field(24 * 3600, ge=60, le=7 * 24 * 3600)
+
+    #: Data-center page: where the Prefect UI runs, for links to the flow runs (None: no links).
+    prefect_ui_url: str | None = None
 
     @property
     def bucket(self) -> str:

@@ -1,5 +1,94 @@
-"""Endpoints of the grid_workers family (filled in by its issue)."""
+"""Grid-worker endpoints (mounted at /grid): the task list, a home's roster, and task results.
 
-from chalice import Blueprint
+Every route needs a bearer token with the ``grid_worker`` role and acts only inside the grids
+the token names (anything else is 403 ``out_of_scope``). Reading a roster decrypts personal
+data and is audited per person; a result that corrects the registry names the person version
+the worker saw and is refused with 409 ``correction_conflict`` if someone changed it first.
+
+- ``GET  /grid/{grid_id}/tasks[?format=json|csv|html]``   open tasks in walking order
+- ``GET  /grid/{grid_id}/homes/{home_id}/roster``          who lives there, per the registries
+- ``POST /grid/{grid_id}/tasks/{task_id}/result``          confirmed / corrected / not_reachable
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth import require
+from chalicelib.errors import ApiError
+from gridgate.adapters.findings import VerificationTaskRepository
+from gridgate.services.home_roster import HomeRoster
+from gridgate.services.task_feedback import FeedbackError, GridWorker, TaskFeedback, TaskSubmission
+from gridgate.services.task_sheets import rows, to_csv, to_html
 
 bp = Blueprint(__name__)
+
+
+@lru_cache(maxsize=1)
+def _feedback() -> TaskFeedback:
+    return TaskFeedback()
+
+
+@lru_cache(maxsize=1)
+def _roster() -> HomeRoster:
+    return HomeRoster.default()
+
+
+def _worker(grid_id: str) -> GridWorker:
+    principal = require(bp.current_request, "grid_worker")
+    if grid_id not in principal.grids:
+        raise ApiError(403, "out_of_scope", f"grid {grid_id} is not one of yours")
+    return GridWorker(subject=principal.subject, grids=frozenset(principal.grids))
+
+
+def _request_id() -> str | None:
+    return (bp.current_request.context or {}).get("requestId")
+
+
+def _refused(error: FeedbackError) -> ApiError:
+    return ApiError(error.status, error.code, error.message, **error.detail)
+
+
+@bp.route("/{grid_id}/tasks", methods=["GET"])
+def list_tasks(grid_id: str):
+    _worker(grid_id)
+    form = (bp.current_request.query_params or {}).get("format", "json")
+    tasks = VerificationTaskRepository().in_grid(grid_id)
+    if form == "csv":
+        return Response(
+            body=to_csv(tasks),
+            headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="tasks-{grid_id}.csv"'},
+        )
+    if form == "html":
+        page = to_html(grid_id, tasks, datetime.now(timezone.utc).date())
+        return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+    if form != "json":
+        raise ApiError(400, "bad_format", "format must be json, csv or html")
+    return {"grid_id": grid_id, "count": len(tasks), "tasks": rows(tasks)}
+
+
+@bp.route("/{grid_id}/homes/{home_id}/roster", methods=["GET"])
+def home_roster(grid_id: str, home_id: str):
+    worker = _worker(grid_id)
+    try:
+        return _roster().read(worker, grid_id, home_id, request_id=_request_id())
+    except FeedbackError as error:
+        raise _refused(error) from None
+
+
+@bp.route("/{grid_id}/tasks/{task_id}/result", methods=["POST"], content_types=["application/json"])
+def submit_result(grid_id: str, task_id: str):
+    worker = _worker(grid_id)
+    try:
+        body = json.loads(bp.current_request.raw_body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_json", "the body must be JSON") from None
+    try:
+        task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
+    except FeedbackError as error:
+        raise _refused(error) from None
+    return {"task_id": task.task_id, "status": task.status.value, "result": task.result.value if task.result else None}

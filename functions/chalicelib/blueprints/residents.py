@@ -1,5 +1,262 @@
-"""Endpoints of the residents family (filled in by its issue)."""
+"""The city app's endpoints for residents: my homes, grants, visitor passes, my identity QR.
 
-from chalice import Blueprint
+Every route needs a bearer token with the ``resident`` role; the token's subject is the caller's
+person id. Handlers stay thin: authenticate, read the body, call one service, shape the answer.
+Writes honour ``Idempotency-Key`` and are audited by the services. Owner scope (only homes the
+caller owns today; 404 ``unknown_home``, 403 ``not_owner``) is checked by the services.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth import require
+from chalicelib.idempotency import REPLAY_FLAG, IdempotentOperation
+from chalicelib.json_body import parse_body
+from chalicelib.openapi import documented
+from chalicelib.refusals import translate_refusals
+from chalicelib.request_context import current_request, request_id
+from chalicelib.resident_schemas import (
+    GrantRequest,
+    GrantView,
+    HomeGrantsView,
+    HomesView,
+    HomeView,
+    IssuedPassView,
+    PassesView,
+    PassRequest,
+    PassView,
+    ResidentQrView,
+)
+from gridgate.adapters.repositories import utcnow
+from gridgate.config import get_settings
+from gridgate.domain.policy import local_date
+from gridgate.qr.render import qr_png, qr_version
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import get_keyring
+from gridgate.services.grants import GrantService, cap_policy
+from gridgate.services.ownership import homes_owned
+from gridgate.services.passes import PassService
+from gridgate.services.resident_codes import ResidentCodes
 
 bp = Blueprint(__name__)
+
+RESIDENT = "resident"
+_AUTH_ERRORS = (401, 403)
+_create_grant = IdempotentOperation("grant.create")
+_revoke_grant = IdempotentOperation("grant.revoke")
+_issue_pass = IdempotentOperation("pass.issue")
+_revoke_pass = IdempotentOperation("pass.revoke")
+
+
+@lru_cache(maxsize=1)
+def _protector() -> IdentifierProtector:
+    return IdentifierProtector(get_keyring())
+
+
+def _grants() -> GrantService:
+    return GrantService(_protector())
+
+
+def _passes() -> PassService:
+    return PassService(_protector(), get_keyring())
+
+
+def _today():
+    return local_date(utcnow(), get_settings().city_timezone)
+
+
+def _json(result: dict) -> Response:
+    headers = {"Content-Type": "application/json"}
+    if result.get(REPLAY_FLAG):
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body=result["body"], status_code=result["status"], headers=headers)
+
+
+def _ok(body: dict, status: int = 200) -> dict:
+    return {"status": status, "body": body}
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+@bp.route("/me/homes", methods=["GET"])
+@documented(responses={200: HomesView}, errors=_AUTH_ERRORS, role=RESIDENT)
+def my_homes():
+    """The homes I own today, with each home's grant cap."""
+    principal = require(current_request(), RESIDENT)
+    policy = cap_policy()
+    homes = homes_owned(principal.subject, _today())
+    return _json(_ok(HomesView(homes=[HomeView.of(h, policy.cap_for(h.floor_area_m2)) for h in homes]).model_dump(mode="json")))
+
+
+@bp.route("/homes/{home_id}/grants", methods=["POST"])
+@documented(
+    request=GrantRequest,
+    responses={201: GrantView},
+    errors=(400, *_AUTH_ERRORS, 404, 409, 413, 422),
+    role=RESIDENT,
+    idempotent=True,
+)
+@translate_refusals
+def create_grant(home_id):
+    """Grant a family member or tenant access to one of my homes.
+
+    The grantee is named by ID number. The home's cap (from its floor area) holds even under
+    concurrent requests: 409 over_cap when no slot is free.
+    """
+    request = current_request()
+    principal = require(request, RESIDENT)
+    body, document = parse_body(request, GrantRequest)
+
+    def create() -> dict:
+        grant = _grants().grant(
+            principal.subject,
+            home_id,
+            body.grantee_id_number,
+            body.relation,
+            body.starts_on,
+            body.ends_on,
+            request_id(request),
+        )
+        return _ok(GrantView.of(grant, _today()).model_dump(mode="json"), 201)
+
+    return _json(_create_grant(request, principal.subject, {"home_id": home_id, **document}, create))
+
+
+@bp.route("/homes/{home_id}/grants", methods=["GET"])
+@documented(responses={200: HomeGrantsView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@translate_refusals
+def list_grants(home_id):
+    """The grants of one of my homes, newest first, with the cap and the slots in use."""
+    principal = require(current_request(), RESIDENT)
+    listing = _grants().of_home(principal.subject, home_id)
+    today = _today()
+    view = HomeGrantsView(
+        home_id=home_id,
+        cap=listing.cap,
+        slots_used=listing.slots_used,
+        grants=[GrantView.of(g, today) for g in listing.grants],
+    )
+    return _json(_ok(view.model_dump(mode="json")))
+
+
+@bp.route("/homes/{home_id}/grants/{grant_id}", methods=["DELETE"])
+@documented(responses={200: GrantView}, errors=(*_AUTH_ERRORS, 404, 409, 422), role=RESIDENT, idempotent=True)
+@translate_refusals
+def revoke_grant(home_id, grant_id):
+    """Revoke a grant of one of my homes; it stops opening the gate at the next decision."""
+    request = current_request()
+    principal = require(request, RESIDENT)
+
+    def revoke() -> dict:
+        grant = _grants().revoke(principal.subject, home_id, grant_id, request_id(request))
+        return _ok(GrantView.of(grant, _today()).model_dump(mode="json"))
+
+    return _json(_revoke_grant(request, principal.subject, {"home_id": home_id, "grant_id": grant_id}, revoke))
+
+
+@bp.route("/homes/{home_id}/passes", methods=["POST"])
+@documented(
+    request=PassRequest,
+    responses={201: IssuedPassView},
+    errors=(400, *_AUTH_ERRORS, 404, 413, 422),
+    role=RESIDENT,
+    idempotent=True,
+)
+@translate_refusals
+def issue_pass(home_id):
+    """Issue a visitor pass for one of my homes: 24 hours by default, never longer.
+
+    Returns the signed QR text and a PNG of it; the visitor shows either at the gate.
+    """
+    request = current_request()
+    principal = require(request, RESIDENT)
+    body, document = parse_body(request, PassRequest)
+
+    def issue() -> dict:
+        visitor_pass, text = _passes().issue(
+            principal.subject,
+            home_id,
+            body.visitor_name,
+            body.valid_from,
+            body.duration_hours,
+            body.max_uses,
+            request_id(request),
+        )
+        view = PassView.of(visitor_pass, utcnow())
+        issued = IssuedPassView(
+            **view.model_dump(), qr_text=text, qr_version=qr_version(text), qr_png_base64=_b64(qr_png(text))
+        )
+        return _ok(issued.model_dump(mode="json"), 201)
+
+    return _json(_issue_pass(request, principal.subject, {"home_id": home_id, **document}, issue))
+
+
+@bp.route("/homes/{home_id}/passes", methods=["GET"])
+@documented(responses={200: PassesView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@translate_refusals
+def list_home_passes(home_id):
+    """The visitor passes of one of my homes, newest first."""
+    request = current_request()
+    principal = require(request, RESIDENT)
+    now = utcnow()
+    passes = _passes().of_home(principal.subject, home_id, request_id(request))
+    return _json(_ok(PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json")))
+
+
+@bp.route("/me/passes", methods=["GET"])
+@documented(responses={200: PassesView}, errors=_AUTH_ERRORS, role=RESIDENT)
+def my_passes():
+    """The visitor passes of every home I own, newest first."""
+    request = current_request()
+    principal = require(request, RESIDENT)
+    now = utcnow()
+    passes = _passes().of_owner(principal.subject, request_id(request))
+    return _json(_ok(PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json")))
+
+
+@bp.route("/passes/{pass_id}", methods=["DELETE"])
+@documented(responses={200: PassView}, errors=(*_AUTH_ERRORS, 404, 409, 422), role=RESIDENT, idempotent=True)
+@translate_refusals
+def revoke_pass(pass_id):
+    """Revoke a visitor pass of one of my homes; no gate accepts it afterwards."""
+    request = current_request()
+    principal = require(request, RESIDENT)
+
+    def revoke() -> dict:
+        revoked = _passes().revoke(principal.subject, pass_id, request_id(request))
+        return _ok(PassView.of(revoked, utcnow()).model_dump(mode="json"))
+
+    return _json(_revoke_pass(request, principal.subject, {"pass_id": pass_id}, revoke))
+
+
+@bp.route("/passes/{pass_id}/qr.png", methods=["GET"])
+@documented(responses={200: "image/png"}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@translate_refusals
+def pass_qr_png(pass_id):
+    """The QR code of one of my visitor passes, as a PNG image (send Accept: image/png)."""
+    principal = require(current_request(), RESIDENT)
+    text = _passes().qr_text(principal.subject, pass_id)
+    return Response(body=qr_png(text), status_code=200, headers={"Content-Type": "image/png"})
+
+
+@bp.route("/me/resident-qr", methods=["GET"])
+@documented(responses={200: ResidentQrView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@translate_refusals
+def my_resident_qr():
+    """My identity QR for the gate: a code that changes every 30 seconds.
+
+    A code stops verifying within 60 seconds, so a screenshot is useless a minute later.
+    """
+    request = current_request()
+    principal = require(request, RESIDENT)
+    code = ResidentCodes(_protector()).current(principal.subject, utcnow(), request_id(request))
+    view = ResidentQrView(
+        code=code.code, step_seconds=code.step_seconds, seconds_left=code.seconds_left, png_base64=_b64(qr_png(code.code))
+    )
+    return _json(_ok(view.model_dump(mode="json")))

@@ -7,6 +7,7 @@ Rights (grants, passes), events and the flows' outputs have repositories of thei
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from typing import Iterable, Iterator
 
@@ -266,10 +267,21 @@ class OwnershipRepository:
     def of_home(self, home_id: str) -> list[Ownership]:
         return [ownership_from_item(item) for item in OwnershipTable.by_home.query(home_id)]
 
+    def current_in_estate(self, estate_id: str, on: date) -> list[Ownership]:
+        """Every current ownership at an estate: one index query (the gate's face gallery)."""
+        items = OwnershipTable.by_estate.query(estate_id)
+        return [o for o in map(ownership_from_item, items) if o.is_current(on)]
+
     def end(self, person_id: str, home_id: str, on: date) -> None:
         OwnershipTable(person_id=person_id, home_id=home_id).update(
             actions=[OwnershipTable.until.set(on.isoformat())]
         )
+
+
+#: Template numbers run 0 .. TEMPLATE_SLOTS - 1 within each source: app enrolment keeps at most this
+#: many per person, and the population-registry import numbers its templates the same way. Every
+#: template of a person therefore has one of 2 x TEMPLATE_SLOTS known keys (`for_people_batched`).
+TEMPLATE_SLOTS = 3
 
 
 def template_key(source: Registry, template_no: int) -> str:
@@ -309,11 +321,40 @@ class FaceTemplateRepository:
         """All templates of many people: one query per person, in the order given."""
         return [t for pid in dict.fromkeys(person_ids) for t in self.for_person(pid)]
 
+    def for_people_concurrently(self, person_ids: Iterable[str], workers: int = 16) -> list[FaceTemplate]:
+        """Like `for_people`, with `workers` queries in flight (any template numbers)."""
+        unique = list(dict.fromkeys(person_ids))
+        if len(unique) < 2:
+            return self.for_people(unique)
+        with ThreadPoolExecutor(max_workers=min(workers, len(unique))) as pool:
+            return [t for templates in pool.map(self.for_person, unique) for t in templates]
+
+    def for_people_batched(self, person_ids: Iterable[str], workers: int = 8) -> list[FaceTemplate]:
+        """All templates of many people (numbered below `TEMPLATE_SLOTS`), by strongly consistent
+        BatchGetItem on every key they can have: 100 keys per request and `workers` requests in
+        flight instead of one query per person, so an estate's face gallery of thousands of people
+        loads in seconds, and a template deleted a moment ago is not read back."""
+        keys = [
+            (pid, template_key(source, number))
+            for pid in dict.fromkeys(person_ids)
+            for source in Registry
+            for number in range(TEMPLATE_SLOTS)
+        ]
+        chunks = [keys[i : i + 100] for i in range(0, len(keys), 100)]
+
+        def fetch(chunk: list[tuple[str, str]]) -> list[FaceTemplate]:
+            return [template_from_item(item) for item in FaceTemplateTable.batch_get(chunk, consistent_read=True)]
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(chunks)))) as pool:
+            return [t for part in pool.map(fetch, chunks) for t in part]
+
     def delete_for_person(self, person_id: str, source: Registry | None = None) -> int:
-        """Delete a person's templates (all, or one source's); returns how many were removed."""
+        """Delete a person's templates (all, or one source's); returns how many were removed.
+
+        The query is strongly consistent: a template enrolled a moment before a withdrawal is deleted too."""
         removed = 0
         with FaceTemplateTable.batch_write() as batch:
-            for item in FaceTemplateTable.query(person_id):
+            for item in FaceTemplateTable.query(person_id, consistent_read=True):
                 if source is None or item.source == source.value:
                     batch.delete(item)
                     removed += 1

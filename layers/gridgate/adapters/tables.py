@@ -186,6 +186,14 @@ class OwnershipByHome(GlobalSecondaryIndex):
     person_id = UnicodeAttribute(range_key=True)
 
 
+class OwnershipByEstate(GlobalSecondaryIndex):
+    """All owners at an estate in one query (the gate's per-estate face gallery)."""
+
+    Meta = _index_meta("by_estate", AllProjection())
+    estate_id = UnicodeAttribute(hash_key=True)
+    person_id = UnicodeAttribute(range_key=True)
+
+
 class OwnershipTable(BaseTable):
     """Who owns which home (property records). Owner rights are derived from these rows."""
 
@@ -197,6 +205,7 @@ class OwnershipTable(BaseTable):
     until = UnicodeAttribute(null=True)  # ISO date, exclusive; None while owned
 
     by_home = OwnershipByHome()
+    by_estate = OwnershipByEstate()
 
 
 # --- rights ----------------------------------------------------------------------------------
@@ -205,6 +214,14 @@ class OwnershipTable(BaseTable):
 class GrantByGrantee(GlobalSecondaryIndex):
     Meta = _index_meta("by_grantee", AllProjection())
     grantee_id = UnicodeAttribute(hash_key=True)
+    grant_id = UnicodeAttribute(range_key=True)
+
+
+class GrantByEstate(GlobalSecondaryIndex):
+    """All grants at an estate in one query (the gate's per-estate face gallery)."""
+
+    Meta = _index_meta("by_estate", AllProjection())
+    estate_id = UnicodeAttribute(hash_key=True)
     grant_id = UnicodeAttribute(range_key=True)
 
 
@@ -223,6 +240,7 @@ class GrantTable(BaseTable):
     revoked_at = UTCDateTimeAttribute(null=True)
 
     by_grantee = GrantByGrantee()
+    by_estate = GrantByEstate()
 
 
 class PassByHome(GlobalSecondaryIndex):
@@ -341,6 +359,7 @@ class VerificationTaskTable(BaseTable):
     closed_by = UnicodeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
+    finding_type = UnicodeAttribute(null=True)
 
 
 class StatisticTable(BaseTable):
@@ -350,6 +369,7 @@ class StatisticTable(BaseTable):
     scope = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     value = NumberAttribute()
+    series = ListAttribute(of=NumberAttribute, null=True)  # hourly metrics: 24 local-hour values
 
 
 class AuditByActor(GlobalSecondaryIndex):

@@ -86,6 +86,7 @@ class AccessMethod(str, enum.Enum):
     FACE = "face"
     VISITOR_PASS = "visitor_pass"
     RESIDENT_QR = "resident_qr"
+    UNREAD_QR = "unread_qr"  # a gate-camera QR image in which no single code could be read
 
 
 class Outcome(str, enum.Enum):
@@ -292,6 +293,7 @@ class VerificationTask:
     status: TaskStatus = TaskStatus.OPEN
     result: TaskResult | None = None
     person_id: str | None = None
+    finding_type: str = ""  # what the visit checks, for the printed list
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,7 @@ class Statistic:
     day: date
     metric: str
     value: float
+    series: tuple[int, ...] | None = None  # hourly metrics: the 24 local-hour values behind `value`
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,232 @@
+"""Benchmark of the three nightly flows' compute at city scale.
+
+Cities of 100,000 and 1,000,000 persons (`local_emulator.synthetic_city`, seed 7) with 7 days
+of events (~4 per person per day) are written once to local Parquet files, laid out and typed
+like the S3 snapshots. Each flow then runs in a FRESH subprocess, which reads the Parquet the
+way the flow does (dictionary-encoded ids, only the event columns the computations use),
+builds the frames and runs the flow's computation:
+
+- reconciliation: every reconciliation check (`gridgate.services.reconciliation.reconcile`);
+- statistics: statistics for every place, key-group alerts, visitors per day, the HTML report;
+- task generation: planning tasks for the night's findings and alerts, and every grid's CSV
+  and printable page.
+
+Reported per flow: load seconds (Parquet → frames), compute seconds, and peak memory as the
+subprocess's maximum resident set size (`getrusage`; tracemalloc cannot see Arrow's and
+polars' native buffers). Storage writes are not part of the compute (they are moto-bound
+locally and DynamoDB-bound in AWS). Results: ``bench/results/flows.json``.
+
+Usage: ``python -m bench flows [--sizes=100000,1000000]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+SIZES = (100_000, 1_000_000)
+HISTORY_DAYS = 7
+SEED = 7
+#: A fixed "today": the same city and the same events on every run.
+TODAY = date(2026, 11, 24)
+FLOWS = ("reconciliation", "statistics", "task_generation")
+DATA_ROOT = Path(".gridgate/bench")
+RESULTS = Path(__file__).resolve().parent / "results" / "flows.json"
+TARGET_SECONDS, TARGET_MB = 60.0, 4096
+
+
+# --- the city on disk (parent process) -----------------------------------------------------------------
+
+
+def prepare(persons: int) -> tuple[Path, float]:
+    """Write the city's snapshots and event days to Parquet once; returns (folder, seconds spent)."""
+    import pyarrow.parquet as pq
+
+    from local_emulator import city_tables
+    from local_emulator.synthetic_city import build_city
+
+    folder = DATA_ROOT / f"flows-{persons}"
+    if (folder / "READY").exists():
+        return folder, 0.0
+    started = time.perf_counter()
+    (folder / "events").mkdir(parents=True, exist_ok=True)
+    city = build_city(persons, seed=SEED, history_days=HISTORY_DAYS, today=TODAY)
+    for name, build in city_tables.CITY_SNAPSHOTS.items():
+        pq.write_table(build(city), folder / f"{name}.parquet", compression="zstd")
+    for day in city.history:
+        pq.write_table(city_tables.events_table(city, day), folder / "events" / f"{day.isoformat()}.parquet", compression="zstd")
+    (folder / "READY").write_text(json.dumps({"persons": persons, "history": [d.isoformat() for d in city.history]}))
+    return folder, time.perf_counter() - started
+
+
+# --- one flow's compute (child process) ---------------------------------------------------------------
+
+
+def _load(folder: Path, names: tuple[str, ...], with_events: bool):
+    """Snapshots and events read as the flows read them: ids dictionary-encoded, events projected."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from gridgate.adapters.snapshots import DICTIONARY_COLUMNS
+    from gridgate.services.city_frames import EVENT_COLUMNS, normalise
+
+    def read(path: Path, name: str, columns=None):
+        return pq.read_table(path, columns=columns, read_dictionary=list(DICTIONARY_COLUMNS[name]))
+
+    tables = {name: read(folder / f"{name}.parquet", name) for name in names}
+    events = None
+    if with_events:
+        days = sorted((folder / "events").glob("*.parquet"))
+        events = pl.concat([normalise("access_events", read(d, "access_events", list(EVENT_COLUMNS))) for d in days], rechunk=False)
+    return tables, events
+
+
+def _city(folder: Path):
+    from gridgate.services.city_frames import SNAPSHOT_NAMES, CityFrames
+    from gridgate.services.grants import cap_policy
+
+    tables, events = _load(folder, SNAPSHOT_NAMES, with_events=True)
+    # The whole week of events is in the window: local days TODAY-7 .. TODAY.
+    return CityFrames.from_tables(
+        TODAY, TODAY - timedelta(days=HISTORY_DAYS), tables, events, timezone="Asia/Shanghai", cap_policy=cap_policy()
+    )
+
+
+def _reconciliation(folder: Path) -> tuple[float, float, dict]:
+    from gridgate.services.reconciliation import ReconciliationPolicy, reconcile
+
+    started = time.perf_counter()
+    city = _city(folder)
+    loaded = time.perf_counter()
+    result = reconcile(city, ReconciliationPolicy())
+    done = time.perf_counter()
+    result.findings.write_parquet(folder / "findings.parquet")
+    counts = dict(result.findings.group_by("finding_type").len().sort("finding_type").iter_rows())
+    return loaded - started, done - loaded, {"events": city.events.height, "findings": counts,
+                                             "grants_to_revoke": result.grants_to_revoke.height,
+                                             "passes_to_expire": result.passes_to_expire.height}
+
+
+def _statistics(folder: Path) -> tuple[float, float, dict]:
+    from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
+    from gridgate.services.population_statistics import population_statistics, visitors_per_day
+    from gridgate.services.statistics_report import render_report
+
+    started = time.perf_counter()
+    city = _city(folder)
+    loaded = time.perf_counter()
+    day = TODAY - timedelta(days=1)
+    stats = population_statistics(city, day)
+    alerts = key_group_alerts(city, AlertPolicy())
+    report = render_report(day, stats, visitors_per_day(city), alerts)
+    done = time.perf_counter()
+    alerts.write_parquet(folder / "alerts.parquet")
+    counts = dict(alerts.group_by("finding_type").len().sort("finding_type").iter_rows())
+    return loaded - started, done - loaded, {"events": city.events.height, "statistics": stats.height,
+                                             "alerts": counts, "report_bytes": len(report)}
+
+
+def _task_generation(folder: Path) -> tuple[float, float, dict]:
+    import polars as pl
+
+    from gridgate.services.city_frames import normalise
+    from gridgate.services.task_sheets import to_csv, to_html
+    from gridgate.services.verification_tasks import plan_tasks, to_tasks
+
+    started = time.perf_counter()
+    tables, _ = _load(folder, ("homes",), with_events=False)
+    homes = normalise("homes", tables["homes"])
+    open_findings = pl.concat([pl.read_parquet(folder / "findings.parquet"), pl.read_parquet(folder / "alerts.parquet")])
+    loaded = time.perf_counter()
+    planned = plan_tasks(open_findings, pl.DataFrame(schema={"finding_id": pl.String, "status": pl.String}), homes)
+    by_grid: dict[str, list] = {}
+    for task in to_tasks(planned, datetime.now(timezone.utc)):
+        by_grid.setdefault(task.grid_id, []).append(task)
+    sheet_bytes = sum(len(to_csv(tasks)) + len(to_html(grid, tasks, TODAY)) for grid, tasks in by_grid.items())
+    done = time.perf_counter()
+    return loaded - started, done - loaded, {"open_findings": open_findings.height, "tasks": planned.height,
+                                             "grids": len(by_grid), "sheet_bytes": sheet_bytes}
+
+
+_RUNNERS = {"reconciliation": _reconciliation, "statistics": _statistics, "task_generation": _task_generation}
+
+
+def child(flow: str, folder: Path) -> None:
+    load_avg = os.getloadavg()[0]
+    load_s, compute_s, outputs = _RUNNERS[flow](folder)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({
+        "flow": flow, "load_s": round(load_s, 2), "compute_s": round(compute_s, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),  # load + compute, all threads
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),  # KiB on Linux
+        "machine_load_avg_at_start": round(load_avg, 1), "outputs": outputs,
+    }))
+
+
+# --- the benchmark (parent process) ---------------------------------------------------------------------
+
+
+def run_flow(flow: str, folder: Path) -> dict:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_flows", "--child", flow, str(folder)],
+        check=True, capture_output=True, text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_s"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def main(argv: list[str]) -> None:
+    sizes = SIZES
+    for arg in argv:
+        if arg.startswith("--sizes="):
+            sizes = tuple(int(s) for s in arg.split("=", 1)[1].split(","))
+    runs = []
+    for persons in sizes:
+        folder, generated = prepare(persons)
+        print(f"city of {persons:,} persons ready ({generated:.0f} s to generate)", flush=True)
+        for flow in FLOWS:
+            result = {"persons": persons, **run_flow(flow, folder)}
+            runs.append(result)
+            print(f"  {flow:16s} load {result['load_s']:6.1f} s  compute {result['compute_s']:6.1f} s  "
+                  f"cpu {result['cpu_s']:6.1f} s  peak {result['peak_rss_mb']:6d} MB  "
+                  f"(machine load {result['machine_load_avg_at_start']})", flush=True)
+    largest = max(sizes)
+    scaling = {}
+    if len(sizes) > 1:
+        smallest = min(sizes)
+        for flow in FLOWS:
+            small = next(r for r in runs if r["persons"] == smallest and r["flow"] == flow)
+            big = next(r for r in runs if r["persons"] == largest and r["flow"] == flow)
+            scaling[flow] = round(big["compute_s"] / max(small["compute_s"], 1e-3), 1)
+    report = {
+        "what": "compute of each nightly flow on a synthetic city, fresh subprocess per flow",
+        "history_days": HISTORY_DAYS,
+        "seed": SEED,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "target": {"persons": largest, "compute_s": TARGET_SECONDS, "peak_rss_mb": TARGET_MB},
+        "runs": runs,
+        "compute_growth_largest_over_smallest": scaling,
+        "size_ratio": round(largest / min(sizes), 1),
+        "meets_target": all(
+            r["compute_s"] <= TARGET_SECONDS and r["peak_rss_mb"] <= TARGET_MB for r in runs if r["persons"] == largest
+        ),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]))
+    else:
+        main(sys.argv[1:])

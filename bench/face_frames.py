@@ -1,0 +1,71 @@
+"""Gate-camera-like 640x480 frames made from the real face photos, for latency benchmarks.
+
+A gate camera sees one person at arm's length: a 640x480 frame with a face some 150-300 px wide.
+The test photos are 150x150 LFW crops and phone/press photos up to 1024 px; each is scaled to fit
+640x480 (aspect kept, letterboxed on grey) and JPEG-encoded as a camera would send it. Faces then
+span roughly 150-350 px, i.e. what `gridgate.faces.pipeline` sees at a gate.
+
+`bare_detect_encode` is the reference a latency benchmark divides by: face_recognition used the
+plain way (decode, `face_locations`, `face_encodings`) on the very same bytes, nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+FRAME_SIZE = (640, 480)
+_LETTERBOX_GREY = (118, 118, 118)
+
+
+@dataclass(frozen=True)
+class GateFrame:
+    identity: str  # the testdata folder name (one real person)
+    source: str  # path relative to the testdata root
+    jpeg: bytes
+
+
+def face_photos(testdata: Path) -> list[Path]:
+    """Every face photo in testdata/faces/<identity>/, sorted (stable order across runs)."""
+    return sorted(p for p in (testdata / "faces").glob("*/*") if p.is_file())
+
+
+def to_gate_frame(photo: bytes, size: tuple[int, int] = FRAME_SIZE, quality: int = 90) -> bytes:
+    """One photo as a `size` JPEG frame: upright (EXIF applied), scaled to fit, letterboxed."""
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).convert("RGB")
+    scale = min(size[0] / image.width, size[1] / image.height)
+    scaled = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    frame = Image.new("RGB", size, _LETTERBOX_GREY)
+    frame.paste(scaled, ((size[0] - scaled.width) // 2, (size[1] - scaled.height) // 2))
+    out = io.BytesIO()
+    frame.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def gate_frames(testdata: Path, count: int | None = None, *, seed: int = 0) -> list[GateFrame]:
+    """`count` frames (all photos if None; photos repeat when `count` exceeds them), seeded order."""
+    photos = face_photos(testdata)
+    order = np.random.default_rng(seed).permutation(len(photos))
+    if count is not None:
+        order = np.resize(order, count)
+    cache: dict[int, bytes] = {}
+    frames = []
+    for index in order:
+        photo = photos[int(index)]
+        if int(index) not in cache:
+            cache[int(index)] = to_gate_frame(photo.read_bytes())
+        frames.append(GateFrame(photo.parent.name, str(photo.relative_to(testdata)), cache[int(index)]))
+    return frames
+
+
+def bare_detect_encode(jpeg: bytes, *, upsample: int = 1) -> list[np.ndarray]:
+    """face_recognition with nothing around it: decode, detect (HOG, its default upsample 1), encode all."""
+    import face_recognition
+
+    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+    locations = face_recognition.face_locations(pixels, number_of_times_to_upsample=upsample)
+    return face_recognition.face_encodings(pixels, locations)

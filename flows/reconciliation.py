@@ -1,0 +1,113 @@
+"""Nightly reconciliation flow: registries vs property records vs rights vs gate logs.
+
+Steps (each visible as progress in Prefect): load the city in bulk; run every check
+(`gridgate.services.reconciliation`); store the findings compare-before-write (deterministic
+ids, so a re-run on the same data writes nothing); revoke grants given by former owners and
+tell the owners; mark stale visitor passes expired. A summary and the findings are published
+as Prefect artifacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.city_data import default_day, load_city
+from flows.progress import StepProgress
+from flows.resilience import COMPUTE_TASK, STORAGE_TASK
+from gridgate.adapters.findings import FindingRepository
+from gridgate.adapters.repositories import utcnow
+from gridgate.services.city_frames import CityFrames
+from gridgate.services.finding_frames import to_findings
+from gridgate.services.reconciliation import ReconciliationPolicy, ReconciliationResult, reconcile
+from gridgate.services.reconciliation_actions import ReconciliationActions
+
+ACTOR = "flow:nightly-reconciliation"
+#: Rows of the findings table artifact (the full list is in the findings table).
+ARTIFACT_ROWS = 500
+
+
+@task(**COMPUTE_TASK)
+def run_checks(city: CityFrames, policy: ReconciliationPolicy) -> ReconciliationResult:
+    return reconcile(city, policy)
+
+
+@task(**STORAGE_TASK)
+def store_findings(findings: pl.DataFrame) -> dict:
+    return asdict(FindingRepository().sync(to_findings(findings, utcnow())))
+
+
+@task(**STORAGE_TASK)
+def revoke_former_owner_grants(rows: list[dict]) -> dict:
+    return asdict(ReconciliationActions(ACTOR).revoke_grants_of_former_owners(rows, utcnow()))
+
+
+@task(**STORAGE_TASK)
+def expire_stale_passes(rows: list[dict]) -> dict:
+    return asdict(ReconciliationActions(ACTOR).expire_passes(rows, utcnow()))
+
+
+def _summary_markdown(day: date, summary: dict) -> str:
+    lines = [f"# Reconciliation {day.isoformat()}", "", "| finding type | found |", "|---|---|"]
+    lines += [f"| {kind} | {count} |" for kind, count in sorted(summary["by_type"].items())]
+    stored = summary["stored"]
+    lines += [
+        "",
+        f"Stored: {stored['created']} new, {stored['updated']} updated, {stored['unchanged']} unchanged, "
+        f"{stored['closed_kept']} already closed.",
+        f"Grants of former owners revoked: {summary['grants_revoked']['applied']} "
+        f"(already revoked: {summary['grants_revoked']['already_done']}); "
+        f"stale passes expired: {summary['passes_expired']['applied']}.",
+    ]
+    if summary["skipped"]:
+        lines += ["", "Skipped checks:", *(f"- {reason}" for reason in summary["skipped"])]
+    return "\n".join(lines)
+
+
+@flow(name="nightly-reconciliation")
+def nightly_reconciliation(
+    day: date | None = None,
+    policy: ReconciliationPolicy = ReconciliationPolicy(),
+    export_snapshots: bool = True,
+    snapshots_as_of: date | None = None,
+) -> dict:
+    """Reconcile the city as of local day `day` (default: yesterday) and act on what is found."""
+    logger = get_run_logger()
+    day = day or default_day()
+    progress = StepProgress(
+        "reconciliation", ["load city", "run checks", "store findings", "revoke grants and expire passes"]
+    )
+    with progress.step("load city"):
+        city = load_city(day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of)
+        logger.info("city: %d persons, %d homes, %d events", city.persons.height, city.homes.height, city.events.height)
+    with progress.step("run checks"):
+        result = run_checks(city, policy)
+        for reason in result.skipped:
+            logger.warning("check skipped: %s", reason)
+    with progress.step("store findings"):
+        stored = store_findings(result.findings)
+    with progress.step("revoke grants and expire passes"):
+        revoked = revoke_former_owner_grants.submit(result.grants_to_revoke.to_dicts())
+        expired = expire_stale_passes.submit(result.passes_to_expire.select("pass_id", "finding_id").to_dicts())
+        revoked, expired = revoked.result(), expired.result()
+    by_type = dict(result.findings.group_by("finding_type").len().iter_rows())
+    summary = {
+        "day": day.isoformat(),
+        "by_type": by_type,
+        "stored": stored,
+        "grants_revoked": revoked,
+        "passes_expired": expired,
+        "skipped": result.skipped,
+    }
+    create_markdown_artifact(_summary_markdown(day, summary), key="reconciliation-summary", description="nightly reconciliation")
+    create_table_artifact(
+        result.findings.head(ARTIFACT_ROWS).select("finding_type", "severity", "grid_id", "subject", "explanation").to_dicts(),
+        key="reconciliation-findings",
+        description=f"first {ARTIFACT_ROWS} of {result.findings.height} findings",
+    )
+    logger.info("reconciliation %s: %s", day, summary)
+    return summary

@@ -1,0 +1,53 @@
+"""Run the three nightly flows once, in the order the schedule runs them (the demo calls this).
+
+Reconciliation first (its findings feed the task lists), then statistics and alerts (whose
+alerts get tasks at once), then task generation, which publishes every grid's list.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from flows.city_data import local_today
+from flows.reconciliation import nightly_reconciliation
+from flows.statistics import population_statistics_and_alerts
+from flows.task_generation import DEFAULT_REPORT_DIR, generate_verification_tasks
+from gridgate.config import Settings, get_settings
+from gridgate.services.key_group_alerts import AlertPolicy
+from gridgate.services.reconciliation import ReconciliationPolicy
+
+
+def run_nightly(
+    settings: Settings | None = None,
+    day: date | None = None,
+    *,
+    export_snapshots: bool = True,
+    snapshots_as_of: date | None = None,
+    report_dir: Path | None = DEFAULT_REPORT_DIR,
+    reconciliation_policy: ReconciliationPolicy | None = None,
+    alert_policy: AlertPolicy | None = None,
+) -> dict:
+    """Run reconciliation, statistics and task generation for local day `day`; returns their summaries.
+
+    The registries are exported to snapshots once, by the reconciliation (unless
+    `export_snapshots` is False: then the snapshots as of `snapshots_as_of` are read as they
+    are, e.g. seeded by the emulator); statistics and task generation read those snapshots, so
+    a night's statistics describe the city as of that export.
+
+    The flows read their settings from the environment (`get_settings()`), like a Prefect
+    worker does; `settings`, if given, must be those same settings.
+    """
+    if settings is not None and settings != get_settings():
+        raise ValueError("the flows run with the environment's settings; set GRIDGATE_* before calling")
+    as_of = snapshots_as_of or local_today()
+    first = dict(day=day, export_snapshots=export_snapshots, snapshots_as_of=as_of)
+    # One export a night: the later flows read the snapshots the reconciliation just exported.
+    later = dict(day=day, export_snapshots=False, snapshots_as_of=as_of)
+    return {
+        "reconciliation": nightly_reconciliation(policy=reconciliation_policy or ReconciliationPolicy(), **first),
+        "statistics": population_statistics_and_alerts(
+            alert_policy=alert_policy or AlertPolicy(), report_dir=report_dir, **later
+        ),
+        "tasks": generate_verification_tasks(report_dir=report_dir, **later),
+    }

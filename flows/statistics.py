@@ -1,0 +1,122 @@
+"""Population statistics and key-group alerts flow.
+
+Steps: load the city in bulk; compute the statistics of the day for every estate, grid,
+community, street and district, the key-group alerts and the visitors-per-day series (three
+independent computations, submitted together so a parallel task runner runs them at once);
+store the statistics; store the alerts as findings and create a verification task for each
+(deterministic ids: a re-run creates nothing new); render the HTML report with its inline-SVG
+charts to S3 and the local report folder; publish table and markdown artifacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.city_data import default_day, load_city
+from flows.progress import StepProgress
+from flows.resilience import COMPUTE_TASK, STORAGE_TASK
+from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
+from gridgate.adapters.findings import FindingRepository, StatisticRepository
+from gridgate.adapters.flow_storage import ReportStore
+from gridgate.adapters.repositories import utcnow
+from gridgate.config import get_settings
+from gridgate.domain.model import TaskStatus
+from gridgate.services.city_frames import CityFrames
+from gridgate.services.finding_frames import to_findings
+from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
+from gridgate.services.population_statistics import population_statistics, to_statistics, visitors_per_day
+from gridgate.services.statistics_report import render_report, wide
+
+#: Days of visitors shown in the report's chart (the flow reads at least this many days of events).
+VISITOR_CHART_DAYS = 7
+
+
+@task(**COMPUTE_TASK)
+def compute_statistics(city: CityFrames, day: date) -> pl.DataFrame:
+    return population_statistics(city, day)
+
+
+@task(**COMPUTE_TASK)
+def compute_alerts(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
+    return key_group_alerts(city, policy)
+
+
+@task(**COMPUTE_TASK)
+def compute_visitors_per_day(city: CityFrames) -> pl.DataFrame:
+    return visitors_per_day(city)
+
+
+@task(**STORAGE_TASK)
+def store_statistics(stats: pl.DataFrame, day: date) -> int:
+    return StatisticRepository().put_many(to_statistics(stats, day))
+
+
+@task(**STORAGE_TASK)
+def store_alerts(alerts: pl.DataFrame) -> tuple[dict, pl.DataFrame]:
+    """Sync the alerts as findings; returns the counts and the alerts still open (to get tasks)."""
+    repository = FindingRepository()
+    counts = repository.sync(to_findings(alerts, utcnow()))
+    stored = repository.existing(alerts["finding_id"].to_list())
+    still_open = [fid for fid, item in stored.items() if item.status == TaskStatus.OPEN.value]
+    return asdict(counts), alerts.filter(pl.col("finding_id").is_in(still_open))
+
+
+@task(**STORAGE_TASK)
+def publish_report(html: str, day: date, report_dir: Path | None) -> dict:
+    published = ReportStore(get_settings(), report_dir).publish(
+        f"statistics/{day.isoformat()}.html", html, "text/html; charset=utf-8"
+    )
+    return {"s3": published.s3_uri, "local": str(published.local_path) if published.local_path else None}
+
+
+@flow(name="population-statistics")
+def population_statistics_and_alerts(
+    day: date | None = None,
+    alert_policy: AlertPolicy = AlertPolicy(),
+    export_snapshots: bool = True,
+    snapshots_as_of: date | None = None,
+    report_dir: Path | None = DEFAULT_REPORT_DIR,
+) -> dict:
+    """Statistics and key-group alerts of local day `day` (default: yesterday)."""
+    logger = get_run_logger()
+    day = day or default_day()
+    progress = StepProgress(
+        "statistics", ["load city", "compute statistics and alerts", "store statistics", "store alerts and create tasks", "publish report"]
+    )
+    with progress.step("load city"):
+        lookback = max(alert_policy.lookback_days, VISITOR_CHART_DAYS)
+        city = load_city(day, lookback, export_snapshots=export_snapshots, as_of=snapshots_as_of)
+    with progress.step("compute statistics and alerts"):
+        stats_future = compute_statistics.submit(city, day)
+        alerts_future = compute_alerts.submit(city, alert_policy)
+        visitors_future = compute_visitors_per_day.submit(city)
+        stats, alerts, visitors = stats_future.result(), alerts_future.result(), visitors_future.result()
+        logger.info("%d statistics, %d key-group alerts", stats.height, alerts.height)
+    with progress.step("store statistics"):
+        written = store_statistics(stats, day)
+    with progress.step("store alerts and create tasks"):
+        stored, open_alerts = store_alerts(alerts)
+        tasks_created = create_tasks_for_findings(open_alerts, city.homes)
+    with progress.step("publish report"):
+        report = publish_report(render_report(day, stats, visitors, alerts), day, report_dir)
+    districts = wide(stats, "district")
+    create_table_artifact(districts.to_dicts(), key="statistics-districts", description=f"district statistics {day}")
+    by_type = dict(alerts.group_by("finding_type").len().iter_rows())
+    lines = [f"# Statistics {day.isoformat()}", "", f"{written} statistics stored. Report: {report['local'] or report['s3']}", ""]
+    lines += ["| alert | count |", "|---|---|", *(f"| {k} | {v} |" for k, v in sorted(by_type.items()))]
+    lines += ["", *(f"- **{r['finding_type']}** ({r['grid_id']}): {r['explanation']}" for r in alerts.head(50).to_dicts())]
+    create_markdown_artifact("\n".join(lines), key="statistics-alerts", description="key-group alerts and report")
+    return {
+        "day": day.isoformat(),
+        "statistics": written,
+        "alerts_by_type": by_type,
+        "alerts_stored": stored,
+        "tasks_created": tasks_created,
+        "report": report,
+    }

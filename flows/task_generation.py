@@ -1,0 +1,124 @@
+"""Verification-task generation flow: open findings → door-to-door task lists per grid.
+
+Every open finding that needs a visit gets a task unless it already has an open one (so a
+re-run creates nothing new); a finding whose last visit found nobody gets its next attempt.
+Each grid's open list is then published, in walking order, as CSV and as a printable HTML page
+(S3 ``reports/tasks/<day>/<grid>.*`` and the local report folder) and as a Prefect table
+artifact; a markdown artifact indexes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.city_data import default_day, export_snapshot, local_today, read_snapshot
+from flows.progress import StepProgress
+from flows.resilience import COMPUTE_TASK, STORAGE_TASK
+from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
+from gridgate.adapters.flow_storage import ReportStore
+from gridgate.adapters.repositories import utcnow
+from gridgate.config import get_settings
+from gridgate.domain.model import VerificationTask
+from gridgate.services.city_frames import normalise
+from gridgate.services.finding_frames import from_findings
+from gridgate.services.task_sheets import rows, to_csv, to_html
+from gridgate.services.verification_tasks import plan_tasks, to_tasks
+
+DEFAULT_REPORT_DIR = Path(".gridgate/reports")
+
+
+def artifact_key(prefix: str, name: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    return f"{prefix}-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+@task(**STORAGE_TASK)
+def read_open_findings() -> pl.DataFrame:
+    return from_findings(FindingRepository().open_findings())
+
+
+@task(**STORAGE_TASK)
+def read_existing_tasks() -> pl.DataFrame:
+    """finding_id and status of every task ever created (what planning must not duplicate)."""
+    return pl.DataFrame(
+        VerificationTaskRepository().all_tasks(), schema={"finding_id": pl.String, "status": pl.String}, orient="row"
+    )
+
+
+@task(**COMPUTE_TASK)
+def plan(open_findings: pl.DataFrame, existing: pl.DataFrame, homes: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    return plan_tasks(open_findings, existing, normalise("homes", homes))
+
+
+@task(**STORAGE_TASK)
+def create_tasks(planned: pl.DataFrame) -> int:
+    return VerificationTaskRepository().add_new(to_tasks(planned, utcnow()))
+
+
+@task(**STORAGE_TASK)
+def read_open_tasks() -> dict[str, list[VerificationTask]]:
+    by_grid: dict[str, list[VerificationTask]] = defaultdict(list)
+    for open_task in VerificationTaskRepository().open_tasks():
+        by_grid[open_task.grid_id].append(open_task)
+    return dict(sorted(by_grid.items()))
+
+
+@task(task_run_name="publish-{grid_id}", **STORAGE_TASK)
+def publish_grid_list(grid_id: str, tasks: list[VerificationTask], day: date, report_dir: Path | None) -> dict:
+    store = ReportStore(get_settings(), report_dir)
+    csv_file = store.publish(f"tasks/{day.isoformat()}/{grid_id}.csv", to_csv(tasks), "text/csv; charset=utf-8")
+    page = store.publish(f"tasks/{day.isoformat()}/{grid_id}.html", to_html(grid_id, tasks, day), "text/html; charset=utf-8")
+    create_table_artifact(rows(tasks), key=artifact_key("tasks", grid_id), description=f"open verification tasks of grid {grid_id}")
+    return {
+        "grid_id": grid_id,
+        "open_tasks": len(tasks),
+        "csv": csv_file.s3_uri,
+        "html": page.s3_uri,
+        "local_html": str(page.local_path) if page.local_path else None,
+    }
+
+
+def create_tasks_for_findings(open_findings: pl.DataFrame, homes: pa.Table | pl.DataFrame) -> int:
+    """Plan and create tasks for `open_findings` (inside a flow); returns how many are new."""
+    return create_tasks(plan(open_findings, read_existing_tasks(), homes))
+
+
+@flow(name="verification-task-generation")
+def generate_verification_tasks(
+    day: date | None = None,
+    export_snapshots: bool = True,
+    snapshots_as_of: date | None = None,
+    report_dir: Path | None = DEFAULT_REPORT_DIR,
+) -> dict:
+    """Create tasks for open findings and publish every grid's open list for `day` (default: yesterday)."""
+    logger = get_run_logger()
+    day = day or default_day()
+    as_of = snapshots_as_of or local_today()
+    progress = StepProgress("task-generation", ["load homes and findings", "plan and create tasks", "publish grid lists"])
+    with progress.step("load homes and findings"):
+        if export_snapshots:
+            export_snapshot("homes", as_of)
+        homes = read_snapshot("homes", as_of)
+        open_findings, existing = read_open_findings(), read_existing_tasks()
+    with progress.step("plan and create tasks"):
+        planned = plan(open_findings, existing, homes)
+        created = create_tasks(planned)
+        logger.info("%d open findings, %d tasks planned, %d created", open_findings.height, planned.height, created)
+    with progress.step("publish grid lists"):
+        lists = read_open_tasks()
+        published = [
+            f.result()
+            for f in publish_grid_list.map(list(lists), list(lists.values()), unmapped(day), unmapped(report_dir))
+        ]
+    index = [f"# Verification tasks {day.isoformat()}", "", f"{created} new tasks.", "", "| grid | open tasks | CSV | page |", "|---|---|---|---|"]
+    index += [f"| {p['grid_id']} | {p['open_tasks']} | {p['csv']} | {p['local_html'] or p['html']} |" for p in published]
+    create_markdown_artifact("\n".join(index), key="verification-tasks-index", description="task lists per grid")
+    return {"day": day.isoformat(), "open_findings": open_findings.height, "planned": planned.height, "created": created, "grids": published}

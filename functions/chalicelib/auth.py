@@ -1,0 +1,36 @@
+"""Who is calling: the bearer token of an app request, checked, and the role the route needs.
+
+Every app route starts with ``principal = require(request, "resident")`` (grid-worker routes with
+``"grid_worker"``). A missing, malformed, expired or foreign token is 401 with the token's own
+code; a valid token without the role is 403 ``forbidden``. Scope inside the role (an owner only
+for their homes, a worker only for their grids) is the service's business, not this module's.
+"""
+
+from __future__ import annotations
+
+from chalice.app import Request
+
+from chalicelib.errors import ApiError
+from gridgate.security.tokens import Principal, TokenError, verify_bearer
+
+_SCHEME = "bearer"
+
+
+def bearer_token(request: Request) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; 401 ``missing_token`` otherwise."""
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != _SCHEME or not token.strip():
+        raise ApiError(401, "missing_token", "send 'Authorization: Bearer <token>' from the city app")
+    return token.strip()
+
+
+def require(request: Request, role: str) -> Principal:
+    """The verified caller, who must hold `role`; raises `ApiError` 401 or 403."""
+    try:
+        principal = verify_bearer(bearer_token(request))
+    except TokenError as err:
+        raise ApiError(401, err.code, err.message) from None
+    if role not in principal.roles:
+        raise ApiError(403, "forbidden", f"this call needs the '{role}' role")
+    return principal

@@ -1,0 +1,90 @@
+"""A resident's own face (mounted at /faces): enrol, replace, withdraw, see what is stored.
+
+Every route needs a bearer token with the ``resident`` role and acts on the token's own person
+only. The body of an upload is the selfie itself (``image/jpeg`` or ``image/png``); it is
+encoded and dropped, never stored (`gridgate.services.face_enrolment`).
+
+- ``GET    /faces/me``   the stored templates' slots, consent times and sizes (never encodings)
+- ``POST   /faces/me``   enrol one more selfie (at most 3 kept; the oldest consent is replaced)
+- ``PUT    /faces/me``   replace: this selfie becomes the only app template
+- ``DELETE /faces/me``   withdraw: every app-registry template is deleted
+
+Refusals: 400 ``empty_body`` / ``not_an_image`` / ``unsupported_format`` / ``truncated_image``,
+413 ``image_too_large``, 422 ``no_face`` / ``ambiguous_faces`` / ``face_too_small`` (the
+selfie is an image, but not one usable face).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from chalice import Blueprint
+
+from chalicelib.auth import require
+from chalicelib.errors import ApiError
+from chalicelib.request_context import current_request, request_id
+from gridgate.faces.errors import FaceInputRejected, ImageRejected
+
+if TYPE_CHECKING:
+    from gridgate.services.face_enrolment import FaceEnrolment
+
+bp = Blueprint(__name__)
+_IMAGE_TYPES = ["image/jpeg", "image/png", "application/octet-stream"]
+
+
+@lru_cache(maxsize=1)
+def _enrolment() -> FaceEnrolment:
+    """Imported on first use: the face stack ships only in the container-image functions, and the
+    API zip (which also loads this blueprint) must import without numpy/dlib."""
+    from gridgate.services.face_enrolment import FaceEnrolment
+
+    return FaceEnrolment()
+
+
+def _resident() -> str:
+    return require(current_request(), "resident").subject
+
+
+def _request_id() -> str | None:
+    return request_id(current_request())
+
+
+def _refused(rejected: FaceInputRejected) -> ApiError:
+    if rejected.code == "image_too_large":
+        return ApiError(413, rejected.code, rejected.message)
+    return ApiError(400 if isinstance(rejected, ImageRejected) else 422, rejected.code, rejected.message)
+
+
+def _enrol(replace_all: bool) -> dict:
+    person_id = _resident()
+    try:
+        face = _enrolment().enrol(
+            person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id()
+        )
+    except FaceInputRejected as rejected:
+        raise _refused(rejected) from None
+    return {"person_id": person_id, "enrolled": face.as_dict(), **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
+
+
+@bp.route("/me", methods=["GET"])
+def face_status():
+    person_id = _resident()
+    return {"person_id": person_id, **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
+
+
+@bp.route("/me", methods=["POST"], content_types=_IMAGE_TYPES)
+def enrol_face():
+    return _enrol(replace_all=False)
+
+
+@bp.route("/me", methods=["PUT"], content_types=_IMAGE_TYPES)
+def replace_face():
+    return _enrol(replace_all=True)
+
+
+@bp.route("/me", methods=["DELETE"])
+def withdraw_face():
+    person_id = _resident()
+    removed = _enrolment().withdraw(person_id, request_id=_request_id())
+    return {"person_id": person_id, "removed_templates": removed, **_enrolment().status(person_id, request_id=_request_id()).as_dict()}

@@ -1,0 +1,93 @@
+"""People-facing pages (mounted at /pages): the grid worker's phone page and the data center's.
+
+The pages are static documents (HTML with their CSS and script inline, nothing fetched from
+elsewhere); they sign in with the person's bearer token and call the JSON endpoints, the grid
+workers' (`/grid/...`) and the overview below. A strict Content-Security-Policy allows exactly
+the inline script and style of each page (by hash) and connections to this origin only.
+
+- ``GET /pages/grid-worker``             mobile page: sign in, tasks, roster, submit a result
+- ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
+- ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=``
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth import require
+from chalicelib.errors import ApiError
+from gridgate.config import get_settings
+from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
+
+bp = Blueprint(__name__)
+
+PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+_PLACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _inline_hashes(page: str, tag: str) -> str:
+    blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", page, flags=re.S)
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'" for block in blocks
+    )
+
+
+@lru_cache(maxsize=None)
+def _page(name: str) -> Response:
+    page = (PAGES_DIR / f"{name}.html").read_text(encoding="utf-8")
+    policy = (
+        "default-src 'none'; "
+        f"script-src {_inline_hashes(page, 'script')}; style-src {_inline_hashes(page, 'style')}; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return Response(
+        body=page,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@lru_cache(maxsize=1)
+def _overview() -> DataCenterOverview:
+    return DataCenterOverview()
+
+
+@bp.route("/grid-worker", methods=["GET"])
+def grid_worker_page():
+    return _page("grid_worker")
+
+
+@bp.route("/data-center", methods=["GET"])
+def data_center_page():
+    return _page("data_center")
+
+
+@bp.route("/data-center/overview", methods=["GET"])
+def data_center_overview():
+    require(bp.current_request, "data_center")
+    params = bp.current_request.query_params or {}
+    parent = params.get("parent") or None
+    if parent is not None and not _PLACE_ID.match(parent):
+        raise ApiError(400, "bad_place", "parent must be a place id")
+    try:
+        day = date.fromisoformat(params["day"]) if params.get("day") else None
+    except ValueError:
+        raise ApiError(400, "bad_day", "day must be a date (YYYY-MM-DD)") from None
+    try:
+        result = _overview().overview(parent, day)
+    except UnknownPlace as err:
+        raise ApiError(404, "unknown_place", str(err)) from None
+    result["prefect_ui_url"] = get_settings().prefect_ui_url
+    return result

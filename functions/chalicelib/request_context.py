@@ -1,0 +1,39 @@
+"""The request being handled, per thread: a safe `current_request` and its id for the audit log.
+
+Chalice keeps `app.current_request` as one attribute of the app object. A Lambda container handles
+one request at a time, so that is fine in AWS, but any process that serves requests from several
+threads (the local server, a threaded test of the cap under 50 simultaneous grants) would let one
+request read another's headers. Chalice hands each http middleware call its own request object,
+so `bind_current_request` (registered in `app.py`) stores it in a context variable, which every
+thread sees separately.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any, Callable
+
+from chalice.app import Request
+
+_current: ContextVar[Request | None] = ContextVar("gridgate_current_request", default=None)
+
+
+def bind_current_request(request: Request, get_response: Callable[[Request], Any]) -> Any:
+    token = _current.set(request)
+    try:
+        return get_response(request)
+    finally:
+        _current.reset(token)
+
+
+def current_request() -> Request:
+    request = _current.get()
+    if request is None:
+        raise RuntimeError("no request bound: is bind_current_request registered as http middleware?")
+    return request
+
+
+def request_id(request: Request) -> str | None:
+    """API Gateway's request id, or the Lambda invocation id where there is no gateway (local)."""
+    gateway_id = (request.context or {}).get("requestId")
+    return gateway_id or getattr(request.lambda_context, "aws_request_id", None)

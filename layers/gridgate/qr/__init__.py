@@ -1,0 +1,1 @@
+"""Reading QR codes from gate-camera images (`gridgate.qr.decode`)."""

@@ -1,0 +1,146 @@
+"""Bearer tokens of the city app: who is calling, in which roles, for which grids.
+
+App calls carry a JWT from the city's identity provider. The API checks it completely, locally,
+with the IdP's *public* keys only (`Keyring.token_verify_keys`, by the JWT's ``kid``): the
+algorithm is pinned to EdDSA (so neither ``alg: none`` nor an HMAC-with-the-public-key token can
+pass), then signature, issuer, audience, expiry, not-before and issued-at, with a small leeway for
+clock drift. Each failure has its own code, so the app knows whether to refresh or re-login.
+
+`issue_token` is the LOCAL issuer: the emulator, the tests and the demo play the IdP with the
+keyring's `token_issuer_key`. In AWS that key is absent and tokens come from the city IdP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from gridgate.config import Settings, get_settings
+from gridgate.security.keyring import Keyring, get_keyring
+
+#: Roles a token may carry; anything else in the claim is ignored (it grants nothing here).
+ROLES = frozenset({"resident", "grid_worker", "data_center"})
+_ALGORITHM = "EdDSA"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller. `subject` is the person id (residents) or the staff id (workers)."""
+
+    subject: str
+    roles: frozenset[str]
+    grids: frozenset[str] = frozenset()
+
+
+class TokenError(Exception):
+    """A bearer token that must be refused: `code` is one of token_expired, token_not_yet_valid,
+    bad_token, unknown_key, wrong_issuer, wrong_audience."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def issue_token(
+    subject: str,
+    roles: Iterable[str],
+    grids: Iterable[str] = (),
+    ttl_seconds: int = 900,
+    *,
+    now: datetime | None = None,
+    keyring: Keyring | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """A token from the local issuer (the emulator playing the city IdP)."""
+    keyring = keyring or get_keyring()
+    settings = settings or get_settings()
+    if not keyring.token_issuer_key:
+        raise RuntimeError("this keyring has no local token issuer (in AWS the city IdP issues tokens)")
+    issued = now or datetime.now(timezone.utc)
+    claims = {
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
+        "sub": subject,
+        "iat": int(issued.timestamp()),
+        "nbf": int(issued.timestamp()),
+        "exp": int((issued + timedelta(seconds=ttl_seconds)).timestamp()),
+        "jti": uuid.uuid4().hex,
+        "roles": sorted(set(roles)),
+        "grids": sorted(set(grids)),
+    }
+    key = Ed25519PrivateKey.from_private_bytes(keyring.token_issuer_key)
+    return jwt.encode(claims, key, algorithm=_ALGORITHM, headers={"kid": keyring.token_issuer_key_id})
+
+
+def verify_bearer(
+    token: str,
+    now: datetime | None = None,
+    *,
+    keyring: Keyring | None = None,
+    settings: Settings | None = None,
+) -> Principal:
+    """The caller a token proves; raises `TokenError` for anything short of a valid token."""
+    keyring = keyring or get_keyring()
+    settings = settings or get_settings()
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenError("bad_token", f"not a JWT: {exc}") from None
+    if header.get("alg") != _ALGORITHM:
+        raise TokenError("bad_token", f"token algorithm must be {_ALGORITHM}")
+    public_key = keyring.token_verify_keys.get(str(header.get("kid", "")))
+    if public_key is None:
+        raise TokenError("unknown_key", "token signed with a key this service does not trust")
+    try:
+        claims = jwt.decode(
+            token,
+            Ed25519PublicKey.from_public_bytes(public_key),
+            algorithms=[_ALGORITHM],
+            audience=settings.token_audience,
+            issuer=settings.token_issuer,
+            # times are checked below against `now`, so tests and replays can pin the clock
+            options={
+                "require": ["iss", "aud", "sub", "exp", "iat"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.InvalidAudienceError:
+        raise TokenError("wrong_audience", "token is not meant for this service") from None
+    except jwt.InvalidIssuerError:
+        raise TokenError("wrong_issuer", "token was not issued by the city identity provider") from None
+    except jwt.PyJWTError as exc:
+        raise TokenError("bad_token", f"token refused: {exc}") from None
+    _check_times(claims, (now or datetime.now(timezone.utc)).timestamp(), settings.token_leeway_seconds)
+    return _principal(claims)
+
+
+def _check_times(claims: dict, now: float, leeway: int) -> None:
+    try:
+        expires, issued, not_before = (float(claims.get(k, claims["iat"])) for k in ("exp", "iat", "nbf"))
+    except (TypeError, ValueError):
+        raise TokenError("bad_token", "token times are not numbers") from None
+    if now >= expires + leeway:
+        raise TokenError("token_expired", "token has expired; sign in again")
+    if now + leeway < max(issued, not_before):
+        raise TokenError("token_not_yet_valid", "token is not valid yet (check the device clock)")
+
+
+def _principal(claims: dict) -> Principal:
+    roles, grids, subject = claims.get("roles", []), claims.get("grids", []), claims["sub"]
+    if not (isinstance(subject, str) and subject):
+        raise TokenError("bad_token", "token subject is empty")
+    if not (_strings(roles) and _strings(grids)):
+        raise TokenError("bad_token", "token roles and grids must be lists of strings")
+    return Principal(subject=subject, roles=frozenset(roles) & ROLES, grids=frozenset(grids))
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)

@@ -1,0 +1,117 @@
+"""What the data-center page shows for one place: its children's statistics, charts, and the
+latest open findings and key-group alerts under it.
+
+The page drills down the hierarchy (district -> street -> community -> grid -> estate); each
+level is one call. Charts are inline SVG (`svg_charts`), so the page needs no chart library
+and fetches nothing from outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from gridgate.adapters.findings import FindingRepository, StatisticRepository
+from gridgate.adapters.overview_queries import districts, latest_statistics_day, places_by_id
+from gridgate.adapters.repositories import PlaceRepository
+from gridgate.domain.model import Finding, Place, PlaceKind, TaskStatus
+from gridgate.services.svg_charts import bar_chart, horizontal_bars
+
+#: Finding types the key-group alert flow writes. Same strings as
+#: `gridgate.services.key_group_alerts.ALERT_TYPES` (a test keeps them equal); not imported
+#: from there because that module needs polars, which the API function does not ship.
+ALERT_TYPES = frozenset({"living_alone_no_exit", "correction_unusual_hours", "correction_absent"})
+
+RESIDENT_METRICS = ("residents.owners", "residents.family", "residents.tenants", "floating")
+TRAFFIC_METRICS = ("entries", "exits")
+FINDINGS_SHOWN = 25
+
+#: Levels the page drills through; buildings are below what statistics are kept for.
+_DRILL_LEVELS = (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.GRID, PlaceKind.ESTATE)
+
+
+class UnknownPlace(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PlaceRow:
+    place: Place
+    metrics: dict[str, float]
+
+    def to_json(self) -> dict:
+        return {"place_id": self.place.place_id, "name": self.place.name, "kind": self.place.kind.value,
+                "metrics": self.metrics}
+
+
+def _scope(place: Place) -> str:
+    return f"{place.kind.value}#{place.place_id}"
+
+
+def _finding_json(finding: Finding) -> dict:
+    return {
+        "finding_id": finding.finding_id, "type": finding.finding_type, "severity": finding.severity.value,
+        "grid_id": finding.grid_id, "subject": finding.subject, "detected_at": finding.detected_at.isoformat(),
+        "evidence": finding.evidence, "alert": finding.finding_type in ALERT_TYPES,
+    }
+
+
+class DataCenterOverview:
+    def __init__(self, places: PlaceRepository | None = None, findings: FindingRepository | None = None,
+                 statistics: StatisticRepository | None = None) -> None:
+        self._places = places or PlaceRepository()
+        self._findings = findings or FindingRepository()
+        self._statistics = statistics or StatisticRepository()
+
+    def _children(self, parent: Place | None) -> list[Place]:
+        if parent is None:
+            return districts()
+        children = [p for p in self._places.children(parent.place_id) if p.kind in _DRILL_LEVELS]
+        return sorted(children, key=lambda p: p.place_id)
+
+    def _findings_under(self, parent: Place | None) -> list[Finding]:
+        if parent is not None and parent.kind == PlaceKind.GRID:
+            found = [f for f in self._findings.in_grid(parent.place_id) if f.status == TaskStatus.OPEN]
+        else:
+            found = self._findings.open_findings()
+            if parent is not None:
+                grids = places_by_id({f.grid_id for f in found})
+                found = [f for f in found if f.grid_id in grids and grids[f.grid_id].ancestor(parent.kind) == parent.place_id]
+        return sorted(found, key=lambda f: (f.detected_at, f.finding_id), reverse=True)
+
+    def overview(self, parent_id: str | None = None, day: date | None = None) -> dict:
+        parent = None
+        if parent_id:
+            parent = self._places.get(parent_id)
+            if parent is None:
+                raise UnknownPlace(f"no place {parent_id}")
+        children = self._children(parent)
+        day = day or latest_statistics_day(_scope(p) for p in children[:5])
+        rows = []
+        for place in children:
+            stats = self._statistics.for_scope(_scope(place), day) if day else []
+            rows.append(PlaceRow(place, {s.metric: s.value for s in stats}))
+        findings = self._findings_under(parent)
+        return {
+            "parent": None if parent is None else {"place_id": parent.place_id, "name": parent.name,
+                                                   "kind": parent.kind.value, "parent_id": parent.parent_id},
+            "day": day.isoformat() if day else None,
+            "places": [row.to_json() for row in rows],
+            "charts": self._charts(rows),
+            "findings": [_finding_json(f) for f in findings if f.finding_type not in ALERT_TYPES][:FINDINGS_SHOWN],
+            "alerts": [_finding_json(f) for f in findings if f.finding_type in ALERT_TYPES][:FINDINGS_SHOWN],
+            "open_findings": len(findings),
+        }
+
+    @staticmethod
+    def _charts(rows: list[PlaceRow]) -> list[str]:
+        if not rows:
+            return []
+        labels = [row.place.name or row.place.place_id for row in rows]
+        residents = {m.split(".")[-1]: [row.metrics.get(m, 0.0) for row in rows] for m in RESIDENT_METRICS}
+        traffic = {m: [row.metrics.get(m, 0.0) for row in rows] for m in TRAFFIC_METRICS}
+        return [
+            bar_chart("Residents", labels, residents),
+            bar_chart("Entries and exits (day)", labels, traffic),
+            horizontal_bars("Visitors (day)", labels, [row.metrics.get("visitors", 0.0) for row in rows]),
+        ]

@@ -1,0 +1,151 @@
+"""The cloud's answers to the gate rules (`GateFacts`), and the gate services of a warm function.
+
+`CloudGateFacts` asks DynamoDB (events, passes, rights, resident secrets) and the per-estate
+face-gallery cache (`gridgate.faces.gallery.EstateGalleryCache`); `build_gate_services` wires it,
+the device authenticator, the offline-upload intake and the snapshot service once per warm
+function, so caches (galleries, gate records, pass public keys) outlive one request.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from gridgate.adapters.device_nonces import DeviceNonceStore
+from gridgate.adapters.events import EventRepository
+from gridgate.adapters.gate_writes import PassEntryWriter
+from gridgate.adapters.passes import PassRepository
+from gridgate.adapters.repositories import GateRepository
+from gridgate.adapters.resident_secrets import ResidentSecretStore
+from gridgate.config import Settings
+from gridgate.domain.model import AccessEvent, Gate
+from gridgate.domain.rights import Right
+from gridgate.faces.gallery import EstateGalleryCache
+from gridgate.faces.pipeline import probe_face
+from gridgate.qr.decode import read_qr_bytes
+from gridgate.security.device_auth import DeviceAuthenticator
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import Keyring, get_keyring
+from gridgate.security.passes import PassClaims, PassRejected, public_keys, verify_pass_text
+from gridgate.security.resident_qr import ResidentCodeRejected, verify_resident_code
+from gridgate.services.gate_decision import (
+    RESIDENT_CODE_SKEW_STEPS,
+    GateDecider,
+    Identified,
+    PassUse,
+    identified_from_match,
+    refused_from_pass,
+    refused_from_resident_code,
+)
+from gridgate.services.gate_snapshot import GateSnapshotService
+from gridgate.services.offline_uploads import OfflineUploads
+from gridgate.services.rights import effective_right
+
+
+class CloudGateFacts:
+    """`GateFacts` from the cloud's tables: strongly consistent where a revocation must bite at once."""
+
+    def __init__(
+        self,
+        keyring: Keyring,
+        events: EventRepository,
+        pass_entries: PassEntryWriter,
+        galleries: EstateGalleryCache,
+        secret_for: Callable[[str], bytes | None],
+    ) -> None:
+        self._pass_keys = public_keys(keyring)
+        self._events = events
+        self._pass_entries = pass_entries
+        self._galleries = galleries
+        self._secret_for = secret_for
+
+    def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
+        return self._events.get(estate_id, occurred_at, event_id)
+
+    def match_face(self, estate_id: str, probe) -> Identified:
+        return identified_from_match(self._galleries.match(estate_id, probe.encoding))
+
+    def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
+        return effective_right(person_id, estate_id, at)
+
+    def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
+        try:
+            return verify_pass_text(text, self._pass_keys, estate_id, at)
+        except PassRejected as rejected:
+            raise refused_from_pass(rejected) from rejected
+
+
+    def resident_of_code(self, text: str, at: datetime) -> str:
+        try:
+            return verify_resident_code(text, self._secret_for, at, skew_steps=RESIDENT_CODE_SKEW_STEPS)
+        except ResidentCodeRejected as rejected:
+            raise refused_from_resident_code(rejected) from rejected
+
+    def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
+        if pass_use is None:
+            return self._events.append(event)
+        try:
+            return self._pass_entries.append_with_pass_use(event, pass_use.pass_id, pass_use.at)
+        except PassRejected as rejected:
+            raise refused_from_pass(rejected) from rejected
+
+
+class CachedGates:
+    """Gate records cached for `ttl` seconds: a gate request costs no read of the gates table,
+    and a replaced or withdrawn device key takes effect within `ttl`."""
+
+    def __init__(self, repository: GateRepository, ttl: float = 60.0) -> None:
+        self._repository = repository
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Gate | None]] = {}
+
+    def get(self, gate_id: str) -> Gate | None:
+        hit = self._cache.get(gate_id)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        gate = self._repository.get(gate_id)
+        self._cache[gate_id] = (time.monotonic(), gate)
+        return gate
+
+
+@dataclass(frozen=True)
+class GateServices:
+    authenticator: DeviceAuthenticator
+    decider: GateDecider
+    uploads: OfflineUploads
+    snapshots: GateSnapshotService
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> GateServices:
+    keyring = keyring or get_keyring()
+    protector = IdentifierProtector(keyring)
+    passes = PassRepository(protector)
+    secrets = ResidentSecretStore(protector)
+    facts = CloudGateFacts(
+        keyring, EventRepository(settings), PassEntryWriter(passes, settings), EstateGalleryCache(), secrets.get
+    )
+    authenticator = DeviceAuthenticator(
+        CachedGates(GateRepository()).get,
+        DeviceNonceStore().claim,
+        window_seconds=settings.gate_request_window_seconds,
+        clock=utcnow,
+    )
+    decider = GateDecider(
+        facts,
+        liveness_floor=settings.gate_liveness_floor,
+        probe_face=lambda data: probe_face(data, max_bytes=settings.gate_max_upload_bytes),
+        read_qr=lambda data: read_qr_bytes(data, max_bytes=settings.gate_max_upload_bytes),
+        clock=utcnow,
+    )
+    return GateServices(
+        authenticator=authenticator,
+        decider=decider,
+        uploads=OfflineUploads(facts),
+        snapshots=GateSnapshotService(settings, keyring, passes, secrets.get),
+    )

@@ -1,0 +1,184 @@
+"""Population statistics per estate, grid, community, street and district (paper §3.3).
+
+For one local day: residents by role (owners, family, tenants), registered and floating
+population, visitors, entries and exits per local hour, and grants against the homes' caps.
+Everything is a handful of group-bys over `CityFrames`, done once at the finest level that
+has the fact and rolled up through the place hierarchy.
+
+The result is long: one row per (level, place, metric) with `value` and, for hourly metrics,
+a 24-value `series` — the shape of the statistics table.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from gridgate.domain.model import Statistic
+from gridgate.services.city_frames import LEVEL_COLUMNS, LEVELS, CityFrames, local_midnight
+
+STATISTIC_SCHEMA = {
+    "level": pl.String,
+    "place_id": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "series": pl.List(pl.Int64),
+}
+
+_ROLE_METRICS = {"owner": "residents.owners", "family": "residents.family", "tenant": "residents.tenants"}
+
+
+def _long(frame: pl.DataFrame, level: str, metric: str, value: str, series: str | None = None) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(level).alias("level"),
+        pl.col(LEVEL_COLUMNS[level]).cast(pl.String).alias("place_id"),
+        pl.lit(metric).alias("metric"),
+        pl.col(value).cast(pl.Float64).alias("value"),
+        (pl.col(series) if series else pl.lit(None, dtype=pl.List(pl.Int64))).alias("series"),
+    ).filter(pl.col("place_id").is_not_null())
+
+
+def local_day_events(city: CityFrames, day: date) -> pl.DataFrame:
+    """The passages of local day `day`, with their local hour."""
+    start, end = local_midnight(day, city.timezone), local_midnight(day + timedelta(days=1), city.timezone)
+    return (
+        city.events.lazy()
+        .filter(pl.col("occurred_at").is_between(start, end, closed="left"))
+        .select("estate_id", "direction", "method", "outcome", city.local().dt.hour().alias("hour"))
+        .collect()
+    )
+
+
+def _resident_statistics(city: CityFrames) -> list[pl.DataFrame]:
+    places = city.home_places()
+    registered_at = city.persons.filter(pl.col("registered_home_id").is_not_null()).select(
+        "person_id", pl.col("registered_home_id").alias("home_id")
+    ).join(places, on="home_id", how="inner")
+    # Each resident with, per level, where the registry says they live (floating = elsewhere).
+    residents = city.residents().join(places, on="home_id", how="inner").join(
+        registered_at.drop("home_id").rename({c: f"reg_{c}" for c in LEVEL_COLUMNS.values()}),
+        on="person_id",
+        how="left",
+    )
+    out = []
+    for level in LEVELS:
+        col = LEVEL_COLUMNS[level]
+        by_role = residents.group_by(col, "role").agg(pl.col("person_id").n_unique().alias("n"))
+        for role, metric in _ROLE_METRICS.items():
+            out.append(_long(by_role.filter(pl.col("role") == role), level, metric, "n"))
+        total = residents.group_by(col).agg(pl.col("person_id").n_unique().alias("n"))
+        out.append(_long(total, level, "residents.total", "n"))
+        elsewhere = pl.col(f"reg_{col}").is_null() | (pl.col(f"reg_{col}") != pl.col(col))
+        floating = residents.filter(elsewhere).group_by(col).agg(pl.col("person_id").n_unique().alias("n"))
+        out.append(_long(floating, level, "floating", "n"))
+        out.append(_long(registered_at.group_by(col).agg(pl.len().alias("n")), level, "registered", "n"))
+    return out
+
+
+def _capacity_statistics(city: CityFrames) -> list[pl.DataFrame]:
+    grants = city.effective_grants().group_by("home_id").agg(pl.len().alias("grants"))
+    homes = (
+        city.home_places()
+        .join(city.home_caps(), on="home_id", how="left")
+        .join(grants, on="home_id", how="left")
+        .with_columns(pl.col("grants").fill_null(0), pl.col("cap").fill_null(0))
+    )
+    out = []
+    for level in LEVELS:
+        col = LEVEL_COLUMNS[level]
+        agg = homes.group_by(col).agg(
+            pl.len().alias("homes"),
+            pl.col("grants").sum().alias("grants"),
+            pl.col("cap").sum().alias("cap"),
+            (pl.col("grants") >= pl.col("cap")).sum().alias("at_cap"),
+            (pl.col("grants") > pl.col("cap")).sum().alias("over_cap"),
+        ).with_columns(
+            pl.when(pl.col("cap") > 0).then(pl.col("grants") / pl.col("cap")).otherwise(0.0).alias("ratio")
+        )
+        for metric, column in (
+            ("homes", "homes"),
+            ("grants.active", "grants"),
+            ("grants.cap", "cap"),
+            ("homes.at_cap", "at_cap"),
+            ("homes.over_cap", "over_cap"),
+            ("occupancy.ratio", "ratio"),
+        ):
+            out.append(_long(agg, level, metric, column))
+    return out
+
+
+def _hourly_series(counts: pl.DataFrame, col: str) -> pl.DataFrame:
+    """(place, hour, n) rows → one row per place with a dense 24-value list and its total."""
+    dense = counts.pivot(on="hour", index=col, values="n", aggregate_function="sum")
+    hours = [str(h) for h in range(24)]
+    dense = dense.with_columns([pl.lit(0, dtype=pl.Int64).alias(h) for h in hours if h not in dense.columns])
+    return dense.select(
+        col,
+        pl.concat_list([pl.col(h).fill_null(0).cast(pl.Int64) for h in hours]).alias("series"),
+    ).with_columns(pl.col("series").list.sum().alias("total"))
+
+
+def _traffic_statistics(day_events: pl.DataFrame, estate_levels: pl.DataFrame) -> list[pl.DataFrame]:
+    """Passages (denied attempts excluded) per hour, and visitor entries, rolled up from estates."""
+    passed = day_events.filter(pl.col("outcome") != "deny")
+    by_estate = passed.group_by("estate_id", "direction", "hour").agg(pl.len().alias("n"))
+    visitors_by_estate = passed.filter(
+        (pl.col("method") == "visitor_pass") & (pl.col("direction") == "in")
+    ).group_by("estate_id").agg(pl.len().alias("n"))
+    out = []
+    for level in LEVELS:
+        col = LEVEL_COLUMNS[level]
+        rolled = by_estate.join(estate_levels, on="estate_id", how="inner") if level != "estate" else by_estate
+        for direction, metric in (("in", "entries"), ("out", "exits")):
+            counts = rolled.filter(pl.col("direction") == direction).group_by(col, "hour").agg(pl.col("n").sum())
+            if not counts.is_empty():
+                out.append(_long(_hourly_series(counts, col), level, metric, "total", "series"))
+        visitors = (
+            visitors_by_estate.join(estate_levels, on="estate_id", how="inner") if level != "estate" else visitors_by_estate
+        ).group_by(col).agg(pl.col("n").sum())
+        out.append(_long(visitors, level, "visitors", "n"))
+    return out
+
+
+def population_statistics(city: CityFrames, day: date) -> pl.DataFrame:
+    """All statistics of `day` (a local day) for every place at every level, sorted."""
+    parts = [
+        *_resident_statistics(city),
+        *_capacity_statistics(city),
+        *_traffic_statistics(local_day_events(city, day), city.estate_places()),
+    ]
+    return (
+        pl.concat([pl.DataFrame(schema=STATISTIC_SCHEMA), *parts])
+        .with_columns(pl.format("{}#{}", "level", "place_id").alias("scope"))
+        .sort("level", "place_id", "metric")
+    )
+
+
+def visitors_per_day(city: CityFrames) -> pl.DataFrame:
+    """Visitor entries per local day over the events window, per district (for the report's chart)."""
+    return (
+        city.events.lazy()
+        .filter((pl.col("method") == "visitor_pass") & (pl.col("direction") == "in") & (pl.col("outcome") != "deny"))
+        .select("estate_id", city.local().dt.date().alias("local_date"))
+        .join(city.estate_places().lazy().select("estate_id", "district_id"), on="estate_id", how="left")
+        .group_by("local_date", "district_id")
+        .agg(pl.len().alias("visitors"))
+        .with_columns(pl.col("district_id").cast(pl.String))
+        .sort("local_date", "district_id")
+        .collect()
+    )
+
+
+def to_statistics(stats: pl.DataFrame, day: date) -> list[Statistic]:
+    """Domain statistics of `day` for the statistics table."""
+    return [
+        Statistic(
+            scope=row["scope"],
+            day=day,
+            metric=row["metric"],
+            value=row["value"],
+            series=tuple(row["series"]) if row["series"] is not None else None,
+        )
+        for row in stats.select("scope", "metric", "value", "series").iter_rows(named=True)
+    ]

@@ -1,0 +1,401 @@
+"""Nightly reconciliation: cross-check the registries, property records, rights and gate logs.
+
+Each check is a vectorised query over `CityFrames` returning findings (`finding_frames`); two
+checks also return the corrective action the flow applies (revoke a grant given by someone who
+no longer owns the home; expire visitor passes still marked active). Nothing here touches
+storage, so the same code runs in the flow, in the benchmark and on a Dask worker.
+
+Thresholds live in `ReconciliationPolicy`; docs/flows.md lists them with their defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridgate.domain.model import Severity
+from gridgate.services.city_frames import CityFrames
+from gridgate.services.finding_frames import empty_findings, finding_id, finding_rows
+
+
+class FindingType:
+    """Reconciliation finding types (strings, as stored)."""
+
+    GRANTEE_REGISTERED_ELSEWHERE = "grantee_registered_elsewhere"
+    GRANTEE_NOT_REGISTERED = "grantee_not_registered"
+    RESIDENT_NOT_SEEN = "resident_not_seen"
+    VISITOR_PASS_REGULAR = "visitor_pass_regular"
+    GRANTS_OVER_CAP = "grants_over_cap"
+    FACES_OVER_GRANTS = "faces_over_grants"
+    GRANT_BY_FORMER_OWNER = "grant_by_former_owner"
+    EXPIRED_PASS_ACTIVE = "expired_pass_active"
+
+
+FINDING_TYPES = (
+    FindingType.GRANTEE_REGISTERED_ELSEWHERE,
+    FindingType.GRANTEE_NOT_REGISTERED,
+    FindingType.RESIDENT_NOT_SEEN,
+    FindingType.VISITOR_PASS_REGULAR,
+    FindingType.GRANTS_OVER_CAP,
+    FindingType.FACES_OVER_GRANTS,
+    FindingType.GRANT_BY_FORMER_OWNER,
+    FindingType.EXPIRED_PASS_ACTIVE,
+)
+
+#: Finding types the flow resolves itself (by revoking or expiring); no door-to-door visit needed.
+AUTO_RESOLVED_TYPES = frozenset({FindingType.GRANT_BY_FORMER_OWNER, FindingType.EXPIRED_PASS_ACTIVE})
+
+#: Key groups followed up by the key-group alerts; "not seen" would only duplicate those visits.
+_KEY_GROUPS_WITH_OWN_ALERTS = ("elderly_alone", "disabled")
+
+
+class ReconciliationPolicy(BaseModel):
+    """Thresholds of the reconciliation checks (flow parameters; defaults in docs/flows.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    resident_unseen_days: int = Field(7, ge=1, le=180, description="registered resident not seen at their estate for this many days")
+    visitor_pass_window_days: int = Field(7, ge=1, le=180)
+    visitor_pass_min_days: int = Field(3, ge=2, description="distinct days entering on visitor passes for the same home")
+    group_rent_window_days: int = Field(7, ge=1, le=180)
+    group_rent_min_days: int = Field(2, ge=1, description="days a non-owner must be seen entering for a home to count as living there")
+    group_rent_excess: int = Field(2, ge=1, description="distinct non-owner faces above the home's grants that make it suspect")
+
+    @property
+    def lookback_days(self) -> int:
+        """Days of access events the checks need."""
+        return max(self.resident_unseen_days, self.visitor_pass_window_days, self.group_rent_window_days)
+
+
+@dataclass(frozen=True)
+class ReconciliationResult:
+    findings: pl.DataFrame
+    #: grant_id, home_id, estate_id, grantee_id, granted_by, notify (current owners), finding_id
+    grants_to_revoke: pl.DataFrame
+    #: pass_id, home_id, estate_id, valid_until, finding_id
+    passes_to_expire: pl.DataFrame
+    #: checks not run, with the reason (e.g. too few days of events to conclude anything)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _person_subject() -> pl.Expr:
+    return pl.format("person#{}", "person_id")
+
+
+def _home_subject() -> pl.Expr:
+    return pl.format("home#{}", "home_id")
+
+
+def _with_grid(rows: pl.DataFrame, city: CityFrames) -> pl.DataFrame:
+    return rows.join(city.homes.select("home_id", "grid_id", "estate_id"), on="home_id", how="inner")
+
+
+def grantees_registered_elsewhere(city: CityFrames) -> pl.DataFrame:
+    """A grantee whose actual-population registry address is another home."""
+    rows = (
+        city.effective_grants()
+        .select("grant_id", "home_id", pl.col("grantee_id").alias("person_id"), "relation", "granted_by")
+        .join(city.persons.select("person_id", "registered_home_id"), on="person_id", how="inner")
+        .filter(pl.col("registered_home_id").is_not_null() & (pl.col("registered_home_id") != pl.col("home_id")))
+    )
+    rows = _with_grid(rows, city)
+    return finding_rows(
+        rows,
+        FindingType.GRANTEE_REGISTERED_ELSEWHERE,
+        Severity.LOW,
+        key=pl.col("grant_id"),
+        subject=_person_subject(),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=pl.col("person_id"),
+        explanation=pl.format(
+            "{} is granted home {} as {} by {} but the population registry has them at home {}",
+            "person_id", "home_id", "relation", "granted_by", "registered_home_id",
+        ),
+        evidence=["grant_id", "relation", "granted_by", "registered_home_id"],
+    )
+
+
+def grantees_not_registered(city: CityFrames) -> pl.DataFrame:
+    """A grantee known to the app registry whom the population registry has no address for.
+
+    The app registry (where the owner named them) and the actual-population registry disagree:
+    someone lives at the home who is not registered anywhere — floating population to register.
+    """
+    rows = (
+        city.effective_grants()
+        .select("grant_id", "home_id", pl.col("grantee_id").alias("person_id"), "relation", "granted_by")
+        .join(city.persons.select("person_id", "registered_home_id", "registries"), on="person_id", how="inner")
+        .filter(pl.col("registered_home_id").is_null())
+        .with_columns(pl.col("registries").list.sort().list.join(",").alias("registries"))
+    )
+    rows = _with_grid(rows, city)
+    return finding_rows(
+        rows,
+        FindingType.GRANTEE_NOT_REGISTERED,
+        Severity.LOW,
+        key=pl.col("grant_id"),
+        subject=_person_subject(),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=pl.col("person_id"),
+        explanation=pl.format(
+            "{} lives at home {} as {} (granted by {}) but has no address in the population registry (registries: {})",
+            "person_id", "home_id", "relation", "granted_by", "registries",
+        ),
+        evidence=["grant_id", "relation", "granted_by", "registries"],
+    )
+
+
+def residents_not_seen(city: CityFrames, days: int) -> pl.DataFrame:
+    """A registered resident with no passage at their estate in the last `days` days (moved out?)."""
+    has_own_alert = pl.col("key_groups").list.set_intersection(list(_KEY_GROUPS_WITH_OWN_ALERTS)).list.len() > 0
+    registered = (
+        city.persons.filter(pl.col("registered_home_id").is_not_null() & ~has_own_alert.fill_null(False))
+        .select("person_id", pl.col("registered_home_id").alias("home_id"))
+    )
+    registered = _with_grid(registered, city)
+    events = city.events_since(days).filter(pl.col("person_id").is_not_null())
+    seen_home = events.select("person_id", "estate_id").unique().collect()
+    unseen = registered.join(seen_home, on=["person_id", "estate_id"], how="anti")
+    # Where else (if anywhere) they were seen is the strongest hint that they moved.
+    elsewhere = (
+        events.join(unseen.lazy().select("person_id"), on="person_id", how="semi")
+        .group_by("person_id")
+        .agg(
+            pl.col("occurred_at").max().alias("last_seen_at"),
+            pl.col("estate_id").sort_by("occurred_at").last().alias("last_seen_estate"),
+        )
+        .collect()
+    )
+    rows = unseen.join(elsewhere, on="person_id", how="left").with_columns(
+        pl.lit(days).alias("window_days"),
+        pl.when(pl.col("last_seen_estate").is_null())
+        .then(pl.lit("not seen at any gate"))
+        .otherwise(pl.format("last seen at estate {}", "last_seen_estate"))
+        .alias("_where"),
+    )
+    return finding_rows(
+        rows,
+        FindingType.RESIDENT_NOT_SEEN,
+        Severity.MEDIUM,
+        key=pl.format("{}|{}", "person_id", "home_id"),
+        subject=_person_subject(),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=pl.col("person_id"),
+        explanation=pl.format(
+            "{} is registered at home {} but has not passed a gate of estate {} for {} days; {}",
+            "person_id", "home_id", "estate_id", "window_days", "_where",
+        ),
+        evidence=["estate_id", "window_days", "last_seen_at", "last_seen_estate"],
+    )
+
+
+def _visitor_entries(city: CityFrames, days: int) -> pl.DataFrame:
+    """Identified people entering on visitor passes, with the home each pass is for."""
+    pass_homes = city.visitor_passes.select("pass_id", pl.col("home_id").alias("pass_home_id"))
+    return (
+        city.events_since(days)
+        .filter(
+            (pl.col("method") == "visitor_pass")
+            & (pl.col("direction") == "in")
+            & (pl.col("outcome") == "open")
+            & pl.col("person_id").is_not_null()
+        )
+        .join(pass_homes.lazy(), on="pass_id", how="left")
+        .with_columns(pl.coalesce("home_id", "pass_home_id").alias("home_id"))
+        .filter(pl.col("home_id").is_not_null())
+        .select("person_id", "home_id", "pass_id", city.local().dt.date().alias("on"))
+        .collect()
+    )
+
+
+def visitor_pass_regulars(city: CityFrames, window_days: int, min_days: int) -> pl.DataFrame:
+    """Someone entering on visitor passes for the same home on many days: an undeclared resident."""
+    residents = city.residents().select("person_id", "home_id")
+    rows = (
+        _visitor_entries(city, window_days)
+        .join(residents, on=["person_id", "home_id"], how="anti")
+        .group_by("person_id", "home_id")
+        .agg(
+            pl.col("on").n_unique().alias("days_entered"),
+            pl.col("pass_id").n_unique().alias("passes_used"),
+            pl.col("on").min().alias("first_on"),
+        )
+        .filter(pl.col("days_entered") >= min_days)
+        .with_columns(pl.lit(window_days).alias("window_days"))
+    )
+    rows = _with_grid(rows, city)
+    return finding_rows(
+        rows,
+        FindingType.VISITOR_PASS_REGULAR,
+        Severity.MEDIUM,
+        key=pl.format("{}|{}", "person_id", "home_id"),
+        subject=_person_subject(),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=pl.col("person_id"),
+        explanation=pl.format(
+            "{} entered on visitor passes for home {} on {} of the last {} days ({} passes): an undeclared resident?",
+            "person_id", "home_id", "days_entered", "window_days", "passes_used",
+        ),
+        evidence=["days_entered", "passes_used", "first_on", "window_days"],
+    )
+
+
+def _grants_per_home(city: CityFrames) -> pl.DataFrame:
+    return city.effective_grants().group_by("home_id").agg(
+        pl.len().alias("grants"), pl.col("grant_id").cast(pl.String).sort().alias("grant_ids")
+    )
+
+
+def grants_over_cap(city: CityFrames) -> pl.DataFrame:
+    """A home with more effective grants than its floor-area cap allows."""
+    rows = (
+        _grants_per_home(city)
+        .join(city.home_caps(), on="home_id", how="inner")
+        .filter(pl.col("grants") > pl.col("cap"))
+    )
+    rows = _with_grid(rows, city)
+    return finding_rows(
+        rows,
+        FindingType.GRANTS_OVER_CAP,
+        Severity.HIGH,
+        key=pl.col("home_id"),
+        subject=_home_subject(),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=None,
+        explanation=pl.format("home {} has {} grants in force but its cap is {}: group renting?", "home_id", "grants", "cap"),
+        evidence=["grants", "cap", "grant_ids"],
+    )
+
+
+def faces_over_grants(city: CityFrames, window_days: int, min_days: int, excess: int) -> pl.DataFrame:
+    """A home more distinct non-owners keep entering for than it has grants: group renting."""
+    owners = city.current_ownerships().select("person_id", "home_id")
+    faces = (
+        city.events_since(window_days)
+        .filter((pl.col("direction") == "in") & pl.col("person_id").is_not_null() & pl.col("home_id").is_not_null())
+        .select("person_id", "home_id", city.local().dt.date().alias("on"))
+        .join(owners.lazy(), on=["person_id", "home_id"], how="anti")
+        .group_by("home_id", "person_id")
+        .agg(pl.col("on").n_unique().alias("days"))
+        .filter(pl.col("days") >= min_days)
+        .group_by("home_id")
+        .agg(pl.len().alias("faces"), pl.col("person_id").cast(pl.String).sort().head(20).alias("people"))
+        .collect()
+    )
+    rows = (
+        faces.join(_grants_per_home(city).select("home_id", "grants"), on="home_id", how="left")
+        .with_columns(pl.col("grants").fill_null(0), pl.lit(window_days).alias("window_days"))
+        .filter(pl.col("faces") >= pl.col("grants") + excess)
+    )
+    rows = _with_grid(rows, city)
+    return finding_rows(
+        rows,
+        FindingType.FACES_OVER_GRANTS,
+        Severity.MEDIUM,
+        key=pl.col("home_id"),
+        subject=_home_subject(),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=None,
+        explanation=pl.format(
+            "{} different non-owners entered for home {} on several of the last {} days but it has {} grants: group renting?",
+            "faces", "home_id", "window_days", "grants",
+        ),
+        evidence=["faces", "grants", "people", "window_days"],
+    )
+
+
+def grants_by_former_owners(city: CityFrames) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Active grants whose grantor does not own the home any more; returns (findings, actions)."""
+    current = city.current_ownerships()
+    live_grants = city.grants.filter(
+        (pl.col("status") == "active") & (pl.col("ends_on").is_null() | (pl.col("ends_on") >= city.day))
+    )
+    orphaned = live_grants.join(
+        current.select(pl.col("person_id").alias("granted_by"), "home_id"), on=["granted_by", "home_id"], how="anti"
+    )
+    owners_now = current.group_by("home_id").agg(pl.col("person_id").cast(pl.String).sort().alias("notify"))
+    ownership_end = city.ownerships.group_by(pl.col("person_id").alias("granted_by"), "home_id").agg(
+        pl.col("until").max().alias("owned_until")
+    )
+    rows = (
+        orphaned.join(owners_now, on="home_id", how="left")
+        .join(ownership_end, on=["granted_by", "home_id"], how="left")
+        .with_columns(pl.col("notify").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .select("grant_id", "home_id", "estate_id", "grantee_id", "granted_by", "relation", "notify", "owned_until")
+    )
+    findings = finding_rows(
+        _with_grid(rows.drop("estate_id"), city),
+        FindingType.GRANT_BY_FORMER_OWNER,
+        Severity.HIGH,
+        key=pl.col("grant_id"),
+        subject=pl.format("grant#{}", "grant_id"),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=pl.col("grantee_id"),
+        explanation=pl.format(
+            "grant {} for {} to home {} was given by {}, who no longer owns the home; revoked and the owners told",
+            "grant_id", "grantee_id", "home_id", "granted_by",
+        ),
+        evidence=["grant_id", "grantee_id", "granted_by", "relation", "owned_until", "notify"],
+    )
+    return findings, _attach_finding_ids(rows, findings, FindingType.GRANT_BY_FORMER_OWNER, "grant_id")
+
+
+def expired_passes_still_active(city: CityFrames) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Visitor passes past their validity still marked active; returns (findings, actions)."""
+    rows = city.visitor_passes.filter((pl.col("status") == "active") & (pl.col("valid_until") < city.end)).select(
+        "pass_id", "home_id", "estate_id", "issued_by", "valid_until"
+    )
+    findings = finding_rows(
+        _with_grid(rows.drop("estate_id"), city),
+        FindingType.EXPIRED_PASS_ACTIVE,
+        Severity.LOW,
+        key=pl.col("pass_id"),
+        subject=pl.format("pass#{}", "pass_id"),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=None,
+        explanation=pl.format("visitor pass {} expired at {} but was still marked active; marked expired", "pass_id", "valid_until"),
+        evidence=["pass_id", "issued_by", "valid_until"],
+    )
+    return findings, _attach_finding_ids(rows, findings, FindingType.EXPIRED_PASS_ACTIVE, "pass_id")
+
+
+def _attach_finding_ids(actions: pl.DataFrame, findings: pl.DataFrame, finding_type: str, key: str) -> pl.DataFrame:
+    """Pair each action with its finding, so the flow can close the finding once it is done."""
+    keys = actions[key].cast(pl.String)
+    ids = pl.Series("finding_id", [finding_id(finding_type, k) for k in keys], dtype=pl.String)
+    return actions.with_columns(keys, ids).join(findings.select("finding_id"), on="finding_id", how="semi")
+
+
+def reconcile(city: CityFrames, policy: ReconciliationPolicy) -> ReconciliationResult:
+    """Run every check; the result is a pure function of the frames and the policy."""
+    skipped: list[str] = []
+    former_owner_findings, grants_to_revoke = grants_by_former_owners(city)
+    expired_findings, passes_to_expire = expired_passes_still_active(city)
+    # The other checks see the city as it is once this run's revocations are done, so running
+    # again after them finds exactly the same.
+    city = city.without_grants(grants_to_revoke["grant_id"])
+    parts = [grantees_registered_elsewhere(city), grantees_not_registered(city), grants_over_cap(city)]
+    if city.covered_days >= policy.resident_unseen_days:
+        parts.append(residents_not_seen(city, policy.resident_unseen_days))
+    else:
+        skipped.append(
+            f"{FindingType.RESIDENT_NOT_SEEN}: events cover {city.covered_days} days, "
+            f"{policy.resident_unseen_days} needed"
+        )
+    parts.append(visitor_pass_regulars(city, policy.visitor_pass_window_days, policy.visitor_pass_min_days))
+    parts.append(
+        faces_over_grants(city, policy.group_rent_window_days, policy.group_rent_min_days, policy.group_rent_excess)
+    )
+    parts += [former_owner_findings, expired_findings]
+    findings = pl.concat([empty_findings(), *parts]).sort("finding_type", "grid_id", "finding_id")
+    return ReconciliationResult(findings, grants_to_revoke, passes_to_expire, skipped)

@@ -1,0 +1,96 @@
+"""A grid's task list as a grid worker takes it out: ordered, as CSV and as a printable page.
+
+The order is the one rule for every form of the list (API JSON, CSV, printable page, Prefect
+artifact): priority first, then the walk through the grid — estate, building, unit, floor,
+door. Rows carry ids, places and the finding's explanation, never names or ID numbers: the
+list is printed and carried door to door, so personal details stay behind the audited roster
+endpoint. Plain Python (no dataframe library), because the grid-worker function renders it too.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from datetime import date
+from typing import Iterable
+
+from gridgate.domain.model import VerificationTask
+
+SHEET_COLUMNS = (
+    "order", "priority", "estate_id", "building_id", "unit", "floor", "room",
+    "home_id", "person_id", "finding_type", "summary", "task_id", "status",
+)
+
+_PRINT_CSS = """
+body { font: 11pt/1.35 system-ui, sans-serif; margin: 1.5cm; }
+h1 { font-size: 16pt; margin: 0 0 .2em; }
+p.meta { color: #444; margin: 0 0 1em; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #999; padding: 4px 6px; vertical-align: top; text-align: left; }
+th { background: #eee; }
+tr { page-break-inside: avoid; }
+td.p1 { font-weight: bold; color: #a00; }
+td.result { white-space: nowrap; width: 9em; }
+@media print { body { margin: 1cm; } }
+"""
+
+
+def walking_key(task: VerificationTask) -> tuple:
+    """Priority, then estate, building, unit, floor (numeric), door; the task id breaks ties."""
+    estate, building, unit, floor, room = task.walking_order
+    return (task.priority, str(estate), str(building), str(unit), int(floor), str(room), task.task_id)
+
+
+def ordered(tasks: Iterable[VerificationTask]) -> list[VerificationTask]:
+    return sorted(tasks, key=walking_key)
+
+
+def rows(tasks: Iterable[VerificationTask]) -> list[dict]:
+    """The numbered rows of a list, in walking order."""
+    out = []
+    for number, task in enumerate(ordered(tasks), start=1):
+        estate, building, unit, floor, room = task.walking_order
+        out.append({
+            "order": number, "priority": task.priority, "estate_id": estate, "building_id": building,
+            "unit": unit, "floor": int(floor), "room": room, "home_id": task.home_id,
+            "person_id": task.person_id or "", "finding_type": task.finding_type, "summary": task.summary,
+            "task_id": task.task_id, "status": task.status.value,
+        })
+    return out
+
+
+def to_csv(tasks: Iterable[VerificationTask]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SHEET_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows(tasks))
+    return buffer.getvalue()
+
+
+def to_html(grid_id: str, tasks: Iterable[VerificationTask], day: date) -> str:
+    """A self-contained printable page (no scripts, no external assets)."""
+    body = []
+    sheet = rows(tasks)
+    for row in sheet:
+        place = f"{row['estate_id']} / {row['building_id']} / {row['unit']}, floor {row['floor']}, {row['room']}"
+        body.append(
+            "<tr>"
+            f"<td>{row['order']}</td>"
+            f'<td class="p{row["priority"]}">{row["priority"]}</td>'
+            f"<td>{html.escape(place)}</td>"
+            f"<td>{html.escape(row['home_id'])}<br>{html.escape(row['person_id'])}</td>"
+            f"<td><b>{html.escape(row['finding_type'])}</b><br>{html.escape(row['summary'])}</td>"
+            f"<td><small>{html.escape(row['task_id'])}</small></td>"
+            '<td class="result">&#9744; confirmed<br>&#9744; corrected<br>&#9744; not reachable</td>'
+            "</tr>"
+        )
+    header = "".join(f"<th>{h}</th>" for h in ("#", "Priority", "Place", "Home / person", "What to check", "Task", "Result"))
+    title = f"Verification tasks for grid {html.escape(grid_id)}"
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{_PRINT_CSS}</style></head><body>"
+        f'<h1>{title}</h1><p class="meta">{day.isoformat()} &middot; {len(sheet)} open tasks, '
+        "ordered by priority, then estate, building, unit, floor. Submit each result in the grid-worker app.</p>"
+        f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>"
+    )

@@ -1,0 +1,79 @@
+"""Serve the Chalice app over HTTP on loopback, as API Gateway would: for the pages and demos.
+
+    python -m local_emulator.app_server --port 8000
+
+Run with the emulator's environment (`MotoServer.environment()` plus the keyring file) so the
+app talks to moto's server. This is Chalice's own local gateway (what `chalice local` runs),
+started in-process so a test or the demo can choose the port and stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
+
+
+def serve(host: str, port: int) -> None:
+    sys.path.insert(0, str(FUNCTIONS_DIR))
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    import app as app_module
+
+    config = Config.create(chalice_stage="local", app_name="gridgate", project_dir=str(FUNCTIONS_DIR))
+    create_local_server(app_module.app, config, host, port).serve_forever()
+
+
+@contextmanager
+def running_app_server(port: int, env: dict[str, str], host: str = "127.0.0.1", timeout: float = 60.0) -> Iterator[str]:
+    """The app served from a child process with `env`; yields its base URL and stops it after."""
+    log = tempfile.TemporaryFile()  # the request log; a pipe nobody reads would fill and block
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_emulator.app_server", "--host", host, "--port", str(port)],
+        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://{host}:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"app server exited: {log.read().decode(errors='replace')[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{url}/pages/grid-worker", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"app server did not answer on {url} within {timeout:.0f}s") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the gridgate API and pages on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    serve(args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

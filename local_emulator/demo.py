@@ -1,0 +1,200 @@
+"""The main job, end to end on the local emulator: ``make demo`` = ``python -m local_emulator.demo``.
+
+It starts moto's server on loopback (DynamoDB and S3), creates every table and the bucket, seeds a
+synthetic city, imports a small data-center export through the registry import (with the bad-row
+report), and prints where the emulator listens, what was created and the item count of every
+table. Then it stops what it started, unless ``--keep-running``.
+
+The job is a list of steps (`STEPS`), each a function of the shared `Demo` state, run in order
+and timed; later parts of the system add their own steps (flows, gate decisions) to the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+#: Where the emulator keeps its local secrets (git-ignored).
+LOCAL_STATE_DIR = PROJECT_DIR / ".gridgate"
+
+
+@dataclass
+class Demo:
+    """State shared by the steps."""
+
+    args: argparse.Namespace
+    server: object = None  # local_emulator.server.MotoServer
+    settings: object = None  # gridgate.config.Settings
+    city: object = None  # local_emulator.synthetic_city.City
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gridgate-demo-")))
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def say(self, text: str = "") -> None:
+        print(text, flush=True)
+
+
+Step = Callable[[Demo], None]
+
+
+def prepare_environment(demo: Demo) -> None:
+    """Local, credential-free settings, fixed before any gridgate or boto3 module reads them."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "GRIDGATE_STAGE": os.environ.get("GRIDGATE_STAGE", "dev"),
+    }.items():
+        os.environ.setdefault(name, value)
+    keyring_file = Path(os.environ.setdefault("GRIDGATE_KEYRING_FILE", str(LOCAL_STATE_DIR / "keyring.json")))
+    if not keyring_file.exists():
+        from gridgate.security.keyring import Keyring
+
+        keyring_file.parent.mkdir(parents=True, exist_ok=True)
+        keyring_file.write_text(Keyring.generate().to_json())
+        keyring_file.chmod(0o600)
+    demo.say(f"keyring (local secrets): {keyring_file}")
+
+
+def start_emulator(demo: Demo) -> None:
+    from local_emulator.server import start_moto_server
+
+    demo.server = start_moto_server(port=demo.args.port)
+    demo.cleanups.append(demo.server.stop)
+    os.environ.update(demo.server.environment())
+    demo.say(f"emulator: moto server (DynamoDB, S3) listening on {demo.server.url} (pid {demo.server.process.pid})")
+
+
+def provision_tables(demo: Demo) -> None:
+    from gridgate.adapters.provisioning import provision
+    from gridgate.config import get_settings
+
+    demo.settings = get_settings()
+    created = provision(demo.settings)
+    demo.say(f"created {len(created['tables'])} tables ({demo.settings.table_prefix}-{demo.settings.stage}-*) and bucket s3://{created['bucket']}")
+
+
+def seed_city(demo: Demo) -> None:
+    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+
+    started = time.perf_counter()
+    demo.city = build_city(demo.args.persons, seed=demo.args.seed, history_days=demo.args.history_days)
+    built = time.perf_counter() - started
+    report = load_into_dynamodb(demo.city, demo.settings)
+    counts = demo.city.counts()
+    demo.say(
+        f"synthetic city (seed {demo.args.seed}): {counts['persons']:,} persons in {counts['homes']:,} homes, "
+        f"{counts['buildings']:,} buildings, {counts['estates']} estates, {counts['grids']} grids, "
+        f"{counts['communities']} communities, {counts['streets']} streets, {counts['districts']} districts; "
+        f"{counts['gates']} gates"
+    )
+    demo.say(
+        f"  built in {built:.1f} s, {report.total_items:,} items loaded in {report.seconds:.1f} s "
+        f"({report.total_items / max(report.seconds, 1e-9):,.0f} items/s; import: {', '.join(report.imported) or 'none'})"
+    )
+    days = ", ".join(d.isoformat() for d in report.event_days_in_s3)
+    demo.say(f"  access-event history in S3 (Parquet), one partition per UTC day: {days or 'none'}")
+    truth = {name: len(values) for name, values in demo.city.truth.items()}
+    demo.say(f"  planted for the flows to find: {truth}")
+
+
+def import_registry(demo: Demo) -> None:
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+    from gridgate.services.registry_import import import_registry_export
+    from local_emulator.registry_export import write_sample_export
+
+    export = write_sample_export(demo.city, demo.work_dir / "registry-export")
+    protector = IdentifierProtector(get_keyring())
+    report = import_registry_export(export.directory, protector, actor="demo")
+    demo.say(f"registry import of {export.directory}:")
+    demo.say(f"  created {dict(report.created)}, updated {dict(report.updated)}, unchanged {dict(report.unchanged)}")
+    demo.say(f"  rejected {sum(report.rejected.values())} rows:")
+    for error in report.errors:
+        demo.say(f"    {error}")
+    again = import_registry_export(export.directory, protector, actor="demo")
+    demo.say(f"  the same files again: {again.changed} changes, unchanged {dict(again.unchanged)}")
+
+
+def show_counts(demo: Demo) -> None:
+    import boto3
+
+    from gridgate.adapters.tables import ALL_TABLES
+
+    dynamodb = boto3.client("dynamodb")
+    demo.say("items per table:")
+    for table in ALL_TABLES:
+        name = table.Meta.table_name
+        count, request = 0, {"TableName": name, "Select": "COUNT"}
+        while True:
+            page = dynamodb.scan(**request)
+            count += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        demo.say(f"  {name:<40} {count:>9,}")
+    s3 = boto3.client("s3")
+    objects = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=demo.settings.bucket) for o in page.get("Contents", [])]
+    size = sum(o["Size"] for o in objects)
+    demo.say(f"  s3://{demo.settings.bucket}: {len(objects)} objects, {size / 1e6:.1f} MB")
+
+
+#: The job, in order. Later issues append their steps (flows on a local Prefect server, gate decisions).
+STEPS: list[Step] = [prepare_environment, start_emulator, provision_tables, seed_city, import_registry, show_counts]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local_emulator.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=2000, help="size of the synthetic city (default 2000)")
+    parser.add_argument("--seed", type=int, default=7, help="same seed, same city (default 7)")
+    parser.add_argument("--history-days", type=int, default=3, help="days of entry/exit history (default 3)")
+    parser.add_argument("--port", type=int, default=None, help="emulator port (default: a free one)")
+    parser.add_argument("--keep-running", action="store_true", help="leave the emulator up until Ctrl-C")
+    return parser.parse_args(argv)
+
+
+def run(steps: list[Step], argv: list[str], *, keep_running: bool | None = None) -> int:
+    demo = Demo(parse_args(argv))
+    keep = demo.args.keep_running if keep_running is None else keep_running
+    # a plain `kill` must stop what was started too: turn SIGTERM into a normal exit
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.perf_counter()
+    try:
+        for step in steps:
+            demo.say(f"\n== {step.__name__.replace('_', ' ')}")
+            step_started = time.perf_counter()
+            step(demo)
+            demo.say(f"   ({time.perf_counter() - step_started:.1f} s)")
+        demo.say(f"\ndone in {time.perf_counter() - started:.1f} s")
+        if keep and demo.server is not None:
+            demo.say(f"emulator keeps running on {demo.server.url}; environment for clients:")
+            for name, value in sorted(demo.server.environment().items()):
+                demo.say(f"  export {name}={value}")
+            for name in ("GRIDGATE_STAGE", "GRIDGATE_KEYRING_FILE"):
+                demo.say(f"  export {name}={os.environ[name]}")
+            demo.say("press Ctrl-C to stop")
+            while demo.server.process.poll() is None:
+                time.sleep(1)
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        for cleanup in reversed(demo.cleanups):
+            cleanup()
+        if demo.server is not None:
+            demo.say(f"stopped the emulator (pid {demo.server.process.pid})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(STEPS, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

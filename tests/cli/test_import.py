@@ -1,0 +1,76 @@
+"""`gridgate import`: a registry export lands, bad rows are reported, re-import changes nothing,
+a malformed file is refused whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gridgate.adapters.repositories import PlaceRepository
+from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
+from gridgate.cli import app
+from gridgate.domain.id_numbers import check_character
+from gridgate.domain.model import Place, PlaceKind
+
+
+def _id_number(serial: int, sex: str) -> str:
+    """A valid ID number born 1980-01-01 (the 17th digit's parity is the sex)."""
+    order = f"{serial:02d}{1 if sex == 'M' else 2}"
+    first17 = "320102" + "19800101" + order
+    return first17 + check_character(first17)
+
+
+def _export(directory: Path, *, bad_row: bool) -> Path:
+    directory.mkdir()
+    owner, tenant = _id_number(1, "M"), _id_number(2, "F")
+    (directory / "homes.csv").write_text(
+        "home_id,estate_id,building_id,unit,floor,room,floor_area_m2\n"
+        "H-1,E-1,E-1-B1,1,5,0501,89.5\n"
+        + ("H-2,E-404,E-1-B1,1,6,0601,70\n" if bad_row else ""),
+        encoding="utf-8",
+    )
+    (directory / "persons.csv").write_text(
+        "id_number,name,sex,birth_date,registries,registered_home_id,phone,key_groups\n"
+        f"{owner},Zhang Wei,M,1980-01-01,app;population,H-1,13800000000,\n"
+        f"{tenant},Liu Yang,F,1980-01-01,population,H-1,,\n",
+        encoding="utf-8",
+    )
+    (directory / "ownership.csv").write_text(f"owner_id_number,home_id,since,until\n{owner},H-1,2015-06-01,\n", encoding="utf-8")
+    return directory
+
+
+def _places() -> None:
+    repo = PlaceRepository()
+    repo.add(Place("G-1", PlaceKind.GRID, "Grid 1", None, {}))
+    repo.add(Place("E-1", PlaceKind.ESTATE, "Plum Garden", "G-1", {PlaceKind.GRID: "G-1"}))
+    repo.add(Place("E-1-B1", PlaceKind.BUILDING, "Building 1", "E-1", {PlaceKind.GRID: "G-1", PlaceKind.ESTATE: "E-1"}))
+
+
+def test_import_reports_bad_rows_and_reimport_changes_nothing(runner, clean_tables, tmp_path):
+    _places()
+    export = _export(tmp_path / "export", bad_row=True)
+    errors = tmp_path / "rejected.txt"
+    first = runner.invoke(app, ["import", str(export), "--errors", str(errors)])
+    assert first.exit_code == 0, first.output
+    assert "homes.csv:3" in first.output and "unknown estate" in first.output
+    assert errors.read_text().startswith("homes.csv:3:")
+    assert (PersonTable.count(), HomeTable.count(), OwnershipTable.count()) == (2, 1, 1)
+
+    again = runner.invoke(app, ["import", str(export), "--strict"])
+    assert again.exit_code == 1  # --strict: the bad row is still there
+    assert "0 changes" in again.output
+    assert (PersonTable.count(), HomeTable.count(), OwnershipTable.count()) == (2, 1, 1)
+
+
+def test_a_malformed_file_is_refused_and_nothing_is_written(runner, clean_tables, tmp_path):
+    _places()
+    export = _export(tmp_path / "export", bad_row=False)
+    (export / "ownership.csv").write_text("owner,home\nx,y\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(export)])
+    assert result.exit_code == 1
+    assert "ownership.csv" in result.output and "nothing was imported" in result.output
+    assert PersonTable.count() == 0 and HomeTable.count() == 0
+
+
+def test_import_needs_an_existing_directory(runner, tmp_path):
+    result = runner.invoke(app, ["import", str(tmp_path / "missing")])
+    assert result.exit_code == 2

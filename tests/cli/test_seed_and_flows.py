@@ -1,0 +1,38 @@
+"""`gridgate seed` then `gridgate flow run` then `gridgate stats export`: the data-center chain."""
+
+from __future__ import annotations
+
+import csv
+
+from gridgate.adapters.tables import HomeTable, PersonTable
+from gridgate.cli import app
+
+
+def test_seed_run_statistics_flow_and_export(runner, clean_tables, tmp_path):
+    seeded = runner.invoke(app, ["seed", "--persons", "300", "--days", "2"])
+    assert seeded.exit_code == 0, seeded.output
+    assert PersonTable.count() == 300 and HomeTable.count() > 0
+
+    ran = runner.invoke(app, ["flow", "run", "population-statistics"])
+    assert ran.exit_code == 0, ran.output
+
+    out = tmp_path / "districts.csv"
+    exported = runner.invoke(app, ["stats", "export", str(out), "--level", "district"])
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(out.open()))
+    owners = [float(r["value"]) for r in rows if r["metric"] == "residents.total"]
+    assert owners and 0 < sum(owners) <= 300
+
+
+def test_unknown_flow_and_bad_day_are_refused(runner):
+    unknown = runner.invoke(app, ["flow", "run", "nightly-everything"])
+    assert unknown.exit_code == 1 and "unknown flow" in unknown.output
+    bad_day = runner.invoke(app, ["flow", "run", "population-statistics", "--day", "31/12"])
+    assert bad_day.exit_code == 1 and "not a date" in bad_day.output
+
+
+def test_flow_list_names_the_three_nightly_flows(runner):
+    listing = runner.invoke(app, ["flow", "list"])
+    assert listing.exit_code == 0
+    for name in ("nightly-reconciliation", "population-statistics", "verification-task-generation"):
+        assert name[:20] in listing.output

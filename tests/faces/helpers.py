@@ -1,0 +1,80 @@
+"""Helpers of the face tests: image bytes, templates, a tiny city, and app requests."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import numpy as np
+from PIL import Image
+
+
+def png_bytes(image: Image.Image, **save_args) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG", **save_args)
+    return out.getvalue()
+
+
+def jpeg_bytes(image: Image.Image, **save_args) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", **save_args)
+    return out.getvalue()
+
+
+def template_bytes(encoding: np.ndarray) -> bytes:
+    return np.asarray(encoding, dtype="<f4").tobytes()
+
+
+@dataclass
+class FaceCity:
+    """One estate, its owners, and helpers to store templates: fresh ids per test."""
+
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    serial: int = 0
+
+    def next_id(self, kind: str) -> str:
+        self.serial += 1
+        return f"{kind}-{self.tag}-{self.serial}"
+
+    def estate(self) -> str:
+        from gridgate.adapters.repositories import PlaceRepository
+        from gridgate.domain.model import Place, PlaceKind
+
+        estate_id = self.next_id("E")
+        PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "测试小区", None))
+        return estate_id
+
+    def owner(self, estate_id: str, person_id: str | None = None) -> str:
+        """A person who owns a home at the estate since 2020 (an owner's right is derived)."""
+        from gridgate.adapters.repositories import HomeRepository, OwnershipRepository
+        from gridgate.domain.model import Home, Ownership
+
+        person_id = person_id or self.next_id("P")
+        home_id = self.next_id("H")
+        HomeRepository().add(Home(home_id, estate_id, "B1", "1", 3, home_id, 90.0, "G1"))
+        OwnershipRepository().add(Ownership(person_id, home_id, estate_id, date(2020, 1, 1)))
+        return person_id
+
+    def template(self, person_id: str, encoding: np.ndarray, source: str = "app", number: int = 0) -> None:
+        from gridgate.adapters.repositories import FaceTemplateRepository
+        from gridgate.domain.model import FaceTemplate, Registry
+
+        FaceTemplateRepository().add(
+            FaceTemplate(person_id, Registry(source), number, template_bytes(encoding), datetime.now(timezone.utc))
+        )
+
+
+def bearer(subject: str, roles=("resident",)) -> dict[str, str]:
+    from gridgate.security.tokens import issue_token
+
+    return {"Authorization": f"Bearer {issue_token(subject, roles)}"}
+
+
+def send(client, method: str, path: str, body: bytes = b"", *, who: str | None = None, content_type: str = "image/jpeg"):
+    """One request as resident `who` (no token when None); returns (status, parsed JSON body)."""
+    headers = {"Content-Type": content_type, **(bearer(who) if who else {})}
+    response = client.http.request(method, path, headers=headers, body=body)
+    return response.status_code, json.loads(response.body) if response.body else None

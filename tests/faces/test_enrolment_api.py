@@ -1,0 +1,151 @@
+"""Face enrolment and withdrawal through the real Chalice app, against moto's server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
+from gridgate.domain.model import Registry
+from gridgate.faces.gallery import EstateGalleryCache
+from gridgate.faces.pipeline import probe_face
+from gridgate.services.face_enrolment import ENROLMENT_POLICY, MAX_APP_TEMPLATES
+
+from .helpers import send
+
+SELFIES = ["faces/deepface_person01/img5.jpg", "faces/deepface_person01/img10.jpg"]
+GATE_FRAME = "faces/deepface_person01/img11.jpg"
+
+
+def app_templates(person_id: str):
+    return sorted(
+        (t for t in FaceTemplateRepository().for_person(person_id) if t.source == Registry.APP),
+        key=lambda t: t.template_no,
+    )
+
+
+def enrolment_encoding(photo, relative: str) -> np.ndarray:
+    """What enrolment computes (its stricter policy scans finer, so the box can differ slightly)."""
+    return probe_face(photo(relative), ENROLMENT_POLICY).encoding
+
+
+def actions(person_id: str) -> list[str]:
+    return [record.action for record in AuditLog().about(f"person#{person_id}")]
+
+
+@pytest.fixture
+def resident(face_city):
+    estate = face_city.estate()
+    return estate, face_city.owner(estate)
+
+
+def test_a_selfie_becomes_a_template_not_a_stored_photo(client, photo, resident):
+    estate, person = resident
+    version = PlaceRepository().gallery_version(estate)
+    before = datetime.now(timezone.utc)
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)
+    assert status == 200, body
+    assert body["enrolled"]["template_no"] == 0 and body["enrolled"]["face_px"] >= 80
+    assert [t["template_no"] for t in body["app_templates"]] == [0]
+
+    (stored,) = app_templates(person)
+    assert len(stored.encoding) == 128 * 4  # 128 float32: an encoding, nothing else
+    encoding = np.frombuffer(stored.encoding, dtype="<f4")
+    assert np.linalg.norm(encoding - enrolment_encoding(photo, SELFIES[0])) < 1e-5
+    assert before - timedelta(seconds=1) <= stored.consent_at <= datetime.now(timezone.utc)
+    assert PlaceRepository().gallery_version(estate) == version + 1  # warm gates will reload
+    assert "face.enrol" in actions(person)
+
+
+def test_the_enrolled_face_opens_the_match_at_the_gate_and_withdrawal_closes_it(client, photo, probe_of, resident, face_city):
+    estate, person = resident
+    face_city.template(person, probe_of(SELFIES[1]).encoding, "population")  # from the registry import
+    for selfie in SELFIES:
+        assert send(client, "POST", "/faces/me", photo(selfie), who=person)[0] == 200
+    cache = EstateGalleryCache()
+    probe = probe_of(GATE_FRAME).encoding
+    before = cache.match(estate, probe)
+    assert before.accepted and (before.person_id, before.registry) == (person, Registry.APP)
+
+    status, body = send(client, "DELETE", "/faces/me", who=person, content_type="application/json")
+    assert status == 200 and body["removed_templates"] == 2
+    assert body["app_templates"] == [] and body["population_templates"] == 1
+    assert app_templates(person) == []
+    after = cache.match(estate, probe)  # the very next decision: the app templates are gone
+    assert cache.builds == 2 and cache.gallery(estate).app.people == 0
+    assert after.registry in (None, Registry.POPULATION)  # only the registry's own face is left
+    assert "face.withdraw" in actions(person)
+
+
+def test_at_most_three_templates_and_the_oldest_consent_is_replaced(client, photo, resident):
+    _, person = resident
+    for n in range(MAX_APP_TEMPLATES + 1):
+        status, body = send(client, "POST", "/faces/me", photo(SELFIES[n % 2]), who=person)
+        assert status == 200, body
+    stored = app_templates(person)
+    assert [t.template_no for t in stored] == list(range(MAX_APP_TEMPLATES))
+    newest = max(stored, key=lambda t: t.consent_at)
+    assert newest.template_no == 0 and body["enrolled"]["template_no"] == 0  # slot 0 was the oldest
+
+
+def test_replace_keeps_only_the_new_selfie(client, photo, resident, face_city, probe_of):
+    _, person = resident
+    face_city.template(person, probe_of(SELFIES[0]).encoding, "population")
+    for selfie in SELFIES:
+        send(client, "POST", "/faces/me", photo(selfie), who=person)
+    status, body = send(client, "PUT", "/faces/me", photo(SELFIES[1]), who=person)
+    assert status == 200 and len(body["app_templates"]) == 1 and body["population_templates"] == 1
+    (only,) = app_templates(person)
+    assert np.linalg.norm(np.frombuffer(only.encoding, "<f4") - enrolment_encoding(photo, SELFIES[1])) < 1e-5
+    assert "face.replace" in actions(person)
+
+
+def test_status_shows_metadata_only(client, photo, resident):
+    _, person = resident
+    send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)
+    status, body = send(client, "GET", "/faces/me", who=person, content_type="application/json")
+    assert status == 200 and body["max_app_templates"] == MAX_APP_TEMPLATES
+    (face,) = body["app_templates"]
+    assert set(face) == {"template_no", "consent_at", "face_px"}
+
+
+@pytest.mark.parametrize(
+    "source, content_type, expected",
+    [
+        ("adversarial/fr_two_people.jpg", "image/jpeg", (422, "ambiguous_faces")),
+        ("faces/Aaron_Peirsol/Aaron_Peirsol_0002.jpg", "image/jpeg", (422, "face_too_small")),
+        ("no_face/skimage_coffee.png", "image/png", (422, "no_face")),
+        ("truncated", "image/jpeg", (400, "truncated_image")),
+        ("random", "application/octet-stream", (400, "not_an_image")),
+        ("empty", "image/jpeg", (400, "empty_body")),
+        ("oversize", "image/jpeg", (413, "image_too_large")),
+    ],
+)
+def test_unusable_selfies_are_refused_and_nothing_is_stored(client, photo, resident, source, content_type, expected):
+    _, person = resident
+    synthetic = {
+        "truncated": photo(SELFIES[0])[:5000],
+        "random": np.random.default_rng(5).bytes(3000),
+        "empty": b"",
+        "oversize": b"\xff\xd8\xff" + b"\0" * (4 * 1024 * 1024 + 10),
+    }
+    body = synthetic[source] if source in synthetic else photo(source)
+    status, answer = send(client, "POST", "/faces/me", body, who=person, content_type=content_type)
+    assert (status, answer["error"]["code"]) == expected
+    assert answer["error"]["message"]
+    assert app_templates(person) == []
+
+
+def test_only_a_resident_token_may_enrol(client, photo, resident):
+    _, person = resident
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[0]))
+    assert (status, body["error"]["code"]) == (401, "missing_token")
+    from gridgate.security.tokens import issue_token
+
+    worker = {"Authorization": f"Bearer {issue_token(person, ['grid_worker'], ['G1'])}", "Content-Type": "image/jpeg"}
+    response = client.http.request("POST", "/faces/me", headers=worker, body=photo(SELFIES[0]))
+    assert response.status_code == 403
+    assert app_templates(person) == []

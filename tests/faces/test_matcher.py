@@ -1,0 +1,175 @@
+"""The calibrated decision rule and the two-registry search, on real photos and at gallery scale."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+from gridgate.domain.model import FaceTemplate, Registry
+from gridgate.faces.matcher import (
+    BASELINE_RULE,
+    CALIBRATED_RULE,
+    DecisionRule,
+    Gallery,
+    MatchReason,
+    match,
+)
+
+from .helpers import template_bytes
+
+P01 = ["faces/deepface_person01/img5.jpg", "faces/deepface_person01/img10.jpg"]
+P01_PROBE = "faces/deepface_person01/img11.jpg"
+P03 = ["faces/deepface_person03/img50.jpg", "faces/deepface_person03/img51.jpg"]
+P09_TEMPLATE, P09_PROBE = "faces/deepface_person09/img25.jpg", "faces/deepface_person09/img24.jpg"
+KIT = "faces/kit_harington/john2.jpeg"
+STRANGER_PROBES = ["faces/biden/biden.jpg", "faces/Amelia_Vega/Amelia_Vega_0002.jpg", "adversarial/sfas_image_T1.jpg"]
+
+
+def gallery(registry: Registry, probe_of, people: dict[str, list[str]]) -> Gallery:
+    ids, rows = [], []
+    for person_id, photos in people.items():
+        for relative in photos:
+            ids.append(person_id)
+            rows.append(probe_of(relative).encoding)
+    return Gallery(registry, ids, np.stack(rows))
+
+
+@pytest.fixture
+def app_gallery(probe_of) -> Gallery:
+    return gallery(Registry.APP, probe_of, {"p01": P01, "p03": P03, "kit": [KIT]})
+
+
+# --- the rule -----------------------------------------------------------------------------------------
+
+
+def test_the_threshold_tightens_as_the_gallery_grows():
+    sizes = [1, 10, 100, 1_000, 50_000, 100_000]
+    thresholds = [CALIBRATED_RULE.threshold(n) for n in sizes]
+    assert thresholds == sorted(thresholds, reverse=True) and len(set(thresholds)) == len(sizes)
+    # one template: the distance below which 0.1 % of the modelled strangers fall
+    single = CALIBRATED_RULE.impostor_mean + CALIBRATED_RULE.impostor_sd * NormalDist().inv_cdf(0.001)
+    assert math.isclose(thresholds[0], single, abs_tol=1e-9)
+    assert all(BASELINE_RULE.threshold(n) == 0.6 for n in sizes)
+    assert all(t <= CALIBRATED_RULE.max_threshold for t in thresholds)
+
+
+def test_the_model_threshold_keeps_the_whole_search_at_the_target():
+    rule = CALIBRATED_RULE
+    for templates in (10, 5_000):
+        per_template = NormalDist(rule.impostor_mean, rule.impostor_sd).cdf(rule.threshold(templates))
+        assert math.isclose(1 - (1 - per_template) ** templates, rule.target_stranger_accept, rel_tol=1e-6)
+
+
+def test_accepts_checks_distance_and_margin_vectorised():
+    rule = DecisionRule(max_threshold=0.5, margin=0.05)
+    got = rule.accepts(np.array([0.4, 0.4, 0.55, 0.3]), np.array([0.6, 0.42, 0.9, np.inf]), 10)
+    assert got.tolist() == [True, False, False, True]
+
+
+# --- the gallery search -------------------------------------------------------------------------------------
+
+
+def test_nearest_matches_brute_force_with_templates_in_any_order():
+    rng = np.random.default_rng(3)
+    owners = rng.choice([f"person{i}" for i in range(40)], size=200)  # ~5 templates each, shuffled
+    rows = rng.normal(0, 0.1, (200, 128)).astype(np.float32)
+    g = Gallery(Registry.APP, list(owners), rows)
+    assert g.people == len(set(owners)) and g.templates == 200
+    for probe in rng.normal(0, 0.1, (25, 128)).astype(np.float32):
+        per_person = {}
+        for owner, row in zip(owners, rows):
+            per_person[owner] = min(per_person.get(owner, np.inf), float(np.linalg.norm(row - probe)))
+        ranked = sorted(per_person.items(), key=lambda kv: kv[1])
+        found = g.nearest(probe)
+        assert (found.person_id, found.runner_up_id) == (ranked[0][0], ranked[1][0])
+        assert math.isclose(found.distance, ranked[0][1], abs_tol=1e-4)
+        assert math.isclose(found.runner_up_distance, ranked[1][1], abs_tol=1e-4)
+
+
+def test_fifty_thousand_enrolled_people_one_vector_search(probe_of, app_gallery):
+    rng = np.random.default_rng(11)
+    crowd = rng.normal(0, 0.09, (50_000, 128)).astype(np.float32)
+    ids = [f"crowd{i:05d}" for i in range(50_000)] + ["p01", "p01"]
+    rows = np.vstack([crowd, np.stack([probe_of(r).encoding for r in P01])])
+    big = Gallery(Registry.APP, ids, rows)
+    found = big.nearest(probe_of(P01_PROBE).encoding)
+    assert found.person_id == "p01" and found.runner_up_id.startswith("crowd")
+    assert math.isclose(found.distance, app_gallery.nearest(probe_of(P01_PROBE).encoding).distance, abs_tol=1e-4)
+
+
+def test_gallery_from_stored_templates_keeps_only_its_registry(probe_of):
+    from datetime import datetime, timezone
+
+    at = datetime.now(timezone.utc)
+    templates = [
+        FaceTemplate("p01", Registry.APP, 0, template_bytes(probe_of(P01[0]).encoding), at),
+        FaceTemplate("p01", Registry.POPULATION, 0, template_bytes(probe_of(P01[1]).encoding), at),
+        FaceTemplate("p09", Registry.POPULATION, 0, template_bytes(probe_of(P09_TEMPLATE).encoding), at),
+    ]
+    app = Gallery.from_templates(Registry.APP, templates)
+    population = Gallery.from_templates(Registry.POPULATION, templates)
+    assert (app.person_ids, app.templates) == (("p01",), 1)
+    assert (population.person_ids, population.templates) == (("p01", "p09"), 2)
+
+
+# --- decisions on real photos -----------------------------------------------------------------------------------
+
+
+def test_an_enrolled_resident_is_accepted_as_themself(probe_of, app_gallery):
+    result = match(probe_of(P01_PROBE).encoding, app_gallery, Gallery.empty(Registry.POPULATION))
+    assert result.accepted and result.reason == MatchReason.MATCHED
+    assert (result.person_id, result.registry) == ("p01", Registry.APP)
+    assert result.distance < result.threshold == CALIBRATED_RULE.threshold(app_gallery.templates)
+    assert result.score == round(1 - result.distance, 4) and result.margin >= CALIBRATED_RULE.margin
+
+
+@pytest.mark.parametrize("stranger", STRANGER_PROBES)
+def test_strangers_are_denied_and_attributed_to_nobody(probe_of, app_gallery, stranger):
+    population = gallery(Registry.POPULATION, probe_of, {"p09": [P09_TEMPLATE]})
+    result = match(probe_of(stranger).encoding, app_gallery, population)
+    assert not result.accepted and result.reason == MatchReason.NO_MATCH
+    assert result.person_id is None and result.registry is None
+    assert result.distance >= result.threshold  # how far off the nearest candidate was
+
+
+def test_the_population_registry_is_searched_when_the_app_has_no_match(probe_of, app_gallery):
+    population = gallery(Registry.POPULATION, probe_of, {"p09": [P09_TEMPLATE]})
+    result = match(probe_of(P09_PROBE).encoding, app_gallery, population)
+    assert result.accepted and (result.person_id, result.registry) == ("p09", Registry.POPULATION)
+    # both stages are judged at the threshold of the WHOLE search (5 app + 1 population templates)
+    assert result.threshold == CALIBRATED_RULE.threshold(6)
+
+
+def test_the_app_registry_is_asked_first(probe_of, app_gallery):
+    population = gallery(Registry.POPULATION, probe_of, {"p01": [P01_PROBE]})  # a perfect population match
+    result = match(probe_of(P01_PROBE).encoding, app_gallery, population)
+    assert (result.person_id, result.registry) == ("p01", Registry.APP)
+    assert result.distance > 0.05  # the app template's distance, not the identical population photo's
+
+
+def test_a_face_between_two_enrolled_people_is_attributed_to_neither(probe_of):
+    same_face = probe_of(P01[0]).encoding
+    twins = Gallery(Registry.APP, ["twin_a", "twin_b"], np.stack([same_face, same_face + 0.001]))
+    result = match(probe_of(P01_PROBE).encoding, twins, Gallery.empty(Registry.POPULATION))
+    assert not result.accepted and result.reason == MatchReason.AMBIGUOUS_MATCH and result.person_id is None
+
+
+def test_nobody_enrolled():
+    result = match(np.zeros(128, dtype=np.float32), Gallery.empty(Registry.APP), Gallery.empty(Registry.POPULATION))
+    assert not result.accepted and result.reason == MatchReason.NO_TEMPLATES and result.distance is None
+
+
+def test_the_baseline_tolerance_lets_a_lookalike_in_where_the_calibrated_rule_does_not(probe_of):
+    """Tommy Franks is not enrolled; his photo is 0.54 from one of Shimon Peres's (the data's closest
+    different-person pairs): face_recognition's 0.6 lets him in as Peres, the calibrated rule does not."""
+    enrolled = gallery(
+        Registry.APP, probe_of, {"peres": ["faces/Shimon_Peres/Shimon_Peres_0004.jpg"], "p01": P01, "p03": P03, "kit": [KIT]}
+    )
+    stranger = probe_of("faces/Tommy_Franks/Tommy_Franks_0003.jpg").encoding
+    let_in = match(stranger, enrolled, Gallery.empty(Registry.POPULATION), BASELINE_RULE)
+    assert let_in.accepted and let_in.person_id == "peres"
+    calibrated = match(stranger, enrolled, Gallery.empty(Registry.POPULATION))
+    assert not calibrated.accepted and calibrated.distance == let_in.distance

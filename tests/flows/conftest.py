@@ -1,0 +1,67 @@
+"""Fixtures of the flows area: one Prefect test server for the whole session.
+
+Pure computations are tested on hand-built frames (`tiny_city`) and need neither Prefect nor
+the emulator; flow tests take `prefect_server` plus the root conftest's moto fixtures.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+# The tests' helper modules (tiny_city) are imported by name from this folder.
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect API (SQLite) for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@dataclass(frozen=True)
+class NightlyRun:
+    """A synthetic city in the emulator after one run of the three nightly flows."""
+
+    city: object  # local_emulator.synthetic_city.City
+    day: date
+    summary: dict
+    report_dir: Path
+
+
+#: Big enough for two grids, two estates and every planted case (seed 8), small enough for moto.
+CITY_PERSONS, CITY_SEED = 1200, 8
+
+
+def reset_emulator(moto_server) -> None:
+    """Empty moto (tables and bucket) and provision again: this module's city only."""
+    import urllib.request
+
+    from gridgate.adapters.provisioning import provision
+    from gridgate.config import get_settings
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server.url}/moto-api/reset", method="POST")).close()
+    provision(get_settings())
+
+
+@pytest.fixture(scope="module")
+def nightly(moto_server, prefect_server, tmp_path_factory) -> NightlyRun:
+    """A fresh emulator with a synthetic city (8 days of history), then `run_nightly` once."""
+    from flows.run_all import run_nightly
+    from gridgate.config import get_settings
+    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+
+    reset_emulator(moto_server)
+    today = datetime.now(timezone.utc).date()
+    city = build_city(CITY_PERSONS, seed=CITY_SEED, history_days=8, today=today)
+    load_into_dynamodb(city, get_settings(), max_table_events=500)
+    report_dir = tmp_path_factory.mktemp("reports")
+    day = today - timedelta(days=1)
+    return NightlyRun(city, day, run_nightly(day=day, report_dir=report_dir), report_dir)

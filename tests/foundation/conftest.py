@@ -1,0 +1,38 @@
+"""Fixtures of the foundation area: small synthetic cities, and an emulator seeded with one."""
+
+from __future__ import annotations
+
+import urllib.request
+from datetime import datetime, timezone
+
+import pytest
+
+#: The cities' "today": the real one, so their events are inside the retention period.
+TODAY = datetime.now(timezone.utc).date()
+
+
+def reset_emulator(moto_server) -> None:
+    """Empty moto (tables and bucket) and create every table and the bucket again."""
+    from gridgate.adapters.provisioning import provision
+    from gridgate.config import get_settings
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server.url}/moto-api/reset", method="POST")).close()
+    provision(get_settings())
+
+
+@pytest.fixture(scope="session")
+def small_city():
+    from local_emulator.synthetic_city import build_city
+
+    return build_city(600, seed=3, history_days=2, today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def seeded(moto_server, small_city):
+    """A fresh emulator holding `small_city` (loaded the way the demo loads it)."""
+    from gridgate.config import get_settings
+    from local_emulator.synthetic_city import load_into_dynamodb
+
+    reset_emulator(moto_server)
+    report = load_into_dynamodb(small_city, get_settings(), max_table_events=800)
+    return small_city, report

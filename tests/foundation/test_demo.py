@@ -1,0 +1,48 @@
+"""The README's main command, end to end: `python -m local_emulator.demo` (what `make demo` runs)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(GRIDGATE_KEYRING_FILE=str(tmp_path / "keyring.json"), GRIDGATE_STAGE="demotest")
+    result = subprocess.run(
+        [sys.executable, "-m", "local_emulator.demo", "--persons", "300", "--history-days", "1"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    listening = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", out)
+    assert listening, out
+    url, pid = listening.group(1), int(listening.group(2))
+    assert "created 15 tables (gridgate-demotest-*) and bucket s3://gridgate-demotest-data" in out
+    assert "synthetic city (seed 7): 300 persons" in out
+    assert re.search(r"rejected 8 rows:\n\s+persons\.csv:\d+: id_number: ID number check digit is wrong", out)
+    assert "the same files again: 0 changes" in out
+    counts = dict(re.findall(r"gridgate-demotest-(\w+)\s+([\d,]+)", out))
+    assert int(counts["persons"].replace(",", "")) == 300 + 12  # the city and the export's new people
+    assert int(counts["gates"]) > 0 and int(counts["access_events"].replace(",", "")) > 0
+    assert f"stopped the emulator (pid {pid})" in out
+    assert not _alive(pid)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/moto-api/", timeout=2)
+    assert (tmp_path / "keyring.json").exists()

@@ -1,0 +1,215 @@
+"""Registry import: bad rows reported and skipped, malformed files refused with nothing written,
+re-imports change nothing, updates touch only what changed."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.repositories import FaceTemplateRepository, PersonRepository, PlaceRepository
+from gridgate.adapters.tables import HomeTable, PersonTable
+from gridgate.config import get_settings
+from gridgate.domain.model import Registry
+from gridgate.services.registry_import import COLUMNS, ImportRefused, import_registry_export
+from local_emulator.registry_export import write_sample_export
+
+_WRITTEN_TABLES = ("persons", "homes", "ownerships", "face_templates", "audit_log", "places")
+
+
+def _state() -> dict[str, list]:
+    """Everything an import could write, item by item (places: for the gallery versions)."""
+    client = boto3.client("dynamodb")
+    state = {}
+    for name in _WRITTEN_TABLES:
+        items, request = [], {"TableName": get_settings().table_name(name)}
+        while True:
+            page = client.scan(**request)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        state[name] = sorted(items, key=repr)
+    return state
+
+
+@pytest.fixture(scope="module")
+def seeded(moto_server):
+    """A small city (the "writes nothing" checks read every item of six tables)."""
+    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+
+    from .conftest import TODAY, reset_emulator
+
+    reset_emulator(moto_server)
+    city = build_city(150, seed=4, history_days=0, today=TODAY)
+    return city, load_into_dynamodb(city, get_settings())
+
+
+@pytest.fixture
+def export(seeded, tmp_path):
+    city, _ = seeded
+    return write_sample_export(city, tmp_path / "export", seed=np.random.default_rng().integers(1 << 30))
+
+
+def test_good_rows_land_bad_rows_are_reported(seeded, export, protector):
+    city, _ = seeded
+    report = import_registry_export(export.directory, protector, actor="tester")
+    good = export.good_rows
+    assert report.created == {"home": good["homes.csv"], "person": good["persons.csv"] - 1, "ownership": good["ownership.csv"], "face": good["faces.csv"]}
+    assert report.updated == {"person": 1}  # the known person with a new phone number
+    assert dict(report.rejected) == export.bad_rows
+    reasons = [(e.file, e.line, e.reason) for e in report.errors]
+    persons_lines = good["persons.csv"] + 1  # header + good rows
+    assert reasons == [
+        ("persons.csv", persons_lines + 1, "id_number: ID number check digit is wrong"),
+        ("persons.csv", persons_lines + 2, "duplicate id_number (first on line 4)"),
+        ("persons.csv", persons_lines + 3, "bad date in birth_date: '1990-02-30' (expected YYYY-MM-DD)"),
+        ("homes.csv", good["homes.csv"] + 2, "bad floor area '-12' (m², 5 to 2000)"),
+        ("homes.csv", good["homes.csv"] + 3, "unknown estate 'E99999'"),
+        ("ownership.csv", good["ownership.csv"] + 2, "unknown home 'NO-SUCH-HOME'"),
+        ("ownership.csv", good["ownership.csv"] + 3, "bad date: until must be after since"),
+        ("faces.csv", good["faces.csv"] + 2, "bad face encoding: not base64"),
+    ]
+    # the good rows are there, sealed and linked
+    rows = list(csv.DictReader((export.directory / "persons.csv").open(encoding="utf-8")))
+    repo = PersonRepository(protector)
+    person_id = repo.find_id_by_id_number(rows[0]["id_number"])
+    person = repo.get(person_id)
+    assert person.name == rows[0]["name"] and person.registered_home_id == rows[0]["registered_home_id"]
+    assert PersonTable.get(person_id).registered_grid_id == HomeTable.get(rows[0]["registered_home_id"]).grid_id
+    faces = FaceTemplateRepository().for_person(person_id)
+    assert [(f.source, len(f.encoding)) for f in faces] == [(Registry.POPULATION, 512)]
+    audit = [r.action for r in AuditLog().about(f"person#{person_id}")]
+    assert audit == ["registry_import.person.created"]
+    assert [r.detail["created"] for r in AuditLog().about(f"import#{report.import_id}")] == [dict(report.created)]
+    assert "新居民" not in str([r.detail for r in AuditLog().about(f"person#{person_id}")])
+
+
+def test_importing_the_same_files_again_changes_nothing(seeded, export, protector):
+    first = import_registry_export(export.directory, protector)
+    before = _state()
+    again = import_registry_export(export.directory, protector)
+    after = _state()
+    assert again.changed == 0 and again.import_id == first.import_id
+    assert sum(again.unchanged.values()) == sum(first.created.values()) + sum(first.updated.values())
+    assert again.errors == first.errors
+    new_audit = [i for i in after["audit_log"] if i not in before["audit_log"]]
+    assert [i["action"]["S"] for i in new_audit] == ["registry_import.run"]  # only the run itself
+    assert {k: v for k, v in after.items() if k != "audit_log"} == {k: v for k, v in before.items() if k != "audit_log"}
+
+
+def test_an_update_touches_only_what_changed(seeded, export, protector):
+    city, _ = seeded
+    import_registry_export(export.directory, protector)
+    rows = list(csv.DictReader((export.directory / "persons.csv").open(encoding="utf-8")))
+    known = rows[len(export.good_rows) and export.good_rows["persons.csv"] - 1]
+    repo = PersonRepository(protector)
+    person_id = repo.find_id_by_id_number(known["id_number"])
+    item = PersonTable.get(person_id)
+    item.update(actions=[PersonTable.qr_secret_enc.set(b"resident secret")])  # set by the app, not the registry
+    version, registries = PersonTable.get(person_id).version, repo.get(person_id).registries
+    known["phone"] = "13700000001"
+    homes = list(csv.DictReader((export.directory / "homes.csv").open(encoding="utf-8")))
+    HomeTable(home_id=homes[0]["home_id"]).update(actions=[HomeTable.granted_count.set(2)])
+    homes[0]["floor_area_m2"] = "77.7"
+    _rewrite(export.directory / "persons.csv", rows)
+    _rewrite(export.directory / "homes.csv", homes)
+    report = import_registry_export(export.directory, protector)
+    assert report.updated == {"person": 1, "home": 1}
+    stored = PersonTable.get(person_id)
+    assert stored.version == version + 1 and stored.qr_secret_enc == b"resident secret"
+    person = repo.get(person_id)
+    assert person.phone == "13700000001" and person.registries == registries | {Registry.POPULATION}
+    home = HomeTable.get(homes[0]["home_id"])
+    assert home.floor_area_m2 == 77.7 and home.granted_count == 2
+    changes = [r for r in AuditLog().about(f"person#{person_id}") if r.action == "registry_import.person.updated"]
+    assert changes[-1].detail["fields"] == ["phone"]
+
+
+def test_faces_and_ownership_refresh_the_estates_galleries(seeded, export, protector):
+    homes = list(csv.DictReader((export.directory / "homes.csv").open(encoding="utf-8")))
+    estate = homes[0]["estate_id"]
+    before = PlaceRepository().gallery_version(estate)
+    import_registry_export(export.directory, protector)
+    assert PlaceRepository().gallery_version(estate) == before + 1
+
+
+def _rewrite(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS[path.name])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _rename_column(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("home_id", "house_id", 1), encoding="utf-8")
+
+
+def _drop_column(path: Path) -> None:
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    path.write_text("\n".join(",".join(r[:-1]) for r in rows) + "\n", encoding="utf-8")
+
+
+def _extra_column(path: Path) -> None:
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    path.write_text("\n".join(",".join(r + ["x" if i else "notes"]) for i, r in enumerate(rows)) + "\n", encoding="utf-8")
+
+
+def _gbk(path: Path) -> None:
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _binary(path: Path) -> None:
+    path.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)))
+
+
+def _json(path: Path) -> None:
+    path.write_text('[{"home_id": "H1", "estate_id": "E1"}]', encoding="utf-8")
+
+
+def _broken_quote(path: Path) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + '"E1-B1-U1-101,E1,"unterminated\n', encoding="utf-8")
+
+
+def _missing(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize(
+    "file, damage, reason",
+    [
+        ("homes.csv", _rename_column, "wrong header: missing columns ['home_id']; unexpected columns ['house_id']"),
+        ("ownership.csv", _drop_column, "missing columns ['until']"),
+        ("persons.csv", _extra_column, "unexpected columns ['notes']"),
+        ("persons.csv", _gbk, "not UTF-8"),
+        ("ownership.csv", _empty, "file is empty"),
+        ("faces.csv", _binary, "binary"),
+        ("homes.csv", _json, "wrong header"),
+        ("homes.csv", _broken_quote, "not valid CSV"),
+        ("persons.csv", _missing, "missing from the export"),
+    ],
+)
+def test_a_malformed_file_refuses_the_import_and_writes_nothing(seeded, export, protector, file, damage, reason):
+    damage(export.directory / file)
+    before = _state()
+    with pytest.raises(ImportRefused) as refused:
+        import_registry_export(export.directory, protector)
+    assert refused.value.file == file and reason in refused.value.reason
+    assert "nothing was imported" in str(refused.value)
+    assert _state() == before
+
+
+def test_a_directory_that_is_not_one_is_refused(tmp_path, protector, moto_server):
+    with pytest.raises(ImportRefused, match="not a directory"):
+        import_registry_export(tmp_path / "nope", protector)
+    shutil.rmtree(tmp_path, ignore_errors=True)

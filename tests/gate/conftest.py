@@ -1,0 +1,166 @@
+"""Fixtures of the gate area: one small world (two estates, residents with real enrolled faces,
+gates with their own keys), signed device requests through the real Chalice app, and passes.
+
+Face encodings of the test photos are cached in pytest's cache directory (they cost ~0.15 s each
+and never change); the probes themselves always run the real pipeline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from gate_helpers import ROLES, STRANGER, GateWorld, Resident, SignedGate, utcnow
+
+
+def _frames(testdata: Path) -> dict[str, bytes]:
+    from bench.face_frames import to_gate_frame
+
+    wanted = [(identity, photo) for identity, _, enrolled, probe in ROLES.values() for photo in (*enrolled, probe)]
+    wanted.append(STRANGER)
+    return {f"{i}/{p}": to_gate_frame((testdata / "faces" / i / p).read_bytes()) for i, p in wanted}
+
+
+def _encodings(frames: dict[str, bytes], cache) -> dict[str, bytes]:
+    """Enrolment templates of the ROLES' enrolled photos (cached: the photos never change)."""
+    from gridgate.faces.pipeline import probe_face
+
+    key = "gridgate/gate-enrolment-v1"
+    cached = cache.get(key, None)
+    if cached is None:
+        cached = {}
+        for identity, _, enrolled, _ in ROLES.values():
+            for photo in enrolled:
+                name = f"{identity}/{photo}"
+                cached[name] = probe_face(frames[name]).encoding.astype("<f4").tobytes().hex()
+        cache.set(key, cached)
+    return {name: bytes.fromhex(value) for name, value in cached.items()}
+
+
+def _gate(gate_id: str, estate_id: str):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gridgate.adapters.repositories import GateRepository
+    from gridgate.domain.model import Gate, GateDirection
+    from gridgate.security.keyring import ed25519_public_key
+
+    private = Ed25519PrivateKey.generate().private_bytes_raw()
+    GateRepository().add(Gate(gate_id, estate_id, GateDirection.BOTH, f"{gate_id}-k1", ed25519_public_key(private)))
+    return private
+
+
+@pytest.fixture(scope="session")
+def gate_world(moto_server, protector, testdata, pytestconfig) -> GateWorld:
+    from gridgate.adapters.grants import GrantRepository
+    from gridgate.adapters.repositories import (
+        FaceTemplateRepository,
+        HomeRepository,
+        OwnershipRepository,
+        PersonRepository,
+        PlaceRepository,
+    )
+    from gridgate.adapters.resident_secrets import ResidentSecretStore
+    from gridgate.domain.model import (
+        FaceTemplate,
+        Grant,
+        GrantStatus,
+        Home,
+        Ownership,
+        Person,
+        Place,
+        PlaceKind,
+        Registry,
+        Relation,
+    )
+    from gridgate.security.resident_qr import new_secret
+
+    tag = uuid.uuid4().hex[:6]
+    estate, other_estate = f"E-gt-{tag}", f"E-gt2-{tag}"
+    home, other_home = f"H-{estate}-1", f"H-{other_estate}-1"
+    for estate_id, home_id in ((estate, home), (other_estate, other_home)):
+        PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "gate test estate", "G-gt", {PlaceKind.GRID: "G-gt"}))
+        HomeRepository().add(Home(home_id, estate_id, f"B-{estate_id}", "1", 2, "201", 120.0, "G-gt"))
+
+    frames = _frames(testdata)
+    encodings = _encodings(frames, pytestconfig.cache)
+    world = GateWorld(
+        tag=tag, estate_id=estate, other_estate_id=other_estate, home_id=home, other_home_id=other_home,
+        gate_id=f"GT-{tag}-A", gate_key=_gate(f"GT-{tag}-A", estate),
+        other_gate_id=f"GT-{tag}-B", other_gate_key=_gate(f"GT-{tag}-B", other_estate),
+        frames=frames,
+    )
+    consent = utcnow() - timedelta(days=30)
+    for n, (role, (identity, registry, enrolled, probe)) in enumerate(ROLES.items()):
+        person_id = f"P-gt-{tag}-{role}"
+        source = Registry(registry)
+        PersonRepository(protector).add(
+            Person(person_id, f"resident {n}", f"32010219800101{n:03d}{tag[:1]}", frozenset({source}), 1980, "M")
+        )
+        for number, photo in enumerate(enrolled, start=1):
+            FaceTemplateRepository().add(
+                FaceTemplate(person_id, source, number, encodings[f"{identity}/{photo}"], consent)
+            )
+        ResidentSecretStore(protector).put_if_absent(person_id, new_secret())
+        world.residents[role] = Resident(person_id, identity, probe)
+
+    owners = OwnershipRepository()
+    owners.add(Ownership(world.residents["owner"].person_id, home, estate, date(2020, 1, 1)))
+    owners.add(Ownership(world.residents["other_estate_owner"].person_id, other_home, other_estate, date(2020, 1, 1)))
+    for role, relation in (("tenant", Relation.TENANT), ("family_pop", Relation.FAMILY)):
+        GrantRepository().create(
+            Grant(
+                grant_id=f"GR-{tag}-{role}", home_id=home, estate_id=estate,
+                grantee_id=world.residents[role].person_id, relation=relation,
+                starts_on=date(2020, 1, 1), ends_on=None, granted_by=world.residents["owner"].person_id,
+                status=GrantStatus.ACTIVE, created_at=utcnow(),
+            ),
+            cap=5,
+        )
+    for estate_id in (estate, other_estate):
+        PlaceRepository().bump_gallery_version(estate_id)
+    return world
+
+
+@pytest.fixture(scope="session")
+def api(moto_server):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def gate(api, gate_world) -> SignedGate:
+    return SignedGate(api, gate_world.gate_id, gate_world.gate_key)
+
+
+@pytest.fixture(scope="session")
+def pass_issuer(moto_server, keyring, protector):
+    """issue(estate_id, home_id, ...) -> QR text of a stored, signed visitor pass."""
+    from gridgate.adapters.passes import PassRepository
+    from gridgate.domain.model import PassStatus, VisitorPass
+    from gridgate.security.passes import PassClaims, new_pass_id, sign_pass
+
+    def issue(estate_id: str, home_id: str, *, max_uses: int | None = None, valid_from=None, valid_until=None,
+              stored: bool = True) -> tuple[str, str]:
+        now = utcnow().replace(microsecond=0)
+        claims = PassClaims(
+            pass_id=new_pass_id(), estate_id=estate_id, home_id=home_id,
+            valid_from=valid_from or now - timedelta(minutes=5), valid_until=valid_until or now + timedelta(hours=24),
+            key_id=keyring.active_signing_key_id, max_uses=max_uses,
+        )
+        if stored:
+            PassRepository(protector).create(
+                VisitorPass(
+                    pass_id=claims.pass_id, estate_id=estate_id, home_id=home_id, issued_by="P-issuer",
+                    visitor_name="visitor", valid_from=claims.valid_from, valid_until=claims.valid_until,
+                    key_id=claims.key_id, max_uses=max_uses, status=PassStatus.ACTIVE,
+                )
+            )
+        return claims.pass_id, sign_pass(claims, keyring)
+
+    return issue

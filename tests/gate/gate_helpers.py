@@ -1,0 +1,116 @@
+"""Plain helpers of the gate tests (the fixtures that build on them are in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Resident:
+    person_id: str
+    identity: str  # testdata/faces/<identity>
+    probe_photo: str  # a photo of theirs that was NOT enrolled
+
+
+@dataclass
+class GateWorld:
+    tag: str
+    estate_id: str
+    other_estate_id: str
+    home_id: str
+    other_home_id: str
+    gate_id: str
+    gate_key: bytes
+    other_gate_id: str
+    other_gate_key: bytes
+    residents: dict[str, Resident] = field(default_factory=dict)
+    frames: dict[str, bytes] = field(default_factory=dict)  # "<identity>/<photo>" -> 640x480 JPEG
+
+    def frame(self, identity: str, photo: str) -> bytes:
+        return self.frames[f"{identity}/{photo}"]
+
+    def probe_frame(self, role: str) -> bytes:
+        resident = self.residents[role]
+        return self.frame(resident.identity, resident.probe_photo)
+
+
+#: role -> (identity, registry of the enrolled photos, enrolled photos, probe photo)
+ROLES = {
+    "owner": ("Aaron_Peirsol", "app", ("Aaron_Peirsol_0001.jpg", "Aaron_Peirsol_0002.jpg"), "Aaron_Peirsol_0003.jpg"),
+    "tenant": ("Boris_Becker", "app", ("Boris_Becker_0001.jpg", "Boris_Becker_0002.jpg"), "Boris_Becker_0003.jpg"),
+    "family_pop": (
+        "Charles_Taylor", "population", ("Charles_Taylor_0001.jpg", "Charles_Taylor_0002.jpg"), "Charles_Taylor_0003.jpg",
+    ),
+    "other_estate_owner": (
+        "Edmund_Stoiber", "app", ("Edmund_Stoiber_0001.jpg", "Edmund_Stoiber_0002.jpg"), "Edmund_Stoiber_0003.jpg",
+    ),
+}
+STRANGER = ("Nelson_Mandela", "Nelson_Mandela_0003.jpg")
+
+
+class SignedGate:
+    """Acts as one gate device: signs every request with its own key, like the firmware does."""
+
+    def __init__(self, client, gate_id: str, private_key: bytes) -> None:
+        self.client = client
+        self.gate_id = gate_id
+        self.private_key = private_key
+
+    def send(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str,
+        *,
+        event_id: str | None = None,
+        captured_at: datetime | None = None,
+        liveness: float | None = 0.95,
+        kind: str | None = None,
+        method: str = "POST",
+        tamper=None,
+    ):
+        """The response to a signed request; `tamper(headers)` may alter the headers after signing."""
+        from gridgate.security.device_auth import sign_request
+
+        device = {
+            "X-Device-Event-Id": event_id or uuid.uuid4().hex[:16],
+            "X-Captured-At": (captured_at or utcnow()).isoformat(),
+        }
+        if liveness is not None:
+            device["X-Liveness-Score"] = str(liveness)
+        if kind is not None:
+            device["X-Capture-Kind"] = kind
+        headers = sign_request(self.private_key, self.gate_id, method, path, body, device)
+        headers["Content-Type"] = content_type
+        if tamper is not None:
+            tamper(headers)
+        return self.client.http.request(method, path, headers=headers, body=body)
+
+    def face(self, path: str, image: bytes, **kw):
+        return self.send(path, image, "image/jpeg", **kw)
+
+    def qr(self, path: str, text: str, **kw):
+        return self.send(path, json.dumps({"text": text}).encode(), "application/json", **kw)
+
+
+def decision_of(response) -> dict:
+    """The decision of a gate answer (200, or a 4xx for unusable input, which still decides)."""
+    body = response.json_body
+    assert "decision" in body, body
+    return body["decision"]
+
+
+def events_of(estate_id: str, event_id: str):
+    """Every stored event with this id at the estate today (to count duplicates)."""
+    from gridgate.adapters.events import EventRepository
+
+    today = utcnow().date()
+    return [e for day in (today - timedelta(days=1), today) for e in EventRepository().for_estate_day(estate_id, day)
+            if e.event_id == event_id]

@@ -1,0 +1,58 @@
+"""A few rows of a city, written through the real repositories: what the page tests look at."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
+from gridgate.adapters.repositories import HomeRepository, PersonRepository, PlaceRepository
+from gridgate.domain.model import (
+    Finding, Home, Person, Place, PlaceKind, Registry, Severity, Statistic, VerificationTask,
+)
+
+DISTRICT, STREET, COMMUNITY, GRID, ESTATE = "D-01", "D-01-S1", "D-01-S1-C1", "D-01-S1-C1-G1", "E-0001"
+DAY = date(2026, 11, 20)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+
+
+def places() -> None:
+    chain = [(DISTRICT, PlaceKind.DISTRICT, "Xuanwu", None), (STREET, PlaceKind.STREET, "Xinjiekou", DISTRICT),
+             (COMMUNITY, PlaceKind.COMMUNITY, "Hunan Road", STREET), (GRID, PlaceKind.GRID, "Grid 1", COMMUNITY),
+             (ESTATE, PlaceKind.ESTATE, "Plum Garden", GRID)]
+    ancestors: dict = {}
+    repo = PlaceRepository()
+    for place_id, kind, name, parent in chain:
+        repo.add(Place(place_id, kind, name, parent, dict(ancestors)))
+        ancestors[kind] = place_id
+
+
+def home_with_task(protector, home_id: str = "H-0001-0501") -> tuple[str, str]:
+    """A home with two registered residents and an open task to verify it; returns (task, person)."""
+    HomeRepository().add(Home(home_id, ESTATE, "B-01", "1", 5, "0501", 89.0, GRID))
+    people = PersonRepository(protector)
+    for n, name in ((1, "Wang Fang"), (2, "Li Lei")):
+        people.add(Person(f"P-{home_id}-{n}", name, f"32010219800101{n:03d}X", frozenset({Registry.POPULATION}),
+                          1980, "F", registered_home_id=home_id), grid_id=GRID)
+    task_id = f"T-{home_id}"
+    VerificationTaskRepository().add_new([VerificationTask(
+        task_id, GRID, f"F-{home_id}", 1, (ESTATE, "B-01", "1", 5, "0501"), home_id,
+        "Registered resident not seen at the estate for 30 days", NOW, finding_type="resident_not_seen",
+        person_id=f"P-{home_id}-2",
+    )])
+    return task_id, f"P-{home_id}-2"
+
+
+def statistics_and_findings() -> None:
+    StatisticRepository().put_many([
+        Statistic(f"district#{DISTRICT}", DAY, "residents.owners", 120),
+        Statistic(f"district#{DISTRICT}", DAY, "residents.tenants", 35),
+        Statistic(f"district#{DISTRICT}", DAY, "entries", 480),
+        Statistic(f"street#{STREET}", DAY, "residents.owners", 120),
+        Statistic(f"street#{STREET}", DAY, "visitors", 17),
+    ])
+    FindingRepository().sync([
+        Finding("F-alert-1", "living_alone_no_exit", Severity.HIGH, GRID, "person#P-9",
+                {"days_without_exit": 4}, NOW),
+        Finding("F-rec-1", "grants_over_cap", Severity.MEDIUM, GRID, "home#H-0001-0502",
+                {"grants": 5, "cap": 3}, NOW),
+    ])

@@ -1,0 +1,54 @@
+"""The data-center overview service, without a browser: drill-down, filtering, alert split."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridgate.services import data_center_overview
+from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
+from gridgate.services.key_group_alerts import ALERT_TYPES
+
+from . import city
+
+
+def test_alert_types_mirror_the_alert_flow():
+    assert data_center_overview.ALERT_TYPES == frozenset(ALERT_TYPES)
+
+
+def test_overview_of_the_city_then_of_a_grid(clean_tables):
+    city.places()
+    city.statistics_and_findings()
+    overview = DataCenterOverview()
+
+    top = overview.overview()
+    assert top["day"] == city.DAY.isoformat()
+    assert [p["place_id"] for p in top["places"]] == [city.DISTRICT]
+    assert top["places"][0]["metrics"]["residents.owners"] == 120
+    assert [a["type"] for a in top["alerts"]] == ["living_alone_no_exit"]
+    assert [f["type"] for f in top["findings"]] == ["grants_over_cap"]
+    assert len(top["charts"]) == 3 and all(chart.startswith("<svg") for chart in top["charts"])
+
+    in_grid = overview.overview(city.GRID)
+    assert [p["place_id"] for p in in_grid["places"]] == [city.ESTATE]
+    assert in_grid["open_findings"] == 2
+
+    elsewhere = overview.overview(city.STREET)
+    assert elsewhere["open_findings"] == 2  # the grid is under this street
+    with pytest.raises(UnknownPlace):
+        overview.overview("NOWHERE")
+
+
+def test_findings_of_other_districts_are_not_shown_under_this_one(clean_tables):
+    from datetime import datetime, timezone
+
+    from gridgate.adapters.findings import FindingRepository
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.model import Finding, Place, PlaceKind, Severity
+
+    city.places()
+    PlaceRepository().add(Place("D-02", PlaceKind.DISTRICT, "Qinhuai", None, {}))
+    PlaceRepository().add(Place("D-02-G", PlaceKind.GRID, "Far grid", "D-02", {PlaceKind.DISTRICT: "D-02"}))
+    FindingRepository().sync([Finding("F-far", "resident_not_seen", Severity.LOW, "D-02-G", "person#P-1", {},
+                                      datetime(2026, 11, 21, tzinfo=timezone.utc))])
+    assert DataCenterOverview().overview(city.DISTRICT)["open_findings"] == 0
+    assert DataCenterOverview().overview("D-02")["open_findings"] == 1
