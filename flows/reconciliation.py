@@ -60,7 +60,8 @@ def _summary_markdown(day: date, summary: dict) -> str:
         f"Stored: {stored['created']} new, {stored['updated']} updated, {stored['unchanged']} unchanged, "
         f"{stored['closed_kept']} already closed.",
         f"Grants of former owners revoked: {summary['grants_revoked']['applied']} "
-        f"(already revoked: {summary['grants_revoked']['already_done']}); "
+        f"(already revoked: {summary['grants_revoked']['already_done']}, "
+        f"not in the table: {summary['grants_revoked']['missing']}); "
         f"stale passes expired: {summary['passes_expired']['applied']}.",
     ]
     if summary["skipped"]:

@@ -51,6 +51,7 @@ def prepare_environment(demo: Demo) -> None:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "GRIDGATE_STAGE": os.environ.get("GRIDGATE_STAGE", "dev"),
+        "POWERTOOLS_LOG_LEVEL": "ERROR",  # the functions' structured logs would drown the demo's story
     }.items():
         os.environ.setdefault(name, value)
     keyring_file = Path(os.environ.setdefault("GRIDGATE_KEYRING_FILE", str(LOCAL_STATE_DIR / "keyring.json")))
@@ -146,15 +147,30 @@ def show_counts(demo: Demo) -> None:
     demo.say(f"  s3://{demo.settings.bucket}: {len(objects)} objects, {size / 1e6:.1f} MB")
 
 
-#: The job, in order. Later issues append their steps (flows on a local Prefect server, gate decisions).
-STEPS: list[Step] = [prepare_environment, start_emulator, provision_tables, seed_city, import_registry, show_counts]
+def app_and_gate(demo: Demo) -> None:
+    from local_emulator.walkthrough import app_and_gate_walkthrough
+
+    app_and_gate_walkthrough(demo)
+
+
+def nightly_flows(demo: Demo) -> None:
+    from local_emulator.nightly import run_night
+
+    run_night(demo)
+
+
+#: The job, in order.
+STEPS: list[Step] = [
+    prepare_environment, start_emulator, provision_tables, seed_city, import_registry, app_and_gate,
+    nightly_flows, show_counts,
+]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local_emulator.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=2000, help="size of the synthetic city (default 2000)")
     parser.add_argument("--seed", type=int, default=7, help="same seed, same city (default 7)")
-    parser.add_argument("--history-days", type=int, default=3, help="days of entry/exit history (default 3)")
+    parser.add_argument("--history-days", type=int, default=8, help="days of entry/exit history (default 8: the flows look back 7 days)")
     parser.add_argument("--port", type=int, default=None, help="emulator port (default: a free one)")
     parser.add_argument("--keep-running", action="store_true", help="leave the emulator up until Ctrl-C")
     return parser.parse_args(argv)

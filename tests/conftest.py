@@ -58,6 +58,31 @@ def clean_tables(moto_server):
 
 
 @pytest.fixture(scope="session")
+def chalice_app(moto_server):
+    """The real Chalice app (functions/app.py), served in process by `chalice.test.Client`."""
+    from app import app
+
+    return app
+
+
+@pytest.fixture
+def client(chalice_app):
+    from chalice.test import Client
+
+    with Client(chalice_app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect API (SQLite) for every flow run of the session, whichever area runs it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture(scope="session")
 def keyring():
     from gridgate.security.keyring import get_keyring
 

@@ -8,7 +8,7 @@ from gridgate.adapters.tables import HomeTable, PersonTable
 from gridgate.cli import app
 
 
-def test_seed_run_statistics_flow_and_export(runner, clean_tables, tmp_path):
+def test_seed_run_statistics_flow_and_export(runner, clean_tables, prefect_server, tmp_path):
     seeded = runner.invoke(app, ["seed", "--persons", "300", "--days", "2"])
     assert seeded.exit_code == 0, seeded.output
     assert PersonTable.count() == 300 and HomeTable.count() > 0

@@ -38,18 +38,3 @@ def probe_of(photo):
 @pytest.fixture
 def face_city(moto_server) -> FaceCity:
     return FaceCity()
-
-
-@pytest.fixture(scope="session")
-def chalice_app(moto_server):
-    from app import app
-
-    return app
-
-
-@pytest.fixture
-def client(chalice_app):
-    from chalice.test import Client
-
-    with Client(chalice_app) as test_client:
-        yield test_client

@@ -17,15 +17,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 
-@pytest.fixture(scope="session")
-def prefect_server():
-    """One temporary Prefect API (SQLite) for every flow test of the session."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
-
-
 @dataclass(frozen=True)
 class NightlyRun:
     """A synthetic city in the emulator after one run of the three nightly flows."""

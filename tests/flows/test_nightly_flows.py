@@ -170,3 +170,25 @@ def test_a_second_run_on_the_same_data_changes_nothing(nightly):
     assert {f.finding_id: (f.status, f.evidence) for f in parallel_scan(FindingTable)} == before_findings
     assert {(t.grid_id, t.task_id) for t in VerificationTaskRepository().open_tasks()} == before_tasks
     assert len(list(AuditTable.scan())) == before_audit
+
+
+def test_actions_on_rows_the_table_does_not_have_leave_their_findings_open(nightly):
+    """A city seeded only as snapshots: nothing to revoke or expire, so nothing is closed."""
+    from gridgate.adapters.findings import FindingRepository
+    from gridgate.domain.model import Finding, Severity
+    from gridgate.services.reconciliation_actions import ReconciliationActions
+
+    findings = FindingRepository()
+    now = datetime.now(timezone.utc)
+    findings.sync([
+        Finding("f-ghost-grant", "grant_by_former_owner", Severity.HIGH, "G-x", "grant#GHOST", {}, now),
+        Finding("f-ghost-pass", "expired_pass_active", Severity.LOW, "G-x", "pass#GHOST", {}, now),
+    ])
+    actions = ReconciliationActions("test")
+    revoked = actions.revoke_grants_of_former_owners(
+        [{"grant_id": "GHOST", "home_id": "H-none", "estate_id": "E-none", "grantee_id": "P-x", "granted_by": "P-y",
+          "notify": [], "finding_id": "f-ghost-grant"}], now)
+    expired = actions.expire_passes([{"pass_id": "GHOST", "finding_id": "f-ghost-pass"}], now)
+    assert (revoked.missing, revoked.applied, revoked.findings_closed) == (1, 0, 0)
+    assert (expired.missing, expired.applied, expired.findings_closed) == (1, 0, 0)
+    assert findings.get("f-ghost-grant").status.value == "open" and findings.get("f-ghost-pass").status.value == "open"

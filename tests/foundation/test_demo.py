@@ -41,6 +41,20 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path):
     counts = dict(re.findall(r"gridgate-demotest-(\w+)\s+([\d,]+)", out))
     assert int(counts["persons"].replace(",", "")) == 300 + 12  # the city and the export's new people
     assert int(counts["gates"]) > 0 and int(counts["access_events"].replace(",", "")) > 0
+    # the functions, through the real app: a pass opens once, then is used up; tampering is caught
+    assert re.search(r"visitor shows the pass\s+-> OPEN\s+visitor_pass", out), out
+    assert re.search(r"the same pass again \(use limit 1\)\s+-> DENY\s+pass_used_up", out), out
+    assert re.search(r"a tampered pass\s+-> DENY\s+bad_signature", out), out
+    assert re.search(r"rotating resident QR\s+-> OPEN\s+resident_right", out), out
+    # the night: deployments registered on the local Prefect server, the three flows ran
+    prefect_api = re.search(r"Prefect server: \S+ \(API (http://127\.0\.0\.1:\d+/api)\)", out)
+    assert prefect_api, out
+    for flow_name in ("nightly-reconciliation", "population-statistics", "verification-task-generation"):
+        assert f"deployment {flow_name}/nightly" in out
+    assert int(counts["findings"].replace(",", "")) > 0 and int(counts["verification_tasks"].replace(",", "")) > 0
+    assert int(counts["statistics"].replace(",", "")) > 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{prefect_api.group(1)}/health", timeout=2)
     assert f"stopped the emulator (pid {pid})" in out
     assert not _alive(pid)
     with pytest.raises(OSError):

@@ -53,22 +53,6 @@ def local_midnight(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
 
 
-def _as_date(name: str, dtype: pl.DataType) -> pl.Expr:
-    if dtype == pl.Date:
-        return pl.col(name)
-    if dtype == pl.String:
-        return pl.col(name).str.to_date(strict=False)
-    return pl.col(name).cast(pl.Date)
-
-
-def _as_instant(name: str, dtype: pl.DataType) -> pl.Expr:
-    if dtype == pl.String:
-        return pl.col(name).str.to_datetime(time_zone="UTC", strict=False).dt.cast_time_unit("ms")
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-        return pl.col(name).dt.replace_time_zone("UTC").dt.cast_time_unit("ms")
-    return pl.col(name).cast(pl.Datetime("ms", "UTC"))
-
-
 def normalise(name: str, table: pa.Table | pl.DataFrame) -> pl.DataFrame:
     """One snapshot as a polars frame: ids categorical, days as dates, instants as UTC datetimes."""
     frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
@@ -79,8 +63,8 @@ def normalise(name: str, table: pa.Table | pl.DataFrame) -> pl.DataFrame:
         for c in _ID_COLUMNS.get(name, ())
         if c in frame.columns and frame.schema[c] != pl.Categorical
     ]
-    casts += [_as_date(c, frame.schema[c]) for c in _DATE_COLUMNS.get(name, ()) if c in frame.columns]
-    casts += [_as_instant(c, frame.schema[c]) for c in _INSTANT_COLUMNS.get(name, ()) if c in frame.columns]
+    casts += [pl.col(c).cast(pl.Date) for c in _DATE_COLUMNS.get(name, ()) if c in frame.columns]
+    casts += [pl.col(c).cast(pl.Datetime("ms", "UTC")) for c in _INSTANT_COLUMNS.get(name, ()) if c in frame.columns]
     # One contiguous chunk per column, so no Arrow buffer stays referenced; and Arrow's pool
     # hands back what earlier (now dropped) tables used. Loading a week of a large city's events
     # day by day then holds little more than the frames themselves.

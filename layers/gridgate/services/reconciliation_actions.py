@@ -8,7 +8,8 @@
 - A visitor pass past its window still marked active: marked expired.
 
 Each action closes its finding once done. Both are safe to repeat: a grant already revoked or a
-pass no longer active is left alone and its finding still closed.
+pass no longer active is left alone and its finding still closed. A grant or pass the table does
+not have (a city seeded only as snapshots) is counted as missing and its finding left open.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Iterable
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import FindingRepository
 from gridgate.adapters.grants import GrantNotActive, GrantRepository
-from gridgate.adapters.pass_expiry import expire_pass
+from gridgate.adapters.pass_expiry import Expiry, expire_pass
 from gridgate.adapters.repositories import PlaceRepository
 
 #: Audit action of the message an owner receives in the app.
@@ -31,6 +32,7 @@ NOTIFY_GRANT_REVOKED = "notify.grant_revoked_former_owner"
 class ActionCounts:
     applied: int = 0
     already_done: int = 0
+    missing: int = 0
     findings_closed: int = 0
 
 
@@ -51,11 +53,14 @@ class ReconciliationActions:
 
     def revoke_grants_of_former_owners(self, rows: Iterable[dict], at: datetime) -> ActionCounts:
         """`rows`: grant_id, home_id, estate_id, grantee_id, granted_by, notify (owner ids), finding_id."""
-        applied = already = closed = 0
+        applied = already = missing = closed = 0
         for row in rows:
             try:
                 self._grants.revoke(row["home_id"], row["grant_id"], at)
             except GrantNotActive:
+                if self._grants.get(row["home_id"], row["grant_id"]) is None:
+                    missing += 1
+                    continue
                 already += 1
             else:
                 applied += 1
@@ -77,15 +82,15 @@ class ReconciliationActions:
                         },
                     )
             closed += self._findings.close(row["finding_id"])
-        return ActionCounts(applied, already, closed)
+        return ActionCounts(applied, already, missing, closed)
 
     def expire_passes(self, rows: Iterable[dict], at: datetime) -> ActionCounts:
         """`rows`: pass_id, finding_id."""
-        applied = already = closed = 0
+        counts = {outcome: 0 for outcome in Expiry}
+        closed = 0
         for row in rows:
-            if expire_pass(row["pass_id"], at):
-                applied += 1
-            else:
-                already += 1
-            closed += self._findings.close(row["finding_id"])
-        return ActionCounts(applied, already, closed)
+            outcome = expire_pass(row["pass_id"], at)
+            counts[outcome] += 1
+            if outcome != Expiry.MISSING:
+                closed += self._findings.close(row["finding_id"])
+        return ActionCounts(counts[Expiry.EXPIRED], counts[Expiry.NOT_ACTIVE], counts[Expiry.MISSING], closed)
