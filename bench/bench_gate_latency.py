@@ -16,10 +16,10 @@ QR: a visitor pass's decoded text (signature, estate, window, atomic use count, 
 resident's rotating code (secret look-up, right, event write), through the same client and moto's
 server, measured right after the smallest estate is loaded. Target: p95 <= 20 ms.
 
-moto's Query reads every item of the table (about 25 us per item here) where DynamoDB reads only the
-queried partition, so each size also reports `moto_query_ms`: one ownership look-up by person at
-that table size. The rights check of every opened face pays it (a deny makes no rights look-up,
-hence `gate_ms_by_outcome`); at 50,000 people it dominates the openings.
+Each size also reports `moto_query_ms`: one ownership look-up by person at that table size, the
+cost the rights check of every opened face pays (a deny makes no rights look-up, hence
+`gate_ms_by_outcome`). moto as shipped reads every item of a table for a Query; the emulator's
+speed fix (`local_emulator/moto_speedups.py`) reads only the queried partition, like DynamoDB.
 
 ``--quick`` runs 100 and 5,000 people with fewer frames (a smoke run, not the reported numbers).
 """

@@ -102,6 +102,7 @@ def _is_partition_key(hash_key: Any) -> bool:
 
 
 def _partition_query(original_query):
+    """Table.query that marks, for `all_items`, the one partition a main-table query may read."""
     signature = inspect.signature(original_query)
 
     def query(self, *args: Any, **kwargs: Any):
@@ -118,6 +119,8 @@ def _partition_query(original_query):
 
 
 def _partition_only_all_items(original_all_items):
+    """Table.all_items: the marked partition's items inside a main-table query, every item elsewhere."""
+
     def all_items(self) -> list:
         table, hash_key = getattr(_querying, "partition", None) or (None, None)
         if table is not self:
