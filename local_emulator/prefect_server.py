@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_emulator.processes import stop_process, wait_until_answering
 from local_emulator.server import free_port
 
 
@@ -27,12 +26,7 @@ class PrefectServer:
         return self.url.removesuffix("/api")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
 
 
 def start_prefect_server(log_file: Path, timeout: float = 120.0) -> PrefectServer:
@@ -46,14 +40,5 @@ def start_prefect_server(log_file: Path, timeout: float = 120.0) -> PrefectServe
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     server = PrefectServer(f"http://127.0.0.1:{port}/api", process)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"prefect server exited with code {process.returncode}; see {log_file}")
-        try:
-            urllib.request.urlopen(f"{server.url}/health", timeout=2).close()
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.stop()
-    raise RuntimeError(f"prefect server did not answer within {timeout:.0f}s; see {log_file}")
+    wait_until_answering(f"{server.url}/health", process, f"prefect server (log: {log_file})", timeout, poll=0.5)
+    return server

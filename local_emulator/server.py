@@ -11,11 +11,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
+
+from local_emulator.processes import stop_process, wait_until_answering
 
 #: Services the emulator routes to moto (KMS and Secrets Manager stay in reach for infra code).
 EMULATED_SERVICES = ("DYNAMODB", "S3", "SECRETS_MANAGER", "KMS")
@@ -48,12 +48,7 @@ class MotoServer:
         return env
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process, timeout=10)
 
 
 def start_moto_server(host: str = "127.0.0.1", port: int | None = None, timeout: float = 30.0) -> MotoServer:
@@ -65,17 +60,8 @@ def start_moto_server(host: str = "127.0.0.1", port: int | None = None, timeout:
         stderr=subprocess.DEVNULL,
     )
     server = MotoServer(host, port, process)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto_server exited with code {process.returncode}")
-        try:
-            urllib.request.urlopen(f"{server.url}/moto-api/", timeout=1).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"moto_server did not answer on {server.url} within {timeout:.0f}s")
+    wait_until_answering(f"{server.url}/moto-api/", process, "moto_server", timeout)
+    return server
 
 
 @contextmanager

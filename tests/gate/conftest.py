@@ -1,12 +1,16 @@
-"""Fixtures of the gate area: one small world (two estates, residents with real enrolled faces,
-gates with their own keys), signed device requests through the real Chalice app, and passes.
+"""Fixtures of the gate area: one small world (two estates, residents with rights and resident
+codes, gates with their own keys), signed device requests through the real Chalice app, and passes.
 
-Face encodings of the test photos are cached in pytest's cache directory (they cost ~0.15 s each
-and never change); the probes themselves always run the real pipeline.
+The world needs no external test data, so device authentication, passes and resident codes are
+tested wherever the suite runs. Real faces are enrolled into it only by `enrolled_faces`, which the
+face tests use and which skips (with the `testdata` fixture's reason) when ../shared/testdata is
+absent. Face encodings of the test photos are cached in pytest's cache directory (they cost ~0.15 s
+each and never change); the probes themselves always run the real pipeline.
 """
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -52,28 +56,12 @@ def _gate(gate_id: str, estate_id: str):
 
 
 @pytest.fixture(scope="session")
-def gate_world(moto_server, protector, testdata, pytestconfig) -> GateWorld:
+def gate_world(moto_server, protector) -> GateWorld:
+    """Both estates, their gates, the ROLES' residents with rights and code secrets; no faces yet."""
     from gridgate.adapters.grants import GrantRepository
-    from gridgate.adapters.repositories import (
-        FaceTemplateRepository,
-        HomeRepository,
-        OwnershipRepository,
-        PersonRepository,
-        PlaceRepository,
-    )
+    from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository, PlaceRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
-    from gridgate.domain.model import (
-        FaceTemplate,
-        Grant,
-        GrantStatus,
-        Home,
-        Ownership,
-        Person,
-        Place,
-        PlaceKind,
-        Registry,
-        Relation,
-    )
+    from gridgate.domain.model import Grant, GrantStatus, Home, Ownership, Person, Place, PlaceKind, Registry, Relation
     from gridgate.security.resident_qr import new_secret
 
     tag = uuid.uuid4().hex[:6]
@@ -83,25 +71,17 @@ def gate_world(moto_server, protector, testdata, pytestconfig) -> GateWorld:
         PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "gate test estate", "G-gt", {PlaceKind.GRID: "G-gt"}))
         HomeRepository().add(Home(home_id, estate_id, f"B-{estate_id}", "1", 2, "201", 120.0, "G-gt"))
 
-    frames = _frames(testdata)
-    encodings = _encodings(frames, pytestconfig.cache)
     world = GateWorld(
         tag=tag, estate_id=estate, other_estate_id=other_estate, home_id=home, other_home_id=other_home,
         gate_id=f"GT-{tag}-A", gate_key=_gate(f"GT-{tag}-A", estate),
         other_gate_id=f"GT-{tag}-B", other_gate_key=_gate(f"GT-{tag}-B", other_estate),
-        frames=frames,
     )
-    consent = utcnow() - timedelta(days=30)
-    for n, (role, (identity, registry, enrolled, probe)) in enumerate(ROLES.items()):
+    for n, (role, (identity, registry, _, probe)) in enumerate(ROLES.items()):
         person_id = f"P-gt-{tag}-{role}"
-        source = Registry(registry)
         PersonRepository(protector).add(
-            Person(person_id, f"resident {n}", f"32010219800101{n:03d}{tag[:1]}", frozenset({source}), 1980, "M")
+            Person(person_id, f"resident {n}", f"32010219800101{n:03d}{tag[:1]}", frozenset({Registry(registry)}),
+                   1980, "M")
         )
-        for number, photo in enumerate(enrolled, start=1):
-            FaceTemplateRepository().add(
-                FaceTemplate(person_id, source, number, encodings[f"{identity}/{photo}"], consent)
-            )
         ResidentSecretStore(protector).put_if_absent(person_id, new_secret())
         world.residents[role] = Resident(person_id, identity, probe)
 
@@ -118,9 +98,51 @@ def gate_world(moto_server, protector, testdata, pytestconfig) -> GateWorld:
             ),
             cap=5,
         )
-    for estate_id in (estate, other_estate):
-        PlaceRepository().bump_gallery_version(estate_id)
+    _bump_galleries(world)
     return world
+
+
+@pytest.fixture(scope="session")
+def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
+    """gate_world with the ROLES' real photos enrolled and every test frame loaded (needs testdata).
+
+    It completes the one session world rather than building a second one, so face and non-face
+    tests see the same residents; the gallery versions are bumped so warm galleries and snapshots
+    built before the enrolment are rebuilt with the new templates.
+    """
+    from gridgate.adapters.repositories import FaceTemplateRepository
+    from gridgate.domain.model import FaceTemplate, Registry
+
+    frames = _frames(testdata)
+    encodings = _encodings(frames, pytestconfig.cache)
+    consent = utcnow() - timedelta(days=30)
+    for role, (identity, registry, enrolled, _) in ROLES.items():
+        person_id = gate_world.residents[role].person_id
+        for number, photo in enumerate(enrolled, start=1):
+            FaceTemplateRepository().add(
+                FaceTemplate(person_id, Registry(registry), number, encodings[f"{identity}/{photo}"], consent)
+            )
+    gate_world.frames.update(frames)
+    _bump_galleries(gate_world)
+    return gate_world
+
+
+def _bump_galleries(world: GateWorld) -> None:
+    from gridgate.adapters.repositories import PlaceRepository
+
+    for estate_id in (world.estate_id, world.other_estate_id):
+        PlaceRepository().bump_gallery_version(estate_id)
+
+
+@pytest.fixture(scope="session")
+def faceless_frame() -> bytes:
+    """A 640x480 camera JPEG with no face in it, for requests refused before any face is looked for
+    (bad signature, replay, low liveness, unknown capture kind), so they need no test photos."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((640, 480)).convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

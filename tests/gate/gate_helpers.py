@@ -31,10 +31,14 @@ class GateWorld:
     other_gate_id: str
     other_gate_key: bytes
     residents: dict[str, Resident] = field(default_factory=dict)
-    frames: dict[str, bytes] = field(default_factory=dict)  # "<identity>/<photo>" -> 640x480 JPEG
+    #: "<identity>/<photo>" -> 640x480 JPEG; filled (with the faces enrolled) by the `enrolled_faces` fixture
+    frames: dict[str, bytes] = field(default_factory=dict)
 
     def frame(self, identity: str, photo: str) -> bytes:
-        return self.frames[f"{identity}/{photo}"]
+        name = f"{identity}/{photo}"
+        if name not in self.frames:
+            raise LookupError(f"no frame {name}: a test that shows faces must use the `enrolled_faces` fixture")
+        return self.frames[name]
 
     def probe_frame(self, role: str) -> bytes:
         resident = self.residents[role]

@@ -30,11 +30,11 @@ def test_unknown_gate_is_refused_and_nothing_is_recorded(api, gate_world):
     assert events_of(gate_world.estate_id, f"GT-{gate_world.tag}-nope:{event_id}") == []
 
 
-def test_a_key_that_is_not_the_gates_own_is_a_bad_signature(api, gate_world):
+def test_a_key_that_is_not_the_gates_own_is_a_bad_signature(api, gate_world, faceless_frame):
     # the other estate's genuine key, claiming to be this estate's gate
     impostor = SignedGate(api, gate_world.gate_id, gate_world.other_gate_key)
     event_id = uuid.uuid4().hex[:12]
-    _refused(impostor.face("/gate/entry/face", gate_world.probe_frame("owner"), event_id=event_id), "bad_signature")
+    _refused(impostor.face("/gate/entry/face", faceless_frame, event_id=event_id), "bad_signature")
     assert events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}") == []
 
 
@@ -47,8 +47,8 @@ def test_a_key_that_is_not_the_gates_own_is_a_bad_signature(api, gate_world):
         pytest.param(lambda h: h.update({"X-Gate-Signature": "not base64 !!"}), id="garbage-signature"),
     ],
 )
-def test_anything_changed_after_signing_fails_the_signature(gate, gate_world, tamper):
-    response = gate.face("/gate/entry/face", gate_world.probe_frame("owner"), liveness=0.1, tamper=tamper)
+def test_anything_changed_after_signing_fails_the_signature(gate, faceless_frame, tamper):
+    response = gate.face("/gate/entry/face", faceless_frame, liveness=0.1, tamper=tamper)
     _refused(response, "bad_signature")
 
 
@@ -61,22 +61,22 @@ def test_a_body_changed_after_signing_fails_the_signature(api, gate_world):
     _refused(api.http.post("/gate/entry/qr", headers=headers, body=_qr_body("GGP1:B")), "bad_signature")
 
 
-def test_a_request_signed_for_another_path_is_refused(api, gate_world):
+def test_a_request_signed_for_another_path_is_refused(api, gate_world, faceless_frame):
     from gridgate.security.device_auth import sign_request
 
-    body = gate_world.probe_frame("owner")
+    body = faceless_frame
     headers = sign_request(gate_world.gate_key, gate_world.gate_id, "POST", "/gate/exit", body,
                            {"X-Device-Event-Id": "e2", "X-Captured-At": "2026-01-01T00:00:00+00:00"})
     headers["Content-Type"] = "image/jpeg"
     _refused(api.http.post("/gate/entry/face", headers=headers, body=body), "bad_signature")
 
 
-def test_a_replayed_request_is_refused(api, gate, gate_world):
+def test_a_replayed_request_is_refused(api, gate, faceless_frame):
     captured = {}
-    first = gate.face("/gate/entry/face", gate_world.probe_frame("owner"), liveness=0.1,
+    first = gate.face("/gate/entry/face", faceless_frame, liveness=0.1,
                       tamper=lambda headers: captured.update(headers))
     assert first.status_code == 200
-    replay = api.http.post("/gate/entry/face", headers=captured, body=gate_world.probe_frame("owner"))
+    replay = api.http.post("/gate/entry/face", headers=captured, body=faceless_frame)
     _refused(replay, "replayed_request")
 
 
@@ -134,6 +134,8 @@ def test_nonces_are_per_gate_and_expire_with_the_window(moto_server):
     assert store.claim("gate-a", nonce, now=now + timedelta(seconds=121), remember_until=until + timedelta(seconds=121))
 
 
+@pytest.mark.testdata
+@pytest.mark.usefixtures("enrolled_faces")
 def test_decisions_and_refusals_are_logged_without_personal_data(gate, gate_world, caplog):
     owner = gate_world.residents["owner"].person_id
     with caplog.at_level("INFO", logger="gridgate-gate"):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from gate_helpers import STRANGER, decision_of, events_of, utcnow
 
-pytestmark = pytest.mark.testdata
+pytestmark = [pytest.mark.testdata, pytest.mark.usefixtures("enrolled_faces")]
 
 
 def test_owner_enters_on_an_app_registry_face(gate, gate_world):

@@ -236,6 +236,7 @@ def _comparable(decision: dict, twin: Twin) -> tuple:
 
 
 @pytest.mark.testdata
+@pytest.mark.usefixtures("enrolled_faces")
 def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
     moto_server, gate_world, pass_issuer, protector, testdata, tmp_path
 ):
@@ -363,6 +364,7 @@ def _code(protector, person_id: str, at: datetime) -> str:
 
 
 @pytest.mark.testdata
+@pytest.mark.usefixtures("enrolled_faces")
 def test_the_snapshot_holds_no_secret_and_no_photo(offline_gate, gate_world, protector):
     from gridgate.adapters.resident_secrets import ResidentSecretStore
 
@@ -377,7 +379,6 @@ def test_the_snapshot_holds_no_secret_and_no_photo(offline_gate, gate_world, pro
     assert len(base64.b64decode(person["templates"]["app"])) == 2 * 128 * 4  # two templates, nothing else
 
 
-@pytest.mark.testdata
 def test_resident_codes_offline(offline_gate, gate_world, protector):
     verifier, envelope, _, _ = offline_gate
     verifier.load_snapshot(envelope)
@@ -393,6 +394,7 @@ def test_resident_codes_offline(offline_gate, gate_world, protector):
 
 
 @pytest.mark.testdata
+@pytest.mark.usefixtures("enrolled_faces")
 def test_without_a_valid_snapshot_the_gate_opens_nothing_but_records_everything(offline_gate, gate_world):
     verifier, envelope, document, clock = offline_gate
     now = utcnow()

@@ -177,6 +177,6 @@ def test_an_exit_with_a_pass_is_recorded_without_using_it(gate, gate_world, pass
     assert (image_exit["outcome"], image_exit["pass_id"]) == ("recorded", pass_id)
 
 
-def test_an_unknown_capture_kind_at_the_exit_is_refused(gate, gate_world):
-    response = gate.send("/gate/exit", gate_world.probe_frame("owner"), "image/jpeg", kind="fingerprint")
+def test_an_unknown_capture_kind_at_the_exit_is_refused(gate, faceless_frame):
+    response = gate.send("/gate/exit", faceless_frame, "image/jpeg", kind="fingerprint")
     assert response.status_code == 400 and response.json_body["error"]["code"] == "bad_capture_kind"
