@@ -80,12 +80,26 @@ class ReconciliationResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def _person_subject() -> pl.Expr:
-    return pl.format("person#{}", "person_id")
+def _about_person_at_home(key: pl.Expr) -> dict[str, pl.Expr]:
+    """Where a finding about a person and a home points: both, in the home's grid; `key` names the case."""
+    return dict(
+        key=key,
+        subject=pl.format("person#{}", "person_id"),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=pl.col("person_id"),
+    )
 
 
-def _home_subject() -> pl.Expr:
-    return pl.format("home#{}", "home_id")
+def _about_home() -> dict[str, pl.Expr | None]:
+    """Where a finding about a home as a whole points: the home, in its grid."""
+    return dict(
+        key=pl.col("home_id"),
+        subject=pl.format("home#{}", "home_id"),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=None,
+    )
 
 
 def _with_grid(rows: pl.DataFrame, city: CityFrames) -> pl.DataFrame:
@@ -105,11 +119,7 @@ def grantees_registered_elsewhere(city: CityFrames) -> pl.DataFrame:
         rows,
         FindingType.GRANTEE_REGISTERED_ELSEWHERE,
         Severity.LOW,
-        key=pl.col("grant_id"),
-        subject=_person_subject(),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
+        **_about_person_at_home(pl.col("grant_id")),
         explanation=pl.format(
             "{} is granted home {} as {} by {} but the population registry has them at home {}",
             "person_id", "home_id", "relation", "granted_by", "registered_home_id",
@@ -136,11 +146,7 @@ def grantees_not_registered(city: CityFrames) -> pl.DataFrame:
         rows,
         FindingType.GRANTEE_NOT_REGISTERED,
         Severity.LOW,
-        key=pl.col("grant_id"),
-        subject=_person_subject(),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
+        **_about_person_at_home(pl.col("grant_id")),
         explanation=pl.format(
             "{} lives at home {} as {} (granted by {}) but has no address in the population registry (registries: {})",
             "person_id", "home_id", "relation", "granted_by", "registries",
@@ -181,11 +187,7 @@ def residents_not_seen(city: CityFrames, days: int) -> pl.DataFrame:
         rows,
         FindingType.RESIDENT_NOT_SEEN,
         Severity.MEDIUM,
-        key=pl.format("{}|{}", "person_id", "home_id"),
-        subject=_person_subject(),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
+        **_about_person_at_home(pl.format("{}|{}", "person_id", "home_id")),
         explanation=pl.format(
             "{} is registered at home {} but has not passed a gate of estate {} for {} days; {}",
             "person_id", "home_id", "estate_id", "window_days", "_where",
@@ -233,11 +235,7 @@ def visitor_pass_regulars(city: CityFrames, window_days: int, min_days: int) -> 
         rows,
         FindingType.VISITOR_PASS_REGULAR,
         Severity.MEDIUM,
-        key=pl.format("{}|{}", "person_id", "home_id"),
-        subject=_person_subject(),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
+        **_about_person_at_home(pl.format("{}|{}", "person_id", "home_id")),
         explanation=pl.format(
             "{} entered on visitor passes for home {} on {} of the last {} days ({} passes): an undeclared resident?",
             "person_id", "home_id", "days_entered", "window_days", "passes_used",
@@ -264,11 +262,7 @@ def grants_over_cap(city: CityFrames) -> pl.DataFrame:
         rows,
         FindingType.GRANTS_OVER_CAP,
         Severity.HIGH,
-        key=pl.col("home_id"),
-        subject=_home_subject(),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=None,
+        **_about_home(),
         explanation=pl.format("home {} has {} grants in force but its cap is {}: group renting?", "home_id", "grants", "cap"),
         evidence=["grants", "cap", "grant_ids"],
     )
@@ -299,11 +293,7 @@ def faces_over_grants(city: CityFrames, window_days: int, min_days: int, excess:
         rows,
         FindingType.FACES_OVER_GRANTS,
         Severity.MEDIUM,
-        key=pl.col("home_id"),
-        subject=_home_subject(),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=None,
+        **_about_home(),
         explanation=pl.format(
             "{} different non-owners entered for home {} on several of the last {} days but it has {} grants: group renting?",
             "faces", "home_id", "window_days", "grants",
