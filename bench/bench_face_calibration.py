@@ -41,9 +41,9 @@ import json
 import math
 import statistics
 import time
-from statistics import NormalDist
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
@@ -52,13 +52,13 @@ from gridgate.domain.model import Registry
 from gridgate.faces.errors import FaceInputRejected
 from gridgate.faces.images import decode_image
 from gridgate.faces.matcher import BASELINE_RULE, CALIBRATED_RULE, DecisionRule, Gallery, match
-from gridgate.faces.pipeline import DEFAULT_POLICY, detect_faces, choose_face, encode_face, probe_image
+from gridgate.faces.pipeline import DEFAULT_POLICY, ENCODER_ID, choose_face, detect_faces, encode_face, probe_image
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = RESULTS / ".cache" / "face_encodings.npz"
 #: Changes whenever the pipeline's output for a photo could change: stale cache entries are ignored.
-PIPELINE_KEY = f"hog+upsample-ladder/68pt/jitter1/{DEFAULT_POLICY}"
+PIPELINE_KEY = f"hog+upsample-ladder/{ENCODER_ID}/{DEFAULT_POLICY}"
 
 TARGET_STRANGER = 0.001
 #: Quantiles of the different-people distances the impostor model is fitted to (its lower tail).

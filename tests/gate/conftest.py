@@ -29,9 +29,9 @@ def _frames(testdata: Path) -> dict[str, bytes]:
 
 def _encodings(frames: dict[str, bytes], cache) -> dict[str, bytes]:
     """Enrolment templates of the ROLES' enrolled photos (cached: the photos never change)."""
-    from gridgate.faces.pipeline import probe_face
+    from gridgate.faces.pipeline import ENCODER_ID, probe_face
 
-    key = "gridgate/gate-enrolment-v1"
+    key = f"gridgate/gate-enrolment/{ENCODER_ID}"
     cached = cache.get(key, None)
     if cached is None:
         cached = {}

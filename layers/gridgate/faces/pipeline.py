@@ -37,6 +37,12 @@ from gridgate.faces.images import decode_image
 
 #: Smallest face dlib's HOG detector finds without upsampling (its sliding window is 80x80).
 HOG_WINDOW_PX = 80
+#: face_recognition's 68-point landmark model aligns the face for the encoder ("small" is 5-point).
+LANDMARK_MODEL = "large"
+JITTERS = 1
+#: The encoder settings stored templates and calibrated thresholds belong to: caches of encodings
+#: (the calibration benchmark's, the tests') are keyed by it, so a change never mixes encoders.
+ENCODER_ID = f"dlib_resnet_v1/{LANDMARK_MODEL}_landmarks/jitter{JITTERS}"
 
 
 @dataclass(frozen=True)
@@ -145,5 +151,5 @@ def choose_face(boxes: list[FaceBox], policy: FacePolicy = DEFAULT_POLICY) -> Fa
 
 def encode_face(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
     """The 128-d dlib encoding of one face (68-point alignment, one jitter), as float32."""
-    (encoding,) = face_recognition.face_encodings(rgb, [box.css], num_jitters=1, model="large")
+    (encoding,) = face_recognition.face_encodings(rgb, [box.css], num_jitters=JITTERS, model=LANDMARK_MODEL)
     return np.asarray(encoding, dtype=np.float32)
