@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from gate_helpers import SignedGate, events_of
+from gate_helpers import SignedGate, decision_of, events_of, utcnow
 
 
 def _qr_body(text: str = "GGP1:NOTAPASS") -> bytes:
@@ -80,6 +80,70 @@ def test_a_replayed_request_is_refused(api, gate, faceless_frame):
     _refused(replay, "replayed_request")
 
 
+# --- a decision claims its nonce in the write that records it -----------------------------------------
+
+
+def _uses(protector, pass_id: str) -> int:
+    from gridgate.adapters.passes import PassRepository
+
+    return PassRepository(protector).get(pass_id).uses
+
+
+def test_a_replayed_pass_entry_uses_the_pass_once_and_records_once(api, gate, gate_world, pass_issuer, protector):
+    pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=3)
+    event_id, captured = uuid.uuid4().hex[:12], {}
+    assert decision_of(gate.qr("/gate/entry/qr", text, event_id=event_id, tamper=captured.update))["outcome"] == "open"
+    _refused(api.http.post("/gate/entry/qr", headers=captured, body=_qr_body(text)), "replayed_request")
+    assert _uses(protector, pass_id) == 1
+    assert len(events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}")) == 1
+
+
+def test_a_retry_gets_the_stored_decision_and_its_own_replay_is_refused(api, gate, gate_world, pass_issuer, protector):
+    pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=3)
+    event_id, captured_at, retry_headers = uuid.uuid4().hex[:12], utcnow(), {}
+    first = decision_of(gate.qr("/gate/entry/qr", text, event_id=event_id, captured_at=captured_at))
+    retry = decision_of(
+        gate.qr("/gate/entry/qr", text, event_id=event_id, captured_at=captured_at, tamper=retry_headers.update)
+    )
+    assert (first["replayed"], retry["replayed"], retry["outcome"]) == (False, True, "open")
+    # the retry wrote no event, but its nonce was claimed all the same
+    _refused(api.http.post("/gate/entry/qr", headers=retry_headers, body=_qr_body(text)), "replayed_request")
+    assert _uses(protector, pass_id) == 1
+    assert len(events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}")) == 1
+
+
+def test_a_used_up_pass_is_a_recorded_deny_that_cannot_be_replayed(api, gate, gate_world, pass_issuer):
+    _, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=1)
+    assert decision_of(gate.qr("/gate/entry/qr", text))["outcome"] == "open"
+    event_id, captured = uuid.uuid4().hex[:12], {}
+    deny = decision_of(gate.qr("/gate/entry/qr", text, event_id=event_id, tamper=captured.update))
+    assert (deny["outcome"], deny["reason"]) == ("deny", "pass_used_up")
+    _refused(api.http.post("/gate/entry/qr", headers=captured, body=_qr_body(text)), "replayed_request")
+    assert len(events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}")) == 1
+
+
+def test_a_nonce_claimed_up_front_by_an_upload_refuses_a_later_decision(api, gate_world, pass_issuer, protector):
+    """The upload claims its nonce before anything else (even when it then answers 400); a decision
+    signed with that nonce, for a passage never recorded, is refused and records and uses nothing."""
+    from gridgate.security.device_auth import sign_request
+
+    nonce, empty = uuid.uuid4().hex, b'{"events": []}'
+    upload = sign_request(gate_world.gate_key, gate_world.gate_id, "POST", "/gate/events", empty, {}, nonce=nonce)
+    upload["Content-Type"] = "application/json"
+    assert api.http.post("/gate/events", headers=upload, body=empty).json_body["error"]["code"] == "bad_upload"
+    _refused(api.http.post("/gate/events", headers=upload, body=empty), "replayed_request")
+
+    pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
+    event_id = uuid.uuid4().hex[:12]
+    device = {"X-Device-Event-Id": event_id, "X-Captured-At": utcnow().isoformat()}
+    entry = sign_request(gate_world.gate_key, gate_world.gate_id, "POST", "/gate/entry/qr", _qr_body(text), device,
+                         nonce=nonce)
+    entry["Content-Type"] = "application/json"
+    _refused(api.http.post("/gate/entry/qr", headers=entry, body=_qr_body(text)), "replayed_request")
+    assert _uses(protector, pass_id) == 0
+    assert events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}") == []
+
+
 @pytest.mark.parametrize("offset", [-3600, -61, 61, 3600])
 def test_a_stale_or_future_timestamp_is_refused(api, gate_world, offset):
     from gridgate.security.device_auth import sign_request
@@ -123,15 +187,16 @@ def test_nonces_are_per_gate_and_expire_with_the_window(moto_server):
     from datetime import datetime, timedelta, timezone
 
     from gridgate.adapters.device_nonces import DeviceNonceStore
+    from gridgate.security.device_auth import NonceClaim
 
     store, now = DeviceNonceStore(), datetime.now(timezone.utc)
     nonce = uuid.uuid4().hex
     until = now + timedelta(seconds=120)
-    assert store.claim("gate-a", nonce, now=now, remember_until=until)
-    assert not store.claim("gate-a", nonce, now=now + timedelta(seconds=119), remember_until=until)
-    assert store.claim("gate-b", nonce, now=now, remember_until=until)
+    assert store.claim(NonceClaim("gate-a", nonce, now, until))
+    assert not store.claim(NonceClaim("gate-a", nonce, now + timedelta(seconds=119), until))
+    assert store.claim(NonceClaim("gate-b", nonce, now, until))
     # moto never deletes TTL-expired rows: the expired nonce must still count as free
-    assert store.claim("gate-a", nonce, now=now + timedelta(seconds=121), remember_until=until + timedelta(seconds=121))
+    assert store.claim(NonceClaim("gate-a", nonce, now + timedelta(seconds=121), until + timedelta(seconds=121)))
 
 
 @pytest.mark.testdata

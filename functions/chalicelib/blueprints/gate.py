@@ -4,6 +4,13 @@ Every request is signed by the gate's own key (`gridgate.security.device_auth`);
 acts for is read from its gate record. The decision itself is made in
 `gridgate.services.gate_decision`; this module only turns HTTP into a `DeviceEvent` and back.
 
+The signature, gate and timestamp are checked before any work. The nonce is claimed where the
+request takes effect: the upload and the snapshot claim it at once; the three decisions (face and
+QR entry, exit) leave it to the one write that records the decision, saving a round trip per
+passage, so a replayed decision is found there, refused 401 and stores nothing. A request refused
+400 for its device headers has no effect, so its nonce stays unclaimed (sending it again gets
+the same 400).
+
 Answers: 200 with ``{"decision": {...}}`` for open / deny / recorded; 400 or 413 when the request
 itself was unusable (the decision, a deny, is still recorded and returned under ``"decision"``);
 401 when the caller is not a trusted gate (nothing recorded, nothing opened). Logs carry event
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
@@ -44,25 +52,42 @@ _LIVE_CAPTURE_MAX_AGE = timedelta(minutes=10)
 
 @lru_cache(maxsize=1)
 def _gate_services():
-    """Built once per warm function: authenticator, decider and their caches live across requests."""
+    """Built once per warm function: authenticator, facts and their caches live across requests."""
     from gridgate.services.gate_facts import build_gate_services
 
     return build_gate_services(get_settings())
 
 
-def _request():
+@contextmanager
+def _untrusted_refused():
+    """A request not from a trusted gate, or one already received, is answered 401 and has no effect."""
+    try:
+        yield
+    except DeviceAuthError as refused:
+        logger.warning("gate request refused", extra={"code": refused.code, "path": bp.current_request.path})
+        raise ApiError(401, refused.code, refused.message) from refused
+
+
+def _request(*, claim_nonce: bool = True):
+    """The request, its body and its gate. `claim_nonce=False`: the caller's write claims the nonce."""
     request = bp.current_request
     body = request.raw_body or b""
     limit = get_settings().gate_max_upload_bytes
     if len(body) > limit:
         logger.warning("upload refused", extra={"code": "payload_too_large", "bytes": len(body)})
         raise ApiError(413, "payload_too_large", f"the body is {len(body)} bytes; the limit is {limit}")
-    try:
-        gate = _gate_services().authenticator.authenticate(request.method, request.path, request.headers, body)
-    except DeviceAuthError as refused:
-        logger.warning("gate request refused", extra={"code": refused.code, "path": request.path})
-        raise ApiError(401, refused.code, refused.message) from refused
+    authenticator = _gate_services().authenticator
+    check = authenticator.authenticate if claim_nonce else authenticator.verify
+    with _untrusted_refused():
+        gate = check(request.method, request.path, request.headers, body)
     return request, body, gate
+
+
+def _decision_request(direction: Direction):
+    """A decision's request, body and device event, and the decider that claims its nonce."""
+    request, body, gate = _request(claim_nonce=False)
+    device = _device_event(request, gate, direction)
+    return request, body, device, _gate_services().decider(gate.nonce)
 
 
 def _device_event(request, gate, direction: Direction) -> DeviceEvent:
@@ -142,35 +167,33 @@ def _is_json(request) -> bool:
 
 @bp.route("/entry/face", methods=["POST"], content_types=IMAGE_TYPES)
 def face_entry():
-    request, body, gate = _request()
-    device = _device_event(request, gate, Direction.IN)
-    return _answer(_gate_services().decider.face(device, body))
+    _, body, device, decider = _decision_request(Direction.IN)
+    with _untrusted_refused():
+        return _answer(decider.face(device, body))
 
 
 @bp.route("/entry/qr", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
 def qr_entry():
-    request, body, gate = _request()
-    device = _device_event(request, gate, Direction.IN)
-    decider = _gate_services().decider
-    if _is_json(request):
-        return _answer(decider.qr_text(device, _qr_text(body)))
-    return _answer(decider.qr_image(device, body))
+    request, body, device, decider = _decision_request(Direction.IN)
+    with _untrusted_refused():
+        if _is_json(request):
+            return _answer(decider.qr_text(device, _qr_text(body)))
+        return _answer(decider.qr_image(device, body))
 
 
 @bp.route("/exit", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
 def exit_capture():
     """No barrier: the passage is recorded, with whoever the face or QR identified."""
-    request, body, gate = _request()
-    device = _device_event(request, gate, Direction.OUT)
-    decider = _gate_services().decider
-    if _is_json(request):
-        return _answer(decider.qr_text(device, _qr_text(body)))
-    kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
-    if kind == "qr":
-        return _answer(decider.qr_image(device, body))
-    if kind != "face":
-        raise ApiError(400, "bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
-    return _answer(decider.face(device, body))
+    request, body, device, decider = _decision_request(Direction.OUT)
+    with _untrusted_refused():
+        if _is_json(request):
+            return _answer(decider.qr_text(device, _qr_text(body)))
+        kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
+        if kind == "qr":
+            return _answer(decider.qr_image(device, body))
+        if kind != "face":
+            raise ApiError(400, "bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
+        return _answer(decider.face(device, body))
 
 
 @bp.route("/events", methods=["POST"], content_types=["application/json"])

@@ -1,15 +1,28 @@
-"""The gate's one write for a visitor entry: count the pass use AND store the access event, atomically.
+"""The gate's one write per decision: the access event, with everything that must stand or fall with it.
 
-One DynamoDB transaction (``TransactWriteItems``) with two conditions: the pass has a use left
-(`PassRepository.usable_condition`) and no event with this key exists yet. So:
+A decision's event is stored with the condition that no event with its key exists. What must
+happen together with it goes into the same DynamoDB transaction (``TransactWriteItems``), in this
+order, each with its own condition:
 
-- a retried device event (same event id) cancels the whole transaction: the pass is not used a
-  second time, even when two retries race each other;
-- a pass with no use left (or revoked, or expired) cancels it too: no event claims an opening;
-  the caller then stores the deny instead;
-- and a crash between "use counted" and "event stored" cannot happen: there is no between.
+1. the request's nonce (a live decision; `DeviceNonceStore.unused_condition`): the nonce is
+   claimed by the write that records the decision instead of a put of its own before it;
+2. the event (``attribute_not_exists(pk)``);
+3. the pass use (a visitor entry; `PassRepository.usable_condition`).
 
-It is also one round trip instead of two, which is most of a QR decision's time.
+The transaction's cancellation reasons (one per action, in request order) say which condition
+failed, and so what happened:
+
+- the nonce was used: a replayed request. Nothing is stored, no pass is used (`ReplayedRequest`);
+- the event exists: a retried device event, even two retries racing each other. Nothing is stored
+  and the pass is not used a second time; the retry's own (new) nonce is then claimed alone (a
+  second round trip, on a rare path), so a replay of the retry is refused too;
+- the pass has no use left (or is revoked, expired): no event claims an opening; the caller
+  stores the deny instead (`PassRejected`), again with the nonce;
+- and a crash between "nonce claimed", "use counted" and "event stored" cannot happen: there is no
+  between.
+
+An event with nothing to go with it (an offline upload that uses no pass) is a plain conditional
+put (`EventRepository.append`): a transaction costs DynamoDB twice the writes.
 """
 
 from __future__ import annotations
@@ -21,12 +34,16 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from gridgate.adapters.events import event_to_item
+from gridgate.adapters.device_nonces import DeviceNonceStore
+from gridgate.adapters.events import EventRepository, event_to_item
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.tables import AccessEventTable, VisitorPassTable
 from gridgate.config import Settings
 from gridgate.domain.model import AccessEvent
+from gridgate.security.device_auth import NonceClaim, ReplayedRequest
 from gridgate.security.passes import PassRejected
+
+_NONCE, _EVENT, _PASS = "nonce", "event", "pass"
 
 
 @lru_cache(maxsize=1)
@@ -38,31 +55,58 @@ def _failed(reason) -> bool:
     return reason is not None and reason.code == "ConditionalCheckFailed"
 
 
-class PassEntryWriter:
-    def __init__(self, passes: PassRepository, settings: Settings) -> None:
+class GateEventWriter:
+    def __init__(
+        self, events: EventRepository, passes: PassRepository, nonces: DeviceNonceStore, settings: Settings
+    ) -> None:
+        self._events = events
         self._passes = passes
+        self._nonces = nonces
         self._settings = settings
 
-    def append_with_pass_use(self, event: AccessEvent, pass_id: str, at: datetime) -> bool:
-        """Store `event` and count one use of `pass_id` at `at`, both or neither.
+    def append(self, event: AccessEvent, nonce: NonceClaim | None = None) -> bool:
+        """Store `event` once, claiming `nonce` with it. False when the event was stored before."""
+        return self._write(event, nonce, None)
 
-        Returns False when the event was stored before (nothing changed); raises `PassRejected`
-        (revoked, used_up, expired, not_yet_valid, unknown_pass) when the pass cannot be used.
+    def append_with_pass_use(
+        self, event: AccessEvent, pass_id: str, at: datetime, nonce: NonceClaim | None = None
+    ) -> bool:
+        """Store `event`, count one use of `pass_id` at `at` and claim `nonce`: all or nothing.
+
+        Returns False when the event was stored before (nothing changed but the nonce's claim);
+        raises `PassRejected` (revoked, used_up, expired, not_yet_valid, unknown_pass) when the pass
+        cannot be used, and `ReplayedRequest` when the nonce was used (nothing changed).
         """
-        item = event_to_item(event, self._settings)
+        return self._write(event, nonce, (pass_id, at))
+
+    def _write(self, event: AccessEvent, nonce: NonceClaim | None, pass_use: tuple[str, datetime] | None) -> bool:
+        if nonce is None and pass_use is None:
+            return self._events.append(event)
+        actions = []  # what each action of the transaction is, in request order
         try:
             with TransactWrite(connection=_connection(self._settings.region)) as tx:
-                tx.save(item, condition=AccessEventTable.pk.does_not_exist())
-                tx.update(
-                    VisitorPassTable(pass_id=pass_id),
-                    actions=[VisitorPassTable.uses.add(1)],
-                    condition=PassRepository.usable_condition(at),
-                )
+                if nonce is not None:
+                    tx.save(DeviceNonceStore.item(nonce), condition=DeviceNonceStore.unused_condition(nonce))
+                    actions.append(_NONCE)
+                tx.save(event_to_item(event, self._settings), condition=AccessEventTable.pk.does_not_exist())
+                actions.append(_EVENT)
+                if pass_use is not None:
+                    pass_id, at = pass_use
+                    tx.update(
+                        VisitorPassTable(pass_id=pass_id),
+                        actions=[VisitorPassTable.uses.add(1)],
+                        condition=PassRepository.usable_condition(at),
+                    )
+                    actions.append(_PASS)
         except TransactWriteError as exc:
-            event_reason, pass_reason = exc.cancellation_reasons  # in request order: put, then update
-            if _failed(event_reason):
+            failed = {action for action, reason in zip(actions, exc.cancellation_reasons) if _failed(reason)}
+            if _NONCE in failed:
+                raise ReplayedRequest() from None
+            if _EVENT in failed:  # a retry: its stored decision stands; its own nonce is still used up
+                if nonce is not None and not self._nonces.claim(nonce):
+                    raise ReplayedRequest() from None
                 return False
-            if _failed(pass_reason):
-                raise PassRejected(*self._passes.why_unusable(pass_id, at)) from None
+            if _PASS in failed:
+                raise PassRejected(*self._passes.why_unusable(*pass_use)) from None
             raise
         return True

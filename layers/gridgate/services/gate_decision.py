@@ -18,8 +18,14 @@ drift from the online one.
 Exactly one `AccessEvent` per device event: its id is ``"<gate_id>:<device event id>"``. The event
 is stored with a condition that none with its key exists, and a visitor entry stores it in the same
 atomic write that counts the pass use; so a retried device event changes nothing (no second event,
-no second use of a pass, even for two retries racing) and gets the decision already stored. Every refusal is a `Reason` code; an opening names the person or pass, the registry
-that matched, the score and the right that opened the gate.
+no second use of a pass, even for two retries racing) and gets the decision already stored. Every
+refusal is a `Reason` code; an opening names the person or pass, the registry that matched, the
+score and the right that opened the gate.
+
+Online, that same write also claims the signed request's nonce: the cloud's facts are bound to the
+request (`CloudGateFacts.claiming`), so a replayed request is refused by `GateFacts.record` itself,
+which raises (`ReplayedRequest`) having stored nothing and used no pass, and no decision is
+answered. The rules never see a nonce, and offline, where the gate decides for itself, there is none.
 """
 
 from __future__ import annotations
@@ -171,7 +177,9 @@ class GateFacts(Protocol):
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         """Store the event (and count `pass_use`, atomically with it); False if an event with that
         id exists already (then nothing is changed). Raises `Refused` (and stores nothing) when the
-        pass use cannot be counted: revoked, used up, expired, unknown."""
+        pass use cannot be counted: revoked, used up, expired, unknown. A source bound to a request
+        may refuse the request itself (the cloud's, for a replay): that exception passes through
+        the decider, nothing stored."""
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,23 @@
 face-gallery cache (`gridgate.faces.gallery.EstateGalleryCache`); `build_gate_services` wires it,
 the device authenticator, the offline-upload intake and the snapshot service once per warm
 function, so caches (galleries, gate records, pass public keys) outlive one request.
+
+A live decision request's nonce is not claimed by the authenticator: `GateServices.decider` binds
+it to that request's facts (`CloudGateFacts.claiming`), whose `record` claims it in the write that
+stores the decision (`gridgate.adapters.gate_writes`). The rules never see it; offline there is none.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Callable
 
 from gridgate.adapters.device_nonces import DeviceNonceStore
 from gridgate.adapters.events import EventRepository
-from gridgate.adapters.gate_writes import PassEntryWriter
+from gridgate.adapters.gate_writes import GateEventWriter
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import GateRepository
 from gridgate.adapters.resident_secrets import ResidentSecretStore
@@ -25,7 +30,7 @@ from gridgate.domain.rights import Right
 from gridgate.faces.gallery import EstateGalleryCache
 from gridgate.faces.pipeline import probe_face
 from gridgate.qr.decode import read_qr_bytes
-from gridgate.security.device_auth import DeviceAuthenticator
+from gridgate.security.device_auth import DeviceAuthenticator, NonceClaim
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import Keyring, get_keyring
 from gridgate.security.passes import PassClaims, PassRejected, public_keys, verify_pass_text
@@ -33,6 +38,7 @@ from gridgate.security.resident_qr import ResidentCodeRejected, verify_resident_
 from gridgate.services.gate_decision import (
     RESIDENT_CODE_SKEW_STEPS,
     GateDecider,
+    GateFacts,
     Identified,
     PassUse,
     identified_from_match,
@@ -44,50 +50,53 @@ from gridgate.services.offline_uploads import OfflineUploads
 from gridgate.services.rights import effective_right
 
 
+@dataclass(frozen=True)
 class CloudGateFacts:
-    """`GateFacts` from the cloud's tables: strongly consistent where a revocation must bite at once."""
+    """`GateFacts` from the cloud's tables: strongly consistent where a revocation must bite at once.
 
-    def __init__(
-        self,
-        keyring: Keyring,
-        events: EventRepository,
-        pass_entries: PassEntryWriter,
-        galleries: EstateGalleryCache,
-        secret_for: Callable[[str], bytes | None],
-    ) -> None:
-        self._pass_keys = public_keys(keyring)
-        self._events = events
-        self._pass_entries = pass_entries
-        self._galleries = galleries
-        self._secret_for = secret_for
+    `nonce`: the verified request whose decision these facts record (see `claiming`); None for
+    the warm function's shared facts, which record events that come with no request of their own
+    to claim (offline uploads claim theirs up front).
+    """
+
+    pass_keys: dict[str, bytes]
+    events: EventRepository
+    writer: GateEventWriter
+    galleries: EstateGalleryCache
+    secret_for: Callable[[str], bytes | None]
+    nonce: NonceClaim | None = None
+
+    def claiming(self, nonce: NonceClaim) -> CloudGateFacts:
+        """These facts for one decision request: `record` claims `nonce` in the write that stores the
+        event, and raises `ReplayedRequest` (storing nothing) when it was used before."""
+        return replace(self, nonce=nonce)
 
     def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
-        return self._events.get(estate_id, occurred_at, event_id)
+        return self.events.get(estate_id, occurred_at, event_id)
 
     def match_face(self, estate_id: str, probe) -> Identified:
-        return identified_from_match(self._galleries.match(estate_id, probe.encoding))
+        return identified_from_match(self.galleries.match(estate_id, probe.encoding))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
         return effective_right(person_id, estate_id, at)
 
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
         try:
-            return verify_pass_text(text, self._pass_keys, estate_id, at)
+            return verify_pass_text(text, self.pass_keys, estate_id, at)
         except PassRejected as rejected:
             raise refused_from_pass(rejected) from rejected
 
-
     def resident_of_code(self, text: str, at: datetime) -> str:
         try:
-            return verify_resident_code(text, self._secret_for, at, skew_steps=RESIDENT_CODE_SKEW_STEPS)
+            return verify_resident_code(text, self.secret_for, at, skew_steps=RESIDENT_CODE_SKEW_STEPS)
         except ResidentCodeRejected as rejected:
             raise refused_from_resident_code(rejected) from rejected
 
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         if pass_use is None:
-            return self._events.append(event)
+            return self.writer.append(event, self.nonce)
         try:
-            return self._pass_entries.append_with_pass_use(event, pass_use.pass_id, pass_use.at)
+            return self.writer.append_with_pass_use(event, pass_use.pass_id, pass_use.at, self.nonce)
         except PassRejected as rejected:
             raise refused_from_pass(rejected) from rejected
 
@@ -113,9 +122,15 @@ class CachedGates:
 @dataclass(frozen=True)
 class GateServices:
     authenticator: DeviceAuthenticator
-    decider: GateDecider
+    facts: CloudGateFacts
+    decider_for: Callable[[GateFacts], GateDecider]
     uploads: OfflineUploads
     snapshots: GateSnapshotService
+
+    def decider(self, nonce: NonceClaim) -> GateDecider:
+        """The decider of one verified request (`DeviceAuthenticator.verify`): it claims the request's
+        nonce in the write that records its decision, or refuses it as `ReplayedRequest`."""
+        return self.decider_for(self.facts.claiming(nonce))
 
 
 def utcnow() -> datetime:
@@ -127,17 +142,23 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
     protector = IdentifierProtector(keyring)
     passes = PassRepository(protector)
     secrets = ResidentSecretStore(protector)
+    nonces = DeviceNonceStore()
+    events = EventRepository(settings)
     facts = CloudGateFacts(
-        keyring, EventRepository(settings), PassEntryWriter(passes, settings), EstateGalleryCache(), secrets.get
+        pass_keys=public_keys(keyring),
+        events=events,
+        writer=GateEventWriter(events, passes, nonces, settings),
+        galleries=EstateGalleryCache(),
+        secret_for=secrets.get,
     )
     authenticator = DeviceAuthenticator(
         CachedGates(GateRepository()).get,
-        DeviceNonceStore().claim,
+        nonces.claim,
         window_seconds=settings.gate_request_window_seconds,
         clock=utcnow,
     )
-    decider = GateDecider(
-        facts,
+    decider_for = partial(
+        GateDecider,
         liveness_floor=settings.gate_liveness_floor,
         probe_face=lambda data: probe_face(data, max_bytes=settings.gate_max_upload_bytes),
         read_qr=lambda data: read_qr_bytes(data, max_bytes=settings.gate_max_upload_bytes),
@@ -145,7 +166,8 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
     )
     return GateServices(
         authenticator=authenticator,
-        decider=decider,
+        facts=facts,
+        decider_for=decider_for,
         uploads=OfflineUploads(facts),
         snapshots=GateSnapshotService(settings, keyring, passes, secrets.get),
     )
