@@ -43,7 +43,7 @@ def _encodings(frames: dict[str, bytes], cache) -> dict[str, bytes]:
     return {name: bytes.fromhex(value) for name, value in cached.items()}
 
 
-def _gate(gate_id: str, estate_id: str):
+def _gate(gate_id: str, estate_id: str, direction: str = "both"):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from gridgate.adapters.repositories import GateRepository
@@ -51,7 +51,9 @@ def _gate(gate_id: str, estate_id: str):
     from gridgate.security.keyring import ed25519_public_key
 
     private = Ed25519PrivateKey.generate().private_bytes_raw()
-    GateRepository().add(Gate(gate_id, estate_id, GateDirection.BOTH, f"{gate_id}-k1", ed25519_public_key(private)))
+    GateRepository().add(
+        Gate(gate_id, estate_id, GateDirection(direction), f"{gate_id}-k1", ed25519_public_key(private))
+    )
     return private
 
 
@@ -158,6 +160,16 @@ def api(moto_server):
 @pytest.fixture(scope="session")
 def gate(api, gate_world) -> SignedGate:
     return SignedGate(api, gate_world.gate_id, gate_world.gate_key)
+
+
+@pytest.fixture(scope="session")
+def one_way_gates(api, gate_world) -> dict[str, SignedGate]:
+    """An entry-only and an exit-only gate at the test estate: direction -> the signed device."""
+    gates = {}
+    for direction in ("entry", "exit"):
+        gate_id = f"GT-{gate_world.tag}-{direction}"
+        gates[direction] = SignedGate(api, gate_id, _gate(gate_id, gate_world.estate_id, direction))
+    return gates
 
 
 @pytest.fixture(scope="session")

@@ -118,3 +118,10 @@ def events_of(estate_id: str, event_id: str):
     today = utcnow().date()
     return [e for day in (today - timedelta(days=1), today) for e in EventRepository().for_estate_day(estate_id, day)
             if e.event_id == event_id]
+
+
+def pass_uses(protector, pass_id: str) -> int:
+    """How many times the stored pass has been used."""
+    from gridgate.adapters.passes import PassRepository
+
+    return PassRepository(protector).get(pass_id).uses

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from gate_helpers import SignedGate, decision_of, events_of, utcnow
+from gate_helpers import SignedGate, decision_of, events_of, pass_uses, utcnow
 
 
 def _qr_body(text: str = "GGP1:NOTAPASS") -> bytes:
@@ -83,18 +83,13 @@ def test_a_replayed_request_is_refused(api, gate, faceless_frame):
 # --- a decision claims its nonce in the write that records it -----------------------------------------
 
 
-def _uses(protector, pass_id: str) -> int:
-    from gridgate.adapters.passes import PassRepository
-
-    return PassRepository(protector).get(pass_id).uses
-
 
 def test_a_replayed_pass_entry_uses_the_pass_once_and_records_once(api, gate, gate_world, pass_issuer, protector):
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=3)
     event_id, captured = uuid.uuid4().hex[:12], {}
     assert decision_of(gate.qr("/gate/entry/qr", text, event_id=event_id, tamper=captured.update))["outcome"] == "open"
     _refused(api.http.post("/gate/entry/qr", headers=captured, body=_qr_body(text)), "replayed_request")
-    assert _uses(protector, pass_id) == 1
+    assert pass_uses(protector, pass_id) == 1
     assert len(events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}")) == 1
 
 
@@ -108,7 +103,7 @@ def test_a_retry_gets_the_stored_decision_and_its_own_replay_is_refused(api, gat
     assert (first["replayed"], retry["replayed"], retry["outcome"]) == (False, True, "open")
     # the retry wrote no event, but its nonce was claimed all the same
     _refused(api.http.post("/gate/entry/qr", headers=retry_headers, body=_qr_body(text)), "replayed_request")
-    assert _uses(protector, pass_id) == 1
+    assert pass_uses(protector, pass_id) == 1
     assert len(events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}")) == 1
 
 
@@ -140,7 +135,7 @@ def test_a_nonce_claimed_up_front_by_an_upload_refuses_a_later_decision(api, gat
                          nonce=nonce)
     entry["Content-Type"] = "application/json"
     _refused(api.http.post("/gate/entry/qr", headers=entry, body=_qr_body(text)), "replayed_request")
-    assert _uses(protector, pass_id) == 0
+    assert pass_uses(protector, pass_id) == 0
     assert events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}") == []
 
 

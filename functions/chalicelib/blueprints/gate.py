@@ -12,7 +12,8 @@ passage, so a replayed decision is found there, refused 401 and stores nothing. 
 the same 400).
 
 Answers: 200 with ``{"decision": {...}}`` for open / deny / recorded; 400 or 413 when the request
-itself was unusable (the decision, a deny, is still recorded and returned under ``"decision"``);
+itself was unusable, 403 when an entry-only gate reports an exit or an exit-only gate asks to
+open (the decision, a deny, is still recorded and returned under ``"decision"``);
 401 when the caller is not a trusted gate (nothing recorded, nothing opened). Logs carry event
 ids, gate ids, codes and scores, never a person's id or name (the event row holds those).
 """
@@ -48,6 +49,15 @@ IMAGE_TYPES = ["image/jpeg", "image/png", "application/octet-stream"]
 _DEVICE_EVENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 #: A live request reports a passage that just happened; older ones come through the offline upload.
 _LIVE_CAPTURE_MAX_AGE = timedelta(minutes=10)
+
+
+#: Decisions answered with an error status (the deny is still recorded and returned): an unusable
+#: request, and a gate asking for the direction it is not registered for.
+_ERROR_STATUS = {
+    **{reason.value: 400 for reason in INPUT_REASONS},
+    Reason.IMAGE_TOO_LARGE.value: 413,
+    Reason.WRONG_DIRECTION.value: 403,
+}
 
 
 @lru_cache(maxsize=1)
@@ -143,11 +153,11 @@ def _answer(decision: GateDecision) -> Response:
         },
     )
     reason = decision.reason
-    if reason in {r.value for r in INPUT_REASONS}:
-        status = 413 if reason == Reason.IMAGE_TOO_LARGE.value else 400
-        error = {"code": reason, "message": f"the request could not be used ({reason}); the gate stays closed"}
-        return Response(body={"error": error, "decision": body}, status_code=status)
-    return Response(body={"decision": body}, status_code=200)
+    status = _ERROR_STATUS.get(reason)
+    if status is None:
+        return Response(body={"decision": body}, status_code=200)
+    error = {"code": reason, "message": f"the request was refused ({reason}); the gate stays closed"}
+    return Response(body={"error": error, "decision": body}, status_code=status)
 
 
 def _qr_text(body: bytes) -> str:

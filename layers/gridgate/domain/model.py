@@ -137,6 +137,12 @@ class Gate:
     device_public_key: bytes = b""  # raw Ed25519 public key; the private half never leaves the device
     name: str = ""
 
+    def serves(self, passage: Direction) -> bool:
+        """Whether this gate may decide a passage in that direction (an exit camera opens no entry)."""
+        if self.direction == GateDirection.BOTH:
+            return True
+        return (self.direction == GateDirection.ENTRY) == (passage == Direction.IN)
+
 
 @dataclass(frozen=True)
 class Home:

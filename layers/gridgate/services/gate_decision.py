@@ -7,7 +7,9 @@ Every way through a gate is decided here, in the order the paper gives (§3.1.3)
 - QR: a visitor pass (signature, key id, estate, validity window; then revocation and the use
   count, atomically) or a resident's rotating code (then that person's right here);
 - exit (direction ``out``): the same identification, no barrier: the passage is *recorded*, with
-  whoever was identified, or with the reason nobody was.
+  whoever was identified, or with the reason nobody was;
+- a gate registered for one direction (`Gate.serves`) decides nothing in the other: an exit
+  camera's key cannot open an entry barrier (``wrong_direction``, recorded as a deny).
 
 The rules do not know where their facts come from. `GateFacts` is what they ask: online it is
 DynamoDB and the warm face-gallery cache (`gridgate.services.gate_facts.CloudGateFacts`); on a gate
@@ -59,6 +61,8 @@ class Reason(str, enum.Enum):
     RESIDENT_RIGHT = "resident_right"  # an identified person with an owner/family/tenant right here
     VISITOR_PASS = "visitor_pass"  # a genuine visitor pass for this estate, in its window, a use left
     EXIT_RECORDED = "exit_recorded"  # an exit whose person or pass was identified
+    # the gate is registered for the other direction only (the endpoint answers 403; recorded)
+    WRONG_DIRECTION = "wrong_direction"
     # the request could not be used (the endpoint also answers 4xx; the deny is still recorded)
     EMPTY_BODY = "empty_body"
     IMAGE_TOO_LARGE = "image_too_large"
@@ -285,7 +289,10 @@ class GateDecider:
     # --- one event per device event ---------------------------------------------------------------
 
     def _once(self, device: DeviceEvent, method: AccessMethod, decide: Callable[[datetime], _Verdict]) -> GateDecision:
-        verdict = decide(self._clock())
+        if device.gate.serves(device.direction):
+            verdict = decide(self._clock())
+        else:
+            verdict = _Verdict(Outcome.DENY, Reason.WRONG_DIRECTION, Identified())
         event = _event(device, method, verdict)
         try:
             stored = self.facts.record(event, verdict.pass_use)
