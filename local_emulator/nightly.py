@@ -19,6 +19,8 @@ def run_night(demo) -> None:
     os.environ["PREFECT_API_URL"] = server.url
     demo.say(f"Prefect server: {server.ui_url} (API {server.url})")
 
+    from prefect.logging.handlers import APILogWorker
+
     from flows.deployments import build_deployments
     from flows.run_all import run_nightly
 
@@ -27,6 +29,8 @@ def run_night(demo) -> None:
         demo.say(f"  deployment {deployment.flow_name}/{deployment.name}: {deployment.schedules[0].schedule.cron} "
                  f"({deployment.schedules[0].schedule.timezone})")
     summaries = run_nightly()
+    # the flows' last log lines reach the server now, not at exit after the demo has stopped it
+    APILogWorker.drain_all(timeout=10)
     for flow_name, summary in summaries.items():
         demo.say(f"  {flow_name}: {_brief(summary)}")
 
