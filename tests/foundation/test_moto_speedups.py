@@ -1,5 +1,5 @@
-"""The emulator's Query and transaction speed fixes (`local_emulator.moto_speedups`, fixes 3 and 4)
-answer exactly what moto answers without them.
+"""The emulator's Query, transaction and routing speed fixes (`local_emulator.moto_speedups`, fixes
+3 to 5) answer exactly what moto answers without them.
 
 One child process (the fixes patch moto's classes, which this test process must not see) plays
 the same script twice against moto's in-process backend: once as moto ships, once after
@@ -262,6 +262,8 @@ def _child() -> None:
 
     from local_emulator import moto_speedups
 
+    from moto import backends
+
     recordings = {}
     for phase in ("moto", "fixed"):
         if phase == "fixed":
@@ -269,6 +271,9 @@ def _child() -> None:
         with mock_aws():
             client = boto3.client("dynamodb", region_name="us-east-1")
             recordings[phase] = _play(client, dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"])
+        # fix 5: the module listing the server routes by, and whether it is read anew per call
+        recordings[phase]["modules"] = list(backends.list_of_moto_modules())
+        recordings[phase]["modules_kept"] = backends.list_of_moto_modules() is backends.list_of_moto_modules()
     print(json.dumps(recordings, sort_keys=True))
 
 
@@ -332,6 +337,13 @@ def test_the_fixed_paths_are_taken(recordings):
     assert fixed["other_partition_query"]["Count"] == 12
     # moto copies each touched table once per action; the fix copies none
     assert moto["tables_copied"] == 2 and fixed["tables_copied"] == 0
+
+
+
+def test_the_module_listing_is_the_same_and_read_once(recordings):
+    moto, fixed = recordings["moto"], recordings["fixed"]
+    assert fixed["modules"] == moto["modules"] and "dynamodb" in moto["modules"] and "s3" in moto["modules"]
+    assert moto["modules_kept"] is False and fixed["modules_kept"] is True
 
 
 if __name__ == "__main__":
