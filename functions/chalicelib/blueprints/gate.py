@@ -182,25 +182,28 @@ def face_entry():
         return _answer(decider.face(device, body))
 
 
+def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDecision:
+    """A QR as the device sent it: its decoded text (JSON) or the camera's image of it."""
+    if _is_json(request):
+        return decider.qr_text(device, _qr_text(body))
+    return decider.qr_image(device, body)
+
+
 @bp.route("/entry/qr", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
 def qr_entry():
     request, body, device, decider = _decision_request(Direction.IN)
     with _untrusted_refused():
-        if _is_json(request):
-            return _answer(decider.qr_text(device, _qr_text(body)))
-        return _answer(decider.qr_image(device, body))
+        return _answer(_qr_decision(request, body, device, decider))
 
 
 @bp.route("/exit", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
 def exit_capture():
     """No barrier: the passage is recorded, with whoever the face or QR identified."""
     request, body, device, decider = _decision_request(Direction.OUT)
+    kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
     with _untrusted_refused():
-        if _is_json(request):
-            return _answer(decider.qr_text(device, _qr_text(body)))
-        kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
-        if kind == "qr":
-            return _answer(decider.qr_image(device, body))
+        if _is_json(request) or kind == "qr":
+            return _answer(_qr_decision(request, body, device, decider))
         if kind != "face":
             raise ApiError(400, "bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
         return _answer(decider.face(device, body))

@@ -37,7 +37,7 @@ from gridgate.faces.pipeline import probe_face
 from gridgate.offline.buffer import EventBuffer
 from gridgate.offline.snapshot import CODE_DIGEST_BYTES, code_digest, decode_templates, open_envelope
 from gridgate.qr.decode import read_qr_bytes
-from gridgate.security.passes import PassClaims, PassRejected, verify_pass_text
+from gridgate.security.passes import PassClaims, PassRejected
 from gridgate.security.resident_qr import ResidentCodeRejected, person_of_code, time_step
 from gridgate.services.gate_decision import (
     RESIDENT_CODE_SKEW_STEPS,
@@ -51,6 +51,7 @@ from gridgate.services.gate_decision import (
     identified_from_match,
     refused_from_pass,
     refused_from_resident_code,
+    verified_pass,
 )
 
 #: A gate clock a little behind the cloud's must not make a fresh snapshot unusable.
@@ -99,11 +100,7 @@ class SnapshotFacts:
         return Right(right["kind"], right["home_id"], right.get("grant_id")) if right else None
 
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
-        try:
-            return verify_pass_text(text, self._public_keys, estate_id, at)
-        except PassRejected as rejected:
-            raise refused_from_pass(rejected) from rejected
-
+        return verified_pass(text, self._public_keys, estate_id, at)
 
     def resident_of_code(self, text: str, at: datetime) -> str:
         try:

@@ -41,7 +41,7 @@ from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Gate, Ou
 from gridgate.domain.rights import Right
 from gridgate.faces.errors import FaceInputRejected, ImageRejected
 from gridgate.qr.errors import QrNotRead
-from gridgate.security.passes import PassClaims, PassRejected
+from gridgate.security.passes import PassClaims, PassRejected, verify_pass_text
 from gridgate.security.resident_qr import ResidentCodeRejected, is_resident_code
 
 if TYPE_CHECKING:  # the face stack (numpy, dlib) is only in the gate function's image, not the API zip
@@ -387,6 +387,15 @@ def identified_from_match(found: "FaceMatch") -> Identified:
     if not found.accepted:
         return Identified(score=found.score)
     return Identified(person_id=found.person_id, registry=found.registry, score=found.score)
+
+
+def verified_pass(text: str, public_keys: dict[str, bytes], estate_id: str, at: datetime) -> PassClaims:
+    """A visitor pass's signed claims (format, key id, signature, estate, window) or its `Refused`:
+    the check every fact source makes with the public keys it holds."""
+    try:
+        return verify_pass_text(text, public_keys, estate_id, at)
+    except PassRejected as rejected:
+        raise refused_from_pass(rejected) from rejected
 
 
 def refused_from_pass(rejected: PassRejected) -> Refused:

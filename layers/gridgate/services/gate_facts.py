@@ -33,7 +33,7 @@ from gridgate.qr.decode import read_qr_bytes
 from gridgate.security.device_auth import DeviceAuthenticator, NonceClaim
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import Keyring, get_keyring
-from gridgate.security.passes import PassClaims, PassRejected, public_keys, verify_pass_text
+from gridgate.security.passes import PassClaims, PassRejected, public_keys
 from gridgate.security.resident_qr import ResidentCodeRejected, verify_resident_code
 from gridgate.services.gate_decision import (
     RESIDENT_CODE_SKEW_STEPS,
@@ -44,6 +44,7 @@ from gridgate.services.gate_decision import (
     identified_from_match,
     refused_from_pass,
     refused_from_resident_code,
+    verified_pass,
 )
 from gridgate.services.gate_snapshot import GateSnapshotService
 from gridgate.services.offline_uploads import OfflineUploads
@@ -81,10 +82,7 @@ class CloudGateFacts:
         return effective_right(person_id, estate_id, at)
 
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
-        try:
-            return verify_pass_text(text, self.pass_keys, estate_id, at)
-        except PassRejected as rejected:
-            raise refused_from_pass(rejected) from rejected
+        return verified_pass(text, self.pass_keys, estate_id, at)
 
     def resident_of_code(self, text: str, at: datetime) -> str:
         try:
