@@ -103,3 +103,18 @@ def test_events_export_of_a_day_and_reading_a_range(seeded):
 def test_a_snapshot_must_have_its_columns(seeded):
     with pytest.raises(ValueError, match="lacks columns"):
         snapshots.write_snapshot("homes", pa.table({"home_id": ["H1"]}), get_settings(), date(2001, 1, 2))
+
+
+def test_every_page_of_a_scan_or_query_is_read():
+    from gridgate.adapters.snapshots import _all_items
+
+    pages = [{"Items": [1, 2], "LastEvaluatedKey": {"k": 1}}, {"Items": [3], "LastEvaluatedKey": {"k": 2}}, {"Items": [4]}]
+    asked = []
+
+    def call(**request):
+        asked.append(request.get("ExclusiveStartKey"))
+        return pages[len(asked) - 1]
+
+    request = {"TableName": "t"}
+    assert list(_all_items(call, request)) == [1, 2, 3, 4]
+    assert asked == [None, {"k": 1}, {"k": 2}] and request == {"TableName": "t"}

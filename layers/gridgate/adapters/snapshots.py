@@ -326,6 +326,17 @@ def _live(item: dict[str, Any], now_epoch: int) -> bool:
     return expires is None or int(expires["N"]) > now_epoch
 
 
+def _all_items(call: Callable[..., dict[str, Any]], request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a Scan or Query (`call`) returns, following `LastEvaluatedKey` page by page."""
+    request = dict(request)
+    while True:
+        page = call(**request)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def _to_table(name: str, items: list[dict[str, Any]]) -> pa.Table:
     export, schema = _EXPORTS[name], SNAPSHOT_SCHEMAS[name]
     arrays = [pa.array([export.columns[f.name](item) for item in items], type=f.type) for f in schema]
@@ -340,14 +351,8 @@ def scan_table(name: str, settings: Settings, segments: int = 8) -> pa.Table:
     now_epoch = int(datetime.now(timezone.utc).timestamp())
 
     def scan(segment: int) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
         request = {"TableName": table_name, "Segment": segment, "TotalSegments": segments, **_projection(export.attributes)}
-        while True:
-            page = client.scan(**request)
-            items.extend(item for item in page["Items"] if _live(item, now_epoch))
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [item for item in _all_items(client.scan, request) if _live(item, now_epoch)]
 
     with ThreadPoolExecutor(max_workers=segments) as pool:
         items = [item for part in pool.map(scan, range(segments)) for item in part]
@@ -370,13 +375,7 @@ def _estate_ids(client, settings: Settings) -> list[str]:
         "ExpressionAttributeNames": {"#k": "kind"},
         "ExpressionAttributeValues": {":estate": {"S": PlaceKind.ESTATE.value}},
     }
-    estates: list[str] = []
-    while True:
-        page = client.scan(**request)
-        estates.extend(item["place_id"]["S"] for item in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(estates)
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted(item["place_id"]["S"] for item in _all_items(client.scan, request))
 
 
 def events_of_day(day: date, settings: Settings) -> pa.Table:
@@ -391,19 +390,13 @@ def events_of_day(day: date, settings: Settings) -> pa.Table:
     ]
 
     def query(pk: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
         request = {
             "TableName": settings.table_name("access_events"),
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": pk}},
             **_projection(export.attributes),
         }
-        while True:
-            page = client.query(**request)
-            items.extend(item for item in page["Items"] if _live(item, now_epoch))
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [item for item in _all_items(client.query, request) if _live(item, now_epoch)]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         items = [item for part in pool.map(query, keys) for item in part]
