@@ -38,6 +38,18 @@ def empty_findings() -> pl.DataFrame:
     return pl.DataFrame(schema=FINDING_SCHEMA)
 
 
+def about_person_at_home(key: pl.Expr) -> dict[str, pl.Expr]:
+    """`finding_rows` arguments for a finding about a person at a home: both, in the home's grid;
+    `key` names the case."""
+    return dict(
+        key=key,
+        subject=pl.format("person#{}", "person_id"),
+        grid_id=pl.col("grid_id"),
+        home_id=pl.col("home_id"),
+        person_id=pl.col("person_id"),
+    )
+
+
 def finding_rows(
     rows: pl.DataFrame,
     finding_type: str,

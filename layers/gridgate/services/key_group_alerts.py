@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridgate.domain.model import KeyGroup, Severity
 from gridgate.services.city_frames import CityFrames
-from gridgate.services.finding_frames import empty_findings, finding_rows
+from gridgate.services.finding_frames import about_person_at_home, empty_findings, finding_rows
 
 
 class AlertType:
@@ -111,11 +111,9 @@ def living_alone_without_exit(city: CityFrames, policy: AlertPolicy) -> pl.DataF
         rows,
         AlertType.LIVING_ALONE_NO_EXIT,
         Severity.HIGH,
-        key=pl.format("{}|{}", "person_id", pl.col("last_exit_at").dt.date().cast(pl.String).fill_null("none")),
-        subject=pl.format("person#{}", "person_id"),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
+        **about_person_at_home(
+            pl.format("{}|{}", "person_id", pl.col("last_exit_at").dt.date().cast(pl.String).fill_null("none"))
+        ),
         explanation=pl.format(
             "{} (age {}, {}) lives alone at home {} and {}; limit {} days: visit",
             "person_id", "age", "key_groups", "home_id", since, "limit_days",
@@ -147,11 +145,7 @@ def correction_unusual_hours(city: CityFrames, policy: AlertPolicy) -> pl.DataFr
         rows,
         AlertType.CORRECTION_UNUSUAL_HOURS,
         Severity.MEDIUM,
-        key=pl.format("{}|{}", "person_id", "local_date"),
-        subject=pl.format("person#{}", "person_id"),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
+        **about_person_at_home(pl.format("{}|{}", "person_id", "local_date")),
         explanation=pl.format(
             "{} (community correction) passed a gate {} times between {} local time on {}: first {}",
             "person_id", "passages_count", "unusual_hours", "local_date", pl.col("passages").list.first(),
@@ -203,11 +197,9 @@ def correction_absent(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
         rows,
         AlertType.CORRECTION_ABSENT,
         Severity.HIGH,
-        key=pl.format("{}|{}", "person_id", pl.col("last_passage_at").cast(pl.String).fill_null("none")),
-        subject=pl.format("person#{}", "person_id"),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
+        **about_person_at_home(
+            pl.format("{}|{}", "person_id", pl.col("last_passage_at").cast(pl.String).fill_null("none"))
+        ),
         explanation=pl.format(
             "{} (community correction, registered at home {}) {}; limit {} h: check",
             "person_id", "home_id", gone, "limit_hours",

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridgate.domain.model import Severity
 from gridgate.services.city_frames import CityFrames
-from gridgate.services.finding_frames import empty_findings, finding_id, finding_rows
+from gridgate.services.finding_frames import about_person_at_home, empty_findings, finding_id, finding_rows
 
 
 class FindingType:
@@ -80,17 +80,6 @@ class ReconciliationResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def _about_person_at_home(key: pl.Expr) -> dict[str, pl.Expr]:
-    """Where a finding about a person and a home points: both, in the home's grid; `key` names the case."""
-    return dict(
-        key=key,
-        subject=pl.format("person#{}", "person_id"),
-        grid_id=pl.col("grid_id"),
-        home_id=pl.col("home_id"),
-        person_id=pl.col("person_id"),
-    )
-
-
 def _about_home() -> dict[str, pl.Expr | None]:
     """Where a finding about a home as a whole points: the home, in its grid."""
     return dict(
@@ -119,7 +108,7 @@ def grantees_registered_elsewhere(city: CityFrames) -> pl.DataFrame:
         rows,
         FindingType.GRANTEE_REGISTERED_ELSEWHERE,
         Severity.LOW,
-        **_about_person_at_home(pl.col("grant_id")),
+        **about_person_at_home(pl.col("grant_id")),
         explanation=pl.format(
             "{} is granted home {} as {} by {} but the population registry has them at home {}",
             "person_id", "home_id", "relation", "granted_by", "registered_home_id",
@@ -146,7 +135,7 @@ def grantees_not_registered(city: CityFrames) -> pl.DataFrame:
         rows,
         FindingType.GRANTEE_NOT_REGISTERED,
         Severity.LOW,
-        **_about_person_at_home(pl.col("grant_id")),
+        **about_person_at_home(pl.col("grant_id")),
         explanation=pl.format(
             "{} lives at home {} as {} (granted by {}) but has no address in the population registry (registries: {})",
             "person_id", "home_id", "relation", "granted_by", "registries",
@@ -187,7 +176,7 @@ def residents_not_seen(city: CityFrames, days: int) -> pl.DataFrame:
         rows,
         FindingType.RESIDENT_NOT_SEEN,
         Severity.MEDIUM,
-        **_about_person_at_home(pl.format("{}|{}", "person_id", "home_id")),
+        **about_person_at_home(pl.format("{}|{}", "person_id", "home_id")),
         explanation=pl.format(
             "{} is registered at home {} but has not passed a gate of estate {} for {} days; {}",
             "person_id", "home_id", "estate_id", "window_days", "_where",
@@ -235,7 +224,7 @@ def visitor_pass_regulars(city: CityFrames, window_days: int, min_days: int) -> 
         rows,
         FindingType.VISITOR_PASS_REGULAR,
         Severity.MEDIUM,
-        **_about_person_at_home(pl.format("{}|{}", "person_id", "home_id")),
+        **about_person_at_home(pl.format("{}|{}", "person_id", "home_id")),
         explanation=pl.format(
             "{} entered on visitor passes for home {} on {} of the last {} days ({} passes): an undeclared resident?",
             "person_id", "home_id", "days_entered", "window_days", "passes_used",
