@@ -28,8 +28,10 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
+
+from gridgate import clock
 
 SIZES = (100_000, 1_000_000)
 HISTORY_DAYS = 7
@@ -60,7 +62,7 @@ def prepare(persons: int) -> tuple[Path, float]:
     city = build_city(persons, seed=SEED, history_days=HISTORY_DAYS, today=TODAY)
     for name, build in city_tables.CITY_SNAPSHOTS.items():
         pq.write_table(build(city), folder / f"{name}.parquet", compression="zstd")
-    for day in city.history:
+    for day in city.event_days:
         pq.write_table(city_tables.events_table(city, day), folder / "events" / f"{day.isoformat()}.parquet", compression="zstd")
     (folder / "READY").write_text(json.dumps({"persons": persons, "history": [d.isoformat() for d in city.history]}))
     return folder, time.perf_counter() - started
@@ -73,7 +75,6 @@ def _load(folder: Path, names: tuple[str, ...], with_events: bool):
     """Snapshots and events read as the flows read them: ids dictionary-encoded, events projected."""
     import polars as pl
     import pyarrow.parquet as pq
-
     from gridgate.adapters.snapshots import DICTIONARY_COLUMNS
     from gridgate.services.city_frames import EVENT_COLUMNS, normalise
 
@@ -116,7 +117,10 @@ def _reconciliation(folder: Path) -> tuple[float, float, dict]:
 
 def _statistics(folder: Path) -> tuple[float, float, dict]:
     from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
-    from gridgate.services.population_statistics import population_statistics, visitors_per_day
+    from gridgate.services.population_statistics import (
+        population_statistics,
+        visitors_per_day,
+    )
     from gridgate.services.statistics_report import render_report
 
     started = time.perf_counter()
@@ -135,7 +139,6 @@ def _statistics(folder: Path) -> tuple[float, float, dict]:
 
 def _task_generation(folder: Path) -> tuple[float, float, dict]:
     import polars as pl
-
     from gridgate.services.city_frames import normalise
     from gridgate.services.task_sheets import to_csv, to_html
     from gridgate.services.verification_tasks import plan_tasks, to_tasks
@@ -147,7 +150,7 @@ def _task_generation(folder: Path) -> tuple[float, float, dict]:
     loaded = time.perf_counter()
     planned = plan_tasks(open_findings, pl.DataFrame(schema={"finding_id": pl.String, "status": pl.String}), homes)
     by_grid: dict[str, list] = {}
-    for task in to_tasks(planned, datetime.now(timezone.utc)):
+    for task in to_tasks(planned, clock.now()):
         by_grid.setdefault(task.grid_id, []).append(task)
     sheet_bytes = sum(len(to_csv(tasks)) + len(to_html(grid, tasks, TODAY)) for grid, tasks in by_grid.items())
     done = time.perf_counter()

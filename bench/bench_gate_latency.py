@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+from gridgate import clock
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 RESULTS = Path(__file__).resolve().parent / "results" / "gate_latency.json"
@@ -72,9 +73,10 @@ class Residents:
     """Real people from testdata: two photos enrolled, the others kept as probe frames."""
 
     def __init__(self) -> None:
-        from bench.face_frames import to_gate_frame
         from gridgate.faces.errors import FaceInputRejected
         from gridgate.faces.pipeline import probe_face
+
+        from bench.face_frames import to_gate_frame
 
         people = sorted(p for p in (TESTDATA / "faces").iterdir() if p.is_dir())
         self.enrolled: dict[str, list[bytes]] = {}  # identity -> template encodings
@@ -100,8 +102,6 @@ class Residents:
 
 def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: bytes, rng) -> dict[str, str]:
     """Estate, gate, `people` synthetic enrolled owners and the real residents; returns identity -> person id."""
-    from local_emulator.bulk_writer import BulkWriter
-
     from gridgate.adapters.repositories import (
         GateRepository,
         PlaceRepository,
@@ -110,8 +110,18 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
     )
     from gridgate.adapters.tables import FaceTemplateTable, OwnershipTable
     from gridgate.config import get_settings
-    from gridgate.domain.model import FaceTemplate, Gate, GateDirection, Ownership, Place, PlaceKind, Registry
+    from gridgate.domain.model import (
+        FaceTemplate,
+        Gate,
+        GateDirection,
+        Ownership,
+        Place,
+        PlaceKind,
+        Registry,
+    )
     from gridgate.security.keyring import ed25519_public_key
+
+    from local_emulator.bulk_writer import BulkWriter
 
     settings = get_settings()
     PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "bench estate", "G-bench", {PlaceKind.GRID: "G-bench"}))
@@ -143,13 +153,14 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
 
 
 def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict[str, str], frames: int, rng) -> dict:
-    from bench.face_frames import bare_detect_encode
     from gridgate.security.device_auth import sign_request
+
+    from bench.face_frames import bare_detect_encode
 
     def send(frame: bytes) -> tuple[float, dict]:
         headers = sign_request(
             key, gate_id, "POST", "/gate/entry/face", frame,
-            {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": datetime.now(timezone.utc).isoformat(),
+            {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": clock.now().isoformat(),
              "X-Liveness-Score": "0.9"},
         )
         headers["Content-Type"] = "image/jpeg"
@@ -208,7 +219,7 @@ def _qr_run(client, gate_id: str, key: bytes, estate_id: str, resident_id: str, 
 
     keyring = get_keyring()
     protector = IdentifierProtector(keyring)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     claims = PassClaims(new_pass_id(), estate_id, f"H-{resident_id}", now - timedelta(minutes=1),
                         now + timedelta(hours=20), keyring.active_signing_key_id, None)
     PassRepository(protector).create(
@@ -222,7 +233,7 @@ def _qr_run(client, gate_id: str, key: bytes, estate_id: str, resident_id: str, 
         body = json.dumps({"text": text}).encode()
         headers = sign_request(
             key, gate_id, "POST", "/gate/entry/qr", body,
-            {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": datetime.now(timezone.utc).isoformat()},
+            {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": clock.now().isoformat()},
         )
         headers["Content-Type"] = "application/json"
         started = time.perf_counter()
@@ -238,7 +249,7 @@ def _qr_run(client, gate_id: str, key: bytes, estate_id: str, resident_id: str, 
         GateRepository().get(gate_id)
         round_trips.append((time.perf_counter() - started) * 1000)
     visitor = [timed(pass_text) for _ in range(decisions)]
-    resident = [timed(current_code(resident_id, secret, datetime.now(timezone.utc))) for _ in range(decisions // 2)]
+    resident = [timed(current_code(resident_id, secret, clock.now())) for _ in range(decisions // 2)]
     return {
         # the floor: one GetItem from moto's server (a visitor decision makes 1 round trip: one
         # transaction of nonce, pass use and event; a resident decision 3: secret, ownership, then
@@ -261,7 +272,6 @@ def main(argv: list[str]) -> None:
 
     with running_moto_server():
         from chalice.test import Client
-
         from gridgate.adapters.provisioning import provision
         from gridgate.config import get_settings
 

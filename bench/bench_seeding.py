@@ -14,8 +14,9 @@ import os
 import resource
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from gridgate import clock
 
 RESULTS = Path(__file__).parent / "results" / "seeding.json"
 
@@ -47,6 +48,7 @@ def _cpu_seconds(pid: int) -> float:
 def seed_emulator(persons: int) -> dict:
     from gridgate.adapters.provisioning import provision
     from gridgate.config import get_settings
+
     from local_emulator.server import running_moto_server
     from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
@@ -77,9 +79,9 @@ def seed_emulator(persons: int) -> dict:
 
 def snapshot_city(persons: int, days: int) -> dict:
     import boto3
-
     from gridgate.adapters.provisioning import create_bucket
     from gridgate.config import get_settings
+
     from local_emulator.server import running_moto_server
     from local_emulator.synthetic_city import build_city, write_city_snapshots
 
@@ -123,7 +125,7 @@ def main(argv: list[str]) -> None:
           f"{snap['parquet_mb']} MB Parquet, peak RSS {snap['peak_rss_mb_of_this_process']} MB", flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": clock.now().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load_average_1min_at_start": round(load_1, 2)},
         "emulator_seeding": seeded,
         "snapshot_city": snap,

@@ -9,28 +9,50 @@ table, one query per estate-day shard, without writing a partial export.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import polars as pl
 import pyarrow as pa
+from gridgate.adapters import snapshots
+from gridgate.adapters.flow_storage import events_day_exported
+from gridgate.clock import city_clock
+from gridgate.clock import now as city_now
+from gridgate.config import Settings, get_settings
+from gridgate.domain.policy import report_day_problem
+from gridgate.services.city_frames import (
+    EVENT_COLUMNS,
+    SNAPSHOT_NAMES,
+    CityFrames,
+    local_midnight,
+    normalise,
+)
+from gridgate.services.grants import cap_policy
 from prefect import task, unmapped
 
 from flows.resilience import STORAGE_TASK
-from gridgate.adapters import snapshots
-from gridgate.adapters.flow_storage import events_day_exported
-from gridgate.config import Settings, get_settings
-from gridgate.domain.policy import local_date
-from gridgate.services.city_frames import EVENT_COLUMNS, SNAPSHOT_NAMES, CityFrames, local_midnight, normalise
-from gridgate.services.grants import cap_policy
 
 
 def local_today(settings: Settings | None = None) -> date:
-    return local_date(datetime.now(timezone.utc), (settings or get_settings()).city_timezone)
+    return city_clock((settings or get_settings()).city_timezone).today()
 
 
 def default_day(settings: Settings | None = None) -> date:
     """The day a nightly run reports on: yesterday, in the city's time zone."""
     return local_today(settings) - timedelta(days=1)
+
+
+def check_report_day(day: date, settings: Settings | None = None) -> date:
+    """`day` if a nightly run may report on it (`report_day_problem`), else `BadReportDay`,
+    raised before anything is created."""
+    settings = settings or get_settings()
+    problem = report_day_problem(day, local_today(settings), settings.event_retention_days)
+    if problem:
+        raise BadReportDay(problem)
+    return day
+
+
+class BadReportDay(ValueError):
+    """A nightly run asked for a day it cannot report on (not yet ended, or past retention)."""
 
 
 @task(task_run_name="export-{name}", **STORAGE_TASK)
@@ -81,7 +103,7 @@ def load_city(
             exported.result()
     tables = dict(zip(SNAPSHOT_NAMES, (future.result() for future in read_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)))))
     events_from = day - timedelta(days=lookback_days - 1)
-    today_utc = datetime.now(timezone.utc).date()
+    today_utc = city_now().date()  # event partitions are UTC days: earlier ones are finished
     days = utc_days(events_from, day, settings.city_timezone)
     frames = [future.result() for future in read_event_day.map(days, [d < today_utc for d in days])]
     return CityFrames.from_tables(

@@ -13,18 +13,22 @@ from dataclasses import asdict
 from datetime import date
 
 import polars as pl
+from gridgate.adapters.findings import FindingRepository
+from gridgate.clock import now as city_now
+from gridgate.services.city_frames import CityFrames
+from gridgate.services.finding_frames import to_findings
+from gridgate.services.reconciliation import (
+    ReconciliationPolicy,
+    ReconciliationResult,
+    reconcile,
+)
+from gridgate.services.reconciliation_actions import ReconciliationActions
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.city_data import default_day, load_city
+from flows.city_data import check_report_day, default_day, load_city
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
-from gridgate.adapters.findings import FindingRepository
-from gridgate.adapters.repositories import utcnow
-from gridgate.services.city_frames import CityFrames
-from gridgate.services.finding_frames import to_findings
-from gridgate.services.reconciliation import ReconciliationPolicy, ReconciliationResult, reconcile
-from gridgate.services.reconciliation_actions import ReconciliationActions
 
 ACTOR = "flow:nightly-reconciliation"
 #: Rows of the findings table artifact (the full list is in the findings table).
@@ -38,17 +42,17 @@ def run_checks(city: CityFrames, policy: ReconciliationPolicy) -> Reconciliation
 
 @task(**STORAGE_TASK)
 def store_findings(findings: pl.DataFrame) -> dict:
-    return asdict(FindingRepository().sync(to_findings(findings, utcnow())))
+    return asdict(FindingRepository().sync(to_findings(findings, city_now())))
 
 
 @task(**STORAGE_TASK)
 def revoke_former_owner_grants(rows: list[dict]) -> dict:
-    return asdict(ReconciliationActions(ACTOR).revoke_grants_of_former_owners(rows, utcnow()))
+    return asdict(ReconciliationActions(ACTOR).revoke_grants_of_former_owners(rows, city_now()))
 
 
 @task(**STORAGE_TASK)
 def expire_stale_passes(rows: list[dict]) -> dict:
-    return asdict(ReconciliationActions(ACTOR).expire_passes(rows, utcnow()))
+    return asdict(ReconciliationActions(ACTOR).expire_passes(rows, city_now()))
 
 
 def _summary_markdown(day: date, summary: dict) -> str:
@@ -78,7 +82,7 @@ def nightly_reconciliation(
 ) -> dict:
     """Reconcile the city as of local day `day` (default: yesterday) and act on what is found."""
     logger = get_run_logger()
-    day = day or default_day()
+    day = check_report_day(day or default_day())
     progress = StepProgress(
         "reconciliation", ["load city", "run checks", "store findings", "revoke grants and expire passes"]
     )

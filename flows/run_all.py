@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from flows.city_data import local_today
-from flows.reconciliation import nightly_reconciliation
-from flows.statistics import population_statistics_and_alerts
-from flows.task_generation import DEFAULT_REPORT_DIR, generate_verification_tasks
 from gridgate.config import Settings, get_settings
 from gridgate.services.key_group_alerts import AlertPolicy
 from gridgate.services.reconciliation import ReconciliationPolicy
+
+from flows.city_data import check_report_day, default_day, local_today
+from flows.reconciliation import nightly_reconciliation
+from flows.statistics import population_statistics_and_alerts
+from flows.task_generation import DEFAULT_REPORT_DIR, generate_verification_tasks
 
 
 def run_nightly(
@@ -40,6 +41,7 @@ def run_nightly(
     """
     if settings is not None and settings != get_settings():
         raise ValueError("the flows run with the environment's settings; set GRIDGATE_* before calling")
+    day = check_report_day(day or default_day())  # refused before the first flow creates anything
     as_of = snapshots_as_of or local_today()
     first = dict(day=day, export_snapshots=export_snapshots, snapshots_as_of=as_of)
     # One export a night: the later flows read the snapshots the reconciliation just exported.

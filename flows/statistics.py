@@ -15,23 +15,27 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
-from flows.city_data import default_day, load_city
-from flows.progress import StepProgress
-from flows.resilience import COMPUTE_TASK, STORAGE_TASK
-from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
 from gridgate.adapters.findings import FindingRepository, StatisticRepository
 from gridgate.adapters.flow_storage import ReportStore
-from gridgate.adapters.repositories import utcnow
+from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import TaskStatus
 from gridgate.services.city_frames import CityFrames
 from gridgate.services.finding_frames import to_findings
 from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
-from gridgate.services.population_statistics import population_statistics, to_statistics, visitors_per_day
+from gridgate.services.population_statistics import (
+    population_statistics,
+    to_statistics,
+    visitors_per_day,
+)
 from gridgate.services.statistics_report import render_report, wide
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.city_data import check_report_day, default_day, load_city
+from flows.progress import StepProgress
+from flows.resilience import COMPUTE_TASK, STORAGE_TASK
+from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
 
 #: Days of visitors shown in the report's chart (the flow reads at least this many days of events).
 VISITOR_CHART_DAYS = 7
@@ -61,7 +65,7 @@ def store_statistics(stats: pl.DataFrame, day: date) -> int:
 def store_alerts(alerts: pl.DataFrame) -> tuple[dict, pl.DataFrame]:
     """Sync the alerts as findings; returns the counts and the alerts still open (to get tasks)."""
     repository = FindingRepository()
-    counts = repository.sync(to_findings(alerts, utcnow()))
+    counts = repository.sync(to_findings(alerts, city_now()))
     stored = repository.existing(alerts["finding_id"].to_list())
     still_open = [fid for fid, item in stored.items() if item.status == TaskStatus.OPEN.value]
     return asdict(counts), alerts.filter(pl.col("finding_id").is_in(still_open))
@@ -85,7 +89,7 @@ def population_statistics_and_alerts(
 ) -> dict:
     """Statistics and key-group alerts of local day `day` (default: yesterday)."""
     logger = get_run_logger()
-    day = day or default_day()
+    day = check_report_day(day or default_day())
     progress = StepProgress(
         "statistics", ["load city", "compute statistics and alerts", "store statistics", "store alerts and create tasks", "publish report"]
     )

@@ -16,21 +16,27 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-from prefect import flow, get_run_logger, task, unmapped
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
-from flows.city_data import default_day, export_snapshot, local_today, read_snapshot
-from flows.progress import StepProgress
-from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
 from gridgate.adapters.flow_storage import ReportStore
-from gridgate.adapters.repositories import utcnow
+from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import VerificationTask
 from gridgate.services.city_frames import normalise
 from gridgate.services.finding_frames import from_findings
 from gridgate.services.task_sheets import rows, to_csv, to_html
 from gridgate.services.verification_tasks import plan_tasks, to_tasks
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.city_data import (
+    check_report_day,
+    default_day,
+    export_snapshot,
+    local_today,
+    read_snapshot,
+)
+from flows.progress import StepProgress
+from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 
 DEFAULT_REPORT_DIR = Path(".gridgate/reports")
 
@@ -60,7 +66,7 @@ def plan(open_findings: pl.DataFrame, existing: pl.DataFrame, homes: pa.Table | 
 
 @task(**STORAGE_TASK)
 def create_tasks(planned: pl.DataFrame) -> int:
-    return VerificationTaskRepository().add_new(to_tasks(planned, utcnow()))
+    return VerificationTaskRepository().add_new(to_tasks(planned, city_now()))
 
 
 @task(**STORAGE_TASK)
@@ -100,7 +106,7 @@ def generate_verification_tasks(
 ) -> dict:
     """Create tasks for open findings and publish every grid's open list for `day` (default: yesterday)."""
     logger = get_run_logger()
-    day = day or default_day()
+    day = check_report_day(day or default_day())
     as_of = snapshots_as_of or local_today()
     progress = StepProgress("task-generation", ["load homes and findings", "plan and create tasks", "publish grid lists"])
     with progress.step("load homes and findings"):

@@ -28,19 +28,26 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-
 from gridgate.adapters.events import event_shard, partition_key
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import gate_to_item, place_to_item
 from gridgate.adapters.snapshots import write_events_day
 from gridgate.config import Settings
-from gridgate.domain.model import Gate, GateDirection, PassStatus, Place, PlaceKind, VisitorPass
+from gridgate.domain.model import (
+    Gate,
+    GateDirection,
+    PassStatus,
+    Place,
+    PlaceKind,
+    VisitorPass,
+)
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import get_keyring
+
 from local_emulator import city_tables
 from local_emulator.bulk_writer import BulkWriter, Item
-from local_emulator.table_import import TableImporter
 from local_emulator.synthetic_city import GATE_DIRECTIONS, SOURCES
+from local_emulator.table_import import TableImporter
 
 if TYPE_CHECKING:
     from local_emulator.synthetic_city import City
@@ -230,10 +237,10 @@ def pass_items(city: "City", protector: IdentifierProtector, key_id: str) -> Ite
 
 
 def recent_event_items(city: "City", settings: Settings, limit: int) -> Iterator[Item]:
-    """The last `limit` events of the city's last history day, as the gate functions store them."""
-    if not city.history or limit <= 0:
+    """The last `limit` events of the city's last event partition (UTC day), as the gate functions store them."""
+    if not city.event_days or limit <= 0:
         return
-    table = city_tables.events_table(city, city.history[-1])
+    table = city_tables.events_table(city, city.event_days[-1])
     table = table.slice(max(0, table.num_rows - limit))
     retention = timedelta(days=settings.event_retention_days)
     for row in table.to_pylist():
@@ -306,7 +313,7 @@ def load_into_dynamodb(
         else:
             items[name] = writer.write(table_name, source())
     days = []
-    for day in city.history:  # written while the server imports
+    for day in city.event_days:  # written while the server imports
         write_events_day(day, city_tables.events_table(city, day), settings)
         days.append(day)
     counts = importer.wait()

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from gridgate.adapters import snapshots
 from gridgate.config import Settings
+
 from local_emulator.synthetic_city import (
+    _PLACE_WORDS,
     DIRECTIONS,
     GRANT_STATUSES,
     KEY_GROUP_NAMES,
@@ -30,7 +31,6 @@ from local_emulator.synthetic_city import (
     RELATIONS,
     RIGHTS,
     SOURCES,
-    _PLACE_WORDS,
     concat,
     padded,
 )
@@ -164,7 +164,7 @@ def _issued_passes(city: "City"):
 
 
 def passes_table(city: "City") -> pa.Table:
-    """Every visitor pass issued before the city's clock, over the history and today's early hours."""
+    """Every visitor pass issued before the city's clock, over the history."""
     parts = [
         pa.table(
             {
@@ -181,12 +181,12 @@ def passes_table(city: "City") -> pa.Table:
         )
         for passes, rows in _issued_passes(city)
     ]
-    return pa.concat_tables(parts)
+    return pa.concat_tables(parts) if parts else snapshots.SNAPSHOT_SCHEMAS["visitor_passes"].empty_table()
 
 
 def pass_visitors(city: "City") -> np.ndarray:
     """The visitor (person row, -1 for someone from outside the city) of each `passes_table` row."""
-    return np.concatenate([passes.visitor[rows] for passes, rows in _issued_passes(city)])
+    return np.concatenate([np.empty(0, np.int32), *(passes.visitor[rows] for passes, rows in _issued_passes(city))])
 
 
 def places_table(city: "City") -> pa.Table:
@@ -318,7 +318,7 @@ def write_city_snapshots(city: "City", settings: Settings, as_of: date | None = 
     """Write the city straight to Parquet snapshots (no table in between); returns rows per snapshot.
 
     This is what a nightly export of a city of that size would contain: the registry snapshots
-    as of `as_of` (default: the city's `today`) and one events partition per history day.
+    as of `as_of` (default: the city's `today`) and one events partition per UTC day the history touches.
     """
     as_of = as_of or city.today
     rows: dict[str, int] = {}
@@ -327,7 +327,7 @@ def write_city_snapshots(city: "City", settings: Settings, as_of: date | None = 
         snapshots.write_snapshot(name, table, settings, as_of)
         rows[name] = table.num_rows
     rows["access_events"] = 0
-    for day in city.history:
+    for day in city.event_days:
         table = events_table(city, day)
         snapshots.write_events_day(day, table, settings)
         rows["access_events"] += table.num_rows

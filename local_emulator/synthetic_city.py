@@ -14,7 +14,10 @@ materialised on demand (`local_emulator.city_tables`). Events of one day are dra
 random stream, so any day can be produced alone. The same seed and `today` give the same city.
 
 Times: residents keep Nanjing's clock (UTC+8): they leave around 07:45 and are back around 18:30
-local time. Stored instants are UTC and event days are UTC days, like the access-events table.
+local time. `today` is the city's local date (from `gridgate.clock` unless given); the history is
+the `history_days` whole local days before it, ending at the city's `now` (local midnight).
+Stored instants are UTC and event partitions are UTC days, like the access-events table
+(`City.event_days`); docs/time.md says how the two calendars meet.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from functools import cached_property
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from gridgate.clock import city_clock
 from gridgate.domain.id_numbers import CHECK_CHARACTERS, WEIGHTS
 from gridgate.security.keyring import ed25519_public_key
 
@@ -254,13 +258,21 @@ class City:
 
     @property
     def history(self) -> list[date]:
-        """The UTC days of recorded passages, oldest first (the days before `today`)."""
+        """The local days of recorded passages, oldest first: the whole days before `today`."""
         return [self.today - timedelta(days=n) for n in range(self.history_days, 0, -1)]
 
     @property
+    def event_days(self) -> list[date]:
+        """The UTC days (event partitions) the history touches: a local day begins at 16:00 UTC
+        the day before, so local days D1..Dn fill UTC days D1-1 (from 16:00) .. Dn (to 16:00)."""
+        if not self.history:
+            return []
+        return [self.history[0] - timedelta(days=1), *self.history]
+
+    @property
     def now(self) -> datetime:
-        """The city's clock: the moment the history ends (midnight UTC opening `today`)."""
-        return datetime.combine(self.today, time.min, tzinfo=timezone.utc)
+        """The city's clock: the moment the history ends (local midnight opening `today`)."""
+        return datetime.fromtimestamp(_local_midnight_ms(self.today) / 1000, timezone.utc)
 
     def person_ids(self, rows: np.ndarray | None = None) -> pa.Array:
         rows = np.arange(self.n_persons) if rows is None else rows
@@ -340,19 +352,22 @@ class City:
         return self._days[local_day]
 
     def events_on(self, day: date) -> "UtcDayEvents":
-        """Every passage of UTC day `day`, in time order (local days `day` and `day + 1` share it)."""
+        """Every passage of UTC day `day` in the history, in time order (local days `day` and
+        `day + 1` share it; only history days count, so nothing happens after the city's `now`)."""
         start = _epoch_seconds(day) * 1000
         end = start + 86_400_000
         parts = []
         for local in (day, day + timedelta(days=1)):
+            if not self.history or not self.history[0] <= local <= self.history[-1]:
+                continue
             act = self.activity(local)
             keep = (act.at >= start) & (act.at < end)
             parts.append((act, keep))
         return _merge_events(day, parts)
 
     def passes_local_days(self) -> list[date]:
-        """Local days whose passes exist: the history, plus today's early hours."""
-        return [*self.history, self.today]
+        """Local days whose passes exist: the history (today's are issued after the city's `now`)."""
+        return self.history
 
     def counts(self) -> dict[str, int]:
         return {
@@ -380,7 +395,7 @@ def build_city(persons: int, seed: int = 7, history_days: int = 3, today: date |
         raise ValueError("a city needs at least 20 persons")
     if history_days < 0:
         raise ValueError("history_days must be >= 0")
-    today = today or datetime.now(timezone.utc).date()
+    today = today or city_clock().today()
     rng = np.random.default_rng([seed, 0xC17])
     places = _draw_places(persons, rng)
     homes = _draw_homes(places, persons, rng)
@@ -844,7 +859,9 @@ def _draw_passes(city: City, local_day: date) -> DayPasses:
     active = int(((city.person_home >= 0) & ~city.person_silent).sum())
     n_visits = int(rng.poisson(0.012 * active)) if owners_here.size else 0
     host = rng.choice(owners_here, n_visits) if n_visits else np.empty(0, np.int64)
-    visitor = np.where(rng.random(n_visits) < 0.6, rng.integers(0, city.n_persons, n_visits), -1)
+    # a visitor from the city goes out and has no daily pass of their own (the planted cases stay exact)
+    goers = np.flatnonzero(~city.person_silent & ~city.person_pass_regular)
+    visitor = np.where(rng.random(n_visits) < 0.6, goers[rng.integers(0, len(goers), n_visits)], -1)
     regulars = np.flatnonzero(city.person_pass_regular)
     arrive_hours = rng.uniform(9.0, 20.0, n_visits)
     comes = np.r_[rng.random(n_visits) < 0.9, np.ones(len(regulars), dtype=bool)]
@@ -854,9 +871,11 @@ def _draw_passes(city: City, local_day: date) -> DayPasses:
     max_uses = rng.choice([-1, 1, 2], n, p=[0.5, 0.35, 0.15]).astype(np.int32)
     uses = comes.astype(np.int32)
     used_up = (max_uses > 0) & (uses >= max_uses)
-    expired = valid_from + 24 * hour <= _epoch_seconds(city.today) * 1000
+    expired = valid_from + 24 * hour <= _local_midnight_ms(city.today)
     status = np.where(used_up, 3, np.where(expired, 2, 0))
-    status[expired & ~used_up & (rng.random(n) < 0.05)] = 0  # expired, still marked active: a finding
+    lapsed = expired & ~used_up
+    stale = _at_least_one(lapsed & (rng.random(n) < 0.05), np.flatnonzero(lapsed), rng)
+    status[stale] = 0  # expired, still marked active: a finding (one at least, on a day that has any)
     arrive = np.where(comes[:n_visits], midnight + (arrive_hours * hour).astype(np.int64), 0)
     return DayPasses(
         day=local_day,
@@ -951,7 +970,9 @@ def _draw_passages(city: City, local_day: date, passes: DayPasses) -> DayActivit
     n_v = len(came)
 
     n_estates = len(city.places.estate_ids)
-    s_estate = np.repeat(np.arange(n_estates), rng.poisson(1.0, n_estates))
+    strangers = rng.poisson(1.0, n_estates)
+    strangers[rng.integers(n_estates)] += strangers.sum() == 0  # every day has a refusal, even in a tiny city
+    s_estate = np.repeat(np.arange(n_estates), strangers)
     s_at = midnight + (rng.uniform(6.0, 23.0, len(s_estate)) * hour).astype(np.int64)
     n_s = len(s_estate)
 

@@ -11,10 +11,10 @@ import json
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from gridgate import clock
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 
@@ -51,6 +51,7 @@ class Walkthrough:
     def _gate_at(self, estate_id: str, *, same: bool) -> DemoGate | None:
         """An entry gate at the estate (`same`) or at any other estate; None where there is none."""
         from gridgate.adapters.tables import GateTable
+
         from local_emulator.synthetic_city import emulator_device_private_key
 
         gates = (g for g in GateTable.scan() if (g.estate_id == estate_id) == same and g.direction in ("entry", "both"))
@@ -76,7 +77,7 @@ class Walkthrough:
         from gridgate.security.device_auth import sign_request
 
         body = json.dumps({"text": text}).encode()
-        device = {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": datetime.now(timezone.utc).isoformat()}
+        device = {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": clock.now().isoformat()}
         headers = sign_request(gate.private_key, gate.gate_id, "POST", "/gate/entry/qr", body, device)
         headers["Content-Type"] = "application/json"
         return self.client.http.request("POST", "/gate/entry/qr", headers=headers, body=body).json_body["decision"]
@@ -97,7 +98,7 @@ class Walkthrough:
             grantee_id_number = self.city.id_numbers(np.array([row]))[0].decode()
             grant = self._app(
                 "POST", f"/homes/{self.home_id}/grants",
-                {"grantee_id_number": grantee_id_number, "relation": "tenant", "starts_on": date.today().isoformat()},
+                {"grantee_id_number": grantee_id_number, "relation": "tenant", "starts_on": clock.today().isoformat()},
                 idempotency_key=uuid.uuid4().hex,
             )
             if grant.json_body.get("error", {}).get("code") != "already_granted":

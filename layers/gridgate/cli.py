@@ -19,7 +19,13 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from gridgate.config import get_settings
@@ -129,6 +135,14 @@ def stats_export(
         wanted_day = date.fromisoformat(day) if day else None
     except ValueError:
         fail(f"--day {day!r} is not a date (YYYY-MM-DD)")
+    if wanted_day is not None:
+        from gridgate.clock import city_clock
+        from gridgate.config import get_settings
+        from gridgate.domain.policy import report_day_problem
+
+        problem = report_day_problem(wanted_day, city_clock().today(), get_settings().event_retention_days)
+        if problem:
+            fail(problem)
     stats = read_statistics(wanted_day, level)
     with progress() as bar:
         task = bar.add_task(f"writing {out.name}", total=len(stats))
@@ -241,12 +255,18 @@ def flow_run(
     scheduled = _scheduled()
     if name not in scheduled:
         fail(f"unknown flow {name!r}; flows: {', '.join(scheduled)}")
+    from flows.city_data import BadReportDay, check_report_day
+
     parameters = {}
     if day:
         try:
             parameters["day"] = date.fromisoformat(day)
         except ValueError:
             fail(f"--day {day!r} is not a date (YYYY-MM-DD)")
+        try:
+            check_report_day(parameters["day"])
+        except BadReportDay as refused:
+            fail(str(refused))
     with console.status(f"running {name} (progress also in the Prefect UI)"):
         result = scheduled[name].flow(**parameters)
     console.print(f"{name} finished")

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from gridgate import clock
+
 
 @dataclass
 class Estate:
@@ -44,7 +46,11 @@ class CityBuilder:
 
     def estate(self, homes: int = 1, floor_area_m2: float = 90.0, owner: str | None = None) -> Estate:
         """An estate with `homes` homes, all owned (since 2020) by `owner` or by one new person each."""
-        from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PlaceRepository
+        from gridgate.adapters.repositories import (
+            HomeRepository,
+            OwnershipRepository,
+            PlaceRepository,
+        )
         from gridgate.domain.model import Home, Ownership, Place, PlaceKind
 
         estate = Estate(self._next("E"), self._next("G"))
@@ -80,11 +86,10 @@ def call(client, method: str, path: str, who: str | None = None, body=None, head
 
 def city_today() -> date:
     """Today in the city's time zone (grant dates are local dates)."""
-    from gridgate.adapters.repositories import utcnow
     from gridgate.config import get_settings
     from gridgate.domain.policy import local_date
 
-    return local_date(utcnow(), get_settings().city_timezone)
+    return local_date(clock.now(), get_settings().city_timezone)
 
 
 def grant_body(id_number: str, relation: str = "family", starts_on: date | None = None, ends_on: date | None = None) -> dict:

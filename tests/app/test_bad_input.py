@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 from app_helpers import bearer, call, city_today, grant_body
-
-from gridgate.adapters.repositories import utcnow
+from gridgate import clock
 from gridgate.config import get_settings
 from gridgate.security.tokens import issue_token
 
@@ -63,8 +62,8 @@ def test_bad_grant_dates(client, city, home, starts, ends):
 @pytest.mark.parametrize(
     "window",
     [
-        {"valid_from": (utcnow() - timedelta(hours=1)).isoformat()},
-        {"valid_from": (utcnow() + timedelta(days=31)).isoformat()},
+        {"valid_from": (clock.now() - timedelta(hours=1)).isoformat()},
+        {"valid_from": (clock.now() + timedelta(days=31)).isoformat()},
         {"duration_hours": 0},
         {"duration_hours": -3},
     ],
@@ -135,7 +134,7 @@ def test_oversize_body(client, home):
 
 def test_expired_token(client, home):
     home_id, owner = home
-    stale = issue_token(owner, ["resident"], ttl_seconds=60, now=utcnow() - timedelta(hours=1))
+    stale = issue_token(owner, ["resident"], ttl_seconds=60, now=clock.now() - timedelta(hours=1))
     response = client.http.get(f"/homes/{home_id}/grants", headers={"Authorization": f"Bearer {stale}"})
     assert response.status_code == 401 and response.json_body["error"]["code"] == "token_expired"
 

@@ -12,7 +12,6 @@ import threading
 from collections import Counter
 
 from app_helpers import call, grant_body
-
 from gridgate.adapters.grants import GrantRepository
 from gridgate.adapters.tables import HomeTable
 from gridgate.domain.model import GrantStatus

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app_helpers import call, city_today, grant_body
-
+from gridgate import clock
 from gridgate.adapters.grants import GrantRepository
+from gridgate.adapters.repositories import (
+    HomeRepository,
+    PersonRepository,
+    PlaceRepository,
+)
 from gridgate.adapters.tables import HomeTable
-from gridgate.adapters.repositories import HomeRepository, PersonRepository, PlaceRepository, utcnow
 from gridgate.domain.model import GrantStatus
 from gridgate.services.rights import effective_right
 
@@ -31,7 +35,7 @@ def test_grant_list_and_revoke_change_the_right_at_once(client, city):
 
     status, grant = call(client, "POST", f"/homes/{home}/grants", owner, grant_body(id_number, "tenant"))
     assert status == 201 and grant["grantee_id"] == tenant and grant["status"] == "active"
-    assert effective_right(tenant, estate.estate_id, utcnow()).grant_id == grant["grant_id"]
+    assert effective_right(tenant, estate.estate_id, clock.now()).grant_id == grant["grant_id"]
     assert PlaceRepository().gallery_version(estate.estate_id) == version + 1
 
     status, listing = call(client, "GET", f"/homes/{home}/grants", owner)
@@ -40,7 +44,7 @@ def test_grant_list_and_revoke_change_the_right_at_once(client, city):
 
     status, revoked = call(client, "DELETE", f"/homes/{home}/grants/{grant['grant_id']}", owner)
     assert status == 200 and revoked["status"] == "revoked" and revoked["revoked_at"]
-    assert effective_right(tenant, estate.estate_id, utcnow()) is None
+    assert effective_right(tenant, estate.estate_id, clock.now()) is None
     assert PlaceRepository().gallery_version(estate.estate_id) == version + 2
 
     status, again = call(client, "DELETE", f"/homes/{home}/grants/{grant['grant_id']}", owner)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from app_helpers import bearer, call, grant_body
-
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.grants import GrantRepository
 from gridgate.adapters.passes import PassRepository

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from openapi_spec_validator import validate
-
 from chalicelib.openapi import build_openapi, render
+from openapi_spec_validator import validate
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 

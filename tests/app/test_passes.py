@@ -9,8 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import zxingcpp
-from PIL import Image
-
+from gridgate import clock
 from gridgate.adapters.passes import PassRepository
 from gridgate.domain.model import VisitorPass
 from gridgate.qr.render import qr_png, qr_version
@@ -25,6 +24,7 @@ from gridgate.security.passes import (
     sign_pass,
     verify_pass_text,
 )
+from PIL import Image
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 ESTATE, HOME = "E-0001", "H-E0001-B03-2-0501"
@@ -117,7 +117,7 @@ def test_rotation_keeps_old_passes_valid_and_signs_new_ones_with_the_new_key(rin
 
 
 def stored_pass(protector, max_uses: int | None = 3, valid_from: datetime | None = None) -> VisitorPass:
-    start = valid_from or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    start = valid_from or clock.now().replace(microsecond=0) - timedelta(minutes=1)
     visitor_pass = VisitorPass(new_pass_id(), ESTATE, HOME, "P-owner", "王五", start, start + timedelta(hours=24), "k1", max_uses)
     PassRepository(protector).create(visitor_pass)
     return visitor_pass
@@ -132,7 +132,7 @@ def consume_reason(repo: PassRepository, pass_id: str, now: datetime) -> str:
 def test_use_limit_holds_under_concurrent_gates(moto_server, protector):
     repo = PassRepository(protector)
     visitor_pass = stored_pass(protector, max_uses=3)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     outcomes: list[str] = []
 
     def gate():
@@ -153,7 +153,7 @@ def test_use_limit_holds_under_concurrent_gates(moto_server, protector):
 
 def test_revoked_expired_unknown_and_unlimited_passes(moto_server, protector):
     repo = PassRepository(protector)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     revoked = stored_pass(protector)
     repo.revoke(revoked.pass_id, now)
     assert consume_reason(repo, revoked.pass_id, now) == "revoked"

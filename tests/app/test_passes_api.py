@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 import pytest
 import zxingcpp
 from app_helpers import bearer, call
-from PIL import Image
-
+from gridgate import clock
 from gridgate.adapters.passes import PassRepository
-from gridgate.adapters.repositories import utcnow
 from gridgate.security.keyring import get_keyring
 from gridgate.security.passes import PassRejected, public_keys, verify_pass_text
 from gridgate.security.resident_qr import verify_resident_code
 from gridgate.services.resident_codes import ResidentCodes
+from PIL import Image
 
 
 def read_qr(png: bytes) -> str:
@@ -30,10 +29,10 @@ def test_issued_pass_is_24_hours_bound_to_the_estate_and_its_png_is_the_text(cli
     assert status == 201
     valid_from, valid_until = (datetime.fromisoformat(issued[k]) for k in ("valid_from", "valid_until"))
     assert valid_until - valid_from == timedelta(hours=24)
-    assert abs(valid_from - utcnow()) < timedelta(minutes=1)
+    assert abs(valid_from - clock.now()) < timedelta(minutes=1)
     assert issued["estate_id"] == estate.estate_id and issued["qr_version"] <= 10
     assert read_qr(base64.b64decode(issued["qr_png_base64"])) == issued["qr_text"]
-    claims = verify_pass_text(issued["qr_text"], public_keys(get_keyring()), estate.estate_id, utcnow())
+    claims = verify_pass_text(issued["qr_text"], public_keys(get_keyring()), estate.estate_id, clock.now())
     assert (claims.pass_id, claims.home_id, claims.max_uses) == (issued["pass_id"], home, 2)
 
     png = client.http.get(f"/passes/{issued['pass_id']}/qr.png", headers={"Accept": "image/png", **bearer(owner)})
@@ -44,7 +43,7 @@ def test_issued_pass_is_24_hours_bound_to_the_estate_and_its_png_is_the_text(cli
 def test_shorter_window_and_listing_and_revocation(client, city, protector):
     owner, _ = city.person()
     estate = city.estate(homes=2, owner=owner)
-    start = (utcnow() + timedelta(hours=2)).replace(microsecond=0)
+    start = (clock.now() + timedelta(hours=2)).replace(microsecond=0)
     status, later = call(
         client, "POST", f"/homes/{estate.homes[0]}/passes", owner,
         {"visitor_name": "周九", "valid_from": start.isoformat(), "duration_hours": 1.5},
@@ -61,7 +60,7 @@ def test_shorter_window_and_listing_and_revocation(client, city, protector):
     assert status == 200 and revoked["status"] == "revoked"
     assert call(client, "DELETE", f"/passes/{other['pass_id']}", owner)[1]["error"]["code"] == "pass_not_active"
     with pytest.raises(PassRejected) as rejected:
-        PassRepository(protector).consume_use(other["pass_id"], utcnow())
+        PassRepository(protector).consume_use(other["pass_id"], clock.now())
     assert rejected.value.reason == "revoked"
 
 
@@ -85,6 +84,6 @@ def test_resident_qr_endpoint_gives_a_current_code_and_png(client, city, protect
     assert status == 200 and 0 < qr["seconds_left"] <= qr["step_seconds"] == 30
     assert read_qr(base64.b64decode(qr["png_base64"])) == qr["code"]
     secret_for = ResidentCodes(protector).secret_for
-    assert verify_resident_code(qr["code"], secret_for, utcnow()) == person
+    assert verify_resident_code(qr["code"], secret_for, clock.now()) == person
     status, unknown = call(client, "GET", "/me/resident-qr", "P-not-registered")
     assert (status, unknown["error"]["code"]) == (404, "unknown_person")

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-
-from gridgate.domain.policy import GrantCapPolicy, grant_dates_problem, local_date, pass_window_problem
+from gridgate.domain.policy import (
+    GrantCapPolicy,
+    grant_dates_problem,
+    local_date,
+    pass_window_problem,
+)
 
 
 @pytest.mark.parametrize("area, cap", [(0, 1), (9.9, 1), (12, 1), (20, 2), (35, 3), (90, 9), (250, 10)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from gridgate.adapters.tables import PersonTable
 from gridgate.security.resident_qr import (
     STEP_SECONDS,

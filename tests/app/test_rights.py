@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
+from gridgate import clock
 from gridgate.adapters.grants import GrantRepository
 from gridgate.adapters.repositories import OwnershipRepository
 from gridgate.adapters.tables import GrantTable
@@ -22,7 +23,7 @@ def at_local(day: date, hour: int = 12) -> datetime:
 def grant_for(home_id: str, estate_id: str, grantee: str, owner: str, starts_on: date, ends_on: date | None = None,
               relation: Relation = Relation.FAMILY) -> Grant:
     grant = Grant(uuid.uuid4().hex, home_id, estate_id, grantee, relation, starts_on, ends_on, owner,
-                  GrantStatus.ACTIVE, datetime.now(timezone.utc))
+                  GrantStatus.ACTIVE, clock.now())
     GrantRepository().create(grant, cap=10)
     return grant
 
@@ -60,7 +61,7 @@ def test_revoked_grant_stops_at_the_very_next_check(city):
     grant = grant_for(home, estate.estate_id, family, owner, date(2026, 1, 1))
     now = at_local(date(2026, 11, 24))
     assert effective_right(family, estate.estate_id, now) == Right("family", home, grant.grant_id)
-    GrantRepository().revoke(home, grant.grant_id, datetime.now(timezone.utc))
+    GrantRepository().revoke(home, grant.grant_id, clock.now())
     assert effective_right(family, estate.estate_id, now) is None
 
 
@@ -85,7 +86,7 @@ def test_owner_right_wins_over_a_grant_and_people_with_rights_lists_the_estate(c
     family_grant = grant_for(home_a, estate.estate_id, family, owner_a, date(2026, 1, 1))
     grant_for(home_a, estate.estate_id, owner_b, owner_a, date(2026, 1, 1))  # owner of B also granted in A
     revoked = grant_for(home_b, estate.estate_id, revoked_tenant, owner_b, date(2026, 1, 1), relation=Relation.TENANT)
-    GrantRepository().revoke(home_b, revoked.grant_id, datetime.now(timezone.utc))
+    GrantRepository().revoke(home_b, revoked.grant_id, clock.now())
     grant_for(home_b, estate.estate_id, future_tenant, owner_b, date(2027, 1, 1), relation=Relation.TENANT)
     grant_for(home_b, estate.estate_id, ended_tenant, owner_b, date(2026, 1, 1), date(2026, 6, 30), Relation.TENANT)
 

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from gridgate.config import get_settings
 from gridgate.security.keyring import Keyring
 from gridgate.security.tokens import Principal, TokenError, issue_token, verify_bearer

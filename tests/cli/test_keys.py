@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import boto3
-
+from gridgate import clock
 from gridgate.cli import app
 from gridgate.config import get_settings
 from gridgate.security.keyring import Keyring, load_keyring
-from gridgate.security.passes import PassClaims, new_pass_id, public_keys, sign_pass, verify_pass_text
+from gridgate.security.passes import (
+    PassClaims,
+    new_pass_id,
+    public_keys,
+    sign_pass,
+    verify_pass_text,
+)
 
 
 def _claims(keyring: Keyring, now: datetime) -> PassClaims:
@@ -25,7 +31,7 @@ def test_init_then_rotate_keeps_passes_of_the_old_key_verifying(runner, settings
     assert before.active_signing_key_id == "k1"
     assert (tmp_path / "keyring.json").stat().st_mode & 0o777 == 0o600
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     old_pass = sign_pass(_claims(before, now), before)
 
     rotated = runner.invoke(app, ["keys", "rotate"])

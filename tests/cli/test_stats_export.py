@@ -6,7 +6,6 @@ import csv
 from datetime import date
 
 import pyarrow.parquet as pq
-
 from gridgate.adapters.findings import StatisticRepository
 from gridgate.cli import app
 from gridgate.domain.model import Statistic

@@ -6,8 +6,8 @@ import json
 import uuid
 
 import boto3
-
 from gridgate.adapters.tables import ALL_TABLES
+
 from infra import generate
 from infra.naming import logical_id, short_name
 from infra.policies import TABLE_ACCESS

@@ -6,9 +6,10 @@ import io
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 
 import numpy as np
+from gridgate import clock
 from PIL import Image
 
 
@@ -63,7 +64,7 @@ class FaceCity:
         from gridgate.domain.model import FaceTemplate, Registry
 
         FaceTemplateRepository().add(
-            FaceTemplate(person_id, Registry(source), number, template_bytes(encoding), datetime.now(timezone.utc))
+            FaceTemplate(person_id, Registry(source), number, template_bytes(encoding), clock.now())
         )
 
 

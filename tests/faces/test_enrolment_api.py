@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import numpy as np
 import pytest
-
+from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.domain.model import Registry
@@ -45,7 +45,7 @@ def resident(face_city):
 def test_a_selfie_becomes_a_template_not_a_stored_photo(client, photo, resident):
     estate, person = resident
     version = PlaceRepository().gallery_version(estate)
-    before = datetime.now(timezone.utc)
+    before = clock.now()
     status, body = send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)
     assert status == 200, body
     assert body["enrolled"]["template_no"] == 0 and body["enrolled"]["face_px"] >= 80
@@ -55,7 +55,7 @@ def test_a_selfie_becomes_a_template_not_a_stored_photo(client, photo, resident)
     assert len(stored.encoding) == 128 * 4  # 128 float32: an encoding, nothing else
     encoding = np.frombuffer(stored.encoding, dtype="<f4")
     assert np.linalg.norm(encoding - enrolment_encoding(photo, SELFIES[0])) < 1e-5
-    assert before - timedelta(seconds=1) <= stored.consent_at <= datetime.now(timezone.utc)
+    assert before - timedelta(seconds=1) <= stored.consent_at <= clock.now()
     assert PlaceRepository().gallery_version(estate) == version + 1  # warm gates will reload
     assert "face.enrol" in actions(person)
 

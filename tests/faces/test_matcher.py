@@ -7,7 +7,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-
+from gridgate import clock
 from gridgate.domain.model import FaceTemplate, Registry
 from gridgate.faces.matcher import (
     BASELINE_RULE,
@@ -101,9 +101,8 @@ def test_fifty_thousand_enrolled_people_one_vector_search(probe_of, app_gallery)
 
 
 def test_gallery_from_stored_templates_keeps_only_its_registry(probe_of):
-    from datetime import datetime, timezone
 
-    at = datetime.now(timezone.utc)
+    at = clock.now()
     templates = [
         FaceTemplate("p01", Registry.APP, 0, template_bytes(probe_of(P01[0]).encoding), at),
         FaceTemplate("p01", Registry.POPULATION, 0, template_bytes(probe_of(P01[1]).encoding), at),

@@ -6,10 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from gridgate.faces.errors import FaceRejected, NoFace
 from gridgate.faces.pipeline import FaceBox, FacePolicy, choose_face, probe_face
+from PIL import Image
 
 from .helpers import jpeg_bytes
 

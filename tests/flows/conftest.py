@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from gridgate import clock
 
 # The tests' helper modules (tiny_city) are imported by name from this folder.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -45,12 +46,13 @@ def reset_emulator(moto_server) -> None:
 @pytest.fixture(scope="module")
 def nightly(moto_server, prefect_server, tmp_path_factory) -> NightlyRun:
     """A fresh emulator with a synthetic city (8 days of history), then `run_nightly` once."""
-    from flows.run_all import run_nightly
     from gridgate.config import get_settings
+
+    from flows.run_all import run_nightly
     from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
     reset_emulator(moto_server)
-    today = datetime.now(timezone.utc).date()
+    today = clock.today()
     city = build_city(CITY_PERSONS, seed=CITY_SEED, history_days=8, today=today)
     load_into_dynamodb(city, get_settings(), max_table_events=500)
     report_dir = tmp_path_factory.mktemp("reports")

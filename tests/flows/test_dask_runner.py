@@ -7,23 +7,24 @@ the same result, and the Dask scheduler must have executed the flow's tasks.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
+from conftest import reset_emulator
 from distributed import Client, LocalCluster
+from gridgate import clock
+from gridgate.adapters.findings import StatisticRepository
+from gridgate.config import get_settings
 from prefect_dask import DaskTaskRunner
 
 from flows.statistics import population_statistics_and_alerts
-from gridgate.adapters.findings import StatisticRepository
-from gridgate.config import get_settings
 from local_emulator.synthetic_city import build_city, write_city_snapshots
-from conftest import reset_emulator
 
 
 @pytest.fixture(scope="module")
 def seeded(moto_server, prefect_server):
     reset_emulator(moto_server)
-    today = datetime.now(timezone.utc).date()
+    today = clock.today()
     city = build_city(600, seed=2, history_days=8, today=today)
     write_city_snapshots(city, get_settings(), as_of=today)
     return city, today

@@ -10,13 +10,17 @@ from dataclasses import replace
 
 import pytest
 from chalice.test import Client
-
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
 from gridgate.adapters.tables import PersonTable
 from gridgate.domain.model import TaskStatus
 from gridgate.security.tokens import issue_token
-from gridgate.services.task_feedback import CorrectionConflict, GridWorker, TaskFeedback, TaskSubmission
+from gridgate.services.task_feedback import (
+    CorrectionConflict,
+    GridWorker,
+    TaskFeedback,
+    TaskSubmission,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 from datetime import date, timedelta
 
 import polars as pl
-
 from gridgate.services.key_group_alerts import AlertPolicy, AlertType, key_group_alerts
 from tiny_city import TinyCity, days_before, local
 

@@ -10,22 +10,33 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import boto3
 import pytest
+from gridgate import clock
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.findings import (
+    StatisticRepository,
+    VerificationTaskRepository,
+    parallel_scan,
+)
+from gridgate.adapters.flow_storage import ReportStore
+from gridgate.adapters.grants import GrantRepository
+from gridgate.adapters.tables import (
+    AuditTable,
+    FindingTable,
+    HomeTable,
+    PersonTable,
+    VisitorPassTable,
+)
+from gridgate.config import get_settings
+from gridgate.services.city_frames import local_midnight
+from gridgate.services.reconciliation_actions import NOTIFY_GRANT_REVOKED
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.run_all import run_nightly
-from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.findings import StatisticRepository, VerificationTaskRepository, parallel_scan
-from gridgate.adapters.flow_storage import ReportStore
-from gridgate.adapters.grants import GrantRepository
-from gridgate.adapters.tables import AuditTable, FindingTable, HomeTable, PersonTable, VisitorPassTable
-from gridgate.config import get_settings
-from gridgate.services.city_frames import local_midnight
-from gridgate.services.reconciliation_actions import NOTIFY_GRANT_REVOKED
 
 
 def stored_findings() -> dict[str, list[FindingTable]]:
@@ -179,7 +190,7 @@ def test_actions_on_rows_the_table_does_not_have_leave_their_findings_open(night
     from gridgate.services.reconciliation_actions import ReconciliationActions
 
     findings = FindingRepository()
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     findings.sync([
         Finding("f-ghost-grant", "grant_by_former_owner", Severity.HIGH, "G-x", "grant#GHOST", {}, now),
         Finding("f-ghost-pass", "expired_pass_active", Severity.LOW, "G-x", "pass#GHOST", {}, now),

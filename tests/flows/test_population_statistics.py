@@ -7,9 +7,12 @@ from datetime import date
 
 import polars as pl
 import pytest
-
 from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
-from gridgate.services.population_statistics import population_statistics, to_statistics, visitors_per_day
+from gridgate.services.population_statistics import (
+    population_statistics,
+    to_statistics,
+    visitors_per_day,
+)
 from gridgate.services.statistics_report import render_report
 from tiny_city import TinyCity, days_before, local
 

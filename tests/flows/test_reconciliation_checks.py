@@ -7,8 +7,11 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-
-from gridgate.services.reconciliation import FindingType, ReconciliationPolicy, reconcile
+from gridgate.services.reconciliation import (
+    FindingType,
+    ReconciliationPolicy,
+    reconcile,
+)
 from tiny_city import TinyCity, days_before, local
 
 DAY = date(2026, 11, 20)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from gridgate.config import get_settings
 from prefect import flow, task
 from prefect.client.orchestration import get_client
 from pynamodb.exceptions import PutError
 
 from flows.deployments import SCHEDULE, build_deployments
 from flows.resilience import STORAGE_TASK, is_transient
-from gridgate.config import get_settings
 
 
 def client_error(code: str) -> ClientError:

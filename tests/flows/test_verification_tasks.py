@@ -7,7 +7,7 @@ import io
 from datetime import date, datetime, timezone
 
 import polars as pl
-
+from gridgate import clock
 from gridgate.domain.model import VerificationTask
 from gridgate.services.finding_frames import FINDING_SCHEMA, finding_id
 from gridgate.services.task_sheets import to_csv, to_html
@@ -100,7 +100,7 @@ def test_floors_sort_numerically():
 
 
 def test_printable_page_lists_the_tasks_in_order_without_personal_data():
-    tasks = [t for t in to_tasks(plan_tasks(OPEN, NO_TASKS, homes()), datetime.now(timezone.utc)) if t.grid_id == "G1"]
+    tasks = [t for t in to_tasks(plan_tasks(OPEN, NO_TASKS, homes()), clock.now()) if t.grid_id == "G1"]
     page = to_html("G1", tasks, date(2026, 11, 21))
     assert page.startswith("<!doctype html>") and "@media print" in page
     assert page.index("H-B1-F10") < page.index("H-E0") < page.index("H-B2-F3") < page.index("H-B1-F2")

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-
 from gridgate.adapters.snapshots import SNAPSHOT_SCHEMAS
 from gridgate.services.city_frames import CityFrames
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import urllib.request
-from datetime import datetime, timezone
 
 import pytest
+from gridgate import clock
 
-#: The cities' "today": the real one, so their events are inside the retention period.
-TODAY = datetime.now(timezone.utc).date()
+#: The cities' "today": the city's (local) one, so their events are inside the retention period.
+TODAY = clock.today()
 
 
 def reset_emulator(moto_server) -> None:
@@ -31,6 +31,7 @@ def small_city():
 def seeded(moto_server, small_city):
     """A fresh emulator holding `small_city` (loaded the way the demo loads it)."""
     from gridgate.config import get_settings
+
     from local_emulator.synthetic_city import load_into_dynamodb
 
     reset_emulator(moto_server)

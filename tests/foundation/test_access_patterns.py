@@ -11,10 +11,14 @@ import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-
+from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.events import EventRepository
-from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
+from gridgate.adapters.findings import (
+    FindingRepository,
+    StatisticRepository,
+    VerificationTaskRepository,
+)
 from gridgate.adapters.grants import CapReached, GrantRepository
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import (
@@ -25,10 +29,16 @@ from gridgate.adapters.repositories import (
     PersonRepository,
     PlaceRepository,
 )
-from gridgate.adapters.tables import IdempotencyTable, PersonTable, PlaceTable, VerificationTaskTable
+from gridgate.adapters.tables import (
+    IdempotencyTable,
+    PersonTable,
+    PlaceTable,
+    VerificationTaskTable,
+)
 from gridgate.config import get_settings
 from gridgate.domain import model as m
 from gridgate.security.passes import PassRejected
+
 from local_emulator import city_tables
 
 
@@ -128,14 +138,14 @@ def test_ownership_and_grants(seeded, rows):
     # [20] a home at its cap takes no further grant; [21] revoking frees exactly one slot
     granted = len(by_home[home])
     grant = m.Grant(f"G-{uuid.uuid4().hex[:8]}", home, next(g for g in rows["grants"] if g["home_id"] == home)["estate_id"],
-                    "P0000001", m.Relation.FAMILY, city.today, None, owner, m.GrantStatus.ACTIVE, datetime.now(timezone.utc))
+                    "P0000001", m.Relation.FAMILY, city.today, None, owner, m.GrantStatus.ACTIVE, clock.now())
     with pytest.raises(CapReached):
         grants.create(grant, cap=granted)
     grants.create(grant, cap=granted + 1)
     assert HomeRepository().get(home) and len(grants.of_home(home)) == granted + 1
-    grants.revoke(home, grant.grant_id, datetime.now(timezone.utc))
+    grants.revoke(home, grant.grant_id, clock.now())
     with pytest.raises(Exception):
-        grants.revoke(home, grant.grant_id, datetime.now(timezone.utc))
+        grants.revoke(home, grant.grant_id, clock.now())
     from gridgate.adapters.tables import HomeTable
 
     assert HomeTable.get(home).granted_count == granted
@@ -154,7 +164,7 @@ def test_passes(seeded, rows, protector):
         p["pass_id"] for p in rows["visitor_passes"] if p["estate_id"] == row["estate_id"] and p["valid_until"] > now
     }  # [27]
     # [25] one use more, atomically: a single-use pass opens once
-    at = datetime.now(timezone.utc)
+    at = clock.now()
     single = m.VisitorPass(f"V-{uuid.uuid4().hex[:8]}", row["estate_id"], row["home_id"], row["issued_by"], "访客",
                            at - timedelta(minutes=1), at + timedelta(hours=23), "k1", max_uses=1)
     repo.create(single)
@@ -166,7 +176,7 @@ def test_passes(seeded, rows, protector):
 def test_events_nonces_and_idempotency(seeded):
     city, _ = seeded
     repo = EventRepository()
-    last = city.history[-1]
+    last = city.event_days[-1]
     table_events = city_tables.events_table(city, last)
     tail = table_events.slice(table_events.num_rows - 800).to_pylist()
     estate = tail[-1]["estate_id"]
@@ -189,7 +199,7 @@ def test_events_nonces_and_idempotency(seeded):
 def test_flow_outputs_and_audit(seeded):
     city, _ = seeded
     grid = city.places.grid_ids[0]
-    at = datetime.now(timezone.utc)
+    at = clock.now()
     finding = m.Finding(f"F-{uuid.uuid4().hex[:8]}", "moved_out", m.Severity.MEDIUM, grid, "person#P0000001", {"days": 9}, at)
     findings = FindingRepository()
     assert findings.sync([finding]).created == 1 and findings.sync([finding]).created == 0  # [33]
@@ -205,7 +215,7 @@ def test_flow_outputs_and_audit(seeded):
         theirs.update(actions=[VerificationTaskTable.result.set("corrected")])
     assert VerificationTaskTable.get(grid, task.task_id).result == "confirmed"
     stats = StatisticRepository()
-    day = city.history[-1]
+    day = city.event_days[-1]
     stats.put_many([m.Statistic(f"grid#{grid}", day, "residents.owners", 12.0), m.Statistic(f"grid#{grid}", day - timedelta(days=1), "residents.owners", 11.0)])
     assert [s.value for s in stats.for_scope(f"grid#{grid}", day)] == [12.0]  # [37]
     audit = AuditLog()

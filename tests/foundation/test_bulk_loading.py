@@ -9,9 +9,9 @@ import sys
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-
 from gridgate.adapters.repositories import PersonRepository
 from gridgate.config import get_settings
+
 from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
 from .conftest import TODAY, reset_emulator

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from gridgate import clock
 from gridgate.adapters.events import EventRepository, event_shard, event_to_item
 from gridgate.adapters.tables import AccessEventTable
 from gridgate.config import get_settings
-from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome, Registry
+from gridgate.domain.model import (
+    AccessEvent,
+    AccessMethod,
+    Direction,
+    Outcome,
+    Registry,
+)
 
 
 def _event(estate: str, at: datetime, n: int, person: str | None = "P-ev-1", **changes) -> AccessEvent:
@@ -35,7 +42,7 @@ def _event(estate: str, at: datetime, n: int, person: str | None = "P-ev-1", **c
 def test_a_retried_upload_is_stored_once(moto_server):
     repo = EventRepository()
     estate = f"E-{uuid.uuid4().hex[:8]}"
-    at = datetime.now(timezone.utc).replace(microsecond=250_000)
+    at = clock.now().replace(microsecond=250_000)
     event = _event(estate, at, 1)
     assert repo.append(event) is True
     assert repo.append(event) is False  # the retry
@@ -53,7 +60,7 @@ def test_shards_are_stable_and_spread_an_estate_day(moto_server):
     # a morning peak of one estate lands on every shard key, in time order on read
     repo = EventRepository()
     estate = f"E-{uuid.uuid4().hex[:8]}"
-    start = datetime.now(timezone.utc).replace(hour=0, minute=5, microsecond=0)
+    start = clock.now().replace(hour=0, minute=5, microsecond=0)
     events = [_event(estate, start + timedelta(seconds=7 * n), n, person=f"P-peak-{n % 9}") for n in range(120)]
     for event in events:
         assert repo.append(event)
@@ -66,7 +73,7 @@ def test_reads_by_person_since_and_drop_expired_events(moto_server):
     repo = EventRepository()
     estate = f"E-{uuid.uuid4().hex[:8]}"
     person = f"P-{uuid.uuid4().hex[:8]}"
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     recent = [_event(estate, now - timedelta(hours=h), h, person=person) for h in (30, 5, 1)]
     for event in recent:
         repo.append(event)
@@ -84,7 +91,7 @@ def test_reads_by_person_since_and_drop_expired_events(moto_server):
 def test_unidentified_passages_stay_out_of_the_person_index(moto_server):
     repo = EventRepository()
     estate = f"E-{uuid.uuid4().hex[:8]}"
-    at = datetime.now(timezone.utc)
+    at = clock.now()
     stranger = _event(estate, at, 5, person=None, outcome=Outcome.DENY, reason="face_not_matched", registry=None, score=None, right=None, home_id=None)
     assert repo.append(stranger)
     assert repo.for_estate_day(estate, at.date()) == [stranger]

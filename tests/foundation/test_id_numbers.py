@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from gridgate.domain.id_numbers import birth_date, check_character, id_number_problem, sex_of
+from gridgate.domain.id_numbers import (
+    birth_date,
+    check_character,
+    id_number_problem,
+    sex_of,
+)
 
 
 def test_the_standard_example():

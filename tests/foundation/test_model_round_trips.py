@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from gridgate.adapters.tables import ALL_TABLES, BaseTable
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -19,8 +20,6 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-
-from gridgate.adapters.tables import ALL_TABLES, BaseTable
 
 _AT = datetime(2026, 11, 24, 7, 45, 12, 345678, tzinfo=timezone.utc)
 
@@ -70,7 +69,14 @@ def test_every_attribute_of_every_table_round_trips(moto_server, model: type[Bas
 
 def test_domain_objects_round_trip_through_their_repositories(moto_server, protector):
     from gridgate.adapters.audit import AuditLog
-    from gridgate.adapters.findings import finding_from_item, finding_to_item, statistic_from_item, statistic_to_item, task_from_item, task_to_item
+    from gridgate.adapters.findings import (
+        finding_from_item,
+        finding_to_item,
+        statistic_from_item,
+        statistic_to_item,
+        task_from_item,
+        task_to_item,
+    )
     from gridgate.adapters.grants import grant_from_item, grant_to_item
     from gridgate.adapters.passes import PassRepository
     from gridgate.adapters.repositories import (
@@ -81,7 +87,12 @@ def test_domain_objects_round_trip_through_their_repositories(moto_server, prote
         PersonRepository,
         PlaceRepository,
     )
-    from gridgate.adapters.tables import FindingTable, GrantTable, StatisticTable, VerificationTaskTable
+    from gridgate.adapters.tables import (
+        FindingTable,
+        GrantTable,
+        StatisticTable,
+        VerificationTaskTable,
+    )
     from gridgate.domain import model as m
 
     tag = uuid.uuid4().hex[:6]

@@ -256,13 +256,11 @@ def _play(client, backend) -> dict[str, Any]:
 def _child() -> None:
     """Both recordings, as JSON on stdout."""
     import boto3
-    from moto import mock_aws
+    from moto import backends, mock_aws
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     from local_emulator import moto_speedups
-
-    from moto import backends
 
     recordings = {}
     for phase in ("moto", "fixed"):

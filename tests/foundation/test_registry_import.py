@@ -10,13 +10,21 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
-
 from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.repositories import FaceTemplateRepository, PersonRepository, PlaceRepository
+from gridgate.adapters.repositories import (
+    FaceTemplateRepository,
+    PersonRepository,
+    PlaceRepository,
+)
 from gridgate.adapters.tables import HomeTable, PersonTable
 from gridgate.config import get_settings
 from gridgate.domain.model import Registry
-from gridgate.services.registry_import import COLUMNS, ImportRefused, import_registry_export
+from gridgate.services.registry_import import (
+    COLUMNS,
+    ImportRefused,
+    import_registry_export,
+)
+
 from local_emulator.registry_export import write_sample_export
 
 _WRITTEN_TABLES = ("persons", "homes", "ownerships", "face_templates", "audit_log", "places")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import numpy as np
 import pyarrow as pa
-
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import (
@@ -19,6 +18,7 @@ from gridgate.adapters.repositories import (
 from gridgate.adapters.snapshots import read_events
 from gridgate.config import get_settings
 from gridgate.domain.model import GateDirection, PlaceKind, Registry
+
 from local_emulator import city_tables
 
 
@@ -37,12 +37,12 @@ def test_every_table_holds_the_whole_city(seeded):
     city, report = seeded
     expected = {name: build(city).num_rows for name, build in city_tables.CITY_SNAPSHOTS.items()}
     expected["gates"] = len(city.gate_ids)
-    expected["access_events"] = min(800, city_tables.events_table(city, city.history[-1]).num_rows)
+    expected["access_events"] = min(800, city_tables.events_table(city, city.event_days[-1]).num_rows)
     assert report.items == {name: expected[name] for name in report.items}
     assert set(report.items) == set(expected)
     for name, count in expected.items():
         assert _count(name) == count, name
-    assert report.event_days_in_s3 == city.history
+    assert report.event_days_in_s3 == city.event_days
     assert set(report.imported) == set(expected)  # a fresh emulator is loaded by ImportTable
 
 
@@ -102,13 +102,13 @@ def test_faces_and_passes_read_back(seeded, protector):
 
 def test_recent_events_in_the_table_history_in_parquet(seeded):
     city, _ = seeded
-    last = city.history[-1]
+    last = city.event_days[-1]
     day = city_tables.events_table(city, last)
     tail = day.slice(day.num_rows - 800)
     repo = EventRepository()
     stored = [e for estate in city.places.estate_ids for e in repo.for_estate_day(estate, last)]
     assert sorted(e.event_id for e in stored) == sorted(tail["event_id"].to_pylist())
-    history = read_events(city.history[0], last, get_settings())
-    expected = pa.concat_tables([city_tables.events_table(city, d) for d in city.history])
+    history = read_events(city.event_days[0], last, get_settings())
+    expected = pa.concat_tables([city_tables.events_table(city, d) for d in city.event_days])
     assert history.num_rows == expected.num_rows
     assert sorted(history["event_id"].to_pylist()) == sorted(expected["event_id"].to_pylist())

@@ -3,16 +3,17 @@ expired items, and event days round-trip."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import boto3
 import numpy as np
 import pyarrow as pa
 import pytest
-
+from gridgate import clock
 from gridgate.adapters import snapshots
 from gridgate.adapters.tables import VisitorPassTable
 from gridgate.config import get_settings
+
 from local_emulator import city_tables
 
 _KEYS = {
@@ -72,7 +73,7 @@ def test_expired_passes_stay_out_of_the_export(seeded, protector):
     settings = get_settings()
     passes = city_tables.passes_table(city).to_pylist()
     expired = VisitorPassTable.get(passes[0]["pass_id"])
-    expired.update(actions=[VisitorPassTable.expires_at.set(datetime.now(timezone.utc) - timedelta(days=1))])
+    expired.update(actions=[VisitorPassTable.expires_at.set(clock.now() - timedelta(days=1))])
     exported = snapshots.read_snapshot("visitor_passes", settings, date(2001, 1, 1))
     assert exported.num_rows == 0 and exported.column_names == snapshots.SNAPSHOT_SCHEMAS["visitor_passes"].names
     snapshots.export_table("visitor_passes", settings, date(2001, 1, 1))
@@ -83,7 +84,7 @@ def test_expired_passes_stay_out_of_the_export(seeded, protector):
 def test_events_export_of_a_day_and_reading_a_range(seeded):
     city, _ = seeded
     settings = get_settings()
-    last = city.history[-1]
+    last = city.event_days[-1]
     table_events = snapshots.events_of_day(last, settings)  # what the table holds: the latest 800
     assert table_events.num_rows == 800
     expected = city_tables.events_table(city, last)
@@ -93,11 +94,11 @@ def test_events_export_of_a_day_and_reading_a_range(seeded):
     snapshots.write_events_day(other, expected, settings)
     snapshots.write_events_day(other, expected.slice(0, 10), settings)
     assert snapshots.read_events(other, other, settings).num_rows == 10
-    both = snapshots.read_events(city.history[0], last, settings)
-    assert both.num_rows == sum(city_tables.events_table(city, d).num_rows for d in city.history)
+    both = snapshots.read_events(city.event_days[0], last, settings)
+    assert both.num_rows == sum(city_tables.events_table(city, d).num_rows for d in city.event_days)
     assert both["occurred_at"].type == pa.timestamp("ms", tz="UTC")
     with pytest.raises(ValueError):
-        snapshots.read_events(last, city.history[0], settings)
+        snapshots.read_events(last, city.event_days[0], settings)
 
 
 def test_a_snapshot_must_have_its_columns(seeded):

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pyarrow as pa
 import pytest
-
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
 from gridgate.domain.policy import GrantCapPolicy
+
 from local_emulator import city_tables
 from local_emulator.synthetic_city import (
     CITY_UTC_OFFSET_HOURS,
@@ -24,7 +24,7 @@ from .conftest import TODAY
 
 def _all_tables(city) -> dict[str, pa.Table]:
     tables = {name: build(city) for name, build in city_tables.CITY_SNAPSHOTS.items()}
-    for day in city.history:
+    for day in city.event_days:
         tables[f"events {day}"] = city_tables.events_table(city, day)
     return tables
 
@@ -138,15 +138,19 @@ def test_face_templates_are_unit_vectors_close_for_the_same_person(small_city):
 def test_events_follow_daily_life(small_city):
     city = small_city
     residents = int((city.person_home >= 0).sum())
-    for day in city.history:
+    per_local_day: Counter = Counter()
+    for day in city.event_days:
         events = city_tables.events_table(city, day)
-        assert 3.0 <= events.num_rows / residents <= 5.0  # about four passages per person and day
         assert len(set(events["event_id"].to_pylist())) == events.num_rows
         times = events["occurred_at"].to_pylist()
         assert times == sorted(times)
-        assert all(t.date() == day for t in times)
+        assert all(t.date() == day for t in times)  # partitions are UTC days
+        per_local_day.update((t + timedelta(hours=CITY_UTC_OFFSET_HOURS)).date() for t in times)
+    assert sorted(per_local_day) == city.history  # whole local days, nothing after the city's now
+    for day in city.history:
+        assert 3.0 <= per_local_day[day] / residents <= 5.0  # about four passages per person and day
     # morning exits, evening returns (local time)
-    rows = pa.concat_tables([city_tables.events_table(city, d) for d in city.history]).to_pylist()
+    rows = pa.concat_tables([city_tables.events_table(city, d) for d in city.event_days]).to_pylist()
     local = [(r["occurred_at"] + timedelta(hours=CITY_UTC_OFFSET_HOURS)).hour for r in rows if r["person_id"]]
     outs = [h for h, r in zip(local, (r for r in rows if r["person_id"])) if r["direction"] == "out"]
     ins = [h for h, r in zip(local, (r for r in rows if r["person_id"])) if r["direction"] == "in"]
@@ -161,7 +165,7 @@ def test_planted_cases_are_there_and_true(small_city):
     truth = city.truth
     for kind, ids in truth.items():
         assert ids, f"no {kind} planted"
-    events = pa.concat_tables([city_tables.events_table(city, d) for d in city.history])
+    events = pa.concat_tables([city_tables.events_table(city, d) for d in city.event_days])
     seen = set(events["person_id"].drop_null().to_pylist())
     assert not seen & set(truth["elderly_not_leaving"]) and not seen & set(truth["moved_out"])
     grants = city_tables.grants_table(city).to_pylist()
@@ -187,7 +191,7 @@ def test_planted_cases_are_there_and_true(small_city):
     ]
     assert night
     passes = city_tables.passes_table(city).to_pylist()
-    now = datetime.combine(TODAY, datetime.min.time(), tzinfo=timezone.utc)
+    now = city.now
     assert any(p["status"] == "active" and p["valid_until"] < now for p in passes), "stale active passes"
 
 
@@ -195,4 +199,4 @@ def test_planted_cases_are_there_and_true(small_city):
 def test_tiny_cities_still_build(persons):
     city = build_city(persons, seed=1, history_days=1, today=TODAY)
     assert city.n_persons == persons
-    assert city_tables.events_table(city, city.history[0]).num_rows > 0
+    assert city_tables.events_table(city, city.event_days[0]).num_rows > 0

@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from gate_helpers import ROLES, STRANGER, GateWorld, Resident, SignedGate, utcnow
+from gate_helpers import ROLES, STRANGER, GateWorld, Resident, SignedGate
+from gridgate import clock
 
 
 def _frames(testdata: Path) -> dict[str, bytes]:
@@ -45,7 +46,6 @@ def _encodings(frames: dict[str, bytes], cache) -> dict[str, bytes]:
 
 def _gate(gate_id: str, estate_id: str, direction: str = "both"):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from gridgate.adapters.repositories import GateRepository
     from gridgate.domain.model import Gate, GateDirection
     from gridgate.security.keyring import ed25519_public_key
@@ -61,9 +61,24 @@ def _gate(gate_id: str, estate_id: str, direction: str = "both"):
 def gate_world(moto_server, protector) -> GateWorld:
     """Both estates, their gates, the ROLES' residents with rights and code secrets; no faces yet."""
     from gridgate.adapters.grants import GrantRepository
-    from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository, PlaceRepository
+    from gridgate.adapters.repositories import (
+        HomeRepository,
+        OwnershipRepository,
+        PersonRepository,
+        PlaceRepository,
+    )
     from gridgate.adapters.resident_secrets import ResidentSecretStore
-    from gridgate.domain.model import Grant, GrantStatus, Home, Ownership, Person, Place, PlaceKind, Registry, Relation
+    from gridgate.domain.model import (
+        Grant,
+        GrantStatus,
+        Home,
+        Ownership,
+        Person,
+        Place,
+        PlaceKind,
+        Registry,
+        Relation,
+    )
     from gridgate.security.resident_qr import new_secret
 
     tag = uuid.uuid4().hex[:6]
@@ -96,7 +111,7 @@ def gate_world(moto_server, protector) -> GateWorld:
                 grant_id=f"GR-{tag}-{role}", home_id=home, estate_id=estate,
                 grantee_id=world.residents[role].person_id, relation=relation,
                 starts_on=date(2020, 1, 1), ends_on=None, granted_by=world.residents["owner"].person_id,
-                status=GrantStatus.ACTIVE, created_at=utcnow(),
+                status=GrantStatus.ACTIVE, created_at=clock.now(),
             ),
             cap=5,
         )
@@ -117,7 +132,7 @@ def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
 
     frames = _frames(testdata)
     encodings = _encodings(frames, pytestconfig.cache)
-    consent = utcnow() - timedelta(days=30)
+    consent = clock.now() - timedelta(days=30)
     for role, (identity, registry, enrolled, _) in ROLES.items():
         person_id = gate_world.residents[role].person_id
         for number, photo in enumerate(enrolled, start=1):
@@ -149,9 +164,8 @@ def faceless_frame() -> bytes:
 
 @pytest.fixture(scope="session")
 def api(moto_server):
-    from chalice.test import Client
-
     from app import app
+    from chalice.test import Client
 
     with Client(app) as client:
         yield client
@@ -181,7 +195,7 @@ def pass_issuer(moto_server, keyring, protector):
 
     def issue(estate_id: str, home_id: str, *, max_uses: int | None = None, valid_from=None, valid_until=None,
               stored: bool = True) -> tuple[str, str]:
-        now = utcnow().replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         claims = PassClaims(
             pass_id=new_pass_id(), estate_id=estate_id, home_id=home_id,
             valid_from=valid_from or now - timedelta(minutes=5), valid_until=valid_until or now + timedelta(hours=24),

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from gridgate import clock
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ class SignedGate:
 
         device = {
             "X-Device-Event-Id": event_id or uuid.uuid4().hex[:16],
-            "X-Captured-At": (captured_at or utcnow()).isoformat(),
+            "X-Captured-At": (captured_at or clock.now()).isoformat(),
         }
         if liveness is not None:
             device["X-Liveness-Score"] = str(liveness)
@@ -115,7 +113,7 @@ def events_of(estate_id: str, event_id: str):
     """Every stored event with this id at the estate today (to count duplicates)."""
     from gridgate.adapters.events import EventRepository
 
-    today = utcnow().date()
+    today = clock.today()
     return [e for day in (today - timedelta(days=1), today) for e in EventRepository().for_estate_day(estate_id, day)
             if e.event_id == event_id]
 

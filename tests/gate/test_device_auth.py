@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 
 import pytest
-from gate_helpers import SignedGate, decision_of, events_of, pass_uses, utcnow
+from gate_helpers import SignedGate, decision_of, events_of, pass_uses
+from gridgate import clock
 
 
 def _qr_body(text: str = "GGP1:NOTAPASS") -> bytes:
@@ -95,7 +95,7 @@ def test_a_replayed_pass_entry_uses_the_pass_once_and_records_once(api, gate, ga
 
 def test_a_retry_gets_the_stored_decision_and_its_own_replay_is_refused(api, gate, gate_world, pass_issuer, protector):
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=3)
-    event_id, captured_at, retry_headers = uuid.uuid4().hex[:12], utcnow(), {}
+    event_id, captured_at, retry_headers = uuid.uuid4().hex[:12], clock.now(), {}
     first = decision_of(gate.qr("/gate/entry/qr", text, event_id=event_id, captured_at=captured_at))
     retry = decision_of(
         gate.qr("/gate/entry/qr", text, event_id=event_id, captured_at=captured_at, tamper=retry_headers.update)
@@ -130,7 +130,7 @@ def test_a_nonce_claimed_up_front_by_an_upload_refuses_a_later_decision(api, gat
 
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
     event_id = uuid.uuid4().hex[:12]
-    device = {"X-Device-Event-Id": event_id, "X-Captured-At": utcnow().isoformat()}
+    device = {"X-Device-Event-Id": event_id, "X-Captured-At": clock.now().isoformat()}
     entry = sign_request(gate_world.gate_key, gate_world.gate_id, "POST", "/gate/entry/qr", _qr_body(text), device,
                          nonce=nonce)
     entry["Content-Type"] = "application/json"
@@ -147,7 +147,7 @@ def test_a_stale_or_future_timestamp_is_refused(api, gate_world, offset):
     headers = sign_request(
         gate_world.gate_key, gate_world.gate_id, "POST", "/gate/entry/qr", body,
         {"X-Device-Event-Id": uuid.uuid4().hex[:8], "X-Captured-At": "2026-01-01T00:00:00+00:00"},
-        timestamp=int(time.time()) + offset,
+        timestamp=int(clock.now().timestamp()) + offset,
     )
     headers["Content-Type"] = "application/json"
     _refused(api.http.post("/gate/entry/qr", headers=headers, body=body), "stale_request")
@@ -179,12 +179,12 @@ def test_a_gate_acts_only_for_its_own_estate(api, gate_world, pass_issuer):
 
 
 def test_nonces_are_per_gate_and_expire_with_the_window(moto_server):
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
 
     from gridgate.adapters.device_nonces import DeviceNonceStore
     from gridgate.security.device_auth import NonceClaim
 
-    store, now = DeviceNonceStore(), datetime.now(timezone.utc)
+    store, now = DeviceNonceStore(), clock.now()
     nonce = uuid.uuid4().hex
     until = now + timedelta(seconds=120)
     assert store.claim(NonceClaim("gate-a", nonce, now, until))

@@ -6,9 +6,9 @@ import io
 import uuid
 
 import pytest
+from gate_helpers import STRANGER, decision_of, events_of
+from gridgate import clock
 from PIL import Image
-
-from gate_helpers import STRANGER, decision_of, events_of, utcnow
 
 pytestmark = [pytest.mark.testdata, pytest.mark.usefixtures("enrolled_faces")]
 
@@ -117,7 +117,7 @@ def test_out_of_range_liveness_is_refused(gate, gate_world, liveness):
 
 
 def test_a_retried_device_event_is_answered_from_the_stored_event(gate, gate_world):
-    event_id, captured_at = uuid.uuid4().hex[:12], utcnow()
+    event_id, captured_at = uuid.uuid4().hex[:12], clock.now()
     frame = gate_world.probe_frame("owner")
     first = decision_of(gate.face("/gate/entry/face", frame, event_id=event_id, captured_at=captured_at))
     # the retry carries the same event id and capture time, but a new nonce and signature

@@ -8,7 +8,6 @@ import pytest
 from gate_helpers import decision_of, events_of, pass_uses
 
 
-
 def test_an_exit_only_gate_cannot_open_the_entry_even_with_a_valid_pass(one_way_gates, gate_world, pass_issuer, protector):
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
     exit_gate = one_way_gates["exit"]

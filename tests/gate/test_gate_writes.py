@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from gate_helpers import utcnow
+from gridgate import clock
 
 
 class _NonceTakenMeanwhile:
@@ -24,7 +24,7 @@ def test_a_retry_whose_nonce_is_claimed_meanwhile_is_refused(moto_server, gate_w
     from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome
     from gridgate.security.device_auth import NonceClaim, ReplayedRequest
 
-    settings, now = get_settings(), utcnow()
+    settings, now = get_settings(), clock.now()
     events = EventRepository(settings)
     writer = GateEventWriter(events, PassRepository(protector), _NonceTakenMeanwhile(), settings)
     event = AccessEvent(

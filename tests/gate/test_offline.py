@@ -18,10 +18,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gate_helpers import STRANGER, events_of, utcnow
-
+from gate_helpers import STRANGER, events_of
+from gridgate import clock
 from gridgate.domain.model import Direction
-
 
 # --- the snapshot envelope ------------------------------------------------------------------------
 
@@ -36,7 +35,7 @@ def snapshot_keys(keyring):
 def _document(estate_id: str = "E1", valid_for: timedelta = timedelta(hours=1)) -> dict:
     from gridgate.offline.snapshot import FORMAT
 
-    now = utcnow()
+    now = clock.now()
     return {"format": FORMAT, "snapshot_id": f"{estate_id}@x", "estate_id": estate_id,
             "generated_at": now.isoformat(), "valid_until": (now + valid_for).isoformat()}
 
@@ -46,18 +45,18 @@ def test_a_sealed_snapshot_opens_only_untampered_for_its_estate_and_in_time(keyr
 
     key_id = keyring.active_signing_key_id
     envelope = seal(_document(), key_id, keyring.signing_keys[key_id])
-    assert open_envelope(envelope, snapshot_keys, "E1", utcnow())["estate_id"] == "E1"
+    assert open_envelope(envelope, snapshot_keys, "E1", clock.now())["estate_id"] == "E1"
 
     tampered = dict(envelope)
     doc = json.loads(base64.b64decode(envelope["payload"]))
-    doc["valid_until"] = (utcnow() + timedelta(days=365)).isoformat()
+    doc["valid_until"] = (clock.now() + timedelta(days=365)).isoformat()
     tampered["payload"] = base64.b64encode(json.dumps(doc).encode()).decode()
     cases = {
-        "bad_signature": (tampered, "E1", utcnow()),
-        "wrong_estate": (envelope, "E2", utcnow()),
-        "expired": (envelope, "E1", utcnow() + timedelta(hours=2)),
-        "unknown_key": ({**envelope, "key_id": "nope"}, "E1", utcnow()),
-        "bad_envelope": ({"key_id": key_id, "payload": "***"}, "E1", utcnow()),
+        "bad_signature": (tampered, "E1", clock.now()),
+        "wrong_estate": (envelope, "E2", clock.now()),
+        "expired": (envelope, "E1", clock.now() + timedelta(hours=2)),
+        "unknown_key": ({**envelope, "key_id": "nope"}, "E1", clock.now()),
+        "bad_envelope": ({"key_id": key_id, "payload": "***"}, "E1", clock.now()),
     }
     for code, (candidate, estate, at) in cases.items():
         with pytest.raises(SnapshotRejected) as refused:
@@ -72,7 +71,7 @@ def test_a_snapshot_signed_by_another_key_is_refused(keyring, snapshot_keys):
     rogue = Keyring.generate(signing_key_id=keyring.active_signing_key_id)
     envelope = seal(_document(), rogue.active_signing_key_id, rogue.signing_keys[rogue.active_signing_key_id])
     with pytest.raises(SnapshotRejected) as refused:
-        open_envelope(envelope, snapshot_keys, "E1", utcnow())
+        open_envelope(envelope, snapshot_keys, "E1", clock.now())
     assert refused.value.code == "bad_signature"
 
 
@@ -91,10 +90,9 @@ class CloudServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        from app import app
         from chalice.config import Config
         from chalice.local import LocalDevServer
-
-        from app import app
 
         functions = Path(__file__).resolve().parents[2] / "functions"
         config = Config.create(chalice_stage="local", app_name="gridgate", project_dir=str(functions))
@@ -123,11 +121,25 @@ class Twin:
 
 def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: str, tmp_path: Path) -> Twin:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from gridgate.adapters.grants import GrantRepository
     from gridgate.adapters.passes import PassRepository
-    from gridgate.adapters.repositories import GateRepository, HomeRepository, OwnershipRepository, PlaceRepository
-    from gridgate.domain.model import Gate, GateDirection, Grant, GrantStatus, Home, Ownership, Place, PlaceKind, Relation
+    from gridgate.adapters.repositories import (
+        GateRepository,
+        HomeRepository,
+        OwnershipRepository,
+        PlaceRepository,
+    )
+    from gridgate.domain.model import (
+        Gate,
+        GateDirection,
+        Grant,
+        GrantStatus,
+        Home,
+        Ownership,
+        Place,
+        PlaceKind,
+        Relation,
+    )
     from gridgate.offline.buffer import EventBuffer
     from gridgate.offline.gate_client import GateCloudClient, GateDevice
     from gridgate.offline.verifier import OfflineVerifier
@@ -142,7 +154,7 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
     for role, relation in (("tenant", Relation.TENANT), ("family_pop", Relation.FAMILY)):
         GrantRepository().create(
             Grant(f"GR-off{name}-{tag}-{role}", home_id, estate_id, residents[role].person_id, relation,
-                  date(2020, 1, 1), None, residents["owner"].person_id, GrantStatus.ACTIVE, utcnow()),
+                  date(2020, 1, 1), None, residents["owner"].person_id, GrantStatus.ACTIVE, clock.now()),
             cap=5,
         )
     PlaceRepository().bump_gallery_version(estate_id)
@@ -150,7 +162,7 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
     gate = Gate(gate_id, estate_id, GateDirection.BOTH, f"{gate_id}-k", ed25519_public_key(key))
     GateRepository().add(gate)
 
-    now = utcnow().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     passes = {
         "once": pass_issuer(estate_id, home_id, max_uses=1),
         "twice": pass_issuer(estate_id, home_id, max_uses=2),
@@ -160,7 +172,7 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
         "foreign": pass_issuer(gate_world.estate_id, gate_world.home_id),
     }
     for symbol in ("revoked_early", "revoked_before_cut"):
-        PassRepository(protector).revoke(passes[symbol][0], utcnow())
+        PassRepository(protector).revoke(passes[symbol][0], clock.now())
     id_, text = passes["once"]
     raw = bytearray(base64.b32decode(text[5:] + "=" * (-len(text[5:]) % 8)))
     raw[-1] ^= 0x01  # the signature's last byte
@@ -191,7 +203,7 @@ def _play(twin: Twin, step: tuple, gate_world, protector, testdata, event_id: st
     if kind == "pass":
         return twin.device.qr_text(event_id, captured_at, twin.passes[what][1], direction)
     person = gate_world.residents[what].person_id
-    code = current_code(person, ResidentSecretStore(protector).get(person), utcnow())
+    code = current_code(person, ResidentSecretStore(protector).get(person), clock.now())
     return twin.device.qr_text(event_id, captured_at, code, direction)
 
 
@@ -264,7 +276,7 @@ def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
                 event_id, captured_at = played[step[1]]
                 step = STREAM[step[1]]
             else:
-                event_id, captured_at = uuid.uuid4().hex[:16], utcnow()
+                event_id, captured_at = uuid.uuid4().hex[:16], clock.now()
             played.append((event_id, captured_at))
             for name, twin in (("A", gate_a), ("B", gate_b)):
                 decided[name].append(_play(twin, step, gate_world, protector, testdata, event_id, captured_at))
@@ -317,7 +329,7 @@ def CloudClient(url: str, twin: Twin):
 def _estate_events(estate_id: str):
     from gridgate.adapters.events import EventRepository
 
-    today = utcnow().date()
+    today = clock.today()
     return [e for day in (today - timedelta(days=1), today) for e in EventRepository().for_estate_day(estate_id, day)]
 
 
@@ -328,7 +340,7 @@ class Clock:
     """The gate's clock, which a test can move."""
 
     def __init__(self) -> None:
-        self.now = utcnow()
+        self.now = clock.now()
 
     def __call__(self) -> datetime:
         return self.now
@@ -348,7 +360,7 @@ def offline_gate(gate_world, keyring, protector, tmp_path):
     from gridgate.services.gate_snapshot import GateSnapshotService
 
     service = GateSnapshotService(get_settings(), keyring, PassRepository(protector), ResidentSecretStore(protector).get)
-    document = service.build(gate_world.estate_id, utcnow())
+    document = service.build(gate_world.estate_id, clock.now())
     key_id = keyring.active_signing_key_id
     envelope = seal(document, key_id, keyring.signing_keys[key_id])
     gate, clock = GateRepository().get(gate_world.gate_id), Clock()
@@ -384,7 +396,7 @@ def test_resident_codes_offline(offline_gate, gate_world, protector):
     verifier.load_snapshot(envelope)
     tenant = gate_world.residents["tenant"].person_id
     outsider = gate_world.residents["other_estate_owner"].person_id
-    now = utcnow()
+    now = clock.now()
     fresh = verifier.qr_text(uuid.uuid4().hex, now, Direction.IN, _code(protector, tenant, now))
     assert (fresh.outcome.value, fresh.event.person_id, fresh.event.right) == ("open", tenant, "tenant")
     stale = verifier.qr_text(uuid.uuid4().hex, now, Direction.IN, _code(protector, tenant, now - timedelta(minutes=3)))
@@ -397,7 +409,7 @@ def test_resident_codes_offline(offline_gate, gate_world, protector):
 @pytest.mark.usefixtures("enrolled_faces")
 def test_without_a_valid_snapshot_the_gate_opens_nothing_but_records_everything(offline_gate, gate_world):
     verifier, envelope, document, clock = offline_gate
-    now = utcnow()
+    now = clock.now()
     entry = verifier.face("e-1", now, Direction.IN, 0.99, gate_world.probe_frame("owner"))
     leaving = verifier.face("e-2", now, Direction.OUT, 0.99, gate_world.probe_frame("owner"))
     assert (entry.outcome.value, entry.reason) == ("deny", "offline_unavailable")
@@ -425,7 +437,7 @@ def test_the_snapshot_is_rebuilt_when_the_estate_changes(gate, gate_world):
 def test_an_upload_may_carry_only_the_gates_own_events(gate, gate_world):
     def event(gate_id: str, estate_id: str) -> dict:
         return {"event_id": f"{gate_id}:{uuid.uuid4().hex[:10]}", "gate_id": gate_id, "estate_id": estate_id,
-                "direction": "in", "occurred_at": utcnow().isoformat(), "method": "face", "outcome": "open",
+                "direction": "in", "occurred_at": clock.now().isoformat(), "method": "face", "outcome": "open",
                 "reason": "resident_right", "person_id": gate_world.residents["owner"].person_id}
 
     own = event(gate_world.gate_id, gate_world.estate_id)

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 import qrcode
-from gate_helpers import decision_of, events_of, utcnow
+from gate_helpers import decision_of, events_of
+from gridgate import clock
 
 
 def _qr_png(text: str, *, scale: int = 4) -> bytes:
@@ -49,7 +50,7 @@ def test_a_pass_signed_with_a_key_the_city_does_not_hold_is_refused(gate, gate_w
     from gridgate.security.passes import PassClaims, new_pass_id, sign_pass
 
     rogue = replace(Keyring.generate(signing_key_id=keyring.active_signing_key_id))
-    now = utcnow().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     claims = PassClaims(new_pass_id(), gate_world.estate_id, gate_world.home_id, now - timedelta(minutes=1),
                         now + timedelta(hours=1), keyring.active_signing_key_id)
     assert _entry(gate, sign_pass(claims, rogue))["reason"] == "bad_signature"
@@ -59,14 +60,14 @@ def test_a_pass_signed_with_a_key_the_city_does_not_hold_is_refused(gate, gate_w
 
 
 def test_an_expired_pass_is_refused(gate, gate_world, pass_issuer):
-    now = utcnow().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     _, text = pass_issuer(gate_world.estate_id, gate_world.home_id, valid_from=now - timedelta(hours=25),
                           valid_until=now - timedelta(hours=1))
     assert (_entry(gate, text)["outcome"], _entry(gate, text)["reason"]) == ("deny", "pass_expired")
 
 
 def test_a_pass_not_valid_yet_is_refused(gate, gate_world, pass_issuer):
-    now = utcnow().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     _, text = pass_issuer(gate_world.estate_id, gate_world.home_id, valid_from=now + timedelta(hours=2),
                           valid_until=now + timedelta(hours=20))
     assert _entry(gate, text)["reason"] == "pass_not_yet_valid"
@@ -76,7 +77,7 @@ def test_a_revoked_pass_is_refused_and_the_deny_names_the_pass(gate, gate_world,
     from gridgate.adapters.passes import PassRepository
 
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
-    PassRepository(protector).revoke(pass_id, utcnow())
+    PassRepository(protector).revoke(pass_id, clock.now())
     decision = _entry(gate, text)
     assert (decision["outcome"], decision["reason"], decision["pass_id"]) == ("deny", "pass_revoked", pass_id)
 
@@ -92,7 +93,7 @@ def test_a_retried_pass_entry_uses_the_pass_once(gate, gate_world, pass_issuer, 
     from gridgate.adapters.passes import PassRepository
 
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=1)
-    event_id, captured_at = uuid.uuid4().hex[:12], utcnow()
+    event_id, captured_at = uuid.uuid4().hex[:12], clock.now()
     first = _entry(gate, text, event_id=event_id, captured_at=captured_at)
     retry = _entry(gate, text, event_id=event_id, captured_at=captured_at)
     assert (first["outcome"], retry["outcome"], retry["replayed"]) == ("open", "open", True)
@@ -121,7 +122,7 @@ def test_the_resident_rotating_code_opens_for_a_resident_with_a_right(gate, gate
     from gridgate.security.resident_qr import current_code
 
     tenant = gate_world.residents["tenant"].person_id
-    code = current_code(tenant, ResidentSecretStore(protector).get(tenant), utcnow())
+    code = current_code(tenant, ResidentSecretStore(protector).get(tenant), clock.now())
     decision = _entry(gate, code)
     assert (decision["outcome"], decision["method"], decision["person_id"], decision["right"]) == (
         "open", "resident_qr", tenant, "tenant",
@@ -133,7 +134,7 @@ def test_a_resident_code_at_an_estate_where_the_person_has_no_right(gate, gate_w
     from gridgate.security.resident_qr import current_code
 
     outsider = gate_world.residents["other_estate_owner"].person_id
-    code = current_code(outsider, ResidentSecretStore(protector).get(outsider), utcnow())
+    code = current_code(outsider, ResidentSecretStore(protector).get(outsider), clock.now())
     decision = _entry(gate, code)
     assert (decision["outcome"], decision["reason"], decision["person_id"]) == ("deny", "no_right", outsider)
 
@@ -143,7 +144,7 @@ def test_a_screenshot_of_an_old_resident_code_is_refused(gate, gate_world, prote
     from gridgate.security.resident_qr import current_code
 
     owner = gate_world.residents["owner"].person_id
-    stale = current_code(owner, ResidentSecretStore(protector).get(owner), utcnow() - timedelta(minutes=5))
+    stale = current_code(owner, ResidentSecretStore(protector).get(owner), clock.now() - timedelta(minutes=5))
     decision = _entry(gate, stale)
     assert (decision["outcome"], decision["reason"], decision["person_id"]) == ("deny", "resident_code_expired", None)
 

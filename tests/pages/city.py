@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
-from gridgate.adapters.repositories import HomeRepository, PersonRepository, PlaceRepository
+from gridgate.adapters.findings import (
+    FindingRepository,
+    StatisticRepository,
+    VerificationTaskRepository,
+)
+from gridgate.adapters.repositories import (
+    HomeRepository,
+    PersonRepository,
+    PlaceRepository,
+)
 from gridgate.domain.model import (
-    Finding, Home, Person, Place, PlaceKind, Registry, Severity, Statistic, VerificationTask,
+    Finding,
+    Home,
+    Person,
+    Place,
+    PlaceKind,
+    Registry,
+    Severity,
+    Statistic,
+    VerificationTask,
 )
 
 DISTRICT, STREET, COMMUNITY, GRID, ESTATE = "D-01", "D-01-S1", "D-01-S1-C1", "D-01-S1-C1-G1", "E-0001"

@@ -8,9 +8,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from playwright.sync_api import expect
-
 from gridgate.security.tokens import issue_token
+from playwright.sync_api import expect
 
 from . import city
 from .conftest import PREFECT_UI

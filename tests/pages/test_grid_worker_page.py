@@ -4,11 +4,10 @@ roster, submit a result, and see the change (in the page and in the table)."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
-
 from gridgate.adapters.findings import VerificationTaskRepository
 from gridgate.domain.model import TaskResult, TaskStatus
 from gridgate.security.tokens import issue_token
+from playwright.sync_api import expect
 
 from . import city
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from gridgate.services import data_center_overview
 from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
 from gridgate.services.key_group_alerts import ALERT_TYPES

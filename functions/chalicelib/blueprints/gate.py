@@ -28,8 +28,7 @@ from functools import lru_cache
 
 from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
-
-from chalicelib.errors import ApiError
+from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import Direction
 from gridgate.security.device_auth import (
@@ -39,8 +38,15 @@ from gridgate.security.device_auth import (
     HEADER_LIVENESS,
     DeviceAuthError,
 )
-from gridgate.services.gate_decision import INPUT_REASONS, DeviceEvent, GateDecision, Reason
+from gridgate.services.gate_decision import (
+    INPUT_REASONS,
+    DeviceEvent,
+    GateDecision,
+    Reason,
+)
 from gridgate.services.offline_uploads import UploadRefused
+
+from chalicelib.errors import ApiError
 
 bp = Blueprint(__name__)
 logger = Logger(service="gridgate-gate")
@@ -111,7 +117,7 @@ def _device_event(request, gate, direction: Direction) -> DeviceEvent:
         raise ApiError(400, "bad_captured_at", f"{HEADER_CAPTURED_AT} must be an ISO 8601 time") from err
     if captured_at.tzinfo is None:
         raise ApiError(400, "bad_captured_at", f"{HEADER_CAPTURED_AT} must carry a UTC offset")
-    now = datetime.now(timezone.utc)
+    now = city_now()
     window = timedelta(seconds=get_settings().gate_request_window_seconds)
     if not now - _LIVE_CAPTURE_MAX_AGE <= captured_at <= now + window:
         raise ApiError(400, "bad_captured_at", "a live request must report a passage of the last 10 minutes")

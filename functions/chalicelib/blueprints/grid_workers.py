@@ -13,17 +13,22 @@ the worker saw and is refused with 409 ``correction_conflict`` if someone change
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from functools import lru_cache
 
 from chalice import Blueprint, Response
+from gridgate.adapters.findings import VerificationTaskRepository
+from gridgate.clock import city_clock
+from gridgate.services.home_roster import HomeRoster
+from gridgate.services.task_feedback import (
+    FeedbackError,
+    GridWorker,
+    TaskFeedback,
+    TaskSubmission,
+)
+from gridgate.services.task_sheets import rows, to_csv, to_html
 
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
-from gridgate.adapters.findings import VerificationTaskRepository
-from gridgate.services.home_roster import HomeRoster
-from gridgate.services.task_feedback import FeedbackError, GridWorker, TaskFeedback, TaskSubmission
-from gridgate.services.task_sheets import rows, to_csv, to_html
 
 bp = Blueprint(__name__)
 
@@ -64,7 +69,7 @@ def list_tasks(grid_id: str):
             headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="tasks-{grid_id}.csv"'},
         )
     if form == "html":
-        page = to_html(grid_id, tasks, datetime.now(timezone.utc).date())
+        page = to_html(grid_id, tasks, city_clock().today())
         return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
     if form != "json":
         raise ApiError(400, "bad_format", "format must be json, csv or html")

@@ -20,11 +20,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
+from gridgate.clock import city_clock
+from gridgate.config import get_settings
+from gridgate.domain.policy import report_day_problem
+from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
 
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
-from gridgate.config import get_settings
-from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
 
 bp = Blueprint(__name__)
 
@@ -85,6 +87,9 @@ def data_center_overview():
         day = date.fromisoformat(params["day"]) if params.get("day") else None
     except ValueError:
         raise ApiError(400, "bad_day", "day must be a date (YYYY-MM-DD)") from None
+    problem = day and report_day_problem(day, city_clock().today(), get_settings().event_retention_days)
+    if problem:
+        raise ApiError(400, "bad_day", problem)
     try:
         result = _overview().overview(parent, day)
     except UnknownPlace as err:

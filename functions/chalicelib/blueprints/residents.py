@@ -12,6 +12,15 @@ import base64
 from functools import lru_cache
 
 from chalice import Blueprint, Response
+from gridgate.clock import city_clock
+from gridgate.clock import now as city_now
+from gridgate.qr.render import qr_png, qr_version
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import get_keyring
+from gridgate.services.grants import GrantService, cap_policy
+from gridgate.services.ownership import homes_owned
+from gridgate.services.passes import PassService
+from gridgate.services.resident_codes import ResidentCodes
 
 from chalicelib.auth import require
 from chalicelib.idempotency import REPLAY_FLAG, IdempotentOperation
@@ -31,16 +40,6 @@ from chalicelib.resident_schemas import (
     PassView,
     ResidentQrView,
 )
-from gridgate.adapters.repositories import utcnow
-from gridgate.config import get_settings
-from gridgate.domain.policy import local_date
-from gridgate.qr.render import qr_png, qr_version
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import get_keyring
-from gridgate.services.grants import GrantService, cap_policy
-from gridgate.services.ownership import homes_owned
-from gridgate.services.passes import PassService
-from gridgate.services.resident_codes import ResidentCodes
 
 bp = Blueprint(__name__)
 
@@ -66,7 +65,7 @@ def _passes() -> PassService:
 
 
 def _today():
-    return local_date(utcnow(), get_settings().city_timezone)
+    return city_clock().today()
 
 
 def _json(result: dict) -> Response:
@@ -188,7 +187,7 @@ def issue_pass(home_id):
             body.max_uses,
             request_id(request),
         )
-        view = PassView.of(visitor_pass, utcnow())
+        view = PassView.of(visitor_pass, city_now())
         issued = IssuedPassView(
             **view.model_dump(), qr_text=text, qr_version=qr_version(text), qr_png_base64=_b64(qr_png(text))
         )
@@ -204,7 +203,7 @@ def list_home_passes(home_id):
     """The visitor passes of one of my homes, newest first."""
     request = current_request()
     principal = require(request, RESIDENT)
-    now = utcnow()
+    now = city_now()
     passes = _passes().of_home(principal.subject, home_id, request_id(request))
     return _json(_ok(PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json")))
 
@@ -215,7 +214,7 @@ def my_passes():
     """The visitor passes of every home I own, newest first."""
     request = current_request()
     principal = require(request, RESIDENT)
-    now = utcnow()
+    now = city_now()
     passes = _passes().of_owner(principal.subject, request_id(request))
     return _json(_ok(PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json")))
 
@@ -230,7 +229,7 @@ def revoke_pass(pass_id):
 
     def revoke() -> dict:
         revoked = _passes().revoke(principal.subject, pass_id, request_id(request))
-        return _ok(PassView.of(revoked, utcnow()).model_dump(mode="json"))
+        return _ok(PassView.of(revoked, city_now()).model_dump(mode="json"))
 
     return _json(_revoke_pass(request, principal.subject, {"pass_id": pass_id}, revoke))
 
@@ -255,7 +254,7 @@ def my_resident_qr():
     """
     request = current_request()
     principal = require(request, RESIDENT)
-    code = ResidentCodes(_protector()).current(principal.subject, utcnow(), request_id(request))
+    code = ResidentCodes(_protector()).current(principal.subject, city_now(), request_id(request))
     view = ResidentQrView(
         code=code.code, step_seconds=code.step_seconds, seconds_left=code.seconds_left, png_base64=_b64(qr_png(code.code))
     )

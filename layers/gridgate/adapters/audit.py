@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Iterator
 
+from gridgate import clock
 from gridgate.adapters.tables import AuditTable
 from gridgate.domain.model import AuditRecord
-from gridgate.adapters.repositories import utcnow
 
 
 class AuditLog:
@@ -29,7 +29,7 @@ class AuditLog:
             actor=actor,
             action=action,
             subject=subject,
-            at=utcnow(),
+            at=clock.now(),
             request_id=request_id,
             detail=detail or {},
         )

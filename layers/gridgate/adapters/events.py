@@ -23,9 +23,16 @@ from typing import Iterable
 
 from pynamodb.exceptions import PutError
 
+from gridgate import clock
 from gridgate.adapters.tables import AccessEventTable
 from gridgate.config import Settings, get_settings
-from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome, Registry
+from gridgate.domain.model import (
+    AccessEvent,
+    AccessMethod,
+    Direction,
+    Outcome,
+    Registry,
+)
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -148,7 +155,7 @@ class EventRepository:
 
     @staticmethod
     def _live_in_order(items: Iterable[AccessEventTable]) -> list[AccessEvent]:
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         live = [item for item in items if item.expires_at is None or item.expires_at > now]
         live.sort(key=lambda item: item.sk)
         return [event_from_item(item) for item in live]

@@ -8,11 +8,12 @@ Rights (grants, passes), events and the flows' outputs have repositories of thei
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist
 
+from gridgate import clock
 from gridgate.adapters.tables import (
     FaceTemplateTable,
     GateTable,
@@ -34,10 +35,6 @@ from gridgate.domain.model import (
     Registry,
 )
 from gridgate.security.identifiers import IdentifierProtector
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _iso(day: date | None) -> str | None:
@@ -69,7 +66,7 @@ class PersonRepository:
             registered_home_id=person.registered_home_id,
             registered_grid_id=grid_id,
             key_groups={k.value for k in person.key_groups} or None,
-            updated_at=utcnow(),
+            updated_at=clock.now(),
         )
 
     def from_item(self, item: PersonTable) -> Person:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterator
 
 import boto3
@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from botocore.config import Config
 
+from gridgate import clock
 from gridgate.adapters.events import partition_key
 from gridgate.config import Settings
 from gridgate.domain.model import PlaceKind
@@ -348,7 +349,7 @@ def scan_table(name: str, settings: Settings, segments: int = 8) -> pa.Table:
     export = _EXPORTS[name]
     table_name = settings.table_name(SNAPSHOT_TABLES[name])
     client = _dynamodb()
-    now_epoch = int(datetime.now(timezone.utc).timestamp())
+    now_epoch = int(clock.now().timestamp())
 
     def scan(segment: int) -> list[dict[str, Any]]:
         request = {"TableName": table_name, "Segment": segment, "TotalSegments": segments, **_projection(export.attributes)}
@@ -382,7 +383,7 @@ def events_of_day(day: date, settings: Settings) -> pa.Table:
     """The live events of UTC day `day` from the table: one query per estate and write shard."""
     client = _dynamodb()
     export = _EXPORTS["access_events"]
-    now_epoch = int(datetime.now(timezone.utc).timestamp())
+    now_epoch = int(clock.now().timestamp())
     keys = [
         partition_key(estate, day, shard)
         for estate in _estate_ids(client, settings)

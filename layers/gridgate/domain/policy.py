@@ -56,6 +56,29 @@ def grant_dates_problem(starts_on: date, ends_on: date | None, today: date) -> s
     return None
 
 
+def report_day_problem(day: date, today: date, retention_days: int) -> str | None:
+    """Why `day` cannot be reported on (statistics, alerts, reconciliation, task sheets), or None.
+
+    Only whole local days can: today has not ended (its "no exit for 7 days" would be false for
+    everyone still out), a future day has no events at all, and a day past the event retention
+    window has lost its events. The message is Chinese first, then English.
+    """
+    latest, oldest = today - timedelta(days=1), today - timedelta(days=retention_days)
+    if day > latest:
+        return (
+            f"{day.isoformat()} 尚未结束：最晚可统计 {latest.isoformat()}（今天是 {today.isoformat()}） / "
+            f"{day.isoformat()} has not ended in the city yet: the latest day is {latest.isoformat()} "
+            f"(today is {today.isoformat()})"
+        )
+    if day < oldest:
+        return (
+            f"{day.isoformat()} 早于访问记录保留期（{retention_days} 天，最早 {oldest.isoformat()}） / "
+            f"{day.isoformat()} is before the {retention_days}-day event retention window "
+            f"(oldest day kept: {oldest.isoformat()})"
+        )
+    return None
+
+
 def pass_window_problem(valid_from: datetime, validity_hours: float, now: datetime) -> tuple[str, str] | None:
     """(code, message) of what is wrong with a visitor-pass window, or None."""
     if not validity_hours > 0:

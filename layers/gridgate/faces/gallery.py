@@ -19,17 +19,24 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Callable, Mapping
 
 import numpy as np
 
+from gridgate import clock
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.config import get_settings
 from gridgate.domain.model import Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
-from gridgate.faces.matcher import CALIBRATED_RULE, DecisionRule, FaceMatch, Gallery, match
+from gridgate.faces.matcher import (
+    CALIBRATED_RULE,
+    DecisionRule,
+    FaceMatch,
+    Gallery,
+    match,
+)
 
 #: Who may enter an estate on a local day: person id -> their strongest right (the rights service).
 RightsSource = Callable[[str, date], Mapping[str, Right]]
@@ -70,7 +77,7 @@ class EstateGalleryCache:
         check_every_seconds: float = 0.0,
         max_estates: int = 16,
         monotonic: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = clock.now,
     ) -> None:
         self._places = places or PlaceRepository()
         self._templates = templates or FaceTemplateRepository()

@@ -24,21 +24,31 @@ from __future__ import annotations
 
 import base64
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 import numpy as np
 
+from gridgate.clock import now as city_now
 from gridgate.domain.model import AccessEvent, Direction, Gate, Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.faces.matcher import Gallery, match
 from gridgate.faces.pipeline import probe_face
 from gridgate.offline.buffer import EventBuffer
-from gridgate.offline.snapshot import CODE_DIGEST_BYTES, code_digest, decode_templates, open_envelope
+from gridgate.offline.snapshot import (
+    CODE_DIGEST_BYTES,
+    code_digest,
+    decode_templates,
+    open_envelope,
+)
 from gridgate.qr.decode import read_qr_bytes
 from gridgate.security.passes import PassClaims, PassRejected
-from gridgate.security.resident_qr import ResidentCodeRejected, person_of_code, time_step
+from gridgate.security.resident_qr import (
+    ResidentCodeRejected,
+    person_of_code,
+    time_step,
+)
 from gridgate.services.gate_decision import (
     RESIDENT_CODE_SKEW_STEPS,
     DeviceEvent,
@@ -166,7 +176,7 @@ class OfflineVerifier:
         trusted_snapshot_keys: dict[str, bytes],
         buffer: EventBuffer,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = city_now,
     ) -> None:
         self._gate = gate
         self._trusted = trusted_snapshot_keys

@@ -40,14 +40,17 @@ import binascii
 import hashlib
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
+from gridgate.clock import now as city_now
 from gridgate.domain.model import Gate
 
 SCHEME = "gridgate-gate-request-v1"
@@ -127,7 +130,7 @@ def sign_request(
     Used by the gate-side uploader, the offline verifier, the benchmark, the demo and the tests.
     """
     device_headers = {name: str(value) for name, value in (device_headers or {}).items()}
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    stamp = str(int(city_now().timestamp()) if timestamp is None else timestamp)
     nonce = nonce or secrets.token_urlsafe(18)
     message = canonical_message(method, path, gate_id, stamp, nonce, body, device_headers)
     signature = Ed25519PrivateKey.from_private_bytes(private_key).sign(message)
@@ -169,7 +172,7 @@ class DeviceAuthenticator:
         claim_nonce: Callable[[NonceClaim], bool],
         *,
         window_seconds: int,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = city_now,
     ) -> None:
         self._find_gate = find_gate
         self._claim_nonce = claim_nonce

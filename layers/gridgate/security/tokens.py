@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterable
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
+from gridgate import clock
 from gridgate.config import Settings, get_settings
 from gridgate.security.keyring import Keyring, get_keyring
 
@@ -62,7 +66,7 @@ def issue_token(
     settings = settings or get_settings()
     if not keyring.token_issuer_key:
         raise RuntimeError("this keyring has no local token issuer (in AWS the city IdP issues tokens)")
-    issued = now or datetime.now(timezone.utc)
+    issued = now or clock.now()
     claims = {
         "iss": settings.token_issuer,
         "aud": settings.token_audience,
@@ -118,7 +122,7 @@ def verify_bearer(
         raise TokenError("wrong_issuer", "token was not issued by the city identity provider") from None
     except jwt.PyJWTError as exc:
         raise TokenError("bad_token", f"token refused: {exc}") from None
-    _check_times(claims, (now or datetime.now(timezone.utc)).timestamp(), settings.token_leeway_seconds)
+    _check_times(claims, (now or clock.now()).timestamp(), settings.token_leeway_seconds)
     return _principal(claims)
 
 

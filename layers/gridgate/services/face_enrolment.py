@@ -33,8 +33,8 @@ from gridgate.adapters.repositories import (
     FaceTemplateRepository,
     OwnershipRepository,
     PlaceRepository,
-    utcnow,
 )
+from gridgate.clock import now as city_now
 from gridgate.domain.model import FaceTemplate, Registry
 from gridgate.faces.pipeline import FacePolicy, probe_face
 
@@ -79,7 +79,7 @@ class FaceEnrolment:
         ownerships: OwnershipRepository | None = None,
         grants: GrantRepository | None = None,
         audit: AuditLog | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = city_now,
     ) -> None:
         self._templates = templates or FaceTemplateRepository()
         self._places = places or PlaceRepository()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from typing import Callable
 
@@ -24,6 +24,7 @@ from gridgate.adapters.gate_writes import GateEventWriter
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import GateRepository
 from gridgate.adapters.resident_secrets import ResidentSecretStore
+from gridgate.clock import now as city_now
 from gridgate.config import Settings
 from gridgate.domain.model import AccessEvent, Gate
 from gridgate.domain.rights import Right
@@ -131,10 +132,6 @@ class GateServices:
         return self.decider_for(self.facts.claiming(nonce))
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> GateServices:
     keyring = keyring or get_keyring()
     protector = IdentifierProtector(keyring)
@@ -153,14 +150,14 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
         CachedGates(GateRepository()).get,
         nonces.claim,
         window_seconds=settings.gate_request_window_seconds,
-        clock=utcnow,
+        clock=city_now,
     )
     decider_for = partial(
         GateDecider,
         liveness_floor=settings.gate_liveness_floor,
         probe_face=lambda data: probe_face(data, max_bytes=settings.gate_max_upload_bytes),
         read_qr=lambda data: read_qr_bytes(data, max_bytes=settings.gate_max_upload_bytes),
-        clock=utcnow,
+        clock=city_now,
     )
     return GateServices(
         authenticator=authenticator,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 import boto3
@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
+from gridgate.clock import now as city_now
 from gridgate.config import Settings
 from gridgate.domain.model import Registry
 from gridgate.domain.policy import local_date
@@ -145,7 +146,7 @@ class GateSnapshotService:
 
     def locate(self, estate_id: str, now: datetime | None = None) -> dict:
         """Where a gate downloads the estate's fresh snapshot: id, validity and a presigned URL."""
-        now = now or datetime.now(timezone.utc)
+        now = now or city_now()
         metadata = self._stored_metadata(estate_id)
         if metadata is None or not self._fresh(metadata, estate_id, now):
             self.publish(estate_id, now)

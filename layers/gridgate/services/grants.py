@@ -16,7 +16,12 @@ from typing import Callable
 
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.grants import CapReached, GrantNotActive, GrantRepository
-from gridgate.adapters.repositories import OwnershipRepository, PersonRepository, PlaceRepository, utcnow
+from gridgate.adapters.repositories import (
+    OwnershipRepository,
+    PersonRepository,
+    PlaceRepository,
+)
+from gridgate.clock import now as city_now
 from gridgate.config import Settings, get_settings
 from gridgate.domain.model import Grant, GrantStatus, Home, Relation
 from gridgate.domain.policy import GrantCapPolicy, grant_dates_problem, local_date
@@ -48,7 +53,7 @@ class GrantService:
         *,
         grants: GrantRepository | None = None,
         audit: AuditLog | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = city_now,
     ) -> None:
         self._people = PersonRepository(protector)
         self._grants = grants or GrantRepository()

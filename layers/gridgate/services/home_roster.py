@@ -11,13 +11,14 @@ Each person carries the registry `version` the worker sees; a correction must na
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.grants import GrantRepository
-from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository
-from gridgate.config import get_settings
-from gridgate.domain.policy import local_date
+from gridgate.adapters.repositories import (
+    HomeRepository,
+    OwnershipRepository,
+    PersonRepository,
+)
+from gridgate.clock import city_clock
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import get_keyring
 from gridgate.services.task_feedback import GridWorker, OutOfScope, TaskNotFound
@@ -50,7 +51,7 @@ class HomeRoster:
         return cls(PersonRepository(IdentifierProtector(get_keyring())))
 
     def _roles(self, home_id: str) -> dict[str, set[str]]:
-        today = local_date(datetime.now(timezone.utc), get_settings().city_timezone)
+        today = city_clock().today()
         roles: dict[str, set[str]] = {}
         for person_id in self._persons.ids_registered_at(home_id):
             roles.setdefault(person_id, set()).add("registered")

@@ -13,7 +13,7 @@ from typing import Callable
 
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.passes import PassRepository
-from gridgate.adapters.repositories import utcnow
+from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import VisitorPass
 from gridgate.domain.policy import local_date, pass_window_problem
@@ -44,7 +44,7 @@ class PassService:
         *,
         passes: PassRepository | None = None,
         audit: AuditLog | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = city_now,
     ) -> None:
         self._keyring = keyring
         self._passes = passes or PassRepository(protector)

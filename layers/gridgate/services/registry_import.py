@@ -41,11 +41,19 @@ from gridgate.adapters.repositories import (
     home_from_item,
     home_to_item,
     ownership_to_item,
-    utcnow,
 )
 from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
+from gridgate.clock import now as city_now
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
-from gridgate.domain.model import FaceTemplate, Home, KeyGroup, Ownership, Person, PlaceKind, Registry
+from gridgate.domain.model import (
+    FaceTemplate,
+    Home,
+    KeyGroup,
+    Ownership,
+    Person,
+    PlaceKind,
+    Registry,
+)
 from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
 
 #: The files of an export and their exact columns (any order). faces.csv is optional.
@@ -500,7 +508,7 @@ class RegistryImport:
             value = getattr(sealed, attribute)
             column = getattr(PersonTable, attribute)
             actions.append(column.set(value) if value is not None else column.remove())
-        actions.append(PersonTable.updated_at.set(utcnow()))
+        actions.append(PersonTable.updated_at.set(city_now()))
         item.update(actions=actions)  # conditional on the version read above
         self._count("person", "updated", f"person#{person_id}", line, "persons.csv", changed)
         return person_id

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
-from gridgate.adapters.repositories import HomeRepository, utcnow
+from gridgate.adapters.repositories import HomeRepository
 from gridgate.adapters.verification_results import (
     RegistryChange,
     RegistryEntry,
@@ -22,6 +22,7 @@ from gridgate.adapters.verification_results import (
     TaskNoLongerOpen,
     VerificationResultStore,
 )
+from gridgate.clock import now as city_now
 from gridgate.domain.model import KeyGroup, TaskResult, TaskStatus, VerificationTask
 
 _UNSET = object()
@@ -196,7 +197,7 @@ class TaskFeedback:
         task = self.open_task(worker, grid_id, task_id)
         resolved = [self._resolve(worker, task, c) for c in submission.corrections]
         changes = [change for _, change in resolved]
-        at = utcnow()
+        at = city_now()
         detail = {
             "note": submission.note,
             "corrections": [_change_record(entry, change) for entry, change in resolved],
