@@ -26,6 +26,10 @@ class DemoGate:
     private_key: bytes
 
 
+#: Refusals that only mean "pick someone else": the person already has a grant here, or owns the home.
+_NOT_A_NEW_GRANTEE = ("already_granted", "grantee_is_owner")
+
+
 class Walkthrough:
     """One owner, one home, a gate at its estate and a gate elsewhere, from the seeded city."""
 
@@ -101,7 +105,7 @@ class Walkthrough:
                 {"grantee_id_number": grantee_id_number, "relation": "tenant", "starts_on": clock.today().isoformat()},
                 idempotency_key=uuid.uuid4().hex,
             )
-            if grant.json_body.get("error", {}).get("code") != "already_granted":
+            if grant.json_body.get("error", {}).get("code") not in _NOT_A_NEW_GRANTEE:
                 break
         say(f"  grant a tenant on {self.home_id}: HTTP {grant.status_code} "
             f"{grant.json_body.get('grant_id') or grant.json_body.get('error', {}).get('code')}")

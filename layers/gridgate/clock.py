@@ -121,6 +121,8 @@ def pinned(at: datetime | Callable[[], datetime]) -> Iterator[CityClock]:
         _pinned.pop()
 
 
-def shifted(offset: timedelta) -> Callable[[], datetime]:
-    """A clock source running at real speed, `offset` away from the machine's clock."""
+def running_from(instant: datetime) -> Callable[[], datetime]:
+    """A clock source that reads `instant` now and runs at real speed from there (for whole
+    scenarios: signed requests, token lifetimes and TTLs keep moving forward)."""
+    offset = instant - system_now()
     return lambda: system_now() + offset

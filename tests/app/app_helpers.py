@@ -86,10 +86,7 @@ def call(client, method: str, path: str, who: str | None = None, body=None, head
 
 def city_today() -> date:
     """Today in the city's time zone (grant dates are local dates)."""
-    from gridgate.config import get_settings
-    from gridgate.domain.policy import local_date
-
-    return local_date(clock.now(), get_settings().city_timezone)
+    return clock.today()
 
 
 def grant_body(id_number: str, relation: str = "family", starts_on: date | None = None, ends_on: date | None = None) -> dict:

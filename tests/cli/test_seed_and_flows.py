@@ -36,3 +36,26 @@ def test_flow_list_names_the_three_nightly_flows(runner):
     assert listing.exit_code == 0
     for name in ("nightly-reconciliation", "population-statistics", "verification-task-generation"):
         assert name[:20] in listing.output
+
+
+def test_a_day_that_has_not_ended_or_is_past_retention_is_refused_and_creates_nothing(runner, clean_tables):
+    from datetime import timedelta
+
+    from gridgate import clock
+    from gridgate.adapters.tables import (
+        FindingTable,
+        StatisticTable,
+        VerificationTaskTable,
+    )
+    from gridgate.config import get_settings
+
+    today = clock.today()
+    oldest = today - timedelta(days=get_settings().event_retention_days)
+    for day in (today + timedelta(days=31), today, oldest - timedelta(days=1)):
+        for flow_name in ("population-statistics", "nightly-reconciliation", "verification-task-generation"):
+            refused = runner.invoke(app, ["flow", "run", flow_name, "--day", day.isoformat()])
+            assert refused.exit_code == 1, refused.output
+            assert "尚未结束" in refused.output or "保留期" in refused.output, refused.output
+        exported = runner.invoke(app, ["stats", "export", "/tmp/never.csv", "--day", day.isoformat()])
+        assert exported.exit_code == 1, exported.output
+    assert FindingTable.count() == StatisticTable.count() == VerificationTaskTable.count() == 0

@@ -7,8 +7,9 @@ the emulator; flow tests take `prefect_server` plus the root conftest's moto fix
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -43,18 +44,27 @@ def reset_emulator(moto_server) -> None:
     provision(get_settings())
 
 
-@pytest.fixture(scope="module")
-def nightly(moto_server, prefect_server, tmp_path_factory) -> NightlyRun:
-    """A fresh emulator with a synthetic city (8 days of history), then `run_nightly` once."""
+#: The nights the flow tests run at, on a clock running from these instants: one minute either
+#: side of local midnight at the year end (23:59 on 12-31 and 00:01 on 01-01 in Nanjing, both
+#: still 12-31 in UTC), so a UTC date taken for a local one shows up as a missed case.
+NIGHTS = [datetime(2026, 12, 31, 15, 59, tzinfo=timezone.utc), datetime(2026, 12, 31, 16, 1, tzinfo=timezone.utc)]
+
+
+@pytest.fixture(scope="module", params=NIGHTS, ids=lambda at: at.strftime("%m%d-%H%MZ"))
+def nightly(request, moto_server, prefect_server, tmp_path_factory) -> Iterator[NightlyRun]:
+    """A fresh emulator with a synthetic city (8 days of history), then `run_nightly` once; the
+    module's tests run on the same clock."""
     from gridgate.config import get_settings
 
     from flows.run_all import run_nightly
     from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
-    reset_emulator(moto_server)
-    today = clock.today()
-    city = build_city(CITY_PERSONS, seed=CITY_SEED, history_days=8, today=today)
-    load_into_dynamodb(city, get_settings(), max_table_events=500)
-    report_dir = tmp_path_factory.mktemp("reports")
-    day = today - timedelta(days=1)
-    return NightlyRun(city, day, run_nightly(day=day, report_dir=report_dir), report_dir)
+    with clock.pinned(clock.running_from(request.param)):
+        reset_emulator(moto_server)
+        today = clock.today()
+        city = build_city(CITY_PERSONS, seed=CITY_SEED, history_days=8)
+        assert city.today == today
+        load_into_dynamodb(city, get_settings(), max_table_events=500)
+        report_dir = tmp_path_factory.mktemp("reports")
+        day = today - timedelta(days=1)
+        yield NightlyRun(city, day, run_nightly(day=day, report_dir=report_dir), report_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -22,15 +23,27 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
 
 
-def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path):
+#: The machine's own time, and (through Debian's faketime, the whole process tree on one faked
+#: clock) 00:01 on New Year's Day in Nanjing, which is still 12-31 in UTC.
+HOURS = [None, "@2026-12-31 16:01:00"]
+
+
+@pytest.mark.parametrize("fake_time", HOURS, ids=["now", "local-0001-new-year"])
+def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(GRIDGATE_KEYRING_FILE=str(tmp_path / "keyring.json"), GRIDGATE_STAGE="demotest")
-    result = subprocess.run(
-        [sys.executable, "-m", "local_emulator.demo", "--persons", "300", "--history-days", "1"],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
-    )
+    command = [sys.executable, "-m", "local_emulator.demo", "--persons", "300", "--history-days", "1"]
+    if fake_time:
+        if not shutil.which("faketime"):
+            pytest.skip("Debian's faketime is not installed (make test installs it where it can)")
+        command = ["faketime", "-f", fake_time, *command]
+        env["TZ"] = "UTC"
+    result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=400)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
+    # every walkthrough step answers as meant, and nothing reads as an error
+    assert re.search(r"grant a tenant on \S+: HTTP 201 ", out), out
+    assert not re.search(r"error|traceback|exception|HTTP [45]\d\d", out, re.IGNORECASE), out
     listening = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", out)
     assert listening, out
     url, pid = listening.group(1), int(listening.group(2))

@@ -10,13 +10,13 @@ hierarchy, who currently owns or is granted which home, and each home's cap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Mapping
-from zoneinfo import ZoneInfo
 
 import polars as pl
 import pyarrow as pa
 
+from gridgate.clock import CityClock
 from gridgate.domain.policy import GrantCapPolicy
 
 #: Snapshot names the flows read, as written by `gridgate.adapters.snapshots`.
@@ -50,7 +50,7 @@ EVENT_COLUMNS = (
 
 def local_midnight(day: date, tz: str) -> datetime:
     """The instant (UTC) local day `day` begins in the city's time zone."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+    return CityClock(tz).local_midnight(day)
 
 
 def normalise(name: str, table: pa.Table | pl.DataFrame) -> pl.DataFrame:

@@ -105,14 +105,14 @@ def living_alone_without_exit(city: CityFrames, policy: AlertPolicy) -> pl.DataF
     since = (
         pl.when(pl.col("last_exit_at").is_null())
         .then(pl.format("has no recorded exit in the last {} days", "window_days"))
-        .otherwise(pl.format("was last seen leaving on {} ({} days ago)", pl.col("last_exit_at").dt.date(), "days_without_exit"))
+        .otherwise(pl.format("was last seen leaving on {} ({} days ago)", city.local("last_exit_at").dt.date(), "days_without_exit"))
     )
     return finding_rows(
         rows,
         AlertType.LIVING_ALONE_NO_EXIT,
         Severity.HIGH,
         **about_person_at_home(
-            pl.format("{}|{}", "person_id", pl.col("last_exit_at").dt.date().cast(pl.String).fill_null("none"))
+            pl.format("{}|{}", "person_id", city.local("last_exit_at").dt.date().cast(pl.String).fill_null("none"))
         ),
         explanation=pl.format(
             "{} (age {}, {}) lives alone at home {} and {}; limit {} days: visit",
