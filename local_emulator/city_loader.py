@@ -7,8 +7,9 @@ with `BulkWriter`. Personal identifiers are sealed with `IdentifierProtector`, a
 never clear text. Small tables (places, gates, passes) go through the repositories' own
 item builders.
 
-Access events: the history goes to the daily Parquet exports in S3 (where the flows read it),
-and only the most recent events of the last day (at most `max_table_events`) into the table,
+Access events: the finished UTC days of the history go to the daily Parquet exports in S3 (where
+the flows read them), a day still open (see docs/time.md) wholly into the table, and of the last
+finished day only the most recent events (at most `max_table_events`) into the table,
 because the emulator writes about 2,000-6,000 items a second and a large city makes millions of
 events a day. See docs/data-model.md, "Events".
 
@@ -28,6 +29,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
+from gridgate import clock
 from gridgate.adapters.events import event_shard, partition_key
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import gate_to_item, place_to_item
@@ -236,14 +238,24 @@ def pass_items(city: "City", protector: IdentifierProtector, key_id: str) -> Ite
         yield repository.to_item(visitor_pass).serialize()
 
 
+def finished_event_days(city: "City") -> list[date]:
+    """The city's event partitions whose UTC day is over: these are exported to S3, as the
+    nightly export does; a partition still open (16:00-24:00 UTC, the city's yesterday is
+    today's UTC date) lives only in the table, where the flows read it."""
+    open_from = clock.now().date()
+    return [day for day in city.event_days if day < open_from]
+
+
 def recent_event_items(city: "City", settings: Settings, limit: int) -> Iterator[Item]:
-    """The last `limit` events of the city's last event partition (UTC day), as the gate functions store them."""
-    if not city.event_days or limit <= 0:
-        return
-    table = city_tables.events_table(city, city.event_days[-1])
-    table = table.slice(max(0, table.num_rows - limit))
+    """The events the table holds, as the gate functions store them: every event of an open
+    partition, and the last `limit` events of the last finished one."""
+    finished = finished_event_days(city)
+    tables = [city_tables.events_table(city, day) for day in city.event_days if day not in finished]
+    if finished and limit > 0:
+        last = city_tables.events_table(city, finished[-1])
+        tables.insert(0, last.slice(max(0, last.num_rows - limit)))
     retention = timedelta(days=settings.event_retention_days)
-    for row in table.to_pylist():
+    for row in (row for table in tables for row in table.to_pylist()):
         at: datetime = row["occurred_at"].astimezone(timezone.utc)
         event_id = row["event_id"]
         yield _item(
@@ -313,7 +325,7 @@ def load_into_dynamodb(
         else:
             items[name] = writer.write(table_name, source())
     days = []
-    for day in city.event_days:  # written while the server imports
+    for day in finished_event_days(city):  # written while the server imports
         write_events_day(day, city_tables.events_table(city, day), settings)
         days.append(day)
     counts = importer.wait()

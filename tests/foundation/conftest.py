@@ -29,11 +29,16 @@ def small_city():
 
 @pytest.fixture(scope="module")
 def seeded(moto_server, small_city):
-    """A fresh emulator holding `small_city` (loaded the way the demo loads it)."""
+    """A fresh emulator holding `small_city` (loaded the way the demo loads it), on a clock at
+    09:00 of the city's today: every event partition of the history is a finished UTC day, so
+    the table holds the last 800 events of the last one (test_seeding covers an open day)."""
+    from datetime import timedelta
+
     from gridgate.config import get_settings
 
     from local_emulator.synthetic_city import load_into_dynamodb
 
-    reset_emulator(moto_server)
-    report = load_into_dynamodb(small_city, get_settings(), max_table_events=800)
-    return small_city, report
+    with clock.pinned(clock.running_from(small_city.now + timedelta(hours=9))):
+        reset_emulator(moto_server)
+        report = load_into_dynamodb(small_city, get_settings(), max_table_events=800)
+        yield small_city, report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import numpy as np
 import pyarrow as pa
+import pytest
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import (
@@ -37,12 +38,14 @@ def test_every_table_holds_the_whole_city(seeded):
     city, report = seeded
     expected = {name: build(city).num_rows for name, build in city_tables.CITY_SNAPSHOTS.items()}
     expected["gates"] = len(city.gate_ids)
-    expected["access_events"] = min(800, city_tables.events_table(city, city.event_days[-1]).num_rows)
+    finished, still_open = _split_days(city, report)
+    expected["access_events"] = min(800, city_tables.events_table(city, finished[-1]).num_rows) + sum(
+        city_tables.events_table(city, day).num_rows for day in still_open
+    )
     assert report.items == {name: expected[name] for name in report.items}
     assert set(report.items) == set(expected)
     for name, count in expected.items():
         assert _count(name) == count, name
-    assert report.event_days_in_s3 == city.event_days
     assert set(report.imported) == set(expected)  # a fresh emulator is loaded by ImportTable
 
 
@@ -100,15 +103,40 @@ def test_faces_and_passes_read_back(seeded, protector):
     assert stored.valid_until == passes[row]["valid_until"] and stored.status.value == passes[row]["status"]
 
 
+def _split_days(city, report) -> tuple[list, list]:
+    """(finished, open) event partitions as the load saw them: the finished ones went to S3; at
+    most the last one, the city's yesterday between 16:00 and 24:00 UTC, was still open."""
+    finished = report.event_days_in_s3
+    assert finished == city.event_days[: len(finished)] and len(city.event_days) - len(finished) <= 1
+    return finished, city.event_days[len(finished):]
+
+
+@pytest.mark.parametrize("instant, open_days", [("2026-12-31T15:59:00+00:00", 0), ("2026-12-31T16:01:00+00:00", 1)])
+def test_an_open_utc_day_stays_in_the_table(instant, open_days):
+    from datetime import datetime
+
+    from gridgate import clock
+    from local_emulator.city_loader import finished_event_days
+    from local_emulator.synthetic_city import build_city
+
+    with clock.pinned(datetime.fromisoformat(instant)):
+        city = build_city(150, seed=2, history_days=2)
+        assert len(city.event_days) - len(finished_event_days(city)) == open_days
+
+
 def test_recent_events_in_the_table_history_in_parquet(seeded):
-    city, _ = seeded
-    last = city.event_days[-1]
+    city, report = seeded
+    finished, still_open = _split_days(city, report)
+    repo = EventRepository()
+    for day in still_open:  # an open partition is wholly in the table
+        stored = [e.event_id for estate in city.places.estate_ids for e in repo.for_estate_day(estate, day)]
+        assert sorted(stored) == sorted(city_tables.events_table(city, day)["event_id"].to_pylist())
+    last = finished[-1]
     day = city_tables.events_table(city, last)
     tail = day.slice(day.num_rows - 800)
-    repo = EventRepository()
     stored = [e for estate in city.places.estate_ids for e in repo.for_estate_day(estate, last)]
     assert sorted(e.event_id for e in stored) == sorted(tail["event_id"].to_pylist())
-    history = read_events(city.event_days[0], last, get_settings())
-    expected = pa.concat_tables([city_tables.events_table(city, d) for d in city.event_days])
+    history = read_events(finished[0], last, get_settings())
+    expected = pa.concat_tables([city_tables.events_table(city, d) for d in finished])
     assert history.num_rows == expected.num_rows
     assert sorted(history["event_id"].to_pylist()) == sorted(expected["event_id"].to_pylist())

@@ -363,9 +363,9 @@ def offline_gate(gate_world, keyring, protector, tmp_path):
     document = service.build(gate_world.estate_id, clock.now())
     key_id = keyring.active_signing_key_id
     envelope = seal(document, key_id, keyring.signing_keys[key_id])
-    gate, clock = GateRepository().get(gate_world.gate_id), Clock()
-    verifier = OfflineVerifier(gate, public_keys(keyring), EventBuffer(tmp_path / "gate.sqlite"), clock=clock)
-    return verifier, envelope, document, clock
+    gate, gate_clock = GateRepository().get(gate_world.gate_id), Clock()
+    verifier = OfflineVerifier(gate, public_keys(keyring), EventBuffer(tmp_path / "gate.sqlite"), clock=gate_clock)
+    return verifier, envelope, document, gate_clock
 
 
 def _code(protector, person_id: str, at: datetime) -> str:
@@ -408,8 +408,8 @@ def test_resident_codes_offline(offline_gate, gate_world, protector):
 @pytest.mark.testdata
 @pytest.mark.usefixtures("enrolled_faces")
 def test_without_a_valid_snapshot_the_gate_opens_nothing_but_records_everything(offline_gate, gate_world):
-    verifier, envelope, document, clock = offline_gate
-    now = clock.now()
+    verifier, envelope, document, gate_clock = offline_gate
+    now = gate_clock.now
     entry = verifier.face("e-1", now, Direction.IN, 0.99, gate_world.probe_frame("owner"))
     leaving = verifier.face("e-2", now, Direction.OUT, 0.99, gate_world.probe_frame("owner"))
     assert (entry.outcome.value, entry.reason) == ("deny", "offline_unavailable")
@@ -417,8 +417,8 @@ def test_without_a_valid_snapshot_the_gate_opens_nothing_but_records_everything(
     verifier.load_snapshot(envelope)
     assert verifier.face("e-3", now, Direction.IN, 0.99, gate_world.probe_frame("owner")).outcome.value == "open"
     # the same snapshot, once past its validity, decides nothing
-    clock.now = datetime.fromisoformat(document["valid_until"]) + timedelta(seconds=1)
-    late = verifier.face("e-4", clock.now, Direction.IN, 0.99, gate_world.probe_frame("owner"))
+    gate_clock.now = datetime.fromisoformat(document["valid_until"]) + timedelta(seconds=1)
+    late = verifier.face("e-4", gate_clock.now, Direction.IN, 0.99, gate_world.probe_frame("owner"))
     assert late.reason == "offline_unavailable"
 
 
