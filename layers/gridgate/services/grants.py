@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Callable
 
 from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.grants import CapReached, GrantNotActive, GrantRepository
+from gridgate.adapters.grants import AlreadyGranted, CapReached, GrantNotActive, GrantRepository
 from gridgate.adapters.repositories import OwnershipRepository, PersonRepository, PlaceRepository, utcnow
 from gridgate.config import Settings, get_settings
 from gridgate.domain.model import Grant, GrantStatus, Home, Relation
@@ -29,6 +29,10 @@ from gridgate.services.ownership import owned_home
 def cap_policy(settings: Settings | None = None) -> GrantCapPolicy:
     settings = settings or get_settings()
     return GrantCapPolicy(settings.grant_area_per_person_m2, settings.grant_cap_min, settings.grant_cap_max)
+
+
+def _already_granted() -> Conflict:
+    return Conflict("already_granted", "this person already has an active grant for the home")
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,10 @@ class GrantService:
         if any(o.home_id == home_id for o in OwnershipRepository().current_for_person(grantee_id, today)):
             raise Invalid("grantee_is_owner", "an owner of the home needs no grant")
         self._grants.expire_due(home_id, today)
+        # Read first for grants stored before the home carried its grantee set; the transaction
+        # below is what makes two concurrent requests unable to both pass.
         if any(g.grantee_id == grantee_id and grant_status_on(g, today) == GrantStatus.ACTIVE for g in self._grants.of_home(home_id)):
-            raise Conflict("already_granted", "this person already has an active grant for the home")
+            raise _already_granted()
         cap = cap_policy(self._settings).cap_for(home.floor_area_m2)
         grant = Grant(
             grant_id=uuid.uuid4().hex,
@@ -97,6 +103,8 @@ class GrantService:
         )
         try:
             self._grants.create(grant, cap)
+        except AlreadyGranted:
+            raise _already_granted() from None
         except CapReached:
             raise Conflict("over_cap", f"this home may grant at most {cap} people (floor area {home.floor_area_m2:g} m²)") from None
         PlaceRepository().bump_gallery_version(home.estate_id)

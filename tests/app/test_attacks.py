@@ -1,0 +1,65 @@
+"""Attacks on the app's endpoints (issue 11), each replayed through the real Chalice app and moto."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+
+from app_helpers import call, grant_body
+
+from gridgate.adapters.grants import GrantRepository
+from gridgate.adapters.repositories import utcnow
+from gridgate.adapters.tables import HomeTable
+from gridgate.domain.model import GrantStatus
+from gridgate.services.rights import effective_right
+
+
+def _race(count: int, request) -> list:
+    """`request(i)` from `count` threads released at once; their results in completion order."""
+    start = threading.Barrier(count)
+    results, lock = [], threading.Lock()
+
+    def run(index: int) -> None:
+        start.wait()
+        result = request(index)
+        with lock:
+            results.append(result)
+
+    environment = os.environ  # Chalice's test client swaps os.environ per request, which threads interleave
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        os.environ = environment
+    return results
+
+
+def test_twenty_concurrent_grants_for_one_person_make_one_and_revoking_it_ends_the_right(client, city):
+    estate = city.estate(homes=1)  # 90 m²: cap 9, so the cap alone would let 9 through
+    home, owner = estate.homes[0], estate.owners[estate.homes[0]]
+    tenant, id_number = city.person()
+
+    def grant(index: int):
+        status, body = call(
+            client, "POST", f"/homes/{home}/grants", owner, grant_body(id_number, "tenant"),
+            headers={"Idempotency-Key": f"dup-grant-{index:04d}"},
+        )
+        return status, body.get("grant_id") if status == 201 else body["error"]["code"]
+
+    results = _race(20, grant)
+    assert Counter(status for status, _ in results) == {201: 1, 409: 19}
+    assert {code for status, code in results if status == 409} == {"already_granted"}
+    active = [g for g in GrantRepository().of_home(home) if g.status == GrantStatus.ACTIVE]
+    assert len(active) == 1
+    assert HomeTable.get(home, consistent_read=True).granted_count == 1
+
+    (granted,) = [grant_id for status, grant_id in results if status == 201]
+    assert call(client, "DELETE", f"/homes/{home}/grants/{granted}", owner)[0] == 200
+    assert effective_right(tenant, estate.estate_id, utcnow()) is None
+    assert HomeTable.get(home, consistent_read=True).granted_count == 0
+    # the person may be granted again once the grant ended
+    assert call(client, "POST", f"/homes/{home}/grants", owner, grant_body(id_number, "tenant"))[0] == 201
