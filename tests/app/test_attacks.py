@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import Counter
+
+import pytest
 
 from app_helpers import call, grant_body
 
@@ -63,3 +66,35 @@ def test_twenty_concurrent_grants_for_one_person_make_one_and_revoking_it_ends_t
     assert HomeTable.get(home, consistent_read=True).granted_count == 0
     # the person may be granted again once the grant ended
     assert call(client, "POST", f"/homes/{home}/grants", owner, grant_body(id_number, "tenant"))[0] == 201
+
+
+def _signed_token(keyring, claims_json: str) -> str:
+    """A token whose payload is `claims_json` verbatim (json.dumps cannot write 1e400), properly signed."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    header = b64(json.dumps({"alg": "EdDSA", "typ": "JWT", "kid": keyring.token_issuer_key_id}).encode())
+    signing_input = f"{header}.{b64(claims_json.encode())}"
+    signature = Ed25519PrivateKey.from_private_bytes(keyring.token_issuer_key).sign(signing_input.encode())
+    return f"{signing_input}.{b64(signature)}"
+
+
+@pytest.mark.parametrize("exp", ["1e400", "NaN", "Infinity", '"4102444800"', "4102444800.5", "true"])
+def test_a_token_with_an_unbounded_or_non_integer_expiry_is_refused(client, city, keyring, exp):
+    from gridgate.config import get_settings
+
+    settings = get_settings()
+    owner, _ = city.person()
+    now = int(utcnow().timestamp())
+    claims = (
+        f'{{"iss": {json.dumps(settings.token_issuer)}, "aud": {json.dumps(settings.token_audience)}, '
+        f'"sub": "{owner}", "iat": {now}, "exp": {exp}, "roles": ["resident"]}}'
+    )
+    honest = claims.replace(f'"exp": {exp}', f'"exp": {now + 600}')
+    assert call(client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, honest)}"})[0] == 200
+    status, body = call(client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, claims)}"})
+    assert (status, body["error"]["code"]) == (401, "bad_token")

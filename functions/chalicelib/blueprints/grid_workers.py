@@ -12,7 +12,6 @@ the worker saw and is refused with 409 ``correction_conflict`` if someone change
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -20,6 +19,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
+from chalicelib.json_body import parse_json
 from gridgate.adapters.findings import VerificationTaskRepository
 from gridgate.services.home_roster import HomeRoster
 from gridgate.services.task_feedback import FeedbackError, GridWorker, TaskFeedback, TaskSubmission
@@ -83,10 +83,7 @@ def home_roster(grid_id: str, home_id: str):
 @bp.route("/{grid_id}/tasks/{task_id}/result", methods=["POST"], content_types=["application/json"])
 def submit_result(grid_id: str, task_id: str):
     worker = _worker(grid_id)
-    try:
-        body = json.loads(bp.current_request.raw_body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_json", "the body must be JSON") from None
+    body = parse_json(bp.current_request.raw_body or b"null", "bad_json", "the body must be JSON")
     try:
         task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
     except FeedbackError as error:
