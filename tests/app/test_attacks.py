@@ -98,3 +98,13 @@ def test_a_token_with_an_unbounded_or_non_integer_expiry_is_refused(client, city
     assert call(client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, honest)}"})[0] == 200
     status, body = call(client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, claims)}"})
     assert (status, body["error"]["code"]) == (401, "bad_token")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_an_unknown_path_answers_404_and_never_echoes_the_bearer_token(client, method):
+    token = "Bearer eyJhbGciOiJFZERTQSJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl"
+    for path in ("/nope", "/homes", "/homes/H1/grants/G1/extra", "/gate/entry"):
+        response = client.http.request(method, path, headers={"Authorization": token}, body=b"")
+        assert response.status_code == 404
+        assert json.loads(response.body)["error"]["code"] == "unknown_route"
+        assert b"c2VjcmV0LXRva2Vu" not in response.body and b"Bearer" not in response.body
