@@ -166,6 +166,6 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
         authenticator=authenticator,
         facts=facts,
         decider_for=decider_for,
-        uploads=OfflineUploads(facts),
+        uploads=OfflineUploads(facts, clock=utcnow, retention_days=settings.event_retention_days),
         snapshots=GateSnapshotService(settings, keyring, passes, secrets.get),
     )

@@ -5,9 +5,11 @@ The document's contents, and why each part is safe on a gate, are described in
 Snapshots live in S3 under ``gate-snapshots/<estate_id>/latest.json`` (the signed envelope), with
 their times and gallery version as object metadata. `locate` hands an authenticated gate a
 short-lived presigned URL of the stored one while it is fresh, and rebuilds it first when it is
-older than `REFRESH_AFTER`, has less than `REFRESH_AFTER` of validity left, or the estate's gallery
-version moved (a right or an enrolled face changed); so an online gate that fetches hourly holds at
-most an hour-old view of revocations. A URL, not the body: a large estate's snapshot (templates and
+older than `refresh_after` (a third of its validity), has less than that left, or the estate's
+gallery version moved (a right or an enrolled face changed). A change also deletes the stored copy
+at once (`estate_changed`). A snapshot is valid for `gate_snapshot_validity_minutes` (30): that is
+the longest a gate cut off from the cloud can act on a withdrawn face, a revoked grant or pass or
+an ended ownership; an online gate fetching every 5 minutes sees it within 5. A URL, not the body: a large estate's snapshot (templates and
 code digests of thousands of residents) is far beyond a Lambda response's 6 MB.
 """
 
@@ -23,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
-from gridgate.config import Settings
+from gridgate.config import Settings, get_settings
 from gridgate.domain.model import Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
@@ -33,13 +35,31 @@ from gridgate.security.passes import public_keys
 from gridgate.security.resident_qr import STEP_SECONDS, code_for_step, time_step
 from gridgate.services.rights import people_with_rights
 
-REFRESH_AFTER = timedelta(hours=1)
 #: How long the presigned URL a gate receives stays usable.
 URL_SECONDS = 300
 
 
 def snapshot_key(estate_id: str) -> str:
     return f"gate-snapshots/{estate_id}/latest.json"
+
+
+def refresh_after(settings: Settings) -> timedelta:
+    """A stored snapshot older than this, or with less validity left, is rebuilt before it is served."""
+    return timedelta(minutes=settings.gate_snapshot_validity_minutes) / 3
+
+
+def estate_changed(estate_id: str, places: PlaceRepository | None = None, settings: Settings | None = None) -> None:
+    """A right or an enrolled face at `estate_id` changed: every copy the cloud holds must follow.
+
+    Bumps the estate's gallery version (warm gate functions reload their face gallery) and deletes
+    the stored gate snapshot at once, so a withdrawn face, a revoked grant or an ended ownership is
+    not kept in S3 until some gate happens to ask; the next `locate` builds a new one. Gates that
+    hold the earlier snapshot learn at their next fetch; offline, the snapshot's short validity
+    (`gate_snapshot_validity_minutes`) bounds how long they can act on it.
+    """
+    settings = settings or get_settings()
+    (places or PlaceRepository()).bump_gallery_version(estate_id)
+    _s3().delete_object(Bucket=settings.bucket, Key=snapshot_key(estate_id))
 
 
 class GateSnapshotService:
@@ -63,7 +83,7 @@ class GateSnapshotService:
     def build(self, estate_id: str, now: datetime) -> dict:
         """The snapshot document of `estate_id` as of `now` (unsigned)."""
         settings = self._settings
-        valid_until = now + timedelta(hours=settings.gate_snapshot_validity_hours)
+        valid_until = now + timedelta(minutes=settings.gate_snapshot_validity_minutes)
         snapshot_id = f"{estate_id}@{now.isoformat(timespec='seconds')}"
         rights_by_day = {
             day.isoformat(): people_with_rights(estate_id, day) for day in self._local_days(now, valid_until)
@@ -169,9 +189,10 @@ class GateSnapshotService:
     def _fresh(self, metadata: dict, estate_id: str, now: datetime) -> bool:
         generated_at = datetime.fromisoformat(metadata["generated-at"])
         valid_until = datetime.fromisoformat(metadata["valid-until"])
+        refresh = refresh_after(self._settings)
         return (
-            now - generated_at < REFRESH_AFTER
-            and valid_until - now > REFRESH_AFTER
+            now - generated_at < refresh
+            and valid_until - now > refresh
             and int(metadata["gallery-version"]) == self._places.gallery_version(estate_id)
         )
 

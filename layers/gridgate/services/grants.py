@@ -16,7 +16,7 @@ from typing import Callable
 
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.grants import AlreadyGranted, CapReached, GrantNotActive, GrantRepository
-from gridgate.adapters.repositories import OwnershipRepository, PersonRepository, PlaceRepository, utcnow
+from gridgate.adapters.repositories import OwnershipRepository, PersonRepository, utcnow
 from gridgate.config import Settings, get_settings
 from gridgate.domain.model import Grant, GrantStatus, Home, Relation
 from gridgate.domain.policy import GrantCapPolicy, grant_dates_problem, local_date
@@ -24,6 +24,7 @@ from gridgate.domain.rights import grant_status_on
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.services.errors import Conflict, Invalid, NotFound
 from gridgate.services.ownership import owned_home
+from gridgate.services.gate_snapshot import estate_changed
 
 
 def cap_policy(settings: Settings | None = None) -> GrantCapPolicy:
@@ -107,7 +108,7 @@ class GrantService:
             raise _already_granted() from None
         except CapReached:
             raise Conflict("over_cap", f"this home may grant at most {cap} people (floor area {home.floor_area_m2:g} m²)") from None
-        PlaceRepository().bump_gallery_version(home.estate_id)
+        estate_changed(home.estate_id)
         self._audit.record(
             owner_id,
             "grant.create",
@@ -140,7 +141,7 @@ class GrantService:
             if self._grants.get(home_id, grant_id) is None:
                 raise NotFound("unknown_grant", "no such grant for this home") from None
             raise Conflict("grant_not_active", "the grant is already revoked or expired") from None
-        PlaceRepository().bump_gallery_version(home.estate_id)
+        estate_changed(home.estate_id)
         self._audit.record(
             owner_id,
             "grant.revoke",
