@@ -29,16 +29,23 @@ M = TypeVar("M", bound=BaseModel)
 MAX_JSON_DEPTH = 32
 
 
-def parse_json(raw: bytes, code: str = "malformed_json", message: str = "request body is not valid JSON"):
+def parse_json(
+    raw: bytes,
+    code: str = "malformed_json",
+    message: str = "request body is not valid JSON",
+    *,
+    non_finite: bool = False,
+):
     """`raw` as a JSON value; `ApiError` 400 `code` when it is not JSON, not UTF-8 or nested too deep.
 
     The depth is checked on the bytes before parsing, so the parser never recurses deeper than
-    `MAX_JSON_DEPTH`; non-finite numbers (NaN, Infinity, which JSON does not have) are refused too.
+    `MAX_JSON_DEPTH`. NaN and Infinity (which JSON does not have) are refused, unless `non_finite`:
+    a gate's upload may carry them in one event's score, and that event, not the batch, is refused.
     """
     if _nesting_depth(raw) > MAX_JSON_DEPTH:
         raise ApiError(400, code, f"{message} (nested deeper than {MAX_JSON_DEPTH} levels)")
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        return json.loads(raw) if non_finite else json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, code, message) from None
 

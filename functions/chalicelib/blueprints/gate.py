@@ -210,7 +210,7 @@ def exit_capture():
 def upload_offline_events():
     """Events a gate decided while the cloud was unreachable; re-uploading one changes nothing."""
     request, body, gate = _request()
-    document = parse_json(body, "bad_json", "the body must be JSON: {\"events\": [...]}")
+    document = parse_json(body, "bad_json", "the body must be JSON: {\"events\": [...]}", non_finite=True)
     try:
         result = _gate_services().uploads.accept(gate.gate, document)
     except UploadRefused as refused:
