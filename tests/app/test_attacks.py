@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import uuid
 from collections import Counter
 
 import pytest
@@ -108,3 +109,31 @@ def test_an_unknown_path_answers_404_and_never_echoes_the_bearer_token(client, m
         assert response.status_code == 404
         assert json.loads(response.body)["error"]["code"] == "unknown_route"
         assert b"c2VjcmV0LXRva2Vu" not in response.body and b"Bearer" not in response.body
+
+
+def _every_stored_item() -> str:
+    """Every item of every gridgate table, as text (a scan, as someone with table read access would)."""
+    import boto3
+
+    from gridgate.adapters.tables import ALL_TABLES
+
+    client = boto3.client("dynamodb")
+    items = []
+    for table in ALL_TABLES:
+        for page in client.get_paginator("scan").paginate(TableName=table.Meta.table_name):
+            items += page["Items"]
+    return repr(items)
+
+
+def test_no_table_keeps_a_pass_result_in_clear_and_a_retry_still_gets_it(client, city):
+    estate = city.estate(homes=1)
+    home, owner = estate.homes[0], estate.owners[estate.homes[0]]
+    visitor = f"访客{uuid.uuid4().hex[:6]}"
+    key = {"Idempotency-Key": f"pass-secret-{uuid.uuid4().hex[:8]}"}
+    status, issued = call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": visitor}, headers=key)
+    assert status == 201
+    stored = _every_stored_item()
+    for secret in (visitor, json.dumps(visitor)[1:-1], issued["qr_text"], issued["qr_png_base64"][:64]):
+        assert secret not in stored
+    status, replayed = call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": visitor}, headers=key)
+    assert status == 201 and replayed == issued
