@@ -137,3 +137,39 @@ def test_no_table_keeps_a_pass_result_in_clear_and_a_retry_still_gets_it(client,
         assert secret not in stored
     status, replayed = call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": visitor}, headers=key)
     assert status == 201 and replayed == issued
+
+
+def test_a_pass_shorter_than_ten_minutes_is_refused(client, city):
+    estate = city.estate(homes=1)
+    home, owner = estate.homes[0], estate.owners[estate.homes[0]]
+    for hours in (1e-300, 5e-324, 0.1):
+        status, body = call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x", "duration_hours": hours})
+        assert (status, body["error"]["code"]) == (400, "validity_too_short")
+    assert call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x", "duration_hours": 1 / 6})[0] == 201
+
+
+def test_reading_a_homes_grants_and_a_grids_tasks_is_audited(client, city):
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.security.tokens import issue_token
+
+    estate = city.estate(homes=1)
+    home, owner = estate.homes[0], estate.owners[estate.homes[0]]
+    assert call(client, "GET", f"/homes/{home}/grants", owner)[0] == 200
+    assert [(r.actor, r.action) for r in AuditLog().about(f"home#{home}")] == [(owner, "grant.read")]
+
+    worker = {"Authorization": f"Bearer {issue_token('worker-audit', ['grid_worker'], [estate.grid_id])}"}
+    for form in ("json", "csv", "html"):
+        assert client.http.get(f"/grid/{estate.grid_id}/tasks?format={form}", headers=worker).status_code == 200
+    reads = AuditLog().about(f"grid#{estate.grid_id}")
+    assert [(r.actor, r.action) for r in reads] == [("worker-audit", "personal_data.read")] * 3
+
+
+def test_a_grid_worker_note_with_a_lone_surrogate_is_refused(client, city):
+    from gridgate.security.tokens import issue_token
+
+    estate = city.estate(homes=1)
+    worker = {"Authorization": f"Bearer {issue_token('worker-note', ['grid_worker'], [estate.grid_id])}",
+              "Content-Type": "application/json"}
+    body = b'{"result": "confirmed", "note": "\\ud800 left"}'
+    response = client.http.post(f"/grid/{estate.grid_id}/tasks/T-1/result", headers=worker, body=body)
+    assert response.status_code == 400, response.body

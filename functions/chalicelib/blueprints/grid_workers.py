@@ -20,6 +20,7 @@ from chalice import Blueprint, Response
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
 from chalicelib.json_body import parse_json
+from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import VerificationTaskRepository
 from gridgate.services.home_roster import HomeRoster
 from gridgate.services.task_feedback import FeedbackError, GridWorker, TaskFeedback, TaskSubmission
@@ -55,9 +56,17 @@ def _refused(error: FeedbackError) -> ApiError:
 
 @bp.route("/{grid_id}/tasks", methods=["GET"])
 def list_tasks(grid_id: str):
-    _worker(grid_id)
+    worker = _worker(grid_id)
     form = (bp.current_request.query_params or {}).get("format", "json")
+    if form not in {"json", "csv", "html"}:
+        raise ApiError(400, "bad_format", "format must be json, csv or html")
     tasks = VerificationTaskRepository().in_grid(grid_id)
+    # A task list names homes and people to visit: its reads are logged as a roster read is.
+    AuditLog().record(
+        worker.subject, "personal_data.read", f"grid#{grid_id}", request_id=_request_id(),
+        detail={"purpose": "door-to-door verification", "grid_id": grid_id, "format": form,
+                "tasks": [t.task_id for t in tasks]},
+    )
     if form == "csv":
         return Response(
             body=to_csv(tasks),
@@ -66,8 +75,6 @@ def list_tasks(grid_id: str):
     if form == "html":
         page = to_html(grid_id, tasks, datetime.now(timezone.utc).date())
         return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
-    if form != "json":
-        raise ApiError(400, "bad_format", "format must be json, csv or html")
     return {"grid_id": grid_id, "count": len(tasks), "tasks": rows(tasks)}
 
 

@@ -125,12 +125,18 @@ class GrantService:
         )
         return grant
 
-    def of_home(self, owner_id: str, home_id: str) -> HomeGrants:
+    def of_home(self, owner_id: str, home_id: str, request_id: str | None = None) -> HomeGrants:
+        """The home's grants, audited as a read: the list names who lives in the owner's home,
+        and reads of who lives where are logged like a grid worker's roster read."""
         today = self._today()
         home = owned_home(owner_id, home_id, today)
         self._grants.expire_due(home_id, today)
         grants = sorted(self._grants.of_home(home_id), key=lambda g: g.created_at, reverse=True)
         used = sum(1 for g in grants if g.status == GrantStatus.ACTIVE)
+        self._audit.record(
+            owner_id, "grant.read", f"home#{home_id}", request_id=request_id,
+            detail={"grants": [g.grant_id for g in grants]},
+        )
         return HomeGrants(home, cap_policy(self._settings).cap_for(home.floor_area_m2), used, grants)
 
     def revoke(self, owner_id: str, home_id: str, grant_id: str, request_id: str | None) -> Grant:
