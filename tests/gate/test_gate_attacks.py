@@ -85,7 +85,10 @@ def test_deeply_nested_json_to_a_gate_is_a_400(gate, path):
 
 @pytest.fixture
 def sold_home(gate_world, protector):
-    """A second home at the test estate, its owner, and a tenant granted with no end date."""
+    """A second home at the test estate, its owner, and a tenant granted with no end date.
+
+    Afterwards the home is sold (ownership ends today), so the session's estate is left with the
+    people it had: other tests compare a snapshot's people with the world's residents."""
     from gridgate.adapters.grants import GrantRepository
     from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
@@ -108,7 +111,8 @@ def sold_home(gate_world, protector):
         status=GrantStatus.ACTIVE, created_at=utcnow(),
     )
     GrantRepository().create(grant, cap=5)
-    return owner, tenant, home_id
+    yield owner, tenant, home_id
+    OwnershipRepository().end(owner, home_id, _today())
 
 
 def _today():
@@ -203,7 +207,7 @@ def _stored(estate_id: str) -> bool:
     from botocore.exceptions import ClientError
 
     from gridgate.config import get_settings
-    from gridgate.services.gate_snapshot import snapshot_key
+    from gridgate.services.estate_changes import snapshot_key
 
     try:
         boto3.client("s3").head_object(Bucket=get_settings().bucket, Key=snapshot_key(estate_id))

@@ -37,7 +37,7 @@ from gridgate.adapters.repositories import (
 )
 from gridgate.domain.model import FaceTemplate, Registry
 from gridgate.faces.pipeline import FacePolicy, probe_face
-from gridgate.services.gate_snapshot import estate_changed
+from gridgate.services.estate_changes import estate_changed
 
 #: Every slot a person's app templates may use (the gate reads exactly these keys).
 MAX_APP_TEMPLATES = TEMPLATE_SLOTS

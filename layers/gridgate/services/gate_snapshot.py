@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from gridgate.adapters.passes import PassRepository
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
-from gridgate.config import Settings, get_settings
+from gridgate.config import Settings
 from gridgate.domain.model import Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
@@ -33,33 +33,16 @@ from gridgate.offline.snapshot import FORMAT, code_digest, encode_templates, sea
 from gridgate.security.keyring import Keyring
 from gridgate.security.passes import public_keys
 from gridgate.security.resident_qr import STEP_SECONDS, code_for_step, time_step
+from gridgate.services.estate_changes import snapshot_key
 from gridgate.services.rights import people_with_rights
 
 #: How long the presigned URL a gate receives stays usable.
 URL_SECONDS = 300
 
 
-def snapshot_key(estate_id: str) -> str:
-    return f"gate-snapshots/{estate_id}/latest.json"
-
-
 def refresh_after(settings: Settings) -> timedelta:
     """A stored snapshot older than this, or with less validity left, is rebuilt before it is served."""
     return timedelta(minutes=settings.gate_snapshot_validity_minutes) / 3
-
-
-def estate_changed(estate_id: str, places: PlaceRepository | None = None, settings: Settings | None = None) -> None:
-    """A right or an enrolled face at `estate_id` changed: every copy the cloud holds must follow.
-
-    Bumps the estate's gallery version (warm gate functions reload their face gallery) and deletes
-    the stored gate snapshot at once, so a withdrawn face, a revoked grant or an ended ownership is
-    not kept in S3 until some gate happens to ask; the next `locate` builds a new one. Gates that
-    hold the earlier snapshot learn at their next fetch; offline, the snapshot's short validity
-    (`gate_snapshot_validity_minutes`) bounds how long they can act on it.
-    """
-    settings = settings or get_settings()
-    (places or PlaceRepository()).bump_gallery_version(estate_id)
-    _s3().delete_object(Bucket=settings.bucket, Key=snapshot_key(estate_id))
 
 
 class GateSnapshotService:

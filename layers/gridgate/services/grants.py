@@ -24,7 +24,7 @@ from gridgate.domain.rights import grant_status_on
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.services.errors import Conflict, Invalid, NotFound
 from gridgate.services.ownership import owned_home
-from gridgate.services.gate_snapshot import estate_changed
+from gridgate.services.estate_changes import estate_changed
 
 
 def cap_policy(settings: Settings | None = None) -> GrantCapPolicy:

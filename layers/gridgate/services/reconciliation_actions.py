@@ -23,7 +23,7 @@ from gridgate.adapters.findings import FindingRepository
 from gridgate.adapters.grants import GrantNotActive, GrantRepository
 from gridgate.adapters.pass_expiry import Expiry, expire_pass
 from gridgate.adapters.repositories import PlaceRepository
-from gridgate.services.gate_snapshot import estate_changed
+from gridgate.services.estate_changes import estate_changed
 
 #: Audit action of the message an owner receives in the app.
 NOTIFY_GRANT_REVOKED = "notify.grant_revoked_former_owner"

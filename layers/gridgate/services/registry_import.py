@@ -47,7 +47,7 @@ from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
 from gridgate.domain.model import FaceTemplate, Home, KeyGroup, Ownership, Person, PlaceKind, Registry
 from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
-from gridgate.services.gate_snapshot import estate_changed
+from gridgate.services.estate_changes import estate_changed
 
 #: The files of an export and their exact columns (any order). faces.csv is optional.
 COLUMNS: dict[str, tuple[str, ...]] = {
