@@ -29,7 +29,9 @@ def serve(host: str, port: int) -> None:
     from chalice.local import create_local_server
 
     import app as app_module
+    from local_emulator.gateway_responses import install as install_gateway_responses
 
+    install_gateway_responses()
     config = Config.create(chalice_stage="local", app_name="gridgate", project_dir=str(FUNCTIONS_DIR))
     create_local_server(app_module.app, config, host, port).serve_forever()
 

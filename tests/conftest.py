@@ -27,6 +27,11 @@ from gridgate.security.keyring import Keyring  # noqa: E402
 
 Path(os.environ["GRIDGATE_KEYRING_FILE"]).write_text(Keyring.generate().to_json())
 
+# Every test client's local gateway answers unknown paths as the deployed gateway is configured to.
+from local_emulator.gateway_responses import install as _install_gateway_responses  # noqa: E402
+
+_install_gateway_responses()
+
 #: External test data (real faces, QR photos); never copied into the repository.
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 

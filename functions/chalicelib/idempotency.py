@@ -11,15 +11,25 @@ Only successes are stored: when the operation raises (over the cap, bad dates) P
 its in-progress record, and a retry is evaluated afresh.
 
 Requests without the header are simply executed (the city app always sends one for writes).
+
+The stored result is sealed (`SealedDynamoDBPersistenceLayer`): AES-GCM under the keyring's field
+key, bound to the record's key. An issued pass's result holds the visitor's name, the signed QR
+text that opens the gate and its PNG; in clear, anyone who can read the table for its 24 hours
+could walk in on the pass and read who visits whom, which the README promises is stored only as
+ciphertext. A replay decrypts it again; a record moved under another key does not decrypt.
 """
 
 from __future__ import annotations
 
+import base64
+import copy
 import re
 import threading
+from functools import lru_cache
 from typing import Any, Callable
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -29,10 +39,43 @@ from chalice.app import Request
 from chalicelib.errors import ApiError
 from gridgate.adapters.tables import IdempotencyTable
 from gridgate.config import get_settings
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import get_keyring
 
 HEADER = "idempotency-key"
 REPLAY_FLAG = "replayed"
 _KEY_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+_SEALED_PREFIX = "sealed:v1:"
+
+
+@lru_cache(maxsize=1)
+def _protector() -> IdentifierProtector:
+    return IdentifierProtector(get_keyring())
+
+
+class SealedDynamoDBPersistenceLayer(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB persistence with the stored result encrypted, never in clear."""
+
+    def _update_record(self, data_record: DataRecord):
+        sealed = copy.copy(data_record)
+        if data_record.response_data is not None:
+            ciphertext = _protector().encrypt(data_record.response_data, context=self._context(data_record.idempotency_key))
+            sealed.response_data = _SEALED_PREFIX + base64.b64encode(ciphertext).decode("ascii")
+        return super()._update_record(sealed)
+
+    def _item_to_data_record(self, item: dict[str, Any]) -> DataRecord:
+        record = super()._item_to_data_record(item)
+        stored = record.response_data
+        if isinstance(stored, str) and stored.startswith(_SEALED_PREFIX):
+            ciphertext = base64.b64decode(stored[len(_SEALED_PREFIX) :])
+            record.response_data = _protector().decrypt(ciphertext, context=self._context(record.idempotency_key))
+        return record
+
+    @staticmethod
+    def _context(idempotency_key: str) -> str:
+        return f"idempotency#{idempotency_key}"
 
 
 def _mark_replay(response: dict, _record) -> dict:
@@ -53,7 +96,7 @@ class IdempotentOperation:
         with self._lock:
             if self._run is None:
                 settings = get_settings()
-                persistence = DynamoDBPersistenceLayer(
+                persistence = SealedDynamoDBPersistenceLayer(
                     table_name=IdempotencyTable.Meta.table_name, key_attr="id", expiry_attr="expiration"
                 )
                 self._config = config = IdempotencyConfig(

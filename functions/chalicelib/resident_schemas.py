@@ -41,7 +41,7 @@ class PassRequest(_Request):
     duration_hours: float = Field(
         float(_MAX_HOURS),
         allow_inf_nan=False,
-        description=f"validity in hours, more than 0 and at most {_MAX_HOURS} (longer: 400 validity_too_long)",
+        description=f"validity in hours, at least 1/6 (10 minutes; shorter: 400 validity_too_short) and at most {_MAX_HOURS} (longer: 400 validity_too_long)",
     )
     max_uses: int | None = Field(None, ge=1, le=MAX_PASS_USES, description="entries allowed; unlimited when absent")
 

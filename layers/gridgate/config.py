@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     gate_request_window_seconds: int = Field(60, ge=5, le=900)
     #: Gate devices: largest accepted upload; bigger bodies get 413 (API Gateway stops at 6 MB anyway).
     gate_max_upload_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=6 * 1024 * 1024)
-    #: Offline snapshots: how long a gate may decide from one snapshot before it refuses to.
-    gate_snapshot_validity_hours: int = Field(24, ge=1, le=72)
+    #: Offline snapshots: how long a gate may decide from one snapshot before it refuses to. This is
+    #: the bound on how long an offline gate can act on a withdrawn face or a revoked right.
+    gate_snapshot_validity_minutes: int = Field(30, ge=5, le=24 * 60)
     #: Offline snapshots: how far ahead they cover resident rotating codes (digests of every 30-s
     #: code; about 7.7 KB per resident for 6 hours). Past that, offline gates refuse resident codes.
     gate_snapshot_resident_code_hours: int = Field(6, ge=1, le=24)

@@ -20,7 +20,6 @@ ids, gate ids, codes and scores, never a person's id or name (the event row hold
 
 from __future__ import annotations
 
-import json
 import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -47,6 +46,7 @@ from gridgate.services.gate_decision import (
 from gridgate.services.offline_uploads import UploadRefused
 
 from chalicelib.errors import ApiError
+from chalicelib.json_body import parse_json
 
 bp = Blueprint(__name__)
 logger = Logger(service="gridgate-gate")
@@ -167,10 +167,7 @@ def _answer(decision: GateDecision) -> Response:
 
 
 def _qr_text(body: bytes) -> str:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ApiError(400, "bad_json", "the body must be JSON: {\"text\": \"<decoded QR text>\"}") from err
+    document = parse_json(body, "bad_json", "the body must be JSON: {\"text\": \"<decoded QR text>\"}")
     text = document.get("text") if isinstance(document, dict) else None
     if not isinstance(text, str) or not 0 < len(text) <= 4096:
         raise ApiError(400, "bad_json", "the body must be JSON: {\"text\": \"<decoded QR text>\"}")
@@ -219,10 +216,7 @@ def exit_capture():
 def upload_offline_events():
     """Events a gate decided while the cloud was unreachable; re-uploading one changes nothing."""
     request, body, gate = _request()
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ApiError(400, "bad_json", "the body must be JSON: {\"events\": [...]}") from err
+    document = parse_json(body, "bad_json", "the body must be JSON: {\"events\": [...]}", non_finite=True)
     try:
         result = _gate_services().uploads.accept(gate.gate, document)
     except UploadRefused as refused:

@@ -12,10 +12,10 @@ the worker saw and is refused with 409 ``correction_conflict`` if someone change
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 
 from chalice import Blueprint, Response
+from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import VerificationTaskRepository
 from gridgate.clock import city_clock
 from gridgate.services.home_roster import HomeRoster
@@ -29,6 +29,7 @@ from gridgate.services.task_sheets import rows, to_csv, to_html
 
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
+from chalicelib.json_body import parse_json
 
 bp = Blueprint(__name__)
 
@@ -60,9 +61,17 @@ def _refused(error: FeedbackError) -> ApiError:
 
 @bp.route("/{grid_id}/tasks", methods=["GET"])
 def list_tasks(grid_id: str):
-    _worker(grid_id)
+    worker = _worker(grid_id)
     form = (bp.current_request.query_params or {}).get("format", "json")
+    if form not in {"json", "csv", "html"}:
+        raise ApiError(400, "bad_format", "format must be json, csv or html")
     tasks = VerificationTaskRepository().in_grid(grid_id)
+    # A task list names homes and people to visit: its reads are logged as a roster read is.
+    AuditLog().record(
+        worker.subject, "personal_data.read", f"grid#{grid_id}", request_id=_request_id(),
+        detail={"purpose": "door-to-door verification", "grid_id": grid_id, "format": form,
+                "tasks": [t.task_id for t in tasks]},
+    )
     if form == "csv":
         return Response(
             body=to_csv(tasks),
@@ -71,8 +80,6 @@ def list_tasks(grid_id: str):
     if form == "html":
         page = to_html(grid_id, tasks, city_clock().today())
         return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
-    if form != "json":
-        raise ApiError(400, "bad_format", "format must be json, csv or html")
     return {"grid_id": grid_id, "count": len(tasks), "tasks": rows(tasks)}
 
 
@@ -88,10 +95,7 @@ def home_roster(grid_id: str, home_id: str):
 @bp.route("/{grid_id}/tasks/{task_id}/result", methods=["POST"], content_types=["application/json"])
 def submit_result(grid_id: str, task_id: str):
     worker = _worker(grid_id)
-    try:
-        body = json.loads(bp.current_request.raw_body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_json", "the body must be JSON") from None
+    body = parse_json(bp.current_request.raw_body or b"null", "bad_json", "the body must be JSON")
     try:
         task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
     except FeedbackError as error:

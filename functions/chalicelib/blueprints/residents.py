@@ -132,8 +132,9 @@ def create_grant(home_id):
 @translate_refusals
 def list_grants(home_id):
     """The grants of one of my homes, newest first, with the cap and the slots in use."""
-    principal = require(current_request(), RESIDENT)
-    listing = _grants().of_home(principal.subject, home_id)
+    request = current_request()
+    principal = require(request, RESIDENT)
+    listing = _grants().of_home(principal.subject, home_id, request_id(request))
     today = _today()
     view = HomeGrantsView(
         home_id=home_id,

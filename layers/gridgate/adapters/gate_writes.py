@@ -7,7 +7,8 @@ order, each with its own condition:
 1. the request's nonce (a live decision; `DeviceNonceStore.unused_condition`): the nonce is
    claimed by the write that records the decision instead of a put of its own before it;
 2. the event (``attribute_not_exists(pk)``);
-3. the pass use (a visitor entry; `PassRepository.usable_condition`).
+3. the pass use (a visitor entry; `PassRepository.usable_condition`, which includes that the pass
+   is of the event's estate: the pass id may come from a device's upload).
 
 The transaction's cancellation reasons (one per action, in request order) say which condition
 failed, and so what happened:
@@ -95,7 +96,7 @@ class GateEventWriter:
                     tx.update(
                         VisitorPassTable(pass_id=pass_id),
                         actions=[VisitorPassTable.uses.add(1)],
-                        condition=PassRepository.usable_condition(at),
+                        condition=PassRepository.usable_condition(at, event.estate_id),
                     )
                     actions.append(_PASS)
         except TransactWriteError as exc:
@@ -107,6 +108,6 @@ class GateEventWriter:
                     raise ReplayedRequest() from None
                 return False
             if _PASS in failed:
-                raise PassRejected(*self._passes.why_unusable(*pass_use)) from None
+                raise PassRejected(*self._passes.why_unusable(*pass_use, event.estate_id)) from None
             raise
         return True

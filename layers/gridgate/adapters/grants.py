@@ -4,9 +4,14 @@ The cap lives on the home item as a counter, `HomeTable.granted_count`: the numb
 hold a slot. Every change of that number happens in ONE DynamoDB transaction with the grant it is
 about:
 
-- create: put the grant (new id) + ``granted_count += 1`` on condition ``granted_count < cap``;
+- create: put the grant (new id) + ``granted_count += 1`` and ``grantee_ids += {grantee}`` on
+  condition ``granted_count < cap AND NOT contains(grantee_ids, grantee)``;
 - revoke / expire: grant ``status: active -> revoked|expired`` on condition it is still active
-  + ``granted_count -= 1``.
+  + ``granted_count -= 1`` and ``grantee_ids -= {grantee}``.
+
+So one person holds at most one active grant per home, however many requests race: a check that
+reads the grants and then writes let 20 concurrent requests create up to 9 grants for one person,
+each taking a slot, and revoking one of them left the others opening the gate.
 
 So two owners' phones granting at once cannot both take the last slot, and a slot is released
 exactly once. A grant holds a slot from creation (even if it starts next month: the room is
@@ -40,6 +45,10 @@ from gridgate.domain.model import Grant, GrantStatus, Relation
 
 class CapReached(Exception):
     """The home has no free grant slot (or does not exist)."""
+
+
+class AlreadyGranted(Exception):
+    """The grantee already holds an active grant for the home."""
 
 
 class GrantNotActive(Exception):
@@ -90,21 +99,34 @@ def _is_condition_failure(reason) -> bool:
 
 class GrantRepository:
     def create(self, grant: Grant, cap: int) -> None:
-        """Store an active grant and take one of the home's `cap` slots, atomically; `CapReached` if none is free."""
+        """Store an active grant, take one of the home's `cap` slots and mark its grantee, atomically.
+
+        `AlreadyGranted` if the grantee holds an active grant here, `CapReached` if no slot is free.
+        """
         room_left = HomeTable.granted_count.does_not_exist() | (HomeTable.granted_count < cap)
+        not_holding = HomeTable.grantee_ids.does_not_exist() | ~HomeTable.grantee_ids.contains(grant.grantee_id)
         try:
             with TransactWrite(connection=_connection()) as tx:
                 tx.update(
                     HomeTable(home_id=grant.home_id),
-                    actions=[HomeTable.granted_count.add(1)],
-                    condition=HomeTable.home_id.exists() & room_left,
+                    actions=[HomeTable.granted_count.add(1), HomeTable.grantee_ids.add({grant.grantee_id})],
+                    condition=HomeTable.home_id.exists() & room_left & not_holding,
                 )
                 tx.save(grant_to_item(grant), condition=GrantTable.grant_id.does_not_exist())
         except TransactWriteError as exc:
             _, home_reason = exc.cancellation_reasons  # pynamodb sends puts before updates
-            if _is_condition_failure(home_reason):
-                raise CapReached(f"home {grant.home_id} has no free grant slot (cap {cap})") from None
-            raise
+            if not _is_condition_failure(home_reason):
+                raise
+            if grant.grantee_id in (self._home_grantees(grant.home_id) or ()):
+                raise AlreadyGranted(f"{grant.grantee_id} already holds a grant for home {grant.home_id}") from None
+            raise CapReached(f"home {grant.home_id} has no free grant slot (cap {cap})") from None
+
+    @staticmethod
+    def _home_grantees(home_id: str) -> set[str] | None:
+        try:
+            return HomeTable.get(home_id, consistent_read=True, attributes_to_get=["grantee_ids"]).grantee_ids
+        except DoesNotExist:
+            return None
 
     def get(self, home_id: str, grant_id: str) -> Grant | None:
         """A strongly consistent read: a revocation is seen at once."""
@@ -155,12 +177,13 @@ class GrantRepository:
         if revoked_at is not None:
             actions.append(GrantTable.revoked_at.set(revoked_at))
         still_active = GrantTable.status == GrantStatus.ACTIVE.value
+        unmark = HomeTable.grantee_ids.delete({grant.grantee_id})
         try:
             with TransactWrite(connection=_connection()) as tx:
                 tx.update(GrantTable(home_id=home_id, grant_id=grant_id), actions=actions, condition=still_active)
                 tx.update(
                     HomeTable(home_id=home_id),
-                    actions=[HomeTable.granted_count.add(-1)],
+                    actions=[HomeTable.granted_count.add(-1), unmark],
                     condition=HomeTable.granted_count > 0,
                 )
         except TransactWriteError as exc:
@@ -175,4 +198,5 @@ class GrantRepository:
                 GrantTable(home_id=home_id, grant_id=grant_id).update(actions=actions, condition=still_active)
             except UpdateError:
                 raise GrantNotActive(f"grant {grant_id} is not active") from None
+            HomeTable(home_id=home_id).update(actions=[unmark], condition=HomeTable.home_id.exists())
         return replace(grant, status=status, revoked_at=revoked_at)

@@ -103,33 +103,38 @@ class PassRepository:
         return self.from_item(item)  # the update returned the whole new item
 
     @staticmethod
-    def usable_condition(now: datetime):
-        """The condition under which one more use of a pass may be counted at `now`.
+    def usable_condition(now: datetime, estate_id: str | None = None):
+        """The condition under which one more use of a pass may be counted at `now` (at `estate_id`).
 
         Also used by the gate, which counts the use and stores the access event in one transaction.
+        The gate always names its own estate: the pass id comes from the device (an offline upload
+        says which pass it used), so without it a gate could use up another estate's pass.
         """
-        return (
+        condition = (
             _T.pass_id.exists()
             & (_T.status == PassStatus.ACTIVE.value)
             & (_T.valid_from <= now)
             & (_T.valid_until > now)
             & (_T.max_uses.does_not_exist() | (_T.uses < _T.max_uses))
         )
+        return condition if estate_id is None else condition & (_T.estate_id == estate_id)
 
-    def consume_use(self, pass_id: str, now: datetime) -> VisitorPass:
+    def consume_use(self, pass_id: str, now: datetime, estate_id: str | None = None) -> VisitorPass:
         """Count one use of a pass, atomically; raises `PassRejected` with the reason it cannot be used."""
         item = _T(pass_id=pass_id)
         try:
-            item.update(actions=[_T.uses.add(1)], condition=self.usable_condition(now))
+            item.update(actions=[_T.uses.add(1)], condition=self.usable_condition(now, estate_id))
         except UpdateError:
-            raise PassRejected(*self.why_unusable(pass_id, now)) from None
+            raise PassRejected(*self.why_unusable(pass_id, now, estate_id)) from None
         return self.from_item(item)
 
-    def why_unusable(self, pass_id: str, now: datetime) -> tuple[str, str]:
+    def why_unusable(self, pass_id: str, now: datetime, estate_id: str | None = None) -> tuple[str, str]:
         """(reason, message) of a pass whose use was refused, from one consistent read."""
         current = self.get(pass_id)
         if current is None:
             return "unknown_pass", "no such pass"
+        if estate_id is not None and current.estate_id != estate_id:
+            return "wrong_estate", "the pass is for another estate"
         if current.status == PassStatus.REVOKED:
             return "revoked", "the owner revoked this pass"
         if current.status != PassStatus.ACTIVE:

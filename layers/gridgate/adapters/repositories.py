@@ -264,6 +264,14 @@ class OwnershipRepository:
     def of_home(self, home_id: str) -> list[Ownership]:
         return [ownership_from_item(item) for item in OwnershipTable.by_home.query(home_id)]
 
+    def owns(self, person_id: str, home_id: str, on: date) -> bool:
+        """Whether `person_id` owns `home_id` on `on`: a strongly consistent read, so a sale bites at once."""
+        try:
+            item = OwnershipTable.get(person_id, home_id, consistent_read=True)
+        except OwnershipTable.DoesNotExist:
+            return False
+        return ownership_from_item(item).is_current(on)
+
     def current_in_estate(self, estate_id: str, on: date) -> list[Ownership]:
         """Every current ownership at an estate: one index query (the gate's face gallery)."""
         items = OwnershipTable.by_estate.query(estate_id)

@@ -163,7 +163,12 @@ class HomeByGrid(GlobalSecondaryIndex):
 
 
 class HomeTable(BaseTable):
-    """A home from the property records. `granted_count` is the cap counter (atomic updates)."""
+    """A home from the property records. `granted_count` is the cap counter (atomic updates).
+
+    `grantee_ids`: the people holding an active grant here, changed only in the transaction that
+    creates or ends their grant. It is the uniqueness condition on (home, grantee): a check that
+    reads the grants first and then writes lets concurrent requests each see "none yet".
+    """
 
     Meta = _meta("homes")
     home_id = UnicodeAttribute(hash_key=True)
@@ -175,6 +180,7 @@ class HomeTable(BaseTable):
     floor_area_m2 = NumberAttribute()
     grid_id = UnicodeAttribute()
     granted_count = NumberAttribute(default=0)
+    grantee_ids = UnicodeSetAttribute(null=True)
 
     by_estate = HomeByEstate()
     by_grid = HomeByGrid()

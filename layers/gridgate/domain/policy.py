@@ -56,6 +56,10 @@ def grant_dates_problem(starts_on: date, ends_on: date | None, today: date) -> s
     return None
 
 
+#: Long enough for a visitor to walk from the street to the gate; anything shorter is a typo or a probe.
+MIN_PASS_VALIDITY = timedelta(minutes=10)
+
+
 def report_day_problem(day: date, today: date, retention_days: int) -> str | None:
     """Why `day` cannot be reported on (statistics, alerts, reconciliation, task sheets), or None.
 
@@ -83,6 +87,9 @@ def pass_window_problem(valid_from: datetime, validity_hours: float, now: dateti
     """(code, message) of what is wrong with a visitor-pass window, or None."""
     if not validity_hours > 0:
         return "bad_dates", "the pass must be valid for some time"
+    if validity_hours * 3600 < MIN_PASS_VALIDITY.total_seconds():
+        # 1e-300 hours is "more than 0" and made a pass that no gate could ever accept
+        return "validity_too_short", f"a visitor pass is valid for at least {MIN_PASS_VALIDITY.seconds // 60} minutes"
     if validity_hours * 3600 > MAX_PASS_VALIDITY.total_seconds():
         return "validity_too_long", "a visitor pass is valid for at most 24 hours"
     if valid_from < now - PASS_START_TOLERANCE:

@@ -12,6 +12,9 @@ Limits (and why):
   payload, and a binary body arrives base64-encoded (4/3 larger).
 - `MAX_SOURCE_PIXELS` = 40 megapixels, checked from the header before any pixel is decoded:
   a decompression bomb (a small PNG that inflates to gigabytes) is refused without inflating it.
+- `MIN_SHORT_SIDE` = 16 px, checked from the header and again after downscaling (a 40000x30 strip
+  becomes 1280x1): below that no QR code (21x21 modules) and no face can be seen, while
+  1-pixel-high images made OpenCV's resizes in the QR ladder raise (a 500 at the gate).
 - `MAX_LONG_SIDE` = 1280 px: larger images are downscaled (JPEGs already while decoding, via
   libjpeg's DCT scaling). A face that fills a phone selfie still spans several hundred pixels at
   this size, far above what the encoder needs (it resamples every face to 150x150), and HOG
@@ -33,6 +36,7 @@ from gridgate.faces.errors import ImageRejected
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 MAX_SOURCE_PIXELS = 40_000_000
 MAX_LONG_SIDE = 1280
+MIN_SHORT_SIDE = 16
 #: Formats a gate device or the app may send. MPO is how Pillow names many phone-camera JPEGs.
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG"})
 #: Transparent pixels are shown on white, as any image viewer would; their stored colour is arbitrary.
@@ -51,8 +55,8 @@ def decode_image(
 ) -> np.ndarray:
     """Decode `data` to an upright ``(height, width, 3)`` uint8 RGB array, long side <= `max_long_side`.
 
-    Raises `ImageRejected` with code ``empty_body``, ``image_too_large``, ``not_an_image``,
-    ``unsupported_format`` or ``truncated_image``.
+    Raises `ImageRejected` with code ``empty_body``, ``image_too_large``, ``image_too_small``,
+    ``not_an_image``, ``unsupported_format`` or ``truncated_image``.
     """
     if not data:
         raise ImageRejected("empty_body", "the request body is empty; send a JPEG or PNG image")
@@ -62,7 +66,15 @@ def decode_image(
     _reduce_while_decoding(image, max_long_side)
     _load_strictly(image)
     rgb = _downscale(_to_rgb(_upright(image)), max_long_side)
+    _refuse_if_too_small(*rgb.size)
     return np.ascontiguousarray(np.asarray(rgb), dtype=np.uint8)
+
+
+def _refuse_if_too_small(width: int, height: int) -> None:
+    if min(width, height) < MIN_SHORT_SIDE:
+        raise ImageRejected(
+            "image_too_small", f"the image is {width}x{height} pixels; both sides must be at least {MIN_SHORT_SIDE}"
+        )
 
 
 def _open(data: bytes) -> Image.Image:
@@ -83,6 +95,7 @@ def _open(data: bytes) -> Image.Image:
     width, height = image.size
     if width < 1 or height < 1:
         raise ImageRejected("not_an_image", "the image has no pixels")
+    _refuse_if_too_small(width, height)
     if width * height > MAX_SOURCE_PIXELS:
         raise ImageRejected(
             "image_too_large",

@@ -37,7 +37,8 @@ _SIGNING_PREFIX = (FORMAT + "\n").encode()
 
 
 class SnapshotRejected(Exception):
-    """The snapshot cannot be trusted (`code`: bad_envelope, unknown_key, bad_signature, wrong_estate, expired)."""
+    """The snapshot cannot be trusted (`code`: bad_envelope, unknown_key, bad_signature, wrong_estate,
+    expired, bad_document, rolled_back)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -79,8 +80,11 @@ def open_envelope(envelope: dict, trusted_keys: dict[str, bytes], estate_id: str
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, _SIGNING_PREFIX + payload)
     except InvalidSignature as err:
         raise SnapshotRejected("bad_signature", "the snapshot signature does not verify") from err
-    document = json.loads(payload)
-    if document.get("format") != FORMAT or document.get("estate_id") != estate_id:
+    try:
+        document = json.loads(payload)
+    except (ValueError, RecursionError) as err:
+        raise SnapshotRejected("bad_document", "the snapshot payload is not JSON") from err
+    if not isinstance(document, dict) or document.get("format") != FORMAT or document.get("estate_id") != estate_id:
         raise SnapshotRejected("wrong_estate", "the snapshot is not for this gate's estate")
     if now >= datetime.fromisoformat(document["valid_until"]):
         raise SnapshotRejected("expired", "the snapshot is past its validity; fetch a new one")

@@ -16,6 +16,12 @@ comes from differs:
 
 What the offline gate cannot know: a grant or pass revoked after its snapshot was made. It
 fetches a new snapshot whenever it can (docs/gate.md says how often), which bounds that window.
+A snapshot older than the one held is refused (``rolled_back``): an older snapshot is a
+well-signed document, so without this, whoever can feed the gate a file (a replayed download, a
+swapped SD card) could bring back a revoked pass or grant until that snapshot's end. "Older" is
+by (`gallery_version`, `generated_at`): the estate's version moves with every change of rights
+or faces, the time with every rebuild.
+
 Without a valid snapshot (none yet, or past `valid_until`) nothing opens offline: entries are
 denied and exits recorded with ``offline_unavailable``, so the log still holds every passage.
 """
@@ -36,12 +42,7 @@ from gridgate.domain.rights import Right
 from gridgate.faces.matcher import Gallery, match
 from gridgate.faces.pipeline import probe_face
 from gridgate.offline.buffer import EventBuffer
-from gridgate.offline.snapshot import (
-    CODE_DIGEST_BYTES,
-    code_digest,
-    decode_templates,
-    open_envelope,
-)
+from gridgate.offline.snapshot import CODE_DIGEST_BYTES, SnapshotRejected, code_digest, decode_templates, open_envelope
 from gridgate.qr.decode import read_qr_bytes
 from gridgate.security.passes import PassClaims, PassRejected
 from gridgate.security.resident_qr import (
@@ -66,6 +67,11 @@ from gridgate.services.gate_decision import (
 
 #: A gate clock a little behind the cloud's must not make a fresh snapshot unusable.
 CLOCK_SLACK = timedelta(minutes=5)
+
+
+def snapshot_version(document: dict) -> tuple[int, datetime]:
+    """The order of an estate's snapshots: its gallery version, then its build time."""
+    return int(document.get("gallery_version", 0)), datetime.fromisoformat(document["generated_at"])
 
 
 class SnapshotFacts:
@@ -194,6 +200,8 @@ class OfflineVerifier:
     def load_snapshot(self, envelope: dict) -> None:
         """Verify and adopt a snapshot; raises `SnapshotRejected` (and keeps the previous one)."""
         document = open_envelope(envelope, self._trusted, self._gate.estate_id, self._clock())
+        if self._facts is not None and snapshot_version(document) < snapshot_version(self._facts.document):
+            raise SnapshotRejected("rolled_back", "the snapshot is older than the one this gate holds")
         self._facts = SnapshotFacts(document, self._buffer, self._clock)
         self._decider_from_snapshot = self._decider(self._facts, liveness_floor=document["liveness_floor"])
 

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from gridgate.faces.images import decode_image
+from gridgate.faces.images import MIN_SHORT_SIDE, decode_image
 from gridgate.qr.errors import QrNotRead
 from gridgate.qr.label_flattening import flatten_label
 
@@ -91,6 +91,8 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 def decode_qr(image: np.ndarray) -> DecodedQr:
     """The text of the single QR code in `image`; raises `QrNotRead` (``no_qr`` / ``ambiguous_qr``)."""
     grey = to_grey(image)
+    if min(grey.shape[:2]) < MIN_SHORT_SIDE:  # arrays may come from elsewhere than `decode_image`
+        raise QrNotRead("no_qr", f"an image under {MIN_SHORT_SIDE} pixels high or wide holds no QR code")
     for name, attempt in LADDER:
         if name == "zxing_double_size" and grey.size > _MAX_PIXELS_FOR_UPSCALING:
             continue

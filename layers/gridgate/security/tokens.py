@@ -126,15 +126,24 @@ def verify_bearer(
     return _principal(claims)
 
 
+#: JSON's integers are unbounded; a NumericDate beyond 2^53 s (285 million years) is no date.
+_LATEST_NUMERIC_DATE = 2**53
+
+
 def _check_times(claims: dict, now: float, leeway: int) -> None:
-    try:
-        expires, issued, not_before = (float(claims.get(k, claims["iat"])) for k in ("exp", "iat", "nbf"))
-    except (TypeError, ValueError):
-        raise TokenError("bad_token", "token times are not numbers") from None
+    """exp / iat / nbf must be whole seconds: JSON lets a token say ``1e400`` (infinity once a float),
+    ``NaN`` or ``"1700000000"``, and a float() of those made a token that never expires."""
+    expires, issued, not_before = (claims.get(k, claims["iat"]) for k in ("exp", "iat", "nbf"))
+    if not all(_numeric_date(value) for value in (expires, issued, not_before)):
+        raise TokenError("bad_token", "token times must be whole seconds since 1970 (exp, iat, nbf)")
     if now >= expires + leeway:
         raise TokenError("token_expired", "token has expired; sign in again")
     if now + leeway < max(issued, not_before):
         raise TokenError("token_not_yet_valid", "token is not valid yet (check the device clock)")
+
+
+def _numeric_date(value) -> bool:
+    return type(value) is int and 0 <= value < _LATEST_NUMERIC_DATE
 
 
 def _principal(claims: dict) -> Principal:

@@ -37,6 +37,7 @@ from gridgate.adapters.repositories import (
 from gridgate.clock import now as city_now
 from gridgate.domain.model import FaceTemplate, Registry
 from gridgate.faces.pipeline import FacePolicy, probe_face
+from gridgate.services.estate_changes import estate_changed
 
 #: Every slot a person's app templates may use (the gate reads exactly these keys).
 MAX_APP_TEMPLATES = TEMPLATE_SLOTS
@@ -155,7 +156,7 @@ class FaceEnrolment:
         estates = {o.estate_id for o in self._ownerships.for_person(person_id)}
         estates |= {g.estate_id for g in self._grants.active_for_grantee(person_id)}
         for estate_id in sorted(estates):
-            self._places.bump_gallery_version(estate_id)
+            estate_changed(estate_id, self._places)
         return estates
 
 

@@ -66,6 +66,7 @@ class Reason(str, enum.Enum):
     # the request could not be used (the endpoint also answers 4xx; the deny is still recorded)
     EMPTY_BODY = "empty_body"
     IMAGE_TOO_LARGE = "image_too_large"
+    IMAGE_TOO_SMALL = "image_too_small"
     NOT_AN_IMAGE = "not_an_image"
     UNSUPPORTED_FORMAT = "unsupported_format"
     TRUNCATED_IMAGE = "truncated_image"
@@ -101,6 +102,7 @@ INPUT_REASONS = frozenset(
     {
         Reason.EMPTY_BODY,
         Reason.IMAGE_TOO_LARGE,
+        Reason.IMAGE_TOO_SMALL,
         Reason.NOT_AN_IMAGE,
         Reason.UNSUPPORTED_FORMAT,
         Reason.TRUNCATED_IMAGE,
@@ -436,12 +438,22 @@ def event_to_dict(event: AccessEvent) -> dict:
     }
 
 
+#: Longer than any id gridgate makes ("<gate id>:<64-char device event id>", uuids, home ids).
+MAX_EVENT_TEXT = 256
+#: A match score is ``1 - distance``; distances of 128-d face encodings stay well inside [0, 2].
+_SCORE_RANGE = (-1.0, 1.0)
+
+
 def event_from_dict(data: dict) -> AccessEvent:
-    """The inverse of `event_to_dict`; raises KeyError / ValueError / TypeError on a malformed event."""
-    occurred_at = datetime.fromisoformat(data["occurred_at"])
+    """The inverse of `event_to_dict`; raises KeyError / ValueError / TypeError on a malformed event.
+
+    What a device sends is checked to be storable, not only parseable: a score of NaN, infinity or
+    10**400, a 3,000-character id or a lone surrogate each made DynamoDB (or float()) fail after
+    the event was accepted, and took the whole upload down with it.
+    """
+    occurred_at = datetime.fromisoformat(_text(data["occurred_at"]))
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at must carry a UTC offset")
-    score = data.get("score")
     return AccessEvent(
         event_id=_text(data["event_id"]),
         gate_id=_text(data["gate_id"]),
@@ -455,16 +467,30 @@ def event_from_dict(data: dict) -> AccessEvent:
         pass_id=_optional_text(data.get("pass_id")),
         home_id=_optional_text(data.get("home_id")),
         registry=Registry(data["registry"]) if data.get("registry") else None,
-        score=None if score is None else float(score),
+        score=_score(data.get("score")),
         right=_optional_text(data.get("right")),
     )
 
 
+def _score(value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("score must be a number")
+    low, high = _SCORE_RANGE
+    if not low <= value <= high:  # also False for NaN; 10**400 and infinities are out of range
+        raise ValueError(f"score must be a finite number in [{low}, {high}]")
+    return float(value)
+
+
 def _text(value) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError("expected a non-empty string")
+    """A non-empty, bounded string that UTF-8 can hold (a lone surrogate cannot be stored)."""
+    if not isinstance(value, str) or not value or len(value) > MAX_EVENT_TEXT:
+        raise TypeError(f"expected a string of 1-{MAX_EVENT_TEXT} characters")
+    value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
     return value
 
 
 def _optional_text(value) -> str | None:
     return None if value is None else _text(value)
+

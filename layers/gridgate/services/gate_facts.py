@@ -163,6 +163,6 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
         authenticator=authenticator,
         facts=facts,
         decider_for=decider_for,
-        uploads=OfflineUploads(facts),
+        uploads=OfflineUploads(facts, clock=city_now, retention_days=settings.event_retention_days),
         snapshots=GateSnapshotService(settings, keyring, passes, secrets.get),
     )

@@ -5,9 +5,11 @@ The document's contents, and why each part is safe on a gate, are described in
 Snapshots live in S3 under ``gate-snapshots/<estate_id>/latest.json`` (the signed envelope), with
 their times and gallery version as object metadata. `locate` hands an authenticated gate a
 short-lived presigned URL of the stored one while it is fresh, and rebuilds it first when it is
-older than `REFRESH_AFTER`, has less than `REFRESH_AFTER` of validity left, or the estate's gallery
-version moved (a right or an enrolled face changed); so an online gate that fetches hourly holds at
-most an hour-old view of revocations. A URL, not the body: a large estate's snapshot (templates and
+older than `refresh_after` (a third of its validity), has less than that left, or the estate's
+gallery version moved (a right or an enrolled face changed). A change also deletes the stored copy
+at once (`estate_changed`). A snapshot is valid for `gate_snapshot_validity_minutes` (30): that is
+the longest a gate cut off from the cloud can act on a withdrawn face, a revoked grant or pass or
+an ended ownership; an online gate fetching every 5 minutes sees it within 5. A URL, not the body: a large estate's snapshot (templates and
 code digests of thousands of residents) is far beyond a Lambda response's 6 MB.
 """
 
@@ -32,15 +34,16 @@ from gridgate.offline.snapshot import FORMAT, code_digest, encode_templates, sea
 from gridgate.security.keyring import Keyring
 from gridgate.security.passes import public_keys
 from gridgate.security.resident_qr import STEP_SECONDS, code_for_step, time_step
+from gridgate.services.estate_changes import snapshot_key
 from gridgate.services.rights import people_with_rights
 
-REFRESH_AFTER = timedelta(hours=1)
 #: How long the presigned URL a gate receives stays usable.
 URL_SECONDS = 300
 
 
-def snapshot_key(estate_id: str) -> str:
-    return f"gate-snapshots/{estate_id}/latest.json"
+def refresh_after(settings: Settings) -> timedelta:
+    """A stored snapshot older than this, or with less validity left, is rebuilt before it is served."""
+    return timedelta(minutes=settings.gate_snapshot_validity_minutes) / 3
 
 
 class GateSnapshotService:
@@ -64,7 +67,7 @@ class GateSnapshotService:
     def build(self, estate_id: str, now: datetime) -> dict:
         """The snapshot document of `estate_id` as of `now` (unsigned)."""
         settings = self._settings
-        valid_until = now + timedelta(hours=settings.gate_snapshot_validity_hours)
+        valid_until = now + timedelta(minutes=settings.gate_snapshot_validity_minutes)
         snapshot_id = f"{estate_id}@{now.isoformat(timespec='seconds')}"
         rights_by_day = {
             day.isoformat(): people_with_rights(estate_id, day) for day in self._local_days(now, valid_until)
@@ -170,9 +173,10 @@ class GateSnapshotService:
     def _fresh(self, metadata: dict, estate_id: str, now: datetime) -> bool:
         generated_at = datetime.fromisoformat(metadata["generated-at"])
         valid_until = datetime.fromisoformat(metadata["valid-until"])
+        refresh = refresh_after(self._settings)
         return (
-            now - generated_at < REFRESH_AFTER
-            and valid_until - now > REFRESH_AFTER
+            now - generated_at < refresh
+            and valid_until - now > refresh
             and int(metadata["gallery-version"]) == self._places.gallery_version(estate_id)
         )
 

@@ -15,12 +15,8 @@ from datetime import date, datetime
 from typing import Callable
 
 from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.grants import CapReached, GrantNotActive, GrantRepository
-from gridgate.adapters.repositories import (
-    OwnershipRepository,
-    PersonRepository,
-    PlaceRepository,
-)
+from gridgate.adapters.grants import AlreadyGranted, CapReached, GrantNotActive, GrantRepository
+from gridgate.adapters.repositories import OwnershipRepository, PersonRepository
 from gridgate.clock import now as city_now
 from gridgate.config import Settings, get_settings
 from gridgate.domain.model import Grant, GrantStatus, Home, Relation
@@ -29,11 +25,16 @@ from gridgate.domain.rights import grant_status_on
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.services.errors import Conflict, Invalid, NotFound
 from gridgate.services.ownership import owned_home
+from gridgate.services.estate_changes import estate_changed
 
 
 def cap_policy(settings: Settings | None = None) -> GrantCapPolicy:
     settings = settings or get_settings()
     return GrantCapPolicy(settings.grant_area_per_person_m2, settings.grant_cap_min, settings.grant_cap_max)
+
+
+def _already_granted() -> Conflict:
+    return Conflict("already_granted", "this person already has an active grant for the home")
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ class GrantService:
         if any(o.home_id == home_id for o in OwnershipRepository().current_for_person(grantee_id, today)):
             raise Invalid("grantee_is_owner", "an owner of the home needs no grant")
         self._grants.expire_due(home_id, today)
+        # Read first for grants stored before the home carried its grantee set; the transaction
+        # below is what makes two concurrent requests unable to both pass.
         if any(g.grantee_id == grantee_id and grant_status_on(g, today) == GrantStatus.ACTIVE for g in self._grants.of_home(home_id)):
-            raise Conflict("already_granted", "this person already has an active grant for the home")
+            raise _already_granted()
         cap = cap_policy(self._settings).cap_for(home.floor_area_m2)
         grant = Grant(
             grant_id=uuid.uuid4().hex,
@@ -102,9 +105,11 @@ class GrantService:
         )
         try:
             self._grants.create(grant, cap)
+        except AlreadyGranted:
+            raise _already_granted() from None
         except CapReached:
             raise Conflict("over_cap", f"this home may grant at most {cap} people (floor area {home.floor_area_m2:g} m²)") from None
-        PlaceRepository().bump_gallery_version(home.estate_id)
+        estate_changed(home.estate_id)
         self._audit.record(
             owner_id,
             "grant.create",
@@ -121,12 +126,18 @@ class GrantService:
         )
         return grant
 
-    def of_home(self, owner_id: str, home_id: str) -> HomeGrants:
+    def of_home(self, owner_id: str, home_id: str, request_id: str | None = None) -> HomeGrants:
+        """The home's grants, audited as a read: the list names who lives in the owner's home,
+        and reads of who lives where are logged like a grid worker's roster read."""
         today = self._today()
         home = owned_home(owner_id, home_id, today)
         self._grants.expire_due(home_id, today)
         grants = sorted(self._grants.of_home(home_id), key=lambda g: g.created_at, reverse=True)
         used = sum(1 for g in grants if g.status == GrantStatus.ACTIVE)
+        self._audit.record(
+            owner_id, "grant.read", f"home#{home_id}", request_id=request_id,
+            detail={"grants": [g.grant_id for g in grants]},
+        )
         return HomeGrants(home, cap_policy(self._settings).cap_for(home.floor_area_m2), used, grants)
 
     def revoke(self, owner_id: str, home_id: str, grant_id: str, request_id: str | None) -> Grant:
@@ -137,7 +148,7 @@ class GrantService:
             if self._grants.get(home_id, grant_id) is None:
                 raise NotFound("unknown_grant", "no such grant for this home") from None
             raise Conflict("grant_not_active", "the grant is already revoked or expired") from None
-        PlaceRepository().bump_gallery_version(home.estate_id)
+        estate_changed(home.estate_id)
         self._audit.record(
             owner_id,
             "grant.revoke",

@@ -23,6 +23,7 @@ from gridgate.adapters.findings import FindingRepository
 from gridgate.adapters.grants import GrantNotActive, GrantRepository
 from gridgate.adapters.pass_expiry import Expiry, expire_pass
 from gridgate.adapters.repositories import PlaceRepository
+from gridgate.services.estate_changes import estate_changed
 
 #: Audit action of the message an owner receives in the app.
 NOTIFY_GRANT_REVOKED = "notify.grant_revoked_former_owner"
@@ -64,7 +65,7 @@ class ReconciliationActions:
                 already += 1
             else:
                 applied += 1
-                self._places.bump_gallery_version(row["estate_id"])
+                estate_changed(row["estate_id"], self._places)
                 self._audit.record(
                     self._actor, "grant.revoke", f"home#{row['home_id']}",
                     detail={"grant_id": row["grant_id"], "grantee_id": row["grantee_id"],

@@ -55,6 +55,7 @@ from gridgate.domain.model import (
     Registry,
 )
 from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
+from gridgate.services.estate_changes import estate_changed
 
 #: The files of an export and their exact columns (any order). faces.csv is optional.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -425,7 +426,7 @@ class RegistryImport:
             if self._upsert_face(line, person_id, encoding, consent_at):
                 touched_estates |= self._estates_of(person_id)
         for estate_id in sorted(touched_estates):
-            self._places.bump_gallery_version(estate_id)
+            estate_changed(estate_id, self._places)
         self._audit.record(
             self._actor, "registry_import.run", f"import#{digest}", request_id=request_id,
             detail={**report.summary(), "errors": len(report.errors), "directory": directory.name},

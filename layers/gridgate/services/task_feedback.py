@@ -81,7 +81,7 @@ class PersonCorrection:
         if unknown:
             raise InvalidSubmission(f"unknown correction fields: {sorted(unknown)}")
         person_id, version = doc.get("person_id"), doc.get("seen_version")
-        if not isinstance(person_id, str) or not person_id:
+        if not _storable_text(person_id, 128):
             raise InvalidSubmission("correction.person_id must be a non-empty string")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise InvalidSubmission("correction.seen_version must be the person version you were shown")
@@ -90,7 +90,7 @@ class PersonCorrection:
             home = None
         elif "registered_home_id" in doc:
             home = doc["registered_home_id"]
-            if home is not None and (not isinstance(home, str) or not home):
+            if home is not None and not _storable_text(home, 128):
                 raise InvalidSubmission("correction.registered_home_id must be a home id or null")
         groups = doc.get("key_groups")
         if groups is not None:
@@ -103,6 +103,18 @@ class PersonCorrection:
         if home is _UNSET and groups is None:
             raise InvalidSubmission("a correction must change registered_home_id, moved_out or key_groups")
         return cls(person_id=person_id, seen_version=version, registered_home_id=home, key_groups=groups)
+
+
+def _storable_text(value, max_length: int, *, allow_empty: bool = False) -> bool:
+    """A string DynamoDB and the registry can hold: bounded, and no lone surrogate (which JSON's
+    ``\\ud800`` escape lets in but UTF-8 cannot encode)."""
+    if not isinstance(value, str) or len(value) > max_length or not (value or allow_empty):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -120,8 +132,8 @@ class TaskSubmission:
         except ValueError:
             raise InvalidSubmission(f"result must be one of {[r.value for r in TaskResult]}") from None
         note = doc.get("note", "")
-        if not isinstance(note, str) or len(note) > 2000:
-            raise InvalidSubmission("note must be a string of at most 2000 characters")
+        if not _storable_text(note, 2000, allow_empty=True):
+            raise InvalidSubmission("note must be text (valid Unicode) of at most 2000 characters")
         raw = doc.get("corrections", [])
         if not isinstance(raw, list) or len(raw) > 20:
             raise InvalidSubmission("corrections must be a list of at most 20 items")

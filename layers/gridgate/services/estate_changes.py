@@ -1,0 +1,31 @@
+"""What must follow when a right or an enrolled face at an estate changes: every copy the cloud holds.
+
+Kept apart from `gate_snapshot` (which builds snapshots with numpy) so that the API function,
+whose zip carries no numpy, can call it from grant, face and registry services.
+"""
+
+from __future__ import annotations
+
+import boto3
+
+from gridgate.adapters.repositories import PlaceRepository
+from gridgate.config import Settings, get_settings
+
+
+def snapshot_key(estate_id: str) -> str:
+    """Where the estate's signed gate snapshot is stored in the data bucket."""
+    return f"gate-snapshots/{estate_id}/latest.json"
+
+
+def estate_changed(estate_id: str, places: PlaceRepository | None = None, settings: Settings | None = None) -> None:
+    """A right or an enrolled face at `estate_id` changed: every copy the cloud holds must follow.
+
+    Bumps the estate's gallery version (warm gate functions reload their face gallery) and deletes
+    the stored gate snapshot at once, so a withdrawn face, a revoked grant or an ended ownership is
+    not kept in S3 until some gate happens to ask; the next `GateSnapshotService.locate` builds a
+    new one. Gates that hold the earlier snapshot learn at their next fetch; offline, the
+    snapshot's short validity (`gate_snapshot_validity_minutes`) bounds how long they act on it.
+    """
+    settings = settings or get_settings()
+    (places or PlaceRepository()).bump_gallery_version(estate_id)
+    boto3.client("s3").delete_object(Bucket=settings.bucket, Key=snapshot_key(estate_id))
