@@ -171,6 +171,7 @@ class SparkEngine:
                     .config("spark.driver.memory", self.driver_memory)
                     .config("spark.sql.shuffle.partitions", "8")
                     .config("spark.ui.enabled", "false")
+                    .config("spark.ui.showConsoleProgress", "false")
                     .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                     .getOrCreate()
                 )
