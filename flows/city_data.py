@@ -2,8 +2,10 @@
 
 Registries and rights: each table is exported by a parallel scan to a Parquet snapshot (as of
 the run's local date), then read back columnar — one task per table, run concurrently.
-Events: one task per UTC day of the window, and it returns *paths*, not rows. A finished day's
-Parquet export (exported first if nobody has yet) is staged from S3 to the run's work folder;
+Events: finished UTC days without a Parquet partition are first exported together through
+DynamoDB's native export to S3 (`gridgate.adapters.event_export`: no item-by-item reads). Then
+one task per UTC day of the window returns *paths*, not rows: a finished day's Parquet is
+staged from S3 to the run's work folder;
 the current, unfinished UTC day is read live from the table, one query per estate-day shard,
 and written to a local file without writing a partial export. The checks then ask the SQL
 engine (`Settings.analytics_engine`) their questions over those files.
@@ -20,7 +22,7 @@ import pyarrow as pa
 from prefect import task, unmapped
 
 from flows.resilience import STORAGE_TASK
-from gridgate.adapters import snapshots
+from gridgate.adapters import event_export, snapshots
 from gridgate.adapters.flow_storage import events_day_exported
 from gridgate.adapters.sql_engines import engine_for
 from gridgate.config import Settings, get_settings
@@ -61,9 +63,16 @@ def stage_event_day(day: date, finished: bool) -> list[str]:
     if not finished:
         live = snapshots.events_of_day(day, settings)
         return [snapshots.write_local_events(live, folder / f"live={day.isoformat()}" / f"{uuid.uuid4().hex}.parquet")]
-    if not events_day_exported(day, settings):
-        snapshots.export_events_day(day, settings)
     return snapshots.stage_events_day(day, settings, folder)
+
+
+@task(**STORAGE_TASK)
+def export_missing_event_days(days: list[date]) -> list[str]:
+    """Finished UTC days without their Parquet partition, exported in one native DynamoDB export."""
+    settings = get_settings()
+    missing = [day for day in days if not events_day_exported(day, settings)]
+    exported = event_export.export_event_days(missing, settings, work_folder(settings), settings.analytics_memory_limit)
+    return sorted(exported.values())
 
 
 def utc_days(events_from: date, day: date, tz: str) -> list[date]:
@@ -98,6 +107,7 @@ def load_city(
     events_from = day - timedelta(days=lookback_days - 1)
     today_utc = now.astimezone(timezone.utc).date()
     days = utc_days(events_from, day, settings.city_timezone)
+    export_missing_event_days([d for d in days if d < today_utc])
     files = [path for future in stage_event_day.map(days, [d < today_utc for d in days]) for path in future.result()]
     return CityFrames.from_tables(
         day,

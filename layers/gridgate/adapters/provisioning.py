@@ -14,7 +14,11 @@ from gridgate.config import Settings
 
 
 def create_tables(settings: Settings) -> list[str]:
-    """Create every missing table and switch on TTL where the table has one. Returns all names."""
+    """Create every missing table and switch on TTL where the table has one. Returns all names.
+
+    Point-in-time recovery is switched on for the access events, as `infra/` declares it: the
+    nightly flows' bulk export (`event_export`) needs it.
+    """
     client = boto3.client("dynamodb", region_name=settings.region)
     for table in ALL_TABLES:
         if not table.exists():
@@ -23,6 +27,11 @@ def create_tables(settings: Settings) -> list[str]:
                 client.update_time_to_live(
                     TableName=table.Meta.table_name,
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": table.TTL_ATTRIBUTE},
+                )
+            if table.Meta.table_name == settings.table_name("access_events"):
+                client.update_continuous_backups(
+                    TableName=table.Meta.table_name,
+                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
                 )
     return [table.Meta.table_name for table in ALL_TABLES]
 
