@@ -67,11 +67,13 @@ def stage_event_day(day: date, finished: bool) -> list[str]:
 
 
 @task(**STORAGE_TASK)
-def export_missing_event_days(days: list[date]) -> list[str]:
-    """Finished UTC days without their Parquet partition, exported in one native DynamoDB export."""
+def export_missing_event_days(days: list[date], now: datetime) -> list[str]:
+    """Finished UTC days without their Parquet partition, exported through DynamoDB's native export."""
     settings = get_settings()
     missing = [day for day in days if not events_day_exported(day, settings)]
-    exported = event_export.export_event_days(missing, settings, work_folder(settings), settings.analytics_memory_limit)
+    exported = event_export.export_event_days(
+        missing, settings, work_folder(settings), now, settings.analytics_memory_limit
+    )
     return sorted(exported.values())
 
 
@@ -107,7 +109,7 @@ def load_city(
     events_from = day - timedelta(days=lookback_days - 1)
     today_utc = now.astimezone(timezone.utc).date()
     days = utc_days(events_from, day, settings.city_timezone)
-    export_missing_event_days([d for d in days if d < today_utc])
+    export_missing_event_days([d for d in days if d < today_utc], now)
     files = [path for future in stage_event_day.map(days, [d < today_utc for d in days]) for path in future.result()]
     return CityFrames.from_tables(
         day,

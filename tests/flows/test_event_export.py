@@ -46,7 +46,8 @@ def test_native_export_writes_exactly_the_days_events(moto_server, tmp_path):
         rows = [r for r in table.to_pylist() if r["estate_id"] == estate]
         return sorted(rows, key=lambda r: r["event_id"])
 
-    written = event_export.export_event_days([DAY], settings, tmp_path)
+    now = midnight + timedelta(days=1, hours=1)  # the night after DAY
+    written = event_export.export_event_days([DAY], settings, tmp_path, now)
     assert written == {DAY: f"s3://{settings.bucket}/{snapshots.events_prefix(DAY)}"}
     rows = exported()
     assert [r["event_id"] for r in rows] == [e.event_id for e in inside]
@@ -55,6 +56,15 @@ def test_native_export_writes_exactly_the_days_events(moto_server, tmp_path):
     assert [r["score"] for r in rows] == [0.25, None, 0.25]
     assert rows[1]["home_id"] is None and rows[0]["direction"] == "out"
 
-    event_export.export_event_days([DAY], settings, tmp_path)  # a re-run: the same partition
+    event_export.export_event_days([DAY], settings, tmp_path, now)  # a re-run: the same partition
     assert exported() == rows
     assert not list(tmp_path.iterdir()), "the export's local files are removed"
+
+
+def test_write_windows_respect_the_24_hour_limit():
+    start = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    now = start + timedelta(days=2, hours=1, minutes=30)
+    windows = event_export.write_windows(start, now)
+    assert [b - a for a, b in windows] == [timedelta(hours=24), timedelta(hours=24), timedelta(hours=1, minutes=30)]
+    assert windows[0][0] == start and windows[-1][1] == now
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))

@@ -7,9 +7,13 @@ table to S3 itself (no read capacity consumed, billed per GB exported; the table
 time recovery on), and DuckDB converts the exported DynamoDB-JSON files to the day-partitioned
 Parquet the flows query — columnar, out of core, never one Python object per event.
 
-An incremental export of the window's UTC days is requested (in AWS: only what changed in
-that window is exported and billed). The emulator (moto) writes the whole table whatever the
-type, so the conversion filters on `occurred_at` itself: the result is the same either way.
+Incremental exports are requested (AWS exports and bills only the items written in each window,
+which may be 15 min to 24 h long): one per 24 h of *write* time from the first day's midnight
+up to `now`, so an event of day D uploaded late by an offline gate on D+1 is still in D's
+partition. The conversion keeps each event in the UTC day it *occurred*. The emulator (moto)
+writes the whole table whatever the type and in the full-export shape (``Item`` instead of
+``NewImage``); the conversion reads both, and filters on `occurred_at` itself, so the result is
+the same; an item seen by two exports (moto's full dumps, or a retried export) is kept once.
 docs/flows.md has the cost per night at Nanjing's size.
 """
 
@@ -32,6 +36,8 @@ _ATTRIBUTES = {
     "score": "N", "right": "S",
 }
 _ITEM_TYPE = "STRUCT(" + ", ".join(f'"{a}" STRUCT("{t}" VARCHAR)' for a, t in _ATTRIBUTES.items()) + ")"
+#: Longest window of one incremental export (DynamoDB's limit).
+_MAX_WINDOW = timedelta(hours=24)
 
 
 def _column(attribute: str) -> str:
@@ -67,33 +73,47 @@ def request_export(settings: Settings, start: datetime, end: datetime, timeout_s
     return sorted(o["Key"] for o in _list(_s3(), settings.bucket, prefix + "/") if "/data/" in o["Key"])
 
 
-def export_event_days(days: list[date], settings: Settings, work_dir: Path, memory_limit: str = "1GB") -> dict[date, str]:
-    """Export UTC `days` (finished ones) through the native export; returns each day's s3:// prefix.
+def write_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, now) cut into windows an incremental export accepts (at most 24 h each)."""
+    windows = []
+    while start < now:
+        windows.append((start, min(start + _MAX_WINDOW, now)))
+        start += _MAX_WINDOW
+    return windows
 
-    One export covers all the days; each day's partition is replaced by exactly the events that
-    occurred in it (a re-run writes the same rows again, so nothing changes).
+
+def export_event_days(
+    days: list[date], settings: Settings, work_dir: Path, now: datetime, memory_limit: str = "1GB"
+) -> dict[date, str]:
+    """Export finished UTC `days` through native exports; returns each day's s3:// prefix.
+
+    Each day's partition is replaced by exactly the events that occurred in it, whenever they
+    were written up to `now` (a re-run writes the same rows again, so nothing changes). The
+    exports' own files are deleted once converted.
     """
     import duckdb
 
     if not days:
         return {}
     start = datetime.combine(min(days), datetime.min.time(), tzinfo=timezone.utc)
-    end = datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
     run = work_dir / f"export-{uuid.uuid4().hex}"
     run.mkdir(parents=True)
     s3 = _s3()
     local = []
-    for key in request_export(settings, start, end):
-        path = run / f"{len(local):05d}.json.gz"
-        s3.download_file(settings.bucket, key, str(path))
-        local.append(str(path))
+    for window_start, window_end in write_windows(start, now):
+        for key in request_export(settings, window_start, window_end):
+            path = run / f"{len(local):05d}.json.gz"
+            s3.download_file(settings.bucket, key, str(path))
+            s3.delete_object(Bucket=settings.bucket, Key=key)
+            local.append(str(path))
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(run / "spill")})
     written: dict[date, str] = {}
     try:
         con.execute("SET TimeZone = 'UTC'")
         listed = ", ".join(f"'{p}'" for p in local)
         source = (
-            f"read_json([{listed}], format = 'newline_delimited', compression = 'gzip', columns = {{'Item': '{_ITEM_TYPE}'}})"
+            f"(SELECT COALESCE(NewImage, Item) AS Item FROM read_json([{listed}], format = 'newline_delimited', "
+            f"compression = 'gzip', columns = {{'Item': '{_ITEM_TYPE}', 'NewImage': '{_ITEM_TYPE}'}}))"
             if local else None
         )
         for day in days:
@@ -102,7 +122,7 @@ def export_event_days(days: list[date], settings: Settings, work_dir: Path, memo
             lo = f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
             hi = f"TIMESTAMPTZ '{(day + timedelta(days=1)).isoformat()} 00:00:00+00'"
             query = (
-                f"SELECT * FROM (SELECT {select} FROM {source}) WHERE occurred_at >= {lo} AND occurred_at < {hi} "
+                f"SELECT DISTINCT * FROM (SELECT {select} FROM {source}) WHERE occurred_at >= {lo} AND occurred_at < {hi} "
                 "ORDER BY occurred_at, event_id"
                 if source else f"SELECT {', '.join(_EMPTY)} LIMIT 0"
             )
