@@ -7,7 +7,8 @@ item would cost millions of requests, so they read columnar snapshots instead:
   rights, made by `export_table` with a *parallel scan* (``Segment``/``TotalSegments``, one
   thread per segment). In AWS the same files can come from DynamoDB's export to S3.
 * ``s3://<bucket>/snapshots/access_events/day=<yyyy-mm-dd>/part-*.parquet`` for the events of one
-  UTC day, made by `export_events_day` with one query per estate-day write shard.
+  UTC day. The nightly flows make them with DynamoDB's native export (`event_export`);
+  `export_events_day` (one query per estate-day write shard) remains for tools and tests.
 
 Snapshots are data-minimised: only the analytic columns of `SNAPSHOT_SCHEMAS` are ever read from
 the table (a ``ProjectionExpression``), so ciphertexts, names, ID numbers and face encodings never
