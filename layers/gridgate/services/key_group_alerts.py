@@ -46,10 +46,6 @@ class AlertPolicy(BaseModel):
     def lookback_days(self) -> int:
         return max(self.no_exit_days, self.unusual_window_days, -(-self.absence_limit_hours // 24))
 
-    def is_unusual(self, hour: pl.Expr) -> pl.Expr:
-        start, end = self.unusual_hours_start, self.unusual_hours_end
-        return (hour >= start) & (hour < end) if start < end else (hour >= start) | (hour < end)
-
 
 def _in_group(*groups: KeyGroup) -> pl.Expr:
     return pl.col("key_groups").list.set_intersection([g.value for g in groups]).list.len().fill_null(0) > 0
