@@ -18,7 +18,7 @@ locally and DynamoDB-bound in AWS). Results: ``bench/results/flows.json``.
 
 Since issue 15 the events are not loaded at all: "load" reads the registry snapshots only, and
 each check's SQL question over the event day files is answered by DuckDB (memory limit
-``GRIDGATE_ANALYTICS_MEMORY_LIMIT``, default 1GB, spilling to the city's folder) inside
+``GRIDGATE_ANALYTICS_MEMORY_LIMIT``, default 512MB, spilling to the city's folder) inside
 "compute". The implementation before it (events as polars frames) is measured by running this
 same module from a checkout of that commit against the same city folders
 (``--data-root``); docs/flows.md puts both side by side.
@@ -98,7 +98,7 @@ def _load(folder: Path, names: tuple[str, ...], with_events: bool):
 def _city(folder: Path):
     """The registries as frames; the events stay in their day files, queried by DuckDB.
 
-    DuckDB gets `GRIDGATE_ANALYTICS_MEMORY_LIMIT` (default 1GB) and 2 threads, as the flows do.
+    DuckDB gets `GRIDGATE_ANALYTICS_MEMORY_LIMIT` (default 512MB) and 2 threads, as the flows do.
     """
     from gridgate.adapters.sql_engines import DuckDBEngine
     from gridgate.services.city_frames import SNAPSHOT_NAMES, CityFrames
@@ -106,7 +106,7 @@ def _city(folder: Path):
 
     tables, _ = _load(folder, SNAPSHOT_NAMES, with_events=False)
     files = sorted(str(d) for d in (folder / "events").glob("*.parquet"))
-    engine = DuckDBEngine(os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "1GB"), 2, folder / "spill")
+    engine = DuckDBEngine(os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "512MB"), 2, folder / "spill")
     # The whole week of events is in the window: local days TODAY-7 .. TODAY.
     return CityFrames.from_tables(
         TODAY, TODAY - timedelta(days=HISTORY_DAYS), tables, files,

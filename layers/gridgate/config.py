@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     #: a cluster / EMR Serverless in deployment via `analytics_spark_master`).
     analytics_engine: Literal["duckdb", "spark"] = "duckdb"
     #: DuckDB's memory limit: past it, joins and aggregations spill to `analytics_work_dir`.
-    analytics_memory_limit: str = Field("1GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(MB|GB|MiB|GiB)$")
+    analytics_memory_limit: str = Field("512MB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(MB|GB|MiB|GiB)$")
     analytics_threads: int = Field(2, ge=1, le=256)
     #: Local folder for staged event Parquet and spill files (None: a folder under the temp dir).
     analytics_work_dir: Path | None = None

@@ -83,7 +83,7 @@ def write_windows(start: datetime, now: datetime) -> list[tuple[datetime, dateti
 
 
 def export_event_days(
-    days: list[date], settings: Settings, work_dir: Path, now: datetime, memory_limit: str = "1GB"
+    days: list[date], settings: Settings, work_dir: Path, now: datetime, memory_limit: str = "512MB"
 ) -> dict[date, str]:
     """Export finished UTC `days` through native exports; returns each day's s3:// prefix.
 

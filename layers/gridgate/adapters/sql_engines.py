@@ -107,7 +107,7 @@ class DuckDBEngine:
 
     name = "duckdb"
 
-    def __init__(self, memory_limit: str = "1GB", threads: int = 2, work_dir: Path | None = None):
+    def __init__(self, memory_limit: str = "512MB", threads: int = 2, work_dir: Path | None = None):
         self.memory_limit, self.threads = memory_limit, threads
         self.work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "gridgate-duckdb")
 
