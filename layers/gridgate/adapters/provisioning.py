@@ -9,7 +9,7 @@ from __future__ import annotations
 import boto3
 from botocore.exceptions import ClientError
 
-from gridgate.adapters.tables import ALL_TABLES
+from gridgate.adapters.tables import ALL_TABLES, AccessEventTable
 from gridgate.config import Settings
 
 
@@ -28,11 +28,11 @@ def create_tables(settings: Settings) -> list[str]:
                     TableName=table.Meta.table_name,
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": table.TTL_ATTRIBUTE},
                 )
-            if table.Meta.table_name == settings.table_name("access_events"):
-                client.update_continuous_backups(
-                    TableName=table.Meta.table_name,
-                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-                )
+    # Idempotent, and also for a table created before this was provisioned.
+    client.update_continuous_backups(
+        TableName=AccessEventTable.Meta.table_name,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
     return [table.Meta.table_name for table in ALL_TABLES]
 
 
