@@ -15,7 +15,7 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv dlib dlib-wheel test demo bench clean package browser faketime openapi
+.PHONY: venv dlib dlib-wheel test demo bench clean package browser faketime java openapi
 
 venv: $(STAMP)
 
@@ -58,7 +58,7 @@ dlib-wheel:
 	CXXFLAGS="$(DLIB_CXXFLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		$(BIN)/pip wheel -q --no-deps --no-build-isolation --no-cache-dir --no-binary dlib -w $(DLIB_WHEELS) dlib==$(DLIB_VERSION)
 
-test: venv browser faketime
+test: venv browser faketime java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: venv
@@ -97,6 +97,16 @@ faketime:
 		echo "installing faketime for the time-of-day tests"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null) \
 			|| echo "faketime install failed: those tests will be skipped"; \
+	fi
+
+# Java 17 for PySpark (the Spark engine of the nightly flows, tests/flows/test_engine_parity.py);
+# installed only when missing and possible (root with apt-get). Without it the Spark test skips
+# and says why.
+java:
+	@if ! command -v java >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing openjdk-17-jre-headless for the Spark engine tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+			|| echo "java install failed: Spark tests will be skipped"; \
 	fi
 
 # The API's OpenAPI document, regenerated from the Chalice routes (tests/app/test_openapi.py checks it).

@@ -16,7 +16,14 @@ subprocess's maximum resident set size (`getrusage`; tracemalloc cannot see Arro
 polars' native buffers). Storage writes are not part of the compute (they are moto-bound
 locally and DynamoDB-bound in AWS). Results: ``bench/results/flows.json``.
 
-Usage: ``python -m bench flows [--sizes=100000,1000000]``.
+Since issue 15 the events are not loaded at all: "load" reads the registry snapshots only, and
+each check's SQL question over the event day files is answered by DuckDB (memory limit
+``GRIDGATE_ANALYTICS_MEMORY_LIMIT``, default 512MB, spilling to the city's folder) inside
+"compute". The implementation before it (events as polars frames) is measured by running this
+same module from a checkout of that commit against the same city folders
+(``--data-root``); docs/flows.md puts both side by side.
+
+Usage: ``python -m bench flows [--sizes=100000,1000000,4000000] [--data-root=.gridgate/bench]``.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from pathlib import Path
 
 from gridgate import clock
 
-SIZES = (100_000, 1_000_000)
+SIZES = (100_000, 1_000_000, 4_000_000)
 HISTORY_DAYS = 7
 SEED = 7
 #: A fixed "today": the same city and the same events on every run.
@@ -90,13 +97,21 @@ def _load(folder: Path, names: tuple[str, ...], with_events: bool):
 
 
 def _city(folder: Path):
+    """The registries as frames; the events stay in their day files, queried by DuckDB.
+
+    DuckDB gets `GRIDGATE_ANALYTICS_MEMORY_LIMIT` (default 512MB) and 2 threads, as the flows do.
+    """
+    from gridgate.adapters.sql_engines import DuckDBEngine
     from gridgate.services.city_frames import SNAPSHOT_NAMES, CityFrames
     from gridgate.services.grants import cap_policy
 
-    tables, events = _load(folder, SNAPSHOT_NAMES, with_events=True)
+    tables, _ = _load(folder, SNAPSHOT_NAMES, with_events=False)
+    files = sorted(str(d) for d in (folder / "events").glob("*.parquet"))
+    engine = DuckDBEngine(os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "512MB"), 2, folder / "spill")
     # The whole week of events is in the window: local days TODAY-7 .. TODAY.
     return CityFrames.from_tables(
-        TODAY, TODAY - timedelta(days=HISTORY_DAYS), tables, events, timezone="Asia/Shanghai", cap_policy=cap_policy()
+        TODAY, TODAY - timedelta(days=HISTORY_DAYS), tables, files,
+        timezone="Asia/Shanghai", cap_policy=cap_policy(), engine=engine,
     )
 
 
@@ -110,7 +125,7 @@ def _reconciliation(folder: Path) -> tuple[float, float, dict]:
     done = time.perf_counter()
     result.findings.write_parquet(folder / "findings.parquet")
     counts = dict(result.findings.group_by("finding_type").len().sort("finding_type").iter_rows())
-    return loaded - started, done - loaded, {"events": city.events.height, "findings": counts,
+    return loaded - started, done - loaded, {"events": city.event_count(), "findings": counts,
                                              "grants_to_revoke": result.grants_to_revoke.height,
                                              "passes_to_expire": result.passes_to_expire.height}
 
@@ -133,7 +148,7 @@ def _statistics(folder: Path) -> tuple[float, float, dict]:
     done = time.perf_counter()
     alerts.write_parquet(folder / "alerts.parquet")
     counts = dict(alerts.group_by("finding_type").len().sort("finding_type").iter_rows())
-    return loaded - started, done - loaded, {"events": city.events.height, "statistics": stats.height,
+    return loaded - started, done - loaded, {"events": city.event_count(), "statistics": stats.height,
                                              "alerts": counts, "report_bytes": len(report)}
 
 
@@ -188,10 +203,15 @@ def run_flow(flow: str, folder: Path) -> dict:
 
 
 def main(argv: list[str]) -> None:
+    global DATA_ROOT, RESULTS
     sizes = SIZES
     for arg in argv:
         if arg.startswith("--sizes="):
             sizes = tuple(int(s) for s in arg.split("=", 1)[1].split(","))
+        elif arg.startswith("--data-root="):
+            DATA_ROOT = Path(arg.split("=", 1)[1])
+        elif arg.startswith("--results="):
+            RESULTS = Path(arg.split("=", 1)[1])
     runs = []
     for persons in sizes:
         folder, generated = prepare(persons)

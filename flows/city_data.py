@@ -2,34 +2,35 @@
 
 Registries and rights: each table is exported by a parallel scan to a Parquet snapshot (as of
 the run's local date), then read back columnar — one task per table, run concurrently.
-Events: one task per UTC day of the window. A finished day is read from its Parquet export
-(exported first if nobody has yet); the current, unfinished UTC day is read live from the
-table, one query per estate-day shard, without writing a partial export.
+Events: finished UTC days without a Parquet partition are first exported together through
+DynamoDB's native export to S3 (`gridgate.adapters.event_export`: no item-by-item reads). Then
+one task per UTC day of the window returns *paths*, not rows: a finished day's Parquet is
+staged from S3 to the run's work folder;
+the current, unfinished UTC day is read live from the table, one query per estate-day shard,
+and written to a local file without writing a partial export. The checks then ask the SQL
+engine (`Settings.analytics_engine`) their questions over those files.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import tempfile
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
-from gridgate.adapters import snapshots
+from prefect import task, unmapped
+
+from flows.resilience import STORAGE_TASK
+from gridgate.adapters import event_export, snapshots
 from gridgate.adapters.flow_storage import events_day_exported
+from gridgate.adapters.sql_engines import engine_for
 from gridgate.clock import city_clock
 from gridgate.clock import now as city_now
 from gridgate.config import Settings, get_settings
 from gridgate.domain.policy import report_day_problem
-from gridgate.services.city_frames import (
-    EVENT_COLUMNS,
-    SNAPSHOT_NAMES,
-    CityFrames,
-    local_midnight,
-    normalise,
-)
+from gridgate.services.city_frames import SNAPSHOT_NAMES, CityFrames, local_midnight
 from gridgate.services.grants import cap_policy
-from prefect import task, unmapped
-
-from flows.resilience import STORAGE_TASK
 
 
 def local_today(settings: Settings | None = None) -> date:
@@ -65,15 +66,31 @@ def read_snapshot(name: str, as_of: date) -> pa.Table:
     return snapshots.read_snapshot(name, get_settings(), as_of)
 
 
+def work_folder(settings: Settings) -> Path:
+    """Where a run stages event files and the engine spills (`analytics_work_dir`, or the temp dir)."""
+    return Path(settings.analytics_work_dir or Path(tempfile.gettempdir()) / "gridgate-analytics")
+
+
 @task(task_run_name="events-{day}", **STORAGE_TASK)
-def read_event_day(day: date, finished: bool) -> pl.DataFrame:
-    """One UTC day of events, as a normalised frame (categorical ids)."""
+def stage_event_day(day: date, finished: bool) -> list[str]:
+    """One UTC day of events as local Parquet files; returns their paths (the rows stay on disk)."""
     settings = get_settings()
+    folder = work_folder(settings) / "events"
     if not finished:
-        return normalise("access_events", snapshots.events_of_day(day, settings))
-    if not events_day_exported(day, settings):
-        snapshots.export_events_day(day, settings)
-    return normalise("access_events", snapshots.read_events(day, day, settings, columns=list(EVENT_COLUMNS)))
+        live = snapshots.events_of_day(day, settings)
+        return [snapshots.write_local_events(live, folder / f"live={day.isoformat()}" / f"{uuid.uuid4().hex}.parquet")]
+    return snapshots.stage_events_day(day, settings, folder)
+
+
+@task(**STORAGE_TASK)
+def export_missing_event_days(days: list[date], now: datetime) -> list[str]:
+    """Finished UTC days without their Parquet partition, exported through DynamoDB's native export."""
+    settings = get_settings()
+    missing = [day for day in days if not events_day_exported(day, settings)]
+    exported = event_export.export_event_days(
+        missing, settings, work_folder(settings), now, settings.analytics_memory_limit
+    )
+    return sorted(exported.values())
 
 
 def utc_days(events_from: date, day: date, tz: str) -> list[date]:
@@ -89,28 +106,33 @@ def load_city(
     *,
     export_snapshots: bool = True,
     as_of: date | None = None,
+    now: datetime | None = None,
 ) -> CityFrames:
     """The city as of local day `day`, with events of the `lookback_days` days up to it.
 
     Call from inside a flow: the snapshot and event-day tasks run concurrently on the flow's
     task runner. With `export_snapshots=False` the snapshots as of `as_of` are read as they are
-    (e.g. seeded by the emulator).
+    (e.g. seeded by the emulator). `now` (default: the clock, read here at the flow's edge)
+    decides which UTC day is still unfinished and so read live.
     """
     settings = get_settings()
-    as_of = as_of or local_today(settings)
+    now = now or city_now()
+    as_of = as_of or city_clock(settings.city_timezone).local_date(now)
     if export_snapshots:
         for exported in export_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)):
             exported.result()
     tables = dict(zip(SNAPSHOT_NAMES, (future.result() for future in read_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)))))
     events_from = day - timedelta(days=lookback_days - 1)
-    today_utc = city_now().date()  # event partitions are UTC days: earlier ones are finished
+    today_utc = now.date()  # event partitions are UTC days: earlier ones are finished
     days = utc_days(events_from, day, settings.city_timezone)
-    frames = [future.result() for future in read_event_day.map(days, [d < today_utc for d in days])]
+    export_missing_event_days([d for d in days if d < today_utc], now)
+    files = [path for future in stage_event_day.map(days, [d < today_utc for d in days]) for path in future.result()]
     return CityFrames.from_tables(
         day,
         events_from,
         tables,
-        pl.concat(frames, how="vertical_relaxed", rechunk=False),
+        files,
         timezone=settings.city_timezone,
         cap_policy=cap_policy(settings),
+        engine=engine_for(settings),
     )

@@ -53,7 +53,7 @@ class TableImporter:
         self._s3 = boto3.client("s3", region_name=region, config=config)
         self._bucket = bucket
         self._prefix = prefix
-        self._started: dict[str, tuple[str, dict, list[str]]] = {}
+        self._started: dict[str, tuple[str, dict, bool, list[str]]] = {}
 
     def is_empty(self, table_name: str) -> bool:
         return not self._dynamodb.scan(TableName=table_name, Limit=1, Select="COUNT")["Count"]
@@ -64,6 +64,9 @@ class TableImporter:
             raise ImportFailed(f"{table_name} is not empty; ImportTable only loads new tables")
         definition = self._dynamodb.describe_table(TableName=table_name)["Table"]
         ttl = self._dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+        # Kept like TTL: the nightly flows export the events table, which needs point-in-time recovery.
+        pitr = self._dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
+        recovery = pitr.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
         prefix = f"{self._prefix}/{table_name}/"
         keys = self._stage(prefix, items)
         if not keys:
@@ -87,7 +90,7 @@ class TableImporter:
             InputCompressionType="GZIP",
             TableCreationParameters=parameters,
         )
-        self._started[table_name] = (response["ImportTableDescription"]["ImportArn"], ttl, keys)
+        self._started[table_name] = (response["ImportTableDescription"]["ImportArn"], ttl, recovery, keys)
 
     def _stage(self, prefix: str, items: Iterable[Item]) -> list[str]:
         """Write `items` as gzip DynamoDB-JSON parts under `prefix`; the keys written (none if no items)."""
@@ -100,9 +103,9 @@ class TableImporter:
         return keys
 
     def wait(self, poll_seconds: float = 0.2) -> dict[str, int]:
-        """Wait for every started import; re-enable TTL; remove the staged files. Items per table."""
+        """Wait for every started import; re-enable TTL and point-in-time recovery; remove the staged files. Items per table."""
         imported: dict[str, int] = {}
-        for table_name, (arn, ttl, keys) in self._started.items():
+        for table_name, (arn, ttl, recovery, keys) in self._started.items():
             while True:
                 status = self._dynamodb.describe_import(ImportArn=arn)["ImportTableDescription"]
                 if status["ImportStatus"] != "IN_PROGRESS":
@@ -114,6 +117,10 @@ class TableImporter:
                 self._dynamodb.update_time_to_live(
                     TableName=table_name,
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+                )
+            if recovery:
+                self._dynamodb.update_continuous_backups(
+                    TableName=table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
                 )
             for key in keys:
                 self._s3.delete_object(Bucket=self._bucket, Key=key)

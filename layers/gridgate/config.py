@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,17 @@ class Settings(BaseSettings):
 
     #: Data-center page: where the Prefect UI runs, for links to the flow runs (None: no links).
     prefect_ui_url: str | None = None
+
+    #: Nightly flows: the SQL engine that runs the event queries (docs/flows.md). "duckdb" runs
+    #: embedded in the flow process; "spark" runs the same SQL on PySpark (local[*] in the tests,
+    #: a cluster / EMR Serverless in deployment via `analytics_spark_master`).
+    analytics_engine: Literal["duckdb", "spark"] = "duckdb"
+    #: DuckDB's memory limit: past it, joins and aggregations spill to `analytics_work_dir`.
+    analytics_memory_limit: str = Field("512MB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(MB|GB|MiB|GiB)$")
+    analytics_threads: int = Field(2, ge=1, le=256)
+    #: Local folder for staged event Parquet and spill files (None: a folder under the temp dir).
+    analytics_work_dir: Path | None = None
+    analytics_spark_master: str = "local[*]"
 
     @property
     def bucket(self) -> str:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import boto3
 from botocore.exceptions import ClientError
 
-from gridgate.adapters.tables import ALL_TABLES
+from gridgate.adapters.tables import ALL_TABLES, AccessEventTable
 from gridgate.config import Settings
 
 
 def create_tables(settings: Settings) -> list[str]:
-    """Create every missing table and switch on TTL where the table has one. Returns all names."""
+    """Create every missing table and switch on TTL where the table has one. Returns all names.
+
+    Point-in-time recovery is switched on for the access events, as `infra/` declares it: the
+    nightly flows' bulk export (`event_export`) needs it.
+    """
     client = boto3.client("dynamodb", region_name=settings.region)
     for table in ALL_TABLES:
         if not table.exists():
@@ -24,6 +28,11 @@ def create_tables(settings: Settings) -> list[str]:
                     TableName=table.Meta.table_name,
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": table.TTL_ATTRIBUTE},
                 )
+    # Idempotent, and also for a table created before this was provisioned.
+    client.update_continuous_backups(
+        TableName=AccessEventTable.Meta.table_name,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
     return [table.Meta.table_name for table in ALL_TABLES]
 
 

@@ -7,7 +7,8 @@ item would cost millions of requests, so they read columnar snapshots instead:
   rights, made by `export_table` with a *parallel scan* (``Segment``/``TotalSegments``, one
   thread per segment). In AWS the same files can come from DynamoDB's export to S3.
 * ``s3://<bucket>/snapshots/access_events/day=<yyyy-mm-dd>/part-*.parquet`` for the events of one
-  UTC day, made by `export_events_day` with one query per estate-day write shard.
+  UTC day. The nightly flows make them with DynamoDB's native export (`event_export`);
+  `export_events_day` (one query per estate-day write shard) remains for tools and tests.
 
 Snapshots are data-minimised: only the analytic columns of `SNAPSHOT_SCHEMAS` are ever read from
 the table (a ``ProjectionExpression``), so ciphertexts, names, ID numbers and face encodings never
@@ -18,9 +19,11 @@ reach S3. Items past their TTL are left out. Identifier columns come back dictio
 from __future__ import annotations
 
 import io
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import boto3
@@ -233,6 +236,42 @@ def read_events(start_day: date, end_day: date, settings: Settings, columns: lis
         raise ValueError("end_day is before start_day")
     days = [start_day + timedelta(days=n) for n in range((end_day - start_day).days + 1)]
     return _read_parts("access_events", settings, [events_prefix(day) for day in days], columns)
+
+
+def stage_events_day(day: date, settings: Settings, folder: Path) -> list[str]:
+    """Copy UTC day `day`'s event Parquet parts from S3 into `folder`; returns the local paths.
+
+    Why staged and not read: the SQL engines read Parquet files lazily, column by column, and
+    DuckDB's S3 reader (httpfs) is an extension this deployment cannot download. Files are
+    streamed to disk (`download_file`), never held in memory. A local file is named by the
+    part's ETag, so a re-run reuses what it staged, a re-export is staged afresh, and two flows
+    staging the same day at once never see each other's half-written file.
+    """
+    target = folder / f"day={day.isoformat()}"
+    target.mkdir(parents=True, exist_ok=True)
+    s3 = _s3()
+    parts = sorted(
+        (o["Key"], o["ETag"].strip('"')) for o in _list(s3, settings.bucket, events_prefix(day)) if o["Key"].endswith(".parquet")
+    )
+
+    def get(part: tuple[str, str]) -> str:
+        key, etag = part
+        path = target / f"{etag}-{key.rsplit('/', 1)[-1]}"
+        if not path.exists():
+            partial = path.with_suffix(f".{uuid.uuid4().hex}.partial")
+            s3.download_file(settings.bucket, key, str(partial))
+            partial.replace(path)
+        return str(path)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(get, parts))
+
+
+def write_local_events(table: pa.Table, path: Path) -> str:
+    """Write events (e.g. the live, unfinished day) to a local Parquet file; returns its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(_conform("access_events", table), path, compression="zstd")
+    return str(path)
 
 
 # --- from DynamoDB items to columns --------------------------------------------------------------

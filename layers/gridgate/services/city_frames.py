@@ -1,7 +1,8 @@
 """The city as columnar frames: the one input every flow computation works on.
 
-The flows read the nightly Parquet snapshots (never item by item) and hand them here as Arrow
-tables. This module turns them into polars frames with identifiers as categoricals (4 bytes a
+The flows read the nightly Parquet snapshots of the registries and rights (never item by item)
+and hand them here as Arrow tables; the access events stay in Parquet and are queried with SQL
+(`CityFrames.query`). This module turns the snapshots into polars frames with identifiers as categoricals (4 bytes a
 value instead of a string view, which is what keeps 28 M events of a 1 M-person city inside a
 few GB) and derives the facts all three flows share: where each home sits in the place
 hierarchy, who currently owns or is granted which home, and each home's cap.
@@ -11,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Mapping
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import polars as pl
 import pyarrow as pa
 
+from gridgate.adapters.sql_engines import DuckDBEngine, EventSource, SqlEngine, render
 from gridgate.clock import CityClock
 from gridgate.domain.policy import GrantCapPolicy
+from gridgate.services.event_queries import EVENT_COUNT, fill
 
 #: Snapshot names the flows read, as written by `gridgate.adapters.snapshots`.
 SNAPSHOT_NAMES = ("persons", "homes", "ownerships", "grants", "visitor_passes", "places")
@@ -80,6 +84,10 @@ class CityFrames:
     Days are the city's civil days (`timezone`), like grant dates: `day` ends at local midnight.
     `events_from` is the first local day the events cover and `day` the last; checks that need
     N days of history refuse to conclude anything from a shorter window.
+
+    The events are not a frame: they stay where they are (Parquet files, or an Arrow table in
+    tests) and every check asks `query` one SQL question of them (`event_queries`), answered by
+    `engine` — DuckDB embedded unless the flow's settings name Spark.
     """
 
     day: date
@@ -90,7 +98,8 @@ class CityFrames:
     grants: pl.DataFrame
     visitor_passes: pl.DataFrame
     places: pl.DataFrame
-    events: pl.DataFrame
+    events: EventSource
+    engine: SqlEngine = field(default_factory=DuckDBEngine)
     timezone: str = "Asia/Shanghai"
     cap_policy: GrantCapPolicy = field(default_factory=GrantCapPolicy)
 
@@ -100,24 +109,30 @@ class CityFrames:
         day: date,
         events_from: date,
         snapshots: Mapping[str, pa.Table | pl.DataFrame],
-        events: pa.Table | pl.DataFrame,
+        events: pa.Table | pl.DataFrame | Sequence[str | Path],
         *,
         timezone: str = "Asia/Shanghai",
         cap_policy: GrantCapPolicy | None = None,
+        engine: SqlEngine | None = None,
     ) -> "CityFrames":
+        """`events`: an Arrow table or polars frame, or the local Parquet files holding the window."""
         missing = sorted(set(SNAPSHOT_NAMES) - set(snapshots))
         if missing:
             raise ValueError(f"snapshots missing: {missing}")
         frames = {name: normalise(name, snapshots[name]) for name in SNAPSHOT_NAMES}
         start, end = local_midnight(events_from, timezone), local_midnight(day + timedelta(days=1), timezone)
-        events = normalise("access_events", events)
-        first, last = events.select(pl.col("occurred_at").min().alias("a"), pl.col("occurred_at").max().alias("b")).row(0)
-        if first is not None and (first < start or last >= end):  # a copy only when something is outside
-            events = events.filter(pl.col("occurred_at").is_between(start, end, closed="left"))
+        if isinstance(events, pl.DataFrame):
+            events = events.to_arrow()
+        source = (
+            EventSource(start, end, table=events)
+            if isinstance(events, pa.Table)
+            else EventSource(start, end, files=tuple(str(f) for f in events))
+        )
         return cls(
             day=day,
             events_from=events_from,
-            events=events,
+            events=source,
+            engine=engine or DuckDBEngine(),
             timezone=timezone,
             cap_policy=cap_policy or GrantCapPolicy(),
             **frames,
@@ -143,15 +158,18 @@ class CityFrames:
     def covered_days(self) -> int:
         return (self.day - self.events_from).days + 1
 
-    def events_since(self, days: int) -> pl.LazyFrame:
-        """Events of the last `days` days up to `end`, as a lazy query.
+    def since(self, days: int) -> datetime:
+        """The instant `days` days before `end` (a query's lower bound)."""
+        return self.end - timedelta(days=days)
 
-        Lazy, so each check's filters and column selection are pushed down and only the rows and
-        columns it needs are ever materialised (the events are the one big frame).
-        """
-        since = self.end - timedelta(days=days)
-        lazy = self.events.lazy()
-        return lazy if since <= self.start else lazy.filter(pl.col("occurred_at") >= since)
+    # --- the events, through SQL ----------------------------------------------------------------------
+
+    def query(self, sql: str, tables: Mapping[str, pl.DataFrame] | None = None, **params) -> pl.DataFrame:
+        """Answer one `event_queries` definition over the window's events on this city's engine."""
+        return self.engine.query(render(self.engine, fill(sql, **params), self.timezone), self.events, tables or {})
+
+    def event_count(self) -> int:
+        return int(self.query(EVENT_COUNT)["events"][0])
 
     # --- derived facts ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridgate.domain.model import KeyGroup, Severity
 from gridgate.services.city_frames import CityFrames
+from gridgate.services.event_queries import LAST_EXIT, LAST_PASSAGE, UNUSUAL_HOUR_PASSAGES, subjects, unusual_hour
 from gridgate.services.finding_frames import about_person_at_home, empty_findings, finding_rows
 
 
@@ -44,10 +45,6 @@ class AlertPolicy(BaseModel):
     @property
     def lookback_days(self) -> int:
         return max(self.no_exit_days, self.unusual_window_days, -(-self.absence_limit_hours // 24))
-
-    def is_unusual(self, hour: pl.Expr) -> pl.Expr:
-        start, end = self.unusual_hours_start, self.unusual_hours_end
-        return (hour >= start) & (hour < end) if start < end else (hour >= start) | (hour < end)
 
 
 def _in_group(*groups: KeyGroup) -> pl.Expr:
@@ -83,14 +80,7 @@ def living_alone_without_exit(city: CityFrames, policy: AlertPolicy) -> pl.DataF
     alone = members.filter(
         pl.col("key_groups").str.contains(KeyGroup.ELDERLY_ALONE.value) | (pl.col("household").fill_null(1) <= 1)
     )
-    last_exit = (
-        city.events.lazy()
-        .filter(pl.col("direction") == "out")
-        .join(alone.lazy().select("person_id"), on="person_id", how="semi")
-        .group_by("person_id")
-        .agg(pl.col("occurred_at").max().alias("last_exit_at"))
-        .collect()
-    )
+    last_exit = city.query(LAST_EXIT, subjects(alone, "person_id"))
     limit = city.end - timedelta(days=policy.no_exit_days)
     known_history = city.covered_days >= policy.no_exit_days
     rows = (
@@ -126,18 +116,19 @@ def correction_unusual_hours(city: CityFrames, policy: AlertPolicy) -> pl.DataFr
     """A person under community correction passing a gate during the unusual (night) hours."""
     members = _registered_members(city, KeyGroup.COMMUNITY_CORRECTION)
     local = city.local()
+    unusual = unusual_hour(policy.unusual_hours_start, policy.unusual_hours_end)
     passages = (
-        city.events_since(policy.unusual_window_days)
-        .join(members.lazy().select("person_id"), on="person_id", how="semi")
-        .filter(policy.is_unusual(local.dt.hour()))
-        .sort("occurred_at")
+        city.query(
+            UNUSUAL_HOUR_PASSAGES, subjects(members, "person_id"),
+            since=city.since(policy.unusual_window_days), unusual_hour=unusual,
+        )
+        .sort("occurred_at", "gate_id", "direction")
         .with_columns(
             local.dt.date().alias("local_date"),
             pl.format("{} {} at gate {}", local.dt.strftime("%Y-%m-%d %H:%M"), "direction", "gate_id").alias("passage"),
         )
         .group_by("person_id", "local_date")
         .agg(pl.len().alias("passages_count"), pl.col("passage").head(10).alias("passages"))
-        .collect()
     )
     hours = f"{policy.unusual_hours_start:02}:00-{policy.unusual_hours_end:02}:00"
     rows = passages.join(members, on="person_id", how="inner").with_columns(pl.lit(hours).alias("unusual_hours"))
@@ -157,17 +148,8 @@ def correction_unusual_hours(city: CityFrames, policy: AlertPolicy) -> pl.DataFr
 def correction_absent(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
     """A person under community correction whose last passage was an exit longer ago than the limit."""
     members = _registered_members(city, KeyGroup.COMMUNITY_CORRECTION)
-    last = (
-        city.events.lazy()
-        .join(members.lazy().select("person_id"), on="person_id", how="semi")
-        .sort("occurred_at")
-        .group_by("person_id")
-        .agg(
-            pl.col("occurred_at").last().alias("last_passage_at"),
-            pl.col("direction").last().cast(pl.String).alias("last_direction"),
-            pl.col("gate_id").last().cast(pl.String).alias("last_gate_id"),
-        )
-        .collect()
+    last = city.query(LAST_PASSAGE, subjects(members, "person_id")).with_columns(
+        pl.col("last_direction").cast(pl.String), pl.col("last_gate_id").cast(pl.String)
     )
     limit = city.end - timedelta(hours=policy.absence_limit_hours)
     known_history = city.covered_days * 24 >= policy.absence_limit_hours

@@ -17,6 +17,7 @@ import polars as pl
 
 from gridgate.domain.model import Statistic
 from gridgate.services.city_frames import LEVEL_COLUMNS, LEVELS, CityFrames, local_midnight
+from gridgate.services.event_queries import TRAFFIC, VISITORS_PER_DAY
 
 STATISTIC_SCHEMA = {
     "level": pl.String,
@@ -39,15 +40,10 @@ def _long(frame: pl.DataFrame, level: str, metric: str, value: str, series: str 
     ).filter(pl.col("place_id").is_not_null())
 
 
-def local_day_events(city: CityFrames, day: date) -> pl.DataFrame:
-    """The passages of local day `day`, with their local hour."""
+def local_day_traffic(city: CityFrames, day: date) -> pl.DataFrame:
+    """Passages of local day `day` (denied attempts excluded) per estate, direction and local hour."""
     start, end = local_midnight(day, city.timezone), local_midnight(day + timedelta(days=1), city.timezone)
-    return (
-        city.events.lazy()
-        .filter(pl.col("occurred_at").is_between(start, end, closed="left"))
-        .select("estate_id", "direction", "method", "outcome", city.local().dt.hour().alias("hour"))
-        .collect()
-    )
+    return city.query(TRAFFIC, start=start, end=end)
 
 
 def _resident_statistics(city: CityFrames) -> list[pl.DataFrame]:
@@ -119,13 +115,10 @@ def _hourly_series(counts: pl.DataFrame, col: str) -> pl.DataFrame:
     ).with_columns(pl.col("series").list.sum().alias("total"))
 
 
-def _traffic_statistics(day_events: pl.DataFrame, estate_levels: pl.DataFrame) -> list[pl.DataFrame]:
-    """Passages (denied attempts excluded) per hour, and visitor entries, rolled up from estates."""
-    passed = day_events.filter(pl.col("outcome") != "deny")
-    by_estate = passed.group_by("estate_id", "direction", "hour").agg(pl.len().alias("n"))
-    visitors_by_estate = passed.filter(
-        (pl.col("method") == "visitor_pass") & (pl.col("direction") == "in")
-    ).group_by("estate_id").agg(pl.len().alias("n"))
+def _traffic_statistics(traffic: pl.DataFrame, estate_levels: pl.DataFrame) -> list[pl.DataFrame]:
+    """Passages per hour, and visitor entries, rolled up from estates."""
+    by_estate = traffic.group_by("estate_id", "direction", "hour").agg(pl.col("n").sum())
+    visitors_by_estate = traffic.filter(pl.col("visitor") == 1).group_by("estate_id").agg(pl.col("n").sum())
     out = []
     for level in LEVELS:
         col = LEVEL_COLUMNS[level]
@@ -146,7 +139,7 @@ def population_statistics(city: CityFrames, day: date) -> pl.DataFrame:
     parts = [
         *_resident_statistics(city),
         *_capacity_statistics(city),
-        *_traffic_statistics(local_day_events(city, day), city.estate_places()),
+        *_traffic_statistics(local_day_traffic(city, day), city.estate_places()),
     ]
     return (
         pl.concat([pl.DataFrame(schema=STATISTIC_SCHEMA), *parts])
@@ -158,15 +151,12 @@ def population_statistics(city: CityFrames, day: date) -> pl.DataFrame:
 def visitors_per_day(city: CityFrames) -> pl.DataFrame:
     """Visitor entries per local day over the events window, per district (for the report's chart)."""
     return (
-        city.events.lazy()
-        .filter((pl.col("method") == "visitor_pass") & (pl.col("direction") == "in") & (pl.col("outcome") != "deny"))
-        .select("estate_id", city.local().dt.date().alias("local_date"))
-        .join(city.estate_places().lazy().select("estate_id", "district_id"), on="estate_id", how="left")
+        city.query(VISITORS_PER_DAY)
+        .join(city.estate_places().select("estate_id", "district_id"), on="estate_id", how="left")
         .group_by("local_date", "district_id")
-        .agg(pl.len().alias("visitors"))
+        .agg(pl.col("visitors").sum())
         .with_columns(pl.col("district_id").cast(pl.String))
         .sort("local_date", "district_id")
-        .collect()
     )
 
 

@@ -1,9 +1,11 @@
 """Nightly reconciliation: cross-check the registries, property records, rights and gate logs.
 
-Each check is a vectorised query over `CityFrames` returning findings (`finding_frames`); two
-checks also return the corrective action the flow applies (revoke a grant given by someone who
-no longer owns the home; expire visitor passes still marked active). Nothing here touches
-storage, so the same code runs in the flow, in the benchmark and on a Dask worker.
+Each check is a vectorised query over `CityFrames` returning findings (`finding_frames`); what a
+check needs from the gate logs is one SQL definition in `event_queries`, answered by the city's
+engine (DuckDB or Spark) without the events entering this process. Two checks also return the
+corrective action the flow applies (revoke a grant given by someone who no longer owns the
+home; expire visitor passes still marked active). Nothing here touches storage, so the same
+code runs in the flow and in the benchmark.
 
 Thresholds live in `ReconciliationPolicy`; docs/flows.md lists them with their defaults.
 """
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridgate.domain.model import Severity
 from gridgate.services.city_frames import CityFrames
+from gridgate.services.event_queries import HOME_ENTRY_DAYS, PRESENCE, VISITOR_ENTRIES, subjects
 from gridgate.services.finding_frames import about_person_at_home, empty_findings, finding_id, finding_rows
 
 
@@ -152,19 +155,11 @@ def residents_not_seen(city: CityFrames, days: int) -> pl.DataFrame:
         .select("person_id", pl.col("registered_home_id").alias("home_id"))
     )
     registered = _with_grid(registered, city)
-    events = city.events_since(days).filter(pl.col("person_id").is_not_null())
-    seen_home = events.select("person_id", "estate_id").unique().collect()
-    unseen = registered.join(seen_home, on=["person_id", "estate_id"], how="anti")
-    # Where else (if anywhere) they were seen is the strongest hint that they moved.
-    elsewhere = (
-        events.join(unseen.lazy().select("person_id"), on="person_id", how="semi")
-        .group_by("person_id")
-        .agg(
-            pl.col("occurred_at").max().alias("last_seen_at"),
-            pl.col("estate_id").sort_by("occurred_at").last().alias("last_seen_estate"),
-        )
-        .collect()
-    )
+    # One pass over the window: per registered person, seen at their own estate or not, and
+    # where else (if anywhere) they were seen — the strongest hint that they moved.
+    presence = city.query(PRESENCE, subjects(registered, "person_id", "estate_id"), since=city.since(days))
+    unseen = registered.join(presence.filter(pl.col("seen_at_home") == 1), on="person_id", how="anti")
+    elsewhere = presence.select("person_id", "last_seen_at", "last_seen_estate")
     rows = unseen.join(elsewhere, on="person_id", how="left").with_columns(
         pl.lit(days).alias("window_days"),
         pl.when(pl.col("last_seen_estate").is_null())
@@ -189,18 +184,11 @@ def _visitor_entries(city: CityFrames, days: int) -> pl.DataFrame:
     """Identified people entering on visitor passes, with the home each pass is for."""
     pass_homes = city.visitor_passes.select("pass_id", pl.col("home_id").alias("pass_home_id"))
     return (
-        city.events_since(days)
-        .filter(
-            (pl.col("method") == "visitor_pass")
-            & (pl.col("direction") == "in")
-            & (pl.col("outcome") == "open")
-            & pl.col("person_id").is_not_null()
-        )
-        .join(pass_homes.lazy(), on="pass_id", how="left")
+        city.query(VISITOR_ENTRIES, since=city.since(days))
+        .join(pass_homes, on="pass_id", how="left")
         .with_columns(pl.coalesce("home_id", "pass_home_id").alias("home_id"))
         .filter(pl.col("home_id").is_not_null())
-        .select("person_id", "home_id", "pass_id", city.local().dt.date().alias("on"))
-        .collect()
+        .select("person_id", "home_id", "pass_id", pl.col("entry_day").alias("on"))
     )
 
 
@@ -261,16 +249,10 @@ def faces_over_grants(city: CityFrames, window_days: int, min_days: int, excess:
     """A home more distinct non-owners keep entering for than it has grants: group renting."""
     owners = city.current_ownerships().select("person_id", "home_id")
     faces = (
-        city.events_since(window_days)
-        .filter((pl.col("direction") == "in") & pl.col("person_id").is_not_null() & pl.col("home_id").is_not_null())
-        .select("person_id", "home_id", city.local().dt.date().alias("on"))
-        .join(owners.lazy(), on=["person_id", "home_id"], how="anti")
-        .group_by("home_id", "person_id")
-        .agg(pl.col("on").n_unique().alias("days"))
-        .filter(pl.col("days") >= min_days)
+        city.query(HOME_ENTRY_DAYS, since=city.since(window_days), min_days=min_days)
+        .join(owners, on=["person_id", "home_id"], how="anti")
         .group_by("home_id")
         .agg(pl.len().alias("faces"), pl.col("person_id").cast(pl.String).sort().head(20).alias("people"))
-        .collect()
     )
     rows = (
         faces.join(_grants_per_home(city).select("home_id", "grants"), on="home_id", how="left")
