@@ -1,7 +1,10 @@
 """People-facing pages (mounted at /pages): the grid worker's phone page and the data center's.
 
-The pages are static documents (HTML with their CSS and script inline, nothing fetched from
-elsewhere); they sign in with the person's bearer token and call the JSON endpoints, the grid
+The pages are Jinja2 templates rendered once per language (Simplified Chinese by default,
+English with ``?lang=en`` or a browser that asks for English first): every text comes from the
+message catalogues in ``gridgate.i18n``, and the page script gets its part of the catalogue as a
+JSON block. The result is a static document (HTML with its CSS and script inline, nothing
+fetched from elsewhere); they sign in with the person's bearer token and call the JSON endpoints, the grid
 workers' (`/grid/...`) and the overview below. A strict Content-Security-Policy allows exactly
 the inline script and style of each page (by hash) and connections to this origin only.
 
@@ -20,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
+from gridgate import i18n
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
 from gridgate.domain.policy import report_day_problem
@@ -41,9 +46,26 @@ def _inline_hashes(page: str, tag: str) -> str:
     )
 
 
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def _locale() -> str:
+    request = bp.current_request
+    params = request.query_params or {}
+    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+    return i18n.negotiate(params.get("lang"), headers.get("accept-language"))
+
+
 @lru_cache(maxsize=None)
-def _page(name: str) -> Response:
-    page = (PAGES_DIR / f"{name}.html").read_text(encoding="utf-8")
+def _page(name: str, locale: str) -> Response:
+    """The page in one language, with a CSP that allows exactly its inline script and style."""
+    t = i18n.translator(locale)
+    page = _TEMPLATES.get_template(f"{name}.html").render(
+        t=t, messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES), font_stack=i18n.FONT_STACK,
+    )
     policy = (
         "default-src 'none'; "
         f"script-src {_inline_hashes(page, 'script')}; style-src {_inline_hashes(page, 'style')}; "
@@ -57,6 +79,8 @@ def _page(name: str) -> Response:
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store",
+            "Content-Language": t.html_lang,
+            "Vary": "Accept-Language",
         },
     )
 
@@ -68,12 +92,12 @@ def _overview() -> DataCenterOverview:
 
 @bp.route("/grid-worker", methods=["GET"])
 def grid_worker_page():
-    return _page("grid_worker")
+    return _page("grid_worker", _locale())
 
 
 @bp.route("/data-center", methods=["GET"])
 def data_center_page():
-    return _page("data_center")
+    return _page("data_center", _locale())
 
 
 @bp.route("/data-center/overview", methods=["GET"])
