@@ -63,6 +63,8 @@ def statistics_and_findings() -> None:
         Statistic(f"district#{DISTRICT}", DAY, "residents.owners", 120),
         Statistic(f"district#{DISTRICT}", DAY, "residents.tenants", 35),
         Statistic(f"district#{DISTRICT}", DAY, "entries", 480),
+        Statistic(f"district#{DISTRICT}", DAY, "grants.active", 41),
+        Statistic(f"district#{DISTRICT}", DAY, "grants.cap", 60),
         Statistic(f"street#{STREET}", DAY, "residents.owners", 120),
         Statistic(f"street#{STREET}", DAY, "visitors", 17),
     ])

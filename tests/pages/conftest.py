@@ -42,8 +42,9 @@ def browser():
 
 @pytest.fixture
 def phone(browser):
-    """A phone-sized page (the grid workers' pages are used on phones)."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    """A phone-sized page (the grid workers' pages are used on phones), a Chinese browser in Nanjing."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
     yield page
     context.close()
@@ -51,7 +52,8 @@ def phone(browser):
 
 @pytest.fixture
 def desktop(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # A Chinese browser set to another zone: times on the pages must stay Beijing time.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", timezone_id="Europe/Berlin")
     page = context.new_page()
     yield page
     context.close()

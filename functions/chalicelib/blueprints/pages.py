@@ -10,7 +10,7 @@ the inline script and style of each page (by hash) and connections to this origi
 
 - ``GET /pages/grid-worker``             mobile page: sign in, tasks, roster, submit a result
 - ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
-- ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=``
+- ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=&shown=&lang=``
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
 from gridgate.domain.policy import report_day_problem
-from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
+from gridgate.services.data_center_overview import FINDINGS_SHOWN, DataCenterOverview, UnknownPlace
 
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
@@ -115,7 +115,12 @@ def data_center_overview():
     if problem:
         raise ApiError(400, "bad_day", problem)
     try:
-        result = _overview().overview(parent, day)
+        shown = int(params.get("shown") or FINDINGS_SHOWN)
+    except ValueError:
+        raise ApiError(400, "bad_shown", "shown must be a whole number") from None
+    shown = max(1, min(shown, 500))
+    try:
+        result = _overview().overview(parent, day, locale=_locale(), shown=shown)
     except UnknownPlace as err:
         raise ApiError(404, "unknown_place", str(err)) from None
     result["prefect_ui_url"] = get_settings().prefect_ui_url
