@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from chalice import Blueprint, Response
 from gridgate.adapters.findings import VerificationTaskRepository
+from gridgate import i18n
 from gridgate.clock import city_clock
 from gridgate.services.home_roster import HomeRoster
 from gridgate.services.task_feedback import (
@@ -69,7 +70,10 @@ def list_tasks(grid_id: str):
             headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="tasks-{grid_id}.csv"'},
         )
     if form == "html":
-        page = to_html(grid_id, tasks, city_clock().today())
+        request = bp.current_request
+        headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+        locale = i18n.negotiate((request.query_params or {}).get("lang"), headers.get("accept-language"))
+        page = to_html(grid_id, tasks, city_clock().today(), locale)
         return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
     if form != "json":
         raise ApiError(400, "bad_format", "format must be json, csv or html")

@@ -118,13 +118,14 @@ def translator(locale: str | None = None) -> Translator:
     return Translator(locale)
 
 
-#: One CSS font stack for every page, sheet and report: the platform's UI font first, then the
+#: One CSS font stack for every page, sheet and report: the platforms' Latin UI fonts first (not
+#: ``system-ui``, which headless Linux resolves to a serif face), then the
 #: common Simplified-Chinese fonts of iOS/macOS, Windows, Android/Linux (Noto/Source Han, WenQuanYi),
 #: so that people's names never fall back to a font without CJK glyphs (rendered as boxes, "tofu").
 FONT_STACK = (
-    'system-ui, -apple-system, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
-    '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", '
-    '"WenQuanYi Zen Hei", sans-serif'
+    '-apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", '
+    '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", '
+    '"Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", sans-serif'
 )
 
 #: The catalogue sections a page script needs (the rest stays on the server).

@@ -57,8 +57,8 @@ def bar_chart(
     labels: Sequence[str],
     series: dict[str, Sequence[float]],
     *,
-    width: int = 760,
-    height: int = 260,
+    width: int = 520,
+    height: int = 240,
 ) -> str:
     """Vertical grouped bars: one group per label, one bar per series, with a legend."""
     left, right, top, bottom = 56, 12, 46, 38
@@ -89,14 +89,14 @@ def bar_chart(
             f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 14}" text-anchor="middle">{html.escape(label)}</text>'
         )
     for j, name in enumerate(series):
-        x = 4 + j * 110
+        x = 4 + j * 100
         parts.append(f'<rect x="{x}" y="25" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>')
         parts.append(f'<text x="{x + 14}" y="34">{html.escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def horizontal_bars(title: str, labels: Sequence[str], values: Sequence[float], *, width: int = 760) -> str:
+def horizontal_bars(title: str, labels: Sequence[str], values: Sequence[float], *, width: int = 520) -> str:
     """One horizontal bar per label (e.g. occupancy against cap per estate), value at the end."""
     row_h, left, top = 20, 150, 30
     height = top + row_h * len(labels) + 10
