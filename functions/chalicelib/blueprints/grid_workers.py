@@ -77,7 +77,19 @@ def list_tasks(grid_id: str):
         return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
     if form != "json":
         raise ApiError(400, "bad_format", "format must be json, csv or html")
-    return {"grid_id": grid_id, "count": len(tasks), "tasks": rows(tasks)}
+    return {"grid_id": grid_id, "count": len(tasks), "tasks": _with_estate_names(rows(tasks))}
+
+
+def _with_estate_names(listed: list[dict]) -> list[dict]:
+    """The estates' names beside their ids: a grid worker walks to 梅园新村, not to E-0001
+    (place names are not personal data, so this read is not audited; the roster's is)."""
+    from gridgate.adapters.overview_queries import places_by_id
+
+    names = places_by_id({row["estate_id"] for row in listed})
+    for row in listed:
+        place = names.get(row["estate_id"])
+        row["estate_name"] = place.name if place else ""
+    return listed
 
 
 @bp.route("/{grid_id}/homes/{home_id}/roster", methods=["GET"])
