@@ -134,3 +134,16 @@ def test_the_glyph_check_catches_a_character_no_font_has(phone, app_url):
     phone.evaluate("document.body.append(Object.assign(document.createElement('p'), {id: 'probe', textContent: '\\u{2B81D}王'}))")
     checked, missing = unrendered_glyphs(phone, "#probe")
     assert checked == 2 and missing == ["\U0002B81D"]
+
+
+def test_a_sign_in_link_signs_in_without_pasting_and_leaves_no_token_in_the_address(phone, app_url, protector):
+    city.places()
+    city.home_with_task(protector)
+    token = issue_token("worker-7", ["grid_worker"], [city.GRID], ttl_seconds=9 * 3600)
+    phone.goto(f"{app_url}/pages/grid-worker#sign-in={token}")
+    expect(phone.locator("#tasks-status")).to_have_text("1 项待办任务")
+    assert token not in phone.url and "#" not in phone.url
+    phone.reload()  # the session stays for this tab
+    expect(phone.locator("#tasks li")).to_have_count(1)
+    phone.click("#sign-out")
+    assert phone.locator("#sign-in").is_visible()
