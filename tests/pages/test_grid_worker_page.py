@@ -33,6 +33,8 @@ def test_worker_signs_in_submits_a_result_and_sees_the_change(phone, app_url, pr
     assert [tasks.nth(i).get_attribute("data-task-id") for i in range(2)] == [second_task, first_task]
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # fits a phone screen
     assert phone.locator("html").get_attribute("lang") == "zh-CN"
+    # the CJK fallbacks reach the browser (an escaped quote in the rule would void the whole stack)
+    assert "WenQuanYi Micro Hei" in phone.evaluate("getComputedStyle(document.body).fontFamily")
     assert tasks.first.locator(".where").inner_text() == "梅园新村 · B-01 · 1单元 · 5层 · 0501室"
     assert "居民长期未出现" in tasks.first.inner_text()  # the kind in words, the flow's summary in small print
     screenshot(phone, "grid-worker-tasks")

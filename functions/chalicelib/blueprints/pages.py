@@ -25,6 +25,7 @@ from pathlib import Path
 from chalice import Blueprint, Response
 from gridgate import i18n
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
 from gridgate.domain.policy import report_day_problem
@@ -64,7 +65,7 @@ def _page(name: str, locale: str) -> Response:
     """The page in one language, with a CSP that allows exactly its inline script and style."""
     t = i18n.translator(locale)
     page = _TEMPLATES.get_template(f"{name}.html").render(
-        t=t, messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES), font_stack=i18n.FONT_STACK,
+        t=t, messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES), font_stack=Markup(i18n.FONT_STACK),  # a constant; escaped quotes would void the CSS rule
     )
     policy = (
         "default-src 'none'; "
