@@ -58,7 +58,7 @@ dlib-wheel:
 	CXXFLAGS="$(DLIB_CXXFLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		$(BIN)/pip wheel -q --no-deps --no-build-isolation --no-cache-dir --no-binary dlib -w $(DLIB_WHEELS) dlib==$(DLIB_VERSION)
 
-test: venv browser faketime
+test: venv browser faketime $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: venv
