@@ -149,3 +149,39 @@ def test_a_sign_in_link_signs_in_without_pasting_and_leaves_no_token_in_the_addr
     expect(phone.locator("#tasks li")).to_have_count(1)
     phone.click("#sign-out")
     assert phone.locator("#sign-in").is_visible()
+
+
+def test_a_result_made_without_signal_is_queued_and_sent_once_when_it_returns(phone, app_url, protector):
+    """Network cut: the result waits in IndexedDB and the page says so; network back: it is sent
+    and stored; sending the same queued entry again (a lost answer) changes nothing."""
+    city.places()
+    task_id, _ = city.home_with_task(protector)
+    _sign_in(phone, app_url, issue_token("worker-7", ["grid_worker"], [city.GRID]))
+    expect(phone.locator("#tasks li")).to_have_count(1)
+    phone.locator("#tasks li").first.click()
+    expect(phone.locator("#roster .person")).to_have_count(2)
+    phone.context.set_offline(True)
+    phone.fill("#note", "都在家")
+    phone.click("#submit")
+    expect(phone.locator("#pending")).to_have_text("1 项结果待发送：有信号时自动发送")
+    expect(phone.locator("#tasks-status")).to_contain_text("没有信号：结果已保存在手机上")
+    assert VerificationTaskRepository().get(city.GRID, task_id).status == TaskStatus.OPEN
+    queued = phone.evaluate("""() => new Promise((resolve) => { const open = indexedDB.open("gridgate-grid-worker", 1);
+        open.onsuccess = () => { const all = open.result.transaction("results").objectStore("results").getAll();
+        all.onsuccess = () => resolve(all.result); }; })""")
+    assert [entry["task_id"] for entry in queued] == [task_id]
+    screenshot(phone, "grid-worker-offline")
+
+    phone.context.set_offline(False)  # the browser fires "online": the queue is sent
+    expect(phone.locator("#pending")).to_be_hidden()
+    expect(phone.locator("#tasks-status")).to_contain_text("已发送 1 项离线保存的结果。")
+    stored = VerificationTaskRepository().get(city.GRID, task_id)
+    assert stored.status != TaskStatus.OPEN and stored.result == TaskResult.CONFIRMED
+
+    again = phone.evaluate("""async ([entry, token]) => {
+        const r = await fetch(`/grid/${entry.grid}/tasks/${entry.task_id}/result`, { method: "POST",
+          headers: { "Content-Type": "application/json", "Idempotency-Key": entry.key, "Authorization": "Bearer " + token },
+          body: JSON.stringify(entry.body) });
+        return [r.status, await r.json()]; }""", [queued[0], issue_token("worker-7", ["grid_worker"], [city.GRID])])
+    assert again[0] == 200 and again[1].get("replayed") is True  # the first answer, not a second write
+    assert VerificationTaskRepository().get(city.GRID, task_id) == stored

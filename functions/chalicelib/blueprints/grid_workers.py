@@ -30,8 +30,10 @@ from gridgate.services.task_sheets import rows, to_csv, to_html
 
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
+from chalicelib.idempotency import IdempotentOperation
 
 bp = Blueprint(__name__)
+_TASK_RESULT = IdempotentOperation("task_result")
 
 
 @lru_cache(maxsize=1)
@@ -108,8 +110,13 @@ def submit_result(grid_id: str, task_id: str):
         body = json.loads(bp.current_request.raw_body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "bad_json", "the body must be JSON") from None
-    try:
-        task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
-    except FeedbackError as error:
-        raise _refused(error) from None
-    return {"task_id": task.task_id, "status": task.status.value, "result": task.result.value if task.result else None}
+    def submit() -> dict:
+        try:
+            task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
+        except FeedbackError as error:
+            raise _refused(error) from None
+        return {"task_id": task.task_id, "status": task.status.value, "result": task.result.value if task.result else None}
+
+    # The phone queues results made without signal and sends each with its own Idempotency-Key;
+    # a resend (the answer was lost on the way back) gets the first answer, not a second write.
+    return _TASK_RESULT(bp.current_request, worker.subject, {"grid_id": grid_id, "task_id": task_id, "body": body}, submit)

@@ -9,6 +9,7 @@ workers' (`/grid/...`) and the overview below. A strict Content-Security-Policy 
 the inline script and style of each page (by hash) and connections to this origin only.
 
 - ``GET /pages/grid-worker``             mobile page: sign in, tasks, roster, submit a result
+- ``GET /pages/grid-worker-sw.js``       its service worker (the page opens without signal)
 - ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
 - ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=&shown=&lang=``
 """
@@ -70,7 +71,7 @@ def _page(name: str, locale: str) -> Response:
     policy = (
         "default-src 'none'; "
         f"script-src {_inline_hashes(page, 'script')}; style-src {_inline_hashes(page, 'style')}; "
-        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "connect-src 'self'; worker-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return Response(
         body=page,
@@ -94,6 +95,16 @@ def _overview() -> DataCenterOverview:
 @bp.route("/grid-worker", methods=["GET"])
 def grid_worker_page():
     return _page("grid_worker", _locale())
+
+
+@bp.route("/grid-worker-sw.js", methods=["GET"])
+def grid_worker_service_worker():
+    """The grid worker page's service worker (keeps the page for use without signal)."""
+    return Response(
+        body=(PAGES_DIR / "grid_worker_sw.js").read_text(encoding="utf-8"),
+        headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache",
+                 "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @bp.route("/data-center", methods=["GET"])
