@@ -58,7 +58,7 @@ dlib-wheel:
 	CXXFLAGS="$(DLIB_CXXFLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		$(BIN)/pip wheel -q --no-deps --no-build-isolation --no-cache-dir --no-binary dlib -w $(DLIB_WHEELS) dlib==$(DLIB_VERSION)
 
-test: venv browser faketime java
+test: venv browser faketime java $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: venv
@@ -89,6 +89,12 @@ browser:
 		echo "installing chromium + chromium-driver for the page tests"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 			|| echo "chromium install failed: page tests will be skipped"; \
+	fi
+	@# A Simplified-Chinese font: without one, names render as boxes and the glyph check fails.
+	@if ! fc-list :lang=zh-cn 2>/dev/null | grep -q . && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing a CJK font (fonts-wqy-microhei) for the pages"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+			|| echo "CJK font install failed: the glyph checks of the page tests will fail"; \
 	fi
 
 # Debian's faketime: the demo test runs the whole process tree at another hour with it (docs/time.md).

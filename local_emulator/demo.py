@@ -34,6 +34,7 @@ class Demo:
     server: object = None  # local_emulator.server.MotoServer
     settings: object = None  # gridgate.config.Settings
     city: object = None  # local_emulator.synthetic_city.City
+    prefect: object = None  # local_emulator.prefect_server.PrefectServer
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gridgate-demo-")))
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
@@ -159,10 +160,49 @@ def nightly_flows(demo: Demo) -> None:
     run_night(demo)
 
 
+#: A sign-in link lasts a working day (the emulator plays the city identity provider).
+SIGN_IN_SECONDS = 9 * 3600
+
+
+def open_pages(demo: Demo) -> None:
+    """Demo step: serve the app, and print the pages with a sign-in link each (no token to paste),
+    checked to answer, and the Prefect UI checked to point at the API it was started with."""
+    import contextlib
+    import json
+    import urllib.request
+    from collections import Counter
+
+    from gridgate.adapters.findings import VerificationTaskRepository
+    from gridgate.security.tokens import issue_token
+
+    from local_emulator.app_server import running_app_server
+    from local_emulator.server import free_port
+
+    prefect_ui = demo.prefect.ui_url if demo.prefect is not None else ""
+    stack = contextlib.ExitStack()
+    url = stack.enter_context(running_app_server(free_port(), {"GRIDGATE_PREFECT_UI_URL": prefect_ui}))
+    demo.cleanups.append(stack.close)
+    grids = Counter(task.grid_id for task in VerificationTaskRepository().open_tasks())
+    grid = grids.most_common(1)[0][0] if grids else ""
+    worker = issue_token("demo-grid-worker", ["grid_worker"], [grid] if grid else [], ttl_seconds=SIGN_IN_SECONDS)
+    staff = issue_token("demo-data-center", ["data_center"], ttl_seconds=SIGN_IN_SECONDS)
+    pages = [("grid worker", f"{url}/pages/grid-worker", worker, f"grid {grid}, {grids.get(grid, 0)} open tasks"),
+             ("data center", f"{url}/pages/data-center", staff, "role data_center")]
+    demo.say(f"app: {url} (sign-in links valid {SIGN_IN_SECONDS // 3600} h; add ?lang=en for English)")
+    for name, page, token, who in pages:
+        with urllib.request.urlopen(page, timeout=10) as response:
+            status = response.status
+        demo.say(f"  {name} page (HTTP {status}, {who}):\n    {page}#sign-in={token}")
+    if demo.prefect is not None:
+        with urllib.request.urlopen(f"{prefect_ui}/ui-settings", timeout=10) as response:
+            api_url = json.loads(response.read()).get("api_url")
+        demo.say(f"  Prefect UI: {prefect_ui} (its API: {api_url})")
+
+
 #: The job, in order.
 STEPS: list[Step] = [
     prepare_environment, start_emulator, provision_tables, seed_city, import_registry, app_and_gate,
-    nightly_flows, show_counts,
+    nightly_flows, show_counts, open_pages,
 ]
 
 

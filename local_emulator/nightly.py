@@ -16,6 +16,7 @@ def run_night(demo) -> None:
 
     server = start_prefect_server(demo.work_dir / "prefect-server.log")
     demo.cleanups.append(server.stop)
+    demo.prefect = server
     os.environ["PREFECT_API_URL"] = server.url
     demo.say(f"Prefect server: {server.ui_url} (API {server.url})")
 

@@ -32,7 +32,10 @@ class PrefectServer:
 def start_prefect_server(log_file: Path, timeout: float = 120.0) -> PrefectServer:
     """Start `prefect server start` on a free loopback port and wait for its health check."""
     port = free_port()
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    # The UI is a browser app that calls the API; unless told, it calls the default port 4200
+    # ("Can't connect to Server API at http://127.0.0.1:4200/api"), not the free port taken here.
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
     env.pop("PREFECT_API_URL", None)
     log = log_file.open("w")
     process = subprocess.Popen(

@@ -9,6 +9,10 @@
 Every command works on whatever the environment points at: the local emulator (what
 `make demo` starts) or a real stage (``GRIDGATE_STAGE``, AWS credentials, ``PREFECT_API_URL``).
 Long work shows a progress bar. Exit codes: 0 done, 1 refused or failed, 2 usage error.
+
+Staff read Chinese first: every help text and message comes from the message catalogue
+(`gridgate.i18n`), in Simplified Chinese unless ``GRIDGATE_LOCALE=en``. The docstrings below are
+for developers (why a command behaves as it does); the help people see is the catalogue's.
 """
 
 from __future__ import annotations
@@ -29,24 +33,15 @@ from rich.progress import (
 from rich.table import Table
 
 from gridgate.config import get_settings
+from gridgate.i18n import translator
 
 console = Console(stderr=True)
-HELP = """gridgate for data-center staff: registries, flows, statistics, keys.
-
-\b
-  gridgate import DIR              import a registry export (CSV files)
-  gridgate seed --persons N        seed a synthetic city
-  gridgate flow list|run|schedule  run a flow now, or schedule its deployments
-  gridgate stats export OUT        statistics to CSV or Parquet
-  gridgate keys init|rotate|list   keyring and pass-signing keys
-
-Works on what the environment points at: the local emulator or a real stage
-(GRIDGATE_STAGE, AWS credentials, PREFECT_API_URL).
-"""
-app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None, add_completion=False)
-keys_app = typer.Typer(help="The stage's keyring and pass-signing keys.", no_args_is_help=True)
-stats_app = typer.Typer(help="Population statistics the flows computed.", no_args_is_help=True)
-flow_app = typer.Typer(help="Run a Prefect flow now, or schedule the deployments.", no_args_is_help=True)
+#: The staff's language for this process (GRIDGATE_LOCALE, default Simplified Chinese).
+t = translator()
+app = typer.Typer(help=t("cli.help"), no_args_is_help=True, rich_markup_mode=None, add_completion=False)
+keys_app = typer.Typer(help=t("cli.keys.help"), no_args_is_help=True)
+stats_app = typer.Typer(help=t("cli.stats.help"), no_args_is_help=True)
+flow_app = typer.Typer(help=t("cli.flow.help"), no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(stats_app, name="stats")
 app.add_typer(flow_app, name="flow")
@@ -60,14 +55,14 @@ def progress() -> Progress:
 
 
 def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]{t('cli.error')}[/red] {message}")
     raise typer.Exit(1)
 
 
 # --- keys -----------------------------------------------------------------------------------------
 
 
-@keys_app.command("init")
+@keys_app.command("init", help=t("cli.keys.init.help"))
 def keys_init() -> None:
     """Create the stage's first keyring (field key, identifier hash key, signing key k1).
 
@@ -80,10 +75,10 @@ def keys_init() -> None:
         keyring, where = init_keyring(get_settings())
     except KeyringAlreadyExists as exc:
         fail(str(exc))
-    console.print(f"keyring created in {where}; active signing key {keyring.active_signing_key_id}")
+    console.print(t("cli.keys.created", where=where, key=keyring.active_signing_key_id))
 
 
-@keys_app.command("rotate")
+@keys_app.command("rotate", help=t("cli.keys.rotate.help"))
 def keys_rotate() -> None:
     """Make a new pass-signing key active; the previous keys stay for verification.
 
@@ -93,13 +88,11 @@ def keys_rotate() -> None:
     from gridgate.services.key_rotation import rotate_signing_key
 
     rotation, where = rotate_signing_key(get_settings())
-    console.print(
-        f"rotated in {where}: active {rotation.new_key_id} (was {rotation.previous_key_id}); "
-        f"verifying with {', '.join(rotation.verifying_key_ids)}"
-    )
+    console.print(t("cli.keys.rotated", where=where, new=rotation.new_key_id, old=rotation.previous_key_id,
+                    verifying=", ".join(rotation.verifying_key_ids)))
 
 
-@keys_app.command("list")
+@keys_app.command("list", help=t("cli.keys.list.help"))
 def keys_list() -> None:
     """Signing key ids with their public keys (never the private keys)."""
     import base64
@@ -108,9 +101,9 @@ def keys_list() -> None:
     from gridgate.security.passes import public_keys
 
     keyring = load_keyring(get_settings())
-    table = Table("key id", "active", "public key (base64)")
+    table = Table(t("cli.keys.col.id"), t("cli.keys.col.active"), t("cli.keys.col.public"))
     for key_id, public in sorted(public_keys(keyring).items()):
-        active = "yes" if key_id == keyring.active_signing_key_id else ""
+        active = t("cli.yes") if key_id == keyring.active_signing_key_id else ""
         table.add_row(key_id, active, base64.b64encode(public).decode())
     Console().print(table)
 
@@ -118,23 +111,22 @@ def keys_list() -> None:
 # --- stats ----------------------------------------------------------------------------------------
 
 
-@stats_app.command("export")
+@stats_app.command("export", help=t("cli.stats.export.help"))
 def stats_export(
-    out: Path = typer.Argument(..., help="output file, .csv or .parquet"),
-    day: Optional[str] = typer.Option(None, help="only this day (YYYY-MM-DD)"),
-    level: Optional[str] = typer.Option(
-        None, help="only this level: district, street, community, grid or estate"
-    ),
+    out: Path = typer.Argument(..., help=t("cli.stats.out")),
+    day: Optional[str] = typer.Option(None, help=t("cli.stats.day")),
+    level: Optional[str] = typer.Option(None, help=t("cli.stats.level")),
 ) -> None:
-    """Export statistics (one row per place, day and metric) to CSV or Parquet."""
+    """Export statistics (one row per place, day and metric) to CSV or Parquet: place and metric
+    names beside the ids, whole-number counts, a BOM so Excel shows the Chinese names."""
     from gridgate.services.statistics_export import read_statistics, write_statistics
 
     if out.suffix not in (".csv", ".parquet"):
-        fail(f"unsupported output {out.name!r}: use .csv or .parquet")
+        fail(t("cli.stats.unsupported", name=repr(out.name)))
     try:
         wanted_day = date.fromisoformat(day) if day else None
     except ValueError:
-        fail(f"--day {day!r} is not a date (YYYY-MM-DD)")
+        fail(t("cli.not_a_date", value=repr(day)))
     if wanted_day is not None:
         from gridgate.clock import city_clock
         from gridgate.config import get_settings
@@ -145,49 +137,59 @@ def stats_export(
             fail(problem)
     stats = read_statistics(wanted_day, level)
     with progress() as bar:
-        task = bar.add_task(f"writing {out.name}", total=len(stats))
-        written = write_statistics(stats, out, on_row=lambda: bar.advance(task))
-    console.print(f"{written} statistics rows written to {out}")
+        task = bar.add_task(t("cli.stats.writing", name=out.name), total=len(stats))
+        written = write_statistics(stats, out, on_row=lambda: bar.advance(task), locale=t.locale)
+    console.print(t("cli.stats.written", count=written, out=out))
 
 
 # --- import ---------------------------------------------------------------------------------------
 
 
-@app.command("import")
+@app.command("import", help=t("cli.import.help"))
 def import_export(
-    directory: Path = typer.Argument(..., exists=True, file_okay=False, help="the export directory (CSV files)"),
-    actor: str = typer.Option("data-center", help="who runs the import, for the audit log"),
-    errors_file: Optional[Path] = typer.Option(None, "--errors", help="write every rejected row here"),
-    strict: bool = typer.Option(False, help="exit 1 when any row was rejected"),
+    directory: Path = typer.Argument(..., exists=True, file_okay=False, help=t("cli.import.dir")),
+    actor: str = typer.Option("data-center", help=t("cli.import.actor")),
+    errors_dir: Optional[Path] = typer.Option(None, "--errors", file_okay=False, help=t("cli.import.errors")),
+    strict: bool = typer.Option(False, help=t("cli.import.strict")),
+    encoding: str = typer.Option("utf-8", help=t("cli.import.encoding")),
 ) -> None:
     """Import a registry export (persons.csv, homes.csv, ownership.csv, optional faces.csv).
 
     Files are checked first: a malformed file refuses the whole import and nothing is written.
     Good rows land, bad rows are reported with file, line and reason; importing the same files
-    again changes nothing. docs/registry-import.md defines the columns.
+    again changes nothing. docs/registry-import.md defines the columns. The rejected rows are
+    written as an export of their own (`write_rejected_rows`), so correcting them is editing a
+    spreadsheet and importing that folder, not retyping rows from a report.
     """
+    import codecs
+
     from gridgate.security.identifiers import IdentifierProtector
     from gridgate.security.keyring import get_keyring
-    from gridgate.services.registry_import import ImportRefused, import_registry_export
+    from gridgate.services.registry_import import ImportRefused, import_registry_export, write_rejected_rows
 
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        fail(t("cli.import.bad_encoding", encoding=encoding))
     with progress() as bar:
-        step = bar.add_task(f"importing {directory.name}: validating, then writing", total=1)
+        step = bar.add_task(t("cli.import.progress", name=directory.name), total=1)
         try:
-            report = import_registry_export(directory, IdentifierProtector(get_keyring()), actor=actor)
+            report = import_registry_export(directory, IdentifierProtector(get_keyring()), actor=actor, encoding=encoding)
         except ImportRefused as refused:
-            fail(str(refused))
+            fail(t("cli.import.refused", reason=str(refused)))
         bar.advance(step)
-    table = Table("entity", "created", "updated", "unchanged")
+    table = Table(*(t(f"cli.import.col.{c}") for c in ("entity", "created", "updated", "unchanged")))
     for entity in sorted(set(report.created) | set(report.updated) | set(report.unchanged)):
         table.add_row(entity, str(report.created[entity]), str(report.updated[entity]), str(report.unchanged[entity]))
     Console().print(table)
     for error in report.errors[:20]:
-        console.print(f"rejected {error}")
+        console.print(t("cli.import.rejected", error=error))
     if len(report.errors) > 20:
-        console.print(f"... and {len(report.errors) - 20} more rejected rows")
-    if errors_file is not None:
-        errors_file.write_text("".join(f"{error}\n" for error in report.errors), encoding="utf-8")
-    console.print(f"import {report.import_id[:12]}: {report.changed} changes, {len(report.errors)} rows rejected")
+        console.print(t("cli.import.more_rejected", count=len(report.errors) - 20))
+    if errors_dir is not None and report.errors:
+        write_rejected_rows(directory, report.errors, errors_dir, encoding)
+        console.print(t("cli.import.errors_written", folder=errors_dir))
+    console.print(t("cli.import.summary", import_id=report.import_id[:12], changes=report.changed, rejected=len(report.errors)))
     if strict and report.errors:
         raise typer.Exit(1)
 
@@ -195,37 +197,56 @@ def import_export(
 # --- seed -----------------------------------------------------------------------------------------
 
 
-@app.command("seed")
+@app.command("seed", help=t("cli.seed.help"))
 def seed(
-    persons: int = typer.Option(..., "--persons", min=20, help="people in the synthetic city (20 .. 1,000,000)"),
-    seed_value: int = typer.Option(7, "--seed", help="same seed, same city"),
-    days: int = typer.Option(3, "--days", min=0, help="days of entry/exit history before today"),
-    provision: bool = typer.Option(True, help="create missing tables and the bucket first"),
+    persons: int = typer.Option(..., "--persons", min=20, help=t("cli.seed.persons")),
+    seed_value: int = typer.Option(7, "--seed", help=t("cli.seed.seed")),
+    days: int = typer.Option(3, "--days", min=0, help=t("cli.seed.days")),
+    provision: bool = typer.Option(True, help=t("cli.seed.provision")),
+    force: bool = typer.Option(False, "--force", help=t("cli.seed.force")),
 ) -> None:
     """Seed a synthetic city (hierarchy, homes, owners, residents, registries, events) into the
-    configured tables: the emulator, or a test stage. Never point this at a real city's stage."""
+    configured tables: the emulator, or a test stage. Never point this at a real city's stage.
+
+    Seeding over a city replaces its people silently, so it is refused when the tables already
+    hold districts, unless --force says that is what is wanted."""
     from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
     settings = get_settings()
     with progress() as bar:
-        steps = bar.add_task("seeding", total=3 if provision else 2)
+        steps = bar.add_task(t("cli.seed.seeding"), total=3 if provision else 2)
         if provision:
             from gridgate.adapters.provisioning import provision as create_resources
 
-            bar.update(steps, description="creating tables and bucket")
+            bar.update(steps, description=t("cli.seed.provisioning"))
             create_resources(settings)
             bar.advance(steps)
-        bar.update(steps, description=f"building a city of {persons:,} persons")
+        if not force:
+            _refuse_to_overwrite_a_city()
+        bar.update(steps, description=t("cli.seed.building", persons=f"{persons:,}"))
         city = build_city(persons, seed=seed_value, history_days=days)
         bar.advance(steps)
-        bar.update(steps, description="writing tables and event history")
+        bar.update(steps, description=t("cli.seed.writing"))
         report = load_into_dynamodb(city, settings)
         bar.advance(steps)
-    table = Table("table", "items written")
+    table = Table(t("cli.seed.col.table"), t("cli.seed.col.items"))
     for name, count in report.items.items():
         table.add_row(name, f"{count:,}")
     Console().print(table)
-    console.print(f"{report.total_items:,} items and {len(report.event_days_in_s3)} event days in {report.seconds:.1f} s")
+    console.print(t("cli.seed.done", items=f"{report.total_items:,}", days=len(report.event_days_in_s3),
+                    seconds=f"{report.seconds:.1f}"))
+
+
+def _refuse_to_overwrite_a_city() -> None:
+    """Exit 1 when the place table already has districts (a city is there)."""
+    from gridgate.adapters.overview_queries import districts
+
+    try:
+        existing = districts()
+    except Exception:  # noqa: BLE001 - no table yet (--no-provision on a fresh stage): nothing to overwrite
+        return
+    if existing:
+        fail(t("cli.seed.exists", count=len(existing), example=existing[0].name or existing[0].place_id))
 
 
 # --- flows ----------------------------------------------------------------------------------------
@@ -237,24 +258,27 @@ def _scheduled() -> dict[str, object]:
     return {item.flow.name: item for item in SCHEDULE}
 
 
-@flow_app.command("list")
+@flow_app.command("list", help=t("cli.flow.list.help"))
 def flow_list() -> None:
-    """The flows with their nightly schedule (city time)."""
-    table = Table("flow", "deployment", "cron", "what it does")
+    """The flows with their nightly schedule (city time). One block per flow rather than a table:
+    a table squeezed into a terminal cuts the names people must type into `flow run`."""
+    out = Console(soft_wrap=True)
     for name, item in _scheduled().items():
-        table.add_row(name, item.name, item.cron, item.description)
-    Console().print(table)
+        out.print(f"[bold]{name}[/bold]", highlight=False)
+        out.print(f"  {t('cli.flow.list.deployment')}: {item.name}", highlight=False)
+        out.print(f"  {t('cli.flow.list.cron')}: {item.cron}", highlight=False)
+        out.print(f"  {t.get(f'flow.{name}', item.description)}", highlight=False)
 
 
-@flow_app.command("run")
+@flow_app.command("run", help=t("cli.flow.run.help"))
 def flow_run(
-    name: str = typer.Argument(..., help="flow name, see `gridgate flow list`"),
-    day: Optional[str] = typer.Option(None, help="the day to run for (YYYY-MM-DD); default yesterday"),
+    name: str = typer.Argument(..., help=t("cli.flow.run.name")),
+    day: Optional[str] = typer.Option(None, help=t("cli.flow.run.day")),
 ) -> None:
     """Run one flow now, in this process (against PREFECT_API_URL, or a temporary local server)."""
     scheduled = _scheduled()
     if name not in scheduled:
-        fail(f"unknown flow {name!r}; flows: {', '.join(scheduled)}")
+        fail(t("cli.flow.unknown", name=repr(name), flows=", ".join(scheduled)))
     from flows.city_data import BadReportDay, check_report_day
 
     parameters = {}
@@ -262,21 +286,20 @@ def flow_run(
         try:
             parameters["day"] = date.fromisoformat(day)
         except ValueError:
-            fail(f"--day {day!r} is not a date (YYYY-MM-DD)")
+            fail(t("cli.not_a_date", value=repr(day)))
         try:
             check_report_day(parameters["day"])
         except BadReportDay as refused:
             fail(str(refused))
-    with console.status(f"running {name} (progress also in the Prefect UI)"):
+    with console.status(t("cli.flow.running", name=name)):
         result = scheduled[name].flow(**parameters)
-    console.print(f"{name} finished")
+    console.print(t("cli.flow.finished", name=name))
     Console().print_json(data=result, default=str)
 
 
-@flow_app.command("schedule")
+@flow_app.command("schedule", help=t("cli.flow.schedule.help"))
 def flow_schedule(
-    serve: bool = typer.Option(False, "--serve", help="serve the schedules from this process (local) "
-                               "instead of creating deployments for a work pool"),
+    serve: bool = typer.Option(False, "--serve", help=t("cli.flow.schedule.serve")),
 ) -> None:
     """Create the scheduled deployments of flows/prefect.yaml on the Prefect server (what a data
     center runs once; needs the work pool `gridgate-flows` and GRIDGATE_FLOWS_IMAGE), or, with

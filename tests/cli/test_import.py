@@ -48,16 +48,16 @@ def _places() -> None:
 def test_import_reports_bad_rows_and_reimport_changes_nothing(runner, clean_tables, tmp_path):
     _places()
     export = _export(tmp_path / "export", bad_row=True)
-    errors = tmp_path / "rejected.txt"
+    errors = tmp_path / "rejected"
     first = runner.invoke(app, ["import", str(export), "--errors", str(errors)])
     assert first.exit_code == 0, first.output
     assert "homes.csv:3" in first.output and "unknown estate" in first.output
-    assert errors.read_text().startswith("homes.csv:3:")
+    assert (errors / "homes.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith("H-2,E-404,")
     assert (PersonTable.count(), HomeTable.count(), OwnershipTable.count()) == (2, 1, 1)
 
     again = runner.invoke(app, ["import", str(export), "--strict"])
     assert again.exit_code == 1  # --strict: the bad row is still there
-    assert "0 changes" in again.output
+    assert "0 处变更" in again.output
     assert (PersonTable.count(), HomeTable.count(), OwnershipTable.count()) == (2, 1, 1)
 
 
@@ -67,10 +67,43 @@ def test_a_malformed_file_is_refused_and_nothing_is_written(runner, clean_tables
     (export / "ownership.csv").write_text("owner,home\nx,y\n", encoding="utf-8")
     result = runner.invoke(app, ["import", str(export)])
     assert result.exit_code == 1
-    assert "ownership.csv" in result.output and "nothing was imported" in result.output
+    assert "ownership.csv" in result.output and "未导入任何数据" in result.output
     assert PersonTable.count() == 0 and HomeTable.count() == 0
 
 
 def test_import_needs_an_existing_directory(runner, tmp_path):
     result = runner.invoke(app, ["import", str(tmp_path / "missing")])
     assert result.exit_code == 2
+
+
+def test_rejected_rows_come_back_as_a_folder_to_correct_and_import_again(runner, clean_tables, tmp_path):
+    """--errors writes the bad rows with their columns and a reason; fixed, that folder imports."""
+    _places()
+    export = _export(tmp_path / "export", bad_row=True)
+    rejected = tmp_path / "rejected"
+    assert runner.invoke(app, ["import", str(export), "--errors", str(rejected)]).exit_code == 0
+    homes = (rejected / "homes.csv").read_bytes()
+    assert homes.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows Chinese
+    header, row = homes.decode("utf-8-sig").splitlines()
+    assert header == "home_id,estate_id,building_id,unit,floor,room,floor_area_m2,rejected_because"
+    assert row.startswith("H-2,E-404,E-1-B1,1,6,0601,70,line 3:") and "unknown estate" in row
+    assert (rejected / "persons.csv").exists() and (rejected / "ownership.csv").exists()  # a complete export
+
+    (rejected / "homes.csv").write_text(homes.decode("utf-8-sig").replace("E-404", "E-1"), encoding="utf-8-sig")
+    fixed = runner.invoke(app, ["import", str(rejected), "--strict"])
+    assert fixed.exit_code == 0, fixed.output
+    assert HomeTable.count() == 2
+
+
+def test_a_gb18030_export_imports_with_encoding(runner, clean_tables, tmp_path):
+    _places()
+    export = _export(tmp_path / "export", bad_row=False)
+    persons = (export / "persons.csv").read_text(encoding="utf-8").replace("Zhang Wei", "张伟").replace("Liu Yang", "刘洋")
+    (export / "persons.csv").write_bytes(persons.encode("gb18030"))
+    refused = runner.invoke(app, ["import", str(export)])
+    assert refused.exit_code == 1 and "gb18030" in refused.output
+    done = runner.invoke(app, ["import", str(export), "--encoding", "gb18030"])
+    assert done.exit_code == 0, done.output
+    assert PersonTable.count() == 2
+    unknown = runner.invoke(app, ["import", str(export), "--encoding", "klingon"])
+    assert unknown.exit_code == 1 and "klingon" in unknown.output

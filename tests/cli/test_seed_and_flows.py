@@ -19,23 +19,23 @@ def test_seed_run_statistics_flow_and_export(runner, clean_tables, prefect_serve
     out = tmp_path / "districts.csv"
     exported = runner.invoke(app, ["stats", "export", str(out), "--level", "district"])
     assert exported.exit_code == 0, exported.output
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     owners = [float(r["value"]) for r in rows if r["metric"] == "residents.total"]
     assert owners and 0 < sum(owners) <= 300
 
 
 def test_unknown_flow_and_bad_day_are_refused(runner):
     unknown = runner.invoke(app, ["flow", "run", "nightly-everything"])
-    assert unknown.exit_code == 1 and "unknown flow" in unknown.output
+    assert unknown.exit_code == 1 and "未知流程" in unknown.output
     bad_day = runner.invoke(app, ["flow", "run", "population-statistics", "--day", "31/12"])
-    assert bad_day.exit_code == 1 and "not a date" in bad_day.output
+    assert bad_day.exit_code == 1 and "不是日期" in bad_day.output
 
 
 def test_flow_list_names_the_three_nightly_flows(runner):
     listing = runner.invoke(app, ["flow", "list"])
     assert listing.exit_code == 0
     for name in ("nightly-reconciliation", "population-statistics", "verification-task-generation"):
-        assert name[:20] in listing.output
+        assert f"\n{name}\n" in f"\n{listing.output}"  # the whole name, on a line of its own
 
 
 def test_a_day_that_has_not_ended_or_is_past_retention_is_refused_and_creates_nothing(runner, clean_tables):
@@ -59,3 +59,12 @@ def test_a_day_that_has_not_ended_or_is_past_retention_is_refused_and_creates_no
         exported = runner.invoke(app, ["stats", "export", "/tmp/never.csv", "--day", day.isoformat()])
         assert exported.exit_code == 1, exported.output
     assert FindingTable.count() == StatisticTable.count() == VerificationTaskTable.count() == 0
+
+
+def test_seed_refuses_to_overwrite_a_city_without_force(runner, clean_tables):
+    assert runner.invoke(app, ["seed", "--persons", "20", "--days", "0"]).exit_code == 0
+    again = runner.invoke(app, ["seed", "--persons", "20", "--days", "0"])
+    assert again.exit_code == 1 and "--force" in again.output and "已有城市" in again.output
+    assert PersonTable.count() == 20
+    forced = runner.invoke(app, ["seed", "--persons", "20", "--days", "0", "--seed", "8", "--force"])
+    assert forced.exit_code == 0, forced.output

@@ -28,7 +28,7 @@ def test_export_csv_for_one_day_and_level(runner, clean_tables, tmp_path):
     out = tmp_path / "stats.csv"
     result = runner.invoke(app, ["stats", "export", str(out), "--day", DAY.isoformat(), "--level", "grid"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert [(r["place_id"], r["metric"], float(r["value"])) for r in rows] == [
         ("G-1", "entries", 30.0), ("G-1", "residents.owners", 12.0), ("G-2", "residents.owners", 7.0),
     ]
@@ -48,4 +48,20 @@ def test_export_parquet_everything(runner, clean_tables, tmp_path):
 def test_bad_arguments_are_refused_with_a_message(runner, tmp_path):
     assert runner.invoke(app, ["stats", "export", str(tmp_path / "x.xlsx")]).exit_code == 1
     bad_day = runner.invoke(app, ["stats", "export", str(tmp_path / "x.csv"), "--day", "yesterday"])
-    assert bad_day.exit_code == 1 and "not a date" in bad_day.output
+    assert bad_day.exit_code == 1 and "不是日期" in bad_day.output
+
+
+def test_csv_names_places_and_metrics_counts_whole_and_opens_in_excel(runner, clean_tables, tmp_path):
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.model import Place, PlaceKind
+
+    _seed_statistics()
+    PlaceRepository().add(Place("G-1", PlaceKind.GRID, "湖南路第一网格", None, {}))
+    out = tmp_path / "stats.csv"
+    assert runner.invoke(app, ["stats", "export", str(out), "--day", DAY.isoformat(), "--level", "grid"]).exit_code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    first = rows[1]
+    assert (first["place_name"], first["metric_name"], first["value"]) == ("湖南路第一网格", "业主", "12")
+    assert rows[0]["series"].split()[:3] == ["0", "1", "2"] and rows[2]["place_name"] == ""

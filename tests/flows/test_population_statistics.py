@@ -108,6 +108,8 @@ def test_report_is_self_contained_html_with_svg_charts(city, stats):
     assert html.count("<svg") == 3
     assert not re.search(r"""(src|href)=["']?https?://""", html), "the report must not fetch anything"
     assert "<script" not in html
-    assert "Entries and exits per hour" in html and "D1" in html
+    assert "2026-11-20 每小时进出（北京时间）" in html and "D1" in html and '<html lang="zh-CN">' in html
     # the visitors chart has one bar per day with visitors (18th and 20th)
-    assert "visitors 11-18: 1" in html and "visitors 11-20: 1" in html
+    assert "访客 11-18: 1" in html and "访客 11-20: 1" in html
+    english = render_report(DAY, stats, visitors_per_day(frames), key_group_alerts(frames, AlertPolicy()), locale="en")
+    assert "Entries and exits per hour, 2026-11-20 (Beijing time)" in english and "visitors 11-18: 1" in english

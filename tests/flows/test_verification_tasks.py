@@ -104,5 +104,7 @@ def test_printable_page_lists_the_tasks_in_order_without_personal_data():
     page = to_html("G1", tasks, date(2026, 11, 21))
     assert page.startswith("<!doctype html>") and "@media print" in page
     assert page.index("H-B1-F10") < page.index("H-E0") < page.index("H-B2-F3") < page.index("H-B1-F2")
-    assert page.count("&#9744; not reachable") == 5
+    assert page.count("&#9744; 无法核实") == 5 and '<html lang="zh-CN">' in page
+    assert page.count("&#9744; not reachable") == 0
+    assert to_html("G1", tasks, date(2026, 11, 21), locale="en").count("&#9744; not reachable") == 5
     assert "<script" not in page

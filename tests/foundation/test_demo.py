@@ -68,6 +68,11 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     assert int(counts["statistics"].replace(",", "")) > 0
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{prefect_api.group(1)}/health", timeout=2)
+    # the way in: both pages answer, each with a sign-in link; the Prefect UI calls its own API
+    for page in ("grid-worker", "data-center"):
+        assert re.search(rf"page \(HTTP 200, [^)]*\):\n\s+http://127\.0\.0\.1:\d+/pages/{page}#sign-in=ey\S+", out), out
+    assert re.search(r"grid worker page \(HTTP 200, grid \S+, [1-9]\d* open tasks\)", out), out
+    assert f"Prefect UI: {prefect_api.group(1).removesuffix('/api')} (its API: {prefect_api.group(1)})" in out, out
     assert f"stopped the emulator (pid {pid})" in out
     assert not _alive(pid)
     with pytest.raises(OSError):

@@ -32,9 +32,9 @@ NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
 
 
 def places() -> None:
-    chain = [(DISTRICT, PlaceKind.DISTRICT, "Xuanwu", None), (STREET, PlaceKind.STREET, "Xinjiekou", DISTRICT),
-             (COMMUNITY, PlaceKind.COMMUNITY, "Hunan Road", STREET), (GRID, PlaceKind.GRID, "Grid 1", COMMUNITY),
-             (ESTATE, PlaceKind.ESTATE, "Plum Garden", GRID)]
+    chain = [(DISTRICT, PlaceKind.DISTRICT, "玄武区", None), (STREET, PlaceKind.STREET, "新街口街道", DISTRICT),
+             (COMMUNITY, PlaceKind.COMMUNITY, "湖南路社区", STREET), (GRID, PlaceKind.GRID, "第一网格", COMMUNITY),
+             (ESTATE, PlaceKind.ESTATE, "梅园新村", GRID)]
     ancestors: dict = {}
     repo = PlaceRepository()
     for place_id, kind, name, parent in chain:
@@ -42,16 +42,16 @@ def places() -> None:
         ancestors[kind] = place_id
 
 
-def home_with_task(protector, home_id: str = "H-0001-0501") -> tuple[str, str]:
+def home_with_task(protector, home_id: str = "H-0001-0501", building: str = "B-01") -> tuple[str, str]:
     """A home with two registered residents and an open task to verify it; returns (task, person)."""
-    HomeRepository().add(Home(home_id, ESTATE, "B-01", "1", 5, "0501", 89.0, GRID))
+    HomeRepository().add(Home(home_id, ESTATE, building, "1", 5, "0501", 89.0, GRID))
     people = PersonRepository(protector)
-    for n, name in ((1, "Wang Fang"), (2, "Li Lei")):
+    for n, name in ((1, "王芳"), (2, "李雷")):
         people.add(Person(f"P-{home_id}-{n}", name, f"32010219800101{n:03d}X", frozenset({Registry.POPULATION}),
                           1980, "F", registered_home_id=home_id), grid_id=GRID)
     task_id = f"T-{home_id}"
     VerificationTaskRepository().add_new([VerificationTask(
-        task_id, GRID, f"F-{home_id}", 1, (ESTATE, "B-01", "1", 5, "0501"), home_id,
+        task_id, GRID, f"F-{home_id}", 1, (ESTATE, building, "1", 5, "0501"), home_id,
         "Registered resident not seen at the estate for 30 days", NOW, finding_type="resident_not_seen",
         person_id=f"P-{home_id}-2",
     )])
@@ -63,6 +63,8 @@ def statistics_and_findings() -> None:
         Statistic(f"district#{DISTRICT}", DAY, "residents.owners", 120),
         Statistic(f"district#{DISTRICT}", DAY, "residents.tenants", 35),
         Statistic(f"district#{DISTRICT}", DAY, "entries", 480),
+        Statistic(f"district#{DISTRICT}", DAY, "grants.active", 41),
+        Statistic(f"district#{DISTRICT}", DAY, "grants.cap", 60),
         Statistic(f"street#{STREET}", DAY, "residents.owners", 120),
         Statistic(f"street#{STREET}", DAY, "visitors", 17),
     ])

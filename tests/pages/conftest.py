@@ -42,8 +42,9 @@ def browser():
 
 @pytest.fixture
 def phone(browser):
-    """A phone-sized page (the grid workers' pages are used on phones)."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    """A phone-sized page (the grid workers' pages are used on phones), a Chinese browser in Nanjing."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
     yield page
     context.close()
@@ -51,7 +52,63 @@ def phone(browser):
 
 @pytest.fixture
 def desktop(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # A Chinese browser set to another zone: times on the pages must stay Beijing time.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", timezone_id="Europe/Berlin")
     page = context.new_page()
     yield page
     context.close()
+
+
+#: Where the page tests leave their screenshots (git-ignored with build/): look at them.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+#: A code point no font has (Supplementary Private Use Area-B): what a missing glyph looks like.
+_NO_GLYPH = "\U0010FFFD"
+
+_GLYPH_PROBE = """([selector, probe]) => {
+  // Draws each non-ASCII character of the matched elements in the element's own computed font
+  // and compares the pixels with the same font's rendering of a code point no font covers:
+  // identical pixels mean the character fell through every font of the stack (a "tofu" box).
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 64;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const draw = (font, ch) => {
+    ctx.clearRect(0, 0, 64, 64); ctx.font = font; ctx.textBaseline = "top"; ctx.fillStyle = "#000";
+    ctx.fillText(ch, 4, 4);
+    return Array.from(ctx.getImageData(0, 0, 64, 64).data).join(",");
+  };
+  const missing = [];
+  let checked = 0;
+  for (const node of document.querySelectorAll(selector)) {
+    const style = getComputedStyle(node);
+    const font = `${style.fontWeight} 32px ${style.fontFamily}`;
+    const tofu = draw(font, probe);
+    for (const ch of new Set(node.textContent)) {
+      if (ch.codePointAt(0) < 0x2E80) continue;  // Latin, digits, punctuation: not the concern here
+      checked += 1;
+      if (draw(font, ch) === tofu) missing.push(ch);
+    }
+  }
+  return { checked, missing: [...new Set(missing)] };
+}"""
+
+
+def unrendered_glyphs(page, selector: str) -> tuple[int, list[str]]:
+    """(how many CJK characters were checked, which of them render as the missing-glyph box)."""
+    result = page.evaluate(_GLYPH_PROBE, [selector, _NO_GLYPH])
+    return result["checked"], result["missing"]
+
+
+def assert_glyphs_render(page, selector: str = "body *") -> None:
+    """Fails when a Chinese character on the page is drawn as a box (no font of the stack has it)."""
+    checked, missing = unrendered_glyphs(page, selector)
+    assert checked, f"no CJK text under {selector!r} to check"
+    assert not missing, f"characters rendered as boxes (no CJK font?): {''.join(missing)}"
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page screenshot named after the page and the viewport width (390 = phone)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{page.viewport_size['width']}px.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -12,9 +12,15 @@ from gridgate.security.tokens import issue_token
 from playwright.sync_api import expect
 
 from . import city
-from .conftest import PREFECT_UI
+from .conftest import PREFECT_UI, assert_glyphs_render, screenshot
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
+
+
+def _signed_in(page, app_url):
+    page.goto(f"{app_url}/pages/data-center")
+    page.fill("#token", issue_token("staff-1", ["data_center"]))
+    page.click("#sign-in-button")
 
 
 def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
@@ -27,11 +33,16 @@ def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
     row = desktop.locator(f"#places tr[data-place-id='{city.DISTRICT}']")
     expect(row).to_have_count(1)
     cells = row.locator("td").all_inner_texts()
-    assert cells[0] == "Xuanwu" and "120" in cells and "35" in cells and "480" in cells
+    assert cells[0].splitlines() == ["玄武区", city.DISTRICT] and "120" in cells and "35" in cells and "480" in cells
+    headers = desktop.locator("#places th").all_inner_texts()
+    assert headers[-2:] == ["已授权", "授权上限"] and cells[-2:] == ["41", "60"]  # grants.active / grants.cap
     assert desktop.locator("#charts svg").count() == 3
-    assert "Residents" in desktop.locator("#charts svg").first.get_attribute("aria-label")
-    assert "living_alone_no_exit" in desktop.locator("#alerts").inner_text()
-    assert "grants_over_cap" in desktop.locator("#findings").inner_text()
+    assert "居民构成" in desktop.locator("#charts svg").first.get_attribute("aria-label")
+    assert "独居人员长时间未外出" in desktop.locator("#alerts").inner_text()
+    assert "授权人数超过上限" in desktop.locator("#findings").inner_text()
+    assert "2026-11-21 10:00（北京时间）" in desktop.locator("#findings").inner_text()  # 02:00 UTC
+    assert_glyphs_render(desktop, "#places td, #places th, #findings li, #charts text")
+    screenshot(desktop, "data-center")
     assert desktop.locator("#day").input_value() == city.DAY.isoformat()
     links = desktop.locator("#prefect-links a")
     assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
@@ -42,7 +53,7 @@ def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
     street_row = desktop.locator(f"#places tr[data-place-id='{city.STREET}']")
     expect(street_row).to_have_count(1)
     assert "17" in street_row.locator("td").all_inner_texts()
-    assert "Xuanwu" in desktop.locator("#crumbs").inner_text()
+    assert "玄武区" in desktop.locator("#crumbs").inner_text()
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, dict]:
@@ -70,3 +81,40 @@ def test_pages_carry_a_strict_content_security_policy(app_url):
         policy = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
     assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+
+
+def test_the_page_fits_a_phone(phone, app_url):
+    city.places()
+    city.statistics_and_findings()
+    _signed_in(phone, app_url)
+    expect(phone.locator(f"#places tr[data-place-id='{city.DISTRICT}']")).to_have_count(1)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    widths = phone.eval_on_selector_all("#charts svg", "nodes => nodes.map((n) => n.getBoundingClientRect().right)")
+    assert widths and max(widths) <= 390
+    screenshot(phone, "data-center")
+
+
+def test_findings_page_on_and_follow_the_chosen_day(desktop, app_url):
+    """30 findings: 25 shown with the total, "more" shows the rest; an earlier day shows none."""
+    from datetime import timedelta
+
+    from gridgate.adapters.findings import FindingRepository
+    from gridgate.domain.model import Finding, Severity
+
+    city.places()
+    city.statistics_and_findings()
+    FindingRepository().sync([
+        Finding(f"F-many-{n:02d}", "grants_over_cap", Severity.MEDIUM, city.GRID, f"home#H-{n:04d}",
+                {"grants": 5, "cap": 3, "explanation": "5 people granted, cap 3"}, city.NOW + timedelta(minutes=n))
+        for n in range(29)
+    ])
+    _signed_in(desktop, app_url)
+    expect(desktop.locator("#findings li")).to_have_count(25)
+    expect(desktop.locator("#findings-count")).to_have_text("共 30 条，显示 25 条")
+    assert "5 people granted, cap 3" in desktop.locator("#findings li").first.inner_text()
+    desktop.click("#findings-more")
+    expect(desktop.locator("#findings li")).to_have_count(30)
+    assert desktop.locator("#findings-more").is_hidden()
+    desktop.fill("#day", (city.DAY - timedelta(days=3)).isoformat())
+    desktop.click("#reload")
+    expect(desktop.locator("#findings li")).to_have_text(["没有未处理的发现。"])

@@ -17,6 +17,7 @@ from functools import lru_cache
 from chalice import Blueprint, Response
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import VerificationTaskRepository
+from gridgate import i18n
 from gridgate.clock import city_clock
 from gridgate.services.home_roster import HomeRoster
 from gridgate.services.task_feedback import (
@@ -30,8 +31,10 @@ from gridgate.services.task_sheets import rows, to_csv, to_html
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
 from chalicelib.json_body import parse_json
+from chalicelib.idempotency import IdempotentOperation
 
 bp = Blueprint(__name__)
+_TASK_RESULT = IdempotentOperation("task_result")
 
 
 @lru_cache(maxsize=1)
@@ -78,9 +81,26 @@ def list_tasks(grid_id: str):
             headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="tasks-{grid_id}.csv"'},
         )
     if form == "html":
-        page = to_html(grid_id, tasks, city_clock().today())
+        request = bp.current_request
+        headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+        locale = i18n.negotiate((request.query_params or {}).get("lang"), headers.get("accept-language"))
+        page = to_html(grid_id, tasks, city_clock().today(), locale)
         return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
-    return {"grid_id": grid_id, "count": len(tasks), "tasks": rows(tasks)}
+    if form != "json":
+        raise ApiError(400, "bad_format", "format must be json, csv or html")
+    return {"grid_id": grid_id, "count": len(tasks), "tasks": _with_estate_names(rows(tasks))}
+
+
+def _with_estate_names(listed: list[dict]) -> list[dict]:
+    """The estates' names beside their ids: a grid worker walks to 梅园新村, not to E-0001
+    (place names are not personal data, so this read is not audited; the roster's is)."""
+    from gridgate.adapters.overview_queries import places_by_id
+
+    names = places_by_id({row["estate_id"] for row in listed})
+    for row in listed:
+        place = names.get(row["estate_id"])
+        row["estate_name"] = place.name if place else ""
+    return listed
 
 
 @bp.route("/{grid_id}/homes/{home_id}/roster", methods=["GET"])
@@ -96,8 +116,14 @@ def home_roster(grid_id: str, home_id: str):
 def submit_result(grid_id: str, task_id: str):
     worker = _worker(grid_id)
     body = parse_json(bp.current_request.raw_body or b"null", "bad_json", "the body must be JSON")
-    try:
-        task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
-    except FeedbackError as error:
-        raise _refused(error) from None
-    return {"task_id": task.task_id, "status": task.status.value, "result": task.result.value if task.result else None}
+
+    def submit() -> dict:
+        try:
+            task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
+        except FeedbackError as error:
+            raise _refused(error) from None
+        return {"task_id": task.task_id, "status": task.status.value, "result": task.result.value if task.result else None}
+
+    # The phone queues results made without signal and sends each with its own Idempotency-Key;
+    # a resend (the answer was lost on the way back) gets the first answer, not a second write.
+    return _TASK_RESULT(bp.current_request, worker.subject, {"grid_id": grid_id, "task_id": task_id, "body": body}, submit)

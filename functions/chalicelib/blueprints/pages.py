@@ -1,13 +1,17 @@
 """People-facing pages (mounted at /pages): the grid worker's phone page and the data center's.
 
-The pages are static documents (HTML with their CSS and script inline, nothing fetched from
-elsewhere); they sign in with the person's bearer token and call the JSON endpoints, the grid
+The pages are Jinja2 templates rendered once per language (Simplified Chinese by default,
+English with ``?lang=en`` or a browser that asks for English first): every text comes from the
+message catalogues in ``gridgate.i18n``, and the page script gets its part of the catalogue as a
+JSON block. The result is a static document (HTML with its CSS and script inline, nothing
+fetched from elsewhere); they sign in with the person's bearer token and call the JSON endpoints, the grid
 workers' (`/grid/...`) and the overview below. A strict Content-Security-Policy allows exactly
 the inline script and style of each page (by hash) and connections to this origin only.
 
 - ``GET /pages/grid-worker``             mobile page: sign in, tasks, roster, submit a result
+- ``GET /pages/grid-worker-sw.js``       its service worker (the page opens without signal)
 - ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
-- ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=``
+- ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=&shown=&lang=``
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
+from gridgate import i18n
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
 from gridgate.domain.policy import report_day_problem
-from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
+from gridgate.services.data_center_overview import FINDINGS_SHOWN, DataCenterOverview, UnknownPlace
 
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
@@ -41,13 +48,30 @@ def _inline_hashes(page: str, tag: str) -> str:
     )
 
 
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def _locale() -> str:
+    request = bp.current_request
+    params = request.query_params or {}
+    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+    return i18n.negotiate(params.get("lang"), headers.get("accept-language"))
+
+
 @lru_cache(maxsize=None)
-def _page(name: str) -> Response:
-    page = (PAGES_DIR / f"{name}.html").read_text(encoding="utf-8")
+def _page(name: str, locale: str) -> Response:
+    """The page in one language, with a CSP that allows exactly its inline script and style."""
+    t = i18n.translator(locale)
+    page = _TEMPLATES.get_template(f"{name}.html").render(
+        t=t, messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES), font_stack=Markup(i18n.FONT_STACK),  # a constant; escaped quotes would void the CSS rule
+    )
     policy = (
         "default-src 'none'; "
         f"script-src {_inline_hashes(page, 'script')}; style-src {_inline_hashes(page, 'style')}; "
-        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "connect-src 'self'; worker-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return Response(
         body=page,
@@ -57,6 +81,8 @@ def _page(name: str) -> Response:
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store",
+            "Content-Language": t.html_lang,
+            "Vary": "Accept-Language",
         },
     )
 
@@ -68,12 +94,22 @@ def _overview() -> DataCenterOverview:
 
 @bp.route("/grid-worker", methods=["GET"])
 def grid_worker_page():
-    return _page("grid_worker")
+    return _page("grid_worker", _locale())
+
+
+@bp.route("/grid-worker-sw.js", methods=["GET"])
+def grid_worker_service_worker():
+    """The grid worker page's service worker (keeps the page for use without signal)."""
+    return Response(
+        body=(PAGES_DIR / "grid_worker_sw.js").read_text(encoding="utf-8"),
+        headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache",
+                 "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @bp.route("/data-center", methods=["GET"])
 def data_center_page():
-    return _page("data_center")
+    return _page("data_center", _locale())
 
 
 @bp.route("/data-center/overview", methods=["GET"])
@@ -91,7 +127,12 @@ def data_center_overview():
     if problem:
         raise ApiError(400, "bad_day", problem)
     try:
-        result = _overview().overview(parent, day)
+        shown = int(params.get("shown") or FINDINGS_SHOWN)
+    except ValueError:
+        raise ApiError(400, "bad_shown", "shown must be a whole number") from None
+    shown = max(1, min(shown, 500))
+    try:
+        result = _overview().overview(parent, day, locale=_locale(), shown=shown)
     except UnknownPlace as err:
         raise ApiError(404, "unknown_place", str(err)) from None
     result["prefect_ui_url"] = get_settings().prefect_ui_url

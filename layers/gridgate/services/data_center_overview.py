@@ -3,17 +3,25 @@ latest open findings and key-group alerts under it.
 
 The page drills down the hierarchy (district -> street -> community -> grid -> estate); each
 level is one call. Charts are inline SVG (`svg_charts`), so the page needs no chart library
-and fetches nothing from outside.
+and fetches nothing from outside; their titles and legends come from the message catalogue of
+the viewer's language (`gridgate.i18n`), as does everything else a person reads.
+
+Findings and alerts come a page at a time (`shown`, the page asks for more), newest first, with
+the totals, so that "25 of 341" is visible; with a chosen `day` only those found up to the end
+of the morning run about that day (the local day after it) are listed, so an older day does not
+show findings that did not exist yet.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from gridgate.adapters.findings import FindingRepository, StatisticRepository
 from gridgate.adapters.overview_queries import districts, latest_statistics_day, places_by_id
 from gridgate.adapters.repositories import PlaceRepository
+from gridgate.clock import city_clock
+from gridgate.i18n import translator
 from gridgate.domain.model import Finding, Place, PlaceKind, TaskStatus
 from gridgate.services.svg_charts import bar_chart, horizontal_bars
 
@@ -79,7 +87,9 @@ class DataCenterOverview:
                 found = [f for f in found if f.grid_id in grids and grids[f.grid_id].ancestor(parent.kind) == parent.place_id]
         return sorted(found, key=lambda f: (f.detected_at, f.finding_id), reverse=True)
 
-    def overview(self, parent_id: str | None = None, day: date | None = None) -> dict:
+    def overview(self, parent_id: str | None = None, day: date | None = None, *, locale: str | None = None,
+                 shown: int = FINDINGS_SHOWN) -> dict:
+        chosen_day = day
         parent = None
         if parent_id:
             parent = self._places.get(parent_id)
@@ -92,26 +102,34 @@ class DataCenterOverview:
             stats = self._statistics.for_scope(_scope(place), day) if day else []
             rows.append(PlaceRow(place, {s.metric: s.value for s in stats}))
         findings = self._findings_under(parent)
+        if chosen_day is not None:
+            until = city_clock().local_midnight(chosen_day + timedelta(days=2))
+            findings = [f for f in findings if f.detected_at < until]
+        plain = [f for f in findings if f.finding_type not in ALERT_TYPES]
+        alerts = [f for f in findings if f.finding_type in ALERT_TYPES]
         return {
             "parent": None if parent is None else {"place_id": parent.place_id, "name": parent.name,
                                                    "kind": parent.kind.value, "parent_id": parent.parent_id},
             "day": day.isoformat() if day else None,
             "places": [row.to_json() for row in rows],
-            "charts": self._charts(rows),
-            "findings": [_finding_json(f) for f in findings if f.finding_type not in ALERT_TYPES][:FINDINGS_SHOWN],
-            "alerts": [_finding_json(f) for f in findings if f.finding_type in ALERT_TYPES][:FINDINGS_SHOWN],
+            "charts": self._charts(rows, locale),
+            "findings": [_finding_json(f) for f in plain[:shown]],
+            "alerts": [_finding_json(f) for f in alerts[:shown]],
+            "findings_total": len(plain),
+            "alerts_total": len(alerts),
             "open_findings": len(findings),
         }
 
     @staticmethod
-    def _charts(rows: list[PlaceRow]) -> list[str]:
+    def _charts(rows: list[PlaceRow], locale: str | None = None) -> list[str]:
         if not rows:
             return []
+        t = translator(locale)
         labels = [row.place.name or row.place.place_id for row in rows]
-        residents = {m.split(".")[-1]: [row.metrics.get(m, 0.0) for row in rows] for m in RESIDENT_METRICS}
-        traffic = {m: [row.metrics.get(m, 0.0) for row in rows] for m in TRAFFIC_METRICS}
+        residents = {t(f"metric.{m}"): [row.metrics.get(m, 0.0) for row in rows] for m in RESIDENT_METRICS}
+        traffic = {t(f"metric.{m}"): [row.metrics.get(m, 0.0) for row in rows] for m in TRAFFIC_METRICS}
         return [
-            bar_chart("Residents", labels, residents),
-            bar_chart("Entries and exits (day)", labels, traffic),
-            horizontal_bars("Visitors (day)", labels, [row.metrics.get("visitors", 0.0) for row in rows]),
+            bar_chart(t("chart.residents"), labels, residents),
+            bar_chart(t("chart.traffic_day"), labels, traffic),
+            horizontal_bars(t("chart.visitors_day"), labels, [row.metrics.get("visitors", 0.0) for row in rows]),
         ]

@@ -124,9 +124,19 @@ class _Row:
     values: dict[str, str]
 
 
-def read_export_file(path: Path, columns: tuple[str, ...]) -> tuple[list[_Row], list[RowError]]:
+#: The column `gridgate import --errors` adds to the rejected rows it writes back out; an import
+#: ignores it, so staff correct those files and import them again as they are.
+REASON_COLUMN = "rejected_because"
+
+
+def read_export_file(
+    path: Path, columns: tuple[str, ...], encoding: str = "utf-8"
+) -> tuple[list[_Row], list[RowError]]:
     """The data rows of one export file (with their physical line numbers) and rows of the wrong
-    width. Raises `ImportRefused` when the file as a whole is not the documented CSV."""
+    width. Raises `ImportRefused` when the file as a whole is not the documented CSV.
+
+    `encoding` is the file's: UTF-8 by default (a byte-order mark is skipped); exports from
+    older city systems are often GB18030/GBK, which staff name with ``--encoding gb18030``."""
     name = path.name
     raw = path.read_bytes()
     if len(raw) > _MAX_FILE_BYTES:
@@ -135,20 +145,28 @@ def read_export_file(path: Path, columns: tuple[str, ...]) -> tuple[list[_Row], 
         raise ImportRefused(name, "file is empty")
     if b"\x00" in raw:
         raise ImportRefused(name, "file is binary, not a text CSV file")
+    codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         raise ImportRefused(
-            name, f"file is not UTF-8 (invalid byte at offset {exc.start}; GBK or another legacy encoding?)"
+            name, f"file is not {encoding} (invalid byte at offset {exc.start}; try --encoding gb18030?)"
         ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [column.strip() for column in next(reader)]
         rows, errors = [], []
+        reason_at = header.index(REASON_COLUMN) if REASON_COLUMN in header else None
+        if reason_at is not None:
+            del header[reason_at]
         _check_header(name, header, columns)
         line = reader.line_num
         for values in reader:
             first_line, line = line + 1, reader.line_num
+            if reason_at is not None and len(values) == len(header) + 1:
+                del values[reason_at]
             if not any(value.strip() for value in values):
                 continue  # blank lines are not rows
             if len(values) != len(header):
@@ -401,9 +419,9 @@ class RegistryImport:
         self._grants = GrantRepository()
         self._places = PlaceRepository()
 
-    def run(self, directory: Path | str, *, request_id: str | None = None) -> ImportReport:
+    def run(self, directory: Path | str, *, request_id: str | None = None, encoding: str = "utf-8") -> ImportReport:
         directory = Path(directory)
-        files, row_errors, digest = self._read_files(directory)
+        files, row_errors, digest = self._read_files(directory, encoding)
         report = ImportReport(import_id=digest)
         for error in row_errors:
             report.errors.append(error)
@@ -436,7 +454,7 @@ class RegistryImport:
     # -- files
 
     @staticmethod
-    def _read_files(directory: Path) -> tuple[dict[str, list[_Row]], list[RowError], str]:
+    def _read_files(directory: Path, encoding: str = "utf-8") -> tuple[dict[str, list[_Row]], list[RowError], str]:
         if not directory.is_dir():
             raise ImportRefused(str(directory), "not a directory")
         files: dict[str, list[_Row]] = {}
@@ -448,7 +466,7 @@ class RegistryImport:
                 if name in REQUIRED_FILES:
                     raise ImportRefused(name, "file is missing from the export")
                 continue
-            rows, bad = read_export_file(path, columns)
+            rows, bad = read_export_file(path, columns, encoding)
             files[name] = rows
             errors.extend(bad)
             digest.update(name.encode() + b"\0" + path.read_bytes())
@@ -570,7 +588,46 @@ def import_registry_export(
     *,
     actor: str = "data-center",
     request_id: str | None = None,
+    encoding: str = "utf-8",
 ) -> ImportReport:
     """Validate and import one export directory. Raises `ImportRefused` (writing nothing) when a
     file is malformed; otherwise returns the report (bad rows are in `report.errors`)."""
-    return RegistryImport(protector, actor=actor).run(directory, request_id=request_id)
+    return RegistryImport(protector, actor=actor).run(directory, request_id=request_id, encoding=encoding)
+
+
+def write_rejected_rows(
+    directory: Path | str, errors: list[RowError], out: Path | str, encoding: str = "utf-8"
+) -> dict[str, int]:
+    """Write the rejected rows back out as an export of their own, for staff to correct and
+    import again: one file per export file (the same columns, plus `REASON_COLUMN` saying why;
+    required files are written with their header even when none of their rows was rejected, so
+    the folder is a complete export). Files are UTF-8 with a byte-order mark, which Excel needs
+    to show Chinese. Rows of the wrong width are written as they were read. Returns rows per file."""
+    directory, out = Path(directory), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    reasons: dict[str, dict[int, list[str]]] = {}
+    for error in errors:
+        reasons.setdefault(error.file, {}).setdefault(error.line, []).append(error.reason)
+    written = {}
+    for name, columns in COLUMNS.items():
+        wanted = reasons.get(name, {})
+        if not wanted and name not in REQUIRED_FILES:
+            continue
+        raw_lines = {}
+        if wanted and (directory / name).exists():
+            text = (directory / name).read_bytes().decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
+            reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+            header = next(reader, [])
+            line = reader.line_num
+            for values in reader:
+                first_line, line = line + 1, reader.line_num
+                if first_line in wanted:
+                    by_name = dict(zip([h.strip() for h in header], values))
+                    raw_lines[first_line] = [by_name.get(c, "") for c in columns] if len(values) == len(header) else (values + [""] * len(columns))[: len(columns)]
+        with (out / name).open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*columns, REASON_COLUMN])
+            for line in sorted(wanted):
+                writer.writerow([*raw_lines.get(line, [""] * len(columns)), f"line {line}: " + "; ".join(wanted[line])])
+        written[name] = len(wanted)
+    return written

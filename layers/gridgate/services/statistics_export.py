@@ -2,6 +2,11 @@
 
 One row per (scope, day, metric); hourly metrics carry their 24 values as ``series``. The table
 is read with a parallel scan (the whole table is wanted), filtered by day and level on the way.
+
+Rows name the place (``place_name``, from the place table) and the metric in the staff's language
+(``metric_name``) beside the ids; counts are written as whole numbers (only ratios keep their
+decimals). The CSV is UTF-8 with a byte-order mark: without it Excel on a Chinese Windows reads
+the names as GBK and shows mojibake. Column keys stay stable (English) for scripts.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from gridgate.adapters.findings import parallel_scan, statistic_from_item
 from gridgate.adapters.tables import StatisticTable
 from gridgate.domain.model import Statistic
 
-COLUMNS = ("level", "place_id", "day", "metric", "value", "series")
+COLUMNS = ("level", "place_id", "place_name", "day", "metric", "metric_name", "value", "series")
 
 
 def read_statistics(day: date | None = None, level: str | None = None) -> list[Statistic]:
@@ -29,20 +34,36 @@ def read_statistics(day: date | None = None, level: str | None = None) -> list[S
     return sorted(stats, key=lambda s: (s.scope, s.day, s.metric))
 
 
-def _row(stat: Statistic) -> dict:
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _row(stat: Statistic, names: dict[str, str], t) -> dict:
     level, _, place_id = stat.scope.partition("#")
-    series = " ".join(str(v) for v in stat.series) if stat.series else ""
-    return {"level": level, "place_id": place_id, "day": stat.day.isoformat(), "metric": stat.metric,
-            "value": stat.value, "series": series}
+    series = " ".join(str(_number(v)) for v in stat.series) if stat.series else ""
+    return {"level": level, "place_id": place_id, "place_name": names.get(place_id, ""), "day": stat.day.isoformat(),
+            "metric": stat.metric, "metric_name": t.get(f"metric.{stat.metric}", stat.metric),
+            "value": _number(stat.value), "series": series}
+
+
+def _place_names(stats: list[Statistic]) -> dict[str, str]:
+    from gridgate.adapters.overview_queries import places_by_id
+
+    ids = {stat.scope.partition("#")[2] for stat in stats}
+    return {place_id: place.name for place_id, place in places_by_id(ids).items()}
 
 
 def write_statistics(
-    stats: Iterable[Statistic], out: Path, on_row: Callable[[], None] | None = None
+    stats: Iterable[Statistic], out: Path, on_row: Callable[[], None] | None = None, locale: str | None = None
 ) -> int:
     """Write `stats` to `out` (``.csv`` or ``.parquet`` by suffix); returns the row count."""
+    from gridgate.i18n import translator
+
+    stats = list(stats)
+    names, t = _place_names(stats), translator(locale)
     rows = []
     for stat in stats:
-        rows.append(_row(stat))
+        rows.append(_row(stat, names, t))
         if on_row:
             on_row()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -51,9 +72,10 @@ def write_statistics(
         import pyarrow.parquet as pq
 
         schema = pa.schema([(name, pa.float64() if name == "value" else pa.string()) for name in COLUMNS])
+        rows = [{**row, "value": float(row["value"])} for row in rows]
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), out)
     elif out.suffix == ".csv":
-        with out.open("w", newline="", encoding="utf-8") as handle:
+        with out.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)

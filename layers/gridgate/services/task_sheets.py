@@ -16,6 +16,7 @@ from datetime import date
 from typing import Iterable
 
 from gridgate.domain.model import VerificationTask
+from gridgate.i18n import FONT_STACK, translator
 
 SHEET_COLUMNS = (
     "order", "priority", "estate_id", "building_id", "unit", "floor", "room",
@@ -23,7 +24,7 @@ SHEET_COLUMNS = (
 )
 
 _PRINT_CSS = """
-body { font: 11pt/1.35 system-ui, sans-serif; margin: 1.5cm; }
+body { font: 11pt/1.35 FONT_STACK; margin: 1.5cm; }
 h1 { font-size: 16pt; margin: 0 0 .2em; }
 p.meta { color: #444; margin: 0 0 1em; }
 table { border-collapse: collapse; width: 100%; }
@@ -33,7 +34,7 @@ tr { page-break-inside: avoid; }
 td.p1 { font-weight: bold; color: #a00; }
 td.result { white-space: nowrap; width: 9em; }
 @media print { body { margin: 1cm; } }
-"""
+""".replace("FONT_STACK", FONT_STACK)
 
 
 def walking_key(task: VerificationTask) -> tuple:
@@ -68,29 +69,37 @@ def to_csv(tasks: Iterable[VerificationTask]) -> str:
     return buffer.getvalue()
 
 
-def to_html(grid_id: str, tasks: Iterable[VerificationTask], day: date) -> str:
-    """A self-contained printable page (no scripts, no external assets)."""
+def to_html(grid_id: str, tasks: Iterable[VerificationTask], day: date, locale: str | None = None) -> str:
+    """A self-contained printable page (no scripts, no external assets), in the city's language
+    by default: every word from the message catalogue, places as estate / building / unit / floor /
+    room, the finding as its plain-language name with the flow's explanation under it."""
+    t = translator(locale)
     body = []
     sheet = rows(tasks)
+    boxes = "<br>".join(f"&#9744; {html.escape(t(f'result.{r}'))}" for r in ("confirmed", "corrected", "not_reachable"))
     for row in sheet:
-        place = f"{row['estate_id']} / {row['building_id']} / {row['unit']}, floor {row['floor']}, {row['room']}"
+        place = t("sheet.place", estate=row["estate_id"], building=row["building_id"], unit=row["unit"],
+                  floor=row["floor"], room=row["room"])
+        what = t.get(f"finding.{row['finding_type']}", row["finding_type"])
         body.append(
             "<tr>"
             f"<td>{row['order']}</td>"
             f'<td class="p{row["priority"]}">{row["priority"]}</td>'
             f"<td>{html.escape(place)}</td>"
             f"<td>{html.escape(row['home_id'])}<br>{html.escape(row['person_id'])}</td>"
-            f"<td><b>{html.escape(row['finding_type'])}</b><br>{html.escape(row['summary'])}</td>"
+            f"<td><b>{html.escape(what)}</b><br>{html.escape(row['summary'])}"
+            f"<br><small>{html.escape(row['finding_type'])}</small></td>"
             f"<td><small>{html.escape(row['task_id'])}</small></td>"
-            '<td class="result">&#9744; confirmed<br>&#9744; corrected<br>&#9744; not reachable</td>'
+            f'<td class="result">{boxes}</td>'
             "</tr>"
         )
-    header = "".join(f"<th>{h}</th>" for h in ("#", "Priority", "Place", "Home / person", "What to check", "Task", "Result"))
-    title = f"Verification tasks for grid {html.escape(grid_id)}"
+    columns = ("order", "priority", "place", "home_person", "what", "task", "result")
+    header = "".join(f"<th>{html.escape(t(f'sheet.col.{c}'))}</th>" for c in columns)
+    title = html.escape(t("sheet.title", grid=grid_id))
+    meta = html.escape(t("sheet.meta", day=day.isoformat(), count=len(sheet)))
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<!doctype html><html lang="{t.html_lang}"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{_PRINT_CSS}</style></head><body>"
-        f'<h1>{title}</h1><p class="meta">{day.isoformat()} &middot; {len(sheet)} open tasks, '
-        "ordered by priority, then estate, building, unit, floor. Submit each result in the grid-worker app.</p>"
+        f'<h1>{title}</h1><p class="meta">{meta}</p>'
         f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>"
     )

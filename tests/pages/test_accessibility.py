@@ -1,0 +1,71 @@
+"""axe-core (from npm, node_modules/axe-core) on both pages, signed in with data, at phone and
+desktop width: no serious or critical violation (contrast, names of controls, language, ...).
+
+The pages' Content-Security-Policy admits only their own inline script, so the browser context
+of this test bypasses CSP to inject axe; nothing else about the pages changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gridgate.security.tokens import issue_token
+from playwright.sync_api import expect
+
+from . import city
+from .conftest import screenshot
+
+pytestmark = pytest.mark.usefixtures("clean_tables")
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _serious_violations(page) -> list[str]:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.fixture(params=[390, 1280], ids=["phone", "desktop"])
+def audited(browser, request):
+    context = browser.new_context(viewport={"width": request.param, "height": 900}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", bypass_csp=True)
+    yield context.new_page()
+    context.close()
+
+
+def test_grid_worker_page_has_no_serious_violation(audited, app_url, protector):
+    city.places()
+    city.home_with_task(protector)
+    token = issue_token("worker-7", ["grid_worker"], [city.GRID])
+    audited.goto(f"{app_url}/pages/grid-worker")
+    assert _serious_violations(audited) == []  # the sign-in view
+    audited.goto("about:blank")  # a new load: a changed #fragment alone does not reload the page
+    audited.goto(f"{app_url}/pages/grid-worker#sign-in={token}")
+    expect(audited.locator("#tasks li")).to_have_count(1)
+    assert _serious_violations(audited) == []  # the task list
+    audited.locator("#tasks li").first.click()
+    expect(audited.locator("#roster .person")).to_have_count(2)
+    assert _serious_violations(audited) == []  # a home's roster and the result form
+
+
+def test_data_center_page_has_no_serious_violation(audited, app_url):
+    city.places()
+    city.statistics_and_findings()
+    audited.goto(f"{app_url}/pages/data-center#sign-in={issue_token('staff-1', ['data_center'])}")
+    expect(audited.locator(f"#places tr[data-place-id='{city.DISTRICT}']")).to_have_count(1)
+    assert _serious_violations(audited) == []
+    screenshot(audited, "data-center-audited")
+
+
+def test_the_audit_catches_the_old_grey_status_text(audited, app_url):
+    """The check itself: the #718096-on-white status text the pages used to have (4.0:1) fails."""
+    audited.goto(f"{app_url}/pages/grid-worker")
+    audited.evaluate("""document.querySelector('main').append(Object.assign(document.createElement('p'),
+        {textContent: '没有待办任务：全部完成。', style: 'color:#718096;background:#fff;font-size:13px'}))""")
+    assert any(v.startswith("color-contrast (serious)") for v in _serious_violations(audited))
