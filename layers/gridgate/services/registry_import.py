@@ -150,7 +150,7 @@ def read_export_file(
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         raise ImportRefused(
-            name, f"file is not {encoding} (invalid byte at offset {exc.start}; try --encoding gb18030?)"
+            name, f"file is not {encoding.upper()} (invalid byte at offset {exc.start}; try --encoding gb18030?)"
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
