@@ -8,9 +8,11 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from gridgate import clock
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +27,7 @@ def _alive(pid: int) -> bool:
 
 #: The machine's own time, and (through Debian's faketime, the whole process tree on one faked
 #: clock) 00:01 on New Year's Day in Nanjing, which is still 12-31 in UTC.
-HOURS = [None, "@2026-12-31 16:01:00"]
+HOURS = [None, datetime(2026, 12, 31, 16, 1, tzinfo=timezone.utc)]
 
 
 @pytest.mark.parametrize("fake_time", HOURS, ids=["now", "local-0001-new-year"])
@@ -36,7 +38,10 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     if fake_time:
         if not shutil.which("faketime"):
             pytest.skip("Debian's faketime is not installed (make test installs it where it can)")
-        command = ["faketime", "-f", fake_time, *command]
+        # an offset, not "@instant": every process of the tree (moto, Prefect) then shares one
+        # clock, however late it starts
+        offset = int((fake_time - clock.now()).total_seconds())
+        command = ["faketime", "-f", f"{offset:+d}", *command]
         env["TZ"] = "UTC"
     result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=400)
     out = result.stdout
