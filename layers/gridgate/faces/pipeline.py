@@ -1,10 +1,12 @@
 """From an image to the ONE face the gate judges, as a 128-d encoding: detect, choose, check, encode.
 
-Detection is dlib's HOG detector (through face_recognition), encoding dlib's ResNet model with the
-face aligned on dlib's 68-point landmarks, one jitter: the same settings the thresholds in
-`matcher` were calibrated with (docs/face-matching.md). The 68-point alignment costs about 4 ms
-more than face_recognition's default 5-point one and, on the test photos, accepted 1-2 points
-more genuine residents at the same stranger-accept (docs/face-matching.md, section 1).
+Detection is dlib's HOG detector (through face_recognition) by default, or OpenCV Zoo's YuNet
+(`FacePolicy.detector`); both are measured side by side in bench/ (docs/face-matching.md). The
+judged face is aligned on dlib's 5-point landmarks (face_recognition's ``pose_predictor_5_point``,
+trained on CC0 annotations; the 68-point model, trained on iBUG 300-W with no commercial use, is
+no longer loaded) and encoded by the CURRENT encoder (`encoders.CURRENT_ENCODER_ID`, SFace). The
+legacy dlib encoding of the same face is computed only when asked for (`ProbeFace.encoding_for`),
+i.e. only while a gallery still holds legacy templates.
 
 Which face is judged (the security rule):
 - the largest face (the person nearest the camera, i.e. the one at the barrier) is judged;
@@ -21,28 +23,35 @@ than that. The image is scanned once at its own size; it is scanned again at twi
 (faces down to 40 px) when nothing was found, or when a face small enough to make the frame
 ambiguous (`dominance_ratio` x the largest) could have been missed. A gate frame whose largest face
 is at least 115 px wide (80 / 0.7) therefore costs one pass, and the ambiguity rule never depends on
-which pass found which face.
+which pass found which face. YuNet finds faces from about 10 px in one pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
-import face_recognition
 import numpy as np
 from face_recognition import api as _fr_api
 
+from gridgate.faces.encoders import (
+    CURRENT_ENCODER_ID,
+    SFACE_ENCODER,
+    Landmarks5,
+    encoder,
+    landmarks_from_dlib,
+)
 from gridgate.faces.errors import FaceRejected, NoFace
 from gridgate.faces.images import decode_image
+from gridgate.faces.models import YUNET, model_path
 
 #: Smallest face dlib's HOG detector finds without upsampling (its sliding window is 80x80).
 HOG_WINDOW_PX = 80
-#: face_recognition's 68-point landmark model aligns the face for the encoder ("small" is 5-point).
-LANDMARK_MODEL = "large"
-JITTERS = 1
-#: The encoder settings stored templates and calibrated thresholds belong to: caches of encodings
-#: (the calibration benchmark's, the tests') are keyed by it, so a change never mixes encoders.
-ENCODER_ID = f"dlib_resnet_v1/{LANDMARK_MODEL}_landmarks/jitter{JITTERS}"
+#: The encoder new templates and gate probes use; caches of encodings are keyed by it.
+ENCODER_ID = CURRENT_ENCODER_ID
+#: YuNet's score below which a detection is not a face (OpenCV Zoo's demo default is 0.9; lower
+#: finds more of the smaller faces that decide the ambiguity rule).
+YUNET_SCORE_THRESHOLD = 0.7
 
 
 @dataclass(frozen=True)
@@ -51,8 +60,10 @@ class FacePolicy:
 
     min_face_px: int = 50
     dominance_ratio: float = 0.7
-    #: Upsampling passes allowed after the first (1: faces down to 40 px; each pass costs 4x).
+    #: Upsampling passes allowed after the first (1: faces down to 40 px; each pass costs 4x). HOG only.
     max_upsample: int = 1
+    #: "hog" (dlib, through face_recognition) or "yunet" (OpenCV Zoo).
+    detector: str = "hog"
 
 
 @dataclass(frozen=True)
@@ -76,15 +87,36 @@ class FaceBox:
 
 @dataclass(frozen=True)
 class ProbeFace:
-    """The judged face: its encoding, where it was, how many faces the frame held."""
+    """The judged face: its current-encoder encoding, where it was, how many faces the frame held.
 
-    encoding: np.ndarray  # (128,) float32
+    The decoded pixels stay (in memory only, never stored) so the legacy encoding can be made on
+    demand by `encoding_for` while legacy templates still exist.
+    """
+
+    encoding: np.ndarray  # (128,) float32, by ENCODER_ID
     box: FaceBox
     faces_found: int
+    rgb: np.ndarray | None = field(default=None, repr=False, compare=False)
+    landmarks: Landmarks5 | None = field(default=None, repr=False, compare=False)
+    _others: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def face_px(self) -> int:
         return self.box.width
+
+    @property
+    def encoder_id(self) -> str:
+        return ENCODER_ID
+
+    def encoding_for(self, encoder_id: str) -> np.ndarray:
+        """This face's encoding by `encoder_id` (computed once; KeyError for an unknown encoder)."""
+        if encoder_id == ENCODER_ID:
+            return self.encoding
+        if encoder_id not in self._others:
+            if self.rgb is None or self.landmarks is None:
+                raise KeyError(f"this probe holds no pixels to encode with {encoder_id}")
+            self._others[encoder_id] = encoder(encoder_id).encode(self.rgb, self.landmarks)
+        return self._others[encoder_id]
 
 
 DEFAULT_POLICY = FacePolicy()
@@ -100,11 +132,16 @@ def probe_image(rgb: np.ndarray, policy: FacePolicy = DEFAULT_POLICY) -> ProbeFa
     """An already decoded RGB array -> the face to judge (see the module docstring for the rule)."""
     boxes = detect_faces(rgb, policy)
     chosen = choose_face(boxes, policy)
-    return ProbeFace(encoding=encode_face(rgb, chosen), box=chosen, faces_found=len(boxes))
+    points = face_landmarks(rgb, chosen)
+    return ProbeFace(
+        encoding=SFACE_ENCODER.encode(rgb, points), box=chosen, faces_found=len(boxes), rgb=rgb, landmarks=points
+    )
 
 
 def detect_faces(rgb: np.ndarray, policy: FacePolicy = DEFAULT_POLICY) -> list[FaceBox]:
-    """Every face the HOG detector finds, scanning finer only when a missed face could matter."""
+    """Every face the policy's detector finds (HOG scans finer only when a missed face could matter)."""
+    if policy.detector == "yunet":
+        return _yunet(rgb)
     boxes: list[FaceBox] = []
     for upsample in range(policy.max_upsample + 1):
         boxes = _hog(rgb, upsample)
@@ -115,19 +152,41 @@ def detect_faces(rgb: np.ndarray, policy: FacePolicy = DEFAULT_POLICY) -> list[F
     return boxes
 
 
+def _clip_box(top: float, right: float, bottom: float, left: float, shape, score: float) -> FaceBox:
+    height, width = shape[:2]
+    return FaceBox(
+        top=max(int(top), 0),
+        right=min(int(right), width),
+        bottom=min(int(bottom), height),
+        left=max(int(left), 0),
+        detector_score=float(score),
+    )
+
+
 def _hog(rgb: np.ndarray, upsample: int) -> list[FaceBox]:
     rects, scores, _ = _fr_api.face_detector.run(rgb, upsample, 0.0)
-    height, width = rgb.shape[:2]
     return [
-        FaceBox(
-            top=max(rect.top(), 0),
-            right=min(rect.right(), width),
-            bottom=min(rect.bottom(), height),
-            left=max(rect.left(), 0),
-            detector_score=float(score),
-        )
+        _clip_box(rect.top(), rect.right(), rect.bottom(), rect.left(), rgb.shape, score)
         for rect, score in zip(rects, scores)
     ]
+
+
+_yunet_local = threading.local()
+
+
+def _yunet(rgb: np.ndarray) -> list[FaceBox]:
+    import cv2
+
+    net = getattr(_yunet_local, "net", None)
+    if net is None:
+        net = cv2.FaceDetectorYN.create(str(model_path(YUNET)), "", (320, 320), YUNET_SCORE_THRESHOLD, 0.3, 50)
+        _yunet_local.net = net
+    height, width = rgb.shape[:2]
+    net.setInputSize((width, height))
+    _, faces = net.detect(np.ascontiguousarray(rgb[:, :, ::-1]))
+    if faces is None:
+        return []
+    return [_clip_box(y, x + w, y + h, x, rgb.shape, score) for x, y, w, h, *_, score in faces.tolist()]
 
 
 def choose_face(boxes: list[FaceBox], policy: FacePolicy = DEFAULT_POLICY) -> FaceBox:
@@ -149,7 +208,14 @@ def choose_face(boxes: list[FaceBox], policy: FacePolicy = DEFAULT_POLICY) -> Fa
     return largest
 
 
-def encode_face(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
-    """The 128-d dlib encoding of one face (68-point alignment, one jitter), as float32."""
-    (encoding,) = face_recognition.face_encodings(rgb, [box.css], num_jitters=JITTERS, model=LANDMARK_MODEL)
-    return np.asarray(encoding, dtype=np.float32)
+def face_landmarks(rgb: np.ndarray, box: FaceBox) -> Landmarks5:
+    """dlib's 5-point landmarks of one face (CC0-trained model), the input of every encoder."""
+    import dlib
+
+    rect = dlib.rectangle(box.left, box.top, box.right, box.bottom)
+    return landmarks_from_dlib(_fr_api.pose_predictor_5_point(rgb, rect))
+
+
+def encode_face(rgb: np.ndarray, box: FaceBox, encoder_id: str = ENCODER_ID) -> np.ndarray:
+    """The encoding of one face by `encoder_id` (default: the current encoder), as float32."""
+    return np.asarray(encoder(encoder_id).encode(rgb, face_landmarks(rgb, box)), dtype=np.float32)
