@@ -66,7 +66,7 @@ def test_the_enrolled_face_opens_the_match_at_the_gate_and_withdrawal_closes_it(
     for selfie in SELFIES:
         assert send(client, "POST", "/faces/me", photo(selfie), who=person)[0] == 200
     cache = EstateGalleryCache()
-    probe = probe_of(GATE_FRAME).encoding
+    probe = probe_of(GATE_FRAME)
     before = cache.match(estate, probe)
     assert before.accepted and (before.person_id, before.registry) == (person, Registry.APP)
 

@@ -22,6 +22,7 @@ from gridgate.adapters.tables import (
     PlaceTable,
 )
 from gridgate.domain.model import (
+    LEGACY_ENCODER_ID,
     FaceTemplate,
     Gate,
     GateDirection,
@@ -296,6 +297,7 @@ def template_to_item(template: FaceTemplate) -> FaceTemplateTable:
         encoding=template.encoding,
         consent_at=template.consent_at,
         quality=template.quality,
+        encoder=template.encoder,
     )
 
 
@@ -307,6 +309,7 @@ def template_from_item(item: FaceTemplateTable) -> FaceTemplate:
         encoding=item.encoding,
         consent_at=item.consent_at,
         quality=float(item.quality or 0),
+        encoder=item.encoder or LEGACY_ENCODER_ID,
     )
 
 

@@ -193,16 +193,29 @@ class Person:
     version: int = 0  # optimistic-lock counter; corrections must name the version they saw
 
 
+#: The encoder every template stored before issue 12 was made with (dlib ResNet, 68-point alignment).
+LEGACY_ENCODER_ID = "dlib_resnet_v1/large_landmarks/jitter1"
+#: The encoder new templates are made with (OpenCV Zoo SFace on dlib 5-point alignment).
+CURRENT_ENCODER_ID = "sface_2021dec_int8bq/dlib5_align"
+
+
 @dataclass(frozen=True)
 class FaceTemplate:
-    """A face encoding (never the photo), with where it came from and when consent was given."""
+    """A face encoding (never the photo), with where it came from, when consent was given and which
+    encoder made it: vectors of different encoders are never compared (gridgate.faces.encoders)."""
 
     person_id: str
     source: Registry
     template_no: int
-    encoding: bytes  # 128 float32 values from face_recognition, little-endian
+    encoding: bytes  # 128 float32 values, little-endian
     consent_at: datetime
     quality: float = 0.0
+    encoder: str = CURRENT_ENCODER_ID
+
+    @property
+    def needs_reenrolment(self) -> bool:
+        """A legacy template still opens the gate, but its owner is asked to enrol a new selfie."""
+        return self.encoder != CURRENT_ENCODER_ID
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID
 from gridgate.faces.models import SFACE, model_path
 
 ENCODING_DIM = 128
-LEGACY_ENCODER_ID = "dlib_resnet_v1/large_landmarks/jitter1"
-CURRENT_ENCODER_ID = "sface_2021dec_int8bq/dlib5_align"
+__all__ = ["CURRENT_ENCODER_ID", "LEGACY_ENCODER_ID", "ENCODERS", "encoder"]
 
 #: SFace's alignment template (the ArcFace 112x112 five points: eye, eye, nose tip, mouth corners),
 #: as in OpenCV's FaceRecognizerSF::alignCrop.
