@@ -320,6 +320,13 @@ class FaceTemplateRepository:
     def for_person(self, person_id: str) -> list[FaceTemplate]:
         return [template_from_item(item) for item in FaceTemplateTable.query(person_id)]
 
+    def everyone(self) -> list[FaceTemplate]:
+        """Every stored template of the city (a parallel scan): the enrolment duplicate check
+        compares one selfie with all of them, once per enrolment, never per gate decision."""
+        from gridgate.adapters.findings import parallel_scan  # findings imports nothing from here
+
+        return [template_from_item(item) for item in parallel_scan(FaceTemplateTable)]
+
     def for_people(self, person_ids: Iterable[str]) -> list[FaceTemplate]:
         """All templates of many people: one query per person, in the order given."""
         return [t for pid in dict.fromkeys(person_ids) for t in self.for_person(pid)]
