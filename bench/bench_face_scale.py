@@ -58,7 +58,8 @@ FIT_TARGET = 0.0005
 DRAWS = 2
 MAX_ENROLLED = 3
 SEED = 20261201
-MARGIN_GRID = {CURRENT_ENCODER_ID: (0.0, 0.02, 0.04, 0.06, 0.08), LEGACY_ENCODER_ID: (0.0, 0.01, 0.02, 0.04)}
+#: No zero margin: a face equally near two enrolled people must be attributed to neither.
+MARGIN_GRID = {CURRENT_ENCODER_ID: (0.01, 0.02, 0.04, 0.06, 0.08), LEGACY_ENCODER_ID: (0.01, 0.02, 0.04)}
 CURVE_STRANGER_RATES = (0.0, 0.0001, 0.0005, 0.001, 0.005, 0.01)
 #: Under both encoders, two photos closer than this are the same image (re-crops of one news photo).
 SAME_IMAGE = {CURRENT_ENCODER_ID: 0.30, LEGACY_ENCODER_ID: 0.20}

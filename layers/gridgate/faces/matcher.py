@@ -88,7 +88,7 @@ BASELINE_RULE = DecisionRule(max_threshold=0.6)
 LEGACY_RULE = DecisionRule(max_threshold=0.6, margin=0.04, impostor_location=0.8344, impostor_scale=0.0823)
 #: The SFace rule the gate uses: fitted by bench/bench_face_scale.py on ALL LFW identities with the
 #: same procedure whose held-out results docs/face-matching.md reports.
-SFACE_RULE = DecisionRule(max_threshold=1.0, margin=0.0, threshold_at_one=0.95, slope_per_decade=0.05)
+SFACE_RULE = DecisionRule(max_threshold=1.0, margin=0.02, threshold_at_one=0.95, slope_per_decade=0.05)
 #: One rule per encoder: a distance means something only against its own encoder's calibration.
 RULES: dict[str, DecisionRule] = {CURRENT_ENCODER_ID: SFACE_RULE, LEGACY_ENCODER_ID: LEGACY_RULE}
 #: The rule for the current encoder's vectors (what bare-vector callers such as the tests use).
