@@ -164,6 +164,15 @@ def attempts(dist, people: People, probe_people: np.ndarray, gallery_people: np.
         person = _person_min(sub, [enrolled[p] for p in gallery_people])  # probes x gallery people
         templates_of = np.array([len(enrolled[p]) for p in gallery_people])
         col_of = {int(p): c for c, p in enumerate(gallery_people)}
+        g = np.flatnonzero(genuine_ok[probe_rows] & (people.count[owner] > 1))
+        own = np.empty(len(g), dtype=np.float32)
+        own_t = np.empty(len(g), dtype=int)
+        for n, index in enumerate(g):
+            row = probe_rows[index]
+            others = people.rows[owner[index]]
+            others = rng.permutation(others[others != row])[:k]
+            own[n] = dist[row, others].min()
+            own_t[n] = len(others)
         own_col = np.array([col_of.get(int(o), -1) for o in owner])
         for size in sizes:
             if size > len(gallery_people) - 1:
@@ -179,16 +188,7 @@ def attempts(dist, people: People, probe_people: np.ndarray, gallery_people: np.
             t = np.where(mine.any(1), templates_of[perm].sum() - (templates_of[own_col] * mine.any(1)), templates_of[perm[:-1]].sum())
             s = out.setdefault(size, {"stranger": [], "genuine": []})
             s["stranger"].append((d1, d2, t))
-            # genuine: the probe's own other photos (up to k), plus N-1 others
-            g = np.flatnonzero(genuine_ok[probe_rows] & (people.count[owner] > 1))
-            own = np.empty(len(g), dtype=np.float32)
-            own_t = np.empty(len(g), dtype=int)
-            for n, index in enumerate(g):
-                row = probe_rows[index]
-                others = people.rows[owner[index]]
-                others = rng.permutation(others[others != row])[:k]
-                own[n] = dist[row, others].min()
-                own_t[n] = len(others)
+            # genuine: the probe's own other photos (up to k, drawn once per draw), plus N-1 others
             others_perm = rng.permutation(len(gallery_people))[:size]
             if size > 1:
                 vals = person[np.ix_(g, others_perm)].copy()
@@ -228,6 +228,8 @@ def fit(measured: dict, margins) -> DecisionRule:
             xs.append(np.log10(max(float(np.mean(t)), 1.0)))
             ys.append(threshold)
         slope, intercept = np.polyfit(xs, ys, 1)
+        if slope > 0:  # more templates never loosen the threshold (sampling noise can tilt the fit)
+            slope, intercept = 0.0, float(np.mean(ys))
         # never above any measured point: the line is shifted down to the lowest residual
         intercept += min(0.0, float(np.min(np.array(ys) - (intercept + slope * np.array(xs)))))
         rule = DecisionRule(max_threshold=2.0, margin=margin, threshold_at_one=round(float(intercept), 4),

@@ -47,7 +47,7 @@ class EncodedSet:
 
 def photos(dataset: str) -> list[Path]:
     root = TESTDATA / dataset
-    return sorted(p for p in root.glob("*/*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".jpg", ".jpeg", ".png"})
 
 
 def _cache_file(encoder_id: str, detector: str, dataset: str) -> Path:
