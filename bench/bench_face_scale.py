@@ -413,16 +413,29 @@ def main(argv: list[str]) -> None:
 
 
 def _print(result: dict) -> None:
+    """Markdown tables (docs/face-matching.md quotes them from one run)."""
+    print("\n| encoder | enrolled photos | people | genuine accepted | as someone else | strangers let in | 95 % upper bound |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for encoder_id, r in result["encoders"].items():
-        print(f"\n{encoder_id}: deployed rule {r['deployed_rule']}")
         for label in ("one_photo", "up_to_three_photos"):
             for size, c in r[label]["held_out"].items():
                 print(
-                    f"  {label:19} N={size:>5}: genuine {c['genuine_accepted']}/{c['genuine_attempts']} = {c['genuine_accept_rate']:.1%}, "
-                    f"as someone else {c['genuine_accepted_as_someone_else']}, strangers {c['stranger_accepted']}/{c['stranger_attempts']} "
-                    f"= {c['stranger_accept_rate']:.3%} (95% UB {c['stranger_accept_95pct_upper_bound']:.3%})"
+                    f"| {encoder_id.split('/')[0]} | {label.replace('_', ' ')} | {size:,} | "
+                    f"{c['genuine_accepted']}/{c['genuine_attempts']} ({c['genuine_accept_rate']:.1%}) | "
+                    f"{c['genuine_accepted_as_someone_else']} | {c['stranger_accepted']}/{c['stranger_attempts']} "
+                    f"({c['stranger_accept_rate']:.3%}) | {c['stranger_accept_95pct_upper_bound']:.3%} |"
                 )
-    print("label errors:", json.dumps(result["label_errors"])[:2000])
+    print("\nTrade-off (threshold chosen after the fact on the reported people, margin 0): genuine-accept at a measured stranger-accept")
+    for encoder_id, r in result["encoders"].items():
+        for label in ("one_photo", "up_to_three_photos"):
+            rates = list(next(iter(r[label]["tradeoff_after_the_fact"].values())))
+            print(f"\n{encoder_id.split('/')[0]}, {label.replace('_', ' ')}: | people | " + " | ".join(f"{float(x):.2%}" for x in rates) + " |")
+            for size, points in r[label]["tradeoff_after_the_fact"].items():
+                print(f"| {size:,} | " + " | ".join(f"{points[x]['genuine_accept_rate']:.1%}" for x in rates) + " |")
+        print(f"deployed rule ({encoder_id}): {r['deployed_rule']}")
+    print("\nlabel errors:", json.dumps(result["label_errors"], indent=1)[:3000])
+    print("\nlook-alike pairs (current encoder):", json.dumps(result["encoders"][CURRENT_ENCODER_ID]["lookalike_pairs"], indent=0)[:3000])
+    print("\nsmall sets:", json.dumps(result["small_sets"], indent=0)[:4000])
 
 
 if __name__ == "__main__":
