@@ -58,13 +58,17 @@ def test_the_legacy_threshold_tightens_as_the_gallery_grows():
     assert all(t <= LEGACY_RULE.max_threshold for t in thresholds)
 
 
-def test_the_sface_threshold_is_a_line_in_log_templates_and_tightens():
-    """The measured form: one decade more templates lowers the threshold by `slope_per_decade`."""
+def test_the_sface_threshold_follows_its_measured_points_and_tightens():
+    """The measured form: the fitted points, linear in log10(templates) between them."""
     rule = SFACE_RULE
     assert CALIBRATED_RULE is SFACE_RULE
-    assert rule.threshold(1) == pytest.approx(min(rule.max_threshold, rule.threshold_at_one))
-    assert rule.threshold(10) - rule.threshold(100) == pytest.approx(rule.slope_per_decade)
-    assert rule.threshold(50_000) < rule.threshold(5_000) < rule.threshold(100)
+    for templates, threshold in rule.threshold_points:
+        assert rule.threshold(templates) == pytest.approx(min(rule.max_threshold, threshold))
+    (n0, t0), (n1, t1) = rule.threshold_points[:2]
+    middle = round(10 ** ((math.log10(n0) + math.log10(n1)) / 2))
+    assert rule.threshold(middle) == pytest.approx((t0 + t1) / 2, abs=2e-3)
+    assert rule.threshold(50_000) <= rule.threshold(5_000) <= rule.threshold(100) <= rule.threshold(1)
+    assert rule.threshold(50_000) < rule.threshold(1)
     assert rule.margin > 0  # a face equally near two people is attributed to neither
 
 

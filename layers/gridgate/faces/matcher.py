@@ -57,17 +57,16 @@ class DecisionRule:
     impostor_location: float | None = None
     impostor_scale: float | None = None
     target_stranger_accept: float = 0.001
-    #: The measured form (SFace): threshold = `threshold_at_one` - `slope_per_decade` x log10(templates),
-    #: fitted by bench/bench_face_scale.py to the thresholds that MEASURED stranger-accept at or
-    #: below the target against galleries of 1 to ~2,000 people (a normal tail fitted to a few
-    #: dozen people did not describe thousands: issue 12).
-    threshold_at_one: float | None = None
-    slope_per_decade: float = 0.0
+    #: The measured form (SFace): (templates, threshold) points, interpolated linearly in
+    #: log10(templates) and continued beyond the last point along the last segment. Each point is
+    #: the largest threshold whose MEASURED stranger-accept stayed within the fit target at that
+    #: gallery size (bench/bench_face_scale.py). Takes precedence over the line above.
+    threshold_points: tuple[tuple[int, float], ...] = ()
 
     def threshold(self, templates: int) -> float:
         """The distance below which a match is accepted, when `templates` templates are searched."""
-        if self.threshold_at_one is not None:
-            return min(self.max_threshold, self.threshold_at_one - self.slope_per_decade * math.log10(max(int(templates), 1)))
+        if self.threshold_points:
+            return min(self.max_threshold, _interpolate(self.threshold_points, max(int(templates), 1)))
         if self.impostor_location is None or self.impostor_scale is None:
             return self.max_threshold
         per_template = -math.expm1(math.log1p(-self.target_stranger_accept) / max(int(templates), 1))
@@ -82,13 +81,30 @@ class DecisionRule:
         return (distance < thresholds) & (np.asarray(runner_up) - distance >= self.margin)
 
 
+def _interpolate(points: tuple[tuple[int, float], ...], templates: int) -> float:
+    """Linear in log10(templates) between points; flat below the first, the last slope beyond the last."""
+    xs = [math.log10(max(n, 1)) for n, _ in points]
+    ys = [t for _, t in points]
+    x = math.log10(templates)
+    if len(points) == 1 or x <= xs[0]:
+        return ys[0]
+    for i in range(1, len(xs)):
+        if x <= xs[i] or i == len(xs) - 1:
+            return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / (xs[i] - xs[i - 1])
+    return ys[-1]
+
+
 #: face_recognition's default ``tolerance=0.6``: the uncalibrated rule, kept for comparison.
 BASELINE_RULE = DecisionRule(max_threshold=0.6)
 #: The legacy dlib templates' rule. Values from bench/bench_face_calibration.py (docs/face-matching.md).
 LEGACY_RULE = DecisionRule(max_threshold=0.6, margin=0.04, impostor_location=0.8344, impostor_scale=0.0823)
 #: The SFace rule the gate uses: fitted by bench/bench_face_scale.py on ALL LFW identities with the
 #: same procedure whose held-out results docs/face-matching.md reports.
-SFACE_RULE = DecisionRule(max_threshold=1.0, margin=0.02, threshold_at_one=0.95, slope_per_decade=0.05)
+SFACE_RULE = DecisionRule(
+    max_threshold=2.0,
+    margin=0.08,
+    threshold_points=((1, 1.1164), (10, 1.0198), (100, 0.9599), (300, 0.9273), (1000, 0.7347), (1800, 0.6333), (3000, 0.6214)),
+)
 #: One rule per encoder: a distance means something only against its own encoder's calibration.
 RULES: dict[str, DecisionRule] = {CURRENT_ENCODER_ID: SFACE_RULE, LEGACY_ENCODER_ID: LEGACY_RULE}
 #: The rule for the current encoder's vectors (what bare-vector callers such as the tests use).
