@@ -66,7 +66,8 @@ def test_the_sface_threshold_follows_its_measured_points_and_tightens():
         assert rule.threshold(templates) == pytest.approx(min(rule.max_threshold, threshold))
     (n0, t0), (n1, t1) = rule.threshold_points[:2]
     middle = round(10 ** ((math.log10(n0) + math.log10(n1)) / 2))
-    assert rule.threshold(middle) == pytest.approx((t0 + t1) / 2, abs=2e-3)
+    share = (math.log10(middle) - math.log10(n0)) / (math.log10(n1) - math.log10(n0))
+    assert rule.threshold(middle) == pytest.approx(t0 + share * (t1 - t0), abs=1e-9)
     assert rule.threshold(50_000) <= rule.threshold(5_000) <= rule.threshold(100) <= rule.threshold(1)
     assert rule.threshold(50_000) < rule.threshold(1)
     assert rule.margin > 0  # a face equally near two people is attributed to neither
