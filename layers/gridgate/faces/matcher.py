@@ -5,8 +5,11 @@ a right to this estate and, where there is none or that match fails, against the
 registry's faces. Each registry is one `Gallery`; `match` runs the two stages and says which
 registry matched, with the distance and margin that explain the decision.
 
-The decision rule (`DecisionRule`), calibrated in bench/bench_face_calibration.py on real photos
-(docs/face-matching.md has the numbers and how they were obtained):
+One rule per encoder (`RULES`): a probe is only compared with templates of its own encoder
+(`EncoderGalleries`, `match_probe`). The SFace rule (`SFACE_RULE`) takes its thresholds from what
+a large impostor population MEASURED (bench/bench_face_scale.py, LFW, docs/face-matching.md
+section 10). The legacy dlib rule (`LEGACY_RULE`), calibrated in bench/bench_face_calibration.py
+on the 47 people of testdata/faces, is the model-based form:
 - distance: a person's distance is that of their NEAREST enrolled template (several templates
   per person cover more poses and lighting); the nearest person must be closer than a
   threshold that depends on how many templates are searched: the distance at which a
