@@ -69,32 +69,42 @@ def load(dataset: str, detector: str = "hog", *, encode_missing: bool = True, pr
             data = np.load(path, allow_pickle=False)
             if np.array_equal(data["key"], key):
                 cached[encoder_id] = dict(data)
-    if len(cached) < len(ENCODERS):
+    missing = [encoder_id for encoder_id in ENCODERS if encoder_id not in cached]
+    if missing:
         if not encode_missing:
             raise FileNotFoundError(f"no complete encoding cache for {dataset}/{detector} under {CACHE_ROOT}")
-        cached = _encode(files, key, detector, dataset, progress)
-    first = next(iter(cached.values()))
+        cached.update(_encode(files, key, detector, dataset, progress, missing))
+    # a photo counts only where EVERY encoder's pass accepted it (the current pipeline also needs
+    # YuNet's points on the chosen face), so all encoders are compared on the same photos
+    status = np.array(cached[next(iter(ENCODERS))]["status"], dtype=object)
+    for data in cached.values():
+        refused = (status == "ok") & (data["status"] != "ok")
+        status[refused] = data["status"][refused]
+    first = cached[next(iter(ENCODERS))]
     return EncodedSet(
         identities=np.array([p.parent.name for p in files]),
         paths=np.array([str(p.relative_to(TESTDATA)) for p in files]),
-        status=first["status"],
+        status=status.astype(str),
         face_px=first["face_px"],
-        encodings={encoder_id: data["encodings"] for encoder_id, data in cached.items()},
+        encodings={encoder_id: cached[encoder_id]["encodings"] for encoder_id in ENCODERS},
     )
 
 
-def _encode(files: list[Path], key: np.ndarray, detector: str, dataset: str, progress: bool) -> dict[str, dict]:
+def _encode(
+    files: list[Path], key: np.ndarray, detector: str, dataset: str, progress: bool, encoder_ids: list[str]
+) -> dict[str, dict]:
+    """Encode `files` with the encoders in `encoder_ids` only (the others come from their caches)."""
     policy = replace(DEFAULT_POLICY, detector=detector) if detector != DEFAULT_POLICY.detector else DEFAULT_POLICY
     status, face_px = [], []
-    vectors = {encoder_id: np.zeros((len(files), 128), dtype=np.float32) for encoder_id in ENCODERS}
+    vectors = {encoder_id: np.zeros((len(files), 128), dtype=np.float32) for encoder_id in encoder_ids}
     started = time.monotonic()
     for index, path in enumerate(files):
         try:
             rgb = decode_image(path.read_bytes())
             box = choose_face(detect_faces(rgb, policy), policy)
             points = face_landmarks(rgb, box)
-            for encoder_id, model in ENCODERS.items():
-                vectors[encoder_id][index] = model.encode(rgb, points)
+            for encoder_id in encoder_ids:
+                vectors[encoder_id][index] = ENCODERS[encoder_id].encode(rgb, points)
             status.append("ok")
             face_px.append(box.width)
         except FaceInputRejected as rejected:
@@ -103,7 +113,7 @@ def _encode(files: list[Path], key: np.ndarray, detector: str, dataset: str, pro
         if progress and index % 500 == 0:
             print(f"{dataset}/{detector}: {index}/{len(files)} in {time.monotonic() - started:.0f} s", flush=True)
     result = {}
-    for encoder_id in ENCODERS:
+    for encoder_id in encoder_ids:
         path = _cache_file(encoder_id, detector, dataset)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"key": key, "status": np.array(status), "face_px": np.array(face_px), "encodings": vectors[encoder_id]}

@@ -195,8 +195,12 @@ class Person:
 
 #: The encoder every template stored before issue 12 was made with (dlib ResNet, 68-point alignment).
 LEGACY_ENCODER_ID = "dlib_resnet_v1/large_landmarks/jitter1"
-#: The encoder new templates are made with (OpenCV Zoo SFace on dlib 5-point alignment).
-CURRENT_ENCODER_ID = "sface_2021dec_int8bq/dlib5_align"
+#: The encoder new templates are made with (OpenCV Zoo SFace on YuNet's 5 points, OpenCV's alignCrop).
+CURRENT_ENCODER_ID = "sface_2021dec_int8bq/yunet5_aligncrop"
+#: Encoder ids no code reproduces any more: their templates are never compared with a probe (their
+#: owners must re-enrol). SFace on dlib 5-point alignment (eyes + nose BASE mapped onto SFace's
+#: nose-TIP template) was the first SFace pipeline of issue 12; it separated people worse.
+RETIRED_ENCODER_IDS = frozenset({"sface_2021dec_int8bq/dlib5_align"})
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 
 Two encoders exist, and every stored template says which one made it (`FaceTemplate.encoder`):
 - `SFACE` (``CURRENT_ENCODER_ID``): OpenCV Zoo's SFace (int8 block-quantised ONNX, run by
-  ``cv2.FaceRecognizerSF``) on a 112x112 crop aligned by a similarity transform from the eye
-  centres and nose of dlib's 5-point landmarks (face_recognition's ``pose_predictor_5_point``,
-  CC0) to SFace's own 5-point template. The vector is L2-normalised, so the matcher's Euclidean
-  distance is ``sqrt(2 - 2 cos)``: the same order as SFace's cosine score. Enrolment and the gate
-  encode with it; on unseen LFW people it separates different people far better than dlib
-  (docs/face-matching.md).
+  ``cv2.FaceRecognizerSF``) on the 112x112 crop OpenCV's own ``FaceRecognizerSF.alignCrop`` makes
+  from YuNet's five points (eyes, nose TIP, mouth corners) of the chosen face: the alignment SFace
+  was trained for. (The first SFace pipeline mapped dlib's eye centres and nose BASE onto SFace's
+  nose-tip template; on 736 LFW photos its 1:1 TAR at FAR 0.1 % was 97.2 % against 99.1 % with
+  alignCrop, bench/face_alignment_check.py; its id is retired, `RETIRED_ENCODER_IDS`.) The face
+  is still chosen by the pipeline's detector and face-choice rule; YuNet only places the points on
+  that face (`gridgate.faces.pipeline.face_landmarks`). The vector is L2-normalised, so the
+  matcher's Euclidean distance is ``sqrt(2 - 2 cos)``: the same order as SFace's cosine score.
 - `DLIB_LEGACY` (``LEGACY_ENCODER_ID``): dlib's ResNet, the encoder every template stored before
   issue 12 was made with. Those templates keep working until their owner re-enrols: a probe is
   encoded with the legacy encoder only when the gallery still holds legacy templates, and only
@@ -46,14 +48,16 @@ _SFACE_SIZE = 112
 
 @dataclass(frozen=True)
 class Landmarks5:
-    """The points alignment needs, in image pixels: image-left eye, image-right eye, nose.
+    """The chosen face's landmarks, in image pixels, as each encoder needs them.
 
-    dlib's 5-point model marks the nose at its base, a little below SFace's nose tip; the
-    similarity fit is least squares, so the eyes dominate and the nose fixes the roll.
+    - `yunet_face`: YuNet's detection row of this face (x, y, w, h, right eye, left eye, nose tip,
+      right and left mouth corner, score; 15 floats): what ``FaceRecognizerSF.alignCrop`` reads.
+    - `points` / `dlib_shape`: dlib's 5-point shape (eye centres, nose base) for the legacy encoder.
     """
 
-    points: np.ndarray  # (3, 2) float64
+    points: np.ndarray  # (3, 2) float64: image-left eye, image-right eye, nose base (dlib)
     dlib_shape: object | None = None  # dlib.full_object_detection, reused by the legacy encoder
+    yunet_face: np.ndarray | None = None  # (15,) float32, YuNet's row for this face
 
 
 def landmarks_from_dlib(shape) -> Landmarks5:
@@ -97,10 +101,11 @@ class SFaceEncoder:
         return net
 
     def aligned_crop(self, rgb: np.ndarray, landmarks: Landmarks5) -> np.ndarray:
-        """The 112x112 BGR crop SFace expects, aligned on the available points."""
-        matrix = similarity_transform(landmarks.points, _SFACE_TEMPLATE[: len(landmarks.points)])
+        """The 112x112 BGR crop SFace expects: OpenCV's alignCrop on YuNet's five points."""
+        if landmarks.yunet_face is None:
+            raise ValueError("SFace needs YuNet's five points of the face (pipeline.face_landmarks)")
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        return cv2.warpAffine(bgr, matrix, (_SFACE_SIZE, _SFACE_SIZE), flags=cv2.INTER_LINEAR)
+        return self._net().alignCrop(bgr, np.asarray(landmarks.yunet_face, dtype=np.float32).reshape(1, -1))
 
     def encode(self, rgb: np.ndarray, landmarks: Landmarks5) -> np.ndarray:
         feature = np.asarray(self._net().feature(self.aligned_crop(rgb, landmarks)), dtype=np.float32).reshape(-1)

@@ -35,7 +35,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, FaceTemplate, Registry
+from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, RETIRED_ENCODER_IDS, FaceTemplate, Registry
 
 ENCODING_DIM = 128
 
@@ -256,8 +256,11 @@ class EncoderGalleries:
 
 
 def galleries_by_encoder(templates: Sequence[FaceTemplate]) -> tuple[EncoderGalleries, ...]:
-    """The current encoder's galleries first, then those of every other encoder present (legacy)."""
-    present = {t.encoder for t in templates}
+    """The current encoder's galleries first, then those of every other encoder present (legacy).
+
+    Templates of a retired encoder id (`RETIRED_ENCODER_IDS`) are left out: no code makes probes
+    of that encoder any more, and a probe is never compared across encoders."""
+    present = {t.encoder for t in templates} - RETIRED_ENCODER_IDS
     order = [CURRENT_ENCODER_ID, *sorted(present - {CURRENT_ENCODER_ID})]
     return tuple(EncoderGalleries.from_templates(encoder_id, templates) for encoder_id in order)
 

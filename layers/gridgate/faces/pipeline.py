@@ -2,11 +2,16 @@
 
 Detection is dlib's HOG detector (through face_recognition) by default, or OpenCV Zoo's YuNet
 (`FacePolicy.detector`); both are measured side by side in bench/ (docs/face-matching.md). The
-judged face is aligned on dlib's 5-point landmarks (face_recognition's ``pose_predictor_5_point``,
-trained on CC0 annotations; the 68-point model, trained on iBUG 300-W with no commercial use, is
-no longer loaded) and encoded by the CURRENT encoder (`encoders.CURRENT_ENCODER_ID`, SFace). The
-legacy dlib encoding of the same face is computed only when asked for (`ProbeFace.encoding_for`),
-i.e. only while a gallery still holds legacy templates.
+face-choice rule below picks the judged face from the detector's boxes; then `face_landmarks`
+places two sets of points on THAT face: YuNet's five points (eyes, nose tip, mouth corners), from
+which OpenCV's ``FaceRecognizerSF.alignCrop`` makes the crop the CURRENT encoder (SFace,
+`encoders.CURRENT_ENCODER_ID`) reads, and dlib's 5-point shape (face_recognition's
+``pose_predictor_5_point``, trained on CC0 annotations) for the legacy dlib encoder. With HOG,
+YuNet runs on a padded crop around the chosen box and its detection must be the same face (each
+box's centre inside the other, the largest overlap wins); if YuNet finds no such face the frame is
+refused as ``no_face`` rather than aligned some other way. The 68-point model (iBUG 300-W, no
+commercial use) is not loaded. The legacy dlib encoding of the same face is computed only when
+asked for (`ProbeFace.encoding_for`), i.e. only while a gallery still holds legacy templates.
 
 Which face is judged (the security rule):
 - the largest face (the person nearest the camera, i.e. the one at the barrier) is judged;
@@ -52,6 +57,13 @@ ENCODER_ID = CURRENT_ENCODER_ID
 #: YuNet's score below which a detection is not a face (OpenCV Zoo's demo default is 0.9; lower
 #: finds more of the smaller faces that decide the ambiguity rule).
 YUNET_SCORE_THRESHOLD = 0.7
+#: YuNet's score below which it places no landmarks on a face the pipeline already chose (the face
+#: is already detected; YuNet only has to find its points).
+YUNET_LANDMARK_SCORE_THRESHOLD = 0.5
+#: The crop YuNet searches for the chosen face's points: the box widened by this fraction of its
+#: width on every side, scaled up so its shorter side is at least `YUNET_CROP_MIN_PX`.
+YUNET_CROP_PAD = 0.6
+YUNET_CROP_MIN_PX = 160
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,8 @@ class FaceBox:
     bottom: int
     left: int
     detector_score: float = 0.0
+    #: YuNet's row for this face (15 floats, image pixels) when YuNet detected it.
+    yunet_face: tuple[float, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def width(self) -> int:
@@ -152,7 +166,7 @@ def detect_faces(rgb: np.ndarray, policy: FacePolicy = DEFAULT_POLICY) -> list[F
     return boxes
 
 
-def _clip_box(top: float, right: float, bottom: float, left: float, shape, score: float) -> FaceBox:
+def _clip_box(top: float, right: float, bottom: float, left: float, shape, score: float, yunet_face=None) -> FaceBox:
     height, width = shape[:2]
     return FaceBox(
         top=max(int(top), 0),
@@ -160,6 +174,7 @@ def _clip_box(top: float, right: float, bottom: float, left: float, shape, score
         bottom=min(int(bottom), height),
         left=max(int(left), 0),
         detector_score=float(score),
+        yunet_face=yunet_face,
     )
 
 
@@ -174,19 +189,76 @@ def _hog(rgb: np.ndarray, upsample: int) -> list[FaceBox]:
 _yunet_local = threading.local()
 
 
-def _yunet(rgb: np.ndarray) -> list[FaceBox]:
+def _yunet_net(score_threshold: float):
+    """One YuNet net per thread and score threshold (OpenCV DNN nets are not re-entrant)."""
     import cv2
 
-    net = getattr(_yunet_local, "net", None)
-    if net is None:
-        net = cv2.FaceDetectorYN.create(str(model_path(YUNET)), "", (320, 320), YUNET_SCORE_THRESHOLD, 0.3, 50)
-        _yunet_local.net = net
-    height, width = rgb.shape[:2]
+    nets = getattr(_yunet_local, "nets", None)
+    if nets is None:
+        nets = _yunet_local.nets = {}
+    if score_threshold not in nets:
+        nets[score_threshold] = cv2.FaceDetectorYN.create(str(model_path(YUNET)), "", (320, 320), score_threshold, 0.3, 50)
+    return nets[score_threshold]
+
+
+def _yunet_rows(bgr: np.ndarray, score_threshold: float) -> list[list[float]]:
+    net = _yunet_net(score_threshold)
+    height, width = bgr.shape[:2]
     net.setInputSize((width, height))
-    _, faces = net.detect(np.ascontiguousarray(rgb[:, :, ::-1]))
-    if faces is None:
-        return []
-    return [_clip_box(y, x + w, y + h, x, rgb.shape, score) for x, y, w, h, *_, score in faces.tolist()]
+    _, faces = net.detect(bgr)
+    return [] if faces is None else faces.tolist()
+
+
+def _yunet(rgb: np.ndarray) -> list[FaceBox]:
+    rows = _yunet_rows(np.ascontiguousarray(rgb[:, :, ::-1]), YUNET_SCORE_THRESHOLD)
+    return [
+        _clip_box(row[1], row[0] + row[2], row[1] + row[3], row[0], rgb.shape, row[14], yunet_face=tuple(row))
+        for row in rows
+    ]
+
+
+def _same_face(row: list[float], box: FaceBox) -> float:
+    """The overlap (IoU) of a YuNet row with `box` if each one's centre lies inside the other, else 0."""
+    x, y, w, h = row[:4]
+    cx, cy = x + w / 2, y + h / 2
+    bx, by = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+    if not (box.left <= cx <= box.right and box.top <= cy <= box.bottom and x <= bx <= x + w and y <= by <= y + h):
+        return 0.0
+    inter_w = max(0.0, min(x + w, box.right) - max(x, box.left))
+    inter_h = max(0.0, min(y + h, box.bottom) - max(y, box.top))
+    inter = inter_w * inter_h
+    union = w * h + box.width * (box.bottom - box.top) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def yunet_points(rgb: np.ndarray, box: FaceBox) -> tuple[float, ...] | None:
+    """YuNet's row (box, five points, score; image pixels) for the face in `box`, or None.
+
+    YuNet searches a padded crop around the box (scaled up when small); only a detection that is
+    the same face as `box` (`_same_face`) counts, so the points always belong to the chosen face.
+    """
+    if box.yunet_face is not None:
+        return box.yunet_face
+    import cv2
+
+    height, width = rgb.shape[:2]
+    pad = YUNET_CROP_PAD * box.width
+    left, top = max(int(box.left - pad), 0), max(int(box.top - pad), 0)
+    right, bottom = min(int(box.right + pad), width), min(int(box.bottom + pad), height)
+    if right - left < 2 or bottom - top < 2:
+        return None
+    crop = np.ascontiguousarray(rgb[top:bottom, left:right, ::-1])
+    scale = max(1.0, YUNET_CROP_MIN_PX / min(crop.shape[:2]))
+    if scale > 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    best, best_overlap = None, 0.0
+    for row in _yunet_rows(crop, YUNET_LANDMARK_SCORE_THRESHOLD):
+        mapped = [v / scale + (left if i % 2 == 0 else top) for i, v in enumerate(row[:14])] + [row[14]]
+        mapped[2], mapped[3] = row[2] / scale, row[3] / scale  # width and height are not shifted
+        overlap = _same_face(mapped, box)
+        if overlap > best_overlap:
+            best, best_overlap = tuple(mapped), overlap
+    return best
 
 
 def choose_face(boxes: list[FaceBox], policy: FacePolicy = DEFAULT_POLICY) -> FaceBox:
@@ -209,11 +281,17 @@ def choose_face(boxes: list[FaceBox], policy: FacePolicy = DEFAULT_POLICY) -> Fa
 
 
 def face_landmarks(rgb: np.ndarray, box: FaceBox) -> Landmarks5:
-    """dlib's 5-point landmarks of one face (CC0-trained model), the input of every encoder."""
+    """The chosen face's landmarks for every encoder: YuNet's five points (SFace, via alignCrop) and
+    dlib's 5-point shape (CC0-trained model; the legacy encoder). Raises `NoFace` when YuNet finds
+    no face matching `box`: the current encoder is never fed some other alignment."""
     import dlib
 
+    row = yunet_points(rgb, box)
+    if row is None:
+        raise NoFace("no face landmarks could be placed on the chosen face")
     rect = dlib.rectangle(box.left, box.top, box.right, box.bottom)
-    return landmarks_from_dlib(_fr_api.pose_predictor_5_point(rgb, rect))
+    dlib5 = landmarks_from_dlib(_fr_api.pose_predictor_5_point(rgb, rect))
+    return Landmarks5(dlib5.points, dlib_shape=dlib5.dlib_shape, yunet_face=np.asarray(row, dtype=np.float32))
 
 
 def encode_face(rgb: np.ndarray, box: FaceBox, encoder_id: str = ENCODER_ID) -> np.ndarray:

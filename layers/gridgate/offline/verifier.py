@@ -29,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-from gridgate.domain.model import CURRENT_ENCODER_ID, AccessEvent, Direction, Gate, Registry
+from gridgate.domain.model import CURRENT_ENCODER_ID, RETIRED_ENCODER_IDS, AccessEvent, Direction, Gate, Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.faces.matcher import EncoderGalleries, Gallery, match_probe
@@ -75,6 +75,7 @@ class SnapshotFacts:
     def _encoder_galleries(self) -> tuple[EncoderGalleries, ...]:
         """One app and one population gallery per encoder id in the snapshot (current first)."""
         present = {e for person in self._people.values() for by in person["templates"].values() for e in by}
+        present -= RETIRED_ENCODER_IDS  # no probe of a retired encoder is ever made
         order = [CURRENT_ENCODER_ID, *sorted(present - {CURRENT_ENCODER_ID})]
         return tuple(
             EncoderGalleries(encoder_id, self._gallery(Registry.APP, encoder_id), self._gallery(Registry.POPULATION, encoder_id))
