@@ -208,3 +208,24 @@ def test_the_baseline_tolerance_lets_a_lookalike_in_where_the_calibrated_rule_do
     calibrated = match(stranger, estate, Gallery.empty(Registry.POPULATION, legacy), LEGACY_RULE)
     assert calibrated.distance == pytest.approx(let_in.distance, abs=1e-6)
     assert not calibrated.accepted and calibrated.person_id is None and calibrated.reason == MatchReason.NO_MATCH
+
+
+def test_templates_of_a_retired_encoder_are_never_compared(probe_of):
+    """The first SFace pipeline (dlib 5-point alignment) is retired: its templates form no gallery,
+    so a probe of the current encoder never meets a vector aligned another way."""
+    from datetime import datetime, timezone
+
+    from gridgate.domain.model import RETIRED_ENCODER_IDS
+    from gridgate.faces.matcher import galleries_by_encoder
+
+    (retired,) = RETIRED_ENCODER_IDS
+    consent = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    vector = template_bytes(probe_of(P01[0]).encoding)
+    templates = [
+        FaceTemplate("p01", Registry.APP, 0, vector, consent, encoder=retired),
+        FaceTemplate("p03", Registry.APP, 0, template_bytes(probe_of(P03[0]).encoding), consent),
+    ]
+    groups = galleries_by_encoder(templates)
+    assert [g.encoder_id for g in groups] == [CURRENT_ENCODER_ID]
+    assert groups[0].app.person_ids == ("p03",)
+    assert templates[0].needs_reenrolment
