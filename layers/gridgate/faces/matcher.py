@@ -105,8 +105,8 @@ LEGACY_RULE = DecisionRule(max_threshold=0.6, margin=0.04, impostor_location=0.8
 #: same procedure whose held-out results docs/face-matching.md reports.
 SFACE_RULE = DecisionRule(
     max_threshold=2.0,
-    margin=0.08,
-    threshold_points=((1, 1.1164), (10, 1.0198), (100, 0.9599), (300, 0.9273), (1000, 0.7347), (1800, 0.6333), (3000, 0.6214)),
+    margin=0.01,
+    threshold_points=((1, 1.1046), (10, 1.0635), (100, 1.0087), (300, 0.99), (1000, 0.7574), (1800, 0.7326), (3000, 0.5713)),
 )
 #: One rule per encoder: a distance means something only against its own encoder's calibration.
 RULES: dict[str, DecisionRule] = {CURRENT_ENCODER_ID: SFACE_RULE, LEGACY_ENCODER_ID: LEGACY_RULE}
