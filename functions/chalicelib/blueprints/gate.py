@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
@@ -46,10 +45,10 @@ from gridgate.services.gate_decision import (
 from gridgate.services.offline_uploads import UploadRefused
 
 from chalicelib.errors import ApiError
+from chalicelib.logs import logger
 from chalicelib.json_body import parse_json
 
 bp = Blueprint(__name__)
-logger = Logger(service="gridgate-gate")
 
 IMAGE_TYPES = ["image/jpeg", "image/png", "application/octet-stream"]
 _DEVICE_EVENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -162,8 +161,8 @@ def _answer(decision: GateDecision) -> Response:
     status = _ERROR_STATUS.get(reason)
     if status is None:
         return Response(body={"decision": body}, status_code=200)
-    error = {"code": reason, "message": f"the request was refused ({reason}); the gate stays closed"}
-    return Response(body={"error": error, "decision": body}, status_code=status)
+    # A refused request still carries its recorded deny, as an extension member of the problem.
+    raise ApiError(status, reason, f"the request was refused ({reason}); the gate stays closed", decision=body)
 
 
 def _qr_text(body: bytes) -> str:

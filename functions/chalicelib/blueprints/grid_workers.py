@@ -30,6 +30,7 @@ from gridgate.services.task_sheets import rows, to_csv, to_html
 from chalicelib.auth import require
 from chalicelib.errors import ApiError
 from chalicelib.json_body import parse_json
+from chalicelib.request_context import request_id
 
 bp = Blueprint(__name__)
 
@@ -52,7 +53,7 @@ def _worker(grid_id: str) -> GridWorker:
 
 
 def _request_id() -> str | None:
-    return (bp.current_request.context or {}).get("requestId")
+    return request_id(bp.current_request)
 
 
 def _refused(error: FeedbackError) -> ApiError:
