@@ -26,7 +26,8 @@ import functools
 import http
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
@@ -154,7 +155,7 @@ def problem_middleware(request: Request, get_response: Callable[[Request], Respo
                 response = get_response(request)
             except _Escaped as escaped:
                 response = _problem_response(_from_exception(escaped.__cause__ or escaped), request, rid)
-            except Exception as err:  # a middleware or Chalice itself failed
+            except Exception as err:  # noqa: BLE001 - a middleware or Chalice itself failed: still a problem
                 response = _problem_response(_from_exception(err), request, rid)
             if response.status_code >= 400 and not _is_problem(response):
                 response = _problem_response(_from_chalice(response), request, rid)

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     #: Data-center page: where the Prefect UI runs, for links to the flow runs (None: no links).
     prefect_ui_url: str | None = None
+    #: Where a failed nightly flow posts its alert (JSON, see flows/notify.py); None: only logged.
+    failure_webhook_url: str | None = None
 
     @property
     def bucket(self) -> str:
