@@ -7,6 +7,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 @dataclass
@@ -39,11 +40,11 @@ class LoopbackReceiver:
             self._arrived.wait_for(lambda: len(self.received) >= count, timeout)
         return list(self.received)
 
-    def __enter__(self) -> LoopbackReceiver:
+    def __enter__(self) -> Self:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):  # http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._arrived:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
