@@ -12,13 +12,24 @@ from local_emulator.loopback_receiver import LoopbackReceiver
 
 
 @pytest.fixture
-def receiver(monkeypatch):
-    with LoopbackReceiver() as hook:
-        monkeypatch.setenv("GRIDGATE_FAILURE_WEBHOOK_URL", hook.url)
-        monkeypatch.setenv("GRIDGATE_PREFECT_UI_URL", "http://127.0.0.1:4200")
+def settings_env(monkeypatch):
+    """Set GRIDGATE_* for one test; afterwards the environment is restored *then* the settings
+    re-read, so later tests do not get this test's settings from the cache."""
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
         get_settings.cache_clear()
-        yield hook
+
+    yield set_env
+    monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def receiver(settings_env):
+    with LoopbackReceiver() as hook:
+        settings_env(GRIDGATE_FAILURE_WEBHOOK_URL=hook.url, GRIDGATE_PREFECT_UI_URL="http://127.0.0.1:4200")
+        yield hook
 
 
 def test_a_failed_flow_posts_its_alert_to_the_webhook(prefect_server, receiver):
@@ -36,18 +47,14 @@ def test_a_failed_flow_posts_its_alert_to_the_webhook(prefect_server, receiver):
     assert body["message"]
 
 
-def test_an_unreachable_webhook_is_logged_and_does_not_change_the_failure(prefect_server, monkeypatch, caplog):
+def test_an_unreachable_webhook_is_logged_and_does_not_change_the_failure(prefect_server, settings_env, caplog):
     from flows.reconciliation import nightly_reconciliation
 
     with LoopbackReceiver() as closed:
         gone = closed.url  # a loopback port nobody listens on once the receiver has stopped
-    monkeypatch.setenv("GRIDGATE_FAILURE_WEBHOOK_URL", gone)
-    get_settings.cache_clear()
-    try:
-        with caplog.at_level("ERROR", logger="flows.notify"):
-            state = nightly_reconciliation(day=clock.today() + timedelta(days=3), return_state=True)
-    finally:
-        get_settings.cache_clear()
+    settings_env(GRIDGATE_FAILURE_WEBHOOK_URL=gone)
+    with caplog.at_level("ERROR", logger="flows.notify"):
+        state = nightly_reconciliation(day=clock.today() + timedelta(days=3), return_state=True)
     assert state.is_failed() and state.type.value == "FAILED"
     assert any("could not be reached" in r.getMessage() for r in caplog.records if r.name == "flows.notify")
 
