@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -94,3 +96,26 @@ def grant_body(id_number: str, relation: str = "family", starts_on: date | None 
     if ends_on is not None:
         body["ends_on"] = ends_on.isoformat()
     return body
+
+
+def race(count: int, request) -> list:
+    """`request(i)` from `count` threads released at once; their results in completion order."""
+    start = threading.Barrier(count)
+    results, lock = [], threading.Lock()
+
+    def run(index: int) -> None:
+        start.wait()
+        result = request(index)
+        with lock:
+            results.append(result)
+
+    environment = os.environ  # Chalice's test client swaps os.environ per request, which threads interleave
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        os.environ = environment
+    return results

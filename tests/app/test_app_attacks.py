@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import threading
 import uuid
 from collections import Counter
 
 import pytest
-from app_helpers import call, grant_body
+from app_helpers import call, grant_body, race
 from gridgate import clock
 from gridgate.adapters.grants import GrantRepository
 from gridgate.adapters.tables import HomeTable
 from gridgate.domain.model import GrantStatus
 from gridgate.services.rights import effective_right
-
-
-def _race(count: int, request) -> list:
-    """`request(i)` from `count` threads released at once; their results in completion order."""
-    start = threading.Barrier(count)
-    results, lock = [], threading.Lock()
-
-    def run(index: int) -> None:
-        start.wait()
-        result = request(index)
-        with lock:
-            results.append(result)
-
-    environment = os.environ  # Chalice's test client swaps os.environ per request, which threads interleave
-    try:
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        os.environ = environment
-    return results
 
 
 def test_twenty_concurrent_grants_for_one_person_make_one_and_revoking_it_ends_the_right(client, city):
@@ -52,7 +27,7 @@ def test_twenty_concurrent_grants_for_one_person_make_one_and_revoking_it_ends_t
         )
         return status, body.get("grant_id") if status == 201 else body["error"]["code"]
 
-    results = _race(20, grant)
+    results = race(20, grant)
     assert Counter(status for status, _ in results) == {201: 1, 409: 19}
     assert {code for status, code in results if status == 409} == {"already_granted"}
     active = [g for g in GrantRepository().of_home(home) if g.status == GrantStatus.ACTIVE]

@@ -7,11 +7,9 @@ app, which talks to moto's server over loopback (DynamoDB's atomic conditional w
 
 from __future__ import annotations
 
-import os
-import threading
 from collections import Counter
 
-from app_helpers import call, grant_body
+from app_helpers import call, grant_body, race
 from gridgate.adapters.grants import GrantRepository
 from gridgate.adapters.tables import HomeTable
 from gridgate.domain.model import GrantStatus
@@ -26,26 +24,12 @@ def test_fifty_simultaneous_grants_against_room_for_three(client, city):
         assert call(client, "POST", f"/homes/{home}/grants", owner, grant_body(city.person()[1]))[0] == 201
     grantees = [city.person() for _ in range(REQUESTS)]
 
-    start = threading.Barrier(REQUESTS)
-    results: list[tuple[int, str]] = []
-    lock = threading.Lock()
-
-    def request(index: int) -> None:
+    def request(index: int) -> tuple[int, str]:
         body = grant_body(grantees[index][1], "tenant")
-        start.wait()
         status, answer = call(client, "POST", f"/homes/{home}/grants", owner, body, headers={"Idempotency-Key": f"cap-test-{index:04d}"})
-        with lock:
-            results.append((status, answer["grantee_id"] if status == 201 else answer["error"]["code"]))
+        return status, answer["grantee_id"] if status == 201 else answer["error"]["code"]
 
-    environment = os.environ  # Chalice's test client swaps os.environ per request, which threads interleave
-    try:
-        threads = [threading.Thread(target=request, args=(i,)) for i in range(REQUESTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        os.environ = environment
+    results = race(REQUESTS, request)
 
     outcomes = Counter(status for status, _ in results)
     assert outcomes == {201: 3, 409: REQUESTS - 3}
