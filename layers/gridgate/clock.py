@@ -20,6 +20,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from gridgate.domain.policy import local_date
+
 
 def system_now() -> datetime:
     """The machine's clock as an aware UTC instant: the only direct read of the time."""
@@ -55,8 +57,8 @@ class CityClock:
         return self.today() - timedelta(days=1)
 
     def local_date(self, at: datetime) -> date:
-        """The city's civil date at instant `at`."""
-        return at.astimezone(self.zone).date()
+        """The city's civil date at instant `at` (the domain's own rule, `policy.local_date`)."""
+        return local_date(at, self.timezone)
 
     def local_midnight(self, day: date) -> datetime:
         """The UTC instant local day `day` begins."""
