@@ -4,6 +4,7 @@
 - `chalicelib/blueprints/gate.py`       gate devices: face / QR entry and exit capture
 - `chalicelib/blueprints/grid_workers.py` grid workers: task lists and verification results
 - `chalicelib/blueprints/pages.py`       people-facing pages: grid worker (phone), data center
+- `chalicelib/blueprints/sign_in.py`     people's sign-in for the pages (city IdP, OIDC + PKCE)
 """
 
 from chalice import Chalice
@@ -11,6 +12,7 @@ from chalice import Chalice
 from chalicelib.blueprints import gate, grid_workers, residents
 from chalicelib.blueprints import pages
 from chalicelib.blueprints import faces
+from chalicelib.blueprints import sign_in
 from chalicelib.errors import install_error_handling
 from chalicelib.request_context import bind_current_request
 
@@ -23,3 +25,4 @@ app.register_blueprint(gate.bp, url_prefix="/gate")
 app.register_blueprint(grid_workers.bp, url_prefix="/grid")
 app.register_blueprint(pages.bp, url_prefix="/pages")
 app.register_blueprint(faces.bp, url_prefix="/faces")
+app.register_blueprint(sign_in.bp, url_prefix="/auth")

@@ -52,6 +52,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "statistics": READ,
         "audit_log": APPEND,
         "idempotency": READ + PUT + UPDATE + DELETE,
+        "sign_ins": READ + PUT + UPDATE + DELETE,  # people's sign-ins: a login is taken once, sign-out deletes
     },
     "gate": {
         "persons": READ,
@@ -68,7 +69,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "idempotency": READ + PUT + UPDATE + DELETE,
     },
     "flows": {
-        **{name: READ + BULK_READ for name in table_by_short_name()},
+        **{name: READ + BULK_READ for name in table_by_short_name() if name != "sign_ins"},  # not people's sessions
         "persons": READ + BULK_READ + PUT + UPDATE + BATCH_WRITE,  # registry import, corrections
         "face_templates": READ + BULK_READ + PUT + BATCH_WRITE,  # registry faces on import
         "places": READ + BULK_READ + PUT + UPDATE + BATCH_WRITE,

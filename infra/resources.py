@@ -7,15 +7,15 @@ code is a new index in the template the next time `python -m infra.generate` run
 
 from __future__ import annotations
 
-from gridgate.adapters.tables import ALL_TABLES, BaseTable, DeviceNonceTable, IdempotencyTable
+from gridgate.adapters.tables import ALL_TABLES, BaseTable, DeviceNonceTable, IdempotencyTable, SignInTable
 from infra.naming import SNAPSHOTS_PREFIX, logical_id, table_name_sub
 
 KEY_ID = "DataKey"
 BUCKET_ID = "DataBucket"
 SECRET_ID = "KeyringSecret"
 
-#: Short-lived request-hygiene tables: their items live minutes, a restore would be pointless.
-_NO_POINT_IN_TIME_RECOVERY = (IdempotencyTable, DeviceNonceTable)
+#: Short-lived tables (request hygiene, sign-ins): items live minutes to a day, a restore would be pointless.
+_NO_POINT_IN_TIME_RECOVERY = (IdempotencyTable, DeviceNonceTable, SignInTable)
 
 PARAMETERS = {
     "Stage": {

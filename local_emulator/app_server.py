@@ -17,8 +17,11 @@ import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
+
+from gridgate import clock
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 
@@ -33,7 +36,27 @@ def serve(host: str, port: int) -> None:
 
     install_gateway_responses()
     config = Config.create(chalice_stage="local", app_name="gridgate", project_dir=str(FUNCTIONS_DIR))
-    create_local_server(app_module.app, config, host, port).serve_forever()
+    with clock.pinned(_clock_source()):
+        create_local_server(app_module.app, config, host, port).serve_forever()
+
+
+#: A file holding seconds to add to the real time (the page tests move the app's clock with it,
+#: e.g. past an access token's expiry, while the app keeps running in its own process).
+CLOCK_OFFSET_FILE = "GRIDGATE_EMULATOR_CLOCK_OFFSET_FILE"
+
+
+def _clock_source():
+    """The app's clock: the real time, plus the offset in `CLOCK_OFFSET_FILE` if one is set."""
+    path = os.environ.get(CLOCK_OFFSET_FILE)
+    if not path:
+        return clock.system_now
+    offset_file = Path(path)
+
+    def shifted() -> datetime:
+        text = offset_file.read_text().strip() if offset_file.exists() else ""
+        return clock.system_now() + timedelta(seconds=float(text or 0))
+
+    return shifted
 
 
 @contextmanager

@@ -160,39 +160,43 @@ def nightly_flows(demo: Demo) -> None:
     run_night(demo)
 
 
-#: A sign-in link lasts a working day (the emulator plays the city identity provider).
-SIGN_IN_SECONDS = 9 * 3600
-
-
 def open_pages(demo: Demo) -> None:
-    """Demo step: serve the app, and print the pages with a sign-in link each (no token to paste),
-    checked to answer, and the Prefect UI checked to point at the API it was started with."""
+    """Demo step: play the city identity provider, serve the app signing people in through it, and
+    print each page's way in (its sign-in address and a synthetic staff account of the emulated
+    IdP's directory; nobody pastes a token), checked to lead to the login; and the Prefect UI,
+    checked to point at the API it was started with."""
     import contextlib
     import json
+    import secrets
     import urllib.request
     from collections import Counter
 
     from gridgate.adapters.findings import VerificationTaskRepository
-    from gridgate.security.tokens import issue_token
 
     from local_emulator.app_server import running_app_server
+    from local_emulator.identity_provider import EmulatedIdentityProvider, StaffAccount
     from local_emulator.server import free_port
 
-    prefect_ui = demo.prefect.ui_url if demo.prefect is not None else ""
-    stack = contextlib.ExitStack()
-    url = stack.enter_context(running_app_server(free_port(), {"GRIDGATE_PREFECT_UI_URL": prefect_ui}))
-    demo.cleanups.append(stack.close)
     grids = Counter(task.grid_id for task in VerificationTaskRepository().open_tasks())
     grid = grids.most_common(1)[0][0] if grids else ""
-    worker = issue_token("demo-grid-worker", ["grid_worker"], [grid] if grid else [], ttl_seconds=SIGN_IN_SECONDS)
-    staff = issue_token("demo-data-center", ["data_center"], ttl_seconds=SIGN_IN_SECONDS)
-    pages = [("grid worker", f"{url}/pages/grid-worker", worker, f"grid {grid}, {grids.get(grid, 0)} open tasks"),
-             ("data center", f"{url}/pages/data-center", staff, "role data_center")]
-    demo.say(f"app: {url} (sign-in links valid {SIGN_IN_SECONDS // 3600} h; add ?lang=en for English)")
-    for name, page, token, who in pages:
-        with urllib.request.urlopen(page, timeout=10) as response:
+    worker = StaffAccount("GW-0001", secrets.token_urlsafe(6), "王网格", ("grid-worker",), (grid,) if grid else ())
+    staff = StaffAccount("DC-0001", secrets.token_urlsafe(6), "李数据", ("data-center-staff",))
+    prefect_ui = demo.prefect.ui_url if demo.prefect is not None else ""
+    stack = contextlib.ExitStack()
+    demo.cleanups.append(stack.close)
+    idp = stack.enter_context(EmulatedIdentityProvider([worker, staff]).running())
+    url = stack.enter_context(running_app_server(free_port(), {"GRIDGATE_PREFECT_UI_URL": prefect_ui,
+                                                               "GRIDGATE_OIDC_ISSUER": idp.issuer}))
+    pages = [("grid worker", "grid-worker", worker, f"grid {grid}, {grids.get(grid, 0)} open tasks"),
+             ("data center", "data-center", staff, "role data_center")]
+    demo.say(f"app: {url}; city sign-in (emulated IdP): {idp.issuer} (add &lang=en for English)")
+    for name, page, account, who in pages:
+        with urllib.request.urlopen(f"{url}/pages/{page}", timeout=10) as response:
             status = response.status
-        demo.say(f"  {name} page (HTTP {status}, {who}):\n    {page}#sign-in={token}")
+        with urllib.request.urlopen(f"{url}/auth/login?page={page}", timeout=10) as response:
+            login = "the city sign-in" if response.url.startswith(idp.issuer) and response.status == 200 else response.url
+        demo.say(f"  {name} page (HTTP {status}, {who}):\n    {url}/auth/login?page={page}\n"
+                 f"    leads to {login}; staff number {account.staff_number}, password {account.password}")
     if demo.prefect is not None:
         with urllib.request.urlopen(f"{prefect_ui}/ui-settings", timeout=10) as response:
             api_url = json.loads(response.read()).get("api_url")

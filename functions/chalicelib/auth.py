@@ -1,5 +1,9 @@
 """Who is calling: the bearer token of an app request, checked, and the role the route needs.
 
+A page signed in through the city IdP sends its session's access token (``gsa.…``, see
+`gridgate.services.people_sign_in`) in the same header; it is checked against its session, so a
+sign-out ends it at once.
+
 Every app route starts with ``principal = require(request, "resident")`` (grid-worker routes with
 ``"grid_worker"``). A missing, malformed, expired or foreign token is 401 with the token's own
 code; a valid token without the role is 403 ``forbidden``. Scope inside the role (an owner only
@@ -12,6 +16,7 @@ from chalice.app import Request
 
 from chalicelib.errors import ApiError
 from gridgate.security.tokens import Principal, TokenError, verify_bearer
+from gridgate.services.people_sign_in import ACCESS_PREFIX, people_sign_in
 
 _SCHEME = "bearer"
 
@@ -27,8 +32,10 @@ def bearer_token(request: Request) -> str:
 
 def require(request: Request, role: str) -> Principal:
     """The verified caller, who must hold `role`; raises `ApiError` 401 or 403."""
+    token = bearer_token(request)
     try:
-        principal = verify_bearer(bearer_token(request))
+        # a page's session token (people signed in through the city IdP) or the city app's JWT
+        principal = people_sign_in().principal(token) if token.startswith(ACCESS_PREFIX) else verify_bearer(token)
     except TokenError as err:
         raise ApiError(401, err.code, err.message) from None
     if role not in principal.roles:

@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     #: App endpoints: how long a retried request with the same Idempotency-Key replays its first result.
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60, le=7 * 24 * 3600)
 
+    #: People's sign-in on the pages: the city identity provider (OpenID Connect, authorization
+    #: code with PKCE; its endpoints and keys come from ``<issuer>/.well-known/openid-configuration``).
+    #: None: the pages cannot sign anyone in. Locally the emulator's IdP
+    #: (`local_emulator.identity_provider`) plays this role.
+    oidc_issuer: str | None = None
+    #: The pages' client id at the IdP (a public client: PKCE, no client secret).
+    oidc_client_id: str = "gridgate-pages"
+    #: Where the IdP sends the browser back (registered at the IdP): the API's public
+    #: ``https://…/auth/callback``. None: this request's host (loopback runs).
+    oidc_redirect_uri: str | None = None
+    #: A signed-in person's session lasts a working day, then they sign in again ...
+    session_hours: int = Field(10, ge=1, le=24)
+    #: ... while each access token lasts minutes and is refreshed (rotating) from the session cookie.
+    session_access_seconds: int = Field(600, ge=60, le=3600)
+
     #: Data-center page: where the Prefect UI runs, for links to the flow runs (None: no links).
     prefect_ui_url: str | None = None
 

@@ -52,7 +52,7 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     listening = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", out)
     assert listening, out
     url, pid = listening.group(1), int(listening.group(2))
-    assert "created 15 tables (gridgate-demotest-*) and bucket s3://gridgate-demotest-data" in out
+    assert "created 16 tables (gridgate-demotest-*) and bucket s3://gridgate-demotest-data" in out
     assert "synthetic city (seed 7): 300 persons" in out
     assert re.search(r"rejected 8 rows:\n\s+persons\.csv:\d+: id_number: ID number check digit is wrong", out)
     assert "the same files again: 0 changes" in out
@@ -73,9 +73,11 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     assert int(counts["statistics"].replace(",", "")) > 0
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{prefect_api.group(1)}/health", timeout=2)
-    # the way in: both pages answer, each with a sign-in link; the Prefect UI calls its own API
+    # the way in: both pages answer, each with its sign-in address (checked to lead to the emulated
+    # city IdP's login) and an account of its directory; the Prefect UI calls its own API
     for page in ("grid-worker", "data-center"):
-        assert re.search(rf"page \(HTTP 200, [^)]*\):\n\s+http://127\.0\.0\.1:\d+/pages/{page}#sign-in=ey\S+", out), out
+        assert re.search(rf"page \(HTTP 200, [^)]*\):\n\s+http://127\.0\.0\.1:\d+/auth/login\?page={page}\n"
+                         r"\s+leads to the city sign-in; staff number \S+, password \S+", out), out
     assert re.search(r"grid worker page \(HTTP 200, grid \S+, [1-9]\d* open tasks\)", out), out
     assert f"Prefect UI: {prefect_api.group(1).removesuffix('/api')} (its API: {prefect_api.group(1)})" in out, out
     assert f"stopped the emulator (pid {pid})" in out

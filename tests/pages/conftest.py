@@ -17,15 +17,71 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: The emulated city IdP's directory in the page tests: (staff number, password, name, roles, grids).
+STAFF = {
+    "worker-7": ("gw-7-secret", "张伟", ("grid-worker",), ("D-01-S1-C1-G1",)),
+    "worker-8": ("gw-8-secret", "刘洋", ("grid-worker",), ("D-09-S1-C1-G9",)),
+    "staff-1": ("dc-1-secret", "陈静", ("data-center-staff",), ()),
+    "resident-1": ("res-1-secret", "赵敏", ("resident",), ()),
+}
+
+
 @pytest.fixture(scope="session")
-def app_url(moto_server):
-    """The Chalice app on loopback (Chalice's local gateway in a child process)."""
-    from local_emulator.app_server import running_app_server
+def identity_provider():
+    """The city identity provider, played on loopback by the emulator (OIDC code + PKCE)."""
+    from local_emulator.identity_provider import EmulatedIdentityProvider, StaffAccount
+
+    accounts = [StaffAccount(number, password, name, roles, grids) for number, (password, name, roles, grids) in STAFF.items()]
+    with EmulatedIdentityProvider(accounts).running() as idp:
+        yield idp
+
+
+@pytest.fixture(scope="session")
+def _app_clock_file(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("app-clock") / "offset-seconds"
+
+
+@pytest.fixture(scope="session")
+def app_url(moto_server, identity_provider, _app_clock_file):
+    """The Chalice app on loopback (Chalice's local gateway in a child process), signing people
+    in through the emulated IdP; its clock can be moved with `app_clock`."""
+    from local_emulator.app_server import CLOCK_OFFSET_FILE, running_app_server
     from local_emulator.server import free_port
 
-    env = {**os.environ, "GRIDGATE_PREFECT_UI_URL": PREFECT_UI}
+    env = {**os.environ, "GRIDGATE_PREFECT_UI_URL": PREFECT_UI, "GRIDGATE_OIDC_ISSUER": identity_provider.issuer,
+           CLOCK_OFFSET_FILE: str(_app_clock_file)}
     with running_app_server(free_port(), env) as url:
         yield url
+
+
+class AppClock:
+    """Moves the served app's clock (seconds added to the real time), back to zero after the test."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0.0
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+        self.path.write_text(str(self.offset))
+
+
+@pytest.fixture
+def app_clock(_app_clock_file):
+    moved = AppClock(_app_clock_file)
+    yield moved
+    _app_clock_file.write_text("0")
+
+
+def sign_in(page, app_url: str, staff_number: str, page_name: str = "grid-worker", password: str | None = None,
+            lang: str = "") -> None:
+    """Open the page and sign in as a person would: the link, the IdP's form, back to the page."""
+    page.goto(f"{app_url}/pages/{page_name}{'?lang=' + lang if lang else ''}")
+    page.click("#sign-in-link")
+    page.wait_for_selector("#staff_number")
+    page.fill("#staff_number", staff_number)
+    page.fill("#password", password if password is not None else STAFF[staff_number][0])
+    page.click("#login")
 
 
 @pytest.fixture(scope="session")

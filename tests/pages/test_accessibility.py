@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gridgate.security.tokens import issue_token
 from playwright.sync_api import expect
 
 from . import city
-from .conftest import screenshot
+from .conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
@@ -42,11 +41,9 @@ def audited(browser, request):
 def test_grid_worker_page_has_no_serious_violation(audited, app_url, protector):
     city.places()
     city.home_with_task(protector)
-    token = issue_token("worker-7", ["grid_worker"], [city.GRID])
     audited.goto(f"{app_url}/pages/grid-worker")
     assert _serious_violations(audited) == []  # the sign-in view
-    audited.goto("about:blank")  # a new load: a changed #fragment alone does not reload the page
-    audited.goto(f"{app_url}/pages/grid-worker#sign-in={token}")
+    sign_in(audited, app_url, "worker-7")
     expect(audited.locator("#tasks li")).to_have_count(1)
     assert _serious_violations(audited) == []  # the task list
     audited.locator("#tasks li").first.click()
@@ -57,7 +54,7 @@ def test_grid_worker_page_has_no_serious_violation(audited, app_url, protector):
 def test_data_center_page_has_no_serious_violation(audited, app_url):
     city.places()
     city.statistics_and_findings()
-    audited.goto(f"{app_url}/pages/data-center#sign-in={issue_token('staff-1', ['data_center'])}")
+    sign_in(audited, app_url, "staff-1", "data-center")
     expect(audited.locator(f"#places tr[data-place-id='{city.DISTRICT}']")).to_have_count(1)
     assert _serious_violations(audited) == []
     screenshot(audited, "data-center-audited")

@@ -12,23 +12,19 @@ from gridgate.security.tokens import issue_token
 from playwright.sync_api import expect
 
 from . import city
-from .conftest import PREFECT_UI, assert_glyphs_render, screenshot
+from .conftest import PREFECT_UI, assert_glyphs_render, screenshot, sign_in
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
 
 def _signed_in(page, app_url):
-    page.goto(f"{app_url}/pages/data-center")
-    page.fill("#token", issue_token("staff-1", ["data_center"]))
-    page.click("#sign-in-button")
+    sign_in(page, app_url, "staff-1", "data-center")
 
 
 def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
     city.places()
     city.statistics_and_findings()
-    desktop.goto(f"{app_url}/pages/data-center")
-    desktop.fill("#token", issue_token("staff-1", ["data_center"]))
-    desktop.click("#sign-in-button")
+    _signed_in(desktop, app_url)
 
     row = desktop.locator(f"#places tr[data-place-id='{city.DISTRICT}']")
     expect(row).to_have_count(1)

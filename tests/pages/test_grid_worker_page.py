@@ -1,4 +1,4 @@
-"""The grid worker's phone page in headless Chromium: sign in, tasks in walking order, a home's
+"""The grid worker's phone page in headless Chromium: sign in (through the emulated city IdP), tasks in walking order, a home's
 roster, submit a result, and see the change (in the page and in the table)."""
 
 from __future__ import annotations
@@ -10,24 +10,16 @@ from gridgate.security.tokens import issue_token
 from playwright.sync_api import expect
 
 from . import city
-from .conftest import assert_glyphs_render, screenshot, unrendered_glyphs
+from .conftest import assert_glyphs_render, screenshot, sign_in, unrendered_glyphs
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
-
-
-def _sign_in(page, app_url: str, token: str) -> None:
-    page.goto(f"{app_url}/pages/grid-worker")
-    page.fill("#token", token)
-    page.click("#sign-in-button")
 
 
 def test_worker_signs_in_submits_a_result_and_sees_the_change(phone, app_url, protector):
     city.places()
     first_task, _ = city.home_with_task(protector, "H-0001-0501")
     second_task, _ = city.home_with_task(protector, "H-0001-0301")  # lower floor: walked first
-    token = issue_token("worker-7", ["grid_worker"], [city.GRID])
-
-    _sign_in(phone, app_url, token)
+    sign_in(phone, app_url, "worker-7")
     tasks = phone.locator("#tasks li")
     expect(phone.locator("#tasks-status")).to_have_text("2 项待办任务")
     assert [tasks.nth(i).get_attribute("data-task-id") for i in range(2)] == [second_task, first_task]
@@ -58,7 +50,7 @@ def test_worker_signs_in_submits_a_result_and_sees_the_change(phone, app_url, pr
 def test_worker_marks_a_person_moved_out(phone, app_url, protector):
     city.places()
     task_id, person_id = city.home_with_task(protector)
-    _sign_in(phone, app_url, issue_token("worker-7", ["grid_worker"], [city.GRID]))
+    sign_in(phone, app_url, "worker-7")
     phone.locator("#tasks li").first.click()
     phone.locator(f"input.moved-out[data-person-id='{person_id}']").check()
     phone.check("input[name=result][value=corrected]")
@@ -71,25 +63,19 @@ def test_worker_marks_a_person_moved_out(phone, app_url, protector):
     assert PersonRepository(protector).get(person_id).registered_home_id is None
 
 
-def test_a_token_for_another_grid_sees_no_tasks_of_this_one(phone, app_url, protector):
+def test_a_worker_of_another_grid_sees_no_tasks_of_this_one(phone, app_url, protector):
     city.places()
     city.home_with_task(protector)
-    _sign_in(phone, app_url, issue_token("worker-8", ["grid_worker"], ["D-09-S1-C1-G9"]))
+    sign_in(phone, app_url, "worker-8")
     expect(phone.locator("#tasks-status")).to_contain_text("没有待办任务")
     assert phone.locator("#tasks li").count() == 0
-
-
-def test_a_broken_token_is_refused_on_the_page(phone, app_url):
-    _sign_in(phone, app_url, "not-a-token")
-    expect(phone.locator("#sign-in-error")).to_contain_text("令牌无法使用")
-    assert phone.locator("#tasks-view").is_hidden()
 
 
 def test_corrected_with_nobody_marked_says_what_to_do(phone, app_url, protector):
     """Ticking "Corrected" without marking anyone is caught on the phone, in words, before sending."""
     city.places()
     task_id, _ = city.home_with_task(protector)
-    _sign_in(phone, app_url, issue_token("worker-7", ["grid_worker"], [city.GRID]))
+    sign_in(phone, app_url, "worker-7")
     phone.locator("#tasks li").first.click()
     expect(phone.locator("#roster .person")).to_have_count(2)
     phone.check("input[name=result][value=corrected]")
@@ -101,10 +87,8 @@ def test_corrected_with_nobody_marked_says_what_to_do(phone, app_url, protector)
 def test_the_page_speaks_english_when_asked(desktop, app_url, protector):
     city.places()
     city.home_with_task(protector)
-    desktop.goto(f"{app_url}/pages/grid-worker?lang=en")
+    sign_in(desktop, app_url, "worker-7", lang="en")
     assert desktop.locator("html").get_attribute("lang") == "en"
-    desktop.fill("#token", issue_token("worker-7", ["grid_worker"], [city.GRID]))
-    desktop.click("#sign-in-button")
     expect(desktop.locator("#tasks-status")).to_have_text("1 open task(s)")
     expect(desktop.locator("#tasks li").first).to_contain_text("Resident not seen for a long time")
     screenshot(desktop, "grid-worker-tasks-en")
@@ -115,7 +99,7 @@ def test_tasks_filter_by_kind_and_building_and_page(phone, app_url, protector):
     city.places()
     for n in range(25):
         city.home_with_task(protector, f"H-0001-{n:04d}", building="B-01" if n < 15 else "B-02")
-    _sign_in(phone, app_url, issue_token("worker-7", ["grid_worker"], [city.GRID]))
+    sign_in(phone, app_url, "worker-7")
     expect(phone.locator("#tasks-status")).to_have_text("25 项待办任务")
     expect(phone.locator("#tasks li")).to_have_count(20)
     expect(phone.locator("#page-of")).to_have_text("第 1 / 2 页，共 25 条")
@@ -138,25 +122,12 @@ def test_the_glyph_check_catches_a_character_no_font_has(phone, app_url):
     assert checked == 2 and missing == ["\U0002B81D"]
 
 
-def test_a_sign_in_link_signs_in_without_pasting_and_leaves_no_token_in_the_address(phone, app_url, protector):
-    city.places()
-    city.home_with_task(protector)
-    token = issue_token("worker-7", ["grid_worker"], [city.GRID], ttl_seconds=9 * 3600)
-    phone.goto(f"{app_url}/pages/grid-worker#sign-in={token}")
-    expect(phone.locator("#tasks-status")).to_have_text("1 项待办任务")
-    assert token not in phone.url and "#" not in phone.url
-    phone.reload()  # the session stays for this tab
-    expect(phone.locator("#tasks li")).to_have_count(1)
-    phone.click("#sign-out")
-    assert phone.locator("#sign-in").is_visible()
-
-
 def test_a_result_made_without_signal_is_queued_and_sent_once_when_it_returns(phone, app_url, protector):
     """Network cut: the result waits in IndexedDB and the page says so; network back: it is sent
     and stored; sending the same queued entry again (a lost answer) changes nothing."""
     city.places()
     task_id, _ = city.home_with_task(protector)
-    _sign_in(phone, app_url, issue_token("worker-7", ["grid_worker"], [city.GRID]))
+    sign_in(phone, app_url, "worker-7")
     expect(phone.locator("#tasks li")).to_have_count(1)
     phone.locator("#tasks li").first.click()
     expect(phone.locator("#roster .person")).to_have_count(2)

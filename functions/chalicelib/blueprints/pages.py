@@ -87,6 +87,20 @@ def _page(name: str, locale: str) -> Response:
     )
 
 
+def render_message_page(status: int, locale: str, title: str, message: str, link: str, link_text: str,
+                        code: str) -> Response:
+    """A short page telling a person what went wrong and where to go (e.g. a refused sign-in)."""
+    t = i18n.translator(locale)
+    page = _TEMPLATES.get_template("message.html").render(
+        t=t, title=title, message=message, link=link, link_text=link_text, code=code,
+        font_stack=Markup(i18n.FONT_STACK))
+    return Response(body=page, status_code=status, headers={
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": f"default-src 'none'; style-src {_inline_hashes(page, 'style')}; "
+                                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Content-Language": t.html_lang})
+
+
 @lru_cache(maxsize=1)
 def _overview() -> DataCenterOverview:
     return DataCenterOverview()

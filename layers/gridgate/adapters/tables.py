@@ -419,6 +419,20 @@ class DeviceNonceTable(BaseTable):
     expires_at = TTLAttribute()
 
 
+class SignInTable(BaseTable):
+    """People's sign-ins on the pages: a login in progress (``login#<state>``: nonce and PKCE
+    verifier, minutes) and a signed-in session (``session#<id>``: who, hashes of the current
+    access and refresh secrets, a working day). TTL removes them; reads check the expiry too."""
+
+    TTL_ATTRIBUTE = "expires_at"
+    Meta = _meta("sign_ins")
+    key = UnicodeAttribute(hash_key=True)
+    data = JSONAttribute(default=dict)
+    #: a session's current refresh-secret hash: the condition of its rotation
+    refresh_hash = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 ALL_TABLES: tuple[type[BaseTable], ...] = (
     PersonTable,
     FaceTemplateTable,
@@ -435,4 +449,5 @@ ALL_TABLES: tuple[type[BaseTable], ...] = (
     AuditTable,
     IdempotencyTable,
     DeviceNonceTable,
+    SignInTable,
 )

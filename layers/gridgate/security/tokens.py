@@ -122,7 +122,7 @@ def verify_bearer(
         raise TokenError("wrong_issuer", "token was not issued by the city identity provider") from None
     except jwt.PyJWTError as exc:
         raise TokenError("bad_token", f"token refused: {exc}") from None
-    _check_times(claims, (now or clock.now()).timestamp(), settings.token_leeway_seconds)
+    check_token_times(claims, (now or clock.now()).timestamp(), settings.token_leeway_seconds)
     return _principal(claims)
 
 
@@ -130,8 +130,10 @@ def verify_bearer(
 _LATEST_NUMERIC_DATE = 2**53
 
 
-def _check_times(claims: dict, now: float, leeway: int) -> None:
-    """exp / iat / nbf must be whole seconds: JSON lets a token say ``1e400`` (infinity once a float),
+def check_token_times(claims: dict, now: float, leeway: int) -> None:
+    """Raises `TokenError` unless the JWT's times hold at `now` (also for the IdP's id tokens).
+
+    exp / iat / nbf must be whole seconds: JSON lets a token say ``1e400`` (infinity once a float),
     ``NaN`` or ``"1700000000"``, and a float() of those made a token that never expires."""
     expires, issued, not_before = (claims.get(k, claims["iat"]) for k in ("exp", "iat", "nbf"))
     if not all(_numeric_date(value) for value in (expires, issued, not_before)):

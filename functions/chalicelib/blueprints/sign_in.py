@@ -1,0 +1,158 @@
+"""People's sign-in for the pages (mounted at /auth), through the city identity provider.
+
+- ``GET  /auth/login?page=grid-worker|data-center&lang=``  to the IdP's login (OIDC code + PKCE)
+- ``GET  /auth/callback?code=&state=``  the IdP's answer: a session starts, back to the page
+- ``POST /auth/refresh``   a fresh access token for the page (rotates the refresh cookie)
+- ``POST /auth/sign-out``  ends the session
+
+The flow itself is `gridgate.services.people_sign_in`. This module holds what is HTTP: the two
+cookies, both HttpOnly and Secure (browsers keep Secure cookies on loopback too): the login's
+state (``SameSite=Lax``, the IdP's redirect back is a cross-site navigation; path of the callback
+only) and the refresh secret (``SameSite=Strict``, path ``/auth``: no page script and no other
+site ever sends or reads it). The POSTs also need the ``X-Gridgate-Page`` header, which a
+cross-site form cannot send and a cross-site script cannot send without a CORS preflight we
+never answer. A refused callback is a page in the person's language with a way to start again.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from chalice import Blueprint, Response
+from gridgate import clock, i18n
+from gridgate.config import get_settings
+from gridgate.security.oidc import SignInRefused
+from gridgate.services.people_sign_in import PAGES, PageSession, people_sign_in
+
+from chalicelib.blueprints.pages import render_message_page
+from chalicelib.errors import ApiError, logger
+
+bp = Blueprint(__name__)
+
+LOGIN_COOKIE, REFRESH_COOKIE = "gridgate_login", "gridgate_refresh"
+PAGE_HEADER = "x-gridgate-page"
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _cookie(name: str, value: str, path: str, same_site: str, max_age: int) -> str:
+    return f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; Secure; SameSite={same_site}"
+
+
+def _refresh_cookie(session: PageSession) -> str:
+    """The refresh secret, kept by the browser until the session's working day is over."""
+    max_age = max(0, int((session.session_expires_at - clock.now()).total_seconds()))
+    return _cookie(REFRESH_COOKIE, session.refresh_token, "/auth", "Strict", max_age)
+
+
+def _cookies() -> dict[str, str]:
+    header = {key.lower(): value for key, value in (bp.current_request.headers or {}).items()}.get("cookie", "")
+    found = {}
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        found.setdefault(name, value)
+    return found
+
+
+def _params() -> dict[str, str]:
+    return bp.current_request.query_params or {}
+
+
+def _locale() -> str:
+    headers = {key.lower(): value for key, value in (bp.current_request.headers or {}).items()}
+    return i18n.negotiate(_params().get("lang"), headers.get("accept-language"))
+
+
+def _redirect_uri() -> str:
+    """Where the IdP sends the browser back: configured, or this host's callback (local runs)."""
+    configured = get_settings().oidc_redirect_uri
+    if configured:
+        return configured
+    headers = {key.lower(): value for key, value in (bp.current_request.headers or {}).items()}
+    scheme = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
+    return f"{scheme}://{headers.get('host', '127.0.0.1')}/auth/callback"
+
+
+def _page_url(page: str, locale: str) -> str:
+    return f"/pages/{page}?" + urllib.parse.urlencode({"lang": i18n.HTML_LANG[locale]})
+
+
+def _refused(err: SignInRefused, locale: str, page: str = PAGES[0]) -> Response:
+    t = i18n.translator(locale)
+    return render_message_page(
+        err.status, locale, t("page.sign_in.refused_title"),
+        t.get(f"error.{err.code}", t("error.other", code=err.code, message=err.message), message=err.message),
+        "/auth/login?" + urllib.parse.urlencode({"page": page, "lang": i18n.HTML_LANG[locale]}),
+        t("page.sign_in.again"), err.code,
+    )
+
+
+@bp.route("/login", methods=["GET"])
+def login():
+    """Start a sign-in: to the city IdP's login (``?page=grid-worker|data-center``).
+
+    Records the login (state, nonce, PKCE verifier) and sets the login cookie; 302 to the IdP."""
+    locale, page = _locale(), _params().get("page", PAGES[0])
+    try:
+        url, state = people_sign_in().begin(page, _redirect_uri(), locale)
+    except SignInRefused as err:
+        return _refused(err, locale)
+    return Response(body="", status_code=302, headers={
+        "Location": url, **_NO_STORE, "Set-Cookie": _cookie(LOGIN_COOKIE, state, "/auth/callback", "Lax", 600)})
+
+
+@bp.route("/callback", methods=["GET"])
+def callback():
+    """The IdP's answer (``code``, ``state``): verify it, start a working-day session, back to the page.
+
+    A refused answer (state, code, verifier, id token) is a 4xx page in the person's language."""
+    params, locale = _params(), _locale()
+    if params.get("error"):
+        return _refused(SignInRefused("idp_refused", str(params["error"])[:200]), locale)
+    try:
+        session, page, locale = people_sign_in().complete(
+            params.get("state", ""), _cookies().get(LOGIN_COOKIE, ""), params.get("code", ""))
+    except SignInRefused as err:
+        logger.warning("sign-in refused", extra={"code": err.code, "status": err.status})
+        return _refused(err, locale)
+    return Response(body="", status_code=302, headers={
+        "Location": _page_url(page, locale), **_NO_STORE,
+        "Set-Cookie": [_refresh_cookie(session),
+                       _cookie(LOGIN_COOKIE, "", "/auth/callback", "Lax", 0)]})
+
+
+def _from_page() -> str:
+    request = bp.current_request
+    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+    if headers.get(PAGE_HEADER) != "1":
+        raise ApiError(403, "not_from_page", f"send the {PAGE_HEADER} header from the page")
+    return _cookies().get(REFRESH_COOKIE, "")
+
+
+@bp.route("/refresh", methods=["POST"])
+def refresh():
+    """A fresh access token for the signed-in page; the refresh cookie rotates.
+
+    Needs the ``X-Gridgate-Page: 1`` header and the refresh cookie; 401 once the session is over."""
+    token = _from_page()
+    if not token:
+        raise ApiError(401, "not_signed_in", "nobody is signed in in this browser")
+    try:
+        session = people_sign_in().refresh(token)
+    except SignInRefused as err:
+        logger.warning("refresh refused", extra={"code": err.code, "status": err.status})
+        refused = ApiError(err.status, err.code, err.message).to_response()
+        refused.headers.update(_NO_STORE)
+        refused.headers["Set-Cookie"] = _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)
+        return refused
+    return Response(body=session.public(), status_code=200, headers={
+        **_NO_STORE, "Set-Cookie": _refresh_cookie(session)})
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out():
+    """End the session of this browser: its access token is refused from now on."""
+    token = _from_page()
+    if token:
+        people_sign_in().sign_out(token)
+    return Response(body={"signed_out": True}, status_code=200, headers={
+        **_NO_STORE, "Set-Cookie": _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)})
