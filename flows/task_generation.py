@@ -23,7 +23,9 @@ from gridgate.config import get_settings
 from gridgate.domain.model import VerificationTask
 from gridgate.services.city_frames import normalise
 from gridgate.services.finding_frames import from_findings
-from gridgate.services.task_sheets import rows, to_csv, to_html
+from gridgate.i18n import translator
+from gridgate.services.finding_explanations import explain_tasks
+from gridgate.services.task_sheets import TaskListDetails, rows, to_csv, to_html
 from gridgate.services.verification_tasks import plan_tasks, to_tasks
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -81,7 +83,10 @@ def read_open_tasks() -> dict[str, list[VerificationTask]]:
 def publish_grid_list(grid_id: str, tasks: list[VerificationTask], day: date, report_dir: Path | None) -> dict:
     store = ReportStore(get_settings(), report_dir)
     csv_file = store.publish(f"tasks/{day.isoformat()}/{grid_id}.csv", to_csv(tasks), "text/csv; charset=utf-8")
-    page = store.publish(f"tasks/{day.isoformat()}/{grid_id}.html", to_html(grid_id, tasks, day), "text/html; charset=utf-8")
+    # the stored copy names nobody (no reader to audit), but gives the reasons in the city's language
+    reasons = TaskListDetails(reasons=explain_tasks(tasks, FindingRepository().in_grid(grid_id), translator()))
+    page = store.publish(f"tasks/{day.isoformat()}/{grid_id}.html", to_html(grid_id, tasks, day, details=reasons),
+                         "text/html; charset=utf-8")
     create_table_artifact(rows(tasks), key=artifact_key("tasks", grid_id), description=f"open verification tasks of grid {grid_id}")
     return {
         "grid_id": grid_id,

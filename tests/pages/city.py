@@ -50,6 +50,13 @@ def home_with_task(protector, home_id: str = "H-0001-0501", building: str = "B-0
         people.add(Person(f"P-{home_id}-{n}", name, f"32010219800101{n:03d}X", frozenset({Registry.POPULATION}),
                           1980, "F", registered_home_id=home_id), grid_id=GRID)
     task_id = f"T-{home_id}"
+    # the finding the task checks, with the evidence its reason is read from
+    FindingRepository().sync([Finding(
+        f"F-{home_id}", "resident_not_seen", Severity.MEDIUM, GRID, f"person#P-{home_id}-2",
+        {"estate_id": ESTATE, "window_days": 30, "last_seen_at": None, "last_seen_estate": None,
+         "explanation": "Registered resident not seen at the estate for 30 days"}, NOW,
+        home_id=home_id, person_id=f"P-{home_id}-2",
+    )])
     VerificationTaskRepository().add_new([VerificationTask(
         task_id, GRID, f"F-{home_id}", 1, (ESTATE, building, "1", 5, "0501"), home_id,
         "Registered resident not seen at the estate for 30 days", NOW, finding_type="resident_not_seen",

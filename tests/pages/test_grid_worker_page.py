@@ -28,7 +28,11 @@ def test_worker_signs_in_submits_a_result_and_sees_the_change(phone, app_url, pr
     # the CJK fallbacks reach the browser (an escaped quote in the rule would void the whole stack)
     assert "WenQuanYi Micro Hei" in phone.evaluate("getComputedStyle(document.body).fontFamily")
     assert tasks.first.locator(".where").inner_text() == "梅园新村 · B-01 · 1单元 · 5层 · 0501室"
-    assert "居民长期未出现" in tasks.first.inner_text()  # the kind in words, the flow's summary in small print
+    # who by name, the kind and the reason in words; the codes in small print
+    first = tasks.first.inner_text()
+    assert "李雷 · 居民长期未出现" in first and "登记住在本户，但已连续 30 天未经过任何门禁：可能已搬离。" in first
+    assert tasks.first.locator(".code").inner_text() == "编号 H-0001-0301 · P-H-0001-0301-2"
+    assert "Registered resident not seen" not in first
     screenshot(phone, "grid-worker-tasks")
 
     tasks.nth(1).click()
@@ -156,3 +160,24 @@ def test_a_result_made_without_signal_is_queued_and_sent_once_when_it_returns(ph
         return [r.status, await r.json()]; }""", [queued[0], issue_token("worker-7", ["grid_worker"], [city.GRID])])
     assert again[0] == 200 and again[1].get("replayed") is True  # the first answer, not a second write
     assert VerificationTaskRepository().get(city.GRID, task_id) == stored
+
+
+def test_the_printed_sheet_names_people_and_places_with_plain_reasons_and_audits_each_name(app_url, protector):
+    """The sheet a worker prints: the person's name, the estate by name and the address, the reason
+    in Chinese; codes in small print; each name read is in the audit log."""
+    import urllib.request
+
+    from gridgate.adapters.audit import AuditLog
+
+    city.places()
+    _, person_id = city.home_with_task(protector)
+    request = urllib.request.Request(f"{app_url}/grid/{city.GRID}/tasks?format=html",
+                                     headers={"Authorization": "Bearer " + issue_token("worker-7", ["grid_worker"], [city.GRID])})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        sheet = response.read().decode()
+    assert "<b>李雷</b><br><small>E-0001 · H-0001-0501 · P-H-0001-0501-2</small>" in sheet
+    assert "<td>梅园新村 / B-01栋 / 1单元 5层 0501室</td>" in sheet
+    assert "登记住在本户，但已连续 30 天未经过任何门禁：可能已搬离。" in sheet and "Registered resident" not in sheet
+    reads = [r for r in AuditLog().about(f"person#{person_id}") if r.action == "personal_data.read"]
+    assert [(r.actor, r.detail["purpose"], r.detail["fields"]) for r in reads] == [
+        ("worker-7", "door-to-door verification (html)", ["name"])]

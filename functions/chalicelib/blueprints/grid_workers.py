@@ -26,6 +26,7 @@ from gridgate.services.task_feedback import (
     TaskFeedback,
     TaskSubmission,
 )
+from gridgate.services.task_list_details import TaskListDetailsReader
 from gridgate.services.task_sheets import rows, to_csv, to_html
 
 from chalicelib.auth import require
@@ -40,6 +41,11 @@ _TASK_RESULT = IdempotentOperation("task_result")
 @lru_cache(maxsize=1)
 def _feedback() -> TaskFeedback:
     return TaskFeedback()
+
+
+@lru_cache(maxsize=1)
+def _details() -> TaskListDetailsReader:
+    return TaskListDetailsReader.default()
 
 
 @lru_cache(maxsize=1)
@@ -80,27 +86,16 @@ def list_tasks(grid_id: str):
             body=to_csv(tasks),
             headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="tasks-{grid_id}.csv"'},
         )
+    request = bp.current_request
+    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+    locale = i18n.negotiate((request.query_params or {}).get("lang"), headers.get("accept-language"))
+    # names (each read audited per person), estates by name, reasons in the reader's language
+    details = _details().read(worker.subject, grid_id, tasks, i18n.translator(locale),
+                              f"door-to-door verification ({form})", request_id=_request_id())
     if form == "html":
-        request = bp.current_request
-        headers = {key.lower(): value for key, value in (request.headers or {}).items()}
-        locale = i18n.negotiate((request.query_params or {}).get("lang"), headers.get("accept-language"))
-        page = to_html(grid_id, tasks, city_clock().today(), locale)
+        page = to_html(grid_id, tasks, city_clock().today(), locale, details)
         return Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
-    if form != "json":
-        raise ApiError(400, "bad_format", "format must be json, csv or html")
-    return {"grid_id": grid_id, "count": len(tasks), "tasks": _with_estate_names(rows(tasks))}
-
-
-def _with_estate_names(listed: list[dict]) -> list[dict]:
-    """The estates' names beside their ids: a grid worker walks to 梅园新村, not to E-0001
-    (place names are not personal data, so this read is not audited; the roster's is)."""
-    from gridgate.adapters.overview_queries import places_by_id
-
-    names = places_by_id({row["estate_id"] for row in listed})
-    for row in listed:
-        place = names.get(row["estate_id"])
-        row["estate_name"] = place.name if place else ""
-    return listed
+    return {"grid_id": grid_id, "count": len(tasks), "tasks": rows(tasks, details)}
 
 
 @bp.route("/{grid_id}/homes/{home_id}/roster", methods=["GET"])

@@ -21,8 +21,9 @@ from gridgate.adapters.findings import FindingRepository, StatisticRepository
 from gridgate.adapters.overview_queries import districts, latest_statistics_day, places_by_id
 from gridgate.adapters.repositories import PlaceRepository
 from gridgate.clock import city_clock
-from gridgate.i18n import translator
+from gridgate.i18n import Translator, translator
 from gridgate.domain.model import Finding, Place, PlaceKind, TaskStatus
+from gridgate.services.finding_explanations import explain_finding
 from gridgate.services.svg_charts import bar_chart, horizontal_bars
 
 #: Finding types the key-group alert flow writes. Same strings as
@@ -56,8 +57,9 @@ def _scope(place: Place) -> str:
     return f"{place.kind.value}#{place.place_id}"
 
 
-def _finding_json(finding: Finding) -> dict:
+def _finding_json(finding: Finding, t: Translator) -> dict:
     return {
+        "explanation": explain_finding(finding, t),
         "finding_id": finding.finding_id, "type": finding.finding_type, "severity": finding.severity.value,
         "grid_id": finding.grid_id, "subject": finding.subject, "detected_at": finding.detected_at.isoformat(),
         "evidence": finding.evidence, "alert": finding.finding_type in ALERT_TYPES,
@@ -89,6 +91,7 @@ class DataCenterOverview:
 
     def overview(self, parent_id: str | None = None, day: date | None = None, *, locale: str | None = None,
                  shown: int = FINDINGS_SHOWN) -> dict:
+        t = translator(locale)
         chosen_day = day
         parent = None
         if parent_id:
@@ -113,8 +116,8 @@ class DataCenterOverview:
             "day": day.isoformat() if day else None,
             "places": [row.to_json() for row in rows],
             "charts": self._charts(rows, locale),
-            "findings": [_finding_json(f) for f in plain[:shown]],
-            "alerts": [_finding_json(f) for f in alerts[:shown]],
+            "findings": [_finding_json(f, t) for f in plain[:shown]],
+            "alerts": [_finding_json(f, t) for f in alerts[:shown]],
             "findings_total": len(plain),
             "alerts_total": len(alerts),
             "open_findings": len(findings),

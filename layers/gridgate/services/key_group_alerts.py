@@ -108,7 +108,7 @@ def living_alone_without_exit(city: CityFrames, policy: AlertPolicy) -> pl.DataF
             "{} (age {}, {}) lives alone at home {} and {}; limit {} days: visit",
             "person_id", "age", "key_groups", "home_id", since, "limit_days",
         ),
-        evidence=["key_groups", "age", "household", "last_exit_at", "days_without_exit", "limit_days"],
+        evidence=["key_groups", "age", "household", "last_exit_at", "days_without_exit", "limit_days", "window_days"],
     )
 
 
@@ -186,7 +186,7 @@ def correction_absent(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
             "{} (community correction, registered at home {}) {}; limit {} h: check",
             "person_id", "home_id", gone, "limit_hours",
         ),
-        evidence=["last_passage_at", "last_gate_id", "hours_absent", "limit_hours"],
+        evidence=["last_passage_at", "last_gate_id", "hours_absent", "limit_hours", "window_days"],
     )
 
 

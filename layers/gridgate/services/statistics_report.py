@@ -12,12 +12,14 @@ counts are whole numbers, only the grants-to-cap ratio has decimals.
 from __future__ import annotations
 
 import html
+import json
 from datetime import date
 
 import polars as pl
 
 from gridgate import clock
 from gridgate.i18n import FONT_STACK, Translator, translator
+from gridgate.services.finding_explanations import explain
 from gridgate.services.svg_charts import bar_chart, horizontal_bars
 
 #: Columns of the per-place tables (wide form), in display order.
@@ -75,6 +77,11 @@ def _table(frame: pl.DataFrame, first_header: str, t: Translator) -> str:
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
+def _reason(row: dict, t: Translator) -> str:
+    """The alert's reason in the report's language, from its evidence (`finding_explanations`)."""
+    return explain(row["finding_type"], {**json.loads(row["evidence"] or "{}"), "explanation": row["explanation"]}, t)
+
+
 def _alerts_table(alerts: pl.DataFrame, t: Translator) -> str:
     if alerts.is_empty():
         return f"<p>{html.escape(t('report.no_alerts'))}</p>"
@@ -83,7 +90,7 @@ def _alerts_table(alerts: pl.DataFrame, t: Translator) -> str:
         f'<tr><td class="text">{html.escape(t.get("finding." + r["finding_type"], r["finding_type"]))}'
         f'<br><small>{html.escape(r["finding_type"])}</small></td>'
         f'<td class="text">{html.escape(r["grid_id"])}</td>'
-        f'<td class="text">{html.escape(r["home_id"] or "")}</td><td class="text">{html.escape(r["explanation"])}</td></tr>'
+        f'<td class="text">{html.escape(r["home_id"] or "")}</td><td class="text">{html.escape(_reason(r, t))}</td></tr>'
         for r in alerts.sort("finding_type", "grid_id", "home_id").iter_rows(named=True)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -2,9 +2,11 @@
 
 The order is the one rule for every form of the list (API JSON, CSV, printable page, Prefect
 artifact): priority first, then the walk through the grid — estate, building, unit, floor,
-door. Rows carry ids, places and the finding's explanation, never names or ID numbers: the
-list is printed and carried door to door, so personal details stay behind the audited roster
-endpoint. Plain Python (no dataframe library), because the grid-worker function renders it too.
+door. Rows carry ids and places; given `TaskListDetails` (an authorised reader's, whose name
+reads were audited: `task_list_details`) they also carry the person's name, the estate's name
+and the reason in the reader's language, and the codes move to small print. Without details
+(the flow's copy in S3) a sheet names nobody. Never ID numbers. Plain Python (no dataframe
+library), because the grid-worker function renders it too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
@@ -37,6 +40,15 @@ td.result { white-space: nowrap; width: 9em; }
 """.replace("FONT_STACK", FONT_STACK)
 
 
+@dataclass(frozen=True)
+class TaskListDetails:
+    """person id -> name, estate id -> name, task id -> reason (empty maps: codes only)."""
+
+    person_names: dict[str, str] = field(default_factory=dict)
+    estate_names: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
 def walking_key(task: VerificationTask) -> tuple:
     """Priority, then estate, building, unit, floor (numeric), door; the task id breaks ties."""
     estate, building, unit, floor, room = task.walking_order
@@ -47,8 +59,9 @@ def ordered(tasks: Iterable[VerificationTask]) -> list[VerificationTask]:
     return sorted(tasks, key=walking_key)
 
 
-def rows(tasks: Iterable[VerificationTask]) -> list[dict]:
-    """The numbered rows of a list, in walking order."""
+def rows(tasks: Iterable[VerificationTask], details: TaskListDetails | None = None) -> list[dict]:
+    """The numbered rows of a list, in walking order (with names and reasons if `details`)."""
+    details = details or TaskListDetails()
     out = []
     for number, task in enumerate(ordered(tasks), start=1):
         estate, building, unit, floor, room = task.walking_order
@@ -57,37 +70,44 @@ def rows(tasks: Iterable[VerificationTask]) -> list[dict]:
             "unit": unit, "floor": int(floor), "room": room, "home_id": task.home_id,
             "person_id": task.person_id or "", "finding_type": task.finding_type, "summary": task.summary,
             "task_id": task.task_id, "status": task.status.value,
+            "person_name": details.person_names.get(task.person_id or "", ""),
+            "estate_name": details.estate_names.get(estate, ""),
+            "explanation": details.reasons.get(task.task_id, task.summary),
         })
     return out
 
 
 def to_csv(tasks: Iterable[VerificationTask]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SHEET_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=SHEET_COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows(tasks))
     return buffer.getvalue()
 
 
-def to_html(grid_id: str, tasks: Iterable[VerificationTask], day: date, locale: str | None = None) -> str:
+def to_html(grid_id: str, tasks: Iterable[VerificationTask], day: date, locale: str | None = None,
+            details: TaskListDetails | None = None) -> str:
     """A self-contained printable page (no scripts, no external assets), in the city's language
     by default: every word from the message catalogue, places as estate / building / unit / floor /
-    room, the finding as its plain-language name with the flow's explanation under it."""
+    room, who by name, the finding as its plain-language name with its reason under it; codes
+    in small print."""
     t = translator(locale)
     body = []
-    sheet = rows(tasks)
+    sheet = rows(tasks, details)
     boxes = "<br>".join(f"&#9744; {html.escape(t(f'result.{r}'))}" for r in ("confirmed", "corrected", "not_reachable"))
     for row in sheet:
-        place = t("sheet.place", estate=row["estate_id"], building=row["building_id"], unit=row["unit"],
-                  floor=row["floor"], room=row["room"])
+        place = t("sheet.place", estate=row["estate_name"] or row["estate_id"], building=row["building_id"],
+                  unit=row["unit"], floor=row["floor"], room=row["room"])
+        codes = " · ".join(filter(None, (row["estate_id"] if row["estate_name"] else "", row["home_id"], row["person_id"])))
+        who = row["person_name"] or t("sheet.whole_home")
         what = t.get(f"finding.{row['finding_type']}", row["finding_type"])
         body.append(
             "<tr>"
             f"<td>{row['order']}</td>"
             f'<td class="p{row["priority"]}">{row["priority"]}</td>'
             f"<td>{html.escape(place)}</td>"
-            f"<td>{html.escape(row['home_id'])}<br>{html.escape(row['person_id'])}</td>"
-            f"<td><b>{html.escape(what)}</b><br>{html.escape(row['summary'])}"
+            f"<td><b>{html.escape(who)}</b><br><small>{html.escape(codes)}</small></td>"
+            f"<td><b>{html.escape(what)}</b><br>{html.escape(row['explanation'])}"
             f"<br><small>{html.escape(row['finding_type'])}</small></td>"
             f"<td><small>{html.escape(row['task_id'])}</small></td>"
             f'<td class="result">{boxes}</td>'
