@@ -28,6 +28,7 @@ CHALICE_PROJECT = BUILD / "chalice-project"
 CHALICE_OUT = BUILD / "chalice"
 SERVERLESS_OUT = REPO / ".serverless"
 SERVERLESS_BIN = REPO / "node_modules" / ".bin" / "serverless"
+ECHARTS = REPO / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 #: Placeholder image for offline packaging. A real deploy passes the digest it pushed.
 PLACEHOLDER_GATE_IMAGE = (
@@ -87,6 +88,10 @@ def stage_chalice_project() -> Path:
     shutil.copytree(functions / "chalicelib", CHALICE_PROJECT / "chalicelib", ignore=ignore)
     shutil.copytree(REPO / "layers" / "gridgate", CHALICE_PROJECT / "vendor" / "gridgate", ignore=ignore)
     shutil.copytree(functions / ".chalice", CHALICE_PROJECT / ".chalice", ignore=ignore, dirs_exist_ok=True)
+    # the data-center page's chart library, from npm (package-lock.json pins it), served by the app
+    vendor = CHALICE_PROJECT / "chalicelib" / "pages" / "vendor"
+    vendor.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ECHARTS, vendor / ECHARTS.name)
     return CHALICE_PROJECT
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.package import IGNORED_LINT_RULES, console_script
+from infra.package import IGNORED_LINT_RULES, REPO, console_script
 from infra.routes import chalice_app, function_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,3 +103,10 @@ def test_api_zip_imports_with_only_the_lambda_runtime(packaged, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout) == sorted(chalice_app().routes)
+
+
+def test_api_zip_carries_the_chart_library_the_data_center_page_loads(packaged):
+    """The page loads /pages/vendor/echarts.min.js from the app: the zip must hold npm's copy."""
+    npm_copy = REPO / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+    with zipfile.ZipFile(packaged.api_zip) as archive:
+        assert archive.read("chalicelib/pages/vendor/echarts.min.js") == npm_copy.read_bytes()

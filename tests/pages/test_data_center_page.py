@@ -32,8 +32,15 @@ def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
     assert cells[0].splitlines() == ["玄武区", city.DISTRICT] and "120" in cells and "35" in cells and "480" in cells
     headers = desktop.locator("#places th").all_inner_texts()
     assert headers[-2:] == ["已授权", "授权上限"] and cells[-2:] == ["41", "60"]  # grants.active / grants.cap
-    assert desktop.locator("#charts svg").count() == 3
-    assert "居民构成" in desktop.locator("#charts svg").first.get_attribute("aria-label")
+    # drawn by Apache ECharts (served by the app), one SVG per chart, titled from the catalogue
+    expect(desktop.locator("#charts .chart svg")).to_have_count(3)
+    assert desktop.evaluate("[...document.querySelectorAll('#charts .chart')].every((box) => echarts.getInstanceByDom(box))")
+    assert desktop.locator("#charts .chart").first.get_attribute("aria-label").startswith("居民构成")
+    assert "居民构成" in desktop.locator("#charts .chart").first.locator("svg text").all_text_contents()
+    ticks = [int(text) for text in desktop.locator("#charts [data-chart=residents] svg text").all_text_contents() if text.isdigit()]
+    step = ticks[1] - ticks[0]
+    assert ticks[0] == 0 and ticks[-1] >= 120 and all(b - a == step for a, b in zip(ticks, ticks[1:]))
+    assert str(step)[0] in "125" and set(str(step)[1:]) <= {"0"}, ticks  # round steps: 1, 2, 5 × 10^n
     assert "独居人员长时间未外出" in desktop.locator("#alerts").inner_text()
     assert "授权人数超过上限" in desktop.locator("#findings").inner_text()
     assert "2026-11-21 10:00（北京时间）" in desktop.locator("#findings").inner_text()  # 02:00 UTC
@@ -76,18 +83,53 @@ def test_pages_carry_a_strict_content_security_policy(app_url):
     with urllib.request.urlopen(f"{app_url}/pages/grid-worker") as response:
         policy = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
-    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self' 'sha256-" in policy and "unsafe-inline" not in policy
+
+
+def test_the_app_serves_the_chart_library_from_npm(app_url):
+    from pathlib import Path
+
+    npm_copy = Path(__file__).resolve().parents[2] / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+    with urllib.request.urlopen(f"{app_url}/pages/vendor/echarts.min.js") as response:
+        assert response.headers["Content-Type"].startswith("text/javascript")
+        assert response.read() == npm_copy.read_bytes()
+    lock = json.loads((npm_copy.parents[3] / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/echarts"]["version"].startswith("6.")
 
 
 def test_the_page_fits_a_phone(phone, app_url):
     city.places()
     city.statistics_and_findings()
+    refused = []  # anything the page's Content-Security-Policy blocked (ECharts included)
+    phone.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
     _signed_in(phone, app_url)
     expect(phone.locator(f"#places tr[data-place-id='{city.DISTRICT}']")).to_have_count(1)
+    expect(phone.locator("#charts .chart svg")).to_have_count(3)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     widths = phone.eval_on_selector_all("#charts svg", "nodes => nodes.map((n) => n.getBoundingClientRect().right)")
     assert widths and max(widths) <= 390
+    sizes = phone.eval_on_selector_all("#charts svg text", "nodes => nodes.map((n) => parseFloat(getComputedStyle(n).fontSize))")
+    assert sizes and min(sizes) >= 13  # readable on a phone
     screenshot(phone, "data-center")
+    assert refused == []
+
+
+def test_the_charts_follow_their_box_when_the_window_changes(desktop, app_url):
+    city.places()
+    city.statistics_and_findings()
+    _signed_in(desktop, app_url)
+    expect(desktop.locator("#charts .chart svg")).to_have_count(3)
+    measure = "n => [n.getBoundingClientRect().width, n.parentElement.parentElement.clientWidth]"  # svg, its .chart box
+    wide, wide_box = desktop.eval_on_selector("#charts svg", measure)
+    desktop.set_viewport_size({"width": 390, "height": 900})
+    for _ in range(50):  # the ResizeObserver redraws on the next frames (polled: the CSP forbids eval)
+        narrow, narrow_box = desktop.eval_on_selector("#charts svg", measure)
+        if narrow < 340:
+            break
+        desktop.wait_for_timeout(100)
+    assert abs(wide - wide_box) < 1 and abs(narrow - narrow_box) < 1 and narrow < 340 < wide  # fills its box, at both widths
+    sizes = desktop.eval_on_selector_all("#charts svg text", "nodes => nodes.map((n) => parseFloat(getComputedStyle(n).fontSize))")
+    assert min(sizes) >= 13  # redrawn with the phone's text size
 
 
 def test_findings_page_on_and_follow_the_chosen_day(desktop, app_url):

@@ -25,7 +25,10 @@ def test_overview_of_the_city_then_of_a_grid(clean_tables):
     assert top["places"][0]["metrics"]["residents.owners"] == 120
     assert [a["type"] for a in top["alerts"]] == ["living_alone_no_exit"]
     assert [f["type"] for f in top["findings"]] == ["grants_over_cap"]
-    assert len(top["charts"]) == 3 and all(chart.startswith("<svg") for chart in top["charts"])
+    assert [chart["id"] for chart in top["charts"]] == ["residents", "traffic", "visitors"]
+    residents = top["charts"][0]
+    assert residents["title"] == "居民构成" and residents["categories"] == ["玄武区"]
+    assert [(s["name"], s["data"]) for s in residents["series"]][0] == ("业主", [120])
 
     in_grid = overview.overview(city.GRID)
     assert [p["place_id"] for p in in_grid["places"]] == [city.ESTATE]

@@ -11,6 +11,7 @@ the inline script and style of each page (by hash) and connections to this origi
 - ``GET /pages/grid-worker``             mobile page: sign in, tasks, roster, submit a result
 - ``GET /pages/grid-worker-sw.js``       its service worker (the page opens without signal)
 - ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
+- ``GET /pages/vendor/echarts.min.js``    Apache ECharts (npm ``echarts``), which draws its charts
 - ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=&shown=&lang=``
 """
 
@@ -38,6 +39,10 @@ from chalicelib.errors import ApiError
 bp = Blueprint(__name__)
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+#: Apache ECharts, served by the app itself (the pages fetch nothing from elsewhere): in the
+#: deployed zip under pages/vendor/ (`infra.package` copies it there), in the repository from npm.
+ECHARTS_FILES = (PAGES_DIR / "vendor" / "echarts.min.js",
+                 Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js")
 _PLACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -70,7 +75,7 @@ def _page(name: str, locale: str) -> Response:
     )
     policy = (
         "default-src 'none'; "
-        f"script-src {_inline_hashes(page, 'script')}; style-src {_inline_hashes(page, 'style')}; "
+        f"script-src 'self' {_inline_hashes(page, 'script')}; style-src {_inline_hashes(page, 'style')}; "
         "connect-src 'self'; worker-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return Response(
@@ -119,6 +124,22 @@ def grid_worker_service_worker():
         headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache",
                  "X-Content-Type-Options": "nosniff"},
     )
+
+
+@lru_cache(maxsize=1)
+def _echarts() -> str:
+    for path in ECHARTS_FILES:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise ApiError(503, "charts_unavailable", "the chart library is not installed (npm ci)")
+
+
+@bp.route("/vendor/echarts.min.js", methods=["GET"])
+def echarts_library():
+    """Apache ECharts, the data-center page's chart library (npm ``echarts``, Apache-2.0)."""
+    return Response(body=_echarts(), headers={
+        "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400",
+        "X-Content-Type-Options": "nosniff"})
 
 
 @bp.route("/data-center", methods=["GET"])

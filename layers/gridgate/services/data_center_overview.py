@@ -2,9 +2,10 @@
 latest open findings and key-group alerts under it.
 
 The page drills down the hierarchy (district -> street -> community -> grid -> estate); each
-level is one call. Charts are inline SVG (`svg_charts`), so the page needs no chart library
-and fetches nothing from outside; their titles and legends come from the message catalogue of
-the viewer's language (`gridgate.i18n`), as does everything else a person reads.
+level is one call. Charts are sent as data (title, categories, named series) for the page to
+draw with Apache ECharts, which the app serves itself; their titles and legends come from the
+message catalogue of the viewer's language (`gridgate.i18n`), as does everything else a person
+reads.
 
 Findings and alerts come a page at a time (`shown`, the page asks for more), newest first, with
 the totals, so that "25 of 341" is visible; with a chosen `day` only those found up to the end
@@ -24,7 +25,6 @@ from gridgate.clock import city_clock
 from gridgate.i18n import Translator, translator
 from gridgate.domain.model import Finding, Place, PlaceKind, TaskStatus
 from gridgate.services.finding_explanations import explain_finding
-from gridgate.services.svg_charts import bar_chart, horizontal_bars
 
 #: Finding types the key-group alert flow writes. Same strings as
 #: `gridgate.services.key_group_alerts.ALERT_TYPES` (a test keeps them equal); not imported
@@ -124,15 +124,21 @@ class DataCenterOverview:
         }
 
     @staticmethod
-    def _charts(rows: list[PlaceRow], locale: str | None = None) -> list[str]:
+    def _charts(rows: list[PlaceRow], locale: str | None = None) -> list[dict]:
+        """Each chart as {id, title, categories (place names), series [{name, data}], horizontal}."""
         if not rows:
             return []
         t = translator(locale)
         labels = [row.place.name or row.place.place_id for row in rows]
-        residents = {t(f"metric.{m}"): [row.metrics.get(m, 0.0) for row in rows] for m in RESIDENT_METRICS}
-        traffic = {t(f"metric.{m}"): [row.metrics.get(m, 0.0) for row in rows] for m in TRAFFIC_METRICS}
+
+        def series(metrics) -> list[dict]:
+            return [{"name": t(f"metric.{m}"), "data": [int(row.metrics.get(m, 0)) for row in rows]} for m in metrics]
+
         return [
-            bar_chart(t("chart.residents"), labels, residents),
-            bar_chart(t("chart.traffic_day"), labels, traffic),
-            horizontal_bars(t("chart.visitors_day"), labels, [row.metrics.get("visitors", 0.0) for row in rows]),
+            {"id": "residents", "title": t("chart.residents"), "categories": labels,
+             "series": series(RESIDENT_METRICS), "horizontal": False},
+            {"id": "traffic", "title": t("chart.traffic_day"), "categories": labels,
+             "series": series(TRAFFIC_METRICS), "horizontal": False},
+            {"id": "visitors", "title": t("chart.visitors_day"), "categories": labels,
+             "series": series(("visitors",)), "horizontal": True},
         ]
