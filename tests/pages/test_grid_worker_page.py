@@ -37,6 +37,8 @@ def test_worker_signs_in_submits_a_result_and_sees_the_change(phone, app_url, pr
 
     tasks.nth(1).click()
     expect(phone.locator("#roster .person")).to_have_count(2)
+    assert phone.locator("#home-title").inner_text() == "梅园新村 · B-01 · 1单元 · 5层 · 0501室"
+    assert phone.locator("#home-code").inner_text() == "编号 H-0001-0501"
     assert sorted(phone.locator("#roster .person").all_inner_texts())[0].startswith("李雷")
     assert_glyphs_render(phone, "#roster .person .name")
     screenshot(phone, "grid-worker-roster")
@@ -95,6 +97,8 @@ def test_the_page_speaks_english_when_asked(desktop, app_url, protector):
     assert desktop.locator("html").get_attribute("lang") == "en"
     expect(desktop.locator("#tasks-status")).to_have_text("1 open task(s)")
     expect(desktop.locator("#tasks li").first).to_contain_text("Resident not seen for a long time")
+    # the reason in the page's language too, though this browser asks for Chinese first
+    expect(desktop.locator("#tasks li").first).to_contain_text("Registered here but has passed no gate at all for 30 days: moved out?")
     screenshot(desktop, "grid-worker-tasks-en")
 
 
