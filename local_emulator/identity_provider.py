@@ -223,7 +223,7 @@ class EmulatedIdentityProvider:
                 if problem:
                     return self._send(400, html.escape(problem), "text/plain; charset=utf-8")
                 account = idp.accounts.get(form.get("staff_number", ""))
-                if account is None or not secrets.compare_digest(account.password, form.get("password", "")):
+                if account is None or not secrets.compare_digest(account.password.encode(), form.get("password", "").encode()):
                     return self._send(401, idp._login_form(form, wrong=True), "text/html; charset=utf-8")
                 query = urllib.parse.urlencode({"code": idp._issue_code(form, account), "state": form["state"]})
                 self._send(302, "", "text/plain", {"Location": f"{form['redirect_uri']}?{query}"})

@@ -116,6 +116,13 @@ def test_a_worker_signs_in_at_the_idp_and_lands_on_their_tasks(phone, app_url, p
     expect(phone.locator("#tasks li")).to_have_count(1)
 
 
+def test_the_idp_refuses_a_wrong_password_in_any_script(identity_provider, app_url):
+    params, _ = _started_login(app_url)
+    status, _, page = _http("POST", f"{identity_provider.issuer}/authorize",
+                            {**params, "staff_number": "worker-7", "password": "密码错误"})
+    assert status == 401 and "工号或密码不正确" in page
+
+
 def test_a_wrong_password_is_refused_at_the_idp(phone, app_url):
     sign_in(phone, app_url, "worker-7", password="not-the-password")
     expect(phone.locator("#login-error")).to_have_text("工号或密码不正确，请重新输入。")
@@ -183,6 +190,14 @@ def test_a_changed_or_missing_state_is_refused(app_url, identity_provider):
     assert _callback(app_url, "", params["state"], login_cookie)[0] == 400
 
 
+@pytest.mark.parametrize("state", ["x" * 5000, "状态" * 20, "a" * 42, "../../etc", "a" * 42 + "\u0000"])
+def test_a_hostile_state_is_refused_before_any_lookup(app_url, state):
+    """The attacker sets both the cookie and the query: still a 4xx, never a storage error."""
+    cookie = urllib.parse.quote(state)
+    status, _, page = _callback(app_url, "code", state, cookie)
+    assert status == 400 and "bad_state" in page
+
+
 def test_a_replayed_code_is_refused(app_url, identity_provider):
     params, login_cookie = _started_login(app_url)
     code = _code_for(identity_provider, params)
@@ -211,7 +226,8 @@ def test_a_code_taken_from_another_login_fails_its_pkce_verifier(app_url, identi
     assert status == 400 and json.loads(body)["error"] == "invalid_grant"
 
 
-@pytest.mark.parametrize("forgery", ["other_key", "other_audience", "other_issuer", "other_nonce", "expired", "roles_not_text"])
+@pytest.mark.parametrize("forgery", ["other_key", "other_audience", "other_issuer", "other_nonce", "expired", "roles_not_text",
+                                     "nonce_not_ascii"])
 def test_a_forged_id_token_is_refused(app_url, identity_provider, forgery):
     key = identity_provider.signing_key
     changes = {
@@ -221,6 +237,7 @@ def test_a_forged_id_token_is_refused(app_url, identity_provider, forgery):
         "other_nonce": lambda c: ({**c, "nonce": "n" * 43}, key, identity_provider.key_id),
         "expired": lambda c: ({**c, "exp": c["iat"] - 3600, "iat": c["iat"] - 7200}, key, identity_provider.key_id),
         "roles_not_text": lambda c: ({**c, "roles": [{"grid-worker": True}]}, key, identity_provider.key_id),
+        "nonce_not_ascii": lambda c: ({**c, "nonce": "随机数" * 10}, key, identity_provider.key_id),
     }
     identity_provider.tamper_next_id_token(changes[forgery])
     params, login_cookie = _started_login(app_url)

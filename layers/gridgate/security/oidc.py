@@ -140,6 +140,6 @@ class IdentityProvider:
             check_token_times(claims, now.timestamp(), leeway)
         except TokenError as err:
             raise SignInRefused("bad_id_token", f"id token refused: {err.message}") from None
-        if not secrets.compare_digest(str(claims["nonce"]), nonce):
+        if not secrets.compare_digest(str(claims["nonce"]).encode(), nonce.encode()):  # bytes: any text compares
             raise SignInRefused("bad_id_token", "id token was not issued for this sign-in (nonce)")
         return claims

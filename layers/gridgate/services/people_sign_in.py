@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,10 @@ ROLE_OF_IDP_ROLE = {"grid-worker": "grid_worker", "data-center-staff": "data_cen
 PAGES = ("grid-worker", "data-center")
 ACCESS_PREFIX, REFRESH_PREFIX = "gsa.", "gsr."
 _LOGIN_MINUTES = 10
+#: What `random_secret` makes (43 URL-safe characters); anything else is no state of ours, and
+#: never reaches the table (a 5,000-character key would be a storage error, not a refusal).
+_STATE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_MAX_CODE_LENGTH = 2048
 
 
 def _hash(secret: str) -> str:
@@ -97,9 +102,11 @@ class PeopleSignIn:
 
     def complete(self, state: str, browser_state: str, code: str) -> tuple[PageSession, str, str]:
         """(the new session, the page to return to, its locale) for the IdP's answer."""
-        if not (state and code):
+        if not (state and code) or len(code) > _MAX_CODE_LENGTH:
             raise SignInRefused("bad_callback", "the identity provider's answer has no code or state")
-        if not (browser_state and secrets.compare_digest(state, browser_state)):
+        if not _STATE.match(state):
+            raise SignInRefused("bad_state", "this sign-in was not started here; sign in again")
+        if not (browser_state and secrets.compare_digest(state.encode(), browser_state.encode())):
             raise SignInRefused("bad_state", "this sign-in was not started in this browser; sign in again")
         now = clock.now()
         login = self.store.take_login(state, now)
