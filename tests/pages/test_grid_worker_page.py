@@ -185,3 +185,20 @@ def test_the_printed_sheet_names_people_and_places_with_plain_reasons_and_audits
     reads = [r for r in AuditLog().about(f"person#{person_id}") if r.action == "personal_data.read"]
     assert [(r.actor, r.detail["purpose"], r.detail["fields"]) for r in reads] == [
         ("worker-7", "door-to-door verification (html)", ["name"])]
+
+
+def test_a_page_opened_without_signal_signs_in_when_the_signal_returns(phone, app_url, protector):
+    """The service worker's copy opens offline (the session cannot be checked then); back online,
+    the session is refreshed and the tasks appear without signing in again."""
+    city.places()
+    city.home_with_task(protector)
+    sign_in(phone, app_url, "worker-7")
+    expect(phone.locator("#tasks li")).to_have_count(1)
+    phone.reload()  # the service worker now controls the page and keeps its copy
+    expect(phone.locator("#tasks li")).to_have_count(1)
+    phone.context.set_offline(True)
+    phone.reload()
+    expect(phone.locator("#sign-in")).to_be_visible()
+    phone.context.set_offline(False)
+    expect(phone.locator("#tasks li")).to_have_count(1)
+    expect(phone.locator("#signed-in-as")).to_have_text("张伟（工号 worker-7）")
