@@ -86,7 +86,8 @@ class PeopleSignIn:
         """The configured IdP (needed to sign in, not to check a session's access token)."""
         if self._provider is None:
             if not self.settings.oidc_issuer:
-                raise SignInRefused("sign_in_not_configured", "no identity provider is configured (GRIDGATE_OIDC_ISSUER)", 503)
+                # a stage without an IdP offers no sign-in: not found here, not a server fault
+                raise SignInRefused("sign_in_not_configured", "no identity provider is configured (GRIDGATE_OIDC_ISSUER)", 404)
             self._provider = IdentityProvider(self.settings.oidc_issuer, self.settings.oidc_client_id)
         return self._provider
 
