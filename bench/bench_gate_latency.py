@@ -8,9 +8,12 @@ face is near a real one) plus REAL_PEOPLE real residents enrolled with two photo
 residents' *other* photos and of strangers. Each frame goes through the whole gate path: signed
 request -> `chalice.test.Client` -> device auth -> face pipeline -> warm gallery (its version
 re-read in moto) -> calibrated match -> right (moto) -> event write with the nonce (moto). The
-reference is bare face_recognition (decode, `face_locations`, `face_encodings`) on the very same
-bytes, timed alternately with the gate request so both see the same machine load.
-Targets: p95 <= 200 ms per 640x480 frame; gate / bare <= 1.10.
+reference is the models' own decode+detect+encode (`bench.face_frames.model_detect_encode`: HOG
+without upsampling where the gate does not upsample either, 5-point landmarks, SFace) on the very
+same bytes, timed alternately with the gate request so both see the same machine load.
+Synthetic templates are unit-length, as SFace's are. Targets: p95 <= 200 ms per 640x480 frame;
+gate / reference <= 1.3. The detectors (HOG vs YuNet) are also timed alone on the same frames,
+with how many faces of the real residents each found (`detectors`).
 
 QR: a visitor pass's decoded text (signature, estate, window; then nonce, use count and event in
 one transaction) and a resident's rotating code (secret look-up, right; then nonce and event in one
@@ -131,7 +134,8 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
     since = date(2020, 1, 1)
     synthetic = [f"{estate_id}-S{n:06d}" for n in range(people)]
     real = {identity: f"{estate_id}-R-{identity}" for identity in residents.enrolled}
-    faces = (mean + rng.normal(0.0, spread, size=(people, 128))).astype("<f4")
+    faces = mean + rng.normal(0.0, spread, size=(people, 128))
+    faces = (faces / np.linalg.norm(faces, axis=1, keepdims=True)).astype("<f4")
     ownerships = (
         ownership_to_item(Ownership(pid, f"H-{pid}", estate_id, since)).serialize()
         for pid in [*synthetic, *real.values()]
@@ -186,7 +190,7 @@ def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict
                 by_outcome.setdefault(decision["outcome"], []).append(elapsed)
             else:
                 started = time.perf_counter()
-                bare_detect_encode(frame)
+                model_detect_encode(frame)
                 bare_ms.append((time.perf_counter() - started) * 1000)
         opened = decision["outcome"] == "open"
         if identity is None:
@@ -198,7 +202,7 @@ def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict
     return {
         "gate_ms": gate,
         "gate_ms_by_outcome": {outcome: _percentiles(values) for outcome, values in sorted(by_outcome.items())},
-        "bare_face_recognition_ms": bare,
+        "model_decode_detect_encode_ms": bare,
         "ratio_p50": round(gate["p50"] / bare["p50"], 3),
         "ratio_p95": round(gate["p95"] / bare["p95"], 3),
         "first_request_with_gallery_build_s": round(first_request_s, 2),
@@ -262,6 +266,26 @@ def _qr_run(client, gate_id: str, key: bytes, estate_id: str, resident_id: str, 
     }
 
 
+def _detectors(residents: Residents) -> dict:
+    """HOG vs YuNet alone on the residents' probe frames: time and whether the one face was found."""
+    import cv2
+
+    from gridgate.faces.pipeline import DEFAULT_POLICY, FacePolicy, detect_faces
+
+    out = {}
+    for name in ("hog", "yunet"):
+        policy = FacePolicy(detector=name) if name != DEFAULT_POLICY.detector else DEFAULT_POLICY
+        times, found = [], 0
+        for _, frame in residents.probes:
+            rgb = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+            started = time.perf_counter()
+            boxes = detect_faces(np.ascontiguousarray(rgb), policy)
+            times.append((time.perf_counter() - started) * 1000)
+            found += bool(boxes)
+        out[name] = {"detect_ms": _percentiles(times), "frames_with_a_face": found, "frames": len(residents.probes)}
+    return out
+
+
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     sizes = GALLERY_SIZES[:2] if quick else GALLERY_SIZES
@@ -283,7 +307,9 @@ def main(argv: list[str]) -> None:
         residents = Residents()
         results: dict = {"machine_cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
                          "frames_per_size": frames, "real_people": len(residents.enrolled),
-                         "face": {}, "targets": {"face_p95_ms": 200, "face_ratio": 1.10, "qr_p95_ms": 20}}
+                         "face": {}, "targets": {"face_p95_ms": 200, "face_ratio": 1.3, "qr_p95_ms": 20}}
+        results["detectors"] = _detectors(residents)
+        print(f"detectors: {json.dumps(results['detectors'])}", flush=True)
         with Client(app) as client:
             for number, size in enumerate(sizes):
                 estate_id = f"E-bench-{size}"
