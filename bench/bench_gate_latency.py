@@ -157,9 +157,14 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
 
 
 def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict[str, str], frames: int, rng) -> dict:
+    from gridgate.faces.gallery import EstateGalleryCache
+    from gridgate.faces.pipeline import probe_face
     from gridgate.security.device_auth import sign_request
 
-    from bench.face_frames import bare_detect_encode
+    from bench.face_frames import model_detect_encode
+
+    estate_id = gate_id.rsplit("-", 1)[0]
+    inspected = EstateGalleryCache()
 
     def send(frame: bytes) -> tuple[float, dict]:
         headers = sign_request(
@@ -181,6 +186,7 @@ def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict
     picks += [(None, residents.strangers[i % len(residents.strangers)]) for i in range(frames - len(picks))]
     gate_ms, bare_ms, outcomes = [], [], {"genuine_open": 0, "genuine_other": 0, "stranger_open": 0, "stranger_deny": 0}
     by_outcome: dict[str, list[float]] = {}
+    rule_inputs: list[dict] = []
     for n, (identity, frame) in enumerate(picks):
         order = (0, 1) if n % 2 == 0 else (1, 0)
         for which in order:
@@ -198,6 +204,7 @@ def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict
         else:
             correct = opened and decision["person_id"] == real[identity]
             outcomes["genuine_open" if correct else "genuine_other"] += 1
+            rule_inputs.append(_rule_inputs(inspected.gallery(estate_id), probe_face(frame), real[identity], correct))
     gate, bare = _percentiles(gate_ms), _percentiles(bare_ms)
     return {
         "gate_ms": gate,
@@ -207,6 +214,24 @@ def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict
         "ratio_p95": round(gate["p95"] / bare["p95"], 3),
         "first_request_with_gallery_build_s": round(first_request_s, 2),
         "outcomes": outcomes,
+        "residents_rule_inputs": rule_inputs,
+    }
+
+
+def _rule_inputs(gallery, probe, resident_id: str, opened: bool) -> dict:
+    """What the gate's rule weighed for one resident's frame, read from the same estate gallery the
+    gate builds (moto's templates): nearest person, distances, the threshold for the templates
+    searched. It explains a deny without trusting any number the response carries."""
+    found = gallery.match(probe)
+    nearest = gallery.app.nearest(probe.encoding)
+    return {
+        "opened": opened,
+        "templates_searched": sum(group.templates for group in gallery.encoders),
+        "threshold": round(found.threshold, 4),
+        "nearest_is_the_resident": nearest.person_id == resident_id,
+        "distance": round(nearest.distance, 4),
+        "runner_up_distance": round(nearest.runner_up_distance, 4),
+        "runner_up_is_synthetic": "-S" in (nearest.runner_up_id or ""),
     }
 
 

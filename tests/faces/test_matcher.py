@@ -58,18 +58,19 @@ def test_the_legacy_threshold_tightens_as_the_gallery_grows():
     assert all(t <= LEGACY_RULE.max_threshold for t in thresholds)
 
 
-def test_the_sface_threshold_follows_its_measured_points_and_tightens():
-    """The measured form: the fitted points, linear in log10(templates) between them."""
+def test_the_sface_threshold_is_the_union_bound_on_its_measured_tail():
+    """The measured form: at G templates, one template's impostor chance (the fitted tail) is the
+    per-decision target / G, so G templates together stay within the target (Boole's inequality)."""
     rule = SFACE_RULE
-    assert CALIBRATED_RULE is SFACE_RULE
-    for templates, threshold in rule.threshold_points:
-        assert rule.threshold(templates) == pytest.approx(min(rule.max_threshold, threshold))
-    (n0, t0), (n1, t1) = rule.threshold_points[:2]
-    middle = round(10 ** ((math.log10(n0) + math.log10(n1)) / 2))
-    share = (math.log10(middle) - math.log10(n0)) / (math.log10(n1) - math.log10(n0))
-    assert rule.threshold(middle) == pytest.approx(t0 + share * (t1 - t0), abs=1e-9)
-    assert rule.threshold(50_000) <= rule.threshold(5_000) <= rule.threshold(100) <= rule.threshold(1)
-    assert rule.threshold(50_000) < rule.threshold(1)
+    assert CALIBRATED_RULE is SFACE_RULE and rule.tail is not None
+    for templates in (1, 100, 5_000, 50_000):
+        cosine = 1 - rule.threshold(templates) ** 2 / 2
+        per_template = rule.tail.rate * math.exp(-(cosine - rule.tail.similarity) / rule.tail.scale)
+        assert templates * per_template == pytest.approx(rule.target_stranger_accept, rel=1e-9)
+    # ten times the templates: the cosine a match needs rises by exactly scale * ln(10)
+    rise = (1 - rule.threshold(5_000) ** 2 / 2) - (1 - rule.threshold(500) ** 2 / 2)
+    assert rise == pytest.approx(rule.tail.scale * math.log(10), rel=1e-9)
+    assert 0 < rule.threshold(50_000) < rule.threshold(5_000) < rule.threshold(100) < rule.threshold(1)
     assert rule.margin > 0  # a face equally near two people is attributed to neither
 
 

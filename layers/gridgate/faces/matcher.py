@@ -7,8 +7,9 @@ registry matched, with the distance and margin that explain the decision.
 
 One rule per encoder (`RULES`): a probe is only compared with templates of its own encoder
 (`EncoderGalleries`, `match_probe`). The SFace rule (`SFACE_RULE`) takes its thresholds from what
-a large impostor population MEASURED (bench/bench_face_scale.py, LFW, docs/face-matching.md
-section 10). The legacy dlib rule (`LEGACY_RULE`), calibrated in bench/bench_face_calibration.py
+a large impostor population MEASURED: the tail of the similarity between different people's
+templates over ~27 million LFW pairs (`ImpostorTail`), turned into a threshold per gallery size by
+the union bound (bench/bench_face_scale.py, docs/face-matching.md section 10). The legacy dlib rule (`LEGACY_RULE`), calibrated in bench/bench_face_calibration.py
 on the 47 people of testdata/faces, is the model-based form:
 - distance: a person's distance is that of their NEAREST enrolled template (several templates
   per person cover more poses and lighting); the nearest person must be closer than a
@@ -41,6 +42,27 @@ ENCODING_DIM = 128
 
 
 @dataclass(frozen=True)
+class ImpostorTail:
+    """How often one template of another person is at least this similar to a probe (cosine).
+
+    Exponential above `similarity`: ``P(cos >= s) = rate * exp(-(s - similarity) / scale)``, the
+    generalised Pareto tail with shape 0, fitted by maximum likelihood to the impostor pairs above
+    the empirical (1 - `rate`) quantile. For unit vectors ``cos = 1 - distance^2 / 2``. Measured on
+    held-out LFW pairs it holds to about one pair in a million; deeper, look-alikes (twins,
+    near-twins) make the real tail heavier than the exponential, which is why the rule's level is
+    fitted on measured galleries too (bench/bench_face_scale.py, docs/face-matching.md section 10).
+    """
+
+    similarity: float  # the cosine the fit starts at (the impostor pairs' 1 - rate quantile)
+    rate: float  # the share of impostor pairs at or above `similarity`
+    scale: float  # the mean excess over `similarity` of those pairs
+
+    def similarity_at(self, per_template_rate: float) -> float:
+        """The cosine a stranger's one template reaches with chance `per_template_rate`."""
+        return self.similarity + self.scale * math.log(self.rate / per_template_rate)
+
+
+@dataclass(frozen=True)
 class DecisionRule:
     """Accept the nearest person only if close enough and clearly nearer than anyone else.
 
@@ -60,19 +82,28 @@ class DecisionRule:
     impostor_location: float | None = None
     impostor_scale: float | None = None
     target_stranger_accept: float = 0.001
-    #: The measured form (SFace): (templates, threshold) points, interpolated linearly in
-    #: log10(templates) and continued beyond the last point along the last segment. Each point is
-    #: the largest threshold whose MEASURED stranger-accept stayed within the fit target at that
-    #: gallery size (bench/bench_face_scale.py). Takes precedence over the line above.
-    threshold_points: tuple[tuple[int, float], ...] = ()
+    #: The measured form (SFace): the upper tail of the similarity between different people's
+    #: templates, fitted on a large impostor population (bench/bench_face_scale.py). Takes precedence
+    #: over the normal above; see `threshold`.
+    tail: ImpostorTail | None = None
 
     def threshold(self, templates: int) -> float:
-        """The distance below which a match is accepted, when `templates` templates are searched."""
-        if self.threshold_points:
-            return min(self.max_threshold, _interpolate(self.threshold_points, max(int(templates), 1)))
+        """The distance below which a match is accepted, when `templates` templates are searched.
+
+        With a `tail`: a stranger searched against G templates is let in only if SOME template is
+        nearer than the threshold, and the chance of that is at most G times the chance against one
+        template (the union bound; it holds for every stranger, look-alike or not, so also on
+        average). The threshold is therefore the distance at which one template's impostor chance is
+        ``target_stranger_accept / G``: conservative at every gallery size, by construction, as far
+        as the fitted tail describes the population.
+        """
+        templates = max(int(templates), 1)
+        if self.tail is not None:
+            similarity = self.tail.similarity_at(self.target_stranger_accept / templates)
+            return min(self.max_threshold, math.sqrt(max(2.0 - 2.0 * similarity, 0.0)))
         if self.impostor_location is None or self.impostor_scale is None:
             return self.max_threshold
-        per_template = -math.expm1(math.log1p(-self.target_stranger_accept) / max(int(templates), 1))
+        per_template = -math.expm1(math.log1p(-self.target_stranger_accept) / templates)
         modelled = self.impostor_location + self.impostor_scale * NormalDist().inv_cdf(per_template)
         return min(self.max_threshold, modelled)
 
@@ -84,29 +115,19 @@ class DecisionRule:
         return (distance < thresholds) & (np.asarray(runner_up) - distance >= self.margin)
 
 
-def _interpolate(points: tuple[tuple[int, float], ...], templates: int) -> float:
-    """Linear in log10(templates) between points; flat below the first, the last slope beyond the last."""
-    xs = [math.log10(max(n, 1)) for n, _ in points]
-    ys = [t for _, t in points]
-    x = math.log10(templates)
-    if len(points) == 1 or x <= xs[0]:
-        return ys[0]
-    for i in range(1, len(xs)):
-        if x <= xs[i] or i == len(xs) - 1:
-            return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / (xs[i] - xs[i - 1])
-    return ys[-1]
-
-
 #: face_recognition's default ``tolerance=0.6``: the uncalibrated rule, kept for comparison.
 BASELINE_RULE = DecisionRule(max_threshold=0.6)
 #: The legacy dlib templates' rule. Values from bench/bench_face_calibration.py (docs/face-matching.md).
 LEGACY_RULE = DecisionRule(max_threshold=0.6, margin=0.04, impostor_location=0.8344, impostor_scale=0.0823)
 #: The SFace rule the gate uses: fitted by bench/bench_face_scale.py on ALL LFW identities with the
-#: same procedure whose held-out results docs/face-matching.md reports.
+#: same procedure whose held-out results docs/face-matching.md reports (``--fit-only`` prints it).
+#: The level is the strictest the fit allows: LFW's look-alike pairs (twins, near-twins) are in
+#: almost every large gallery, so the measured stranger-accept shrinks little with the level.
 SFACE_RULE = DecisionRule(
     max_threshold=2.0,
     margin=0.01,
-    threshold_points=((1, 1.1046), (10, 1.0635), (100, 1.0087), (300, 0.99), (1000, 0.7574), (1800, 0.7326), (3000, 0.5713)),
+    target_stranger_accept=1e-05,
+    tail=ImpostorTail(similarity=0.36186, rate=0.00099998, scale=0.02477),
 )
 #: One rule per encoder: a distance means something only against its own encoder's calibration.
 RULES: dict[str, DecisionRule] = {CURRENT_ENCODER_ID: SFACE_RULE, LEGACY_ENCODER_ID: LEGACY_RULE}
