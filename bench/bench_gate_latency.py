@@ -158,7 +158,6 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
 
 def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict[str, str], frames: int, rng) -> dict:
     from gridgate.faces.gallery import EstateGalleryCache
-    from gridgate.faces.pipeline import probe_face
     from gridgate.security.device_auth import sign_request
 
     from bench.face_frames import model_detect_encode
@@ -204,7 +203,7 @@ def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict
         else:
             correct = opened and decision["person_id"] == real[identity]
             outcomes["genuine_open" if correct else "genuine_other"] += 1
-            rule_inputs.append(_rule_inputs(inspected.gallery(estate_id), probe_face(frame), real[identity], correct))
+            rule_inputs.append(_rule_inputs(inspected.gallery(estate_id), frame, real[identity], correct))
     gate, bare = _percentiles(gate_ms), _percentiles(bare_ms)
     return {
         "gate_ms": gate,
@@ -218,10 +217,17 @@ def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict
     }
 
 
-def _rule_inputs(gallery, probe, resident_id: str, opened: bool) -> dict:
+def _rule_inputs(gallery, frame: bytes, resident_id: str, opened: bool) -> dict:
     """What the gate's rule weighed for one resident's frame, read from the same estate gallery the
     gate builds (moto's templates): nearest person, distances, the threshold for the templates
-    searched. It explains a deny without trusting any number the response carries."""
+    searched (or the pipeline's refusal). It explains a deny without trusting the response."""
+    from gridgate.faces.errors import FaceInputRejected
+    from gridgate.faces.pipeline import probe_face
+
+    try:
+        probe = probe_face(frame)
+    except FaceInputRejected as rejected:
+        return {"opened": opened, "pipeline": rejected.code}
     found = gallery.match(probe)
     nearest = gallery.app.nearest(probe.encoding)
     return {

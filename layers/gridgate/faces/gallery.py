@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Mapping
 
-import numpy as np
-
 from gridgate import clock
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.config import get_settings
