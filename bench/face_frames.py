@@ -5,8 +5,13 @@ The test photos are 150x150 LFW crops and phone/press photos up to 1024 px; each
 640x480 (aspect kept, letterboxed on grey) and JPEG-encoded as a camera would send it. Faces then
 span roughly 150-350 px, i.e. what `gridgate.faces.pipeline` sees at a gate.
 
-`bare_detect_encode` is the reference a latency benchmark divides by: face_recognition used the
-plain way (decode, `face_locations`, `face_encodings`) on the very same bytes, nothing else.
+`model_detect_encode` is the reference a latency benchmark divides by: the models alone on the very
+same bytes: decode, dlib HOG at the frame's own size (the gate's first and, for a gate-sized face,
+only pass; twice the size only when nothing is found, as the gate does), then for every face found
+YuNet's five points on a padded crop around it (what the gate runs to align), OpenCV's alignCrop
+and the SFace feature. (The gate also places dlib's 5 points for the legacy encoder; the
+reference does not, so the gate's ratio carries that cost too.) `bare_detect_encode` is face_recognition used
+the plain way (its default upsample 1 and dlib encoder), kept for comparison with earlier runs.
 """
 
 from __future__ import annotations
@@ -69,3 +74,25 @@ def bare_detect_encode(jpeg: bytes, *, upsample: int = 1) -> list[np.ndarray]:
     pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
     locations = face_recognition.face_locations(pixels, number_of_times_to_upsample=upsample)
     return face_recognition.face_encodings(pixels, locations)
+
+
+def model_detect_encode(jpeg: bytes, *, detector: str = "hog") -> list[np.ndarray]:
+    """The face models alone on `jpeg`: decode, detect, YuNet's 5 points, alignCrop + SFace on every face."""
+    import cv2
+    from face_recognition import api
+
+    from gridgate.faces.encoders import SFACE_ENCODER, Landmarks5
+    from gridgate.faces.pipeline import _clip_box, _yunet, yunet_points
+
+    rgb = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+    if detector == "yunet":
+        boxes = _yunet(rgb)
+    else:
+        rects = list(api.face_detector(rgb, 0)) or list(api.face_detector(rgb, 1))
+        boxes = [_clip_box(r.top(), r.right(), r.bottom(), r.left(), rgb.shape, 0.0) for r in rects]
+    out = []
+    for box in boxes:
+        row = yunet_points(rgb, box)
+        if row is not None:
+            out.append(SFACE_ENCODER.encode(rgb, Landmarks5(np.zeros((3, 2)), yunet_face=np.asarray(row, np.float32))))
+    return out

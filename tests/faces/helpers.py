@@ -59,12 +59,22 @@ class FaceCity:
         OwnershipRepository().add(Ownership(person_id, home_id, estate_id, date(2020, 1, 1)))
         return person_id
 
-    def template(self, person_id: str, encoding: np.ndarray, source: str = "app", number: int = 0) -> None:
+    def template(
+        self, person_id: str, encoding: np.ndarray, source: str = "app", number: int = 0, encoder: str | None = None
+    ) -> None:
+        """Store one template (by the current encoder unless `encoder` names another)."""
         from gridgate.adapters.repositories import FaceTemplateRepository
-        from gridgate.domain.model import FaceTemplate, Registry
+        from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
 
         FaceTemplateRepository().add(
-            FaceTemplate(person_id, Registry(source), number, template_bytes(encoding), clock.now())
+            FaceTemplate(
+                person_id,
+                Registry(source),
+                number,
+                template_bytes(encoding),
+                clock.now(),
+                encoder=encoder or CURRENT_ENCODER_ID,
+            )
         )
 
 

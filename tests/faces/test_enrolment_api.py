@@ -9,7 +9,7 @@ import pytest
 from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
-from gridgate.domain.model import Registry
+from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, Registry
 from gridgate.faces.gallery import EstateGalleryCache
 from gridgate.faces.pipeline import probe_face
 from gridgate.services.face_enrolment import ENROLMENT_POLICY, MAX_APP_TEMPLATES
@@ -37,7 +37,7 @@ def actions(person_id: str) -> list[str]:
 
 
 @pytest.fixture
-def resident(face_city):
+def resident(clean_tables, face_city):
     estate = face_city.estate()
     return estate, face_city.owner(estate)
 
@@ -66,7 +66,7 @@ def test_the_enrolled_face_opens_the_match_at_the_gate_and_withdrawal_closes_it(
     for selfie in SELFIES:
         assert send(client, "POST", "/faces/me", photo(selfie), who=person)[0] == 200
     cache = EstateGalleryCache()
-    probe = probe_of(GATE_FRAME).encoding
+    probe = probe_of(GATE_FRAME)
     before = cache.match(estate, probe)
     assert before.accepted and (before.person_id, before.registry) == (person, Registry.APP)
 
@@ -109,7 +109,46 @@ def test_status_shows_metadata_only(client, photo, resident):
     status, body = send(client, "GET", "/faces/me", who=person, content_type="application/json")
     assert status == 200 and body["max_app_templates"] == MAX_APP_TEMPLATES
     (face,) = body["app_templates"]
-    assert set(face) == {"template_no", "consent_at", "face_px"}
+    assert set(face) == {"template_no", "consent_at", "face_px", "encoder"}
+    assert face["encoder"] == body["current_encoder"] == CURRENT_ENCODER_ID
+    assert body["reenrolment_required"] is False
+
+
+def test_a_selfie_of_another_enrolled_person_is_refused_audited_and_not_stored(client, photo, resident, face_city):
+    estate, first = resident
+    assert send(client, "POST", "/faces/me", photo(SELFIES[0]), who=first)[0] == 200
+    second = face_city.owner(estate)  # another account presents the same person's face
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[1]), who=second)
+    assert (status, body["error"]["code"]) == (409, "duplicate_face")
+    assert first not in body["error"]["message"]  # the resident is told why, not who
+    assert app_templates(second) == []
+    (record,) = [r for r in AuditLog().about(f"person#{second}") if r.action == "face.enrol.duplicate_refused"]
+    assert record.detail["matches_person"] == first and record.detail["reason"] == "duplicate_face"
+    assert record.detail["distance"] < record.detail["threshold"]
+    # a different person's selfie is not a duplicate
+    other = face_city.owner(estate)
+    assert send(client, "POST", "/faces/me", photo("faces/obama/obama.jpg"), who=other)[0] == 200
+
+
+def test_a_legacy_template_opens_the_gate_until_re_enrolment_replaces_it(client, photo, probe_of, resident, face_city):
+    """The migration: a dlib template keeps matching (through the dlib encoding of the probe,
+    never the SFace one), the resident is asked to re-enrol, and re-enrolment retires it."""
+    estate, person = resident
+    legacy = probe_of(SELFIES[0]).encoding_for(LEGACY_ENCODER_ID)
+    face_city.template(person, legacy, "app", encoder=LEGACY_ENCODER_ID)
+    status, body = send(client, "GET", "/faces/me", who=person, content_type="application/json")
+    assert body["reenrolment_required"] is True and body["app_templates"][0]["encoder"] == LEGACY_ENCODER_ID
+
+    cache = EstateGalleryCache()
+    found = cache.match(estate, probe_of(GATE_FRAME))
+    assert found.accepted and found.person_id == person and found.encoder_id == LEGACY_ENCODER_ID
+    assert cache.gallery(estate).app.templates == 0  # nothing by the current encoder yet
+
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[1]), who=person)
+    assert status == 200 and body["reenrolment_required"] is False
+    assert [t.encoder for t in app_templates(person)] == [CURRENT_ENCODER_ID]
+    found = cache.match(estate, probe_of(GATE_FRAME))
+    assert found.accepted and found.person_id == person and found.encoder_id == CURRENT_ENCODER_ID
 
 
 @pytest.mark.parametrize(

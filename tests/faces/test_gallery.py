@@ -47,9 +47,9 @@ def test_the_gallery_holds_each_registry_of_the_people_with_a_right(face_city, p
 def test_matching_through_the_cache_names_person_and_registry(face_city, probe_of):
     estate, p01, p09 = estate_with_two_residents(face_city, probe_of)
     cache = EstateGalleryCache()
-    resident = cache.match(estate, probe_of(P01_PROBE).encoding)
+    resident = cache.match(estate, probe_of(P01_PROBE))
     assert resident.accepted and (resident.person_id, resident.registry) == (p01, Registry.APP)
-    registry_only = cache.match(estate, probe_of(P09_PROBE).encoding)
+    registry_only = cache.match(estate, probe_of(P09_PROBE))
     assert registry_only.accepted and (registry_only.person_id, registry_only.registry) == (p09, Registry.POPULATION)
     assert cache.builds == 1
 
@@ -73,11 +73,11 @@ def test_rebuilt_after_a_version_bump_and_only_then(face_city, probe_of):
 def test_an_ended_ownership_leaves_the_gallery_at_the_next_decision(face_city, probe_of):
     estate, p01, _ = estate_with_two_residents(face_city, probe_of)
     cache = EstateGalleryCache()
-    assert cache.match(estate, probe_of(P01_PROBE).encoding).person_id == p01
+    assert cache.match(estate, probe_of(P01_PROBE)).person_id == p01
     (home_id,) = [o.home_id for o in OwnershipRepository().for_person(p01)]
     OwnershipRepository().end(p01, home_id, date(2021, 1, 1))
     PlaceRepository().bump_gallery_version(estate)
-    after = cache.match(estate, probe_of(P01_PROBE).encoding)
+    after = cache.match(estate, probe_of(P01_PROBE))
     assert not after.accepted and p01 not in cache.gallery(estate).rights
 
 

@@ -8,10 +8,12 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 from gridgate import clock
-from gridgate.domain.model import FaceTemplate, Registry
+from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import (
     BASELINE_RULE,
     CALIBRATED_RULE,
+    LEGACY_RULE,
+    SFACE_RULE,
     DecisionRule,
     Gallery,
     MatchReason,
@@ -28,13 +30,13 @@ KIT = "faces/kit_harington/john2.jpeg"
 STRANGER_PROBES = ["faces/biden/biden.jpg", "faces/Amelia_Vega/Amelia_Vega_0002.jpg", "adversarial/sfas_image_T1.jpg"]
 
 
-def gallery(registry: Registry, probe_of, people: dict[str, list[str]]) -> Gallery:
+def gallery(registry: Registry, probe_of, people: dict[str, list[str]], encoder_id: str = CURRENT_ENCODER_ID) -> Gallery:
     ids, rows = [], []
     for person_id, photos in people.items():
         for relative in photos:
             ids.append(person_id)
-            rows.append(probe_of(relative).encoding)
-    return Gallery(registry, ids, np.stack(rows))
+            rows.append(probe_of(relative).encoding_for(encoder_id))
+    return Gallery(registry, ids, np.stack(rows), encoder_id)
 
 
 @pytest.fixture
@@ -45,19 +47,35 @@ def app_gallery(probe_of) -> Gallery:
 # --- the rule -----------------------------------------------------------------------------------------
 
 
-def test_the_threshold_tightens_as_the_gallery_grows():
+def test_the_legacy_threshold_tightens_as_the_gallery_grows():
     sizes = [1, 10, 100, 1_000, 50_000, 100_000]
-    thresholds = [CALIBRATED_RULE.threshold(n) for n in sizes]
+    thresholds = [LEGACY_RULE.threshold(n) for n in sizes]
     assert thresholds == sorted(thresholds, reverse=True) and len(set(thresholds)) == len(sizes)
     # one template: the distance below which 0.1 % of the modelled strangers fall
-    single = CALIBRATED_RULE.impostor_location + CALIBRATED_RULE.impostor_scale * NormalDist().inv_cdf(0.001)
+    single = LEGACY_RULE.impostor_location + LEGACY_RULE.impostor_scale * NormalDist().inv_cdf(0.001)
     assert math.isclose(thresholds[0], single, abs_tol=1e-9)
     assert all(BASELINE_RULE.threshold(n) == 0.6 for n in sizes)
-    assert all(t <= CALIBRATED_RULE.max_threshold for t in thresholds)
+    assert all(t <= LEGACY_RULE.max_threshold for t in thresholds)
+
+
+def test_the_sface_threshold_is_the_union_bound_on_its_measured_tail():
+    """The measured form: at G templates, one template's impostor chance (the fitted tail) is the
+    per-decision target / G, so G templates together stay within the target (Boole's inequality)."""
+    rule = SFACE_RULE
+    assert CALIBRATED_RULE is SFACE_RULE and rule.tail is not None
+    for templates in (1, 100, 5_000, 50_000):
+        cosine = 1 - rule.threshold(templates) ** 2 / 2
+        per_template = rule.tail.rate * math.exp(-(cosine - rule.tail.similarity) / rule.tail.scale)
+        assert templates * per_template == pytest.approx(rule.target_stranger_accept, rel=1e-9)
+    # ten times the templates: the cosine a match needs rises by exactly scale * ln(10)
+    rise = (1 - rule.threshold(5_000) ** 2 / 2) - (1 - rule.threshold(500) ** 2 / 2)
+    assert rise == pytest.approx(rule.tail.scale * math.log(10), rel=1e-9)
+    assert 0 < rule.threshold(50_000) < rule.threshold(5_000) < rule.threshold(100) < rule.threshold(1)
+    assert rule.margin > 0  # a face equally near two people is attributed to neither
 
 
 def test_the_model_threshold_keeps_the_whole_search_at_the_target():
-    rule = CALIBRATED_RULE
+    rule = LEGACY_RULE
     for templates in (10, 5_000):
         per_template = NormalDist(rule.impostor_location, rule.impostor_scale).cdf(rule.threshold(templates))
         assert math.isclose(1 - (1 - per_template) ** templates, rule.target_stranger_accept, rel_tol=1e-6)
@@ -167,21 +185,47 @@ def test_the_baseline_tolerance_lets_a_lookalike_in_where_the_calibrated_rule_do
     threshold depends on how many templates a stranger is tried against: below 0.535 from 10
     templates on (about 0.53), so at any real estate he is denied; against the 7 templates here it
     is 0.539, where one such pair in 15,631 is within the 0.1 % the rule allows."""
+    legacy = LEGACY_ENCODER_ID
     enrolled = gallery(
-        Registry.APP, probe_of, {"peres": ["faces/Shimon_Peres/Shimon_Peres_0004.jpg"], "p01": P01, "p03": P03, "kit": [KIT]}
+        Registry.APP,
+        probe_of,
+        {"peres": ["faces/Shimon_Peres/Shimon_Peres_0004.jpg"], "p01": P01, "p03": P03, "kit": [KIT]},
+        legacy,
     )
-    stranger = probe_of("faces/Tommy_Franks/Tommy_Franks_0003.jpg").encoding
+    stranger = probe_of("faces/Tommy_Franks/Tommy_Franks_0003.jpg").encoding_for(legacy)
     let_in = match(stranger, enrolled, Gallery.empty(Registry.POPULATION), BASELINE_RULE)
     assert let_in.accepted and let_in.person_id == "peres"
     # the same people plus far-away fillers: an estate of 12 templates
-    peres = probe_of("faces/Shimon_Peres/Shimon_Peres_0004.jpg").encoding
+    peres = probe_of("faces/Shimon_Peres/Shimon_Peres_0004.jpg").encoding_for(legacy)
     fillers = [np.full(128, 0.3 + 0.01 * i, dtype=np.float32) for i in range(5)]
     estate = Gallery(
         Registry.APP,
         ["peres", "p01", "p01", "p03", "p03", "kit", *(f"filler{i}" for i in range(5)), "filler0"],
-        np.stack([peres, *(probe_of(photo).encoding for photo in [*P01, *P03, KIT]), *fillers, fillers[0]]),
+        np.stack([peres, *(probe_of(photo).encoding_for(legacy) for photo in [*P01, *P03, KIT]), *fillers, fillers[0]]),
+        legacy,
     )
     assert estate.templates >= 10
-    calibrated = match(stranger, estate, Gallery.empty(Registry.POPULATION))
+    calibrated = match(stranger, estate, Gallery.empty(Registry.POPULATION, legacy), LEGACY_RULE)
     assert calibrated.distance == pytest.approx(let_in.distance, abs=1e-6)
     assert not calibrated.accepted and calibrated.person_id is None and calibrated.reason == MatchReason.NO_MATCH
+
+
+def test_templates_of_a_retired_encoder_are_never_compared(probe_of):
+    """The first SFace pipeline (dlib 5-point alignment) is retired: its templates form no gallery,
+    so a probe of the current encoder never meets a vector aligned another way."""
+    from datetime import datetime, timezone
+
+    from gridgate.domain.model import RETIRED_ENCODER_IDS
+    from gridgate.faces.matcher import galleries_by_encoder
+
+    (retired,) = RETIRED_ENCODER_IDS
+    consent = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    vector = template_bytes(probe_of(P01[0]).encoding)
+    templates = [
+        FaceTemplate("p01", Registry.APP, 0, vector, consent, encoder=retired),
+        FaceTemplate("p03", Registry.APP, 0, template_bytes(probe_of(P03[0]).encoding), consent),
+    ]
+    groups = galleries_by_encoder(templates)
+    assert [g.encoder_id for g in groups] == [CURRENT_ENCODER_ID]
+    assert groups[0].app.person_ids == ("p03",)
+    assert templates[0].needs_reenrolment

@@ -121,3 +121,37 @@ def test_the_enrolment_policy_wants_exactly_one_big_face(photo):
     frame = scene(photo, [(RESIDENT, 480 / 512, (0, 0)), (STRANGER, 1.6, (500, 100))])
     assert refusal(frame, strict) == "ambiguous_faces"  # fine at the gate, not for a template
     assert refusal(photo(STRANGER), strict) == "face_too_small"
+
+
+# --- alignment: YuNet's five points, on the face the choice rule picked ----------------------------
+
+
+def test_sface_is_aligned_on_yunet_points_of_the_chosen_face(photo):
+    """The points SFace's alignCrop reads lie on the judged face, never on the stranger behind."""
+    from gridgate.faces.images import decode_image
+    from gridgate.faces.pipeline import choose_face, detect_faces, face_landmarks
+
+    rgb = decode_image(scene(photo, [(RESIDENT, 480 / 512, (0, 0)), (STRANGER, 1.6, (500, 100))]))
+    chosen = choose_face(detect_faces(rgb))
+    row = face_landmarks(rgb, chosen).yunet_face
+    assert row is not None and row.shape == (15,)
+    eyes_nose_mouth = row[4:14].reshape(5, 2)
+    assert ((eyes_nose_mouth[:, 0] >= chosen.left) & (eyes_nose_mouth[:, 0] <= chosen.right)).all()
+    assert ((eyes_nose_mouth[:, 1] >= chosen.top) & (eyes_nose_mouth[:, 1] <= chosen.bottom)).all()
+
+
+def test_a_box_yunet_finds_no_face_in_is_refused_not_aligned_otherwise(photo):
+    from gridgate.faces.images import decode_image
+    from gridgate.faces.pipeline import face_landmarks
+
+    rgb = np.full((300, 300, 3), 120, dtype=np.uint8)  # a blank wall where a detector saw a "face"
+    with pytest.raises(NoFace):
+        face_landmarks(rgb, FaceBox(top=100, right=200, bottom=200, left=100))
+
+
+def test_the_probe_carries_the_current_encoder_id():
+    from gridgate.domain.model import CURRENT_ENCODER_ID, RETIRED_ENCODER_IDS
+
+    assert CURRENT_ENCODER_ID == "sface_2021dec_int8bq/yunet5_aligncrop"
+    assert CURRENT_ENCODER_ID not in RETIRED_ENCODER_IDS
+    assert "sface_2021dec_int8bq/dlib5_align" in RETIRED_ENCODER_IDS

@@ -224,3 +224,37 @@ def test_a_directory_that_is_not_one_is_refused(tmp_path, protector, moto_server
     with pytest.raises(ImportRefused, match="not a directory"):
         import_registry_export(tmp_path / "nope", protector)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_face_photos_are_encoded_on_import_by_the_current_encoder_and_not_kept(seeded, export, protector, testdata):
+    """The population registry sends photos; the import keeps only the current encoder's vector,
+    and the photo replaces a legacy encoding imported before."""
+    from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID
+
+    first = import_registry_export(export.directory, protector)
+    rows = list(csv.DictReader((export.directory / "faces.csv").open(encoding="utf-8")))
+    known = [r for r in rows if len(r["encoding_base64"]) > 100][:2]
+    person_id = PersonRepository(protector).find_id_by_id_number(known[0]["id_number"])
+    assert [t.encoder for t in FaceTemplateRepository().for_person(person_id)] == [LEGACY_ENCODER_ID]
+
+    photos = export.directory / "photos"
+    photos.mkdir()
+    shutil.copy(testdata / "faces/obama/obama.jpg", photos / "a.jpg")
+    shutil.copy(testdata / "no_face/skimage_coffee.png", photos / "b.png")
+    other = known[1]["id_number"]
+    (export.directory / "face_photos.csv").write_text(
+        "id_number,photo_file,consent_at\n"
+        f"{known[0]['id_number']},a.jpg,2024-05-01T10:00:00+08:00\n"
+        f"{other},b.png,2024-05-01T10:00:00+08:00\n"
+        f"{other},../persons.csv,2024-05-01T10:00:00+08:00\n",
+        encoding="utf-8",
+    )
+    (export.directory / "faces.csv").write_text("id_number,encoding_base64,consent_at\n", encoding="utf-8")
+    report = import_registry_export(export.directory, protector)
+    assert report.updated.get("face") == 1 and first.import_id != report.import_id
+    reasons = [e.reason for e in report.errors if e.file == "face_photos.csv"]
+    assert any("no_face" in r for r in reasons) and any("bad photo_file" in r for r in reasons), reasons
+    (template,) = FaceTemplateRepository().for_person(person_id)
+    assert (template.source, template.encoder, len(template.encoding)) == (Registry.POPULATION, CURRENT_ENCODER_ID, 512)
+    stored = _state()
+    assert not any("obama" in repr(items) for items in stored.values())  # neither the photo nor its name

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from gate_helpers import STRANGER, events_of
 from gridgate import clock
-from gridgate.domain.model import Direction
+from gridgate.domain.model import CURRENT_ENCODER_ID, Direction
 
 # --- the snapshot envelope ------------------------------------------------------------------------
 
@@ -388,7 +388,9 @@ def test_the_snapshot_holds_no_secret_and_no_photo(offline_gate, gate_world, pro
     assert set(document["people"]) == {gate_world.residents[r].person_id for r in ("owner", "tenant", "family_pop")}
     person = document["people"][gate_world.residents["owner"].person_id]
     assert set(person) == {"rights", "templates"}  # no name, ID number, phone or photo
-    assert len(base64.b64decode(person["templates"]["app"])) == 2 * 128 * 4  # two templates, nothing else
+    # templates by registry and encoder id: two current-encoder templates, nothing else
+    assert list(person["templates"]["app"]) == [CURRENT_ENCODER_ID]
+    assert len(base64.b64decode(person["templates"]["app"][CURRENT_ENCODER_ID])) == 2 * 128 * 4
 
 
 def test_resident_codes_offline(offline_gate, gate_world, protector):

@@ -11,7 +11,9 @@ encoded and dropped, never stored (`gridgate.services.face_enrolment`).
 
 Refusals: 400 ``empty_body`` / ``not_an_image`` / ``unsupported_format`` / ``truncated_image``,
 413 ``image_too_large``, 422 ``no_face`` / ``ambiguous_faces`` / ``face_too_small`` (the
-selfie is an image, but not one usable face).
+selfie is an image, but not one usable face), 409 ``duplicate_face`` (the face is another
+enrolled person's: not stored, audited, held for review). ``GET`` says ``reenrolment_required``
+while any template is by the legacy dlib encoder (it still opens the gate until replaced).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def _request_id() -> str | None:
 def _refused(rejected: FaceInputRejected) -> ApiError:
     if rejected.code == "image_too_large":
         return ApiError(413, rejected.code, rejected.message)
+    if rejected.code == "duplicate_face":  # another person's face: a conflict, held for review
+        return ApiError(409, rejected.code, rejected.message)
     return ApiError(400 if isinstance(rejected, ImageRejected) else 422, rejected.code, rejected.message)
 
 

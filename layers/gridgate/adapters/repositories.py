@@ -23,6 +23,7 @@ from gridgate.adapters.tables import (
     PlaceTable,
 )
 from gridgate.domain.model import (
+    LEGACY_ENCODER_ID,
     FaceTemplate,
     Gate,
     GateDirection,
@@ -301,6 +302,7 @@ def template_to_item(template: FaceTemplate) -> FaceTemplateTable:
         encoding=template.encoding,
         consent_at=template.consent_at,
         quality=template.quality,
+        encoder=template.encoder,
     )
 
 
@@ -312,6 +314,7 @@ def template_from_item(item: FaceTemplateTable) -> FaceTemplate:
         encoding=item.encoding,
         consent_at=item.consent_at,
         quality=float(item.quality or 0),
+        encoder=item.encoder or LEGACY_ENCODER_ID,
     )
 
 
@@ -321,6 +324,13 @@ class FaceTemplateRepository:
 
     def for_person(self, person_id: str) -> list[FaceTemplate]:
         return [template_from_item(item) for item in FaceTemplateTable.query(person_id)]
+
+    def everyone(self) -> list[FaceTemplate]:
+        """Every stored template of the city (a parallel scan): the enrolment duplicate check
+        compares one selfie with all of them, once per enrolment, never per gate decision."""
+        from gridgate.adapters.findings import parallel_scan  # findings imports nothing from here
+
+        return [template_from_item(item) for item in parallel_scan(FaceTemplateTable)]
 
     def for_people(self, person_ids: Iterable[str]) -> list[FaceTemplate]:
         """All templates of many people: one query per person, in the order given."""

@@ -105,6 +105,8 @@ class FaceTemplateTable(BaseTable):
     encoding = BinaryAttribute(legacy_encoding=False)  # 128 x float32 little-endian
     consent_at = UTCDateTimeAttribute()
     quality = NumberAttribute(default=0)
+    #: The encoder that made `encoding`; absent on templates stored before encoder ids (legacy dlib).
+    encoder = UnicodeAttribute(null=True)
 
 
 # --- places and property ---------------------------------------------------------------------

@@ -193,16 +193,33 @@ class Person:
     version: int = 0  # optimistic-lock counter; corrections must name the version they saw
 
 
+#: The encoder every template stored before issue 12 was made with (dlib ResNet, 68-point alignment).
+LEGACY_ENCODER_ID = "dlib_resnet_v1/large_landmarks/jitter1"
+#: The encoder new templates are made with (OpenCV Zoo SFace on YuNet's 5 points, OpenCV's alignCrop).
+CURRENT_ENCODER_ID = "sface_2021dec_int8bq/yunet5_aligncrop"
+#: Encoder ids no code reproduces any more: their templates are never compared with a probe (their
+#: owners must re-enrol). SFace on dlib 5-point alignment (eyes + nose BASE mapped onto SFace's
+#: nose-TIP template) was the first SFace pipeline of issue 12; it separated people worse.
+RETIRED_ENCODER_IDS = frozenset({"sface_2021dec_int8bq/dlib5_align"})
+
+
 @dataclass(frozen=True)
 class FaceTemplate:
-    """A face encoding (never the photo), with where it came from and when consent was given."""
+    """A face encoding (never the photo), with where it came from, when consent was given and which
+    encoder made it: vectors of different encoders are never compared (gridgate.faces.encoders)."""
 
     person_id: str
     source: Registry
     template_no: int
-    encoding: bytes  # 128 float32 values from face_recognition, little-endian
+    encoding: bytes  # 128 float32 values, little-endian
     consent_at: datetime
     quality: float = 0.0
+    encoder: str = CURRENT_ENCODER_ID
+
+    @property
+    def needs_reenrolment(self) -> bool:
+        """A legacy template still opens the gate, but its owner is asked to enrol a new selfie."""
+        return self.encoder != CURRENT_ENCODER_ID
 
 
 @dataclass(frozen=True)

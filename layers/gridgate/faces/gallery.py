@@ -22,21 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Mapping
 
-import numpy as np
-
 from gridgate import clock
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.config import get_settings
-from gridgate.domain.model import Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
-from gridgate.faces.matcher import (
-    CALIBRATED_RULE,
-    DecisionRule,
-    FaceMatch,
-    Gallery,
-    match,
-)
+from gridgate.faces.matcher import RULES, DecisionRule, EncoderGalleries, FaceMatch, Gallery, galleries_by_encoder, match_probe
 
 #: Who may enter an estate on a local day: person id -> their strongest right (the rights service).
 RightsSource = Callable[[str, date], Mapping[str, Right]]
@@ -50,19 +41,28 @@ def _people_with_rights(estate_id: str, on: date) -> Mapping[str, Right]:
 
 @dataclass(frozen=True)
 class EstateGallery:
-    """One estate's two galleries (app, population) as of one gallery version and local day."""
+    """One estate's galleries (app, population; per encoder) as of one gallery version and local day."""
 
     estate_id: str
     version: int
     on: date
     rights: Mapping[str, Right]
-    app: Gallery
-    population: Gallery
+    encoders: tuple[EncoderGalleries, ...]
     build_seconds: float = field(default=0.0, compare=False)
 
-    def match(self, probe: np.ndarray, rule: DecisionRule = CALIBRATED_RULE) -> FaceMatch:
-        """The paper's order: app registry first, then the population registry."""
-        return match(probe, self.app, self.population, rule)
+    @property
+    def app(self) -> Gallery:
+        """The current encoder's app-registry gallery (built first, always present)."""
+        return self.encoders[0].app
+
+    @property
+    def population(self) -> Gallery:
+        return self.encoders[0].population
+
+    def match(self, probe, rules: Mapping[str, DecisionRule] = RULES) -> FaceMatch:
+        """The paper's order: app registry first, then the population registry; a `ProbeFace` meets
+        each encoder's templates with its own encoding of that encoder only."""
+        return match_probe(probe, self.encoders, dict(rules))
 
 
 class EstateGalleryCache:
@@ -112,7 +112,7 @@ class EstateGalleryCache:
                 self._entries.popitem(last=False)
             return entry
 
-    def match(self, estate_id: str, probe: np.ndarray, at: datetime | None = None) -> FaceMatch:
+    def match(self, estate_id: str, probe, at: datetime | None = None) -> FaceMatch:
         return self.gallery(estate_id, at).match(probe)
 
     def _build(self, estate_id: str, version: int, on: date) -> EstateGallery:
@@ -125,7 +125,6 @@ class EstateGalleryCache:
             version=version,
             on=on,
             rights=rights,
-            app=Gallery.from_templates(Registry.APP, templates),
-            population=Gallery.from_templates(Registry.POPULATION, templates),
+            encoders=galleries_by_encoder(templates),
             build_seconds=time.perf_counter() - started,
         )

@@ -5,8 +5,12 @@ a right to this estate and, where there is none or that match fails, against the
 registry's faces. Each registry is one `Gallery`; `match` runs the two stages and says which
 registry matched, with the distance and margin that explain the decision.
 
-The decision rule (`DecisionRule`), calibrated in bench/bench_face_calibration.py on real photos
-(docs/face-matching.md has the numbers and how they were obtained):
+One rule per encoder (`RULES`): a probe is only compared with templates of its own encoder
+(`EncoderGalleries`, `match_probe`). The SFace rule (`SFACE_RULE`) takes its thresholds from what
+a large impostor population MEASURED: the tail of the similarity between different people's
+templates over ~27 million LFW pairs (`ImpostorTail`), turned into a threshold per gallery size by
+the union bound (bench/bench_face_scale.py, docs/face-matching.md section 10). The legacy dlib rule (`LEGACY_RULE`), calibrated in bench/bench_face_calibration.py
+on the 47 people of testdata/faces, is the model-based form:
 - distance: a person's distance is that of their NEAREST enrolled template (several templates
   per person cover more poses and lighting); the nearest person must be closer than a
   threshold that depends on how many templates are searched: the distance at which a
@@ -32,9 +36,30 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from gridgate.domain.model import FaceTemplate, Registry
+from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, RETIRED_ENCODER_IDS, FaceTemplate, Registry
 
 ENCODING_DIM = 128
+
+
+@dataclass(frozen=True)
+class ImpostorTail:
+    """How often one template of another person is at least this similar to a probe (cosine).
+
+    Exponential above `similarity`: ``P(cos >= s) = rate * exp(-(s - similarity) / scale)``, the
+    generalised Pareto tail with shape 0, fitted by maximum likelihood to the impostor pairs above
+    the empirical (1 - `rate`) quantile. For unit vectors ``cos = 1 - distance^2 / 2``. Measured on
+    held-out LFW pairs it holds to about one pair in a million; deeper, look-alikes (twins,
+    near-twins) make the real tail heavier than the exponential, which is why the rule's level is
+    fitted on measured galleries too (bench/bench_face_scale.py, docs/face-matching.md section 10).
+    """
+
+    similarity: float  # the cosine the fit starts at (the impostor pairs' 1 - rate quantile)
+    rate: float  # the share of impostor pairs at or above `similarity`
+    scale: float  # the mean excess over `similarity` of those pairs
+
+    def similarity_at(self, per_template_rate: float) -> float:
+        """The cosine a stranger's one template reaches with chance `per_template_rate`."""
+        return self.similarity + self.scale * math.log(self.rate / per_template_rate)
 
 
 @dataclass(frozen=True)
@@ -57,12 +82,28 @@ class DecisionRule:
     impostor_location: float | None = None
     impostor_scale: float | None = None
     target_stranger_accept: float = 0.001
+    #: The measured form (SFace): the upper tail of the similarity between different people's
+    #: templates, fitted on a large impostor population (bench/bench_face_scale.py). Takes precedence
+    #: over the normal above; see `threshold`.
+    tail: ImpostorTail | None = None
 
     def threshold(self, templates: int) -> float:
-        """The distance below which a match is accepted, when `templates` templates are searched."""
+        """The distance below which a match is accepted, when `templates` templates are searched.
+
+        With a `tail`: a stranger searched against G templates is let in only if SOME template is
+        nearer than the threshold, and the chance of that is at most G times the chance against one
+        template (the union bound; it holds for every stranger, look-alike or not, so also on
+        average). The threshold is therefore the distance at which one template's impostor chance is
+        ``target_stranger_accept / G``: conservative at every gallery size, by construction, as far
+        as the fitted tail describes the population.
+        """
+        templates = max(int(templates), 1)
+        if self.tail is not None:
+            similarity = self.tail.similarity_at(self.target_stranger_accept / templates)
+            return min(self.max_threshold, math.sqrt(max(2.0 - 2.0 * similarity, 0.0)))
         if self.impostor_location is None or self.impostor_scale is None:
             return self.max_threshold
-        per_template = -math.expm1(math.log1p(-self.target_stranger_accept) / max(int(templates), 1))
+        per_template = -math.expm1(math.log1p(-self.target_stranger_accept) / templates)
         modelled = self.impostor_location + self.impostor_scale * NormalDist().inv_cdf(per_template)
         return min(self.max_threshold, modelled)
 
@@ -76,8 +117,22 @@ class DecisionRule:
 
 #: face_recognition's default ``tolerance=0.6``: the uncalibrated rule, kept for comparison.
 BASELINE_RULE = DecisionRule(max_threshold=0.6)
-#: The rule the gate uses. Values from bench/bench_face_calibration.py (docs/face-matching.md).
-CALIBRATED_RULE = DecisionRule(max_threshold=0.6, margin=0.04, impostor_location=0.8344, impostor_scale=0.0823)
+#: The legacy dlib templates' rule. Values from bench/bench_face_calibration.py (docs/face-matching.md).
+LEGACY_RULE = DecisionRule(max_threshold=0.6, margin=0.04, impostor_location=0.8344, impostor_scale=0.0823)
+#: The SFace rule the gate uses: fitted by bench/bench_face_scale.py on ALL LFW identities with the
+#: same procedure whose held-out results docs/face-matching.md reports (``--fit-only`` prints it).
+#: The level is the strictest the fit allows: LFW's look-alike pairs (twins, near-twins) are in
+#: almost every large gallery, so the measured stranger-accept shrinks little with the level.
+SFACE_RULE = DecisionRule(
+    max_threshold=2.0,
+    margin=0.01,
+    target_stranger_accept=1e-05,
+    tail=ImpostorTail(similarity=0.36186, rate=0.00099998, scale=0.02477),
+)
+#: One rule per encoder: a distance means something only against its own encoder's calibration.
+RULES: dict[str, DecisionRule] = {CURRENT_ENCODER_ID: SFACE_RULE, LEGACY_ENCODER_ID: LEGACY_RULE}
+#: The rule for the current encoder's vectors (what bare-vector callers such as the tests use).
+CALIBRATED_RULE = SFACE_RULE
 
 
 class MatchReason(str, enum.Enum):
@@ -118,6 +173,7 @@ class FaceMatch:
     threshold: float  # the distance the rule accepted below, for this gallery size
     accepted: bool
     reason: MatchReason
+    encoder_id: str | None = None  # whose vectors decided (None when no template was searched)
 
     @property
     def score(self) -> float | None:
@@ -131,12 +187,20 @@ class Gallery:
     person is one ``np.minimum.reduceat`` over the distance vector.
     """
 
-    def __init__(self, registry: Registry, person_ids: Sequence[str], encodings: np.ndarray) -> None:
-        """`person_ids[i]` owns row `i` of `encodings` (any order; rows are regrouped here)."""
+    def __init__(
+        self,
+        registry: Registry,
+        person_ids: Sequence[str],
+        encodings: np.ndarray,
+        encoder_id: str = CURRENT_ENCODER_ID,
+    ) -> None:
+        """`person_ids[i]` owns row `i` of `encodings` (any order; rows are regrouped here), all made
+        by `encoder_id`."""
         encodings = np.asarray(encodings, dtype=np.float32).reshape(-1, ENCODING_DIM)
         if len(person_ids) != len(encodings):
             raise ValueError("one person id per template row is required")
         self.registry = registry
+        self.encoder_id = encoder_id
         owners = np.asarray(person_ids, dtype=object)
         order = np.argsort(owners, kind="stable") if len(owners) else np.zeros(0, dtype=int)
         owners = owners[order]
@@ -147,15 +211,17 @@ class Gallery:
         self.person_ids: tuple[str, ...] = tuple(str(owner) for owner in owners[starts])
 
     @classmethod
-    def from_templates(cls, registry: Registry, templates: Iterable[FaceTemplate]) -> "Gallery":
-        """The gallery of `registry` from stored templates (templates of other sources are left out)."""
-        chosen = [t for t in templates if t.source == registry]
+    def from_templates(
+        cls, registry: Registry, templates: Iterable[FaceTemplate], encoder_id: str = CURRENT_ENCODER_ID
+    ) -> "Gallery":
+        """The gallery of `registry` and `encoder_id` from stored templates (others are left out)."""
+        chosen = [t for t in templates if t.source == registry and t.encoder == encoder_id]
         matrix = np.frombuffer(b"".join(t.encoding for t in chosen), dtype="<f4").reshape(-1, ENCODING_DIM)
-        return cls(registry, [t.person_id for t in chosen], matrix)
+        return cls(registry, [t.person_id for t in chosen], matrix, encoder_id)
 
     @classmethod
-    def empty(cls, registry: Registry) -> "Gallery":
-        return cls(registry, [], np.zeros((0, ENCODING_DIM), dtype=np.float32))
+    def empty(cls, registry: Registry, encoder_id: str = CURRENT_ENCODER_ID) -> "Gallery":
+        return cls(registry, [], np.zeros((0, ENCODING_DIM), dtype=np.float32), encoder_id)
 
     @property
     def people(self) -> int:
@@ -189,32 +255,97 @@ def _distance(squared: float) -> float:
     return float(np.sqrt(max(float(squared), 0.0)))
 
 
+@dataclass(frozen=True)
+class EncoderGalleries:
+    """The app and population galleries of ONE encoder: a probe meets them only in that encoder."""
+
+    encoder_id: str
+    app: Gallery
+    population: Gallery
+
+    @classmethod
+    def from_templates(cls, encoder_id: str, templates: Sequence[FaceTemplate]) -> "EncoderGalleries":
+        return cls(
+            encoder_id,
+            Gallery.from_templates(Registry.APP, templates, encoder_id),
+            Gallery.from_templates(Registry.POPULATION, templates, encoder_id),
+        )
+
+    @property
+    def templates(self) -> int:
+        return self.app.templates + self.population.templates
+
+
+def galleries_by_encoder(templates: Sequence[FaceTemplate]) -> tuple[EncoderGalleries, ...]:
+    """The current encoder's galleries first, then those of every other encoder present (legacy).
+
+    Templates of a retired encoder id (`RETIRED_ENCODER_IDS`) are left out: no code makes probes
+    of that encoder any more, and a probe is never compared across encoders."""
+    present = {t.encoder for t in templates} - RETIRED_ENCODER_IDS
+    order = [CURRENT_ENCODER_ID, *sorted(present - {CURRENT_ENCODER_ID})]
+    return tuple(EncoderGalleries.from_templates(encoder_id, templates) for encoder_id in order)
+
+
 def match(
     probe: np.ndarray,
     app: Gallery,
     population: Gallery,
     rule: DecisionRule = CALIBRATED_RULE,
 ) -> FaceMatch:
-    """App registry first; the population registry only when the app stage did not accept."""
+    """App registry first; the population registry only when the app stage did not accept.
+
+    `probe` is one vector of the galleries' encoder."""
     # A stranger gets one chance per template in EITHER registry: both stages use the threshold
     # for the whole search, so the two-stage order does not add to the stranger-accept rate.
     threshold = rule.threshold(app.templates + population.templates)
-    found = [(gallery.registry, gallery.nearest(probe)) for gallery in (app, population)]
-    found = [(registry, candidates) for registry, candidates in found if candidates is not None]
-    for registry, candidates in found:
+    found = [(gallery, gallery.nearest(probe)) for gallery in (app, population)]
+    return _decide([(gallery, candidates, rule, threshold) for gallery, candidates in found if candidates is not None])
+
+
+def match_probe(
+    probe, galleries: Sequence[EncoderGalleries], rules: dict[str, DecisionRule] = RULES
+) -> FaceMatch:
+    """A `ProbeFace` against galleries of several encoders, each with its own vector and rule.
+
+    Order: app registry (current encoder, then legacy), then population registry. Every rule's
+    threshold is taken for ALL templates searched, of every encoder: a stranger gets one chance per
+    template whichever encoder made it, so a migration never widens the stranger-accept rate.
+    The legacy encoding is only computed when legacy templates exist (`ProbeFace.encoding_for`).
+    """
+    total = sum(g.templates for g in galleries)
+    stages = []
+    for registry in (Registry.APP, Registry.POPULATION):
+        for group in galleries:
+            gallery = group.app if registry == Registry.APP else group.population
+            if not gallery.templates:
+                continue
+            rule = rules[group.encoder_id]
+            candidates = gallery.nearest(probe.encoding_for(group.encoder_id))
+            stages.append((gallery, candidates, rule, rule.threshold(total)))
+    if not stages:
+        return _decide([], default_threshold=rules[CURRENT_ENCODER_ID].threshold(total))
+    return _decide(stages)
+
+
+def _decide(stages: list, default_threshold: float | None = None) -> FaceMatch:
+    """The first stage whose nearest person passes threshold and margin is the match; else a deny
+    that explains how near the nearest candidate (by its encoder's threshold) came."""
+    for gallery, candidates, rule, threshold in stages:
         if candidates.distance < threshold and candidates.runner_up_distance - candidates.distance >= rule.margin:
             return FaceMatch(
                 person_id=candidates.person_id,
-                registry=registry,
+                registry=gallery.registry,
                 distance=candidates.distance,
                 margin=candidates.margin,
                 threshold=threshold,
                 accepted=True,
                 reason=MatchReason.MATCHED,
+                encoder_id=gallery.encoder_id,
             )
-    if not found:
+    if not stages:
+        threshold = CALIBRATED_RULE.max_threshold if default_threshold is None else default_threshold
         return FaceMatch(None, None, None, None, threshold, accepted=False, reason=MatchReason.NO_TEMPLATES)
-    nearest = min((candidates for _, candidates in found), key=lambda c: c.distance)
+    gallery, nearest, _, threshold = min(stages, key=lambda stage: stage[1].distance - stage[3])
     return FaceMatch(
         person_id=None,
         registry=None,
@@ -223,4 +354,5 @@ def match(
         threshold=threshold,
         accepted=False,
         reason=MatchReason.AMBIGUOUS_MATCH if nearest.distance < threshold else MatchReason.NO_MATCH,
+        encoder_id=gallery.encoder_id,
     )

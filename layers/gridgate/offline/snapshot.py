@@ -30,7 +30,8 @@ import numpy as np
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-FORMAT = "gridgate-gate-snapshot-v1"
+#: v2: templates are grouped by registry AND encoder id ({"app": {"<encoder id>": base64}}).
+FORMAT = "gridgate-gate-snapshot-v2"
 #: Floats per face template (face_recognition's encoding), stored little-endian float32.
 ENCODING_DIM = 128
 _SIGNING_PREFIX = (FORMAT + "\n").encode()

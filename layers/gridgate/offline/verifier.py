@@ -36,10 +36,10 @@ from typing import Callable
 import numpy as np
 
 from gridgate.clock import now as city_now
-from gridgate.domain.model import AccessEvent, Direction, Gate, Registry
+from gridgate.domain.model import CURRENT_ENCODER_ID, RETIRED_ENCODER_IDS, AccessEvent, Direction, Gate, Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
-from gridgate.faces.matcher import Gallery, match
+from gridgate.faces.matcher import EncoderGalleries, Gallery, match_probe
 from gridgate.faces.pipeline import probe_face
 from gridgate.offline.buffer import EventBuffer
 from gridgate.offline.snapshot import CODE_DIGEST_BYTES, SnapshotRejected, code_digest, decode_templates, open_envelope
@@ -85,18 +85,30 @@ class SnapshotFacts:
         self.valid_until = datetime.fromisoformat(document["valid_until"])
         self._public_keys = {k: base64.b64decode(v) for k, v in document["pass_public_keys"].items()}
         self._people: dict[str, dict] = document["people"]
-        self._galleries = {registry: self._gallery(registry) for registry in Registry}
+        self._galleries = self._encoder_galleries()
         self._codes = document["resident_codes"]
 
-    def _gallery(self, registry: Registry) -> Gallery:
+    def _encoder_galleries(self) -> tuple[EncoderGalleries, ...]:
+        """One app and one population gallery per encoder id in the snapshot (current first)."""
+        present = {e for person in self._people.values() for by in person["templates"].values() for e in by}
+        present -= RETIRED_ENCODER_IDS  # no probe of a retired encoder is ever made
+        order = [CURRENT_ENCODER_ID, *sorted(present - {CURRENT_ENCODER_ID})]
+        return tuple(
+            EncoderGalleries(encoder_id, self._gallery(Registry.APP, encoder_id), self._gallery(Registry.POPULATION, encoder_id))
+            for encoder_id in order
+        )
+
+    def _gallery(self, registry: Registry, encoder_id: str) -> Gallery:
         owners: list[str] = []
         blocks: list[np.ndarray] = []
         for person_id, person in self._people.items():
-            if encoded := person["templates"].get(registry.value):
+            if encoded := person["templates"].get(registry.value, {}).get(encoder_id):
                 block = decode_templates(encoded)
                 owners += [person_id] * len(block)
                 blocks.append(block)
-        return Gallery(registry, owners, np.vstack(blocks)) if blocks else Gallery.empty(registry)
+        if not blocks:
+            return Gallery.empty(registry, encoder_id)
+        return Gallery(registry, owners, np.vstack(blocks), encoder_id)
 
     def usable_at(self, at: datetime) -> bool:
         return self.generated_at - CLOCK_SLACK <= at < self.valid_until
@@ -107,8 +119,7 @@ class SnapshotFacts:
         return self._buffer.get(event_id)
 
     def match_face(self, estate_id: str, probe) -> Identified:
-        app, population = self._galleries[Registry.APP], self._galleries[Registry.POPULATION]
-        return identified_from_match(match(probe.encoding, app, population))
+        return identified_from_match(match_probe(probe, self._galleries))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
         day = local_date(at, self.document["city_timezone"]).isoformat()

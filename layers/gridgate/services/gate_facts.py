@@ -77,7 +77,7 @@ class CloudGateFacts:
         return self.events.get(estate_id, occurred_at, event_id)
 
     def match_face(self, estate_id: str, probe) -> Identified:
-        return identified_from_match(self.galleries.match(estate_id, probe.encoding))
+        return identified_from_match(self.galleries.match(estate_id, probe))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
         return effective_right(person_id, estate_id, at)

@@ -73,9 +73,12 @@ class GateSnapshotService:
             day.isoformat(): people_with_rights(estate_id, day) for day in self._local_days(now, valid_until)
         }
         person_ids = sorted({pid for rights in rights_by_day.values() for pid in rights})
-        encodings: dict[str, dict[str, list[bytes]]] = {}
+        # person -> registry -> encoder id -> templates: the gate compares a probe with each encoder's
+        # templates using its own encoding of that encoder only.
+        encodings: dict[str, dict[str, dict[str, list[bytes]]]] = {}
         for template in self._templates.for_people_concurrently(person_ids):
-            encodings.setdefault(template.person_id, {}).setdefault(template.source.value, []).append(template.encoding)
+            by_encoder = encodings.setdefault(template.person_id, {}).setdefault(template.source.value, {})
+            by_encoder.setdefault(template.encoder, []).append(template.encoding)
         first_step = time_step(now) - 1
         steps = settings.gate_snapshot_resident_code_hours * 3600 // STEP_SECONDS + 2
         return {
@@ -96,7 +99,10 @@ class GateSnapshotService:
                 pid: {
                     "rights": {day: _right(rights[pid]) for day, rights in rights_by_day.items() if pid in rights},
                     "templates": {
-                        registry.value: encode_templates(encodings[pid][registry.value])
+                        registry.value: {
+                            encoder_id: encode_templates(blocks)
+                            for encoder_id, blocks in sorted(encodings[pid][registry.value].items())
+                        }
                         for registry in Registry
                         if registry.value in encodings.get(pid, {})
                     },

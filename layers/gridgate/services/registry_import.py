@@ -1,8 +1,12 @@
 """Import a data-center registry export (CSV) into the registries, validated and idempotent.
 
 The export is a directory with ``persons.csv``, ``homes.csv`` and ``ownership.csv`` and,
-optionally, ``faces.csv`` (population-registry face templates); docs/registry-import.md defines
-every column. The import runs in two phases:
+optionally, ``faces.csv`` (population-registry face templates as dlib encodings, stored as the
+LEGACY encoder's) and ``face_photos.csv`` (population-registry face PHOTOS, files under the
+export's ``photos/`` folder: each is encoded during validation by the CURRENT encoder, exactly as
+an app enrolment is, and only the encoding is kept: the photo is never written anywhere). A photo
+replaces the person's legacy encoding from an earlier import, which is how the population
+registry migrates to the current encoder (issue 12). docs/registry-import.md defines every column. The import runs in two phases:
 
 1. **Validate everything, write nothing.** Each file must be UTF-8 CSV with exactly the
    documented header; otherwise the whole import is refused (`ImportRefused`) before a single
@@ -45,15 +49,7 @@ from gridgate.adapters.repositories import (
 from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
 from gridgate.clock import now as city_now
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
-from gridgate.domain.model import (
-    FaceTemplate,
-    Home,
-    KeyGroup,
-    Ownership,
-    Person,
-    PlaceKind,
-    Registry,
-)
+from gridgate.domain.model import LEGACY_ENCODER_ID, FaceTemplate, Home, KeyGroup, Ownership, Person, PlaceKind, Registry
 from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
 from gridgate.services.estate_changes import estate_changed
 
@@ -63,7 +59,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "homes.csv": ("home_id", "estate_id", "building_id", "unit", "floor", "room", "floor_area_m2"),
     "ownership.csv": ("owner_id_number", "home_id", "since", "until"),
     "faces.csv": ("id_number", "encoding_base64", "consent_at"),
+    "face_photos.csv": ("id_number", "photo_file", "consent_at"),
 }
+#: Where face_photos.csv's files are, inside the export directory.
+PHOTO_FOLDER = "photos"
 REQUIRED_FILES = ("persons.csv", "homes.csv", "ownership.csv")
 MIN_FLOOR_AREA_M2, MAX_FLOOR_AREA_M2 = 5.0, 2000.0
 ENCODING_BYTES = 128 * 4  # face_recognition: 128 float32, little-endian
@@ -231,7 +230,8 @@ class _Parsed:
     homes: dict[str, tuple[int, Home]] = field(default_factory=dict)
     persons: dict[str, tuple[int, Person]] = field(default_factory=dict)  # by ID number
     ownerships: dict[tuple[str, str], tuple[int, str, str, date, date | None]] = field(default_factory=dict)
-    faces: dict[str, tuple[int, bytes, datetime]] = field(default_factory=dict)  # by ID number
+    # by ID number: (line, encoding, consent, encoder id, file)
+    faces: dict[str, tuple[int, bytes, datetime, str, str]] = field(default_factory=dict)
 
 
 class _Validator:
@@ -276,7 +276,7 @@ class _Validator:
         return self._stored_people[id_number]
 
 
-def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Parsed) -> None:
+def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Parsed, directory: Path) -> None:
     def home_row(row: _Row) -> None:
         v = row.values
         home_id = v["home_id"]
@@ -370,31 +370,58 @@ def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Pars
             raise _Reject(f"duplicate ownership of {home_id} (first on line {parsed.ownerships[key][0]})")
         parsed.ownerships[key] = (row.line, number, home_id, since, until)
 
-    def face_row(row: _Row) -> None:
+    def face_person(row: _Row, file: str) -> tuple[str, datetime]:
         v = row.values
         number = _id_number(v["id_number"], "id_number")
         if not known_person(number):
             raise _Reject("unknown person in id_number")
         if number in parsed.faces:
-            raise _Reject(f"duplicate face for this person (first on line {parsed.faces[number][0]})")
-        try:
-            encoding = base64.b64decode(v["encoding_base64"], validate=True)
-        except ValueError:
-            raise _Reject("bad face encoding: not base64") from None
-        if len(encoding) != ENCODING_BYTES or not all(map(math.isfinite, struct.unpack("<128f", encoding))):
-            raise _Reject(f"bad face encoding: need {ENCODING_BYTES} bytes of 128 finite float32")
+            first_line, *_, first_file = parsed.faces[number]
+            raise _Reject(f"duplicate face for this person (first on line {first_line} of {first_file})")
         try:
             consent_at = datetime.fromisoformat(v["consent_at"])
         except ValueError:
             raise _Reject(f"bad consent_at {v['consent_at']!r} (ISO time with offset)") from None
         if consent_at.tzinfo is None:
             raise _Reject("bad consent_at: give the UTC offset, e.g. 2024-05-01T10:00:00+08:00")
-        parsed.faces[number] = (row.line, encoding, consent_at.astimezone(timezone.utc))
+        return number, consent_at.astimezone(timezone.utc)
+
+    def face_row(row: _Row) -> None:
+        number, consent_at = face_person(row, "faces.csv")
+        try:
+            encoding = base64.b64decode(row.values["encoding_base64"], validate=True)
+        except ValueError:
+            raise _Reject("bad face encoding: not base64") from None
+        if len(encoding) != ENCODING_BYTES or not all(map(math.isfinite, struct.unpack("<128f", encoding))):
+            raise _Reject(f"bad face encoding: need {ENCODING_BYTES} bytes of 128 finite float32")
+        parsed.faces[number] = (row.line, encoding, consent_at, LEGACY_ENCODER_ID, "faces.csv")
+
+    def face_photo_row(row: _Row) -> None:
+        number, consent_at = face_person(row, "face_photos.csv")
+        name = row.values["photo_file"]
+        folder = (directory / PHOTO_FOLDER).resolve()
+        path = (folder / name).resolve()
+        if not name or path.parent != folder:
+            raise _Reject(f"bad photo_file {name!r}: a file name inside {PHOTO_FOLDER}/")
+        if not path.is_file():
+            raise _Reject(f"photo_file {name!r} is not in {PHOTO_FOLDER}/")
+        # The face stack loads on first use only: exports without photos need no numpy or models.
+        from gridgate.faces.errors import FaceInputRejected
+        from gridgate.faces.pipeline import probe_face
+        from gridgate.services.face_enrolment import ENROLMENT_POLICY
+
+        try:
+            probe = probe_face(path.read_bytes(), ENROLMENT_POLICY)
+        except FaceInputRejected as rejected:
+            raise _Reject(f"photo_file {name!r} refused: {rejected.code} ({rejected.message})") from None
+        encoding = probe.encoding.astype("<f4").tobytes()
+        parsed.faces[number] = (row.line, encoding, consent_at, probe.encoder_id, "face_photos.csv")
 
     validator.each("homes.csv", files["homes.csv"], home_row)
     validator.each("persons.csv", files["persons.csv"], person_row)
     validator.each("ownership.csv", files["ownership.csv"], ownership_row)
     validator.each("faces.csv", files.get("faces.csv", []), face_row)
+    validator.each("face_photos.csv", files.get("face_photos.csv", []), face_photo_row)
 
 
 # --- phase 2: writes ------------------------------------------------------------------------------
@@ -427,7 +454,7 @@ class RegistryImport:
             report.errors.append(error)
             report.rejected[error.file] += 1
         parsed = _Parsed()
-        _validate(files, _Validator(self._protector, report), parsed)
+        _validate(files, _Validator(self._protector, report), parsed, directory)
         report.errors.sort(key=lambda e: (list(COLUMNS).index(e.file), e.line))
         self._request_id = request_id
         self._report = report
@@ -439,9 +466,9 @@ class RegistryImport:
         for line, number, home_id, since, until in parsed.ownerships.values():
             if self._upsert_ownership(line, resolve(number), home_id, since, until):
                 touched_estates.add(self._home_estate(home_id, parsed))
-        for number, (line, encoding, consent_at) in parsed.faces.items():
+        for number, (line, encoding, consent_at, encoder_id, file) in parsed.faces.items():
             person_id = resolve(number)
-            if self._upsert_face(line, person_id, encoding, consent_at):
+            if self._upsert_face(line, person_id, encoding, consent_at, encoder_id, file):
                 touched_estates |= self._estates_of(person_id)
         for estate_id in sorted(touched_estates):
             estate_changed(estate_id, self._places)
@@ -560,15 +587,17 @@ class RegistryImport:
         self._count("ownership", "updated", subject, line, "ownership.csv", fields)
         return True
 
-    def _upsert_face(self, line: int, person_id: str, encoding: bytes, consent_at: datetime) -> bool:
+    def _upsert_face(
+        self, line: int, person_id: str, encoding: bytes, consent_at: datetime, encoder_id: str, file: str
+    ) -> bool:
         subject = f"face#{person_id}"
-        template = FaceTemplate(person_id, Registry.POPULATION, 0, encoding, consent_at)
+        template = FaceTemplate(person_id, Registry.POPULATION, 0, encoding, consent_at, encoder=encoder_id)
         stored = [t for t in self._faces.for_person(person_id) if t.source == Registry.POPULATION and t.template_no == 0]
-        if stored and stored[0].encoding == encoding and stored[0].consent_at == consent_at:
-            self._count("face", "unchanged", subject, line, "faces.csv")
+        if stored and (stored[0].encoding, stored[0].consent_at, stored[0].encoder) == (encoding, consent_at, encoder_id):
+            self._count("face", "unchanged", subject, line, file)
             return False
         self._faces.add(template)
-        self._count("face", "updated" if stored else "created", subject, line, "faces.csv")
+        self._count("face", "updated" if stored else "created", subject, line, file)
         return True
 
     def _home_estate(self, home_id: str, parsed: _Parsed) -> str:
