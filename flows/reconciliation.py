@@ -88,7 +88,7 @@ def nightly_reconciliation(
     )
     with progress.step("load city"):
         city = load_city(day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of)
-        logger.info("city: %d persons, %d homes, %d events", city.persons.height, city.homes.height, city.event_count())
+        logger.info("city: %d persons, %d homes, %d events", city.count("persons"), city.count("homes"), city.event_count())
     with progress.step("run checks"):
         result = run_checks(city, policy)
         for reason in result.skipped:

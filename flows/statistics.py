@@ -106,7 +106,7 @@ def population_statistics_and_alerts(
         written = store_statistics(stats, day)
     with progress.step("store alerts and create tasks"):
         stored, open_alerts = store_alerts(alerts)
-        tasks_created = create_tasks_for_findings(open_alerts, city.homes)
+        tasks_created = create_tasks_for_findings(open_alerts, city.homes_of(open_alerts["home_id"]))
     with progress.step("publish report"):
         report = publish_report(render_report(day, stats, visitors, alerts), day, report_dir)
     districts = wide(stats, "district")

@@ -247,11 +247,29 @@ def stage_events_day(day: date, settings: Settings, folder: Path) -> list[str]:
     part's ETag, so a re-run reuses what it staged, a re-export is staged afresh, and two flows
     staging the same day at once never see each other's half-written file.
     """
-    target = folder / f"day={day.isoformat()}"
+    return _stage(events_prefix(day), settings, folder / f"day={day.isoformat()}")
+
+
+def stage_snapshot(name: str, settings: Settings, as_of: date, folder: Path) -> list[str]:
+    """Copy snapshot `name` as of `as_of` from S3 into `folder` (as `stage_events_day` does a
+    day); returns the local paths. No snapshot written: one empty file with its columns, so the
+    engines still see the table."""
+    if name not in SNAPSHOT_SCHEMAS or name == "access_events":
+        raise ValueError(f"unknown snapshot {name!r}; events are staged with stage_events_day")
+    target = folder / name / f"as_of={as_of.isoformat()}"
+    staged = _stage(snapshot_prefix(name, as_of), settings, target)
+    if staged:
+        return staged
+    empty = target / "empty.parquet"
+    pq.write_table(SNAPSHOT_SCHEMAS[name].empty_table(), empty)
+    return [str(empty)]
+
+
+def _stage(prefix: str, settings: Settings, target: Path) -> list[str]:
     target.mkdir(parents=True, exist_ok=True)
     s3 = _s3()
     parts = sorted(
-        (o["Key"], o["ETag"].strip('"')) for o in _list(s3, settings.bucket, events_prefix(day)) if o["Key"].endswith(".parquet")
+        (o["Key"], o["ETag"].strip('"')) for o in _list(s3, settings.bucket, prefix) if o["Key"].endswith(".parquet")
     )
 
     def get(part: tuple[str, str]) -> str:
