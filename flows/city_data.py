@@ -69,8 +69,11 @@ def read_snapshot(name: str, as_of: date) -> pa.Table:
 
 @task(task_run_name="stage-{name}", **STORAGE_TASK)
 def stage_snapshot(name: str, as_of: date) -> list[str]:
-    """One snapshot as local Parquet files; returns their paths (the rows stay on disk)."""
+    """One snapshot as local Parquet files (or, for Spark reading S3, its ``s3a://`` parts);
+    returns their paths (the rows stay on disk)."""
     settings = get_settings()
+    if settings.analytics_read_s3:
+        return snapshots.snapshot_uris(name, settings, as_of)
     return snapshots.stage_snapshot(name, settings, as_of, work_folder(settings) / "snapshots")
 
 
@@ -86,8 +89,20 @@ def stage_event_day(day: date, finished: bool) -> list[str]:
     folder = work_folder(settings) / "events"
     if not finished:
         live = snapshots.events_of_day(day, settings)
+        if settings.analytics_read_s3:
+            return [snapshots.write_live_events(day, live, settings)]
         return [snapshots.write_local_events(live, folder / f"live={day.isoformat()}" / f"{uuid.uuid4().hex}.parquet")]
+    if settings.analytics_read_s3:
+        return snapshots.events_day_uris(day, settings)
     return snapshots.stage_events_day(day, settings, folder)
+
+
+@task(**STORAGE_TASK)
+def release_live_days(city: CityFrames) -> int:
+    """Delete this run's copies of the unfinished day once its questions are answered: each run
+    reads the live day afresh, so a kept copy would only pile up (one a run, every night)."""
+    live = [f for f in city.events.files if "/live=" in f]
+    return snapshots.remove_live_events(live, get_settings())
 
 
 @task(**STORAGE_TASK)

@@ -32,7 +32,7 @@ from gridgate.services.statistics_report import render_report, wide
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.city_data import check_report_day, default_day, load_city
+from flows.city_data import check_report_day, default_day, load_city, release_live_days
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
@@ -101,6 +101,7 @@ def population_statistics_and_alerts(
         alerts_future = compute_alerts.submit(city, alert_policy)
         visitors_future = compute_visitors_per_day.submit(city)
         stats, alerts, visitors = stats_future.result(), alerts_future.result(), visitors_future.result()
+        release_live_days(city)
         logger.info("%d statistics, %d key-group alerts", stats.height, alerts.height)
     with progress.step("store statistics"):
         written = store_statistics(stats, day)

@@ -250,6 +250,52 @@ def stage_events_day(day: date, settings: Settings, folder: Path) -> list[str]:
     return _stage(events_prefix(day), settings, folder / f"day={day.isoformat()}")
 
 
+def snapshot_uris(name: str, settings: Settings, as_of: date) -> list[str]:
+    """Snapshot `name` as of `as_of` as ``s3a://`` URIs, for Spark on a cluster to read in place."""
+    return _part_uris(snapshot_prefix(name, as_of), settings)
+
+
+def events_day_uris(day: date, settings: Settings) -> list[str]:
+    """UTC day `day`'s event parts as ``s3a://`` URIs (see `snapshot_uris`)."""
+    return _part_uris(events_prefix(day), settings)
+
+
+def _part_uris(prefix: str, settings: Settings) -> list[str]:
+    keys = sorted(o["Key"] for o in _list(_s3(), settings.bucket, prefix) if o["Key"].endswith(".parquet"))
+    return [f"s3a://{settings.bucket}/{key}" for key in keys]
+
+
+def write_live_events(day: date, table: pa.Table, settings: Settings) -> str:
+    """The unfinished day's events, read live, as one S3 object for a cluster to read; returns
+    its ``s3a://`` URI. Kept apart from the day's export (``live=``, not ``day=``) so it is never
+    taken for a finished partition; `remove_live_events` deletes it after the run."""
+    key = f"snapshots/access_events/live={day.isoformat()}/{uuid.uuid4().hex}.parquet"
+    sink = pa.BufferOutputStream()
+    pq.write_table(_conform("access_events", table), sink, compression="zstd")
+    _s3().put_object(Bucket=settings.bucket, Key=key, Body=sink.getvalue().to_pybytes())
+    return f"s3a://{settings.bucket}/{key}"
+
+
+def remove_live_events(locations: list[str], settings: Settings) -> int:
+    """Delete live-day copies (local files or ``s3a://`` objects under ``live=``); returns how many.
+
+    Only live copies are touched: a path outside a ``live=`` folder is refused, so a mistake
+    here can never delete an exported day or a snapshot.
+    """
+    removed = 0
+    for location in locations:
+        if "/live=" not in location:
+            raise ValueError(f"not a live-day copy: {location}")
+        if location.startswith("s3a://"):
+            bucket, key = location.removeprefix("s3a://").split("/", 1)
+            _s3().delete_object(Bucket=bucket, Key=key)
+            removed += 1
+        elif Path(location).exists():
+            Path(location).unlink()
+            removed += 1
+    return removed
+
+
 def stage_snapshot(name: str, settings: Settings, as_of: date, folder: Path) -> list[str]:
     """Copy snapshot `name` as of `as_of` from S3 into `folder` (as `stage_events_day` does a
     day); returns the local paths. No snapshot written: one empty file with its columns, so the

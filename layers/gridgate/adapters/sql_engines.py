@@ -20,6 +20,7 @@ integers ``Int64`` — so a check cannot tell which engine answered it.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -183,33 +184,56 @@ class SparkEngine:
     """The same SQL on Apache Spark: `local[*]` in the tests, a cluster URL (or EMR/Glue) in deployment.
 
     Small tables reach Spark as Parquet files in `work_dir` (on a cluster: a shared path, e.g.
-    S3); results come back through Arrow (`DataFrame.toArrow`).
+    S3); results come back through Arrow (`DataFrame.toArrow`). With `read_s3` the snapshots and
+    event days are ``s3a://`` URIs the executors read in place (`Settings.analytics_read_s3`).
     """
 
     name = "spark"
     _sessions: dict[str, object] = {}
     _lock = threading.Lock()
 
-    def __init__(self, master: str = "local[*]", work_dir: Path | None = None, driver_memory: str = "2g"):
+    def __init__(
+        self,
+        master: str = "local[*]",
+        work_dir: Path | None = None,
+        driver_memory: str = "2g",
+        *,
+        read_s3: bool = False,
+        s3_endpoint: str | None = None,
+    ):
         self.master, self.driver_memory = master, driver_memory
         self.work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "gridgate-spark")
+        self.read_s3, self.s3_endpoint = read_s3, s3_endpoint
+
+    def conf(self) -> dict[str, str]:
+        """The session's configuration. Reading S3 in place (``s3a://``, hadoop-aws): credentials
+        from the default AWS chain (the cluster's role), and an endpoint only off AWS (the
+        emulator's S3, path-style like moto wants)."""
+        conf = {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.driver.memory": self.driver_memory,
+            "spark.sql.shuffle.partitions": "8",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+        }
+        if self.read_s3:
+            conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+            if self.s3_endpoint:
+                conf["spark.hadoop.fs.s3a.endpoint"] = self.s3_endpoint
+                conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+                conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(self.s3_endpoint.startswith("https")).lower()
+        return conf
 
     def session(self):
         with self._lock:
             if self.master not in self._sessions:
                 from pyspark.sql import SparkSession
 
-                self._sessions[self.master] = (
-                    SparkSession.builder.master(self.master)
-                    .appName("gridgate-nightly")
-                    .config("spark.sql.session.timeZone", "UTC")
-                    .config("spark.driver.memory", self.driver_memory)
-                    .config("spark.sql.shuffle.partitions", "8")
-                    .config("spark.ui.enabled", "false")
-                    .config("spark.ui.showConsoleProgress", "false")
-                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                    .getOrCreate()
-                )
+                builder = SparkSession.builder.master(self.master).appName("gridgate-nightly")
+                for key, value in self.conf().items():
+                    builder = builder.config(key, value)
+                self._sessions[self.master] = builder.getOrCreate()
             return self._sessions[self.master]
 
     def local_time(self, column: str, tz: str) -> str:
@@ -266,7 +290,12 @@ _EMPTY_EVENTS = ", ".join(
 def engine_for(settings) -> SqlEngine:
     """The engine `settings.analytics_engine` names — the one setting that moves the flows to Spark."""
     if settings.analytics_engine == "spark":
-        return SparkEngine(settings.analytics_spark_master, settings.analytics_work_dir and settings.analytics_work_dir / "spark")
+        return SparkEngine(
+            settings.analytics_spark_master,
+            settings.analytics_work_dir and settings.analytics_work_dir / "spark",
+            read_s3=settings.analytics_read_s3,
+            s3_endpoint=os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"),
+        )
     return DuckDBEngine(
         settings.analytics_memory_limit,
         settings.analytics_threads,
