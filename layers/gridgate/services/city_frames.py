@@ -44,19 +44,9 @@ _ID_COLUMNS = {
     "grants": ("home_id", "grant_id", "estate_id", "grantee_id", "relation", "granted_by", "status"),
     "visitor_passes": ("pass_id", "estate_id", "home_id", "issued_by", "status"),
     "places": ("place_id", "kind", "parent_id", *LEVEL_COLUMNS.values()),
-    "access_events": ("gate_id", "estate_id", "direction", "method", "outcome", "person_id", "pass_id", "home_id", "right"),
 }
 _DATE_COLUMNS = {"ownerships": ("since", "until"), "grants": ("starts_on", "ends_on")}
-_INSTANT_COLUMNS = {
-    "grants": ("created_at",),
-    "visitor_passes": ("valid_from", "valid_until"),
-    "access_events": ("occurred_at",),
-}
-#: The event columns flow computations read: loaders read only these (the unique event ids
-#: alone would be most of a week's events in memory at city scale).
-EVENT_COLUMNS = (
-    "gate_id", "estate_id", "direction", "occurred_at", "method", "outcome", "person_id", "pass_id", "home_id", "right",
-)
+_INSTANT_COLUMNS = {"grants": ("created_at",), "visitor_passes": ("valid_from", "valid_until")}
 
 
 def local_midnight(day: date, tz: str) -> datetime:
@@ -65,10 +55,9 @@ def local_midnight(day: date, tz: str) -> datetime:
 
 
 def normalise(name: str, table: pa.Table | pl.DataFrame) -> pl.DataFrame:
-    """One snapshot as a polars frame: ids categorical, days as dates, instants as UTC datetimes."""
+    """(Part of) one snapshot as a polars frame: ids categorical, days as dates, instants as UTC
+    datetimes — the one shape whether it came from a Parquet file or an engine's answer."""
     frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
-    if name == "access_events":
-        frame = frame.select([c for c in EVENT_COLUMNS if c in frame.columns])
     casts = [
         pl.col(c).cast(pl.String).cast(pl.Categorical)
         for c in _ID_COLUMNS.get(name, ())
@@ -76,12 +65,7 @@ def normalise(name: str, table: pa.Table | pl.DataFrame) -> pl.DataFrame:
     ]
     casts += [pl.col(c).cast(pl.Date) for c in _DATE_COLUMNS.get(name, ()) if c in frame.columns]
     casts += [pl.col(c).cast(pl.Datetime("ms", "UTC")) for c in _INSTANT_COLUMNS.get(name, ()) if c in frame.columns]
-    # One contiguous chunk per column, so no Arrow buffer stays referenced; and Arrow's pool
-    # hands back what earlier (now dropped) tables used. Loading a week of a large city's events
-    # day by day then holds little more than the frames themselves.
-    frame = (frame.with_columns(casts) if casts else frame).rechunk()
-    pa.default_memory_pool().release_unused()
-    return frame
+    return frame.with_columns(casts) if casts else frame
 
 
 @dataclass(frozen=True)
