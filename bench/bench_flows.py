@@ -216,8 +216,9 @@ def run_flow(flow: str, folder: Path, checkout: Path, cap_mb: int | None) -> dic
     stdout, stderr = child_process.communicate()
     if over_cap:
         return {"flow": flow, "over_cap_mb": cap_mb, "process_s": round(time.perf_counter() - started, 2)}
-    if child_process.returncode != 0:
-        raise RuntimeError(f"{flow} failed in {checkout}:\n{stderr[-4000:]}")
+    if child_process.returncode != 0:  # reported, so one failure does not lose the whole run
+        return {"flow": flow, "failed": stderr.strip().splitlines()[-1][:500] if stderr.strip() else "no output",
+                "process_s": round(time.perf_counter() - started, 2)}
     result = json.loads(stdout.strip().splitlines()[-1])
     result["process_s"] = round(time.perf_counter() - started, 2)
     return result
@@ -226,6 +227,9 @@ def run_flow(flow: str, folder: Path, checkout: Path, cap_mb: int | None) -> dic
 def _print(label: str, result: dict) -> None:
     if "over_cap_mb" in result:
         print(f"  {label:28s} killed: resident memory over {result['over_cap_mb']} MB", flush=True)
+        return
+    if "failed" in result:
+        print(f"  {label:28s} FAILED: {result['failed']}", flush=True)
         return
     print(f"  {label:28s} load {result['load_s']:6.1f} s  compute {result['compute_s']:6.1f} s  "
           f"cpu {result['cpu_s']:6.1f} s  peak {result['peak_rss_mb']:6d} MB  "

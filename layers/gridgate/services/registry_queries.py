@@ -161,6 +161,22 @@ def _per_level(select: str, source: str) -> str:
     )
 
 
+def _per_level_persons(flags: str, counts: str, source: str) -> str:
+    """Distinct persons per place for every level: first one row per (place, person) with
+    `flags` (0/1 maxima, ``{col}`` the level's column), then `counts` sums them per place.
+
+    Why two steps and not ``COUNT(DISTINCT ...)``: distinct aggregates do not spill in DuckDB
+    (five of them over a million residents exhaust a 512 MB limit); plain group-bys do.
+    """
+    return "\nUNION ALL\n".join(
+        f"SELECT '{level}' AS level, place_id, {counts} FROM ("
+        f"SELECT {LEVEL_COLUMNS[level]} AS place_id, person_id, " + flags.replace("{col}", LEVEL_COLUMNS[level])
+        + f" FROM {source} WHERE {LEVEL_COLUMNS[level]} IS NOT NULL GROUP BY {LEVEL_COLUMNS[level]}, person_id"
+        ") per_person GROUP BY place_id"
+        for level in LEVELS
+    )
+
+
 #: Residents per place and level: by role, in total, and floating (registered elsewhere, or nowhere).
 RESIDENT_COUNTS = (
     """
@@ -176,12 +192,13 @@ WITH registered_places AS (
   LEFT JOIN registered_places rp ON rp.person_id = r.person_id
 )
 """
-    + _per_level(
-        "COUNT(DISTINCT CASE WHEN role = 'owner' THEN person_id END) AS owners, "
-        "COUNT(DISTINCT CASE WHEN role = 'family' THEN person_id END) AS family, "
-        "COUNT(DISTINCT CASE WHEN role = 'tenant' THEN person_id END) AS tenants, "
-        "COUNT(DISTINCT person_id) AS total, "
-        "COUNT(DISTINCT CASE WHEN reg_{col} IS NULL OR reg_{col} <> {col} THEN person_id END) AS floating",
+    + _per_level_persons(
+        "MAX(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owner, "
+        "MAX(CASE WHEN role = 'family' THEN 1 ELSE 0 END) AS family, "
+        "MAX(CASE WHEN role = 'tenant' THEN 1 ELSE 0 END) AS tenant, "
+        "MAX(CASE WHEN reg_{col} IS NULL OR reg_{col} <> {col} THEN 1 ELSE 0 END) AS floating",
+        "CAST(SUM(owner) AS BIGINT) AS owners, CAST(SUM(family) AS BIGINT) AS family, "
+        "CAST(SUM(tenant) AS BIGINT) AS tenants, COUNT(*) AS total, CAST(SUM(floating) AS BIGINT) AS floating",
         "placed",
     )
 )
