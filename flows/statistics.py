@@ -101,13 +101,13 @@ def population_statistics_and_alerts(
         alerts_future = compute_alerts.submit(city, alert_policy)
         visitors_future = compute_visitors_per_day.submit(city)
         stats, alerts, visitors = stats_future.result(), alerts_future.result(), visitors_future.result()
-        release_live_days(city)
         logger.info("%d statistics, %d key-group alerts", stats.height, alerts.height)
     with progress.step("store statistics"):
         written = store_statistics(stats, day)
     with progress.step("store alerts and create tasks"):
         stored, open_alerts = store_alerts(alerts)
         tasks_created = create_tasks_for_findings(open_alerts, city.homes_of(open_alerts["home_id"]))
+        release_live_days(city)  # the city's last question is answered
     with progress.step("publish report"):
         report = publish_report(render_report(day, stats, visitors, alerts), day, report_dir)
     districts = wide(stats, "district")
