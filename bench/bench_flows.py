@@ -21,9 +21,14 @@ each check's SQL question over the event day files is answered by DuckDB (memory
 ``GRIDGATE_ANALYTICS_MEMORY_LIMIT``, default 512MB, spilling to the city's folder) inside
 "compute". The implementation before it (events as polars frames) is measured by running this
 same module from a checkout of that commit against the same city folders
-(``--data-root``); docs/flows.md puts both side by side.
+(``--baseline``); docs/flows.md puts both side by side. Since the registries are SQL too,
+"load" is only the time to name the files: nothing is read before the first question.
 
-Usage: ``python -m bench flows [--sizes=100000,1000000,4000000] [--data-root=.gridgate/bench]``.
+Usage: ``python -m bench flows [--sizes=100000,1000000,4000000] [--data-root=.gridgate/bench]
+[--baseline=<checkout of the old implementation> [--baseline-sizes=100000,1000000]] [--cap-mb=4096]``.
+With ``--baseline`` each flow runs first from that checkout (its own ``bench.bench_flows``
+child) and then from this one, over the same city folder, and the speed-ups are reported;
+``--cap-mb`` kills a child whose resident memory passes the cap.
 """
 
 from __future__ import annotations
@@ -78,26 +83,16 @@ def prepare(persons: int) -> tuple[Path, float]:
 # --- one flow's compute (child process) ---------------------------------------------------------------
 
 
-def _load(folder: Path, names: tuple[str, ...], with_events: bool):
-    """Snapshots and events read as the flows read them: ids dictionary-encoded, events projected."""
-    import polars as pl
+def _read_homes(folder: Path):
+    """The homes snapshot as the task-generation flow reads it: ids dictionary-encoded."""
     import pyarrow.parquet as pq
     from gridgate.adapters.snapshots import DICTIONARY_COLUMNS
-    from gridgate.services.city_frames import EVENT_COLUMNS, normalise
 
-    def read(path: Path, name: str, columns=None):
-        return pq.read_table(path, columns=columns, read_dictionary=list(DICTIONARY_COLUMNS[name]))
-
-    tables = {name: read(folder / f"{name}.parquet", name) for name in names}
-    events = None
-    if with_events:
-        days = sorted((folder / "events").glob("*.parquet"))
-        events = pl.concat([normalise("access_events", read(d, "access_events", list(EVENT_COLUMNS))) for d in days], rechunk=False)
-    return tables, events
+    return pq.read_table(folder / "homes.parquet", read_dictionary=list(DICTIONARY_COLUMNS["homes"]))
 
 
 def _city(folder: Path):
-    """The registries as frames; the events stay in their day files, queried by DuckDB.
+    """The city as the flows hand it on: paths of the snapshot and event day files, queried by DuckDB.
 
     DuckDB gets `GRIDGATE_ANALYTICS_MEMORY_LIMIT` (default 512MB) and 2 threads, as the flows do.
     """
@@ -105,7 +100,7 @@ def _city(folder: Path):
     from gridgate.services.city_frames import SNAPSHOT_NAMES, CityFrames
     from gridgate.services.grants import cap_policy
 
-    tables, _ = _load(folder, SNAPSHOT_NAMES, with_events=False)
+    tables = {name: [str(folder / f"{name}.parquet")] for name in SNAPSHOT_NAMES}
     files = sorted(str(d) for d in (folder / "events").glob("*.parquet"))
     engine = DuckDBEngine(os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "512MB"), 2, folder / "spill")
     # The whole week of events is in the window: local days TODAY-7 .. TODAY.
@@ -159,8 +154,7 @@ def _task_generation(folder: Path) -> tuple[float, float, dict]:
     from gridgate.services.verification_tasks import plan_tasks, to_tasks
 
     started = time.perf_counter()
-    tables, _ = _load(folder, ("homes",), with_events=False)
-    homes = normalise("homes", tables["homes"])
+    homes = normalise("homes", _read_homes(folder))
     open_findings = pl.concat([pl.read_parquet(folder / "findings.parquet"), pl.read_parquet(folder / "alerts.parquet")])
     loaded = time.perf_counter()
     planned = plan_tasks(open_findings, pl.DataFrame(schema={"finding_id": pl.String, "status": pl.String}), homes)
@@ -191,37 +185,102 @@ def child(flow: str, folder: Path) -> None:
 # --- the benchmark (parent process) ---------------------------------------------------------------------
 
 
-def run_flow(flow: str, folder: Path) -> dict:
+def _rss_mb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) // 1024
+
+
+def run_flow(flow: str, folder: Path, checkout: Path, cap_mb: int | None) -> dict:
+    """One flow's compute in a fresh subprocess of `checkout` (this one, or a baseline's).
+
+    With `cap_mb`, the child is killed the moment its resident memory passes the cap (polled
+    every 0.1 s) and the run reported as over the limit: "completes within N GB" is then a
+    fact, not a reading of the peak afterwards.
+    """
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_flows", "--child", flow, str(folder)],
-        check=True, capture_output=True, text=True,
+    env = {**os.environ, "PYTHONPATH": f"{checkout / 'layers'}{os.pathsep}{checkout}"}
+    child_process = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_flows", "--child", flow, str(folder.resolve())],
+        cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    over_cap = False
+    while child_process.poll() is None:
+        if cap_mb is not None and _rss_mb(child_process.pid) > cap_mb:
+            child_process.kill()
+            over_cap = True
+        time.sleep(0.1)
+    stdout, stderr = child_process.communicate()
+    if over_cap:
+        return {"flow": flow, "over_cap_mb": cap_mb, "process_s": round(time.perf_counter() - started, 2)}
+    if child_process.returncode != 0:  # reported, so one failure does not lose the whole run
+        return {"flow": flow, "failed": stderr.strip().splitlines()[-1][:500] if stderr.strip() else "no output",
+                "process_s": round(time.perf_counter() - started, 2)}
+    result = json.loads(stdout.strip().splitlines()[-1])
     result["process_s"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def _print(label: str, result: dict) -> None:
+    if "over_cap_mb" in result:
+        print(f"  {label:28s} killed: resident memory over {result['over_cap_mb']} MB", flush=True)
+        return
+    if "failed" in result:
+        print(f"  {label:28s} FAILED: {result['failed']}", flush=True)
+        return
+    print(f"  {label:28s} load {result['load_s']:6.1f} s  compute {result['compute_s']:6.1f} s  "
+          f"cpu {result['cpu_s']:6.1f} s  peak {result['peak_rss_mb']:6d} MB  "
+          f"(machine load {result['machine_load_avg_at_start']})", flush=True)
+
+
+def _speedups(runs: list[dict], baseline_runs: list[dict]) -> dict[str, float]:
+    """Baseline (load + compute) over current, per persons and flow, where both completed."""
+    out = {}
+    for old in baseline_runs:
+        new = next((r for r in runs if r["persons"] == old["persons"] and r["flow"] == old["flow"]), None)
+        if new and "compute_s" in old and "compute_s" in new:
+            spent_old, spent_new = old["load_s"] + old["compute_s"], new["load_s"] + new["compute_s"]
+            out[f"{old['persons']}/{old['flow']}"] = round(spent_old / max(spent_new, 1e-3), 2)
+    return out
 
 
 def main(argv: list[str]) -> None:
     global DATA_ROOT, RESULTS
     sizes = SIZES
+    baseline: Path | None = None
+    baseline_sizes: tuple[int, ...] = ()
+    cap_mb: int | None = None
     for arg in argv:
-        if arg.startswith("--sizes="):
+        if arg.startswith("--baseline="):
+            baseline = Path(arg.split("=", 1)[1]).resolve()
+        elif arg.startswith("--baseline-sizes="):
+            baseline_sizes = tuple(int(s) for s in arg.split("=", 1)[1].split(","))
+        elif arg.startswith("--cap-mb="):
+            cap_mb = int(arg.split("=", 1)[1])
+        elif arg.startswith("--sizes="):
             sizes = tuple(int(s) for s in arg.split("=", 1)[1].split(","))
         elif arg.startswith("--data-root="):
             DATA_ROOT = Path(arg.split("=", 1)[1])
         elif arg.startswith("--results="):
             RESULTS = Path(arg.split("=", 1)[1])
-    runs = []
+    runs, baseline_runs = [], []
     for persons in sizes:
         folder, generated = prepare(persons)
         print(f"city of {persons:,} persons ready ({generated:.0f} s to generate)", flush=True)
+        here = Path(__file__).resolve().parent.parent
         for flow in FLOWS:
-            result = {"persons": persons, **run_flow(flow, folder)}
+            # The baseline first, then this implementation, flow by flow: the two see the
+            # machine as alike as a shared machine allows, and the ratio is within one run.
+            if baseline is not None and persons in (baseline_sizes or sizes):
+                old = {"persons": persons, "implementation": "baseline", **run_flow(flow, folder, baseline, cap_mb)}
+                baseline_runs.append(old)
+                _print(f"{flow} (baseline)", old)
+            result = {"persons": persons, "implementation": "current", **run_flow(flow, folder, here, cap_mb)}
             runs.append(result)
-            print(f"  {flow:16s} load {result['load_s']:6.1f} s  compute {result['compute_s']:6.1f} s  "
-                  f"cpu {result['cpu_s']:6.1f} s  peak {result['peak_rss_mb']:6d} MB  "
-                  f"(machine load {result['machine_load_avg_at_start']})", flush=True)
+            _print(flow, result)
     largest = max(sizes)
     scaling = {}
     if len(sizes) > 1:
@@ -229,7 +288,8 @@ def main(argv: list[str]) -> None:
         for flow in FLOWS:
             small = next(r for r in runs if r["persons"] == smallest and r["flow"] == flow)
             big = next(r for r in runs if r["persons"] == largest and r["flow"] == flow)
-            scaling[flow] = round(big["compute_s"] / max(small["compute_s"], 1e-3), 1)
+            if "compute_s" in small and "compute_s" in big:
+                scaling[flow] = round(big["compute_s"] / max(small["compute_s"], 1e-3), 1)
     report = {
         "what": "compute of each nightly flow on a synthetic city, fresh subprocess per flow",
         "history_days": HISTORY_DAYS,
@@ -237,10 +297,14 @@ def main(argv: list[str]) -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "target": {"persons": largest, "compute_s": TARGET_SECONDS, "peak_rss_mb": TARGET_MB},
         "runs": runs,
+        "baseline": {"checkout": str(baseline) if baseline else None, "runs": baseline_runs,
+                     "speedup_load_plus_compute": _speedups(runs, baseline_runs)},
+        "memory_cap_mb": cap_mb,
         "compute_growth_largest_over_smallest": scaling,
         "size_ratio": round(largest / min(sizes), 1),
         "meets_target": all(
-            r["compute_s"] <= TARGET_SECONDS and r["peak_rss_mb"] <= TARGET_MB for r in runs if r["persons"] == largest
+            r.get("compute_s", float("inf")) <= TARGET_SECONDS and r.get("peak_rss_mb", float("inf")) <= TARGET_MB
+            for r in runs if r["persons"] == largest
         ),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """Loading the city for a flow run, in bulk: Parquet snapshots and a window of access events.
 
 Registries and rights: each table is exported by a parallel scan to a Parquet snapshot (as of
-the run's local date), then read back columnar — one task per table, run concurrently.
+the run's local date), then staged to the run's work folder — one task per table, run
+concurrently; like the events, they are handed on as paths, never read into the flow.
 Events: finished UTC days without a Parquet partition are first exported together through
 DynamoDB's native export to S3 (`gridgate.adapters.event_export`: no item-by-item reads). Then
 one task per UTC day of the window returns *paths*, not rows: a finished day's Parquet is
@@ -66,6 +67,16 @@ def read_snapshot(name: str, as_of: date) -> pa.Table:
     return snapshots.read_snapshot(name, get_settings(), as_of)
 
 
+@task(task_run_name="stage-{name}", **STORAGE_TASK)
+def stage_snapshot(name: str, as_of: date) -> list[str]:
+    """One snapshot as local Parquet files (or, for Spark reading S3, its ``s3a://`` parts);
+    returns their paths (the rows stay on disk)."""
+    settings = get_settings()
+    if settings.analytics_read_s3:
+        return snapshots.snapshot_uris(name, settings, as_of)
+    return snapshots.stage_snapshot(name, settings, as_of, work_folder(settings) / "snapshots")
+
+
 def work_folder(settings: Settings) -> Path:
     """Where a run stages event files and the engine spills (`analytics_work_dir`, or the temp dir)."""
     return Path(settings.analytics_work_dir or Path(tempfile.gettempdir()) / "gridgate-analytics")
@@ -78,8 +89,20 @@ def stage_event_day(day: date, finished: bool) -> list[str]:
     folder = work_folder(settings) / "events"
     if not finished:
         live = snapshots.events_of_day(day, settings)
+        if settings.analytics_read_s3:
+            return [snapshots.write_live_events(day, live, settings)]
         return [snapshots.write_local_events(live, folder / f"live={day.isoformat()}" / f"{uuid.uuid4().hex}.parquet")]
+    if settings.analytics_read_s3:
+        return snapshots.events_day_uris(day, settings)
     return snapshots.stage_events_day(day, settings, folder)
+
+
+@task(**STORAGE_TASK)
+def release_live_days(city: CityFrames) -> int:
+    """Delete this run's copies of the unfinished day once its questions are answered: each run
+    reads the live day afresh, so a kept copy would only pile up (one a run, every night)."""
+    live = [f for f in city.events.files if "/live=" in f]
+    return snapshots.remove_live_events(live, get_settings())
 
 
 @task(**STORAGE_TASK)
@@ -121,7 +144,7 @@ def load_city(
     if export_snapshots:
         for exported in export_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)):
             exported.result()
-    tables = dict(zip(SNAPSHOT_NAMES, (future.result() for future in read_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)))))
+    tables = dict(zip(SNAPSHOT_NAMES, (future.result() for future in stage_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)))))
     events_from = day - timedelta(days=lookback_days - 1)
     today_utc = now.date()  # event partitions are UTC days: earlier ones are finished
     days = utc_days(events_from, day, settings.city_timezone)

@@ -26,7 +26,7 @@ from gridgate.services.reconciliation_actions import ReconciliationActions
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.city_data import check_report_day, default_day, load_city
+from flows.city_data import check_report_day, default_day, load_city, release_live_days
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 
@@ -88,9 +88,10 @@ def nightly_reconciliation(
     )
     with progress.step("load city"):
         city = load_city(day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of)
-        logger.info("city: %d persons, %d homes, %d events", city.persons.height, city.homes.height, city.event_count())
+        logger.info("city: %d persons, %d homes, %d events", city.count("persons"), city.count("homes"), city.event_count())
     with progress.step("run checks"):
         result = run_checks(city, policy)
+        release_live_days(city)
         for reason in result.skipped:
             logger.warning("check skipped: %s", reason)
     with progress.step("store findings"):

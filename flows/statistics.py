@@ -32,7 +32,7 @@ from gridgate.services.statistics_report import render_report, wide
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.city_data import check_report_day, default_day, load_city
+from flows.city_data import check_report_day, default_day, load_city, release_live_days
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
@@ -106,7 +106,8 @@ def population_statistics_and_alerts(
         written = store_statistics(stats, day)
     with progress.step("store alerts and create tasks"):
         stored, open_alerts = store_alerts(alerts)
-        tasks_created = create_tasks_for_findings(open_alerts, city.homes)
+        tasks_created = create_tasks_for_findings(open_alerts, city.homes_of(open_alerts["home_id"]))
+        release_live_days(city)  # the city's last question is answered
     with progress.step("publish report"):
         report = publish_report(render_report(day, stats, visitors, alerts), day, report_dir)
     districts = wide(stats, "district")

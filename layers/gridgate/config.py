@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     #: Local folder for staged event Parquet and spill files (None: a folder under the temp dir).
     analytics_work_dir: Path | None = None
     analytics_spark_master: str = "local[*]"
+    #: Spark on a cluster: read the snapshots and event days straight from S3 (``s3a://``)
+    #: instead of staging them through the flow's disk; the live day goes to S3 as well. The
+    #: cluster needs hadoop-aws on its class path (EMR and Glue have it). DuckDB cannot (no httpfs).
+    analytics_read_s3: bool = False
+
+    @model_validator(mode="after")
+    def _s3_reads_need_spark(self) -> "Settings":
+        if self.analytics_read_s3 and self.analytics_engine != "spark":
+            raise ValueError("analytics_read_s3 needs analytics_engine='spark' (DuckDB here has no S3 reader)")
+        return self
 
     @property
     def bucket(self) -> str:

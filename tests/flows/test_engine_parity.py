@@ -2,8 +2,8 @@
 
 Why: `Settings.analytics_engine` is the one switch that moves the nightly flows from one node to
 a cluster; that is only safe if nothing a grid worker sees depends on which engine answered. A
-synthetic city (every planted case, a week of events as day-partitioned Parquet, as the flows
-stage it) runs through every check on both engines and the results must be identical.
+synthetic city (every planted case; its registry snapshots and a week of events as Parquet, as
+the flows stage them) runs through every check on both engines and the results must be identical.
 
 Spark needs Java 17 (`make java`); without it the test is skipped, saying so.
 """
@@ -35,7 +35,13 @@ def city_files(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("parity-city")
     city = build_city(1200, seed=8, history_days=HISTORY_DAYS, today=TODAY)
-    snapshots = {name: build(city) for name, build in city_tables.CITY_SNAPSHOTS.items()}
+    # The registries as Parquet files too, as the flows stage them: every check, statistic and
+    # alert below is SQL over these and the event days.
+    snapshots = {}
+    for name, build in city_tables.CITY_SNAPSHOTS.items():
+        path = folder / f"{name}.parquet"
+        pq.write_table(build(city), path)
+        snapshots[name] = [str(path)]
     files = []
     for day in city.history:
         path = folder / f"day={day.isoformat()}.parquet"

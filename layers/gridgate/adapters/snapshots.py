@@ -247,11 +247,75 @@ def stage_events_day(day: date, settings: Settings, folder: Path) -> list[str]:
     part's ETag, so a re-run reuses what it staged, a re-export is staged afresh, and two flows
     staging the same day at once never see each other's half-written file.
     """
-    target = folder / f"day={day.isoformat()}"
+    return _stage(events_prefix(day), settings, folder / f"day={day.isoformat()}")
+
+
+def snapshot_uris(name: str, settings: Settings, as_of: date) -> list[str]:
+    """Snapshot `name` as of `as_of` as ``s3a://`` URIs, for Spark on a cluster to read in place."""
+    return _part_uris(snapshot_prefix(name, as_of), settings)
+
+
+def events_day_uris(day: date, settings: Settings) -> list[str]:
+    """UTC day `day`'s event parts as ``s3a://`` URIs (see `snapshot_uris`)."""
+    return _part_uris(events_prefix(day), settings)
+
+
+def _part_uris(prefix: str, settings: Settings) -> list[str]:
+    keys = sorted(o["Key"] for o in _list(_s3(), settings.bucket, prefix) if o["Key"].endswith(".parquet"))
+    return [f"s3a://{settings.bucket}/{key}" for key in keys]
+
+
+def write_live_events(day: date, table: pa.Table, settings: Settings) -> str:
+    """The unfinished day's events, read live, as one S3 object for a cluster to read; returns
+    its ``s3a://`` URI. Kept apart from the day's export (``live=``, not ``day=``) so it is never
+    taken for a finished partition; `remove_live_events` deletes it after the run."""
+    key = f"snapshots/access_events/live={day.isoformat()}/{uuid.uuid4().hex}.parquet"
+    sink = pa.BufferOutputStream()
+    pq.write_table(_conform("access_events", table), sink, compression="zstd")
+    _s3().put_object(Bucket=settings.bucket, Key=key, Body=sink.getvalue().to_pybytes())
+    return f"s3a://{settings.bucket}/{key}"
+
+
+def remove_live_events(locations: list[str], settings: Settings) -> int:
+    """Delete live-day copies (local files or ``s3a://`` objects under ``live=``); returns how many.
+
+    Only live copies are touched: a path outside a ``live=`` folder is refused, so a mistake
+    here can never delete an exported day or a snapshot.
+    """
+    removed = 0
+    for location in locations:
+        if "/live=" not in location:
+            raise ValueError(f"not a live-day copy: {location}")
+        if location.startswith("s3a://"):
+            bucket, key = location.removeprefix("s3a://").split("/", 1)
+            _s3().delete_object(Bucket=bucket, Key=key)
+            removed += 1
+        elif Path(location).exists():
+            Path(location).unlink()
+            removed += 1
+    return removed
+
+
+def stage_snapshot(name: str, settings: Settings, as_of: date, folder: Path) -> list[str]:
+    """Copy snapshot `name` as of `as_of` from S3 into `folder` (as `stage_events_day` does a
+    day); returns the local paths. No snapshot written: one empty file with its columns, so the
+    engines still see the table."""
+    if name not in SNAPSHOT_SCHEMAS or name == "access_events":
+        raise ValueError(f"unknown snapshot {name!r}; events are staged with stage_events_day")
+    target = folder / name / f"as_of={as_of.isoformat()}"
+    staged = _stage(snapshot_prefix(name, as_of), settings, target)
+    if staged:
+        return staged
+    empty = target / "empty.parquet"
+    pq.write_table(SNAPSHOT_SCHEMAS[name].empty_table(), empty)
+    return [str(empty)]
+
+
+def _stage(prefix: str, settings: Settings, target: Path) -> list[str]:
     target.mkdir(parents=True, exist_ok=True)
     s3 = _s3()
     parts = sorted(
-        (o["Key"], o["ETag"].strip('"')) for o in _list(s3, settings.bucket, events_prefix(day)) if o["Key"].endswith(".parquet")
+        (o["Key"], o["ETag"].strip('"')) for o in _list(s3, settings.bucket, prefix) if o["Key"].endswith(".parquet")
     )
 
     def get(part: tuple[str, str]) -> str:

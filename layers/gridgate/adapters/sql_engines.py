@@ -9,13 +9,18 @@ engines accept; the one thing the dialects spell differently — an instant in t
 time — is written ``LOCAL(column)`` and rendered here.
 
 Both engines see the same views: ``events`` (the window's events, ``occurred_at`` a UTC
-instant) and any small table the query names (e.g. ``subjects``: the persons it is about).
+instant), one view per registry snapshot (``persons``, ``homes``, ... : Parquet files the flows
+staged, or Arrow tables in tests), the city's derived views (`EventSource.views`, e.g. the
+grants in force on the run's day) and any small table the query names (e.g. ``subjects``: the
+persons it is about). Sorted lists (``SORTED_LIST(col)``, an aggregate) are the other spelling
+the dialects differ in.
 Results come back as polars frames with ids categorical, instants ``Datetime(ms, UTC)`` and
 integers ``Int64`` — so a check cannot tell which engine answered it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -31,6 +36,9 @@ import pyarrow as pa
 
 #: ``LOCAL(col)``: the instant `col` in the city's civil time (a zone-less timestamp).
 _LOCAL = re.compile(r"LOCAL\((\w+(?:\.\w+)?)\)")
+#: ``SORTED_LIST(col)``: the aggregate list of `col`'s values, sorted (nulls left out).
+_SORTED_LIST = re.compile(r"SORTED_LIST\((\w+(?:\.\w+)?)\)")
+
 
 
 @dataclass(frozen=True)
@@ -38,13 +46,17 @@ class EventSource:
     """Where the events of a window are, and the window itself ([start, end) as UTC instants).
 
     `files` are local Parquet files (the flows stage the S3 day partitions to disk); `table` is
-    an in-memory Arrow table (tests and small tools). Either may be empty.
+    an in-memory Arrow table (tests and small tools). Either may be empty. `snapshots` are the
+    registries by name (each its Parquet files or an Arrow table) and `views` the city's derived
+    views, ``(name, SQL)`` in dependency order, already filled in for the run's day.
     """
 
     start: datetime
     end: datetime
     files: tuple[str, ...] = ()
     table: pa.Table | None = field(default=None, compare=False)
+    snapshots: Mapping[str, tuple[str, ...] | pa.Table] = field(default_factory=dict, compare=False)
+    views: tuple[tuple[str, str], ...] = ()
 
 
 def sql_instant(value: datetime) -> str:
@@ -81,14 +93,28 @@ class SqlEngine(Protocol):
 
     def local_time(self, column: str, tz: str) -> str: ...
 
+    def sorted_list(self, column: str) -> str: ...
+
     def query(self, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame: ...
 
 
 def render(engine: SqlEngine, sql: str, tz: str) -> str:
-    """Replace ``LOCAL(col)`` with the engine's spelling of a UTC instant in zone `tz`."""
+    """Replace ``LOCAL(col)`` with the engine's spelling of a UTC instant in zone `tz`, and
+    ``SORTED_LIST(col)`` with its sorted list aggregate."""
     if not re.fullmatch(r"[A-Za-z_]+(/[A-Za-z0-9_+-]+)*", tz):
         raise ValueError(f"not a time zone name: {tz!r}")
-    return _LOCAL.sub(lambda m: engine.local_time(m.group(1), tz), sql)
+    local = _LOCAL.sub(lambda m: engine.local_time(m.group(1), tz), sql)
+    return _SORTED_LIST.sub(lambda m: engine.sorted_list(m.group(1)), local)
+
+
+def _empty_snapshot(name: str) -> pa.Table:
+    from gridgate.adapters.snapshots import SNAPSHOT_SCHEMAS
+
+    return SNAPSHOT_SCHEMAS[name].empty_table()
+
+
+def _quoted_files(files: tuple[str, ...]) -> str:
+    return ", ".join("'" + f.replace("'", "''") + "'" for f in files)
 
 
 def _window_view(source: str, events: EventSource) -> str:
@@ -114,6 +140,9 @@ class DuckDBEngine:
     def local_time(self, column: str, tz: str) -> str:
         return f"timezone('{tz}', {column})"
 
+    def sorted_list(self, column: str) -> str:
+        return f"list_sort(list({column}) FILTER (WHERE {column} IS NOT NULL))"
+
     def query(self, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         import duckdb
 
@@ -128,8 +157,7 @@ class DuckDBEngine:
             con.execute("SET TimeZone = 'UTC'")
             sources = []
             if events.files:
-                listed = ", ".join("'" + f.replace("'", "''") + "'" for f in events.files)
-                sources.append(f"SELECT {_EVENT_SELECT} FROM read_parquet([{listed}], union_by_name = true)")
+                sources.append(f"SELECT {_EVENT_SELECT} FROM read_parquet([{_quoted_files(events.files)}], union_by_name = true)")
             if events.table is not None:
                 con.register("memory_events", _events_table(events.table))
                 sources.append(f"SELECT {_EVENT_SELECT} FROM memory_events")
@@ -137,6 +165,14 @@ class DuckDBEngine:
                 sources.append(f"SELECT {_EMPTY_EVENTS}")
             con.execute("CREATE TEMP VIEW source_events AS " + " UNION ALL ".join(sources))
             con.execute("CREATE TEMP VIEW events AS " + _window_view("source_events", events))
+            for name, snapshot in events.snapshots.items():
+                if isinstance(snapshot, pa.Table) or not snapshot:
+                    table = snapshot if isinstance(snapshot, pa.Table) else _empty_snapshot(name)
+                    con.register(name, _plain(pl.from_arrow(table)).to_arrow())
+                else:
+                    con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{_quoted_files(snapshot)}], union_by_name = true)")
+            for name, view in events.views:
+                con.execute(f"CREATE TEMP VIEW {name} AS {view}")
             for name, frame in tables.items():
                 con.register(name, _plain(frame).to_arrow())
             return conform_result(pl.from_arrow(con.sql(sql).to_arrow_table()))
@@ -148,37 +184,63 @@ class SparkEngine:
     """The same SQL on Apache Spark: `local[*]` in the tests, a cluster URL (or EMR/Glue) in deployment.
 
     Small tables reach Spark as Parquet files in `work_dir` (on a cluster: a shared path, e.g.
-    S3); results come back through Arrow (`DataFrame.toArrow`).
+    S3); results come back through Arrow (`DataFrame.toArrow`). With `read_s3` the snapshots and
+    event days are ``s3a://`` URIs the executors read in place (`Settings.analytics_read_s3`).
     """
 
     name = "spark"
     _sessions: dict[str, object] = {}
     _lock = threading.Lock()
 
-    def __init__(self, master: str = "local[*]", work_dir: Path | None = None, driver_memory: str = "2g"):
+    def __init__(
+        self,
+        master: str = "local[*]",
+        work_dir: Path | None = None,
+        driver_memory: str = "2g",
+        *,
+        read_s3: bool = False,
+        s3_endpoint: str | None = None,
+    ):
         self.master, self.driver_memory = master, driver_memory
         self.work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "gridgate-spark")
+        self.read_s3, self.s3_endpoint = read_s3, s3_endpoint
+
+    def conf(self) -> dict[str, str]:
+        """The session's configuration. Reading S3 in place (``s3a://``, hadoop-aws): credentials
+        from the default AWS chain (the cluster's role), and an endpoint only off AWS (the
+        emulator's S3, path-style like moto wants)."""
+        conf = {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.driver.memory": self.driver_memory,
+            "spark.sql.shuffle.partitions": "8",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+        }
+        if self.read_s3:
+            conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+            if self.s3_endpoint:
+                conf["spark.hadoop.fs.s3a.endpoint"] = self.s3_endpoint
+                conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+                conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(self.s3_endpoint.startswith("https")).lower()
+        return conf
 
     def session(self):
         with self._lock:
             if self.master not in self._sessions:
                 from pyspark.sql import SparkSession
 
-                self._sessions[self.master] = (
-                    SparkSession.builder.master(self.master)
-                    .appName("gridgate-nightly")
-                    .config("spark.sql.session.timeZone", "UTC")
-                    .config("spark.driver.memory", self.driver_memory)
-                    .config("spark.sql.shuffle.partitions", "8")
-                    .config("spark.ui.enabled", "false")
-                    .config("spark.ui.showConsoleProgress", "false")
-                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                    .getOrCreate()
-                )
+                builder = SparkSession.builder.master(self.master).appName("gridgate-nightly")
+                for key, value in self.conf().items():
+                    builder = builder.config(key, value)
+                self._sessions[self.master] = builder.getOrCreate()
             return self._sessions[self.master]
 
     def local_time(self, column: str, tz: str) -> str:
         return f"from_utc_timestamp({column}, '{tz}')"
+
+    def sorted_list(self, column: str) -> str:
+        return f"array_sort(collect_list({column}))"
 
     def _staged(self, frame: pl.DataFrame, run: Path, name: str) -> str:
         path = run / f"{name}.parquet"
@@ -186,7 +248,9 @@ class SparkEngine:
         return str(path)
 
     def query(self, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-        spark = self.session()
+        # A session of its own per query (same context, own temp views): the statistics flow
+        # asks its questions concurrently, each with its own `subjects`.
+        spark = self.session().newSession()
         run = self.work_dir / uuid.uuid4().hex
         run.mkdir(parents=True, exist_ok=True)
         try:
@@ -204,6 +268,13 @@ class SparkEngine:
             source = spark.sql(f"SELECT {_EMPTY_EVENTS}").limit(0)
         source.createOrReplaceTempView("source_events")
         spark.sql("CREATE OR REPLACE TEMP VIEW events AS " + _window_view("source_events", events))
+        for name, snapshot in events.snapshots.items():
+            if isinstance(snapshot, pa.Table) or not snapshot:
+                table = snapshot if isinstance(snapshot, pa.Table) else _empty_snapshot(name)
+                snapshot = (self._staged(_plain(pl.from_arrow(table)), run, f"snapshot-{name}"),)
+            spark.read.parquet(*snapshot).createOrReplaceTempView(name)
+        for name, view in events.views:
+            spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {view}")
         for name, frame in tables.items():
             spark.read.parquet(self._staged(_plain(frame), run, name)).createOrReplaceTempView(name)
         return conform_result(pl.from_arrow(spark.sql(sql).toArrow()))
@@ -219,7 +290,12 @@ _EMPTY_EVENTS = ", ".join(
 def engine_for(settings) -> SqlEngine:
     """The engine `settings.analytics_engine` names — the one setting that moves the flows to Spark."""
     if settings.analytics_engine == "spark":
-        return SparkEngine(settings.analytics_spark_master, settings.analytics_work_dir and settings.analytics_work_dir / "spark")
+        return SparkEngine(
+            settings.analytics_spark_master,
+            settings.analytics_work_dir and settings.analytics_work_dir / "spark",
+            read_s3=settings.analytics_read_s3,
+            s3_endpoint=os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"),
+        )
     return DuckDBEngine(
         settings.analytics_memory_limit,
         settings.analytics_threads,

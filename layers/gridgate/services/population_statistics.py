@@ -2,8 +2,9 @@
 
 For one local day: residents by role (owners, family, tenants), registered and floating
 population, visitors, entries and exits per local hour, and grants against the homes' caps.
-Everything is a handful of group-bys over `CityFrames`, done once at the finest level that
-has the fact and rolled up through the place hierarchy.
+Resident and capacity counts are SQL definitions (`registry_queries`) grouped per place at
+every level in one pass; traffic is counted per estate and hour by the engine (`event_queries`)
+and rolled up here through the place hierarchy (a few thousand rows).
 
 The result is long: one row per (level, place, metric) with `value` and, for hourly metrics,
 a 24-value `series` — the shape of the statistics table.
@@ -18,6 +19,7 @@ import polars as pl
 from gridgate.domain.model import Statistic
 from gridgate.services.city_frames import LEVEL_COLUMNS, LEVELS, CityFrames, local_midnight
 from gridgate.services.event_queries import TRAFFIC, VISITORS_PER_DAY
+from gridgate.services.registry_queries import CAPACITY_COUNTS, REGISTERED_COUNTS, RESIDENT_COUNTS
 
 STATISTIC_SCHEMA = {
     "level": pl.String,
@@ -26,9 +28,6 @@ STATISTIC_SCHEMA = {
     "value": pl.Float64,
     "series": pl.List(pl.Int64),
 }
-
-_ROLE_METRICS = {"owner": "residents.owners", "family": "residents.family", "tenant": "residents.tenants"}
-
 
 def _long(frame: pl.DataFrame, level: str, metric: str, value: str, series: str | None = None) -> pl.DataFrame:
     return frame.select(
@@ -46,62 +45,47 @@ def local_day_traffic(city: CityFrames, day: date) -> pl.DataFrame:
     return city.query(TRAFFIC, start=start, end=end)
 
 
-def _resident_statistics(city: CityFrames) -> list[pl.DataFrame]:
-    places = city.home_places()
-    registered_at = city.persons.filter(pl.col("registered_home_id").is_not_null()).select(
-        "person_id", pl.col("registered_home_id").alias("home_id")
-    ).join(places, on="home_id", how="inner")
-    # Each resident with, per level, where the registry says they live (floating = elsewhere).
-    residents = city.residents().join(places, on="home_id", how="inner").join(
-        registered_at.drop("home_id").rename({c: f"reg_{c}" for c in LEVEL_COLUMNS.values()}),
-        on="person_id",
-        how="left",
-    )
+def _per_place(counts: pl.DataFrame, metrics: dict[str, str], *, drop_zero: tuple[str, ...] = ()) -> list[pl.DataFrame]:
+    """Wide per-place counts (level, place_id, one column each) as long statistic rows.
+
+    `drop_zero` metrics are only stated where there is something to count (no "0 tenants" row
+    for an estate without tenants), as a group-by would state them.
+    """
     out = []
-    for level in LEVELS:
-        col = LEVEL_COLUMNS[level]
-        by_role = residents.group_by(col, "role").agg(pl.col("person_id").n_unique().alias("n"))
-        for role, metric in _ROLE_METRICS.items():
-            out.append(_long(by_role.filter(pl.col("role") == role), level, metric, "n"))
-        total = residents.group_by(col).agg(pl.col("person_id").n_unique().alias("n"))
-        out.append(_long(total, level, "residents.total", "n"))
-        elsewhere = pl.col(f"reg_{col}").is_null() | (pl.col(f"reg_{col}") != pl.col(col))
-        floating = residents.filter(elsewhere).group_by(col).agg(pl.col("person_id").n_unique().alias("n"))
-        out.append(_long(floating, level, "floating", "n"))
-        out.append(_long(registered_at.group_by(col).agg(pl.len().alias("n")), level, "registered", "n"))
+    for column, metric in metrics.items():
+        rows = counts.filter(pl.col(column) > 0) if column in drop_zero else counts
+        out.append(rows.select(
+            pl.col("level").cast(pl.String),
+            pl.col("place_id").cast(pl.String),
+            pl.lit(metric).alias("metric"),
+            pl.col(column).cast(pl.Float64).alias("value"),
+            pl.lit(None, dtype=pl.List(pl.Int64)).alias("series"),
+        ))
     return out
+
+
+def _resident_statistics(city: CityFrames) -> list[pl.DataFrame]:
+    roles = {"owners": "residents.owners", "family": "residents.family", "tenants": "residents.tenants"}
+    residents = _per_place(
+        city.query(RESIDENT_COUNTS),
+        {**roles, "total": "residents.total", "floating": "floating"},
+        drop_zero=(*roles, "floating"),
+    )
+    return residents + _per_place(city.query(REGISTERED_COUNTS), {"registered": "registered"})
 
 
 def _capacity_statistics(city: CityFrames) -> list[pl.DataFrame]:
-    grants = city.effective_grants().group_by("home_id").agg(pl.len().alias("grants"))
-    homes = (
-        city.home_places()
-        .join(city.home_caps(), on="home_id", how="left")
-        .join(grants, on="home_id", how="left")
-        .with_columns(pl.col("grants").fill_null(0), pl.col("cap").fill_null(0))
+    counts = city.query(CAPACITY_COUNTS).with_columns(
+        pl.when(pl.col("cap") > 0).then(pl.col("grants") / pl.col("cap")).otherwise(0.0).alias("ratio")
     )
-    out = []
-    for level in LEVELS:
-        col = LEVEL_COLUMNS[level]
-        agg = homes.group_by(col).agg(
-            pl.len().alias("homes"),
-            pl.col("grants").sum().alias("grants"),
-            pl.col("cap").sum().alias("cap"),
-            (pl.col("grants") >= pl.col("cap")).sum().alias("at_cap"),
-            (pl.col("grants") > pl.col("cap")).sum().alias("over_cap"),
-        ).with_columns(
-            pl.when(pl.col("cap") > 0).then(pl.col("grants") / pl.col("cap")).otherwise(0.0).alias("ratio")
-        )
-        for metric, column in (
-            ("homes", "homes"),
-            ("grants.active", "grants"),
-            ("grants.cap", "cap"),
-            ("homes.at_cap", "at_cap"),
-            ("homes.over_cap", "over_cap"),
-            ("occupancy.ratio", "ratio"),
-        ):
-            out.append(_long(agg, level, metric, column))
-    return out
+    return _per_place(counts, {
+        "homes": "homes",
+        "grants": "grants.active",
+        "cap": "grants.cap",
+        "at_cap": "homes.at_cap",
+        "over_cap": "homes.over_cap",
+        "ratio": "occupancy.ratio",
+    })
 
 
 def _hourly_series(counts: pl.DataFrame, col: str) -> pl.DataFrame:

@@ -1,8 +1,9 @@
 """Nightly reconciliation: cross-check the registries, property records, rights and gate logs.
 
-Each check is a vectorised query over `CityFrames` returning findings (`finding_frames`); what a
-check needs from the gate logs is one SQL definition in `event_queries`, answered by the city's
-engine (DuckDB or Spark) without the events entering this process. Two checks also return the
+Each check is one SQL definition (`registry_queries`, or `event_queries` when it needs the gate
+logs), answered by the city's engine (DuckDB or Spark) over the Parquet snapshots and events
+without either entering this process; the check only phrases the rows it gets back as findings
+(`finding_frames`). Two checks also return the
 corrective action the flow applies (revoke a grant given by someone who no longer owns the
 home; expire visitor passes still marked active). Nothing here touches storage, so the same
 code runs in the flow and in the benchmark.
@@ -19,8 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridgate.domain.model import Severity
 from gridgate.services.city_frames import CityFrames
-from gridgate.services.event_queries import HOME_ENTRY_DAYS, PRESENCE, VISITOR_ENTRIES, subjects
+from gridgate.services.event_queries import FACES_OVER_GRANTS, RESIDENTS_NOT_SEEN, VISITOR_PASS_REGULARS
 from gridgate.services.finding_frames import about_person_at_home, empty_findings, finding_id, finding_rows
+from gridgate.services.registry_queries import (
+    EXPIRED_PASSES_ACTIVE,
+    GRANTEES_NOT_REGISTERED,
+    GRANTEES_REGISTERED_ELSEWHERE,
+    GRANTS_BY_FORMER_OWNERS,
+    GRANTS_OVER_CAP,
+    in_key_groups,
+)
 
 
 class FindingType:
@@ -94,21 +103,10 @@ def _about_home() -> dict[str, pl.Expr | None]:
     )
 
 
-def _with_grid(rows: pl.DataFrame, city: CityFrames) -> pl.DataFrame:
-    return rows.join(city.homes.select("home_id", "grid_id", "estate_id"), on="home_id", how="inner")
-
-
 def grantees_registered_elsewhere(city: CityFrames) -> pl.DataFrame:
     """A grantee whose actual-population registry address is another home."""
-    rows = (
-        city.effective_grants()
-        .select("grant_id", "home_id", pl.col("grantee_id").alias("person_id"), "relation", "granted_by")
-        .join(city.persons.select("person_id", "registered_home_id"), on="person_id", how="inner")
-        .filter(pl.col("registered_home_id").is_not_null() & (pl.col("registered_home_id") != pl.col("home_id")))
-    )
-    rows = _with_grid(rows, city)
     return finding_rows(
-        rows,
+        city.query(GRANTEES_REGISTERED_ELSEWHERE),
         FindingType.GRANTEE_REGISTERED_ELSEWHERE,
         Severity.LOW,
         **about_person_at_home(pl.col("grant_id")),
@@ -126,14 +124,9 @@ def grantees_not_registered(city: CityFrames) -> pl.DataFrame:
     The app registry (where the owner named them) and the actual-population registry disagree:
     someone lives at the home who is not registered anywhere — floating population to register.
     """
-    rows = (
-        city.effective_grants()
-        .select("grant_id", "home_id", pl.col("grantee_id").alias("person_id"), "relation", "granted_by")
-        .join(city.persons.select("person_id", "registered_home_id", "registries"), on="person_id", how="inner")
-        .filter(pl.col("registered_home_id").is_null())
-        .with_columns(pl.col("registries").list.sort().list.join(",").alias("registries"))
+    rows = city.query(GRANTEES_NOT_REGISTERED).with_columns(
+        pl.col("registries").list.sort().list.join(",").alias("registries")
     )
-    rows = _with_grid(rows, city)
     return finding_rows(
         rows,
         FindingType.GRANTEE_NOT_REGISTERED,
@@ -149,18 +142,9 @@ def grantees_not_registered(city: CityFrames) -> pl.DataFrame:
 
 def residents_not_seen(city: CityFrames, days: int) -> pl.DataFrame:
     """A registered resident with no passage at their estate in the last `days` days (moved out?)."""
-    has_own_alert = pl.col("key_groups").list.set_intersection(list(_KEY_GROUPS_WITH_OWN_ALERTS)).list.len() > 0
-    registered = (
-        city.persons.filter(pl.col("registered_home_id").is_not_null() & ~has_own_alert.fill_null(False))
-        .select("person_id", pl.col("registered_home_id").alias("home_id"))
-    )
-    registered = _with_grid(registered, city)
-    # One pass over the window: per registered person, seen at their own estate or not, and
-    # where else (if anywhere) they were seen — the strongest hint that they moved.
-    presence = city.query(PRESENCE, subjects(registered, "person_id", "estate_id"), since=city.since(days))
-    unseen = registered.join(presence.filter(pl.col("seen_at_home") == 1), on="person_id", how="anti")
-    elsewhere = presence.select("person_id", "last_seen_at", "last_seen_estate")
-    rows = unseen.join(elsewhere, on="person_id", how="left").with_columns(
+    rows = city.query(
+        RESIDENTS_NOT_SEEN, since=city.since(days), followed=in_key_groups(*_KEY_GROUPS_WITH_OWN_ALERTS)
+    ).with_columns(
         pl.lit(days).alias("window_days"),
         pl.when(pl.col("last_seen_estate").is_null())
         .then(pl.lit("not seen at any gate"))
@@ -180,34 +164,11 @@ def residents_not_seen(city: CityFrames, days: int) -> pl.DataFrame:
     )
 
 
-def _visitor_entries(city: CityFrames, days: int) -> pl.DataFrame:
-    """Identified people entering on visitor passes, with the home each pass is for."""
-    pass_homes = city.visitor_passes.select("pass_id", pl.col("home_id").alias("pass_home_id"))
-    return (
-        city.query(VISITOR_ENTRIES, since=city.since(days))
-        .join(pass_homes, on="pass_id", how="left")
-        .with_columns(pl.coalesce("home_id", "pass_home_id").alias("home_id"))
-        .filter(pl.col("home_id").is_not_null())
-        .select("person_id", "home_id", "pass_id", pl.col("entry_day").alias("on"))
-    )
-
-
 def visitor_pass_regulars(city: CityFrames, window_days: int, min_days: int) -> pl.DataFrame:
     """Someone entering on visitor passes for the same home on many days: an undeclared resident."""
-    residents = city.residents().select("person_id", "home_id")
-    rows = (
-        _visitor_entries(city, window_days)
-        .join(residents, on=["person_id", "home_id"], how="anti")
-        .group_by("person_id", "home_id")
-        .agg(
-            pl.col("on").n_unique().alias("days_entered"),
-            pl.col("pass_id").n_unique().alias("passes_used"),
-            pl.col("on").min().alias("first_on"),
-        )
-        .filter(pl.col("days_entered") >= min_days)
-        .with_columns(pl.lit(window_days).alias("window_days"))
+    rows = city.query(VISITOR_PASS_REGULARS, since=city.since(window_days), min_days=min_days).with_columns(
+        pl.lit(window_days).alias("window_days")
     )
-    rows = _with_grid(rows, city)
     return finding_rows(
         rows,
         FindingType.VISITOR_PASS_REGULAR,
@@ -221,22 +182,10 @@ def visitor_pass_regulars(city: CityFrames, window_days: int, min_days: int) -> 
     )
 
 
-def _grants_per_home(city: CityFrames) -> pl.DataFrame:
-    return city.effective_grants().group_by("home_id").agg(
-        pl.len().alias("grants"), pl.col("grant_id").cast(pl.String).sort().alias("grant_ids")
-    )
-
-
 def grants_over_cap(city: CityFrames) -> pl.DataFrame:
     """A home with more effective grants than its floor-area cap allows."""
-    rows = (
-        _grants_per_home(city)
-        .join(city.home_caps(), on="home_id", how="inner")
-        .filter(pl.col("grants") > pl.col("cap"))
-    )
-    rows = _with_grid(rows, city)
     return finding_rows(
-        rows,
+        city.query(GRANTS_OVER_CAP),
         FindingType.GRANTS_OVER_CAP,
         Severity.HIGH,
         **_about_home(),
@@ -247,19 +196,9 @@ def grants_over_cap(city: CityFrames) -> pl.DataFrame:
 
 def faces_over_grants(city: CityFrames, window_days: int, min_days: int, excess: int) -> pl.DataFrame:
     """A home more distinct non-owners keep entering for than it has grants: group renting."""
-    owners = city.current_ownerships().select("person_id", "home_id")
-    faces = (
-        city.query(HOME_ENTRY_DAYS, since=city.since(window_days), min_days=min_days)
-        .join(owners, on=["person_id", "home_id"], how="anti")
-        .group_by("home_id")
-        .agg(pl.len().alias("faces"), pl.col("person_id").cast(pl.String).sort().head(20).alias("people"))
-    )
-    rows = (
-        faces.join(_grants_per_home(city).select("home_id", "grants"), on="home_id", how="left")
-        .with_columns(pl.col("grants").fill_null(0), pl.lit(window_days).alias("window_days"))
-        .filter(pl.col("faces") >= pl.col("grants") + excess)
-    )
-    rows = _with_grid(rows, city)
+    rows = city.query(
+        FACES_OVER_GRANTS, since=city.since(window_days), min_days=min_days, excess=excess
+    ).with_columns(pl.col("people").list.head(20), pl.lit(window_days).alias("window_days"))
     return finding_rows(
         rows,
         FindingType.FACES_OVER_GRANTS,
@@ -275,25 +214,11 @@ def faces_over_grants(city: CityFrames, window_days: int, min_days: int, excess:
 
 def grants_by_former_owners(city: CityFrames) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Active grants whose grantor does not own the home any more; returns (findings, actions)."""
-    current = city.current_ownerships()
-    live_grants = city.grants.filter(
-        (pl.col("status") == "active") & (pl.col("ends_on").is_null() | (pl.col("ends_on") >= city.day))
-    )
-    orphaned = live_grants.join(
-        current.select(pl.col("person_id").alias("granted_by"), "home_id"), on=["granted_by", "home_id"], how="anti"
-    )
-    owners_now = current.group_by("home_id").agg(pl.col("person_id").cast(pl.String).sort().alias("notify"))
-    ownership_end = city.ownerships.group_by(pl.col("person_id").alias("granted_by"), "home_id").agg(
-        pl.col("until").max().alias("owned_until")
-    )
-    rows = (
-        orphaned.join(owners_now, on="home_id", how="left")
-        .join(ownership_end, on=["granted_by", "home_id"], how="left")
-        .with_columns(pl.col("notify").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-        .select("grant_id", "home_id", "estate_id", "grantee_id", "granted_by", "relation", "notify", "owned_until")
+    rows = city.query(GRANTS_BY_FORMER_OWNERS).with_columns(
+        pl.col("notify").fill_null(pl.lit([], dtype=pl.List(pl.String)))
     )
     findings = finding_rows(
-        _with_grid(rows.drop("estate_id"), city),
+        rows,
         FindingType.GRANT_BY_FORMER_OWNER,
         Severity.HIGH,
         key=pl.col("grant_id"),
@@ -307,16 +232,15 @@ def grants_by_former_owners(city: CityFrames) -> tuple[pl.DataFrame, pl.DataFram
         ),
         evidence=["grant_id", "grantee_id", "granted_by", "relation", "owned_until", "notify"],
     )
-    return findings, _attach_finding_ids(rows, findings, FindingType.GRANT_BY_FORMER_OWNER, "grant_id")
+    actions = rows.select("grant_id", "home_id", "estate_id", "grantee_id", "granted_by", "relation", "notify", "owned_until")
+    return findings, _attach_finding_ids(actions, findings, FindingType.GRANT_BY_FORMER_OWNER, "grant_id")
 
 
 def expired_passes_still_active(city: CityFrames) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Visitor passes past their validity still marked active; returns (findings, actions)."""
-    rows = city.visitor_passes.filter((pl.col("status") == "active") & (pl.col("valid_until") < city.end)).select(
-        "pass_id", "home_id", "estate_id", "issued_by", "valid_until"
-    )
+    rows = city.query(EXPIRED_PASSES_ACTIVE, end=city.end)
     findings = finding_rows(
-        _with_grid(rows.drop("estate_id"), city),
+        rows,
         FindingType.EXPIRED_PASS_ACTIVE,
         Severity.LOW,
         key=pl.col("pass_id"),
@@ -327,7 +251,8 @@ def expired_passes_still_active(city: CityFrames) -> tuple[pl.DataFrame, pl.Data
         explanation=pl.format("visitor pass {} expired at {} but was still marked active; marked expired", "pass_id", "valid_until"),
         evidence=["pass_id", "issued_by", "valid_until"],
     )
-    return findings, _attach_finding_ids(rows, findings, FindingType.EXPIRED_PASS_ACTIVE, "pass_id")
+    actions = rows.select("pass_id", "home_id", "estate_id", "issued_by", "valid_until")
+    return findings, _attach_finding_ids(actions, findings, FindingType.EXPIRED_PASS_ACTIVE, "pass_id")
 
 
 def _attach_finding_ids(actions: pl.DataFrame, findings: pl.DataFrame, finding_type: str, key: str) -> pl.DataFrame:
@@ -342,9 +267,8 @@ def reconcile(city: CityFrames, policy: ReconciliationPolicy) -> ReconciliationR
     skipped: list[str] = []
     former_owner_findings, grants_to_revoke = grants_by_former_owners(city)
     expired_findings, passes_to_expire = expired_passes_still_active(city)
-    # The other checks see the city as it is once this run's revocations are done, so running
-    # again after them finds exactly the same.
-    city = city.without_grants(grants_to_revoke["grant_id"])
+    # The other checks count only the grants kept after this run's revocations
+    # (`registry_queries`: kept_grants), so running again after them finds exactly the same.
     parts = [grantees_registered_elsewhere(city), grantees_not_registered(city), grants_over_cap(city)]
     if city.covered_days >= policy.resident_unseen_days:
         parts.append(residents_not_seen(city, policy.resident_unseen_days))
