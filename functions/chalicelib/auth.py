@@ -11,7 +11,7 @@ from __future__ import annotations
 from chalice.app import Request
 
 from chalicelib.errors import ApiError
-from gridgate.security.tokens import Principal, TokenError, verify_bearer
+from gridgate.security.tokens import Principal, verify_bearer
 
 _SCHEME = "bearer"
 
@@ -26,11 +26,8 @@ def bearer_token(request: Request) -> str:
 
 
 def require(request: Request, role: str) -> Principal:
-    """The verified caller, who must hold `role`; raises `ApiError` 401 or 403."""
-    try:
-        principal = verify_bearer(bearer_token(request))
-    except TokenError as err:
-        raise ApiError(401, err.code, err.message) from None
+    """The verified caller, who must hold `role`; raises 401 (no or a bad token) or 403."""
+    principal = verify_bearer(bearer_token(request))  # a `TokenError` is a 401 (`chalicelib.refusals`)
     if role not in principal.roles:
         raise ApiError(403, "forbidden", f"this call needs the '{role}' role")
     return principal

@@ -23,18 +23,29 @@ from chalice import Chalice
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.errors import PROBLEM_CONTENT_TYPE
+
 _REF = "#/components/schemas/{model}"
 
 
-class ErrorDetail(BaseModel):
+class Problem(BaseModel):
+    """Every 4xx/5xx: an RFC 9457 problem (``application/problem+json``), built in `errors.problem_body`.
+
+    Switch on ``code`` (stable); ``detail`` is for people. ``request_id`` equals the ``X-Request-Id``
+    header and appears in the API's logs as ``correlation_id``. Some refusals add members (a gate
+    refusal its recorded ``decision``, a field error its ``field``).
+    """
+
+    model_config = {"extra": "allow"}
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
     code: str
-    message: str
+    request_id: str
 
-
-class ErrorBody(BaseModel):
-    """Every refusal: a machine-readable code and a message for people."""
-
-    error: ErrorDetail
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def build_openapi(app: Chalice, title: str = "gridgate", version: str = "0.1.0")
 
 def _schemas(all_details) -> dict:
     """Request models as they are validated, response models as they are serialised."""
-    modes: dict[type[BaseModel], str] = {ErrorBody: "serialization"}
+    modes: dict[type[BaseModel], str] = {Problem: "serialization"}
     for details in all_details:
         modes.update((m, "serialization") for m in details.responses.values() if isinstance(m, type))
         if details.request is not None:
@@ -151,7 +162,7 @@ def _responses(details: Documented) -> dict:
     for status in sorted(set(details.errors)):
         responses[str(status)] = {
             "description": _STATUS_TEXT.get(status, "Error"),
-            "content": {"application/json": {"schema": _ref(ErrorBody)}},
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}},
         }
     return responses
 

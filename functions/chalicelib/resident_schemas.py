@@ -21,6 +21,14 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Page(BaseModel):
+    """A page of a list (`chalicelib.paging`): the same cursor is in the ``Link`` header."""
+
+    next_cursor: str | None = Field(
+        None, description="send as ?cursor= (with the same other parameters) for the next page; null on the last page"
+    )
+
+
 class GrantRequest(_Request):
     """Grant a family member or tenant access to one of my homes."""
 
@@ -61,7 +69,7 @@ class HomeView(BaseModel):
         return cls(**{k: getattr(home, k) for k in cls.model_fields if k != "grant_cap"}, grant_cap=cap)
 
 
-class HomesView(BaseModel):
+class HomesView(_Page):
     homes: list[HomeView]
 
 
@@ -83,7 +91,7 @@ class GrantView(BaseModel):
         return cls(**fields, status=grant_status_on(grant, today))
 
 
-class HomeGrantsView(BaseModel):
+class HomeGrantsView(_Page):
     home_id: str
     cap: int
     slots_used: int
@@ -114,7 +122,7 @@ class IssuedPassView(PassView):
     qr_png_base64: str = Field(description="PNG of the QR code, base64")
 
 
-class PassesView(BaseModel):
+class PassesView(_Page):
     passes: list[PassView]
 
 

@@ -11,7 +11,8 @@ encoded and dropped, never stored (`gridgate.services.face_enrolment`).
 
 Refusals: 400 ``empty_body`` / ``not_an_image`` / ``unsupported_format`` / ``truncated_image``,
 413 ``image_too_large``, 422 ``no_face`` / ``ambiguous_faces`` / ``face_too_small`` (the
-selfie is an image, but not one usable face).
+selfie is an image, but not one usable face): the face path's own errors, given their status by
+`chalicelib.refusals`.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint
 
 from chalicelib.auth import require
-from chalicelib.errors import ApiError
 from chalicelib.request_context import current_request, request_id
-from gridgate.faces.errors import FaceInputRejected, ImageRejected
 
 if TYPE_CHECKING:
     from gridgate.services.face_enrolment import FaceEnrolment
@@ -50,20 +49,9 @@ def _request_id() -> str | None:
     return request_id(current_request())
 
 
-def _refused(rejected: FaceInputRejected) -> ApiError:
-    if rejected.code == "image_too_large":
-        return ApiError(413, rejected.code, rejected.message)
-    return ApiError(400 if isinstance(rejected, ImageRejected) else 422, rejected.code, rejected.message)
-
-
 def _enrol(replace_all: bool) -> dict:
     person_id = _resident()
-    try:
-        face = _enrolment().enrol(
-            person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id()
-        )
-    except FaceInputRejected as rejected:
-        raise _refused(rejected) from None
+    face = _enrolment().enrol(person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id())
     return {"person_id": person_id, "enrolled": face.as_dict(), **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
 
 

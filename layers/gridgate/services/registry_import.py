@@ -55,6 +55,7 @@ from gridgate.domain.model import (
     Registry,
 )
 from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
+from gridgate.services.errors import Invalid
 from gridgate.services.estate_changes import estate_changed
 
 #: The files of an export and their exact columns (any order). faces.csv is optional.
@@ -71,11 +72,11 @@ _LIST_SEPARATOR = ";"
 _MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
-class ImportRefused(Exception):
+class ImportRefused(Invalid):
     """A file of the export is unusable as a whole; nothing was written."""
 
     def __init__(self, file: str, reason: str) -> None:
-        super().__init__(f"{file}: {reason} (nothing was imported)")
+        super().__init__("import_refused", f"{file}: {reason} (nothing was imported)", file=file)
         self.file = file
         self.reason = reason
 
