@@ -32,8 +32,19 @@ def unknown_route_body(request_id: str) -> dict:
     return {**UNKNOWN_ROUTE_BODY, "instance": f"urn:gridgate:request:{request_id}", "request_id": request_id}
 
 
+def _problem_headers(request_id: str, **extra: str) -> dict[str, str]:
+    return {"Content-Type": "application/problem+json", "X-Request-Id": request_id, **extra}
+
+
 class UnknownRoute(local.LocalGatewayException):
     CODE = 404
+
+
+class OptionsNotAllowed(local.LocalGatewayException):
+    """OPTIONS on a route without CORS: the local gateway would answer an empty 200 (or crash in
+    `chalice.test`); gridgate declares no OPTIONS, so it is a 405 like any other undeclared method."""
+
+    CODE = 405
 
 
 def install() -> None:
@@ -44,14 +55,20 @@ def install() -> None:
     original = gateway.handle_request
 
     def handle_request(self, method, path, headers, body):
+        request_id = str(uuid.uuid4())  # the local gateway's stand-in for API Gateway's id
         try:
-            self.event_converter._route_matcher.match_route(path)
+            route = self.event_converter._route_matcher.match_route(path).route
         except ValueError:
-            request_id = str(uuid.uuid4())  # the local gateway's stand-in for API Gateway's id
-            raise UnknownRoute(
-                {"Content-Type": "application/problem+json", "X-Request-Id": request_id},
-                json.dumps(unknown_route_body(request_id)).encode(),
-            ) from None
+            raise UnknownRoute(_problem_headers(request_id), json.dumps(unknown_route_body(request_id)).encode()) from None
+        methods = self._app_object.routes[route]
+        if method == "OPTIONS" and "OPTIONS" not in methods and not any(entry.cors for entry in methods.values()):
+            allowed = ", ".join(sorted(methods))
+            document = {
+                "type": "urn:gridgate:problem:method_not_allowed", "title": "Method Not Allowed", "status": 405,
+                "detail": f"this endpoint answers {allowed}", "code": "method_not_allowed",
+                "instance": f"urn:gridgate:request:{request_id}", "request_id": request_id,
+            }
+            raise OptionsNotAllowed(_problem_headers(request_id, Allow=allowed), json.dumps(document).encode())
         return original(self, method, path, headers, body)
 
     handle_request._gridgate_unknown_route = True

@@ -123,9 +123,12 @@ def _from_chalice(response: Response) -> ApiError:
     return ApiError(response.status_code, code, message, headers=kept)
 
 
+def _content_type(response: Response) -> str:
+    return {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+
+
 def _is_problem(response: Response) -> bool:
-    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
-    return content_type.startswith(PROBLEM_CONTENT_TYPE)
+    return _content_type(response).startswith(PROBLEM_CONTENT_TYPE)
 
 
 def _problem_response(err: ApiError, request: Request | None, rid: str) -> Response:
@@ -165,6 +168,9 @@ def problem_middleware(request: Request, get_response: Callable[[Request], Respo
                 response = _problem_response(_from_exception(err), request, rid)
             if response.status_code >= 400 and not _is_problem(response):
                 response = _problem_response(_from_chalice(response), request, rid)
+            if not isinstance(response.body, (str, bytes)) and not _content_type(response):
+                # a handler's dict: API Gateway would label it JSON; every answer says what it is
+                response.headers["Content-Type"] = "application/json"
             response.headers[REQUEST_ID_HEADER] = rid
             return response
     finally:

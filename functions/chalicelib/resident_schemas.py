@@ -21,7 +21,7 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class _Page(BaseModel):
+class Page(BaseModel):
     """A page of a list (`chalicelib.paging`): the same cursor is in the ``Link`` header."""
 
     next_cursor: str | None = Field(
@@ -69,7 +69,7 @@ class HomeView(BaseModel):
         return cls(**{k: getattr(home, k) for k in cls.model_fields if k != "grant_cap"}, grant_cap=cap)
 
 
-class HomesView(_Page):
+class HomesView(Page):
     homes: list[HomeView]
 
 
@@ -91,7 +91,7 @@ class GrantView(BaseModel):
         return cls(**fields, status=grant_status_on(grant, today))
 
 
-class HomeGrantsView(_Page):
+class HomeGrantsView(Page):
     home_id: str
     cap: int
     slots_used: int
@@ -122,7 +122,7 @@ class IssuedPassView(PassView):
     qr_png_base64: str = Field(description="PNG of the QR code, base64")
 
 
-class PassesView(_Page):
+class PassesView(Page):
     passes: list[PassView]
 
 

@@ -36,7 +36,9 @@ from gridgate.security.device_auth import (
 )
 from gridgate.services.gate_decision import DeviceEvent, GateDecision
 
+from chalicelib.api_schemas import GateDecisionAnswer, OfflineEvents, OfflineUploadAnswer, QrTextRequest, SnapshotLocation
 from chalicelib.errors import ApiError
+from chalicelib.openapi import DEVICE_PARAMS, Param, documented
 from chalicelib.logs import logger
 from chalicelib.json_body import parse_json
 from chalicelib.refusals import decision_status
@@ -48,6 +50,9 @@ IMAGE_TYPES = ["image/jpeg", "image/png", "application/octet-stream"]
 _DEVICE_EVENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 #: A live request reports a passage that just happened; older ones come through the offline upload.
 _LIVE_CAPTURE_MAX_AGE = timedelta(minutes=10)
+#: A decision's refusals: the request (400), the gate's direction (403), the body's size (413).
+_DECISION_ERRORS = (400, 403, 413)
+_CAPTURE_KIND = Param(HEADER_CAPTURE_KIND, "header", {"type": "string", "enum": ["face", "qr"]}, "what the image shows (default face; JSON bodies are QR text)")
 
 
 @lru_cache(maxsize=1)
@@ -152,7 +157,13 @@ def _is_json(request) -> bool:
 
 
 @bp.route("/entry/face", methods=["POST"], content_types=IMAGE_TYPES)
+@documented(media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS, gate=True, params=DEVICE_PARAMS)
 def face_entry():
+    """Open or not for the face in the camera frame (send ``X-Liveness-Score``).
+
+    Errors that still record a deny carry it as the problem's ``decision`` member: 400 for an
+    unusable request, 413 for an image over the limit, 403 ``wrong_direction`` for an exit-only gate.
+    """
     _, body, device, decider = _decision_request(Direction.IN)
     return _answer(decider.face(device, body))
 
@@ -165,14 +176,23 @@ def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDeci
 
 
 @bp.route("/entry/qr", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
+@documented(
+    request=QrTextRequest, media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS,
+    gate=True, params=DEVICE_PARAMS,
+)
 def qr_entry():
+    """Open or not for a visitor pass or resident code: its decoded text (JSON) or the camera's image of it."""
     request, body, device, decider = _decision_request(Direction.IN)
     return _answer(_qr_decision(request, body, device, decider))
 
 
 @bp.route("/exit", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
+@documented(
+    request=QrTextRequest, media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS,
+    gate=True, params=(*DEVICE_PARAMS, _CAPTURE_KIND),
+)
 def exit_capture():
-    """No barrier: the passage is recorded, with whoever the face or QR identified."""
+    """Record an exit (no barrier), with whoever the face or QR identified."""
     request, body, device, decider = _decision_request(Direction.OUT)
     kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
     if _is_json(request) or kind == "qr":
@@ -183,6 +203,7 @@ def exit_capture():
 
 
 @bp.route("/events", methods=["POST"], content_types=["application/json"])
+@documented(request=OfflineEvents, responses={200: OfflineUploadAnswer}, errors=(400, 413), gate=True)
 def upload_offline_events():
     """Events a gate decided while the cloud was unreachable; re-uploading one changes nothing."""
     request, body, gate = _request()
@@ -193,6 +214,7 @@ def upload_offline_events():
 
 
 @bp.route("/snapshot", methods=["GET"])
+@documented(responses={200: SnapshotLocation}, errors=(413,), gate=True)
 def offline_snapshot():
     """Where to download the signed snapshot of this gate's estate (a short-lived URL)."""
     _, _, gate = _request()

@@ -23,7 +23,9 @@ from gridgate.services.home_roster import HomeRoster
 from gridgate.services.task_feedback import GridWorker, TaskFeedback, TaskSubmission
 from gridgate.services.task_sheets import rows, to_csv, to_html, walking_key
 
+from chalicelib.api_schemas import RosterAnswer, TaskListAnswer, TaskResultAnswer, TaskResultRequest
 from chalicelib.auth import require
+from chalicelib.openapi import LANG, Param, documented
 from chalicelib.errors import ApiError
 from chalicelib.json_body import parse_json
 from chalicelib.idempotency import IdempotentOperation
@@ -31,6 +33,7 @@ from chalicelib.paging import next_page, page_request, paged
 from chalicelib.request_context import current_request, request_id
 
 bp = Blueprint(__name__)
+GRID_WORKER = "grid_worker"
 _TASK_RESULT = IdempotentOperation("task_result")
 
 
@@ -45,7 +48,7 @@ def _roster() -> HomeRoster:
 
 
 def _worker(grid_id: str) -> GridWorker:
-    principal = require(current_request(), "grid_worker")
+    principal = require(current_request(), GRID_WORKER)
     if grid_id not in principal.grids:
         raise ApiError(403, "out_of_scope", f"grid {grid_id} is not one of yours")
     return GridWorker(subject=principal.subject, grids=frozenset(principal.grids))
@@ -56,6 +59,10 @@ def _request_id() -> str | None:
 
 
 @bp.route("/{grid_id}/tasks", methods=["GET"])
+@documented(
+    responses={200: (TaskListAnswer, "text/csv", "text/html")}, errors=(400,), role=GRID_WORKER, paged=True,
+    params=(Param("format", "query", {"type": "string", "enum": ["json", "csv", "html"], "default": "json"}), LANG),
+)
 def list_tasks(grid_id: str):
     """A grid's open tasks in walking order, a page at a time, as JSON, CSV or a printable sheet.
 
@@ -107,13 +114,24 @@ def _with_estate_names(listed: list[dict]) -> list[dict]:
 
 
 @bp.route("/{grid_id}/homes/{home_id}/roster", methods=["GET"])
+@documented(responses={200: RosterAnswer}, errors=(404,), role=GRID_WORKER)
 def home_roster(grid_id: str, home_id: str):
+    """Who lives in a home of my grid, per the registries (each person's read is audited).
+
+    One home's people, a handful: not paged.
+    """
     worker = _worker(grid_id)
     return _roster().read(worker, grid_id, home_id, request_id=_request_id())
 
 
 @bp.route("/{grid_id}/tasks/{task_id}/result", methods=["POST"], content_types=["application/json"])
+@documented(request=TaskResultRequest, responses={200: TaskResultAnswer}, errors=(404, 409), role=GRID_WORKER, idempotent=True)
 def submit_result(grid_id: str, task_id: str):
+    """The result of a door-to-door visit: confirmed, corrected (with the corrections) or not reachable.
+
+    A correction names the person version the worker saw; 409 ``correction_conflict`` when someone
+    changed that person first, 409 ``task_closed`` when the task is already done.
+    """
     worker = _worker(grid_id)
     body = parse_json(current_request().raw_body or b"null", "bad_json", "the body must be JSON")
 

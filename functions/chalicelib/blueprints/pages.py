@@ -33,15 +33,22 @@ from gridgate.config import get_settings
 from gridgate.domain.policy import report_day_problem
 from gridgate.services.data_center_overview import FINDINGS_SHOWN, DataCenterOverview
 
+from chalicelib.api_schemas import FindingsPage, OverviewAnswer
 from chalicelib.auth import require
+from chalicelib.openapi import LANG, Param, documented
 from chalicelib.errors import ApiError
 from chalicelib.paging import list_scope, page_request, paged, seal_cursor
 from chalicelib.request_context import current_request
 
 bp = Blueprint(__name__)
+DATA_CENTER = "data_center"
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 _PLACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_PLACE_PARAMS = (
+    Param("parent", "query", {"type": "string"}, "the place to look under (a place id; the whole city when absent)"),
+    Param("day", "query", {"type": "string", "format": "date"}, "report day, within the retention period (default: the latest)"),
+)
 
 
 def _inline_hashes(page: str, tag: str) -> str:
@@ -96,11 +103,14 @@ def _overview() -> DataCenterOverview:
 
 
 @bp.route("/grid-worker", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
 def grid_worker_page():
+    """The grid worker's phone page (sign in with the bearer token; works without signal)."""
     return _page("grid_worker", _locale())
 
 
 @bp.route("/grid-worker-sw.js", methods=["GET"])
+@documented(responses={200: "text/javascript"})
 def grid_worker_service_worker():
     """The grid worker page's service worker (keeps the page for use without signal)."""
     return Response(
@@ -111,7 +121,9 @@ def grid_worker_service_worker():
 
 
 @bp.route("/data-center", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
 def data_center_page():
+    """The data center's page: statistics with charts, findings and alerts, links to the flows' runs."""
     return _page("data_center", _locale())
 
 
@@ -139,13 +151,17 @@ def _findings_scope(caller: str, parent: str | None, day: date | None, kind: str
 
 
 @bp.route("/data-center/overview", methods=["GET"])
+@documented(
+    responses={200: OverviewAnswer}, errors=(400, 404), role=DATA_CENTER,
+    params=(*_PLACE_PARAMS, Param("shown", "query", {"type": "integer"}, f"findings and alerts included (1-500, default {FINDINGS_SHOWN})"), LANG),
+)
 def data_center_overview():
     """One place's children with their statistics and charts, and the newest ``shown`` findings and alerts under it.
 
     ``findings_next_cursor`` / ``alerts_next_cursor`` continue those lists on
     ``/pages/data-center/findings`` (with the same ``parent`` and ``day``, ``kind=finding|alert``).
     """
-    caller = require(current_request(), "data_center").subject
+    caller = require(current_request(), DATA_CENTER).subject
     params = current_request().query_params or {}
     parent, day = _place_and_day(params)
     try:
@@ -163,10 +179,14 @@ def data_center_overview():
 
 
 @bp.route("/data-center/findings", methods=["GET"])
+@documented(
+    responses={200: FindingsPage}, errors=(400, 404), role=DATA_CENTER, paged=True,
+    params=(*_PLACE_PARAMS, Param("kind", "query", {"type": "string", "enum": ["finding", "alert"], "default": "finding"})),
+)
 def data_center_findings():
     """The open findings (``kind=finding``) or key-group alerts (``kind=alert``) under a place, newest first, a page at a time."""
     request = current_request()
-    caller = require(request, "data_center").subject
+    caller = require(request, DATA_CENTER).subject
     params = request.query_params or {}
     parent, day = _place_and_day(params)
     kind = params.get("kind", "finding")

@@ -45,7 +45,6 @@ from chalicelib.resident_schemas import (
 bp = Blueprint(__name__)
 
 RESIDENT = "resident"
-_AUTH_ERRORS = (401, 403)
 _create_grant = IdempotentOperation("grant.create")
 _revoke_grant = IdempotentOperation("grant.revoke")
 _issue_pass = IdempotentOperation("pass.issue")
@@ -85,7 +84,7 @@ def _b64(raw: bytes) -> str:
 
 
 @bp.route("/me/homes", methods=["GET"])
-@documented(responses={200: HomesView}, errors=_AUTH_ERRORS, role=RESIDENT)
+@documented(responses={200: HomesView}, role=RESIDENT, paged=True)
 def my_homes():
     """The homes I own today, with each home's grant cap, by home id (a page at a time)."""
     request = current_request()
@@ -101,7 +100,7 @@ def my_homes():
 @documented(
     request=GrantRequest,
     responses={201: GrantView},
-    errors=(400, *_AUTH_ERRORS, 404, 409, 413, 422),
+    errors=(400, 404, 409, 413),
     role=RESIDENT,
     idempotent=True,
 )
@@ -131,7 +130,7 @@ def create_grant(home_id):
 
 
 @bp.route("/homes/{home_id}/grants", methods=["GET"])
-@documented(responses={200: HomeGrantsView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@documented(responses={200: HomeGrantsView}, errors=(404,), role=RESIDENT, paged=True)
 def list_grants(home_id):
     """The grants of one of my homes, newest first (a page at a time), with the cap and the slots in use."""
     request = current_request()
@@ -150,7 +149,7 @@ def list_grants(home_id):
 
 
 @bp.route("/homes/{home_id}/grants/{grant_id}", methods=["DELETE"])
-@documented(responses={200: GrantView}, errors=(*_AUTH_ERRORS, 404, 409, 422), role=RESIDENT, idempotent=True)
+@documented(responses={200: GrantView}, errors=(404, 409), role=RESIDENT, idempotent=True)
 def revoke_grant(home_id, grant_id):
     """Revoke a grant of one of my homes; it stops opening the gate at the next decision."""
     request = current_request()
@@ -167,7 +166,7 @@ def revoke_grant(home_id, grant_id):
 @documented(
     request=PassRequest,
     responses={201: IssuedPassView},
-    errors=(400, *_AUTH_ERRORS, 404, 413, 422),
+    errors=(400, 404, 413),
     role=RESIDENT,
     idempotent=True,
 )
@@ -200,7 +199,7 @@ def issue_pass(home_id):
 
 
 @bp.route("/homes/{home_id}/passes", methods=["GET"])
-@documented(responses={200: PassesView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@documented(responses={200: PassesView}, errors=(404,), role=RESIDENT, paged=True)
 def list_home_passes(home_id):
     """The visitor passes of one of my homes, newest first (a page at a time: one DynamoDB query page)."""
     request = current_request()
@@ -212,7 +211,7 @@ def list_home_passes(home_id):
 
 
 @bp.route("/me/passes", methods=["GET"])
-@documented(responses={200: PassesView}, errors=_AUTH_ERRORS, role=RESIDENT)
+@documented(responses={200: PassesView}, role=RESIDENT, paged=True)
 def my_passes():
     """The visitor passes of every home I own, newest first (a page at a time)."""
     request = current_request()
@@ -225,7 +224,7 @@ def my_passes():
 
 
 @bp.route("/passes/{pass_id}", methods=["DELETE"])
-@documented(responses={200: PassView}, errors=(*_AUTH_ERRORS, 404, 409, 422), role=RESIDENT, idempotent=True)
+@documented(responses={200: PassView}, errors=(404, 409), role=RESIDENT, idempotent=True)
 def revoke_pass(pass_id):
     """Revoke a visitor pass of one of my homes; no gate accepts it afterwards."""
     request = current_request()
@@ -239,16 +238,20 @@ def revoke_pass(pass_id):
 
 
 @bp.route("/passes/{pass_id}/qr.png", methods=["GET"])
-@documented(responses={200: "image/png"}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@documented(responses={200: "image/png"}, errors=(400, 404), role=RESIDENT)
 def pass_qr_png(pass_id):
-    """The QR code of one of my visitor passes, as a PNG image (send Accept: image/png)."""
+    """The QR code of one of my visitor passes, as a PNG image.
+
+    Send ``Accept: image/png``: without it the gateway cannot answer a binary body (400
+    ``accept_header_required``).
+    """
     principal = require(current_request(), RESIDENT)
     text = _passes().qr_text(principal.subject, pass_id)
     return Response(body=qr_png(text), status_code=200, headers={"Content-Type": "image/png"})
 
 
 @bp.route("/me/resident-qr", methods=["GET"])
-@documented(responses={200: ResidentQrView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
+@documented(responses={200: ResidentQrView}, errors=(404,), role=RESIDENT)
 def my_resident_qr():
     """My identity QR for the gate: a code that changes every 30 seconds.
 
