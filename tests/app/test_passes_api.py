@@ -75,7 +75,7 @@ def test_passes_of_other_owners_are_out_of_reach(client, city):
     png = client.http.get(f"/passes/{issued['pass_id']}/qr.png", headers={"Accept": "image/png", **bearer(stranger)})
     assert png.status_code == 403
     assert call(client, "DELETE", "/passes/0123456789abcdef0123456789abcdef", owner)[0] == 404
-    assert call(client, "GET", "/me/passes", stranger)[1] == {"passes": []}
+    assert call(client, "GET", "/me/passes", stranger)[1] == {"passes": [], "next_cursor": None}
 
 
 def test_resident_qr_endpoint_gives_a_current_code_and_png(client, city, protector):
