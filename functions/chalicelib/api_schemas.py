@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.resident_schemas import Page
+from chalicelib.resident_schemas import HomePlace, Page
 from gridgate.domain.model import AccessMethod, Direction, KeyGroup, Outcome, Registry, Severity, TaskResult, TaskStatus
 
 # --- gate ------------------------------------------------------------------------------------
@@ -128,14 +128,7 @@ class TaskListAnswer(Page):
     tasks: list[TaskRow]
 
 
-class RosterHome(BaseModel):
-    home_id: str
-    estate_id: str
-    building_id: str
-    unit: str
-    floor: int
-    room: str
-    floor_area_m2: float
+class RosterHome(HomePlace):
     grid_id: str | None
 
 

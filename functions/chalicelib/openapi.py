@@ -1,13 +1,18 @@
 """The OpenAPI 3.1 document of the Chalice app, generated from its routes (``make openapi``).
 
 Every route the app registers appears, whatever blueprint it comes from: path, method, path
-parameters, and summary/description from the handler's docstring. A handler may declare more
-with `@documented(...)` (placed *under* ``@bp.route``): the pydantic request model, response models
-by status, the error statuses it can answer, the role its bearer token needs, and whether it
-honours ``Idempotency-Key``. Schemas come from the same pydantic models that validate requests.
+parameters, and summary/description from the handler's docstring. Each handler declares the rest
+with `@documented(...)` (placed *under* ``@bp.route``): the request model or media types, the
+answers by status, the statuses of its own refusals, the role its bearer token needs (or that it
+is a signed gate request), its query and header parameters, whether it pages and whether it
+honours ``Idempotency-Key``. The statuses every such operation shares are added here
+(`error_statuses`: 401/403 with a role, 401 for gates, 400 for bodies and pages, 404 with path
+parameters, 415 and 500 always), each error as the `Problem` schema. Schemas come from the same
+pydantic models that validate requests and shape answers.
 
 `tests/app/test_openapi.py` regenerates the document and fails when `docs/openapi.json` differs,
-so the checked-in contract always matches the code. After adding routes: ``make openapi``.
+so the checked-in contract always matches the code; `tests/app/test_contract.py` checks the
+running app against it. After changing routes: ``make openapi``.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ class PassRequest(_Request):
     max_uses: int | None = Field(None, ge=1, le=MAX_PASS_USES, description="entries allowed; unlimited when absent")
 
 
-class HomeView(BaseModel):
+class HomePlace(BaseModel):
+    """Where a home is, as the property records say."""
+
     home_id: str
     estate_id: str
     building_id: str
@@ -62,6 +64,9 @@ class HomeView(BaseModel):
     floor: int
     room: str
     floor_area_m2: float
+
+
+class HomeView(HomePlace):
     grant_cap: int
 
     @classmethod
