@@ -29,6 +29,7 @@ from gridgate.security.device_auth import (
     SIGNED_DEVICE_HEADERS,
     canonical_message,
 )
+from gridgate.config import Settings
 from gridgate.security.keyring import ed25519_public_key
 
 BEARER = "bearerAuth"
@@ -47,8 +48,8 @@ EXAMPLE_REQUEST = {
 }
 
 _STEPS = f"""Every gate request carries four headers: `{HEADER_GATE_ID}` (the gate's registered id),
-`{HEADER_TIMESTAMP}` (Unix seconds; refused when more than the server's window, 120 s by default,
-off its clock), `{HEADER_NONCE}` (16-64 characters of `[A-Za-z0-9_-]`, never reused by that gate) and
+`{HEADER_TIMESTAMP}` (Unix seconds; refused when more than the server's window,
+`gate_request_window_seconds`, {Settings.model_fields["gate_request_window_seconds"].default} s by default, off its clock), `{HEADER_NONCE}` (16-64 characters of `[A-Za-z0-9_-]`, never reused by that gate) and
 `{HEADER_SIGNATURE}`: the standard base64 of the 64-byte Ed25519 signature, made with the gate's own
 private key, over these lines joined by a single `\\n` (no trailing newline), encoded as UTF-8:
 
