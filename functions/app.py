@@ -18,7 +18,7 @@ from chalicelib.request_context import bind_current_request
 
 app = Chalice(app_name="gridgate")
 app.api.binary_types.extend(["image/jpeg", "image/png", "application/octet-stream"])
-install_error_handling(app)
+install_error_handling(app)  # first: its middleware is the outermost, so it maps every error
 app.register_middleware(bind_current_request, "http")  # per-thread current request
 app.register_blueprint(residents.bp)
 app.register_blueprint(gate.bp, url_prefix="/gate")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from chalice.app import Request
 
 from chalicelib.errors import ApiError
-from gridgate.security.tokens import Principal, TokenError, verify_bearer
+from gridgate.security.tokens import Principal, verify_bearer
 from gridgate.services.people_sign_in import ACCESS_PREFIX, people_sign_in
 
 _SCHEME = "bearer"
@@ -31,13 +31,11 @@ def bearer_token(request: Request) -> str:
 
 
 def require(request: Request, role: str) -> Principal:
-    """The verified caller, who must hold `role`; raises `ApiError` 401 or 403."""
+    """The verified caller, who must hold `role`; raises 401 (no or a bad token) or 403."""
     token = bearer_token(request)
-    try:
-        # a page's session token (people signed in through the city IdP) or the city app's JWT
-        principal = people_sign_in().principal(token) if token.startswith(ACCESS_PREFIX) else verify_bearer(token)
-    except TokenError as err:
-        raise ApiError(401, err.code, err.message) from None
+    # a page's session token (people signed in through the city IdP) or the city app's JWT; a
+    # `TokenError` is a 401 (`chalicelib.refusals`)
+    principal = people_sign_in().principal(token) if token.startswith(ACCESS_PREFIX) else verify_bearer(token)
     if role not in principal.roles:
         raise ApiError(403, "forbidden", f"this call needs the '{role}' role")
     return principal

@@ -1,37 +1,188 @@
-"""One error shape for every endpoint: ``{"error": {"code": ..., "message": ...}}``.
+"""One error shape for every answer with a 4xx/5xx status: RFC 9457 ``application/problem+json``.
 
-Handlers raise `ApiError` (or a domain error mapped to one); the app turns it into a JSON
-response with the right status, logs it with the request id, and never lets an unexpected
-exception escape as a stack trace (a gate must get a clean deny, not a 502).
+Body: ``type`` (a stable URN per code), ``title`` (the status phrase), ``status``, ``detail`` (what
+went wrong, for a person), ``instance`` (``urn:gridgate:request:<request id>``: this occurrence; not the
+concrete path, which carries home and pass ids into whatever logs the client keeps), ``code`` (the stable machine code that
+clients switch on) and ``request_id`` (also in the ``X-Request-Id`` header and in every log line of
+the request). A 401 also carries ``WWW-Authenticate`` naming the scheme the caller must use.
+
+Why one place: integrators parse one shape, not three. The errors come from three layers, and
+all of them end up in `problem_middleware`, the only code that builds an error response:
+- handlers raise `ApiError`, or let a refusal (a service's, a token's, a face's) escape, which gets
+  the status `refusals.status_of` gives it (the one table of refusals to statuses); the route wrapper
+  installed by `install_error_handling` lets it escape Chalice's view-level ``except Exception``
+  (which would turn it into Chalice's own 500) by wrapping it in a `ChaliceUnhandledError`;
+- Chalice itself answers 405, 415 and its binary-``Accept`` 400 as ``{"Code", "Message"}`` before
+  or after the view; the middleware rewrites those answers;
+- anything unexpected becomes a 500 ``internal_error`` without a stack trace (a gate must get a
+  clean deny, not a 502).
+Unknown paths never reach the app: API Gateway answers them, configured in `serverless.yml`, and
+`local_emulator/gateway_responses.py` makes the local gateway answer alike; both use `problem_body`'s
+shape (the YAML template cannot import Python, so `tests/app/test_problem_shape.py` checks it).
 """
 
 from __future__ import annotations
 
 import functools
+import http
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
 
-from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
+from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
 
-logger = Logger(service="gridgate-api")
+from chalicelib.logs import logger
+from chalicelib.refusals import status_of
+from chalicelib.request_context import bind_request_id, request_id
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-Id"
+TYPE_PREFIX = "urn:gridgate:problem:"
+
+#: What a 401 asks for, per family of routes: gates sign requests, everyone else sends a bearer token.
+BEARER_CHALLENGE = 'Bearer realm="gridgate"'
+GATE_CHALLENGE = 'GridgateEd25519 realm="gridgate-gate", headers="X-Gate-Id X-Gate-Timestamp X-Gate-Nonce X-Gate-Signature"'
+
+#: Chalice's own error codes (``{"Code": ...}``) as gridgate's stable codes.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "accept_header_required",
+    "InternalServerError": "internal_error",
+}
 
 
 class ApiError(Exception):
-    """A client-visible error: HTTP status, machine-readable code, human message."""
+    """A client-visible error: HTTP status, stable code, human detail, and extension members."""
 
-    def __init__(self, status: int, code: str, message: str, **detail) -> None:
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
 
-    def to_response(self) -> Response:
-        body = {"error": {"code": self.code, "message": self.message, **self.detail}}
-        return Response(body=body, status_code=self.status, headers={"Content-Type": "application/json"})
+
+class _Escaped(ChaliceUnhandledError):
+    """Carries an exception from a view past Chalice's own handling to `problem_middleware`."""
+
+
+INSTANCE_PREFIX = "urn:gridgate:request:"
+
+
+def problem_body(status: int, code: str, detail: str, *, request_id: str, **extra: Any) -> dict:
+    """The RFC 9457 document; `extra` members (e.g. a gate's ``decision``) never override the core ones."""
+    core = {
+        "type": TYPE_PREFIX + code,
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+        "instance": INSTANCE_PREFIX + request_id,
+        "code": code,
+        "request_id": request_id,
+    }
+    return {**extra, **core}
+
+
+def _title(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Error")).lower() or "error"
+
+
+def _challenge(path: str) -> str:
+    return GATE_CHALLENGE if path.startswith("/gate") else BEARER_CHALLENGE
+
+
+def _from_exception(err: BaseException) -> ApiError:
+    """An `ApiError` as raised, a refusal with the status `refusals.status_of` gives it, anything else a 500."""
+    if isinstance(err, ApiError):
+        return err
+    status = status_of(err)
+    if status is not None:
+        return ApiError(status, err.code, err.message, **getattr(err, "detail", {}))
+    logger.exception("unhandled error")
+    return ApiError(500, "internal_error", "internal error; the request was not applied")
+
+
+def _from_chalice(response: Response) -> ApiError:
+    """Chalice's ``{"Code", "Message"}`` answer (or any non-problem error answer) as an `ApiError`."""
+    body = response.body if isinstance(response.body, dict) else {}
+    chalice_code = str(body.get("Code", ""))
+    code = _CHALICE_CODES.get(chalice_code) or (_snake(chalice_code) if chalice_code else _snake(_title(response.status_code).replace(" ", "")))
+    message = str(body.get("Message") or _title(response.status_code))
+    kept = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")}
+    return ApiError(response.status_code, code, message, headers=kept)
+
+
+def _content_type(response: Response) -> str:
+    return {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+
+
+def _is_problem(response: Response) -> bool:
+    return _content_type(response).startswith(PROBLEM_CONTENT_TYPE)
+
+
+def _problem_response(err: ApiError, request: Request | None, rid: str) -> Response:
+    path = getattr(request, "path", None) or "/"
+    log = logger.warning if err.status < 500 else logger.error
+    log("request refused", extra={"code": err.code, "status": err.status})
+    headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
+    if err.status == 401:
+        headers.setdefault("WWW-Authenticate", _challenge(path))
+    body = problem_body(err.status, err.code, err.message, request_id=rid, **err.extra)
+    return Response(body=body, status_code=err.status, headers=headers)
+
+
+def new_request_id(request: Request | None) -> str:
+    """API Gateway's id (or Lambda's invocation id); a fresh UUID only where neither exists.
+
+    A client-sent id is not trusted: it would let a caller write arbitrary text into our logs and
+    collide with another request's id.
+    """
+    return (request_id(request) if request is not None else None) or str(uuid.uuid4())
+
+
+def problem_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """The one place an error becomes a response; also stamps the request id on every answer and log line."""
+    rid = new_request_id(request)
+    path = getattr(request, "path", None)
+    # Per-thread keys (the local server and the concurrency tests serve requests from threads);
+    # `correlation_id` is the key Powertools' own `set_correlation_id` writes.
+    logger.thread_safe_append_keys(correlation_id=rid, path=path, method=getattr(request, "method", None))
+    try:
+        with bind_request_id(rid):
+            try:
+                response = get_response(request)
+            except _Escaped as escaped:
+                response = _problem_response(_from_exception(escaped.__cause__ or escaped), request, rid)
+            except Exception as err:  # noqa: BLE001 - a middleware or Chalice itself failed: still a problem
+                response = _problem_response(_from_exception(err), request, rid)
+            if response.status_code >= 400 and not _is_problem(response):
+                response = _problem_response(_from_chalice(response), request, rid)
+            if not isinstance(response.body, (str, bytes)) and not _content_type(response):
+                # a handler's dict: API Gateway would label it JSON; every answer says what it is
+                response.headers["Content-Type"] = "application/json"
+            response.headers[REQUEST_ID_HEADER] = rid
+            return response
+    finally:
+        logger.thread_safe_remove_keys(["correlation_id", "path", "method"])
 
 
 def install_error_handling(app: Chalice) -> None:
-    """Wrap every route registered on `app` (and its blueprints) with the error contract."""
+    """Let every route's exception reach `problem_middleware` instead of Chalice's 500, and register it.
+
+    Registered before any other http middleware, so it is the outermost: a failure in another
+    middleware is mapped too.
+    """
     original_register = app._register_route
 
     def register(name, user_handler, kwargs, **unused):
@@ -39,13 +190,12 @@ def install_error_handling(app: Chalice) -> None:
         def guarded(*args, **kw):
             try:
                 return user_handler(*args, **kw)
-            except ApiError as err:
-                logger.warning("request refused", extra={"code": err.code, "status": err.status})
-                return err.to_response()
-            except Exception:
-                logger.exception("unhandled error")
-                return ApiError(500, "internal_error", "internal error; the request was not applied").to_response()
+            except (ChaliceUnhandledError, ChaliceViewError):
+                raise  # Chalice answers these itself ({"Code", ...}); the middleware rewrites them
+            except Exception as err:
+                raise _Escaped(str(err)) from err
 
         return original_register(name, guarded, kwargs, **unused)
 
     app._register_route = register
+    app.register_middleware(problem_middleware, "http")

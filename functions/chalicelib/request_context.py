@@ -10,12 +10,14 @@ thread sees separately.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from chalice.app import Request
 
 _current: ContextVar[Request | None] = ContextVar("gridgate_current_request", default=None)
+_request_id: ContextVar[str | None] = ContextVar("gridgate_request_id", default=None)
 
 
 def bind_current_request(request: Request, get_response: Callable[[Request], Any]) -> Any:
@@ -33,7 +35,21 @@ def current_request() -> Request:
     return request
 
 
+@contextmanager
+def bind_request_id(value: str) -> Iterator[None]:
+    """The id `errors.problem_middleware` chose for this request, for `request_id` to return."""
+    token = _request_id.set(value)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
 def request_id(request: Request) -> str | None:
-    """API Gateway's request id, or the Lambda invocation id where there is no gateway (local)."""
+    """This request's id: the one bound for it (the id the client sees in ``X-Request-Id``), else
+    API Gateway's request id, else the Lambda invocation id where there is no gateway (local)."""
+    bound = _request_id.get()
+    if bound is not None:
+        return bound
     gateway_id = (request.context or {}).get("requestId")
     return gateway_id or getattr(request.lambda_context, "aws_request_id", None)

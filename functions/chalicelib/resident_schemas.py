@@ -21,6 +21,14 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Page(BaseModel):
+    """A page of a list (`chalicelib.paging`): the same cursor is in the ``Link`` header."""
+
+    next_cursor: str | None = Field(
+        None, description="send as ?cursor= (with the same other parameters) for the next page; null on the last page"
+    )
+
+
 class GrantRequest(_Request):
     """Grant a family member or tenant access to one of my homes."""
 
@@ -46,7 +54,9 @@ class PassRequest(_Request):
     max_uses: int | None = Field(None, ge=1, le=MAX_PASS_USES, description="entries allowed; unlimited when absent")
 
 
-class HomeView(BaseModel):
+class HomePlace(BaseModel):
+    """Where a home is, as the property records say."""
+
     home_id: str
     estate_id: str
     building_id: str
@@ -54,6 +64,9 @@ class HomeView(BaseModel):
     floor: int
     room: str
     floor_area_m2: float
+
+
+class HomeView(HomePlace):
     grant_cap: int
 
     @classmethod
@@ -61,7 +74,7 @@ class HomeView(BaseModel):
         return cls(**{k: getattr(home, k) for k in cls.model_fields if k != "grant_cap"}, grant_cap=cap)
 
 
-class HomesView(BaseModel):
+class HomesView(Page):
     homes: list[HomeView]
 
 
@@ -83,7 +96,7 @@ class GrantView(BaseModel):
         return cls(**fields, status=grant_status_on(grant, today))
 
 
-class HomeGrantsView(BaseModel):
+class HomeGrantsView(Page):
     home_id: str
     cap: int
     slots_used: int
@@ -114,7 +127,7 @@ class IssuedPassView(PassView):
     qr_png_base64: str = Field(description="PNG of the QR code, base64")
 
 
-class PassesView(BaseModel):
+class PassesView(Page):
     passes: list[PassView]
 
 

@@ -70,6 +70,18 @@ class CityBuilder:
             estate.owners[home_id] = owner_id
         return estate
 
+    def gate(self, estate_id: str) -> tuple[str, bytes]:
+        """A gate of the estate (both directions) with a fresh Ed25519 key; returns (gate id, private key)."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from gridgate.adapters.repositories import GateRepository
+        from gridgate.domain.model import Gate, GateDirection
+        from gridgate.security.keyring import ed25519_public_key
+
+        gate_id = self._next("gate")
+        private = Ed25519PrivateKey.generate().private_bytes_raw()
+        GateRepository().add(Gate(gate_id, estate_id, GateDirection.BOTH, f"{gate_id}-k1", ed25519_public_key(private)))
+        return gate_id, private
+
 
 def bearer(subject: str, roles=("resident",), **kwargs) -> dict[str, str]:
     from gridgate.security.tokens import issue_token

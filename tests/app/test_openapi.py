@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from chalicelib.openapi import build_openapi, render
 from openapi_spec_validator import validate
 
@@ -29,8 +31,55 @@ def test_every_route_is_in_the_document_and_resident_writes_are_described(chalic
     assert create_grant["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GrantRequest"}
     assert create_grant["security"] == [{"bearerAuth": []}] and create_grant["x-required-role"] == "resident"
     assert {p["name"] for p in create_grant["parameters"]} == {"home_id", "Idempotency-Key"}
-    assert set(create_grant["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "422"}
+    assert set(create_grant["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "415", "422", "500"}
     required = document["components"]["schemas"]["GrantRequest"]["required"]
     assert set(required) == {"grantee_id_number", "relation", "starts_on"}
     png = document["paths"]["/passes/{pass_id}/qr.png"]["get"]["responses"]["200"]["content"]
     assert list(png) == ["image/png"]
+
+
+def test_every_operation_documents_its_bodies_and_every_status(chalice_app):
+    document = build_openapi(chalice_app)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            successes = [s for s in responses if s.startswith("2")]
+            assert successes and all(responses[s].get("content") for s in successes), (method, path)
+            errors = [s for s in responses if s[0] in "45"]
+            assert "500" in errors and "415" in errors, (method, path)
+            assert all(list(responses[s]["content"]) == ["application/problem+json"] for s in errors), (method, path)
+            assert all("X-Request-Id" in responses[s]["headers"] for s in responses), (method, path)
+            if operation["security"]:
+                assert "401" in errors and "WWW-Authenticate" in responses["401"]["headers"], (method, path)
+    lists = {p for p, ops in document["paths"].items() for op in ops.values()
+             if {"limit", "cursor"} <= {q["name"] for q in op.get("parameters", [])}}
+    assert lists == {"/me/homes", "/me/passes", "/homes/{home_id}/grants", "/homes/{home_id}/passes",
+                     "/grid/{grid_id}/tasks", "/pages/data-center/findings"}
+    gate = document["paths"]["/gate/entry/face"]["post"]
+    assert gate["security"] == [{"gateSignature": []}]
+    assert {"X-Gate-Id", "X-Gate-Timestamp", "X-Gate-Nonce", "X-Device-Event-Id", "X-Captured-At"} <= {
+        p["name"] for p in gate["parameters"]}
+
+
+def test_the_signature_example_verifies_with_the_real_verifier(chalice_app):
+    """A device maker following the document's worked example gets a request the server accepts."""
+    import base64
+    from datetime import datetime, timezone
+
+    from gridgate.domain.model import Gate, GateDirection
+    from gridgate.security.device_auth import DeviceAuthenticator, DeviceAuthError
+
+    scheme = build_openapi(chalice_app)["components"]["securitySchemes"]["gateSignature"]
+    example = scheme["x-gridgate-signature"]["example"]
+    assert "```json" in scheme["description"] and example["string_to_sign"] in scheme["description"].replace("\\n", "\n")
+    headers = example["headers"]
+    public_key = base64.b64decode(example["public_key_base64"])
+    gate = Gate(headers["X-Gate-Id"], "E-example", GateDirection.BOTH, "k1", public_key)
+    at = datetime.fromtimestamp(int(headers["X-Gate-Timestamp"]), timezone.utc)
+    verifier = DeviceAuthenticator({gate.gate_id: gate}.get, lambda claim: True, window_seconds=120, clock=lambda: at)
+    method, path = example["request"].split(" ")
+    body = example["body"].encode()
+    assert verifier.verify(method, path, headers, body).gate_id == gate.gate_id
+    assert example["string_to_sign"].split("\n")[6] == example["body_sha256"]
+    with pytest.raises(DeviceAuthError):  # the example is not a blank cheque: another body fails
+        verifier.verify(method, path, headers, body + b" ")

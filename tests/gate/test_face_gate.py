@@ -75,7 +75,7 @@ def test_non_image_bytes_get_400_and_a_recorded_deny(gate, gate_world):
     response = gate.send("/gate/entry/face", b"%PDF-1.4 definitely not a picture", "image/jpeg", event_id=event_id)
     assert response.status_code == 400
     body = response.json_body
-    assert body["error"]["code"] == "not_an_image"
+    assert body["code"] == "not_an_image"
     assert body["decision"]["outcome"] == "deny"
     assert len(events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}")) == 1
 
@@ -84,7 +84,7 @@ def test_truncated_jpeg_is_refused(gate, gate_world):
     frame = gate_world.probe_frame("owner")
     response = gate.face("/gate/entry/face", frame[: len(frame) // 3])
     assert response.status_code == 400
-    assert response.json_body["error"]["code"] == "truncated_image"
+    assert response.json_body["code"] == "truncated_image"
     assert response.json_body["decision"]["outcome"] == "deny"
 
 
@@ -95,7 +95,7 @@ def test_oversize_upload_gets_413_and_opens_nothing(gate, gate_world):
     body = gate_world.probe_frame("owner") + b"\0" * get_settings().gate_max_upload_bytes
     response = gate.face("/gate/entry/face", body, event_id=event_id)
     assert response.status_code == 413
-    assert response.json_body["error"]["code"] == "payload_too_large"
+    assert response.json_body["code"] == "payload_too_large"
     assert events_of(gate_world.estate_id, f"{gate_world.gate_id}:{event_id}") == []
 
 
@@ -115,7 +115,7 @@ def test_missing_liveness_is_a_bad_request_that_opens_nothing(gate, gate_world):
 def test_out_of_range_liveness_is_refused(gate, gate_world, liveness):
     response = gate.face("/gate/entry/face", gate_world.probe_frame("owner"), liveness=liveness)
     assert response.status_code == 400
-    assert response.json_body["error"]["code"] == "bad_liveness_score"
+    assert response.json_body["code"] == "bad_liveness_score"
 
 
 def test_a_retried_device_event_is_answered_from_the_stored_event(gate, gate_world):

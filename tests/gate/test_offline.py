@@ -454,4 +454,4 @@ def test_an_upload_may_carry_only_the_gates_own_events(gate, gate_world):
     assert events_of(gate_world.other_estate_id, other_gate["event_id"]) == []
     assert events_of(gate_world.other_estate_id, other_estate["event_id"]) == []
     empty = gate.send("/gate/events", b'{"events": []}', "application/json")
-    assert empty.status_code == 400 and empty.json_body["error"]["code"] == "bad_upload"
+    assert empty.status_code == 400 and empty.json_body["code"] == "bad_upload"

@@ -72,11 +72,11 @@ def test_overview_needs_the_data_center_role_and_a_known_place(app_url):
     overview = f"{app_url}/pages/data-center/overview"
     assert _get(overview)[0] == 401
     status, body = _get(overview, issue_token("worker-7", ["grid_worker"], [city.GRID]))
-    assert status == 403 and body["error"]["code"] == "forbidden"
+    assert status == 403 and body["code"] == "forbidden"
     staff = issue_token("staff-1", ["data_center"])
-    assert _get(f"{overview}?parent=NOPE", staff)[1]["error"]["code"] == "unknown_place"
-    assert _get(f"{overview}?day=someday", staff)[1]["error"]["code"] == "bad_day"
-    assert _get(f"{overview}?parent=%3Cscript%3E", staff)[1]["error"]["code"] == "bad_place"
+    assert _get(f"{overview}?parent=NOPE", staff)[1]["code"] == "unknown_place"
+    assert _get(f"{overview}?day=someday", staff)[1]["code"] == "bad_day"
+    assert _get(f"{overview}?parent=%3Cscript%3E", staff)[1]["code"] == "bad_place"
 
 
 def test_pages_carry_a_strict_content_security_policy(app_url):

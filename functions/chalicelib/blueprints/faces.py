@@ -12,8 +12,9 @@ encoded and dropped, never stored (`gridgate.services.face_enrolment`).
 Refusals: 400 ``empty_body`` / ``not_an_image`` / ``unsupported_format`` / ``truncated_image``,
 413 ``image_too_large``, 422 ``no_face`` / ``ambiguous_faces`` / ``face_too_small`` (the
 selfie is an image, but not one usable face), 409 ``duplicate_face`` (the face is another
-enrolled person's: not stored, audited, held for review). ``GET`` says ``reenrolment_required``
-while any template is by the legacy dlib encoder (it still opens the gate until replaced).
+enrolled person's: not stored, audited, held for review): the face path's own errors, given their
+status by `chalicelib.refusals`. ``GET`` says ``reenrolment_required`` while any template is by
+the legacy dlib encoder (it still opens the gate until replaced).
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
+from chalicelib.api_schemas import FaceEnrolledAnswer, FaceStatusAnswer, FaceWithdrawnAnswer
 from chalicelib.auth import require
-from chalicelib.errors import ApiError
+from chalicelib.openapi import documented
 from chalicelib.request_context import current_request, request_id
-from gridgate.faces.errors import FaceInputRejected, ImageRejected
 
 if TYPE_CHECKING:
     from gridgate.services.face_enrolment import FaceEnrolment
 
 bp = Blueprint(__name__)
+RESIDENT = "resident"
 _IMAGE_TYPES = ["image/jpeg", "image/png", "application/octet-stream"]
+#: not an image (400), too large (413), no single usable face (422)
+_SELFIE_ERRORS = (400, 413, 422)
 
 
 @lru_cache(maxsize=1)
@@ -45,50 +49,45 @@ def _enrolment() -> FaceEnrolment:
 
 
 def _resident() -> str:
-    return require(current_request(), "resident").subject
+    return require(current_request(), RESIDENT).subject
 
 
 def _request_id() -> str | None:
     return request_id(current_request())
 
 
-def _refused(rejected: FaceInputRejected) -> ApiError:
-    if rejected.code == "image_too_large":
-        return ApiError(413, rejected.code, rejected.message)
-    if rejected.code == "duplicate_face":  # another person's face: a conflict, held for review
-        return ApiError(409, rejected.code, rejected.message)
-    return ApiError(400 if isinstance(rejected, ImageRejected) else 422, rejected.code, rejected.message)
-
-
 def _enrol(replace_all: bool) -> dict:
     person_id = _resident()
-    try:
-        face = _enrolment().enrol(
-            person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id()
-        )
-    except FaceInputRejected as rejected:
-        raise _refused(rejected) from None
+    face = _enrolment().enrol(person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id())
     return {"person_id": person_id, "enrolled": face.as_dict(), **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
 
 
 @bp.route("/me", methods=["GET"])
+@documented(responses={200: FaceStatusAnswer}, role=RESIDENT)
 def face_status():
+    """What is stored of my face: the app templates' slots, consent times and face sizes (never encodings)."""
     person_id = _resident()
     return {"person_id": person_id, **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
 
 
 @bp.route("/me", methods=["POST"], content_types=_IMAGE_TYPES)
+@documented(media=tuple(_IMAGE_TYPES), responses={200: FaceEnrolledAnswer}, errors=_SELFIE_ERRORS, role=RESIDENT)
 def enrol_face():
+    """Enrol one more selfie (at most 3 kept; the oldest consent is replaced); the photo itself is not stored."""
     return _enrol(replace_all=False)
 
 
 @bp.route("/me", methods=["PUT"], content_types=_IMAGE_TYPES)
+@documented(media=tuple(_IMAGE_TYPES), responses={200: FaceEnrolledAnswer}, errors=_SELFIE_ERRORS, role=RESIDENT)
 def replace_face():
+    """Replace my face: this selfie becomes the only app template."""
     return _enrol(replace_all=True)
 
 
 @bp.route("/me", methods=["DELETE"])
+@documented(responses={200: FaceWithdrawnAnswer}, role=RESIDENT)
 def withdraw_face():
+    """Withdraw my face: every app-registry template is deleted, and every gate's gallery forgets it."""
     person_id = _resident()
     removed = _enrolment().withdraw(person_id, request_id=_request_id())
     return {"person_id": person_id, "removed_templates": removed, **_enrolment().status(person_id, request_id=_request_id()).as_dict()}

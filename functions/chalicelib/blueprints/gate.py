@@ -21,11 +21,9 @@ ids, gate ids, codes and scores, never a person's id or name (the event row hold
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
@@ -35,35 +33,26 @@ from gridgate.security.device_auth import (
     HEADER_CAPTURED_AT,
     HEADER_EVENT_ID,
     HEADER_LIVENESS,
-    DeviceAuthError,
 )
-from gridgate.services.gate_decision import (
-    INPUT_REASONS,
-    DeviceEvent,
-    GateDecision,
-    Reason,
-)
-from gridgate.services.offline_uploads import UploadRefused
+from gridgate.services.gate_decision import DeviceEvent, GateDecision
 
+from chalicelib.api_schemas import GateDecisionAnswer, OfflineEvents, OfflineUploadAnswer, QrTextRequest, SnapshotLocation
 from chalicelib.errors import ApiError
+from chalicelib.openapi import DEVICE_PARAMS, Param, documented
+from chalicelib.logs import logger
 from chalicelib.json_body import parse_json
+from chalicelib.refusals import decision_status
+from chalicelib.request_context import current_request
 
 bp = Blueprint(__name__)
-logger = Logger(service="gridgate-gate")
 
 IMAGE_TYPES = ["image/jpeg", "image/png", "application/octet-stream"]
 _DEVICE_EVENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 #: A live request reports a passage that just happened; older ones come through the offline upload.
 _LIVE_CAPTURE_MAX_AGE = timedelta(minutes=10)
-
-
-#: Decisions answered with an error status (the deny is still recorded and returned): an unusable
-#: request, and a gate asking for the direction it is not registered for.
-_ERROR_STATUS = {
-    **{reason.value: 400 for reason in INPUT_REASONS},
-    Reason.IMAGE_TOO_LARGE.value: 413,
-    Reason.WRONG_DIRECTION.value: 403,
-}
+#: A decision's refusals: the request (400), the gate's direction (403), the body's size (413).
+_DECISION_ERRORS = (400, 403, 413)
+_CAPTURE_KIND = Param(HEADER_CAPTURE_KIND, "header", {"type": "string", "enum": ["face", "qr"]}, "what the image shows (default face; JSON bodies are QR text)")
 
 
 @lru_cache(maxsize=1)
@@ -74,19 +63,9 @@ def _gate_services():
     return build_gate_services(get_settings())
 
 
-@contextmanager
-def _untrusted_refused():
-    """A request not from a trusted gate, or one already received, is answered 401 and has no effect."""
-    try:
-        yield
-    except DeviceAuthError as refused:
-        logger.warning("gate request refused", extra={"code": refused.code, "path": bp.current_request.path})
-        raise ApiError(401, refused.code, refused.message) from refused
-
-
 def _request(*, claim_nonce: bool = True):
     """The request, its body and its gate. `claim_nonce=False`: the caller's write claims the nonce."""
-    request = bp.current_request
+    request = current_request()
     body = request.raw_body or b""
     limit = get_settings().gate_max_upload_bytes
     if len(body) > limit:
@@ -94,8 +73,7 @@ def _request(*, claim_nonce: bool = True):
         raise ApiError(413, "payload_too_large", f"the body is {len(body)} bytes; the limit is {limit}")
     authenticator = _gate_services().authenticator
     check = authenticator.authenticate if claim_nonce else authenticator.verify
-    with _untrusted_refused():
-        gate = check(request.method, request.path, request.headers, body)
+    gate = check(request.method, request.path, request.headers, body)  # `DeviceAuthError`: 401, nothing done
     return request, body, gate
 
 
@@ -159,11 +137,11 @@ def _answer(decision: GateDecision) -> Response:
         },
     )
     reason = decision.reason
-    status = _ERROR_STATUS.get(reason)
+    status = decision_status(reason)
     if status is None:
         return Response(body={"decision": body}, status_code=200)
-    error = {"code": reason, "message": f"the request was refused ({reason}); the gate stays closed"}
-    return Response(body={"error": error, "decision": body}, status_code=status)
+    # A refused request still carries its recorded deny, as an extension member of the problem.
+    raise ApiError(status, reason, f"the request was refused ({reason}); the gate stays closed", decision=body)
 
 
 def _qr_text(body: bytes) -> str:
@@ -179,10 +157,15 @@ def _is_json(request) -> bool:
 
 
 @bp.route("/entry/face", methods=["POST"], content_types=IMAGE_TYPES)
+@documented(media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS, gate=True, params=DEVICE_PARAMS)
 def face_entry():
+    """Open or not for the face in the camera frame (send ``X-Liveness-Score``).
+
+    Errors that still record a deny carry it as the problem's ``decision`` member: 400 for an
+    unusable request, 413 for an image over the limit, 403 ``wrong_direction`` for an exit-only gate.
+    """
     _, body, device, decider = _decision_request(Direction.IN)
-    with _untrusted_refused():
-        return _answer(decider.face(device, body))
+    return _answer(decider.face(device, body))
 
 
 def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDecision:
@@ -193,39 +176,45 @@ def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDeci
 
 
 @bp.route("/entry/qr", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
+@documented(
+    request=QrTextRequest, media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS,
+    gate=True, params=DEVICE_PARAMS,
+)
 def qr_entry():
+    """Open or not for a visitor pass or resident code: its decoded text (JSON) or the camera's image of it."""
     request, body, device, decider = _decision_request(Direction.IN)
-    with _untrusted_refused():
-        return _answer(_qr_decision(request, body, device, decider))
+    return _answer(_qr_decision(request, body, device, decider))
 
 
 @bp.route("/exit", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
+@documented(
+    request=QrTextRequest, media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS,
+    gate=True, params=(*DEVICE_PARAMS, _CAPTURE_KIND),
+)
 def exit_capture():
-    """No barrier: the passage is recorded, with whoever the face or QR identified."""
+    """Record an exit (no barrier), with whoever the face or QR identified."""
     request, body, device, decider = _decision_request(Direction.OUT)
     kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
-    with _untrusted_refused():
-        if _is_json(request) or kind == "qr":
-            return _answer(_qr_decision(request, body, device, decider))
-        if kind != "face":
-            raise ApiError(400, "bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
-        return _answer(decider.face(device, body))
+    if _is_json(request) or kind == "qr":
+        return _answer(_qr_decision(request, body, device, decider))
+    if kind != "face":
+        raise ApiError(400, "bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
+    return _answer(decider.face(device, body))
 
 
 @bp.route("/events", methods=["POST"], content_types=["application/json"])
+@documented(request=OfflineEvents, responses={200: OfflineUploadAnswer}, errors=(400, 413), gate=True)
 def upload_offline_events():
     """Events a gate decided while the cloud was unreachable; re-uploading one changes nothing."""
     request, body, gate = _request()
     document = parse_json(body, "bad_json", "the body must be JSON: {\"events\": [...]}", non_finite=True)
-    try:
-        result = _gate_services().uploads.accept(gate.gate, document)
-    except UploadRefused as refused:
-        raise ApiError(400, refused.code, refused.message) from refused
+    result = _gate_services().uploads.accept(gate.gate, document)  # `UploadRefused`: 400
     logger.info("offline events uploaded", extra={"gate_id": gate.gate_id, **result.counts()})
     return result.as_dict()
 
 
 @bp.route("/snapshot", methods=["GET"])
+@documented(responses={200: SnapshotLocation}, errors=(413,), gate=True)
 def offline_snapshot():
     """Where to download the signed snapshot of this gate's estate (a short-lived URL)."""
     _, _, gate = _request()

@@ -13,6 +13,7 @@ the inline script and style of each page (by hash) and connections to this origi
 - ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
 - ``GET /pages/vendor/echarts.min.js``    Apache ECharts (npm ``echarts``), which draws its charts
 - ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=&shown=&lang=``
+- ``GET /pages/data-center/findings``    the findings or alerts under a place, paged: ``?parent=&day=&kind=&limit=&cursor=``
 """
 
 from __future__ import annotations
@@ -31,12 +32,17 @@ from markupsafe import Markup
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
 from gridgate.domain.policy import report_day_problem
-from gridgate.services.data_center_overview import FINDINGS_SHOWN, DataCenterOverview, UnknownPlace
+from gridgate.services.data_center_overview import FINDINGS_SHOWN, DataCenterOverview
 
+from chalicelib.api_schemas import FindingsPage, OverviewAnswer
 from chalicelib.auth import require
+from chalicelib.openapi import LANG, Param, documented
 from chalicelib.errors import ApiError
+from chalicelib.paging import list_scope, page_request, paged, seal_cursor
+from chalicelib.request_context import current_request
 
 bp = Blueprint(__name__)
+DATA_CENTER = "data_center"
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 #: Apache ECharts, served by the app itself (the pages fetch nothing from elsewhere): in the
@@ -44,6 +50,10 @@ PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 ECHARTS_FILES = (PAGES_DIR / "vendor" / "echarts.min.js",
                  Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js")
 _PLACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_PLACE_PARAMS = (
+    Param("parent", "query", {"type": "string"}, "the place to look under (a place id; the whole city when absent)"),
+    Param("day", "query", {"type": "string", "format": "date"}, "report day, within the retention period (default: the latest)"),
+)
 
 
 def _inline_hashes(page: str, tag: str) -> str:
@@ -60,7 +70,7 @@ _TEMPLATES = Environment(
 
 
 def _locale() -> str:
-    request = bp.current_request
+    request = current_request()
     params = request.query_params or {}
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
     return i18n.negotiate(params.get("lang"), headers.get("accept-language"))
@@ -112,11 +122,14 @@ def _overview() -> DataCenterOverview:
 
 
 @bp.route("/grid-worker", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
 def grid_worker_page():
+    """The grid worker's phone page (sign in with the bearer token; works without signal)."""
     return _page("grid_worker", _locale())
 
 
 @bp.route("/grid-worker-sw.js", methods=["GET"])
+@documented(responses={200: "text/javascript"})
 def grid_worker_service_worker():
     """The grid worker page's service worker (keeps the page for use without signal)."""
     return Response(
@@ -143,14 +156,14 @@ def echarts_library():
 
 
 @bp.route("/data-center", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
 def data_center_page():
+    """The data center's page: statistics with charts, findings and alerts, links to the flows' runs."""
     return _page("data_center", _locale())
 
 
-@bp.route("/data-center/overview", methods=["GET"])
-def data_center_overview():
-    require(bp.current_request, "data_center")
-    params = bp.current_request.query_params or {}
+def _place_and_day(params: dict) -> tuple[str | None, date | None]:
+    """The ``parent`` place id and the report ``day`` of a data-center query, checked."""
     parent = params.get("parent") or None
     if parent is not None and not _PLACE_ID.match(parent):
         raise ApiError(400, "bad_place", "parent must be a place id")
@@ -161,14 +174,60 @@ def data_center_overview():
     problem = day and report_day_problem(day, city_clock().today(), get_settings().event_retention_days)
     if problem:
         raise ApiError(400, "bad_day", problem)
+    return parent, day
+
+
+def _finding_key(finding: dict) -> list:
+    return [finding["detected_at"], finding["finding_id"]]
+
+
+def _findings_scope(caller: str, parent: str | None, day: date | None, kind: str) -> str:
+    return list_scope("GET", "/pages/data-center/findings", {}, caller, {"parent": parent, "day": day, "kind": kind})
+
+
+@bp.route("/data-center/overview", methods=["GET"])
+@documented(
+    responses={200: OverviewAnswer}, errors=(400, 404), role=DATA_CENTER,
+    params=(*_PLACE_PARAMS, Param("shown", "query", {"type": "integer"}, f"findings and alerts included (1-500, default {FINDINGS_SHOWN})"), LANG),
+)
+def data_center_overview():
+    """One place's children with their statistics and charts, and the newest ``shown`` findings and alerts under it.
+
+    ``findings_next_cursor`` / ``alerts_next_cursor`` continue those lists on
+    ``/pages/data-center/findings`` (with the same ``parent`` and ``day``, ``kind=finding|alert``).
+    """
+    caller = require(current_request(), DATA_CENTER).subject
+    params = current_request().query_params or {}
+    parent, day = _place_and_day(params)
     try:
         shown = int(params.get("shown") or FINDINGS_SHOWN)
     except ValueError:
         raise ApiError(400, "bad_shown", "shown must be a whole number") from None
     shown = max(1, min(shown, 500))
-    try:
-        result = _overview().overview(parent, day, locale=_locale(), shown=shown)
-    except UnknownPlace as err:
-        raise ApiError(404, "unknown_place", str(err)) from None
+    result = _overview().overview(parent, day, locale=_locale(), shown=shown)
+    for kind, listed, total in (("finding", "findings", "findings_total"), ("alert", "alerts", "alerts_total")):
+        more = result[total] > len(result[listed])
+        position = _finding_key(result[listed][-1]) if more else None
+        result[f"{listed}_next_cursor"] = position and seal_cursor(_findings_scope(caller, parent, day, kind), position)
     result["prefect_ui_url"] = get_settings().prefect_ui_url
     return result
+
+
+@bp.route("/data-center/findings", methods=["GET"])
+@documented(
+    responses={200: FindingsPage}, errors=(400, 404), role=DATA_CENTER, paged=True,
+    params=(*_PLACE_PARAMS, Param("kind", "query", {"type": "string", "enum": ["finding", "alert"], "default": "finding"})),
+)
+def data_center_findings():
+    """The open findings (``kind=finding``) or key-group alerts (``kind=alert``) under a place, newest first, a page at a time."""
+    request = current_request()
+    caller = require(request, DATA_CENTER).subject
+    params = request.query_params or {}
+    parent, day = _place_and_day(params)
+    kind = params.get("kind", "finding")
+    if kind not in ("finding", "alert"):
+        raise ApiError(400, "bad_kind", "kind must be finding or alert")
+    page = page_request(request, caller, parent=parent, day=day, kind=kind)
+    listed = _overview().findings(parent, day, alerts=kind == "alert")
+    shown, position = page.keyset(listed, _finding_key, descending=True)
+    return paged(request, page, {"findings": shown, "total": len(listed)}, position)

@@ -3,7 +3,8 @@
 Every route needs a bearer token with the ``resident`` role; the token's subject is the caller's
 person id. Handlers stay thin: authenticate, read the body, call one service, shape the answer.
 Writes honour ``Idempotency-Key`` and are audited by the services. Owner scope (only homes the
-caller owns today; 404 ``unknown_home``, 403 ``not_owner``) is checked by the services.
+caller owns today; 404 ``unknown_home``, 403 ``not_owner``) is checked by the services, whose
+refusals get their status from `chalicelib.refusals` (no handler catches them).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from chalicelib.auth import require
 from chalicelib.idempotency import REPLAY_FLAG, IdempotentOperation
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
-from chalicelib.refusals import translate_refusals
+from chalicelib.paging import page_request, paged
 from chalicelib.request_context import current_request, request_id
 from chalicelib.resident_schemas import (
     GrantRequest,
@@ -44,7 +45,6 @@ from chalicelib.resident_schemas import (
 bp = Blueprint(__name__)
 
 RESIDENT = "resident"
-_AUTH_ERRORS = (401, 403)
 _create_grant = IdempotentOperation("grant.create")
 _revoke_grant = IdempotentOperation("grant.revoke")
 _issue_pass = IdempotentOperation("pass.issue")
@@ -84,24 +84,26 @@ def _b64(raw: bytes) -> str:
 
 
 @bp.route("/me/homes", methods=["GET"])
-@documented(responses={200: HomesView}, errors=_AUTH_ERRORS, role=RESIDENT)
+@documented(responses={200: HomesView}, role=RESIDENT, paged=True)
 def my_homes():
-    """The homes I own today, with each home's grant cap."""
-    principal = require(current_request(), RESIDENT)
+    """The homes I own today, with each home's grant cap, by home id (a page at a time)."""
+    request = current_request()
+    principal = require(request, RESIDENT)
+    page = page_request(request, principal.subject)
     policy = cap_policy()
-    homes = homes_owned(principal.subject, _today())
-    return _json(_ok(HomesView(homes=[HomeView.of(h, policy.cap_for(h.floor_area_m2)) for h in homes]).model_dump(mode="json")))
+    homes, position = page.keyset(homes_owned(principal.subject, _today()), lambda h: [h.home_id])
+    view = HomesView(homes=[HomeView.of(h, policy.cap_for(h.floor_area_m2)) for h in homes])
+    return paged(request, page, view.model_dump(mode="json"), position)
 
 
 @bp.route("/homes/{home_id}/grants", methods=["POST"])
 @documented(
     request=GrantRequest,
     responses={201: GrantView},
-    errors=(400, *_AUTH_ERRORS, 404, 409, 413, 422),
+    errors=(400, 404, 409, 413),
     role=RESIDENT,
     idempotent=True,
 )
-@translate_refusals
 def create_grant(home_id):
     """Grant a family member or tenant access to one of my homes.
 
@@ -128,26 +130,26 @@ def create_grant(home_id):
 
 
 @bp.route("/homes/{home_id}/grants", methods=["GET"])
-@documented(responses={200: HomeGrantsView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
-@translate_refusals
+@documented(responses={200: HomeGrantsView}, errors=(404,), role=RESIDENT, paged=True)
 def list_grants(home_id):
-    """The grants of one of my homes, newest first, with the cap and the slots in use."""
+    """The grants of one of my homes, newest first (a page at a time), with the cap and the slots in use."""
     request = current_request()
     principal = require(request, RESIDENT)
+    page = page_request(request, principal.subject)
     listing = _grants().of_home(principal.subject, home_id, request_id(request))
+    grants, position = page.keyset(listing.grants, lambda g: [g.created_at.isoformat(), g.grant_id], descending=True)
     today = _today()
     view = HomeGrantsView(
         home_id=home_id,
         cap=listing.cap,
         slots_used=listing.slots_used,
-        grants=[GrantView.of(g, today) for g in listing.grants],
+        grants=[GrantView.of(g, today) for g in grants],
     )
-    return _json(_ok(view.model_dump(mode="json")))
+    return paged(request, page, view.model_dump(mode="json"), position)
 
 
 @bp.route("/homes/{home_id}/grants/{grant_id}", methods=["DELETE"])
-@documented(responses={200: GrantView}, errors=(*_AUTH_ERRORS, 404, 409, 422), role=RESIDENT, idempotent=True)
-@translate_refusals
+@documented(responses={200: GrantView}, errors=(404, 409), role=RESIDENT, idempotent=True)
 def revoke_grant(home_id, grant_id):
     """Revoke a grant of one of my homes; it stops opening the gate at the next decision."""
     request = current_request()
@@ -164,11 +166,10 @@ def revoke_grant(home_id, grant_id):
 @documented(
     request=PassRequest,
     responses={201: IssuedPassView},
-    errors=(400, *_AUTH_ERRORS, 404, 413, 422),
+    errors=(400, 404, 413),
     role=RESIDENT,
     idempotent=True,
 )
-@translate_refusals
 def issue_pass(home_id):
     """Issue a visitor pass for one of my homes: 24 hours by default, never longer.
 
@@ -198,31 +199,32 @@ def issue_pass(home_id):
 
 
 @bp.route("/homes/{home_id}/passes", methods=["GET"])
-@documented(responses={200: PassesView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
-@translate_refusals
+@documented(responses={200: PassesView}, errors=(404,), role=RESIDENT, paged=True)
 def list_home_passes(home_id):
-    """The visitor passes of one of my homes, newest first."""
+    """The visitor passes of one of my homes, newest first (a page at a time: one DynamoDB query page)."""
     request = current_request()
     principal = require(request, RESIDENT)
+    page = page_request(request, principal.subject)
     now = city_now()
-    passes = _passes().of_home(principal.subject, home_id, request_id(request))
-    return _json(_ok(PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json")))
+    passes, start = _passes().of_home(principal.subject, home_id, request_id(request), limit=page.limit, start=page.position)
+    return paged(request, page, PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json"), start)
 
 
 @bp.route("/me/passes", methods=["GET"])
-@documented(responses={200: PassesView}, errors=_AUTH_ERRORS, role=RESIDENT)
+@documented(responses={200: PassesView}, role=RESIDENT, paged=True)
 def my_passes():
-    """The visitor passes of every home I own, newest first."""
+    """The visitor passes of every home I own, newest first (a page at a time)."""
     request = current_request()
     principal = require(request, RESIDENT)
+    page = page_request(request, principal.subject)
     now = city_now()
     passes = _passes().of_owner(principal.subject, request_id(request))
-    return _json(_ok(PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json")))
+    shown, position = page.keyset(passes, lambda p: [p.valid_from.isoformat(), p.pass_id], descending=True)
+    return paged(request, page, PassesView(passes=[PassView.of(p, now) for p in shown]).model_dump(mode="json"), position)
 
 
 @bp.route("/passes/{pass_id}", methods=["DELETE"])
-@documented(responses={200: PassView}, errors=(*_AUTH_ERRORS, 404, 409, 422), role=RESIDENT, idempotent=True)
-@translate_refusals
+@documented(responses={200: PassView}, errors=(404, 409), role=RESIDENT, idempotent=True)
 def revoke_pass(pass_id):
     """Revoke a visitor pass of one of my homes; no gate accepts it afterwards."""
     request = current_request()
@@ -236,18 +238,20 @@ def revoke_pass(pass_id):
 
 
 @bp.route("/passes/{pass_id}/qr.png", methods=["GET"])
-@documented(responses={200: "image/png"}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
-@translate_refusals
+@documented(responses={200: "image/png"}, errors=(400, 404), role=RESIDENT)
 def pass_qr_png(pass_id):
-    """The QR code of one of my visitor passes, as a PNG image (send Accept: image/png)."""
+    """The QR code of one of my visitor passes, as a PNG image.
+
+    Send ``Accept: image/png``: without it the gateway cannot answer a binary body (400
+    ``accept_header_required``).
+    """
     principal = require(current_request(), RESIDENT)
     text = _passes().qr_text(principal.subject, pass_id)
     return Response(body=qr_png(text), status_code=200, headers={"Content-Type": "image/png"})
 
 
 @bp.route("/me/resident-qr", methods=["GET"])
-@documented(responses={200: ResidentQrView}, errors=(*_AUTH_ERRORS, 404), role=RESIDENT)
-@translate_refusals
+@documented(responses={200: ResidentQrView}, errors=(404,), role=RESIDENT)
 def my_resident_qr():
     """My identity QR for the gate: a code that changes every 30 seconds.
 

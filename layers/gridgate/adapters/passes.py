@@ -84,6 +84,13 @@ class PassRepository:
         """A home's passes, newest first."""
         return [self.from_item(i) for i in _T.by_home.query(home_id, scan_index_forward=False)]
 
+    def page_of_home(self, home_id: str, limit: int, start: dict | None = None) -> tuple[list[VisitorPass], dict | None]:
+        """At most `limit` of the home's passes, newest first, after DynamoDB key `start`, and the
+        ``LastEvaluatedKey`` to resume at (None when the query is done; it may lead to an empty page)."""
+        found = _T.by_home.query(home_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+        passes = [self.from_item(i) for i in found]
+        return passes, found.last_evaluated_key
+
     def not_over_in_estate(self, estate_id: str, now: datetime) -> list[VisitorPass]:
         """The estate's passes whose window has not ended (the offline snapshot's revocation list)."""
         return [self.from_item(i) for i in _T.by_estate.query(estate_id, _T.valid_until > now)]

@@ -25,6 +25,7 @@ from gridgate.clock import city_clock
 from gridgate.i18n import Translator, translator
 from gridgate.domain.model import Finding, Place, PlaceKind, TaskStatus
 from gridgate.services.finding_explanations import explain_finding
+from gridgate.services.errors import NotFound
 
 #: Finding types the key-group alert flow writes. Same strings as
 #: `gridgate.services.key_group_alerts.ALERT_TYPES` (a test keeps them equal); not imported
@@ -39,8 +40,9 @@ FINDINGS_SHOWN = 25
 _DRILL_LEVELS = (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.GRID, PlaceKind.ESTATE)
 
 
-class UnknownPlace(Exception):
-    pass
+class UnknownPlace(NotFound):
+    def __init__(self, place_id: str) -> None:
+        super().__init__("unknown_place", f"no place {place_id}")
 
 
 @dataclass(frozen=True)
@@ -89,25 +91,40 @@ class DataCenterOverview:
                 found = [f for f in found if f.grid_id in grids and grids[f.grid_id].ancestor(parent.kind) == parent.place_id]
         return sorted(found, key=lambda f: (f.detected_at, f.finding_id), reverse=True)
 
+    def _place(self, parent_id: str | None) -> Place | None:
+        """The place to look under (None: the whole city); `UnknownPlace` when there is no such place."""
+        if not parent_id:
+            return None
+        parent = self._places.get(parent_id)
+        if parent is None:
+            raise UnknownPlace(parent_id)
+        return parent
+
+    @staticmethod
+    def _as_of(findings: list[Finding], day: date | None) -> list[Finding]:
+        """With a chosen day, only what existed by the end of the morning run about it."""
+        if day is None:
+            return findings
+        until = city_clock().local_midnight(day + timedelta(days=2))
+        return [f for f in findings if f.detected_at < until]
+
+    def findings(self, parent_id: str | None, day: date | None, *, alerts: bool) -> list[dict]:
+        """Every open finding (or, with `alerts`, every key-group alert) under a place, newest first."""
+        found = self._as_of(self._findings_under(self._place(parent_id)), day)
+        return [_finding_json(f) for f in found if (f.finding_type in ALERT_TYPES) == alerts]
+
     def overview(self, parent_id: str | None = None, day: date | None = None, *, locale: str | None = None,
                  shown: int = FINDINGS_SHOWN) -> dict:
         t = translator(locale)
         chosen_day = day
-        parent = None
-        if parent_id:
-            parent = self._places.get(parent_id)
-            if parent is None:
-                raise UnknownPlace(f"no place {parent_id}")
+        parent = self._place(parent_id)
         children = self._children(parent)
         day = day or latest_statistics_day(_scope(p) for p in children[:5])
         rows = []
         for place in children:
             stats = self._statistics.for_scope(_scope(place), day) if day else []
             rows.append(PlaceRow(place, {s.metric: s.value for s in stats}))
-        findings = self._findings_under(parent)
-        if chosen_day is not None:
-            until = city_clock().local_midnight(chosen_day + timedelta(days=2))
-            findings = [f for f in findings if f.detected_at < until]
+        findings = self._as_of(self._findings_under(parent), chosen_day)
         plain = [f for f in findings if f.finding_type not in ALERT_TYPES]
         alerts = [f for f in findings if f.finding_type in ALERT_TYPES]
         return {

@@ -21,14 +21,16 @@ from gridgate.adapters.repositories import (
 from gridgate.clock import city_clock
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import get_keyring
-from gridgate.services.task_feedback import GridWorker, OutOfScope, TaskNotFound
+from gridgate.services.errors import NotFound
+from gridgate.services.task_feedback import GridWorker, OutOfScope
 
 #: Order in which a person's roles at the home are named (the first is their `role`).
 ROLE_ORDER = ("owner", "family", "tenant", "registered")
 
 
-class HomeNotFound(TaskNotFound):
-    code = "home_not_found"
+class HomeNotFound(NotFound):
+    def __init__(self, message: str) -> None:
+        super().__init__("home_not_found", message)
 
 
 class HomeRoster:

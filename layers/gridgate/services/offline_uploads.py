@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from gridgate.domain.model import AccessMethod, Direction, Gate, Outcome
+from gridgate.services.errors import Invalid
 from gridgate.services.gate_decision import MAX_EVENT_TEXT, GateFacts, PassUse, Reason, Refused, event_from_dict
 
 MAX_EVENTS_PER_UPLOAD = 500
@@ -33,13 +34,8 @@ MAX_EVENTS_PER_UPLOAD = 500
 CLOCK_AHEAD = timedelta(minutes=5)
 
 
-class UploadRefused(Exception):
-    """The upload as a whole is unusable (`code`: bad_upload)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class UploadRefused(Invalid):
+    """The upload as a whole is unusable (`code`: bad_upload); one bad event only refuses that event."""
 
 
 @dataclass

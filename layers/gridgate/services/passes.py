@@ -105,11 +105,17 @@ class PassService:
         self._audit_read(owner_id, f"person#{owner_id}", passes, request_id)
         return sorted(passes, key=lambda p: p.valid_from, reverse=True)
 
-    def of_home(self, owner_id: str, home_id: str, request_id: str | None) -> list[VisitorPass]:
+    def of_home(
+        self, owner_id: str, home_id: str, request_id: str | None, *, limit: int, start: dict | None = None
+    ) -> tuple[list[VisitorPass], dict | None]:
+        """One page of the home's passes, newest first, and the key the next page starts after.
+
+        Only the page is read and decrypted, so only the page is logged as read.
+        """
         owned_home(owner_id, home_id, local_date(self._clock(), self._timezone))
-        passes = self._passes.of_home(home_id)
+        passes, next_start = self._passes.page_of_home(home_id, limit, start)
         self._audit_read(owner_id, f"home#{home_id}", passes, request_id)
-        return passes
+        return passes, next_start
 
     def _audit_read(self, owner_id: str, subject: str, passes: list[VisitorPass], request_id: str | None) -> None:
         """Visitor names are personal data: a listing that decrypts them is a read to log."""

@@ -51,6 +51,7 @@ from gridgate.clock import now as city_now
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
 from gridgate.domain.model import LEGACY_ENCODER_ID, FaceTemplate, Home, KeyGroup, Ownership, Person, PlaceKind, Registry
 from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
+from gridgate.services.errors import Invalid
 from gridgate.services.estate_changes import estate_changed
 
 #: The files of an export and their exact columns (any order). faces.csv is optional.
@@ -70,11 +71,11 @@ _LIST_SEPARATOR = ";"
 _MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
-class ImportRefused(Exception):
+class ImportRefused(Invalid):
     """A file of the export is unusable as a whole; nothing was written."""
 
     def __init__(self, file: str, reason: str) -> None:
-        super().__init__(f"{file}: {reason} (nothing was imported)")
+        super().__init__("import_refused", f"{file}: {reason} (nothing was imported)", file=file)
         self.file = file
         self.reason = reason
 

@@ -24,40 +24,34 @@ from gridgate.adapters.verification_results import (
 )
 from gridgate.clock import now as city_now
 from gridgate.domain.model import KeyGroup, TaskResult, TaskStatus, VerificationTask
+from gridgate.services.errors import Conflict, Invalid, NotAllowed, NotFound
 
 _UNSET = object()
 
 
-class FeedbackError(Exception):
-    """A refused submission: HTTP status, machine-readable code, message, extra detail."""
-
-    status = 400
-    code = "invalid_submission"
-
+class InvalidSubmission(Invalid):
     def __init__(self, message: str, **detail) -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail
+        super().__init__("invalid_submission", message, **detail)
 
 
-class InvalidSubmission(FeedbackError):
-    pass
+class OutOfScope(NotAllowed):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("out_of_scope", message, **detail)
 
 
-class OutOfScope(FeedbackError):
-    status, code = 403, "out_of_scope"
+class TaskNotFound(NotFound):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("task_not_found", message, **detail)
 
 
-class TaskNotFound(FeedbackError):
-    status, code = 404, "task_not_found"
+class TaskClosed(Conflict):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("task_closed", message, **detail)
 
 
-class TaskClosed(FeedbackError):
-    status, code = 409, "task_closed"
-
-
-class CorrectionConflict(FeedbackError):
-    status, code = 409, "correction_conflict"
+class CorrectionConflict(Conflict):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("correction_conflict", message, **detail)
 
 
 @dataclass(frozen=True)

@@ -59,11 +59,12 @@ def ordered(tasks: Iterable[VerificationTask]) -> list[VerificationTask]:
     return sorted(tasks, key=walking_key)
 
 
-def rows(tasks: Iterable[VerificationTask], details: TaskListDetails | None = None) -> list[dict]:
-    """The numbered rows of a list, in walking order (with names and reasons if `details`)."""
+def rows(tasks: Iterable[VerificationTask], details: TaskListDetails | None = None, first: int = 1) -> list[dict]:
+    """The numbered rows of a list, in walking order (with names and reasons if `details`); `first`
+    numbers the first row (a later page of a list)."""
     details = details or TaskListDetails()
     out = []
-    for number, task in enumerate(ordered(tasks), start=1):
+    for number, task in enumerate(ordered(tasks), start=first):
         estate, building, unit, floor, room = task.walking_order
         out.append({
             "order": number, "priority": task.priority, "estate_id": estate, "building_id": building,
@@ -77,23 +78,23 @@ def rows(tasks: Iterable[VerificationTask], details: TaskListDetails | None = No
     return out
 
 
-def to_csv(tasks: Iterable[VerificationTask]) -> str:
+def to_csv(tasks: Iterable[VerificationTask], first: int = 1) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SHEET_COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows(tasks))
+    writer.writerows(rows(tasks, first=first))
     return buffer.getvalue()
 
 
 def to_html(grid_id: str, tasks: Iterable[VerificationTask], day: date, locale: str | None = None,
-            details: TaskListDetails | None = None) -> str:
+            details: TaskListDetails | None = None, first: int = 1) -> str:
     """A self-contained printable page (no scripts, no external assets), in the city's language
     by default: every word from the message catalogue, places as estate / building / unit / floor /
     room, who by name, the finding as its plain-language name with its reason under it; codes
     in small print."""
     t = translator(locale)
     body = []
-    sheet = rows(tasks, details)
+    sheet = rows(tasks, details, first)
     boxes = "<br>".join(f"&#9744; {html.escape(t(f'result.{r}'))}" for r in ("confirmed", "corrected", "not_reachable"))
     for row in sheet:
         place = t("sheet.place", estate=row["estate_name"] or row["estate_id"], building=row["building_id"],
