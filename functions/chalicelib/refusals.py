@@ -13,6 +13,7 @@ from __future__ import annotations
 from gridgate.faces.errors import FaceRejected, ImageRejected
 from gridgate.qr.errors import QrNotRead
 from gridgate.security.device_auth import DeviceAuthError
+from gridgate.security.oidc import SignInRefused
 from gridgate.security.tokens import TokenError
 from gridgate.services.errors import Conflict, Invalid, NotAllowed, NotFound
 from gridgate.services.gate_decision import INPUT_REASONS, Reason
@@ -28,9 +29,19 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ImageRejected, 400),  # not a usable image (too large: 413, below)
     (FaceRejected, 422),  # an image, but not one usable face
     (QrNotRead, 422),  # an image, but no single readable QR code
+    (SignInRefused, 400),  # a step of a person's sign-in (session and IdP codes below)
 )
 #: Codes whose status is more specific than their type's.
-_CODE_STATUS = {"image_too_large": 413, "duplicate_face": 409}  # another person's face: held for review
+_CODE_STATUS = {
+    "image_too_large": 413,
+    "duplicate_face": 409,  # another person's face: held for review
+    # a person's sign-in: no session any more, no role for the pages, no IdP on this stage or
+    # an IdP that cannot be used right now
+    "bad_session": 401, "session_ended": 401, "session_replayed": 401,
+    "no_page_role": 403,
+    "sign_in_not_configured": 404,
+    "idp_unavailable": 503, "idp_misconfigured": 503,
+}
 
 #: Gate decisions answered with an error status (the deny is still recorded and returned): an
 #: unusable request, and a gate asking for the direction it is not registered for.

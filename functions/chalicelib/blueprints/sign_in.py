@@ -25,7 +25,10 @@ from gridgate.security.oidc import SignInRefused
 from gridgate.services.people_sign_in import PAGES, PageSession, people_sign_in
 
 from chalicelib.blueprints.pages import render_message_page
-from chalicelib.errors import ApiError, logger
+from chalicelib.errors import ApiError
+from chalicelib.logs import logger
+from chalicelib.refusals import status_of
+from chalicelib.request_context import current_request
 
 bp = Blueprint(__name__)
 
@@ -45,7 +48,7 @@ def _refresh_cookie(session: PageSession) -> str:
 
 
 def _cookies() -> dict[str, str]:
-    header = {key.lower(): value for key, value in (bp.current_request.headers or {}).items()}.get("cookie", "")
+    header = {key.lower(): value for key, value in (current_request().headers or {}).items()}.get("cookie", "")
     found = {}
     for part in header.split(";"):
         name, _, value = part.strip().partition("=")
@@ -54,11 +57,11 @@ def _cookies() -> dict[str, str]:
 
 
 def _params() -> dict[str, str]:
-    return bp.current_request.query_params or {}
+    return current_request().query_params or {}
 
 
 def _locale() -> str:
-    headers = {key.lower(): value for key, value in (bp.current_request.headers or {}).items()}
+    headers = {key.lower(): value for key, value in (current_request().headers or {}).items()}
     return i18n.negotiate(_params().get("lang"), headers.get("accept-language"))
 
 
@@ -67,7 +70,7 @@ def _redirect_uri() -> str:
     configured = get_settings().oidc_redirect_uri
     if configured:
         return configured
-    headers = {key.lower(): value for key, value in (bp.current_request.headers or {}).items()}
+    headers = {key.lower(): value for key, value in (current_request().headers or {}).items()}
     scheme = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
     return f"{scheme}://{headers.get('host', '127.0.0.1')}/auth/callback"
 
@@ -79,7 +82,7 @@ def _page_url(page: str, locale: str) -> str:
 def _refused(err: SignInRefused, locale: str, page: str = PAGES[0]) -> Response:
     t = i18n.translator(locale)
     return render_message_page(
-        err.status, locale, t("page.sign_in.refused_title"),
+        status_of(err), locale, t("page.sign_in.refused_title"),
         t.get(f"error.{err.code}", t("error.other", code=err.code, message=err.message), message=err.message),
         "/auth/login?" + urllib.parse.urlencode({"page": page, "lang": i18n.HTML_LANG[locale]}),
         t("page.sign_in.again"), err.code,
@@ -112,7 +115,7 @@ def callback():
         session, page, locale = people_sign_in().complete(
             params.get("state", ""), _cookies().get(LOGIN_COOKIE, ""), params.get("code", ""))
     except SignInRefused as err:
-        logger.warning("sign-in refused", extra={"code": err.code, "status": err.status})
+        logger.warning("sign-in refused", extra={"code": err.code, "status": status_of(err)})
         return _refused(err, locale)
     return Response(body="", status_code=302, headers={
         "Location": _page_url(page, locale), **_NO_STORE,
@@ -121,7 +124,7 @@ def callback():
 
 
 def _from_page() -> str:
-    request = bp.current_request
+    request = current_request()
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
     if headers.get(PAGE_HEADER) != "1":
         raise ApiError(403, "not_from_page", f"send the {PAGE_HEADER} header from the page")
@@ -139,11 +142,9 @@ def refresh():
     try:
         session = people_sign_in().refresh(token)
     except SignInRefused as err:
-        logger.warning("refresh refused", extra={"code": err.code, "status": err.status})
-        refused = ApiError(err.status, err.code, err.message).to_response()
-        refused.headers.update(_NO_STORE)
-        refused.headers["Set-Cookie"] = _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)
-        return refused
+        # the session is over: the browser forgets its refresh cookie too
+        raise ApiError(status_of(err) or 401, err.code, err.message, headers={
+            **_NO_STORE, "Set-Cookie": _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)}) from None
     return Response(body=session.public(), status_code=200, headers={
         **_NO_STORE, "Set-Cookie": _refresh_cookie(session)})
 

@@ -32,11 +32,12 @@ _MAX_RESPONSE_BYTES = 256 * 1024
 
 
 class SignInRefused(Exception):
-    """A step of the sign-in that must be refused: `code` is machine-readable, `status` 4xx."""
+    """A step of the sign-in that must be refused: `code` is machine-readable (its HTTP status is
+    `chalicelib.refusals`' to give, as for every refusal)."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        self.code, self.message = code, message
 
 
 def random_secret() -> str:
@@ -63,7 +64,7 @@ def _get_json(url: str, data: dict | None = None) -> dict:
             detail = {}
         raise SignInRefused("idp_refused", f"the identity provider refused: {detail.get('error', err.code)}") from None
     except (OSError, ValueError) as err:
-        raise SignInRefused("idp_unavailable", f"the identity provider cannot be reached: {err}", status=503) from None
+        raise SignInRefused("idp_unavailable", f"the identity provider cannot be reached: {err}") from None
 
 
 @dataclass
@@ -80,7 +81,7 @@ class IdentityProvider:
         if self._discovery is None:
             document = _get_json(self.issuer.rstrip("/") + "/.well-known/openid-configuration")
             if document.get("issuer") != self.issuer:
-                raise SignInRefused("idp_misconfigured", "the identity provider names another issuer", status=503)
+                raise SignInRefused("idp_misconfigured", "the identity provider names another issuer")
             self._discovery = document
         return self._discovery
 

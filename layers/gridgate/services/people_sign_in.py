@@ -70,7 +70,7 @@ class PageSession:
 def _split(token: str, prefix: str) -> tuple[str, str]:
     session_id, _, secret = token[len(prefix):].partition(".") if token.startswith(prefix) else ("", "", "")
     if not (session_id and secret and len(token) < 200):
-        raise SignInRefused("bad_session", "not a session token of this service", status=401)
+        raise SignInRefused("bad_session", "not a session token of this service")
     return session_id, secret
 
 
@@ -87,7 +87,7 @@ class PeopleSignIn:
         if self._provider is None:
             if not self.settings.oidc_issuer:
                 # a stage without an IdP offers no sign-in: not found here, not a server fault
-                raise SignInRefused("sign_in_not_configured", "no identity provider is configured (GRIDGATE_OIDC_ISSUER)", 404)
+                raise SignInRefused("sign_in_not_configured", "no identity provider is configured (GRIDGATE_OIDC_ISSUER)")
             self._provider = IdentityProvider(self.settings.oidc_issuer, self.settings.oidc_client_id)
         return self._provider
 
@@ -142,16 +142,16 @@ class PeopleSignIn:
         now = clock.now()
         found = self.store.session(session_id, now)
         if found is None:
-            raise SignInRefused("session_ended", "the session has ended; sign in again", status=401)
+            raise SignInRefused("session_ended", "the session has ended; sign in again")
         data, current = found
         if not secrets.compare_digest(_hash(secret), current):
             self.store.end_session(session_id)  # an old refresh secret: a copy is in other hands
-            raise SignInRefused("session_replayed", "this sign-in was used elsewhere and has ended; sign in again", 401)
+            raise SignInRefused("session_replayed", "this sign-in was used elsewhere and has ended; sign in again")
         principal = Principal(data["subject"], frozenset(data["roles"]), frozenset(data["grids"]))
         session, new_data, refresh_hash = self._issue(
             session_id, principal, data["name"], datetime.fromisoformat(data["expires_at"]), now)
         if not self.store.rotate(session_id, current, new_data, refresh_hash):
-            raise SignInRefused("session_replayed", "this sign-in was refreshed elsewhere; sign in again", 401)
+            raise SignInRefused("session_replayed", "this sign-in was refreshed elsewhere; sign in again")
         return session
 
     def principal(self, access_token: str) -> Principal:
@@ -187,7 +187,7 @@ def _principal(claims: dict) -> Principal:
         raise SignInRefused("bad_id_token", "id token subject, roles and grids must be text")
     roles = frozenset(ROLE_OF_IDP_ROLE[role] for role in idp_roles if role in ROLE_OF_IDP_ROLE)
     if not roles:
-        raise SignInRefused("no_page_role", "this account is neither a grid worker nor data-center staff", 403)
+        raise SignInRefused("no_page_role", "this account is neither a grid worker nor data-center staff")
     return Principal(subject, roles, frozenset(grids) if "grid_worker" in roles else frozenset())
 
 
