@@ -27,6 +27,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.city_data import check_report_day, default_day, load_city
+from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 
@@ -73,7 +74,7 @@ def _summary_markdown(day: date, summary: dict) -> str:
     return "\n".join(lines)
 
 
-@flow(name="nightly-reconciliation")
+@flow(name="nightly-reconciliation", on_failure=[notify_failure])
 def nightly_reconciliation(
     day: date | None = None,
     policy: ReconciliationPolicy = ReconciliationPolicy(),

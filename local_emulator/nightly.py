@@ -1,8 +1,9 @@
 """The demo's night: the Prefect deployments registered on a local Prefect server, the flows run once.
 
 The three deployments (reconciliation, statistics and alerts, task generation) are applied with
-their cron schedules, so the local server shows what a data center schedules; then one night is
-run in schedule order, against the emulator's tables and snapshots.
+their cron schedules on a local ``process`` work pool with a worker running (`work_pool.py`), so
+the local server shows what a data center schedules and its scheduled runs are executed, not left
+``NOT_READY``; then one night is run in schedule order, against the emulator's tables and snapshots.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ def run_night(demo) -> None:
     from flows.deployments import build_deployments
     from flows.run_all import run_nightly
 
+    from local_emulator.work_pool import WORK_POOL, Worker, create_work_pool, register_on_pool
+
+    create_work_pool(server.url)
+    worker = Worker(server.url, demo.work_dir / "prefect-worker.log")
+    demo.cleanups.append(worker.stop)  # after the server's: cleanups run in reverse, the worker stops first
+    demo.say(f"  work pool {WORK_POOL} (process), worker pid {worker.process.pid}")
     for deployment in build_deployments():
-        deployment.apply()
+        register_on_pool(deployment)
         demo.say(f"  deployment {deployment.flow_name}/{deployment.name}: {deployment.schedules[0].schedule.cron} "
                  f"({deployment.schedules[0].schedule.timezone})")
     summaries = run_nightly()

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     #: Data-center page: where the Prefect UI runs, for links to the flow runs (None: no links).
     prefect_ui_url: str | None = None
+    #: Where a failed nightly flow posts its alert (JSON, see flows/notify.py); None: only logged.
+    failure_webhook_url: str | None = None
 
     #: Nightly flows: the SQL engine that runs the event queries (docs/flows.md). "duckdb" runs
     #: embedded in the flow process; "spark" runs the same SQL on PySpark (local[*] in the tests,
