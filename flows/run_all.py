@@ -37,6 +37,14 @@ class NightFailed(RuntimeError):
         self.completed = completed
 
 
+def night_parameters(day: date | None, export_snapshots: bool, snapshots_as_of: date | None) -> tuple[dict, dict]:
+    """The parameters of the first flow of a night and of the later ones: one export a night, the
+    later flows read the snapshots the reconciliation just exported (the same `as_of`)."""
+    as_of = snapshots_as_of or local_today()
+    first = dict(day=day, export_snapshots=export_snapshots, snapshots_as_of=as_of)
+    return first, dict(first, export_snapshots=False)
+
+
 def run_nightly(
     settings: Settings | None = None,
     day: date | None = None,
@@ -60,10 +68,7 @@ def run_nightly(
     if settings is not None and settings != get_settings():
         raise ValueError("the flows run with the environment's settings; set GRIDGATE_* before calling")
     day = check_report_day(day or default_day())  # refused before the first flow creates anything
-    as_of = snapshots_as_of or local_today()
-    first = dict(day=day, export_snapshots=export_snapshots, snapshots_as_of=as_of)
-    # One export a night: the later flows read the snapshots the reconciliation just exported.
-    later = dict(day=day, export_snapshots=False, snapshots_as_of=as_of)
+    first, later = night_parameters(day, export_snapshots, snapshots_as_of)
     flows = {
         "reconciliation": lambda: nightly_reconciliation(
             policy=reconciliation_policy or ReconciliationPolicy(), return_state=True, **first

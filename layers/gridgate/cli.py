@@ -32,6 +32,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gridgate import clock
 from gridgate.config import get_settings
 from gridgate.i18n import translator
 
@@ -266,7 +267,7 @@ def flow_list() -> None:
     for name, item in _scheduled().items():
         out.print(f"[bold]{name}[/bold]", highlight=False)
         out.print(f"  {t('cli.flow.list.deployment')}: {item.name}", highlight=False)
-        out.print(f"  {t('cli.flow.list.cron')}: {item.cron}", highlight=False)
+        out.print(f"  {t('cli.flow.list.cron')}: {item.cron or t('cli.flow.list.by_night')}", highlight=False)
         out.print(f"  {t.get(f'flow.{name}', item.description)}", highlight=False)
 
 
@@ -275,7 +276,9 @@ def flow_run(
     name: str = typer.Argument(..., help=t("cli.flow.run.name")),
     day: Optional[str] = typer.Option(None, help=t("cli.flow.run.day")),
 ) -> None:
-    """Run one flow now, in this process (against PREFECT_API_URL, or a temporary local server)."""
+    """Run one flow now: as a run of its deployment when a worker serves that deployment on the
+    Prefect server of PREFECT_API_URL (what the server shows and the schedule would run), else in
+    this process (against that server, or a temporary local one), saying so."""
     scheduled = _scheduled()
     if name not in scheduled:
         fail(t("cli.flow.unknown", name=repr(name), flows=", ".join(scheduled)))
@@ -291,10 +294,50 @@ def flow_run(
             check_report_day(parameters["day"])
         except BadReportDay as refused:
             fail(str(refused))
+    deployment = f"{name}/{scheduled[name].name}"
+    pool = _pool_with_worker(deployment)
     with console.status(t("cli.flow.running", name=name)):
-        result = scheduled[name].flow(**parameters)
+        if pool:
+            result = _run_deployment(name, deployment, pool, parameters)
+        else:
+            console.print(t("cli.flow.in_process", name=name, deployment=deployment))
+            result = scheduled[name].flow(**parameters)
     console.print(t("cli.flow.finished", name=name))
     Console().print_json(data=result, default=str)
+
+
+def _pool_with_worker(deployment: str) -> str | None:
+    """The work pool of `deployment` if the server has the deployment and a worker is online on
+    its pool, its last heartbeat within two of its intervals; None otherwise (a run would wait
+    for a worker that is not there; a pool stays READY for a while after its worker stopped)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            stored = client.read_deployment_by_name(deployment)
+        except ObjectNotFound:
+            return None
+        if not stored.work_pool_name:
+            return None
+        workers = client.read_workers_for_work_pool(stored.work_pool_name)
+    now = clock.now()
+    alive = [
+        w for w in workers
+        if w.status.value == "ONLINE" and w.last_heartbeat_time
+        and (now - w.last_heartbeat_time).total_seconds() < 2 * (w.heartbeat_interval_seconds or 30)
+    ]
+    return stored.work_pool_name if alive else None
+
+
+def _run_deployment(name: str, deployment: str, pool: str, parameters: dict) -> dict:
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(deployment, parameters={k: v.isoformat() for k, v in parameters.items()}, timeout=None)
+    console.print(t("cli.flow.via_deployment", name=name, deployment=deployment, run=run.name, pool=pool))
+    if not run.state.is_completed():
+        fail(t("cli.flow.failed", name=name, state=run.state.name, message=run.state.message or ""))
+    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": deployment, "state": run.state.name}
 
 
 @flow_app.command("schedule", help=t("cli.flow.schedule.help"))
