@@ -25,6 +25,8 @@ class LoopbackReceiver:
     """``with LoopbackReceiver() as receiver: ... receiver.url ... receiver.received``."""
 
     status: int = 204
+    #: Statuses to answer first, one per request (e.g. [500, 500]: fail twice, then `status`).
+    first_statuses: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _arrived: threading.Condition = field(default_factory=threading.Condition)
@@ -48,8 +50,9 @@ class LoopbackReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._arrived:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
+                    status = receiver.first_statuses.pop(0) if receiver.first_statuses else receiver.status
                     receiver._arrived.notify_all()
-                self.send_response(receiver.status)
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args):  # keep test and demo output clean

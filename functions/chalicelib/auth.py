@@ -25,12 +25,24 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def require(request: Request, role: str) -> Principal:
-    """The verified caller, who must hold `role`; raises `ApiError` 401 or 403."""
+def _verified(request: Request) -> Principal:
     try:
-        principal = verify_bearer(bearer_token(request))
+        return verify_bearer(bearer_token(request))
     except TokenError as err:
         raise ApiError(401, err.code, err.message) from None
+
+
+def require(request: Request, role: str) -> Principal:
+    """The verified caller, who must hold `role`; raises `ApiError` 401 or 403."""
+    principal = _verified(request)
     if role not in principal.roles:
         raise ApiError(403, "forbidden", f"this call needs the '{role}' role")
+    return principal
+
+
+def require_any(request: Request, roles: tuple[str, ...]) -> Principal:
+    """The verified caller, who must hold one of `roles`; raises `ApiError` 401 or 403."""
+    principal = _verified(request)
+    if not principal.roles & set(roles):
+        raise ApiError(403, "forbidden", f"this call needs one of the roles {', '.join(roles)}")
     return principal

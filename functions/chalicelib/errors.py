@@ -11,6 +11,7 @@ import functools
 
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
+from gridgate.adapters.ops_metrics import refusal
 
 logger = Logger(service="gridgate-api")
 
@@ -41,6 +42,7 @@ def install_error_handling(app: Chalice) -> None:
                 return user_handler(*args, **kw)
             except ApiError as err:
                 logger.warning("request refused", extra={"code": err.code, "status": err.status})
+                refusal(err.code)
                 return err.to_response()
             except Exception:
                 logger.exception("unhandled error")
