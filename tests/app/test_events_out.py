@@ -203,10 +203,6 @@ def test_deliver_recent_is_the_local_job_over_new_events(client, outbox):
 
 
 def test_export_a_time_range_as_csv_and_parquet_scoped_like_a_webhook(client, outbox):
-    from gridgate.adapters.tables import GateTable
-
-    for estate in (MINE, THEIRS):  # the city's scope: every estate with a gate
-        GateTable(gate_id=f"G-{estate}", estate_id=estate, direction="in", device_key_id="k1").save()
     for event in (_event(1, MINE, -30), _event(2, MINE, -5), _event(3, THEIRS, -5), _event(4, MINE, -120)):
         EventRepository().append(event)
     query = "from=2026-12-31T22:40:00%2B08:00&to=2026-12-31T23:30:00%2B08:00"
@@ -215,7 +211,9 @@ def test_export_a_time_range_as_csv_and_parquet_scoped_like_a_webhook(client, ou
     lines = csv_answer.body.decode("utf-8-sig").splitlines()
     assert lines[0].split(",")[:3] == ["event_id", "occurred_at_utc", "occurred_at_local"] and "person_id" not in lines[0]
     assert [line.split(",")[0] for line in lines[1:]] == ["G-E-MINE:1", "G-E-MINE:2"]
-    parquet = client.http.get(f"/events/export?{query}&format=parquet",
+    everything = client.http.get(f"/events/export?{query}", headers=_bearer("dc-1", ["data_center"]))
+    assert everything.status_code == 400 and json.loads(everything.body)["error"]["code"] == "estate_ids_required"
+    parquet = client.http.get(f"/events/export?{query}&format=parquet&estate_ids={MINE},{THEIRS}",
                               headers={**_bearer("dc-1", ["data_center"]), "Accept": "application/octet-stream"})
     assert parquet.status_code == 200 and parquet.headers["Content-Disposition"].endswith('.parquet"')
     table = pq.read_table(io.BytesIO(parquet.body))

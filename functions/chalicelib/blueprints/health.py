@@ -5,8 +5,9 @@ name, key id, endpoint or exception message (a probe must not map the deployment
 
 - ``table``: a key read on the places table reaches DynamoDB with this function's role and key
   (a missing item is fine; an unreachable endpoint, a denied role or a disabled KMS key is not);
-- ``keyring``: the keyring loads (Secrets Manager or the local file) and holds its field and
-  identifier keys, without which no personal data can be read or matched;
+- ``keyring``: the keyring loads now (Secrets Manager or the local file: read afresh, not the
+  warm function's cached copy, so a deleted secret or a revoked permission shows) and holds its
+  field and identifier keys, without which no personal data can be read or matched;
 - ``clock``: the clock answers an aware UTC instant in a plausible year, and the city's local
   date follows from it (tokens, passes and device signatures all depend on it).
 
@@ -18,9 +19,11 @@ from __future__ import annotations
 import time
 
 from chalice import Blueprint, Response
+from pydantic import BaseModel
 from gridgate import clock
 from gridgate.adapters.tables import PlaceTable
-from gridgate.security.keyring import get_keyring
+from gridgate.config import get_settings
+from gridgate.security.keyring import load_keyring
 
 from chalicelib.logs import logger
 from chalicelib.openapi import documented
@@ -38,7 +41,7 @@ def _table() -> None:
 
 
 def _keyring() -> None:
-    keyring = get_keyring()
+    keyring = load_keyring(get_settings())
     if len(keyring.field_key) != 32 or not keyring.id_hash_key:
         raise ValueError("keyring lacks its field or identifier key")
 
@@ -51,6 +54,19 @@ def _clock() -> None:
 
 
 CHECKS = {"table": _table, "keyring": _keyring, "clock": _clock}
+
+
+class HealthCheck(BaseModel):
+    ok: bool
+    ms: float
+
+
+class HealthView(BaseModel):
+    """``status`` "ok" (200) or "unavailable" (503); ``checks``: table, keyring, clock."""
+
+    status: str
+    checks: dict[str, HealthCheck]
+    at: str
 
 
 def run_checks() -> dict[str, dict]:
@@ -68,7 +84,7 @@ def run_checks() -> dict[str, dict]:
 
 
 @bp.route("/health", methods=["GET"])
-@documented(responses={200: "application/json", 503: "application/json"})
+@documented(responses={200: HealthView, 503: HealthView})
 def health():
     """Whether this function can serve: table reachable, keyring loadable, clock sane (no auth).
 

@@ -6,7 +6,9 @@ a property company gets per-company person pseudonyms, no pass ids, scores or re
 Times are labelled in the column names: ``occurred_at_utc`` (ISO, Z) and ``occurred_at_local``
 (the city's civil time, +08:00); the range is half-open, [start, end), and at most
 ``event_export_max_days`` long. Events are read per estate and UTC day with the table's keys
-(one query per write shard), never by scanning the table.
+(one query per write shard), never by scanning the table. An export names its estates (a
+property company's default to its token's); the whole city's events of a day are the nightly
+Parquet snapshot the flows already write (docs/flows.md), not an API answer.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gridgate.adapters.event_outbox import gated_estate_ids
 from gridgate.adapters.events import EventRepository
 from gridgate.config import Settings, get_settings
 from gridgate.security.identifiers import IdentifierProtector
@@ -52,7 +53,10 @@ def scoped_rows(scope: Scope, start: datetime, end: datetime, protector: Identif
     """The events in [start, end) at the estates of `scope`, in time order, as `scope` may see them."""
     settings = settings or get_settings()
     check_range(start, end, settings)
-    estates = gated_estate_ids() if scope.kind == CITY else set(scope.estate_ids)
+    if not scope.estate_ids:
+        raise Invalid("estate_ids_required", "name the estates to export (estate_ids); the whole city's "
+                      "events are in the nightly Parquet snapshots")
+    estates = scope.estate_ids
     repository = EventRepository(settings)
     first, last = start.astimezone(timezone.utc).date(), end.astimezone(timezone.utc).date()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -9,7 +9,7 @@ Two scopes (docs/events-out.md):
   twice, never who it is, and two companies' pseudonyms do not link. No pass id, no match score,
   no registry. Events carry no name, phone, ID number or face in any scope.
 * ``city`` — a city platform (police, the city's data hub), created by a ``data_center`` caller:
-  every estate, with gridgate's internal person and pass ids (pseudonymous ids the platform can
+  every estate (or the estates it names), with gridgate's internal person and pass ids (pseudonymous ids the platform can
   resolve through the registries it is already entitled to), the registry and the match score.
 
 The scope is always taken from the caller's verified token, never from what it asks for: a
@@ -32,12 +32,12 @@ MAX_ESTATES = 200
 
 @dataclass(frozen=True)
 class Scope:
-    kind: str  # ESTATES or CITY
-    estate_ids: frozenset[str]
+    kind: str  # ESTATES (a company's detail) or CITY (the city's detail)
+    estate_ids: frozenset[str]  # CITY: empty for every estate
     audience: str  # whose pseudonyms: the company (token subject) that owns the subscription
 
     def covers(self, estate_id: str) -> bool:
-        return self.kind == CITY or estate_id in self.estate_ids
+        return estate_id in self.estate_ids or (self.kind == CITY and not self.estate_ids)
 
 
 def scope_for(principal: Principal, requested: list[str] | None) -> Scope:
@@ -48,7 +48,7 @@ def scope_for(principal: Principal, requested: list[str] | None) -> Scope:
     if len(wanted) > MAX_ESTATES:
         raise Invalid("bad_estates", f"at most {MAX_ESTATES} estates per subscription")
     if "data_center" in principal.roles:
-        return Scope(ESTATES, wanted, principal.subject) if wanted else Scope(CITY, frozenset(), principal.subject)
+        return Scope(CITY, wanted, principal.subject)
     if "property_company" in principal.roles:
         if not principal.estates:
             raise NotAllowed("out_of_scope", "this token names no estates")
