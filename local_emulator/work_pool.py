@@ -56,6 +56,17 @@ class Worker:
 
 
 def register_on_pool(deployment, pool: str = WORK_POOL):
-    """Apply a `RunnerDeployment` on `pool`, its runs started in the repository (where its entrypoint is)."""
+    """Apply a `RunnerDeployment` on `pool`, its runs started in the repository (where its entrypoint is).
+
+    The deployment's code path is then set to the repository's absolute path: `apply` records
+    ``"."``, which a flow run resolves against whatever directory its process happens to start in
+    (seen: a night's third step started in a temporary directory and could not find its file).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
     deployment.job_variables = {**(deployment.job_variables or {}), "working_dir": str(REPO)}
-    return deployment.apply(work_pool_name=pool)
+    deployment_id = deployment.apply(work_pool_name=pool)
+    with get_client(sync_client=True) as client:
+        client.update_deployment(deployment_id, DeploymentUpdate(path=str(REPO)))
+    return deployment_id

@@ -43,9 +43,11 @@ app = typer.Typer(help=t("cli.help"), no_args_is_help=True, rich_markup_mode=Non
 keys_app = typer.Typer(help=t("cli.keys.help"), no_args_is_help=True)
 stats_app = typer.Typer(help=t("cli.stats.help"), no_args_is_help=True)
 flow_app = typer.Typer(help=t("cli.flow.help"), no_args_is_help=True)
+events_app = typer.Typer(help=t("cli.events.help"), no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(stats_app, name="stats")
 app.add_typer(flow_app, name="flow")
+app.add_typer(events_app, name="events")
 
 
 def progress() -> Progress:
@@ -358,6 +360,23 @@ def flow_schedule(
     repo = Path(__file__).resolve().parents[2]
     command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all", "--prefect-file", "flows/prefect.yaml"]
     raise typer.Exit(subprocess.run(command, cwd=repo).returncode)
+
+
+# --- events out -----------------------------------------------------------------------------------
+
+
+@events_app.command("deliver", help=t("cli.events.deliver.help"))
+def events_deliver(hours: int = typer.Option(24, min=1, max=24 * 7, help=t("cli.events.deliver.hours"))) -> None:
+    """Deployed, the table's stream and the retry schedule do this (chalicelib/event_stream.py)."""
+    from datetime import timedelta
+
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+    from gridgate.services.event_delivery import EventDelivery, deliver_recent
+
+    now = clock.now()
+    counts = deliver_recent(EventDelivery(IdentifierProtector(get_keyring())), now - timedelta(hours=hours), now)
+    console.print(t("cli.events.deliver.done", **vars(counts)))
 
 
 def main() -> None:

@@ -189,15 +189,18 @@ def test_the_stream_handler_delivers_what_the_table_stream_inserts_and_logs_with
     assert logged["function_name"] == "gridgate-test-events" and logged["level"] == "INFO"
 
 
-def test_deliver_recent_is_the_local_job_over_new_events(client, outbox):
+def test_gridgate_events_deliver_is_the_local_job_over_new_events(client, outbox):
+    from typer.testing import CliRunner
+
+    from gridgate.cli import app
     from gridgate.services.event_delivery import deliver_recent
 
     with LoopbackReceiver() as hook:
         _subscribe(client, hook.url)
         for event in (_event(1, MINE, -30), _event(2, MINE, -5), _event(3, THEIRS, -5), _event(4, MINE, -120)):
             EventRepository().append(event)
-        counts = deliver_recent(_delivery(), T0 - timedelta(hours=1), T0)
-        assert counts.delivered == 2
+        ran = CliRunner().invoke(app, ["events", "deliver", "--hours", "1"])
+        assert ran.exit_code == 0 and "已投递 2" in ran.output, ran.output
         assert sorted(r.json()["id"] for r in hook.wait_for(2)) == ["G-E-MINE:1", "G-E-MINE:2"]
         assert deliver_recent(_delivery(), T0 - timedelta(hours=1), T0).queued == 0
 
@@ -225,3 +228,16 @@ def test_export_a_time_range_as_csv_and_parquet_scoped_like_a_webhook(client, ou
         assert answer.status_code == 400, (bad, answer.body)
     foreign = client.http.get(f"/events/export?{query}&estate_ids={THEIRS}", headers=_bearer(*COMPANY))
     assert foreign.status_code == 403
+
+
+def test_the_documented_signature_example_is_what_gridgate_computes():
+    """A device maker or integrator follows docs/events-out.md: its worked example must be right."""
+    import re
+    from pathlib import Path
+
+    from gridgate.security.webhook_signatures import signature_header
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "events-out.md").read_text(encoding="utf-8")
+    body = re.search(r"body\n\n```\n(.+)\n```", page).group(1).encode()
+    documented = re.search(r"gives `Gridgate-Signature: (t=\d+,v1=[0-9a-f]{64})`", page).group(1)
+    assert signature_header("whsec_" + "0" * 64, 1767196800, body) == documented

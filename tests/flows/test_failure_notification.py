@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -32,11 +33,21 @@ def receiver(settings_env):
         yield hook
 
 
-def test_a_failed_flow_posts_its_alert_to_the_webhook(prefect_server, receiver):
+def test_a_failed_flow_posts_its_alert_to_the_webhook_and_emits_its_failure_metric(prefect_server, receiver, capsys):
     from flows.reconciliation import nightly_reconciliation
 
     not_over = clock.today() + timedelta(days=3)  # a day that has not ended: the flow refuses it
+    capsys.readouterr()
     state = nightly_reconciliation(day=not_over, return_state=True)
+    metrics = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            emf = json.loads(line)
+            metrics[emf["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]] = emf
+    assert metrics["FlowRunsFailed"]["flow"] == "nightly-reconciliation" and metrics["FlowRunsFailed"]["FlowRunsFailed"] == [1.0]
+    duration = metrics["FlowDuration"]
+    assert (duration["flow"], duration["state"]) == ("nightly-reconciliation", "Failed")
+    assert duration["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Seconds" and duration["FlowDuration"][0] >= 0
     assert state.is_failed()
     [alert] = receiver.wait_for(1)
     body = alert.json()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = "gridgate"
 
@@ -31,7 +32,10 @@ def _service() -> str:
 
 
 def emit(name: str, value: float, unit: MetricUnit, **dimensions: str) -> None:
-    """Write one EMF line: `name` = `value` under `dimensions` (plus the service)."""
+    """Write one EMF line: `name` = `value` under `dimensions` (plus the service); nothing where
+    ``POWERTOOLS_METRICS_DISABLED`` is set (the demo: the lines would drown its story)."""
+    if is_metrics_disabled():
+        return
     with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="service", value=_service())
         for key, dimension in dimensions.items():
