@@ -25,16 +25,12 @@ MINE, THEIRS = "E-MINE", "E-THEIRS"
 
 
 @pytest.fixture
-def outbox(clean_tables, monkeypatch):
+def outbox(clean_tables, settings_env):
     """Empty tables, loopback subscribers allowed, 3 attempts 60 s apart; the clock at T0."""
-    monkeypatch.setenv("GRIDGATE_WEBHOOK_ALLOW_LOOPBACK_HTTP", "true")
-    monkeypatch.setenv("GRIDGATE_WEBHOOK_MAX_ATTEMPTS", "3")
-    monkeypatch.setenv("GRIDGATE_WEBHOOK_BACKOFF_SECONDS", "60")
-    get_settings.cache_clear()
+    settings_env(GRIDGATE_WEBHOOK_ALLOW_LOOPBACK_HTTP="true", GRIDGATE_WEBHOOK_MAX_ATTEMPTS="3",
+                 GRIDGATE_WEBHOOK_BACKOFF_SECONDS="60")
     with clock.pinned(T0):
         yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _bearer(subject: str, roles, estates=()) -> dict:

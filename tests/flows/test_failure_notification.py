@@ -7,23 +7,8 @@ from datetime import timedelta
 
 import pytest
 from gridgate import clock
-from gridgate.config import get_settings
 
 from local_emulator.loopback_receiver import LoopbackReceiver
-
-
-@pytest.fixture
-def settings_env(monkeypatch):
-    """Set GRIDGATE_* for one test; afterwards the environment is restored *then* the settings
-    re-read, so later tests do not get this test's settings from the cache."""
-    def set_env(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield set_env
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ from chalicelib.events_out_schemas import (
     DeadLetterView,
     SubscriptionRequest,
     SubscriptionsView,
-    SubscriptionView,
 )
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
