@@ -155,12 +155,6 @@ class DeliveryRepository:
         items = EventDeliveryTable.by_status.query("pending", EventDeliveryTable.next_attempt_at <= _iso(now))
         return [_delivery(i) for i in items]
 
-    def get(self, subscription_id: str, event_id: str) -> Delivery | None:
-        try:
-            return _delivery(EventDeliveryTable.get(subscription_id, event_id, consistent_read=True))
-        except EventDeliveryTable.DoesNotExist:
-            return None
-
     def dead_letters(self, subscription_id: str) -> list[Delivery]:
         items = EventDeliveryTable.query(subscription_id, filter_condition=EventDeliveryTable.status == "dead_letter")
         return [_delivery(i) for i in items]

@@ -103,11 +103,12 @@ class EventDelivery:
             for subscription in subscriptions:
                 if not subscription_scope(subscription).covers(event.estate_id):
                     continue
-                if not self._deliveries.enqueue(subscription.subscription_id, event.event_id, self.payload(event, subscription)):
+                payload = self.payload(event, subscription)
+                if not self._deliveries.enqueue(subscription.subscription_id, event.event_id, payload):
                     counts.duplicates += 1
                     continue
                 counts.queued += 1
-                self._attempt(self._deliveries.get(subscription.subscription_id, event.event_id), counts)
+                self._attempt(Delivery(subscription.subscription_id, event.event_id, "pending", 0, payload, None), counts)
         return counts
 
     def retry_due(self) -> DeliveryCounts:
