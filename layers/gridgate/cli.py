@@ -379,6 +379,39 @@ def events_deliver(hours: int = typer.Option(24, min=1, max=24 * 7, help=t("cli.
     console.print(t("cli.events.deliver.done", **vars(counts)))
 
 
+@events_app.command("export", help=t("cli.events.export.help"))
+def events_export(
+    out: Path = typer.Argument(..., dir_okay=False, writable=True),
+    estates: list[str] = typer.Option(..., "--estate", help=t("cli.events.export.estate")),
+    start: str = typer.Option(..., "--from", help=t("cli.events.export.range")),
+    end: str = typer.Option(..., "--to", help=t("cli.events.export.range")),
+    form: str = typer.Option("parquet", "--format", help=t("cli.events.export.format")),
+) -> None:
+    """The data center's own export (city detail, `event_scope.CITY`); integrators use the API."""
+    from datetime import datetime
+
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+    from gridgate.services.errors import Invalid
+    from gridgate.services.event_extract import render, scoped_rows
+    from gridgate.services.event_scope import CITY, Scope
+
+    def instant(text: str) -> datetime:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            fail(t("cli.events.export.bad_time", value=repr(text)))
+
+    scope = Scope(CITY, frozenset(estates), "data-center-cli")
+    try:
+        rows = scoped_rows(scope, instant(start), instant(end), IdentifierProtector(get_keyring()))
+        body = render(rows, scope, form)
+    except Invalid as refused:
+        fail(refused.message)
+    out.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+    console.print(t("cli.events.export.done", count=len(rows), path=str(out)))
+
+
 def main() -> None:
     app()
 

@@ -212,14 +212,34 @@ def test_export_a_time_range_as_csv_and_parquet_scoped_like_a_webhook(client, ou
     assert [line.split(",")[0] for line in lines[1:]] == ["G-E-MINE:1", "G-E-MINE:2"]
     everything = client.http.get(f"/events/export?{query}", headers=_bearer("dc-1", ["data_center"]))
     assert everything.status_code == 400 and json.loads(everything.body)["error"]["code"] == "estate_ids_required"
-    parquet = client.http.get(f"/events/export?{query}&format=parquet&estate_ids={MINE},{THEIRS}",
-                              headers={**_bearer("dc-1", ["data_center"]), "Accept": "application/octet-stream"})
-    assert parquet.status_code == 200 and parquet.headers["Content-Disposition"].endswith('.parquet"')
-    table = pq.read_table(io.BytesIO(parquet.body))
+    city = client.http.get(f"/events/export?{query}&estate_ids={MINE},{THEIRS}", headers=_bearer("dc-1", ["data_center"]))
+    assert "person_id" in city.body.decode("utf-8-sig").splitlines()[0] and city.body.count(b"\n") == 4
+
+
+def test_gridgate_events_export_writes_parquet_with_labelled_times(client, outbox, tmp_path):
+    from typer.testing import CliRunner
+
+    from gridgate.cli import app
+
+    for event in (_event(1, MINE, -30), _event(2, MINE, -5), _event(3, THEIRS, -5), _event(4, MINE, -120)):
+        EventRepository().append(event)
+    out = tmp_path / "events.parquet"
+    ran = CliRunner().invoke(app, ["events", "export", str(out), "--estate", MINE, "--estate", THEIRS,
+                                   "--from", "2026-12-31T22:40:00+08:00", "--to", "2026-12-31T23:30:00+08:00"])
+    assert ran.exit_code == 0 and "3" in ran.output, ran.output
+    table = pq.read_table(out)
     assert sorted(table.column("event_id").to_pylist()) == ["G-E-MINE:1", "G-E-MINE:2", "G-E-THEIRS:3"]
     assert "person_id" in table.column_names and table.column("occurred_at_local").to_pylist()[0].endswith("+08:00")
+    assert str(table.schema.field("score").type) == "double"
+    naive = CliRunner().invoke(app, ["events", "export", str(out), "--estate", MINE, "--from", "2026-12-31T22:40:00",
+                                     "--to", "2026-12-31T23:30:00"])
+    assert naive.exit_code == 1
+
+
+def test_bad_export_requests_are_400_and_foreign_estates_403(client, outbox):
+    query = "from=2026-12-31T22:40:00%2B08:00&to=2026-12-31T23:30:00%2B08:00"
     for bad in ("from=yesterday&to=2026-12-31T23:30:00%2B08:00", "from=2026-12-31T22:40:00&to=2026-12-31T23:30:00",
-                f"{query}&format=xlsx", "from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"):
+                f"{query}&format=xlsx", f"{query}&format=parquet", "from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"):
         answer = client.http.get(f"/events/export?{bad}", headers=_bearer(*COMPANY))
         assert answer.status_code == 400, (bad, answer.body)
     foreign = client.http.get(f"/events/export?{query}&estate_ids={THEIRS}", headers=_bearer(*COMPANY))

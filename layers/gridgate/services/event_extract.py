@@ -18,9 +18,6 @@ import io
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from gridgate.adapters.events import EventRepository
 from gridgate.config import Settings, get_settings
 from gridgate.security.identifiers import IdentifierProtector
@@ -30,13 +27,9 @@ from gridgate.services.event_scope import CITY, Scope, event_record
 #: Parquet goes out as octet-stream: the API's binary media type (API Gateway base64-encodes only
 #: those), so a client asks with ``Accept: application/octet-stream``.
 FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/octet-stream"}
-COLUMNS = {  # every column a scope may have, with its Parquet type; a scope keeps its own subset
-    "event_id": pa.string(), "occurred_at_utc": pa.string(), "occurred_at_local": pa.string(),
-    "estate_id": pa.string(), "gate_id": pa.string(), "direction": pa.string(), "method": pa.string(),
-    "outcome": pa.string(), "reason": pa.string(), "right": pa.string(), "home_id": pa.string(),
-    "person_ref": pa.string(), "person_id": pa.string(), "pass_id": pa.string(), "registry": pa.string(),
-    "score": pa.float64(),
-}
+#: Every column a scope may have (a scope keeps its own subset); all text but the match score.
+COLUMNS = ("event_id", "occurred_at_utc", "occurred_at_local", "estate_id", "gate_id", "direction", "method",
+           "outcome", "reason", "right", "home_id", "person_ref", "person_id", "pass_id", "registry", "score")
 
 
 def check_range(start: datetime, end: datetime, settings: Settings) -> None:
@@ -78,7 +71,10 @@ def render(rows: list[dict], scope: Scope, form: str) -> str | bytes:
         writer.writeheader()
         writer.writerows(rows)
         return "\ufeff" + out.getvalue()
-    schema = pa.schema([(name, COLUMNS[name]) for name in probe])
+    import pyarrow as pa  # not in the API's zip (too large): the API answers CSV, the CLI writes Parquet
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, pa.float64() if name == "score" else pa.string()) for name in probe])
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), sink)
     return sink.getvalue()
