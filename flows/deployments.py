@@ -1,9 +1,13 @@
-"""The nightly schedule: three Prefect deployments with cron schedules in the city's time zone.
+"""The nightly schedule: one scheduled "night" deployment and the three step deployments it runs.
+
+Only the night (`flows.night`) has a cron (01:00, the city's time zone); it runs the steps'
+deployments in order (reconciliation, statistics and alerts, task generation) and stops at the
+first that fails, so the steps have no schedules of their own. Every deployment can also be
+started on its own (Prefect UI, ``gridgate flow run``).
 
 ``python -m flows.deployments`` serves them against the Prefect server in ``PREFECT_API_URL``
-(the emulator's local server): the process stays up and starts each flow on its schedule; runs
-can also be started from the Prefect UI. Order of a night: reconciliation at 01:00,
-statistics and alerts at 01:30, task generation at 02:30 (after both have written findings).
+from this process; the demo registers them on a work pool with a worker instead
+(`local_emulator.work_pool`), as a data center does with `flows/prefect.yaml`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
+from flows.night import STEP_DEPLOYMENT, nightly_night
 from flows.reconciliation import nightly_reconciliation
 from flows.statistics import population_statistics_and_alerts
 from flows.task_generation import generate_verification_tasks
@@ -25,14 +30,16 @@ from gridgate.config import Settings, get_settings
 class Scheduled:
     name: str
     flow: object
-    cron: str
+    cron: str | None  # None: no schedule of its own (a step the night runs)
     description: str
 
 
+NIGHT = Scheduled("nightly", nightly_night, "0 1 * * *", "the night: the three steps in order, stopping at a failure")
 SCHEDULE = (
-    Scheduled("nightly", nightly_reconciliation, "0 1 * * *", "cross-check registries, rights and gate logs; act on findings"),
-    Scheduled("nightly", population_statistics_and_alerts, "30 1 * * *", "statistics per place and key-group alerts"),
-    Scheduled("nightly", generate_verification_tasks, "30 2 * * *", "door-to-door task lists per grid"),
+    NIGHT,
+    Scheduled(STEP_DEPLOYMENT, nightly_reconciliation, None, "cross-check registries, rights and gate logs; act on findings"),
+    Scheduled(STEP_DEPLOYMENT, population_statistics_and_alerts, None, "statistics per place and key-group alerts"),
+    Scheduled(STEP_DEPLOYMENT, generate_verification_tasks, None, "door-to-door task lists per grid"),
 )
 
 
@@ -41,7 +48,7 @@ def build_deployments(settings: Settings | None = None) -> list[RunnerDeployment
     return [
         item.flow.to_deployment(
             name=item.name,
-            schedule=Cron(item.cron, timezone=tz),
+            schedule=Cron(item.cron, timezone=tz) if item.cron else None,
             description=item.description,
             tags=["gridgate", "nightly"],
         )

@@ -27,6 +27,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.city_data import check_report_day, default_day, load_city, release_live_days
+from flows.flow_metrics import record_flow_end
+from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 
@@ -73,7 +75,7 @@ def _summary_markdown(day: date, summary: dict) -> str:
     return "\n".join(lines)
 
 
-@flow(name="nightly-reconciliation")
+@flow(name="nightly-reconciliation", on_completion=[record_flow_end], on_failure=[notify_failure, record_flow_end])
 def nightly_reconciliation(
     day: date | None = None,
     policy: ReconciliationPolicy = ReconciliationPolicy(),

@@ -33,6 +33,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.city_data import check_report_day, default_day, load_city, release_live_days
+from flows.flow_metrics import record_flow_end
+from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
@@ -79,7 +81,7 @@ def publish_report(html: str, day: date, report_dir: Path | None) -> dict:
     return {"s3": published.s3_uri, "local": str(published.local_path) if published.local_path else None}
 
 
-@flow(name="population-statistics")
+@flow(name="population-statistics", on_completion=[record_flow_end], on_failure=[notify_failure, record_flow_end])
 def population_statistics_and_alerts(
     day: date | None = None,
     alert_policy: AlertPolicy = AlertPolicy(),

@@ -37,6 +37,8 @@ from flows.city_data import (
     local_today,
     read_snapshot,
 )
+from flows.flow_metrics import record_flow_end
+from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 
@@ -102,7 +104,7 @@ def create_tasks_for_findings(open_findings: pl.DataFrame, homes: pa.Table | pl.
     return create_tasks(plan(open_findings, read_existing_tasks(), homes))
 
 
-@flow(name="verification-task-generation")
+@flow(name="verification-task-generation", on_completion=[record_flow_end], on_failure=[notify_failure, record_flow_end])
 def generate_verification_tasks(
     day: date | None = None,
     export_snapshots: bool = True,

@@ -5,6 +5,8 @@
 - `chalicelib/blueprints/grid_workers.py` grid workers: task lists and verification results
 - `chalicelib/blueprints/pages.py`       people-facing pages: grid worker (phone), data center
 - `chalicelib/blueprints/sign_in.py`     people's sign-in for the pages (city IdP, OIDC + PKCE)
+- `chalicelib/blueprints/events_out.py`  integrators: webhook subscriptions, event exports
+- `chalicelib/blueprints/health.py`      operators: GET /health
 """
 
 from chalice import Chalice
@@ -13,6 +15,7 @@ from chalicelib.blueprints import gate, grid_workers, residents
 from chalicelib.blueprints import pages
 from chalicelib.blueprints import faces
 from chalicelib.blueprints import sign_in
+from chalicelib.blueprints import events_out, health
 from chalicelib.errors import install_error_handling
 from chalicelib.request_context import bind_current_request
 
@@ -26,3 +29,5 @@ app.register_blueprint(grid_workers.bp, url_prefix="/grid")
 app.register_blueprint(pages.bp, url_prefix="/pages")
 app.register_blueprint(faces.bp, url_prefix="/faces")
 app.register_blueprint(sign_in.bp, url_prefix="/auth")
+app.register_blueprint(events_out.bp, url_prefix="/events")
+app.register_blueprint(health.bp)

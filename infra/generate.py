@@ -3,8 +3,8 @@
     python -m infra.generate           # rewrite the generated files listed in `rendered()`
     python -m infra.generate --check   # exit 1 and name the stale files (CI, tests/deploy)
 
-Generated from the code: tables from the PynamoDB models, IAM from `infra.policies`, API
-routes from the Chalice app (`infra.routes`). The
+Generated from the code: tables from the PynamoDB models, IAM from `infra.policies`, alarms
+from `infra.alarms`, API routes from the Chalice app (`infra.routes`). The
 template is merged into both deployment descriptors: `serverless.yml` includes it with
 ``${file(...)}``, `chalice package --merge-template` merges it into Chalice's SAM template.
 """
@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from infra.alarms import alarm_outputs, alarm_resources
 from infra.policies import iam_outputs, iam_resources, policy_document
 from infra.resources import CONDITIONS, PARAMETERS, outputs, stateful_resources
 from infra.routes import binary_media_types, chalice_app, http_events
@@ -30,8 +31,8 @@ def resources_template() -> dict:
     return {
         "Parameters": PARAMETERS,
         "Conditions": CONDITIONS,
-        "Resources": {**stateful_resources(), **iam_resources()},
-        "Outputs": {**outputs(), **iam_outputs()},
+        "Resources": {**stateful_resources(), **iam_resources(), **alarm_resources()},
+        "Outputs": {**outputs(), **iam_outputs(), **alarm_outputs()},
     }
 
 

@@ -16,6 +16,9 @@ SERVICE = "gridgate"
 API_FUNCTION = "api"
 GATE_FUNCTION = "gate"
 FACES_FUNCTION = "faces"
+#: Events out: the access-events stream consumer and the webhook retry schedule (same zip as the API).
+EVENTS_FUNCTION = "events"
+RETRIES_FUNCTION = "webhook-retries"
 
 #: The data bucket's one prefix: the flows' Parquet snapshots of tables and of each day's access
 #: events (`gridgate.adapters.snapshots`). Its lifecycle rule is the retention of that data.

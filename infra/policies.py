@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from infra.naming import (
     API_FUNCTION,
+    EVENTS_FUNCTION,
     FACES_FUNCTION,
     GATE_FUNCTION,
+    RETRIES_FUNCTION,
     SNAPSHOTS_PREFIX,
     logical_id,
     table_by_short_name,
@@ -53,6 +55,13 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "audit_log": APPEND,
         "idempotency": READ + PUT + UPDATE + DELETE,
         "sign_ins": READ + PUT + UPDATE + DELETE,  # people's sign-ins: a login is taken once, sign-out deletes
+        "access_events": READ,  # events export (key queries per estate-day shard)
+        "event_subscriptions": READ + PUT + UPDATE,
+        "event_deliveries": READ,  # a subscriber's dead letters
+    },
+    "events": {  # the stream consumer and the retry schedule (chalicelib/event_stream.py)
+        "event_subscriptions": READ + SCAN,  # the active subscriptions, once per batch
+        "event_deliveries": READ + PUT + UPDATE,
     },
     "gate": {
         "persons": READ,
@@ -88,6 +97,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
 #: offline snapshot is built from the tables and signed on request).
 BUCKET_ACCESS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "api": (),
+    "events": (),
     "gate": (),
     "flows": ((SNAPSHOTS_PREFIX, ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")),),
 }
@@ -181,9 +191,17 @@ def _xray_statement() -> dict:
             "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
 
-def _lambda_role(principal: str, functions: tuple[str, ...]) -> dict:
+def _stream_statement() -> dict:
+    """The events function reads the access-events table's stream (its event source mapping)."""
+    table_id = logical_id(table_by_short_name()["access_events"])
+    return {"Sid": "ReadAccessEventsStream", "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+            "Resource": {"Fn::GetAtt": [table_id, "StreamArn"]}}
+
+
+def _lambda_role(principal: str, functions: tuple[str, ...], extra: tuple[dict, ...] = ()) -> dict:
     document = policy_document(principal, ["/aws/lambda/${TablePrefix}-${Stage}-" + f for f in functions])
-    document["Statement"].append(_xray_statement())
+    document["Statement"].extend([*extra, _xray_statement()])
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -208,6 +226,7 @@ def iam_resources() -> dict:
     return {
         "ApiFunctionRole": _lambda_role("api", (API_FUNCTION, FACES_FUNCTION)),
         "GateFunctionRole": _lambda_role("gate", (GATE_FUNCTION,)),
+        "EventsFunctionRole": _lambda_role("events", (EVENTS_FUNCTION, RETRIES_FUNCTION), (_stream_statement(),)),
         "FlowsWorkerPolicy": {
             "Type": "AWS::IAM::ManagedPolicy",
             "Properties": {
@@ -235,6 +254,7 @@ def iam_outputs() -> dict:
     return {
         "ApiFunctionRoleArn": {"Value": {"Fn::GetAtt": ["ApiFunctionRole", "Arn"]}},
         "GateFunctionRoleArn": {"Value": {"Fn::GetAtt": ["GateFunctionRole", "Arn"]}},
+        "EventsFunctionRoleArn": {"Value": {"Fn::GetAtt": ["EventsFunctionRole", "Arn"]}},
         "FlowsWorkerRoleArn": {"Value": {"Fn::GetAtt": ["FlowsWorkerRole", "Arn"]}},
         "FlowsWorkerPolicyArn": {"Value": {"Ref": "FlowsWorkerPolicy"}},
     }

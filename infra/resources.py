@@ -74,6 +74,8 @@ def table_resource(table: type[BaseTable]) -> dict:
             }
             for index in indexes
         ]
+    if table.STREAM_VIEW:
+        properties["StreamSpecification"] = {"StreamViewType": table.STREAM_VIEW}
     if table.TTL_ATTRIBUTE:
         properties["TimeToLiveSpecification"] = {"AttributeName": table.TTL_ATTRIBUTE, "Enabled": True}
     if table not in _NO_POINT_IN_TIME_RECOVERY:

@@ -1,17 +1,26 @@
-"""The demo's night: the Prefect deployments registered on a local Prefect server, the flows run once.
+"""The demo's night: the Prefect deployments on a local work pool with a worker, the night run once.
 
-The three deployments (reconciliation, statistics and alerts, task generation) are applied with
-their cron schedules, so the local server shows what a data center schedules; then one night is
-run in schedule order, against the emulator's tables and snapshots.
+The night deployment (cron 01:00) and its three step deployments are registered on a local
+``process`` pool with a worker running (`work_pool.py`), so the local server shows what a data
+center schedules and its scheduled runs are executed, not left ``NOT_READY``. Then the night is
+started as a run *of its deployment* (the worker executes it and it starts the steps' deployments
+in order), against the emulator's tables and snapshots. Last, a night for a day that has not
+ended shows what an operator gets when one fails: reconciliation fails, the later steps are not
+started, and the failure alerts arrive at a webhook receiver on loopback.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
+
+#: How long the demo waits for a night run (the worker starts each step as a subprocess).
+NIGHT_TIMEOUT_SECONDS = 600
 
 
 def run_night(demo) -> None:
-    """Demo step: start Prefect's server, register the schedules, run the nightly flows once."""
+    """Demo step: start Prefect's server, a pool and a worker, register the deployments, run the night."""
+    from local_emulator.loopback_receiver import LoopbackReceiver
     from local_emulator.prefect_server import start_prefect_server
 
     server = start_prefect_server(demo.work_dir / "prefect-server.log")
@@ -20,23 +29,44 @@ def run_night(demo) -> None:
     os.environ["PREFECT_API_URL"] = server.url
     demo.say(f"Prefect server: {server.ui_url} (API {server.url})")
 
-    from prefect.logging.handlers import APILogWorker
+    receiver = LoopbackReceiver().__enter__()
+    demo.cleanups.append(lambda: receiver.__exit__(None, None, None))
+    os.environ["GRIDGATE_FAILURE_WEBHOOK_URL"] = receiver.url  # read by the worker's flow runs
+    os.environ["GRIDGATE_PREFECT_UI_URL"] = server.ui_url
 
-    from flows.deployments import build_deployments
-    from flows.run_all import run_nightly
+    from prefect.deployments import run_deployment
 
+    from flows.deployments import NIGHT, build_deployments
+    from flows.night import ORDER, step_deployment, step_runs
+    from local_emulator.work_pool import WORK_POOL, Worker, create_work_pool, register_on_pool
+
+    create_work_pool(server.url)
+    worker = Worker(server.url, demo.work_dir / "prefect-worker.log")
+    demo.cleanups.append(worker.stop)  # after the server's: cleanups run in reverse, the worker stops first
+    demo.say(f"  work pool {WORK_POOL} (process), worker pid {worker.process.pid}")
     for deployment in build_deployments():
-        deployment.apply()
-        demo.say(f"  deployment {deployment.flow_name}/{deployment.name}: {deployment.schedules[0].schedule.cron} "
-                 f"({deployment.schedules[0].schedule.timezone})")
-    summaries = run_nightly()
-    # the flows' last log lines reach the server now, not at exit after the demo has stopped it
-    APILogWorker.drain_all(timeout=10)
-    for flow_name, summary in summaries.items():
-        demo.say(f"  {flow_name}: {_brief(summary)}")
+        register_on_pool(deployment)
+        schedule = deployment.schedules[0].schedule if deployment.schedules else None
+        when = f"{schedule.cron} ({schedule.timezone})" if schedule else "started by the night"
+        demo.say(f"  deployment {deployment.flow_name}/{deployment.name}: {when}")
 
+    night = f"{NIGHT.flow.name}/{NIGHT.name}"
+    run = run_deployment(night, timeout=NIGHT_TIMEOUT_SECONDS)
+    demo.say(f"  {night} run {run.name}: {run.state.name}")
+    for step, step_run in step_runs(run.id).items():
+        demo.say(f"    {step}: run {step_run.name} of {step_deployment(step)}: {step_run.state.name}")
+    if not run.state.is_completed():
+        raise RuntimeError(f"the night did not complete ({run.state.name}); worker log: {worker.log_file}")
 
-def _brief(summary) -> str:
-    if isinstance(summary, dict):
-        return ", ".join(f"{k}={_brief(v)}" for k, v in summary.items() if not isinstance(v, (list, bytes)))
-    return str(summary)
+    from gridgate import clock
+
+    unfinished = clock.today() + timedelta(days=1)
+    failed = run_deployment(night, parameters={"day": unfinished.isoformat()}, timeout=NIGHT_TIMEOUT_SECONDS)
+    started = step_runs(failed.id)
+    demo.say(f"  a night for {unfinished} (not over yet): {failed.state.name}; steps started: "
+             f"{', '.join(f'{s} {r.state.name}' for s, r in started.items())}; not started: "
+             f"{', '.join(s for s in ORDER if s not in started) or 'none'}")
+    alerts = [r.json() for r in receiver.wait_for(2, timeout=30)]
+    demo.say(f"  failure webhook {receiver.url} received {len(alerts)} alerts: "
+             f"{', '.join(sorted(a['flow'] + ' ' + a['state'] for a in alerts))}")
+

@@ -87,6 +87,21 @@ def prefect_server():
         yield
 
 
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Set GRIDGATE_* variables for one test; the cached settings are re-read before and after."""
+    from gridgate.config import get_settings
+
+    def apply(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def keyring():
     from gridgate.security.keyring import get_keyring

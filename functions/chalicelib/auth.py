@@ -30,12 +30,24 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+def _verified(request: Request) -> Principal:
+    """The caller behind the bearer token; a `TokenError` is a 401 (`chalicelib.refusals`)."""
+    token = bearer_token(request)
+    # a page's session token (people signed in through the city IdP) or the city app's JWT
+    return people_sign_in().principal(token) if token.startswith(ACCESS_PREFIX) else verify_bearer(token)
+
+
 def require(request: Request, role: str) -> Principal:
     """The verified caller, who must hold `role`; raises 401 (no or a bad token) or 403."""
-    token = bearer_token(request)
-    # a page's session token (people signed in through the city IdP) or the city app's JWT; a
-    # `TokenError` is a 401 (`chalicelib.refusals`)
-    principal = people_sign_in().principal(token) if token.startswith(ACCESS_PREFIX) else verify_bearer(token)
+    principal = _verified(request)
     if role not in principal.roles:
         raise ApiError(403, "forbidden", f"this call needs the '{role}' role")
+    return principal
+
+
+def require_any(request: Request, roles: tuple[str, ...]) -> Principal:
+    """The verified caller, who must hold one of `roles`; raises `ApiError` 401 or 403."""
+    principal = _verified(request)
+    if not principal.roles & set(roles):
+        raise ApiError(403, "forbidden", f"this call needs one of the roles {', '.join(roles)}")
     return principal

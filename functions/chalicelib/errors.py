@@ -32,6 +32,7 @@ from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
+from gridgate.adapters.ops_metrics import refusal
 
 from chalicelib.logs import logger
 from chalicelib.refusals import status_of
@@ -135,6 +136,7 @@ def _problem_response(err: ApiError, request: Request | None, rid: str) -> Respo
     path = getattr(request, "path", None) or "/"
     log = logger.warning if err.status < 500 else logger.error
     log("request refused", extra={"code": err.code, "status": err.status})
+    refusal(err.code)  # refusals by code, as a metric (EMF)
     headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
     if err.status == 401:
         headers.setdefault("WWW-Authenticate", _challenge(path))

@@ -32,6 +32,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gridgate import clock
 from gridgate.config import get_settings
 from gridgate.i18n import translator
 
@@ -42,9 +43,11 @@ app = typer.Typer(help=t("cli.help"), no_args_is_help=True, rich_markup_mode=Non
 keys_app = typer.Typer(help=t("cli.keys.help"), no_args_is_help=True)
 stats_app = typer.Typer(help=t("cli.stats.help"), no_args_is_help=True)
 flow_app = typer.Typer(help=t("cli.flow.help"), no_args_is_help=True)
+events_app = typer.Typer(help=t("cli.events.help"), no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(stats_app, name="stats")
 app.add_typer(flow_app, name="flow")
+app.add_typer(events_app, name="events")
 
 
 def progress() -> Progress:
@@ -266,7 +269,7 @@ def flow_list() -> None:
     for name, item in _scheduled().items():
         out.print(f"[bold]{name}[/bold]", highlight=False)
         out.print(f"  {t('cli.flow.list.deployment')}: {item.name}", highlight=False)
-        out.print(f"  {t('cli.flow.list.cron')}: {item.cron}", highlight=False)
+        out.print(f"  {t('cli.flow.list.cron')}: {item.cron or t('cli.flow.list.by_night')}", highlight=False)
         out.print(f"  {t.get(f'flow.{name}', item.description)}", highlight=False)
 
 
@@ -275,7 +278,9 @@ def flow_run(
     name: str = typer.Argument(..., help=t("cli.flow.run.name")),
     day: Optional[str] = typer.Option(None, help=t("cli.flow.run.day")),
 ) -> None:
-    """Run one flow now, in this process (against PREFECT_API_URL, or a temporary local server)."""
+    """Run one flow now: as a run of its deployment when a worker serves that deployment on the
+    Prefect server of PREFECT_API_URL (what the server shows and the schedule would run), else in
+    this process (against that server, or a temporary local one), saying so."""
     scheduled = _scheduled()
     if name not in scheduled:
         fail(t("cli.flow.unknown", name=repr(name), flows=", ".join(scheduled)))
@@ -291,10 +296,50 @@ def flow_run(
             check_report_day(parameters["day"])
         except BadReportDay as refused:
             fail(str(refused))
+    deployment = f"{name}/{scheduled[name].name}"
+    pool = _pool_with_worker(deployment)
     with console.status(t("cli.flow.running", name=name)):
-        result = scheduled[name].flow(**parameters)
+        if pool:
+            result = _run_deployment(name, deployment, pool, parameters)
+        else:
+            console.print(t("cli.flow.in_process", name=name, deployment=deployment))
+            result = scheduled[name].flow(**parameters)
     console.print(t("cli.flow.finished", name=name))
     Console().print_json(data=result, default=str)
+
+
+def _pool_with_worker(deployment: str) -> str | None:
+    """The work pool of `deployment` if the server has the deployment and a worker is online on
+    its pool, its last heartbeat within two of its intervals; None otherwise (a run would wait
+    for a worker that is not there; a pool stays READY for a while after its worker stopped)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            stored = client.read_deployment_by_name(deployment)
+        except ObjectNotFound:
+            return None
+        if not stored.work_pool_name:
+            return None
+        workers = client.read_workers_for_work_pool(stored.work_pool_name)
+    now = clock.now()
+    alive = [
+        w for w in workers
+        if w.status.value == "ONLINE" and w.last_heartbeat_time
+        and (now - w.last_heartbeat_time).total_seconds() < 2 * (w.heartbeat_interval_seconds or 30)
+    ]
+    return stored.work_pool_name if alive else None
+
+
+def _run_deployment(name: str, deployment: str, pool: str, parameters: dict) -> dict:
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(deployment, parameters={k: v.isoformat() for k, v in parameters.items()}, timeout=None)
+    console.print(t("cli.flow.via_deployment", name=name, deployment=deployment, run=run.name, pool=pool))
+    if not run.state.is_completed():
+        fail(t("cli.flow.failed", name=name, state=run.state.name, message=run.state.message or ""))
+    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": deployment, "state": run.state.name}
 
 
 @flow_app.command("schedule", help=t("cli.flow.schedule.help"))
@@ -315,6 +360,56 @@ def flow_schedule(
     repo = Path(__file__).resolve().parents[2]
     command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all", "--prefect-file", "flows/prefect.yaml"]
     raise typer.Exit(subprocess.run(command, cwd=repo).returncode)
+
+
+# --- events out -----------------------------------------------------------------------------------
+
+
+@events_app.command("deliver", help=t("cli.events.deliver.help"))
+def events_deliver(hours: int = typer.Option(24, min=1, max=24 * 7, help=t("cli.events.deliver.hours"))) -> None:
+    """Deployed, the table's stream and the retry schedule do this (chalicelib/event_stream.py)."""
+    from datetime import timedelta
+
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+    from gridgate.services.event_delivery import EventDelivery, deliver_recent
+
+    now = clock.now()
+    counts = deliver_recent(EventDelivery(IdentifierProtector(get_keyring())), now - timedelta(hours=hours), now)
+    console.print(t("cli.events.deliver.done", **vars(counts)))
+
+
+@events_app.command("export", help=t("cli.events.export.help"))
+def events_export(
+    out: Path = typer.Argument(..., dir_okay=False, writable=True),
+    estates: list[str] = typer.Option(..., "--estate", help=t("cli.events.export.estate")),
+    start: str = typer.Option(..., "--from", help=t("cli.events.export.range")),
+    end: str = typer.Option(..., "--to", help=t("cli.events.export.range")),
+    form: str = typer.Option("parquet", "--format", help=t("cli.events.export.format")),
+) -> None:
+    """The data center's own export (city detail, `event_scope.CITY`); integrators use the API."""
+    from datetime import datetime
+
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+    from gridgate.services.errors import Invalid
+    from gridgate.services.event_extract import render, scoped_rows
+    from gridgate.services.event_scope import CITY, Scope
+
+    def instant(text: str) -> datetime:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            fail(t("cli.events.export.bad_time", value=repr(text)))
+
+    scope = Scope(CITY, frozenset(estates), "data-center-cli")
+    try:
+        rows = scoped_rows(scope, instant(start), instant(end), IdentifierProtector(get_keyring()))
+        body = render(rows, scope, form)
+    except Invalid as refused:
+        fail(refused.message)
+    out.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+    console.print(t("cli.events.export.done", count=len(rows), path=str(out)))
 
 
 def main() -> None:

@@ -81,6 +81,20 @@ class Settings(BaseSettings):
 
     #: Data-center page: where the Prefect UI runs, for links to the flow runs (None: no links).
     prefect_ui_url: str | None = None
+    #: Where a failed nightly flow posts its alert (JSON, see flows/notify.py); None: only logged.
+    failure_webhook_url: str | None = None
+
+    #: Events out (docs/events-out.md): attempts of one delivery before it becomes a dead letter ...
+    webhook_max_attempts: int = Field(6, ge=1, le=20)
+    #: ... the wait before the 2nd attempt, doubled before each later one (60 s: 1, 2, 4, 8, 16 min) ...
+    webhook_backoff_seconds: int = Field(60, ge=1, le=3600)
+    #: ... how long one attempt may take, and how long delivery records (dead letters too) are kept.
+    webhook_timeout_seconds: float = Field(5.0, gt=0, le=30)
+    webhook_record_days: int = Field(14, ge=1, le=90)
+    #: Subscribers' URLs must be https, except on loopback when this is set (emulator, tests).
+    webhook_allow_loopback_http: bool = False
+    #: Largest time range of one events export (CSV/Parquet), in days.
+    event_export_max_days: int = Field(31, ge=1, le=366)
 
     #: Nightly flows: the SQL engine that runs the event queries (docs/flows.md). "duckdb" runs
     #: embedded in the flow process; "spark" runs the same SQL on PySpark (local[*] in the tests,

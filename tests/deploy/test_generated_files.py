@@ -102,11 +102,17 @@ def test_iam_grants_each_principal_only_its_tables():
     # The gate never scans; the API scans only what the data-center page lists.
     assert all("dynamodb:Scan" not in actions for actions in gate.values())
     assert {table for table, actions in api.items() if "dynamodb:Scan" in actions} == {"PlacesTable", "FindingsTable"}
-    assert "AccessEventsTable" not in api and "DeviceNoncesTable" not in api
+    # The API reads access events only for an estate's export (key queries), never writes them.
+    assert api["AccessEventsTable"] == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                                        "dynamodb:ConditionCheckItem"} and "DeviceNoncesTable" not in api
     assert "dynamodb:Scan" in flows["AccessEventsTable"] and not flows["AccessEventsTable"] & writes
     # The audit log is append-only for both functions.
     assert api["AuditLogTable"] == gate["AuditLogTable"] == {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
-    assert set(TABLE_ACCESS) == {"api", "gate", "flows"}
+    assert set(TABLE_ACCESS) == {"api", "gate", "flows", "events"}
+    # Webhook delivery touches only subscriptions and delivery records (events come from the stream).
+    events = granted(resources["EventsFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+    assert {t for t in events if t.endswith("Table")} == {"EventSubscriptionsTable", "EventDeliveriesTable"}
+    assert not events["EventSubscriptionsTable"] & writes
 
 
 def test_routes_go_to_the_function_that_has_what_they_need():

@@ -43,7 +43,13 @@ def test_serverless_template_deploys_the_functions_with_their_own_roles(packaged
     assert api["Role"] == faces["Role"] == {"Fn::GetAtt": ["ApiFunctionRole", "Arn"]}
     assert gate["Role"] == {"Fn::GetAtt": ["GateFunctionRole", "Arn"]}
     lambdas = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(lambdas) == 3
+    assert len(lambdas) == 5  # api, gate, faces, and events out: the stream consumer and its retries
+    for events_out in ("EventsLambdaFunction", "WebhookDashretriesLambdaFunction"):
+        props = resources[events_out]["Properties"]
+        assert props["Role"] == {"Fn::GetAtt": ["EventsFunctionRole", "Arn"]}, events_out
+        assert props["Code"]["S3Key"].endswith("/deployment.zip") and props["Handler"].startswith("chalicelib.event_stream.")
+    mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert [m["EventSourceArn"] for m in mappings] == [{"Fn::GetAtt": ["AccessEventsTable", "StreamArn"]}]
     for props in (api, gate, faces):
         env = props["Environment"]["Variables"]
         assert env["GRIDGATE_STAGE"] == "dev"

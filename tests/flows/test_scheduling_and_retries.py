@@ -67,14 +67,17 @@ def test_a_storage_task_does_not_retry_a_real_failure(prefect_server):
     assert len(calls) == 1
 
 
-def test_the_three_flows_are_scheduled_nightly_in_the_city_time_zone(prefect_server):
+def test_the_night_is_scheduled_nightly_in_the_city_time_zone_and_its_steps_are_not(prefect_server):
     deployments = build_deployments()
     assert [d.flow_name for d in deployments] == [
-        "nightly-reconciliation", "population-statistics", "verification-task-generation"]
+        "nightly-night", "nightly-reconciliation", "population-statistics", "verification-task-generation"]
     with get_client(sync_client=True) as client:
         for deployment, scheduled in zip(deployments, SCHEDULE):
             deployment.apply()
             stored = client.read_deployment_by_name(f"{deployment.flow_name}/{deployment.name}")
+            if scheduled.cron is None:  # a step: the night starts it
+                assert stored.schedules == []
+                continue
             [schedule] = stored.schedules
             assert schedule.schedule.cron == scheduled.cron
             assert schedule.schedule.timezone == get_settings().city_timezone

@@ -35,25 +35,32 @@ def test_entrypoint_is_a_flow_and_parameters_fit_it(deployment, monkeypatch):
         assert schedule["timezone"] == "Asia/Shanghai"
 
 
+def _cron(deployment: dict) -> str | None:
+    schedules = deployment.get("schedules") or []
+    return schedules[0]["cron"] if schedules else None
+
+
 def test_the_yaml_schedules_what_flows_deployments_serves_locally(monkeypatch):
     """One schedule: the data center's deployments equal what `make demo` serves."""
     monkeypatch.chdir(REPO)
     from flows.deployments import SCHEDULE
 
-    declared = {(load_flow_from_entrypoint(d["entrypoint"]).name, d["name"], d["schedules"][0]["cron"]) for d in _deployments()}
+    declared = {(load_flow_from_entrypoint(d["entrypoint"]).name, d["name"], _cron(d)) for d in _deployments()}
     assert declared == {(item.flow.name, item.name, item.cron) for item in SCHEDULE}
 
 
-def test_the_three_nightly_flows_are_scheduled_in_order():
-    by_file = {Path(d["entrypoint"].split(":")[0]).stem: d for d in _deployments()}
-    assert set(by_file) == {"reconciliation", "statistics", "task_generation"}
+def test_only_the_night_is_scheduled_and_it_runs_the_three_step_deployments_in_order(monkeypatch):
+    """Independent crons would start statistics after a failed reconciliation: the night alone is
+    scheduled, and the deployments it starts, in order, are the file's three other ones."""
+    monkeypatch.chdir(REPO)
+    from flows.night import ORDER, step_deployment
 
-    def minute_of_day(deployment: dict) -> int:
-        minute, hour = deployment["schedules"][0]["cron"].split()[:2]
-        return int(hour) * 60 + int(minute)
-
-    # Task generation turns the other flows' findings into door-to-door lists: it runs last.
-    assert all(minute_of_day(by_file["task_generation"]) > minute_of_day(d) for k, d in by_file.items() if k != "task_generation")
+    scheduled = [d for d in _deployments() if _cron(d)]
+    assert [d["entrypoint"] for d in scheduled] == ["flows/night.py:nightly_night"]
+    steps = {f"{load_flow_from_entrypoint(d['entrypoint']).name}/{d['name']}" for d in _deployments() if not _cron(d)}
+    ordered = [step_deployment(step) for step in ORDER]
+    assert set(ordered) == steps and ordered[0].startswith("nightly-reconciliation/")
+    assert ordered[-1].startswith("verification-task-generation/")  # it turns the others' findings into lists
 
 
 def test_prefect_deploy_applies_the_file_as_is(tmp_path):
@@ -105,4 +112,4 @@ def test_prefect_deploy_applies_the_file_as_is(tmp_path):
         assert applied["pool"] == "gridgate-flows"
         assert applied["image"] == "registry.example/gridgate-flows:test"
         assert applied["crons"] == [s["cron"] for s in declared["schedules"]]
-        assert set(applied["timezones"]) == {"Asia/Shanghai"}
+        assert set(applied["timezones"]) == {s["timezone"] for s in declared["schedules"]} <= {"Asia/Shanghai"}

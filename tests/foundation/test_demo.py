@@ -52,7 +52,7 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     listening = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", out)
     assert listening, out
     url, pid = listening.group(1), int(listening.group(2))
-    assert "created 16 tables (gridgate-demotest-*) and bucket s3://gridgate-demotest-data" in out
+    assert "created 18 tables (gridgate-demotest-*) and bucket s3://gridgate-demotest-data" in out
     assert "synthetic city (seed 7): 300 persons" in out
     assert re.search(r"rejected 8 rows:\n\s+persons\.csv:\d+: id_number: ID number check digit is wrong", out)
     assert "the same files again: 0 changes" in out
@@ -69,6 +69,8 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     assert prefect_api, out
     for flow_name in ("nightly-reconciliation", "population-statistics", "verification-task-generation"):
         assert f"deployment {flow_name}/nightly" in out
+    worker = re.search(r"work pool gridgate-local \(process\), worker pid (\d+)", out)
+    assert worker, out
     assert int(counts["findings"].replace(",", "")) > 0 and int(counts["verification_tasks"].replace(",", "")) > 0
     assert int(counts["statistics"].replace(",", "")) > 0
     with pytest.raises(OSError):
@@ -81,7 +83,7 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     assert re.search(r"grid worker page \(HTTP 200, grid \S+, [1-9]\d* open tasks\)", out), out
     assert f"Prefect UI: {prefect_api.group(1).removesuffix('/api')} (its API: {prefect_api.group(1)})" in out, out
     assert f"stopped the emulator (pid {pid})" in out
-    assert not _alive(pid)
+    assert not _alive(pid) and not _alive(int(worker.group(1)))
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{url}/moto-api/", timeout=2)
     assert (tmp_path / "keyring.json").exists()

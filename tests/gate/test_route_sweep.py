@@ -90,7 +90,8 @@ def callers(gate_world, gate, protector):
         "resident": bearer(person_id, ["resident"]),
         "grid": bearer("worker-sweep", ["grid_worker"], [grid_id]),
         "data_center": bearer("dc-sweep", ["data_center"]),
-        "params": {"home_id": home_id, "grid_id": grid_id, "grant_id": "g-1", "pass_id": "0" * 32, "task_id": "t-1"},
+        "params": {"home_id": home_id, "grid_id": grid_id, "grant_id": "g-1", "pass_id": "0" * 32, "task_id": "t-1",
+                   "subscription_id": "sub_" + "0" * 32},
     }
 
 

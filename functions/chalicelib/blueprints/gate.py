@@ -21,10 +21,14 @@ ids, gate ids, codes and scores, never a person's id or name (the event row hold
 from __future__ import annotations
 
 import re
+import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from chalice import Blueprint, Response
+from gridgate.adapters import ops_metrics
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import Direction
@@ -77,8 +81,13 @@ def _request(*, claim_nonce: bool = True):
     return request, body, gate
 
 
+#: When this thread's decision request arrived (`_answer` emits the decision's latency from it).
+_arrival = threading.local()
+
+
 def _decision_request(direction: Direction):
     """A decision's request, body and device event, and the decider that claims its nonce."""
+    _arrival.started = time.perf_counter()
     request, body, gate = _request(claim_nonce=False)
     device = _device_event(request, gate, direction)
     return request, body, device, _gate_services().decider(gate.nonce)
@@ -136,6 +145,7 @@ def _answer(decision: GateDecision) -> Response:
             "replayed": body["replayed"],
         },
     )
+    ops_metrics.gate_decision(body["outcome"], body["reason"], (time.perf_counter() - _arrival.started) * 1000)
     reason = decision.reason
     status = decision_status(reason)
     if status is None:

@@ -46,9 +46,11 @@ def _index_meta(name: str, projection) -> type:
 
 
 class BaseTable(Model):
-    """Common base; `TTL_ATTRIBUTE` names the attribute DynamoDB's TTL expires on, if any."""
+    """Common base; `TTL_ATTRIBUTE` names the attribute DynamoDB's TTL expires on, if any;
+    `STREAM_VIEW` the view of the table's DynamoDB stream, if deployed with one."""
 
     TTL_ATTRIBUTE: str | None = None
+    STREAM_VIEW: str | None = None
 
 
 # --- people -------------------------------------------------------------------------------------
@@ -321,6 +323,61 @@ class AccessEventTable(BaseTable):
     expires_at = TTLAttribute()
 
     by_person = EventByPerson()
+    #: Deployed, the table's stream feeds webhook delivery (`chalicelib.event_stream`); infra
+    #: declares it from this attribute. Not enabled in the emulator: see docs/events-out.md.
+    STREAM_VIEW = "NEW_IMAGE"
+
+
+# --- events out ----------------------------------------------------------------------------------
+
+
+class SubscriptionByOwner(GlobalSecondaryIndex):
+    Meta = _index_meta("by_owner", AllProjection())
+    owner = UnicodeAttribute(hash_key=True)
+    subscription_id = UnicodeAttribute(range_key=True)
+
+
+class EventSubscriptionTable(BaseTable):
+    """A system that receives access events by signed webhook, scoped to estates or the city."""
+
+    Meta = _meta("event_subscriptions")
+    subscription_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()  # the token subject that created it
+    scope = UnicodeAttribute()  # "estates" (a property company) or "city"
+    estate_ids = UnicodeSetAttribute(null=True)  # scope "estates" only
+    url = UnicodeAttribute()
+    secret_enc = BinaryAttribute(legacy_encoding=False)  # the signing secret, AES-GCM sealed
+    description = UnicodeAttribute(default="")
+    status = UnicodeAttribute()  # active / deleted
+    created_at = UTCDateTimeAttribute()
+
+    by_owner = SubscriptionByOwner()
+
+
+class DeliveryByStatus(GlobalSecondaryIndex):
+    """Pending deliveries due for a retry: status "pending", ordered by when the next attempt is due."""
+
+    Meta = _index_meta("by_status", AllProjection())
+    status = UnicodeAttribute(hash_key=True)
+    next_attempt_at = UnicodeAttribute(range_key=True)
+
+
+class EventDeliveryTable(BaseTable):
+    """One event for one subscriber: pending (retries due), delivered, or a dead letter."""
+
+    TTL_ATTRIBUTE = "expires_at"
+    Meta = _meta("event_deliveries")
+    subscription_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    next_attempt_at = UnicodeAttribute()  # ISO UTC; "-" once delivered or dead
+    payload = UnicodeAttribute()  # the JSON body, already reduced to the subscription's scope
+    last_error = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+    by_status = DeliveryByStatus()
 
 
 # --- flows' outputs ------------------------------------------------------------------------------
@@ -445,6 +502,8 @@ ALL_TABLES: tuple[type[BaseTable], ...] = (
     GrantTable,
     VisitorPassTable,
     AccessEventTable,
+    EventSubscriptionTable,
+    EventDeliveryTable,
     FindingTable,
     VerificationTaskTable,
     StatisticTable,

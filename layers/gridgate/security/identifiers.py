@@ -35,6 +35,13 @@ class IdentifierProtector:
         digest = hmac.new(self._hash_key, normalise_id_number(id_number).encode(), hashlib.sha256)
         return digest.hexdigest()
 
+    def audience_pseudonym(self, value: str, *, audience: str) -> str:
+        """A keyed pseudonym of an internal id for one outside audience (a webhook subscriber):
+        stable for that audience, so it can follow one person's passages at its own estates,
+        but unlinkable across audiences and to the id itself without the key."""
+        message = f"audience:{audience}\x00{value}".encode("utf-8")
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:32]
+
     def encrypt(self, clear: str, *, context: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, clear.encode("utf-8"), context.encode())

@@ -28,7 +28,7 @@ from gridgate.config import Settings, get_settings
 from gridgate.security.keyring import Keyring, get_keyring
 
 #: Roles a token may carry; anything else in the claim is ignored (it grants nothing here).
-ROLES = frozenset({"resident", "grid_worker", "data_center"})
+ROLES = frozenset({"resident", "grid_worker", "data_center", "property_company"})
 _ALGORITHM = "EdDSA"
 
 
@@ -39,6 +39,8 @@ class Principal:
     subject: str
     roles: frozenset[str]
     grids: frozenset[str] = frozenset()
+    #: A property company: the estates it manages (the only ones whose events it may receive).
+    estates: frozenset[str] = frozenset()
 
 
 class TokenError(Exception):
@@ -57,6 +59,7 @@ def issue_token(
     grids: Iterable[str] = (),
     ttl_seconds: int = 900,
     *,
+    estates: Iterable[str] = (),
     now: datetime | None = None,
     keyring: Keyring | None = None,
     settings: Settings | None = None,
@@ -77,6 +80,7 @@ def issue_token(
         "jti": uuid.uuid4().hex,
         "roles": sorted(set(roles)),
         "grids": sorted(set(grids)),
+        "estates": sorted(set(estates)),
     }
     key = Ed25519PrivateKey.from_private_bytes(keyring.token_issuer_key)
     return jwt.encode(claims, key, algorithm=_ALGORITHM, headers={"kid": keyring.token_issuer_key_id})
@@ -150,11 +154,12 @@ def _numeric_date(value) -> bool:
 
 def _principal(claims: dict) -> Principal:
     roles, grids, subject = claims.get("roles", []), claims.get("grids", []), claims["sub"]
+    estates = claims.get("estates", [])
     if not (isinstance(subject, str) and subject):
         raise TokenError("bad_token", "token subject is empty")
-    if not (_strings(roles) and _strings(grids)):
-        raise TokenError("bad_token", "token roles and grids must be lists of strings")
-    return Principal(subject=subject, roles=frozenset(roles) & ROLES, grids=frozenset(grids))
+    if not (_strings(roles) and _strings(grids) and _strings(estates)):
+        raise TokenError("bad_token", "token roles, grids and estates must be lists of strings")
+    return Principal(subject=subject, roles=frozenset(roles) & ROLES, grids=frozenset(grids), estates=frozenset(estates))
 
 
 def _strings(value) -> bool:

@@ -1,0 +1,127 @@
+"""Events out (mounted at /events): webhook subscriptions, their dead letters, and exports.
+
+A property company (role ``property_company``, its estates in the token) or the data center
+(role ``data_center``) subscribes a URL; deliveries are signed webhooks (docs/events-out.md).
+
+- ``POST   /events/subscriptions``                       subscribe (201, with the secret, once)
+- ``GET    /events/subscriptions``                       my subscriptions
+- ``DELETE /events/subscriptions/{subscription_id}``     stop deliveries
+- ``GET    /events/subscriptions/{subscription_id}/dead-letters``  what could not be delivered
+- ``GET    /events/export?from=&to=&format=csv|parquet[&estate_ids=E1,E2]``  events of a time range
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from chalice import Blueprint, Response
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import get_keyring
+from gridgate.security.tokens import Principal
+from gridgate.services.event_extract import render, scoped_rows
+from gridgate.services.event_scope import scope_for
+from gridgate.services.event_subscriptions import EventSubscriptions
+
+from chalicelib.auth import require_any
+from chalicelib.errors import ApiError
+from chalicelib.events_out_schemas import (
+    CreatedSubscription,
+    DeadLettersView,
+    DeadLetterView,
+    SubscriptionRequest,
+    SubscriptionsView,
+)
+from chalicelib.json_body import parse_body
+from chalicelib.openapi import documented
+from chalicelib.request_context import current_request
+
+bp = Blueprint(__name__)
+ROLES = ("property_company", "data_center")
+_ERRORS = (401, 403)
+
+
+@lru_cache(maxsize=1)
+def _protector() -> IdentifierProtector:
+    return IdentifierProtector(get_keyring())
+
+
+def _subscriptions() -> EventSubscriptions:
+    return EventSubscriptions(_protector())
+
+
+def _caller() -> Principal:
+    return require_any(current_request(), ROLES)
+
+
+@bp.route("/subscriptions", methods=["POST"], content_types=["application/json"])
+@documented(request=SubscriptionRequest, responses={201: CreatedSubscription}, errors=(400, *_ERRORS, 413), role="property_company")
+def create_subscription():
+    """Subscribe a URL to the access events of my estates (signed webhooks, at least once).
+
+    The answer carries the signing secret once; it cannot be read back.
+    """
+    principal = _caller()
+    body, _ = parse_body(current_request(), SubscriptionRequest)
+    subscription, secret = _subscriptions().create(principal, body.model_dump(exclude_unset=True))
+    return Response(body={**subscription.public(), "secret": secret}, status_code=201)
+
+
+@bp.route("/subscriptions", methods=["GET"])
+@documented(responses={200: SubscriptionsView}, errors=_ERRORS, role="property_company")
+def list_subscriptions():
+    """My active subscriptions (never their secrets)."""
+    return {"subscriptions": [s.public() for s in _subscriptions().owned(_caller())]}
+
+
+@bp.route("/subscriptions/{subscription_id}", methods=["DELETE"])
+@documented(responses={204: ""}, errors=(*_ERRORS, 404), role="property_company")
+def delete_subscription(subscription_id):
+    """Stop deliveries to one of my subscriptions."""
+    _subscriptions().delete(_caller(), subscription_id)
+    return Response(body="", status_code=204)
+
+
+@bp.route("/subscriptions/{subscription_id}/dead-letters", methods=["GET"])
+@documented(responses={200: DeadLettersView}, errors=(*_ERRORS, 404), role="property_company")
+def dead_letters(subscription_id):
+    """Events that could not be delivered to one of my subscriptions after the last retry."""
+    letters = _subscriptions().dead_letters(_caller(), subscription_id)
+    return DeadLettersView(
+        subscription_id=subscription_id,
+        dead_letters=[DeadLetterView(event_id=d.event_id, attempts=d.attempts, last_error=d.last_error, payload=d.payload)
+                      for d in letters],
+    ).model_dump(mode="json")
+
+
+def _instant(params: dict, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(params.get(name) or "")
+    except ValueError:
+        raise ApiError(400, "bad_range", f"{name} must be an ISO time with offset, e.g. 2026-12-01T00:00:00+08:00") from None
+    if moment.tzinfo is None:
+        raise ApiError(400, "bad_range", f"{name} needs a UTC offset, e.g. +08:00")
+    return moment
+
+
+@bp.route("/export", methods=["GET"])
+@documented(responses={200: "text/csv"}, errors=(400, *_ERRORS), role="property_company")
+def export_events():
+    """The access events of my estates in [from, to) as CSV, scoped like a webhook.
+
+    Query: `from`, `to` (ISO times with offset), optional `estate_ids` (comma-separated). Columns
+    are labelled `occurred_at_utc` / `occurred_at_local`. Parquet: `gridgate events export`
+    (the API's zip carries no Parquet writer).
+    """
+    principal = _caller()
+    params = current_request().query_params or {}
+    form = params.get("format", "csv")
+    if form != "csv":
+        raise ApiError(400, "bad_format", "the API exports csv; Parquet: gridgate events export --format parquet")
+    estates = [e for e in (params.get("estate_ids") or "").split(",") if e] or None
+    scope = scope_for(principal, estates)
+    start, end = _instant(params, "from"), _instant(params, "to")
+    body = render(scoped_rows(scope, start, end, _protector()), scope, form)
+    name = f"events-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.{form}"
+    return Response(body=body, status_code=200,
+                    headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{name}"'})
