@@ -179,6 +179,7 @@ class TaskResultAnswer(BaseModel):
 
 
 class FindingView(BaseModel):
+    explanation: str = Field(description="why, in plain words, in the reader's language")
     finding_id: str
     type: str
     severity: Severity
@@ -196,6 +197,19 @@ class PlaceView(BaseModel):
     metrics: dict[str, float]
 
 
+class ChartSeries(BaseModel):
+    name: str
+    data: list[int]
+
+
+class ChartView(BaseModel):
+    id: str
+    title: str
+    categories: list[str] = Field(description="place names, one per bar")
+    series: list[ChartSeries]
+    horizontal: bool
+
+
 class ParentPlace(BaseModel):
     place_id: str
     name: str
@@ -207,7 +221,7 @@ class OverviewAnswer(BaseModel):
     parent: ParentPlace | None
     day: date | None
     places: list[PlaceView]
-    charts: list[str] = Field(description="inline SVG charts, titles in the viewer's language")
+    charts: list[ChartView] = Field(description="the charts' data, drawn by the page with ECharts; titles in the viewer's language")
     findings: list[FindingView]
     alerts: list[FindingView]
     findings_total: int
@@ -221,3 +235,19 @@ class OverviewAnswer(BaseModel):
 class FindingsPage(Page):
     findings: list[FindingView]
     total: int
+
+
+class PageSessionAnswer(BaseModel):
+    """A signed-in page's access token (the refresh secret stays in its HttpOnly cookie)."""
+
+    access_token: str
+    access_expires_at: datetime
+    session_expires_at: datetime
+    subject: str
+    name: str
+    roles: list[str]
+    grids: list[str]
+
+
+class SignedOutAnswer(BaseModel):
+    signed_out: bool

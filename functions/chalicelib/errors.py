@@ -132,6 +132,10 @@ def _is_problem(response: Response) -> bool:
     return _content_type(response).startswith(PROBLEM_CONTENT_TYPE)
 
 
+def _is_page(response: Response) -> bool:
+    return _content_type(response).startswith("text/html")
+
+
 def _problem_response(err: ApiError, request: Request | None, rid: str) -> Response:
     path = getattr(request, "path", None) or "/"
     log = logger.warning if err.status < 500 else logger.error
@@ -168,7 +172,9 @@ def problem_middleware(request: Request, get_response: Callable[[Request], Respo
                 response = _problem_response(_from_exception(escaped.__cause__ or escaped), request, rid)
             except Exception as err:  # noqa: BLE001 - a middleware or Chalice itself failed: still a problem
                 response = _problem_response(_from_exception(err), request, rid)
-            if response.status_code >= 400 and not _is_problem(response):
+            # an error page a person's browser is shown (the sign-in's) stays a page; any other
+            # error answer, Chalice's own included, becomes a problem
+            if response.status_code >= 400 and not _is_problem(response) and not _is_page(response):
                 response = _problem_response(_from_chalice(response), request, rid)
             if not isinstance(response.body, (str, bytes)) and not _content_type(response):
                 # a handler's dict: API Gateway would label it JSON; every answer says what it is

@@ -124,6 +124,7 @@ _IDEMPOTENCY_KEY = Param(
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    302: "On to the next step of the sign-in (Location)",
     400: "Bad input (the code says which)",
     401: "Not authenticated: missing, invalid or expired bearer token, or an unsigned, stale or replayed gate request",
     403: "Not allowed for this caller (role, ownership, scope; a gate asking for its other direction)",
@@ -133,6 +134,7 @@ _STATUS_TEXT = {
     415: "Content-Type not accepted by this operation",
     422: "Well-formed but unusable (an image without one usable face, no readable QR), or an Idempotency-Key reused for another body",
     500: "Unexpected fault; the request was not applied (the request id identifies it in the logs)",
+    503: "Not able to serve right now: the city identity provider, a failed health check, or a missing asset",
 }
 _HEADERS = {
     "X-Request-Id": {"description": "this request's id (also request_id of a problem, correlation_id in the logs)", "schema": {"type": "string"}},
@@ -255,6 +257,8 @@ def _responses(details: Documented, has_path_params: bool) -> dict:
         response = {"description": _STATUS_TEXT.get(status, "OK"), "headers": dict(_HEADERS)}
         if details.paged:
             response["headers"]["Link"] = _LINK
+        if 300 <= status < 400:
+            response["headers"]["Location"] = {"schema": {"type": "string"}, "description": "where the browser goes next"}
         content = {}
         for body in _bodies(bodies):
             if isinstance(body, type):
@@ -268,11 +272,10 @@ def _responses(details: Documented, has_path_params: bool) -> dict:
         headers = dict(_HEADERS)
         if status == 401:
             headers["WWW-Authenticate"] = _CHALLENGE
-        responses[str(status)] = {
-            "description": _STATUS_TEXT[status],
-            "headers": headers,
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}},
-        }
+        content = {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}}
+        if str(status) in responses:  # a refusal a browser is shown as a page (the sign-in's), or a problem
+            content = {**responses[str(status)].get("content", {}), **content}
+        responses[str(status)] = {"description": _STATUS_TEXT[status], "headers": headers, "content": content}
     return responses
 
 

@@ -32,7 +32,7 @@ def test_an_unloadable_keyring_makes_health_503_and_names_only_that_check(client
         get_settings.cache_clear()
     assert answer.status_code == 503
     body = json.loads(answer.body)
-    assert body["status"] == "unavailable"
+    assert body["code"] == "unavailable" and answer.headers["Content-Type"].startswith("application/problem+json")
     assert {name: check["ok"] for name, check in body["checks"].items()} == {"table": True, "keyring": False, "clock": True}
     assert "gone.json" not in answer.body.decode() and "FileNotFoundError" not in answer.body.decode()
 

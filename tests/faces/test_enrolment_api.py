@@ -119,8 +119,8 @@ def test_a_selfie_of_another_enrolled_person_is_refused_audited_and_not_stored(c
     assert send(client, "POST", "/faces/me", photo(SELFIES[0]), who=first)[0] == 200
     second = face_city.owner(estate)  # another account presents the same person's face
     status, body = send(client, "POST", "/faces/me", photo(SELFIES[1]), who=second)
-    assert (status, body["error"]["code"]) == (409, "duplicate_face")
-    assert first not in body["error"]["message"]  # the resident is told why, not who
+    assert (status, body["code"]) == (409, "duplicate_face")
+    assert first not in body["detail"]  # the resident is told why, not who
     assert app_templates(second) == []
     (record,) = [r for r in AuditLog().about(f"person#{second}") if r.action == "face.enrol.duplicate_refused"]
     assert record.detail["matches_person"] == first and record.detail["reason"] == "duplicate_face"

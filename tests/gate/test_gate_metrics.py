@@ -43,6 +43,6 @@ def test_a_refused_request_emits_a_refusal_under_its_code(gate, capsys):
     capsys.readouterr()
     refused = gate.send("/gate/entry/qr", b'{"text": "x"}', "application/json", tamper=forge)
     assert refused.status_code == 401, refused.body
-    code = json.loads(refused.body)["error"]["code"]
+    code = json.loads(refused.body)["code"]
     [refusal] = _named(_emf(capsys.readouterr().out), "Refusals")
     assert (refusal["code"], refusal["Refusals"]) == (code, [1.0])

@@ -11,7 +11,7 @@ name, key id, endpoint or exception message (a probe must not map the deployment
 - ``clock``: the clock answers an aware UTC instant in a plausible year, and the city's local
   date follows from it (tokens, passes and device signatures all depend on it).
 
-200 when every check passes, else 503 with the same body.
+200 when every check passes, else a 503 problem (``code`` ``unavailable``) carrying the same ``checks``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from gridgate.adapters.tables import PlaceTable
 from gridgate.config import get_settings
 from gridgate.security.keyring import load_keyring
 
+from chalicelib.errors import ApiError
 from chalicelib.logs import logger
 from chalicelib.openapi import documented
 
@@ -62,7 +63,7 @@ class HealthCheck(BaseModel):
 
 
 class HealthView(BaseModel):
-    """``status`` "ok" (200) or "unavailable" (503); ``checks``: table, keyring, clock."""
+    """``status`` "ok"; ``checks``: table, keyring, clock (a 503 problem carries the same ``checks``)."""
 
     status: str
     checks: dict[str, HealthCheck]
@@ -84,14 +85,17 @@ def run_checks() -> dict[str, dict]:
 
 
 @bp.route("/health", methods=["GET"])
-@documented(responses={200: HealthView, 503: HealthView})
+@documented(responses={200: HealthView}, errors=(503,))
 def health():
     """Whether this function can serve: table reachable, keyring loadable, clock sane (no auth).
 
-    200 when all checks pass, 503 otherwise; the body names each check and how long it took.
+    200 when all checks pass; otherwise 503, a problem whose ``checks`` member names each check
+    and how long it took (one error shape for every 4xx/5xx, this one included).
     """
     checks = run_checks()
-    healthy = all(c["ok"] for c in checks.values())
-    body = {"status": "ok" if healthy else "unavailable", "checks": checks, "at": clock.now().isoformat()}
-    return Response(body=body, status_code=200 if healthy else 503,
-                    headers={"Content-Type": "application/json", "Cache-Control": "no-store"})
+    if not all(c["ok"] for c in checks.values()):
+        failed = ", ".join(name for name, c in checks.items() if not c["ok"])
+        raise ApiError(503, "unavailable", f"not ready to serve: {failed}", headers={"Cache-Control": "no-store"},
+                       checks=checks, at=clock.now().isoformat())
+    body = {"status": "ok", "checks": checks, "at": clock.now().isoformat()}
+    return Response(body=body, status_code=200, headers={"Content-Type": "application/json", "Cache-Control": "no-store"})

@@ -148,6 +148,7 @@ def _echarts() -> str:
 
 
 @bp.route("/vendor/echarts.min.js", methods=["GET"])
+@documented(responses={200: "text/javascript"}, errors=(503,))
 def echarts_library():
     """Apache ECharts, the data-center page's chart library (npm ``echarts``, Apache-2.0)."""
     return Response(body=_echarts(), headers={
@@ -216,7 +217,7 @@ def data_center_overview():
 @bp.route("/data-center/findings", methods=["GET"])
 @documented(
     responses={200: FindingsPage}, errors=(400, 404), role=DATA_CENTER, paged=True,
-    params=(*_PLACE_PARAMS, Param("kind", "query", {"type": "string", "enum": ["finding", "alert"], "default": "finding"})),
+    params=(*_PLACE_PARAMS, Param("kind", "query", {"type": "string", "enum": ["finding", "alert"], "default": "finding"}), LANG),
 )
 def data_center_findings():
     """The open findings (``kind=finding``) or key-group alerts (``kind=alert``) under a place, newest first, a page at a time."""
@@ -228,6 +229,6 @@ def data_center_findings():
     if kind not in ("finding", "alert"):
         raise ApiError(400, "bad_kind", "kind must be finding or alert")
     page = page_request(request, caller, parent=parent, day=day, kind=kind)
-    listed = _overview().findings(parent, day, alerts=kind == "alert")
+    listed = _overview().findings(parent, day, alerts=kind == "alert", locale=_locale())
     shown, position = page.keyset(listed, _finding_key, descending=True)
     return paged(request, page, {"findings": shown, "total": len(listed)}, position)

@@ -25,7 +25,9 @@ from gridgate.security.oidc import SignInRefused
 from gridgate.services.people_sign_in import PAGES, PageSession, people_sign_in
 
 from chalicelib.blueprints.pages import render_message_page
+from chalicelib.api_schemas import PageSessionAnswer, SignedOutAnswer
 from chalicelib.errors import ApiError
+from chalicelib.openapi import LANG, Param, documented
 from chalicelib.logs import logger
 from chalicelib.refusals import status_of
 from chalicelib.request_context import current_request
@@ -90,6 +92,8 @@ def _refused(err: SignInRefused, locale: str, page: str = PAGES[0]) -> Response:
 
 
 @bp.route("/login", methods=["GET"])
+@documented(responses={302: (), 400: "text/html", 401: "text/html", 403: "text/html", 404: "text/html", 503: "text/html"}, errors=(400, 401, 403, 404, 503),
+            params=(Param("page", "query", {"type": "string", "enum": list(PAGES)}, "the page to open once signed in"), LANG))
 def login():
     """Start a sign-in: to the city IdP's login (``?page=grid-worker|data-center``).
 
@@ -104,6 +108,10 @@ def login():
 
 
 @bp.route("/callback", methods=["GET"])
+@documented(responses={302: (), 400: "text/html", 401: "text/html", 403: "text/html", 404: "text/html", 503: "text/html"}, errors=(400, 401, 403, 404, 503),
+            params=(Param("code", "query", {"type": "string"}, "the IdP's authorization code"),
+                    Param("state", "query", {"type": "string"}, "the state this sign-in began with"),
+                    Param("error", "query", {"type": "string"}, "the IdP's refusal, if any")))
 def callback():
     """The IdP's answer (``code``, ``state``): verify it, start a working-day session, back to the page.
 
@@ -132,6 +140,7 @@ def _from_page() -> str:
 
 
 @bp.route("/refresh", methods=["POST"])
+@documented(responses={200: PageSessionAnswer}, errors=(401, 403, 404, 503))
 def refresh():
     """A fresh access token for the signed-in page; the refresh cookie rotates.
 
@@ -150,6 +159,7 @@ def refresh():
 
 
 @bp.route("/sign-out", methods=["POST"])
+@documented(responses={200: SignedOutAnswer}, errors=(401, 403, 404, 503))
 def sign_out():
     """End the session of this browser: its access token is refused from now on."""
     token = _from_page()

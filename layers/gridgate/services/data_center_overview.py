@@ -108,10 +108,12 @@ class DataCenterOverview:
         until = city_clock().local_midnight(day + timedelta(days=2))
         return [f for f in findings if f.detected_at < until]
 
-    def findings(self, parent_id: str | None, day: date | None, *, alerts: bool) -> list[dict]:
-        """Every open finding (or, with `alerts`, every key-group alert) under a place, newest first."""
+    def findings(self, parent_id: str | None, day: date | None, *, alerts: bool, locale: str | None = None) -> list[dict]:
+        """Every open finding (or, with `alerts`, every key-group alert) under a place, newest first,
+        explained in the reader's language."""
         found = self._as_of(self._findings_under(self._place(parent_id)), day)
-        return [_finding_json(f) for f in found if (f.finding_type in ALERT_TYPES) == alerts]
+        t = translator(locale)
+        return [_finding_json(f, t) for f in found if (f.finding_type in ALERT_TYPES) == alerts]
 
     def overview(self, parent_id: str | None = None, day: date | None = None, *, locale: str | None = None,
                  shown: int = FINDINGS_SHOWN) -> dict:
