@@ -49,10 +49,10 @@ import numpy as np
 
 from bench.face_frames import bare_detect_encode, gate_frames
 from gridgate.domain.model import Registry
-from gridgate.faces.errors import FaceInputRejected
 from gridgate.faces.images import decode_image
 from gridgate.faces.matcher import BASELINE_RULE, CALIBRATED_RULE, DecisionRule, Gallery, match
 from gridgate.faces.pipeline import DEFAULT_POLICY, ENCODER_ID, choose_face, detect_faces, encode_face, probe_image
+from gridgate.faces.rejections import FaceInputRejected
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -147,7 +147,7 @@ class Scenarios:
     templates: list[int]  # how many templates the probe was searched against
 
     @classmethod
-    def new(cls) -> "Scenarios":
+    def new(cls) -> Scenarios:
         return cls([], [], [], [], [], [], [])
 
     def add(self, protocol: str, genuine: bool, probe: int, identity: str, gallery: Gallery, encoding) -> None:
@@ -189,7 +189,9 @@ def build_scenarios(
             me = str(identities[probe])
             others = [enrolled[person] for person in sorted(gallery_people - {me})]
             if me in gallery_people and enrolled[me] != probe:
-                out.add("A", True, probe, me, _gallery(others + [enrolled[me]], identities, encodings), encodings[probe])
+                out.add(
+                    "A", True, probe, me, _gallery(others + [enrolled[me]], identities, encodings), encodings[probe]
+                )
             if others:
                 out.add("A", False, probe, me, _gallery(others, identities, encodings), encodings[probe])
     return out.arrays()
@@ -301,7 +303,13 @@ def _binomial_cdf(events: int, trials: int, p: float) -> float:
     """P(X <= events) for X ~ Binomial(trials, p), summed in log space (no float overflow)."""
     log_p, log_q = math.log(p), math.log1p(-p)
     return sum(
-        math.exp(math.lgamma(trials + 1) - math.lgamma(k + 1) - math.lgamma(trials - k + 1) + k * log_p + (trials - k) * log_q)
+        math.exp(
+            math.lgamma(trials + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(trials - k + 1)
+            + k * log_p
+            + (trials - k) * log_q
+        )
         for k in range(events + 1)
     )
 
@@ -399,7 +407,10 @@ def bigger_galleries(rule: DecisionRule, identities: np.ndarray, encodings: np.n
         "impostor_pairs": int(len(pairs)),
         "closest_impostor_pair": round(float(pairs.min()), 4),
         "impostor_pair_tail_check": {
-            str(t): {"observed": int((pairs < t).sum()), "normal_fit_expects": round(len(pairs) * _normal_cdf(rule, t), 1)}
+            str(t): {
+                "observed": int((pairs < t).sum()),
+                "normal_fit_expects": round(len(pairs) * _normal_cdf(rule, t), 1),
+            }
             for t in (0.55, 0.6, 0.65)
         },
     }
@@ -549,9 +560,17 @@ def _line(label: str, counts: dict) -> str:
 
 def _print_summary(result: dict) -> None:
     data = result["data"]
-    print(f"photos {data['photos']} of {data['identities']} people; acquired {data['acquired']}; refused {data['refused_by_pipeline']}")
+    print(
+        f"photos {data['photos']} of {data['identities']} people; acquired {data['acquired']}; refused {data['refused_by_pipeline']}"
+    )
     cv = result["cross_validation"]
-    print("fold rules:", [(f["impostor_location"], f["impostor_scale"], f["margin"], f["threshold_A"], f["threshold_B"]) for f in cv["folds"]])
+    print(
+        "fold rules:",
+        [
+            (f["impostor_location"], f["impostor_scale"], f["margin"], f["threshold_A"], f["threshold_B"])
+            for f in cv["folds"]
+        ],
+    )
     print("model check (target -> observed held-out stranger-accept):", cv["model_check_held_out"])
     print(_line("baseline 0.6 (held-out probes)", cv["baseline_same_probes"]))
     print(_line("calibrated (held-out, per fold)", cv["calibrated_held_out"]))
@@ -561,7 +580,10 @@ def _print_summary(result: dict) -> None:
         print("WARNING: matcher.CALIBRATED_RULE differs from what this run tuned; update it and the docs")
     print(_line("deployed rule, in-sample", deployed["in_sample_all_identities"]))
     print("genuine by source (in-sample):", deployed["genuine_by_source_in_sample"])
-    print("ceiling (any threshold, chosen in-sample, no stranger of this data let in):", result["separation_ceiling_in_sample"])
+    print(
+        "ceiling (any threshold, chosen in-sample, no stranger of this data let in):",
+        result["separation_ceiling_in_sample"],
+    )
     print("bigger galleries (deployed rule):")
     for key, value in result["bigger_galleries"].items():
         print(f"  {key}: {value}")

@@ -175,7 +175,8 @@ def label_errors(names: np.ndarray, encodings: dict[str, np.ndarray]) -> dict:
         others = np.flatnonzero(different[index])
         nearest = others[np.argmin(dist[CURRENT_ENCODER_ID][index, others])]
         if len(own) and all(
-            dist[e][index, nearest] < 0.5 * genuine_level[e] and dist[e][index, own].min() > genuine_level[e] for e in dist
+            dist[e][index, nearest] < 0.5 * genuine_level[e] and dist[e][index, own].min() > genuine_level[e]
+            for e in dist
         ):
             elsewhere.append((index, int(nearest)))
     return {
@@ -222,8 +223,16 @@ def _top_two(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return part[:, 0], a[:, 0], a[:, 1]
 
 
-def attempts(dist, people: People, probe_people: np.ndarray, gallery_people: np.ndarray, sizes, k: int,
-             genuine_ok: np.ndarray, rng) -> dict:
+def attempts(
+    dist,
+    people: People,
+    probe_people: np.ndarray,
+    gallery_people: np.ndarray,
+    sizes,
+    k: int,
+    genuine_ok: np.ndarray,
+    rng,
+) -> dict:
     """Nearest/runner-up distances for stranger and genuine attempts at each size.
 
     `probe_people`: whose photos probe; `gallery_people`: who may be drawn into galleries.
@@ -261,7 +270,11 @@ def attempts(dist, people: People, probe_people: np.ndarray, gallery_people: np.
             # drop one column per row: the probe's own if drawn, else the last
             values[~mine.any(1), -1] = np.inf
             _, d1, d2 = _top_two(values)
-            t = np.where(mine.any(1), templates_of[perm].sum() - (templates_of[own_col] * mine.any(1)), templates_of[perm[:-1]].sum())
+            t = np.where(
+                mine.any(1),
+                templates_of[perm].sum() - (templates_of[own_col] * mine.any(1)),
+                templates_of[perm[:-1]].sum(),
+            )
             s = out.setdefault(requested, {"stranger": [], "genuine": [], "gallery_people": size})
             s["stranger"].append((d1, d2, t))
             # genuine: the probe's own other photos (up to k, drawn once per draw), plus N-1 others
@@ -310,7 +323,9 @@ def fit_tail(similarities: np.ndarray) -> ImpostorTail:
     above = max(int(TAIL_RATE * len(ordered)), 50)
     start = float(ordered[above - 1])
     return ImpostorTail(
-        similarity=round(start, 5), rate=round(above / len(ordered), 8), scale=round(float((ordered[:above] - start).mean()), 5)
+        similarity=round(start, 5),
+        rate=round(above / len(ordered), 8),
+        scale=round(float((ordered[:above] - start).mean()), 5),
     )
 
 
@@ -322,8 +337,16 @@ def tail_check(tail: ImpostorTail, similarities: np.ndarray) -> list[dict]:
         predicted = TARGET_STRANGER / templates
         at = tail.similarity_at(predicted)
         measured = int(len(ordered) - np.searchsorted(ordered, at, side="left"))
-        out.append({"templates": templates, "cosine": round(at, 4), "predicted_rate": predicted,
-                    "measured_pairs": measured, "pairs": int(len(ordered)), "measured_rate": measured / len(ordered)})
+        out.append(
+            {
+                "templates": templates,
+                "cosine": round(at, 4),
+                "predicted_rate": predicted,
+                "measured_pairs": measured,
+                "pairs": int(len(ordered)),
+                "measured_rate": measured / len(ordered),
+            }
+        )
     return out
 
 
@@ -336,7 +359,9 @@ def fit(measured: dict, tail: ImpostorTail, margins) -> DecisionRule:
     for margin in margins:
         for level in LEVEL_GRID:
             rule = DecisionRule(max_threshold=2.0, margin=margin, tail=tail, target_stranger_accept=level)
-            if all(_accept(rule, *m["stranger"]).sum() <= FIT_TARGET * len(m["stranger"][0]) for m in measured.values()):
+            if all(
+                _accept(rule, *m["stranger"]).sum() <= FIT_TARGET * len(m["stranger"][0]) for m in measured.values()
+            ):
                 break
         accepted = [(_accept(rule, *m["genuine"][:3]), m["genuine"][3]) for m in measured.values()]
         genuine = sum(int((a & right).sum()) for a, right in accepted)
@@ -406,11 +431,15 @@ def lookalikes(dist, people: People, rule: DecisionRule, top: int = 12) -> list[
     pairs = []
     for index in flat:
         i, j = np.unravel_index(index, d.shape)
-        pairs.append({
-            "a": str(people.identities[i]), "b": str(people.identities[j]), "distance": round(float(d[i, j]), 4),
-            "accepted_1_template": bool(d[i, j] < rule.threshold(1)),
-            "accepted_4000_templates": bool(d[i, j] < rule.threshold(4000)),
-        })
+        pairs.append(
+            {
+                "a": str(people.identities[i]),
+                "b": str(people.identities[j]),
+                "distance": round(float(d[i, j]), 4),
+                "accepted_1_template": bool(d[i, j] < rule.threshold(1)),
+                "accepted_4000_templates": bool(d[i, j] < rule.threshold(4000)),
+            }
+        )
     return pairs
 
 
@@ -422,7 +451,10 @@ def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok:
     result = {}
     tails = [fit_tail(impostor_similarities(dist, people, np.flatnonzero(folds != fold))) for fold in (0, 1)]
     result["tail_check_on_held_out_pairs"] = [
-        {"tail": asdict(tail), "check": tail_check(tail, impostor_similarities(dist, people, np.flatnonzero(folds == fold)))}
+        {
+            "tail": asdict(tail),
+            "check": tail_check(tail, impostor_similarities(dist, people, np.flatnonzero(folds == fold))),
+        }
         for fold, tail in zip((0, 1), tails)
     ]
     for label, k in (("one_photo", 1), ("up_to_three_photos", MAX_ENROLLED)):
@@ -439,13 +471,21 @@ def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok:
         summed = {}
         for size in SIZES:
             rows = [c[size] for c in counted if size in c]
-            total = {key: sum(r[key] for r in rows) for key in rows[0] if key.endswith(("attempts", "accepted", "someone_else"))}
+            total = {
+                key: sum(r[key] for r in rows)
+                for key in rows[0]
+                if key.endswith(("attempts", "accepted", "someone_else"))
+            }
             total["gallery_people"] = rows[0]["gallery_people"]
             total["stranger_accept_rate"] = round(total["stranger_accepted"] / total["stranger_attempts"], 6)
-            total["stranger_accept_95pct_upper_bound"] = round(_upper_bound(total["stranger_accepted"], total["stranger_attempts"]), 6)
+            total["stranger_accept_95pct_upper_bound"] = round(
+                _upper_bound(total["stranger_accepted"], total["stranger_attempts"]), 6
+            )
             total["genuine_accept_rate"] = round(total["genuine_accepted"] / max(total["genuine_attempts"], 1), 4)
             summed[size] = total
-        merged = _merge([{s: {k2: v for k2, v in m.items() if k2 != "rule"} for s, m in part.items()} for part in held_out_parts])
+        merged = _merge(
+            [{s: {k2: v for k2, v in m.items() if k2 != "rule"} for s, m in part.items()} for part in held_out_parts]
+        )
         result[label] = {
             "held_out": summed,
             "fold_rules": [asdict(r) for r in rules],
@@ -543,11 +583,15 @@ def prepared_lfw():
     people = People(identities)
     result = {
         "data": {
-            "photos": int(len(lfw.ok)), "encoded": int(lfw.ok.sum()),
+            "photos": int(len(lfw.ok)),
+            "encoded": int(lfw.ok.sum()),
             "refused": {code: int((lfw.status == code).sum()) for code in set(lfw.status.tolist()) - {"ok"}},
             "people_after_corrections": int(len(people.names)),
             "people_with_two_or_more_photos": int((people.count > 1).sum()),
-            "draws": DRAWS, "seed": SEED, "fit_target": FIT_TARGET, "target": TARGET_STRANGER,
+            "draws": DRAWS,
+            "seed": SEED,
+            "fit_target": FIT_TARGET,
+            "target": TARGET_STRANGER,
         },
         "label_errors": {
             "name_variants": errors["name_variants"],
@@ -567,7 +611,9 @@ def prepared_lfw():
 
 def _print(result: dict) -> None:
     """Markdown tables (docs/face-matching.md quotes them from one run)."""
-    print("\n| encoder | enrolled photos | people | genuine accepted | as someone else | strangers let in | 95 % upper bound |")
+    print(
+        "\n| encoder | enrolled photos | people | genuine accepted | as someone else | strangers let in | 95 % upper bound |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for encoder_id, r in result["encoders"].items():
         for label in ("one_photo", "up_to_three_photos"):
@@ -578,19 +624,34 @@ def _print(result: dict) -> None:
                     f"{c['genuine_accepted_as_someone_else']} | {c['stranger_accepted']}/{c['stranger_attempts']} "
                     f"({c['stranger_accept_rate']:.3%}) | {c['stranger_accept_95pct_upper_bound']:.3%} |"
                 )
-    print("\nTrade-off (threshold chosen after the fact on the reported people, margin 0): genuine-accept at a measured stranger-accept")
+    print(
+        "\nTrade-off (threshold chosen after the fact on the reported people, margin 0): genuine-accept at a measured stranger-accept"
+    )
     for encoder_id, r in result["encoders"].items():
         for label in ("one_photo", "up_to_three_photos"):
             rates = list(next(iter(r[label]["tradeoff_after_the_fact"].values())))
-            print(f"\n{encoder_id.split('/')[0]}, {label.replace('_', ' ')}: | people | " + " | ".join(f"{float(x):.2%}" for x in rates) + " |")
+            print(
+                f"\n{encoder_id.split('/')[0]}, {label.replace('_', ' ')}: | people | "
+                + " | ".join(f"{float(x):.2%}" for x in rates)
+                + " |"
+            )
             for size, points in r[label]["tradeoff_after_the_fact"].items():
                 print(f"| {size:,} | " + " | ".join(f"{points[x]['genuine_accept_rate']:.1%}" for x in rates) + " |")
         print(f"deployed rule ({encoder_id}): {r['deployed_rule']}")
-        print(f"fold rules ({encoder_id}):", [(f["tail"], f["target_stranger_accept"], f["margin"]) for f in r["one_photo"]["fold_rules"]])
+        print(
+            f"fold rules ({encoder_id}):",
+            [(f["tail"], f["target_stranger_accept"], f["margin"]) for f in r["one_photo"]["fold_rules"]],
+        )
         for fold in r["tail_check_on_held_out_pairs"]:
-            print("tail check (held-out pairs):", [(c["templates"], c["cosine"], c["predicted_rate"], c["measured_pairs"]) for c in fold["check"]])
+            print(
+                "tail check (held-out pairs):",
+                [(c["templates"], c["cosine"], c["predicted_rate"], c["measured_pairs"]) for c in fold["check"]],
+            )
     print("\nlabel errors:", json.dumps(result["label_errors"], indent=1)[:3000])
-    print("\nlook-alike pairs (current encoder):", json.dumps(result["encoders"][CURRENT_ENCODER_ID]["lookalike_pairs"], indent=0)[:3000])
+    print(
+        "\nlook-alike pairs (current encoder):",
+        json.dumps(result["encoders"][CURRENT_ENCODER_ID]["lookalike_pairs"], indent=0)[:3000],
+    )
     for key in ("small_sets", "small_sets_yunet_detector"):
         print(f"\n{key}:", json.dumps(result[key], indent=0)[:4000])
 

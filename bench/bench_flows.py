@@ -6,7 +6,7 @@ like the S3 snapshots. Each flow then runs in a FRESH subprocess, which reads th
 way the flow does (dictionary-encoded ids, only the event columns the computations use),
 builds the frames and runs the flow's computation:
 
-- reconciliation: every reconciliation check (`gridgate.services.reconciliation.reconcile`);
+- reconciliation: every reconciliation check (`gridgate.analytics.reconciliation_checks.reconcile`);
 - statistics: statistics for every place, key-group alerts, visitors per day, the HTML report;
 - task generation: planning tasks for the night's findings and alerts, and every grid's CSV
   and printable page.
@@ -75,7 +75,9 @@ def prepare(persons: int) -> tuple[Path, float]:
     for name, build in city_tables.CITY_SNAPSHOTS.items():
         pq.write_table(build(city), folder / f"{name}.parquet", compression="zstd")
     for day in city.event_days:
-        pq.write_table(city_tables.events_table(city, day), folder / "events" / f"{day.isoformat()}.parquet", compression="zstd")
+        pq.write_table(
+            city_tables.events_table(city, day), folder / "events" / f"{day.isoformat()}.parquet", compression="zstd"
+        )
     (folder / "READY").write_text(json.dumps({"persons": persons, "history": [d.isoformat() for d in city.history]}))
     return folder, time.perf_counter() - started
 
@@ -86,7 +88,8 @@ def prepare(persons: int) -> tuple[Path, float]:
 def _read_homes(folder: Path):
     """The homes snapshot as the task-generation flow reads it: ids dictionary-encoded."""
     import pyarrow.parquet as pq
-    from gridgate.adapters.snapshots import DICTIONARY_COLUMNS
+
+    from gridgate.adapters.parquet_exports import DICTIONARY_COLUMNS
 
     return pq.read_table(folder / "homes.parquet", read_dictionary=list(DICTIONARY_COLUMNS["homes"]))
 
@@ -97,21 +100,26 @@ def _city(folder: Path):
     DuckDB gets `GRIDGATE_ANALYTICS_MEMORY_LIMIT` (default 512MB) and 2 threads, as the flows do.
     """
     from gridgate.adapters.sql_engines import DuckDBEngine
-    from gridgate.services.city_frames import SNAPSHOT_NAMES, CityFrames
-    from gridgate.services.grants import cap_policy
+    from gridgate.analytics.city_frames import SNAPSHOT_NAMES, CityFrames
+    from gridgate.residents.grants import cap_policy
 
     tables = {name: [str(folder / f"{name}.parquet")] for name in SNAPSHOT_NAMES}
     files = sorted(str(d) for d in (folder / "events").glob("*.parquet"))
     engine = DuckDBEngine(os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "512MB"), 2, folder / "spill")
     # The whole week of events is in the window: local days TODAY-7 .. TODAY.
     return CityFrames.from_tables(
-        TODAY, TODAY - timedelta(days=HISTORY_DAYS), tables, files,
-        timezone="Asia/Shanghai", cap_policy=cap_policy(), engine=engine,
+        TODAY,
+        TODAY - timedelta(days=HISTORY_DAYS),
+        tables,
+        files,
+        timezone="Asia/Shanghai",
+        cap_policy=cap_policy(),
+        engine=engine,
     )
 
 
 def _reconciliation(folder: Path) -> tuple[float, float, dict]:
-    from gridgate.services.reconciliation import ReconciliationPolicy, reconcile
+    from gridgate.analytics.reconciliation_checks import ReconciliationPolicy, reconcile
 
     started = time.perf_counter()
     city = _city(folder)
@@ -120,18 +128,25 @@ def _reconciliation(folder: Path) -> tuple[float, float, dict]:
     done = time.perf_counter()
     result.findings.write_parquet(folder / "findings.parquet")
     counts = dict(result.findings.group_by("finding_type").len().sort("finding_type").iter_rows())
-    return loaded - started, done - loaded, {"events": city.event_count(), "findings": counts,
-                                             "grants_to_revoke": result.grants_to_revoke.height,
-                                             "passes_to_expire": result.passes_to_expire.height}
+    return (
+        loaded - started,
+        done - loaded,
+        {
+            "events": city.event_count(),
+            "findings": counts,
+            "grants_to_revoke": result.grants_to_revoke.height,
+            "passes_to_expire": result.passes_to_expire.height,
+        },
+    )
 
 
 def _statistics(folder: Path) -> tuple[float, float, dict]:
-    from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
-    from gridgate.services.population_statistics import (
+    from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
+    from gridgate.analytics.population_statistics import (
         population_statistics,
         visitors_per_day,
     )
-    from gridgate.services.statistics_report import render_report
+    from gridgate.analytics.statistics_report import render_report
 
     started = time.perf_counter()
     city = _city(folder)
@@ -143,19 +158,25 @@ def _statistics(folder: Path) -> tuple[float, float, dict]:
     done = time.perf_counter()
     alerts.write_parquet(folder / "alerts.parquet")
     counts = dict(alerts.group_by("finding_type").len().sort("finding_type").iter_rows())
-    return loaded - started, done - loaded, {"events": city.event_count(), "statistics": stats.height,
-                                             "alerts": counts, "report_bytes": len(report)}
+    return (
+        loaded - started,
+        done - loaded,
+        {"events": city.event_count(), "statistics": stats.height, "alerts": counts, "report_bytes": len(report)},
+    )
 
 
 def _task_generation(folder: Path) -> tuple[float, float, dict]:
     import polars as pl
-    from gridgate.services.city_frames import normalise
-    from gridgate.services.task_sheets import to_csv, to_html
-    from gridgate.services.verification_tasks import plan_tasks, to_tasks
+
+    from gridgate.analytics.city_frames import normalise
+    from gridgate.analytics.verification_tasks import plan_tasks, to_tasks
+    from gridgate.grid_work.task_sheets import to_csv, to_html
 
     started = time.perf_counter()
     homes = normalise("homes", _read_homes(folder))
-    open_findings = pl.concat([pl.read_parquet(folder / "findings.parquet"), pl.read_parquet(folder / "alerts.parquet")])
+    open_findings = pl.concat(
+        [pl.read_parquet(folder / "findings.parquet"), pl.read_parquet(folder / "alerts.parquet")]
+    )
     loaded = time.perf_counter()
     planned = plan_tasks(open_findings, pl.DataFrame(schema={"finding_id": pl.String, "status": pl.String}), homes)
     by_grid: dict[str, list] = {}
@@ -163,8 +184,16 @@ def _task_generation(folder: Path) -> tuple[float, float, dict]:
         by_grid.setdefault(task.grid_id, []).append(task)
     sheet_bytes = sum(len(to_csv(tasks)) + len(to_html(grid, tasks, TODAY)) for grid, tasks in by_grid.items())
     done = time.perf_counter()
-    return loaded - started, done - loaded, {"open_findings": open_findings.height, "tasks": planned.height,
-                                             "grids": len(by_grid), "sheet_bytes": sheet_bytes}
+    return (
+        loaded - started,
+        done - loaded,
+        {
+            "open_findings": open_findings.height,
+            "tasks": planned.height,
+            "grids": len(by_grid),
+            "sheet_bytes": sheet_bytes,
+        },
+    )
 
 
 _RUNNERS = {"reconciliation": _reconciliation, "statistics": _statistics, "task_generation": _task_generation}
@@ -174,12 +203,19 @@ def child(flow: str, folder: Path) -> None:
     load_avg = os.getloadavg()[0]
     load_s, compute_s, outputs = _RUNNERS[flow](folder)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({
-        "flow": flow, "load_s": round(load_s, 2), "compute_s": round(compute_s, 2),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),  # load + compute, all threads
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),  # KiB on Linux
-        "machine_load_avg_at_start": round(load_avg, 1), "outputs": outputs,
-    }))
+    print(
+        json.dumps(
+            {
+                "flow": flow,
+                "load_s": round(load_s, 2),
+                "compute_s": round(compute_s, 2),
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),  # load + compute, all threads
+                "peak_rss_mb": round(usage.ru_maxrss / 1024),  # KiB on Linux
+                "machine_load_avg_at_start": round(load_avg, 1),
+                "outputs": outputs,
+            }
+        )
+    )
 
 
 # --- the benchmark (parent process) ---------------------------------------------------------------------
@@ -205,7 +241,11 @@ def run_flow(flow: str, folder: Path, checkout: Path, cap_mb: int | None) -> dic
     env = {**os.environ, "PYTHONPATH": f"{checkout / 'layers'}{os.pathsep}{checkout}"}
     child_process = subprocess.Popen(
         [sys.executable, "-m", "bench.bench_flows", "--child", flow, str(folder.resolve())],
-        cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     over_cap = False
     while child_process.poll() is None:
@@ -217,8 +257,11 @@ def run_flow(flow: str, folder: Path, checkout: Path, cap_mb: int | None) -> dic
     if over_cap:
         return {"flow": flow, "over_cap_mb": cap_mb, "process_s": round(time.perf_counter() - started, 2)}
     if child_process.returncode != 0:  # reported, so one failure does not lose the whole run
-        return {"flow": flow, "failed": stderr.strip().splitlines()[-1][:500] if stderr.strip() else "no output",
-                "process_s": round(time.perf_counter() - started, 2)}
+        return {
+            "flow": flow,
+            "failed": stderr.strip().splitlines()[-1][:500] if stderr.strip() else "no output",
+            "process_s": round(time.perf_counter() - started, 2),
+        }
     result = json.loads(stdout.strip().splitlines()[-1])
     result["process_s"] = round(time.perf_counter() - started, 2)
     return result
@@ -231,9 +274,12 @@ def _print(label: str, result: dict) -> None:
     if "failed" in result:
         print(f"  {label:28s} FAILED: {result['failed']}", flush=True)
         return
-    print(f"  {label:28s} load {result['load_s']:6.1f} s  compute {result['compute_s']:6.1f} s  "
-          f"cpu {result['cpu_s']:6.1f} s  peak {result['peak_rss_mb']:6d} MB  "
-          f"(machine load {result['machine_load_avg_at_start']})", flush=True)
+    print(
+        f"  {label:28s} load {result['load_s']:6.1f} s  compute {result['compute_s']:6.1f} s  "
+        f"cpu {result['cpu_s']:6.1f} s  peak {result['peak_rss_mb']:6d} MB  "
+        f"(machine load {result['machine_load_avg_at_start']})",
+        flush=True,
+    )
 
 
 def _speedups(runs: list[dict], baseline_runs: list[dict]) -> dict[str, float]:
@@ -297,14 +343,18 @@ def main(argv: list[str]) -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "target": {"persons": largest, "compute_s": TARGET_SECONDS, "peak_rss_mb": TARGET_MB},
         "runs": runs,
-        "baseline": {"checkout": str(baseline) if baseline else None, "runs": baseline_runs,
-                     "speedup_load_plus_compute": _speedups(runs, baseline_runs)},
+        "baseline": {
+            "checkout": str(baseline) if baseline else None,
+            "runs": baseline_runs,
+            "speedup_load_plus_compute": _speedups(runs, baseline_runs),
+        },
         "memory_cap_mb": cap_mb,
         "compute_growth_largest_over_smallest": scaling,
         "size_ratio": round(largest / min(sizes), 1),
         "meets_target": all(
             r.get("compute_s", float("inf")) <= TARGET_SECONDS and r.get("peak_rss_mb", float("inf")) <= TARGET_MB
-            for r in runs if r["persons"] == largest
+            for r in runs
+            if r["persons"] == largest
         ),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

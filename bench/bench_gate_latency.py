@@ -37,10 +37,11 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+
 from gridgate import clock
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
@@ -76,10 +77,9 @@ class Residents:
     """Real people from testdata: two photos enrolled, the others kept as probe frames."""
 
     def __init__(self) -> None:
-        from gridgate.faces.errors import FaceInputRejected
-        from gridgate.faces.pipeline import probe_face
-
         from bench.face_frames import to_gate_frame
+        from gridgate.faces.pipeline import probe_face
+        from gridgate.faces.rejections import FaceInputRejected
 
         people = sorted(p for p in (TESTDATA / "faces").iterdir() if p.is_dir())
         self.enrolled: dict[str, list[bytes]] = {}  # identity -> template encodings
@@ -123,14 +123,13 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
         Registry,
     )
     from gridgate.security.keyring import ed25519_public_key
-
     from local_emulator.bulk_writer import BulkWriter
 
     settings = get_settings()
     PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "bench estate", "G-bench", {PlaceKind.GRID: "G-bench"}))
     GateRepository().add(Gate(f"{estate_id}-G1", estate_id, GateDirection.BOTH, "k1", ed25519_public_key(gate_key)))
     mean, spread = residents.mean_and_spread()
-    consent = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    consent = datetime(2024, 1, 1, tzinfo=UTC)
     since = date(2020, 1, 1)
     synthetic = [f"{estate_id}-S{n:06d}" for n in range(people)]
     real = {identity: f"{estate_id}-R-{identity}" for identity in residents.enrolled}
@@ -157,19 +156,25 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
 
 
 def _face_run(client, gate_id: str, key: bytes, residents: Residents, real: dict[str, str], frames: int, rng) -> dict:
-    from gridgate.faces.gallery import EstateGalleryCache
-    from gridgate.security.device_auth import sign_request
-
     from bench.face_frames import model_detect_encode
+    from gridgate.gate.estate_gallery import EstateGalleryCache
+    from gridgate.security.device_auth import sign_request
 
     estate_id = gate_id.rsplit("-", 1)[0]
     inspected = EstateGalleryCache()
 
     def send(frame: bytes) -> tuple[float, dict]:
         headers = sign_request(
-            key, gate_id, "POST", "/gate/entry/face", frame,
-            {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": clock.now().isoformat(),
-             "X-Liveness-Score": "0.9"},
+            key,
+            gate_id,
+            "POST",
+            "/gate/entry/face",
+            frame,
+            {
+                "X-Device-Event-Id": uuid.uuid4().hex[:16],
+                "X-Captured-At": clock.now().isoformat(),
+                "X-Liveness-Score": "0.9",
+            },
         )
         headers["Content-Type"] = "image/jpeg"
         started = time.perf_counter()
@@ -221,8 +226,8 @@ def _rule_inputs(gallery, frame: bytes, resident_id: str, opened: bool) -> dict:
     """What the gate's rule weighed for one resident's frame, read from the same estate gallery the
     gate builds (moto's templates): nearest person, distances, the threshold for the templates
     searched (or the pipeline's refusal). It explains a deny without trusting the response."""
-    from gridgate.faces.errors import FaceInputRejected
     from gridgate.faces.pipeline import probe_face
+    from gridgate.faces.rejections import FaceInputRejected
 
     try:
         probe = probe_face(frame)
@@ -242,32 +247,54 @@ def _rule_inputs(gallery, frame: bytes, resident_id: str, opened: bool) -> dict:
 
 
 def _qr_run(client, gate_id: str, key: bytes, estate_id: str, resident_id: str, decisions: int) -> dict:
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.repositories import GateRepository, PersonRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
     from gridgate.domain.model import PassStatus, Person, Registry, VisitorPass
     from gridgate.security.device_auth import sign_request
     from gridgate.security.identifiers import IdentifierProtector
     from gridgate.security.keyring import get_keyring
-    from gridgate.security.passes import PassClaims, new_pass_id, sign_pass
     from gridgate.security.resident_qr import current_code, new_secret
+    from gridgate.security.signed_passes import PassClaims, new_pass_id, sign_pass
 
     keyring = get_keyring()
     protector = IdentifierProtector(keyring)
     now = clock.now().replace(microsecond=0)
-    claims = PassClaims(new_pass_id(), estate_id, f"H-{resident_id}", now - timedelta(minutes=1),
-                        now + timedelta(hours=20), keyring.active_signing_key_id, None)
-    PassRepository(protector).create(
-        VisitorPass(claims.pass_id, estate_id, claims.home_id, resident_id, "bench visitor", claims.valid_from,
-                    claims.valid_until, claims.key_id, status=PassStatus.ACTIVE)
+    claims = PassClaims(
+        new_pass_id(),
+        estate_id,
+        f"H-{resident_id}",
+        now - timedelta(minutes=1),
+        now + timedelta(hours=20),
+        keyring.active_signing_key_id,
+        None,
     )
-    PersonRepository(protector).add(Person(resident_id, "bench", "320102198001010000", frozenset({Registry.APP}), 1980, "F"))
+    PassRepository(protector).create(
+        VisitorPass(
+            claims.pass_id,
+            estate_id,
+            claims.home_id,
+            resident_id,
+            "bench visitor",
+            claims.valid_from,
+            claims.valid_until,
+            claims.key_id,
+            status=PassStatus.ACTIVE,
+        )
+    )
+    PersonRepository(protector).add(
+        Person(resident_id, "bench", "320102198001010000", frozenset({Registry.APP}), 1980, "F")
+    )
     secret = ResidentSecretStore(protector).put_if_absent(resident_id, new_secret())
 
     def timed(text: str) -> tuple[float, str]:
         body = json.dumps({"text": text}).encode()
         headers = sign_request(
-            key, gate_id, "POST", "/gate/entry/qr", body,
+            key,
+            gate_id,
+            "POST",
+            "/gate/entry/qr",
+            body,
             {"X-Device-Event-Id": uuid.uuid4().hex[:16], "X-Captured-At": clock.now().isoformat()},
         )
         headers["Content-Type"] = "application/json"
@@ -327,6 +354,7 @@ def main(argv: list[str]) -> None:
 
     with running_moto_server():
         from chalice.test import Client
+
         from gridgate.adapters.provisioning import provision
         from gridgate.config import get_settings
 
@@ -336,9 +364,14 @@ def main(argv: list[str]) -> None:
 
         rng = np.random.default_rng(SEED)
         residents = Residents()
-        results: dict = {"machine_cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-                         "frames_per_size": frames, "real_people": len(residents.enrolled),
-                         "face": {}, "targets": {"face_p95_ms": 200, "face_ratio": 1.3, "qr_p95_ms": 20}}
+        results: dict = {
+            "machine_cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "frames_per_size": frames,
+            "real_people": len(residents.enrolled),
+            "face": {},
+            "targets": {"face_p95_ms": 200, "face_ratio": 1.3, "qr_p95_ms": 20},
+        }
         results["detectors"] = _detectors(residents)
         print(f"detectors: {json.dumps(results['detectors'])}", flush=True)
         with Client(app) as client:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gridgate.faces.images import decode_image
 from gridgate.qr.decode import decode_qr, read_with_opencv, read_with_zxing, to_grey
-from gridgate.qr.errors import QrNotRead
+from gridgate.qr.read_failures import QrNotRead
 
 QR_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "qr_photos"
 RESULTS = Path(__file__).resolve().parent / "results" / "qr_decode.json"

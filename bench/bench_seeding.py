@@ -33,7 +33,11 @@ def _options(argv: list[str]) -> dict[str, int]:
 def _environment() -> None:
     keyring = Path(tempfile.mkdtemp(prefix="gridgate-bench-")) / "keyring.json"
     os.environ.update(GRIDGATE_STAGE="bench", GRIDGATE_KEYRING_FILE=str(keyring))
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(name, value)
     from gridgate.security.keyring import Keyring
 
@@ -48,7 +52,6 @@ def _cpu_seconds(pid: int) -> float:
 def seed_emulator(persons: int) -> dict:
     from gridgate.adapters.provisioning import provision
     from gridgate.config import get_settings
-
     from local_emulator.server import running_moto_server
     from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
@@ -79,9 +82,9 @@ def seed_emulator(persons: int) -> dict:
 
 def snapshot_city(persons: int, days: int) -> dict:
     import boto3
+
     from gridgate.adapters.provisioning import create_bucket
     from gridgate.config import get_settings
-
     from local_emulator.server import running_moto_server
     from local_emulator.synthetic_city import build_city, write_city_snapshots
 
@@ -94,7 +97,8 @@ def snapshot_city(persons: int, days: int) -> dict:
         rows = write_city_snapshots(city, settings)
         total = time.perf_counter() - started
         objects = [
-            o for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=settings.bucket)
+            o
+            for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=settings.bucket)
             for o in page.get("Contents", [])
         ]
         return {
@@ -116,18 +120,30 @@ def main(argv: list[str]) -> None:
     _environment()
     load_1 = os.getloadavg()[0]
     seeded = seed_emulator(options["persons"])
-    print(f"seeded {seeded['persons']:,} persons into the emulator in {seeded['seed_seconds']} s "
-          f"({seeded['total_items']:,} items, {seeded['items_per_second']:,}/s)", flush=True)
+    print(
+        f"seeded {seeded['persons']:,} persons into the emulator in {seeded['seed_seconds']} s "
+        f"({seeded['total_items']:,} items, {seeded['items_per_second']:,}/s)",
+        flush=True,
+    )
     snap = snapshot_city(options["snapshot-persons"], options["snapshot-days"])
     snap.pop("moto_server_pid")
-    print(f"built {snap['persons']:,} persons in {snap['build_seconds']} s; snapshots with "
-          f"{snap['rows']['access_events']:,} events in {snap['snapshot_seconds']} s, "
-          f"{snap['parquet_mb']} MB Parquet, peak RSS {snap['peak_rss_mb_of_this_process']} MB", flush=True)
+    print(
+        f"built {snap['persons']:,} persons in {snap['build_seconds']} s; snapshots with "
+        f"{snap['rows']['access_events']:,} events in {snap['snapshot_seconds']} s, "
+        f"{snap['parquet_mb']} MB Parquet, peak RSS {snap['peak_rss_mb_of_this_process']} MB",
+        flush=True,
+    )
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "measured_at": clock.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "load_average_1min_at_start": round(load_1, 2)},
-        "emulator_seeding": seeded,
-        "snapshot_city": snap,
-    }, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "measured_at": clock.now().isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "load_average_1min_at_start": round(load_1, 2)},
+                "emulator_seeding": seeded,
+                "snapshot_city": snap,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"results: {RESULTS}")

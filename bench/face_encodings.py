@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from gridgate.faces.encoders import ENCODERS
-from gridgate.faces.errors import FaceInputRejected
 from gridgate.faces.images import decode_image
 from gridgate.faces.pipeline import DEFAULT_POLICY, choose_face, detect_faces, face_landmarks
+from gridgate.faces.rejections import FaceInputRejected
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 CACHE_ROOT = Path(os.environ.get("GRIDGATE_ENCODING_CACHE", Path.home() / ".cache" / "gridgate" / "encodings"))

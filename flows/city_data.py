@@ -23,15 +23,16 @@ import pyarrow as pa
 from prefect import task, unmapped
 
 from flows.resilience import STORAGE_TASK
-from gridgate.adapters import event_export, snapshots
+from gridgate.adapters import event_export
+from gridgate.adapters import parquet_exports as snapshots
 from gridgate.adapters.flow_storage import events_day_exported
 from gridgate.adapters.sql_engines import engine_for
+from gridgate.analytics.city_frames import SNAPSHOT_NAMES, CityFrames, local_midnight
 from gridgate.clock import city_clock
 from gridgate.clock import now as city_now
 from gridgate.config import Settings, get_settings
 from gridgate.domain.policy import report_day_problem
-from gridgate.services.city_frames import SNAPSHOT_NAMES, CityFrames, local_midnight
-from gridgate.services.grants import cap_policy
+from gridgate.residents.grants import cap_policy
 
 
 def local_today(settings: Settings | None = None) -> date:
@@ -144,7 +145,9 @@ def load_city(
     if export_snapshots:
         for exported in export_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)):
             exported.result()
-    tables = dict(zip(SNAPSHOT_NAMES, (future.result() for future in stage_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of)))))
+    tables = dict(
+        zip(SNAPSHOT_NAMES, (future.result() for future in stage_snapshot.map(SNAPSHOT_NAMES, unmapped(as_of))))
+    )
     events_from = day - timedelta(days=lookback_days - 1)
     today_utc = now.date()  # event partitions are UTC days: earlier ones are finished
     days = utc_days(events_from, day, settings.city_timezone)

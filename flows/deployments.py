@@ -37,7 +37,9 @@ class Scheduled:
 NIGHT = Scheduled("nightly", nightly_night, "0 1 * * *", "the night: the three steps in order, stopping at a failure")
 SCHEDULE = (
     NIGHT,
-    Scheduled(STEP_DEPLOYMENT, nightly_reconciliation, None, "cross-check registries, rights and gate logs; act on findings"),
+    Scheduled(
+        STEP_DEPLOYMENT, nightly_reconciliation, None, "cross-check registries, rights and gate logs; act on findings"
+    ),
     Scheduled(STEP_DEPLOYMENT, population_statistics_and_alerts, None, "statistics per place and key-group alerts"),
     Scheduled(STEP_DEPLOYMENT, generate_verification_tasks, None, "door-to-door task lists per grid"),
 )

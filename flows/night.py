@@ -22,8 +22,8 @@ from prefect.deployments import run_deployment
 
 from flows.flow_metrics import record_flow_end
 from flows.notify import notify_failure
-from flows.run_all import ORDER, NightFailed, night_parameters
 from flows.reconciliation import nightly_reconciliation
+from flows.run_all import ORDER, NightFailed, night_parameters
 from flows.statistics import population_statistics_and_alerts
 from flows.task_generation import generate_verification_tasks
 
@@ -54,7 +54,10 @@ def nightly_night(day: date | None = None, export_snapshots: bool = True, snapsh
     runs: dict = {}
     for position, step in enumerate(ORDER):
         run = run_deployment(
-            step_deployment(step), parameters=first if position == 0 else later, timeout=None, poll_interval=POLL_SECONDS
+            step_deployment(step),
+            parameters=first if position == 0 else later,
+            timeout=None,
+            poll_interval=POLL_SECONDS,
         )
         logger.info("%s: run %s %s", step, run.id, run.state.name)
         if not run.state.is_completed():
@@ -73,10 +76,12 @@ def step_runs(night_run_id) -> dict:
     with get_client(sync_client=True) as client:
         for step in ORDER:
             deployment = client.read_deployment_by_name(step_deployment(step))
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[night_run_id]),
-                deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
-            ))
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[night_run_id]),
+                    deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
+                )
+            )
             if runs:
                 found[step] = runs[0]
     return found

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 from prefect import get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -17,7 +17,9 @@ class StepProgress:
         self._steps = list(steps)
         self._done = 0
         self._logger = get_run_logger()
-        self._artifact = create_progress_artifact(0.0, key=f"{key}-progress", description=f"{len(steps)} steps: " + ", ".join(steps))
+        self._artifact = create_progress_artifact(
+            0.0, key=f"{key}-progress", description=f"{len(steps)} steps: " + ", ".join(steps)
+        )
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -29,5 +31,7 @@ class StepProgress:
         seconds = time.perf_counter() - started
         self._logger.info("step %d/%d done in %.1f s: %s", number, len(self._steps), seconds, name)
         update_progress_artifact(
-            self._artifact, progress=100.0 * self._done / len(self._steps), description=f"done: {name} ({seconds:.1f} s)"
+            self._artifact,
+            progress=100.0 * self._done / len(self._steps),
+            description=f"done: {name} ({seconds:.1f} s)",
         )

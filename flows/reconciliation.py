@@ -1,7 +1,7 @@
 """Nightly reconciliation flow: registries vs property records vs rights vs gate logs.
 
 Steps (each visible as progress in Prefect): load the city in bulk; run every check
-(`gridgate.services.reconciliation`); store the findings compare-before-write (deterministic
+(`gridgate.analytics.reconciliation_checks`); store the findings compare-before-write (deterministic
 ids, so a re-run on the same data writes nothing); revoke grants given by former owners and
 tell the owners; mark stale visitor passes expired. A summary and the findings are published
 as Prefect artifacts.
@@ -13,16 +13,6 @@ from dataclasses import asdict
 from datetime import date
 
 import polars as pl
-from gridgate.adapters.findings import FindingRepository
-from gridgate.clock import now as city_now
-from gridgate.services.city_frames import CityFrames
-from gridgate.services.finding_frames import to_findings
-from gridgate.services.reconciliation import (
-    ReconciliationPolicy,
-    ReconciliationResult,
-    reconcile,
-)
-from gridgate.services.reconciliation_actions import ReconciliationActions
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -31,6 +21,16 @@ from flows.flow_metrics import record_flow_end
 from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
+from gridgate.adapters.findings import FindingRepository
+from gridgate.analytics.city_frames import CityFrames
+from gridgate.analytics.finding_frames import to_findings
+from gridgate.analytics.reconciliation_checks import (
+    ReconciliationPolicy,
+    ReconciliationResult,
+    reconcile,
+)
+from gridgate.clock import now as city_now
+from gridgate.registry.reconciliation_actions import ReconciliationActions
 
 ACTOR = "flow:nightly-reconciliation"
 #: Rows of the findings table artifact (the full list is in the findings table).
@@ -90,7 +90,9 @@ def nightly_reconciliation(
     )
     with progress.step("load city"):
         city = load_city(day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of)
-        logger.info("city: %d persons, %d homes, %d events", city.count("persons"), city.count("homes"), city.event_count())
+        logger.info(
+            "city: %d persons, %d homes, %d events", city.count("persons"), city.count("homes"), city.event_count()
+        )
     with progress.step("run checks"):
         result = run_checks(city, policy)
         release_live_days(city)
@@ -111,9 +113,13 @@ def nightly_reconciliation(
         "passes_expired": expired,
         "skipped": result.skipped,
     }
-    create_markdown_artifact(_summary_markdown(day, summary), key="reconciliation-summary", description="nightly reconciliation")
+    create_markdown_artifact(
+        _summary_markdown(day, summary), key="reconciliation-summary", description="nightly reconciliation"
+    )
     create_table_artifact(
-        result.findings.head(ARTIFACT_ROWS).select("finding_type", "severity", "grid_id", "subject", "explanation").to_dicts(),
+        result.findings.head(ARTIFACT_ROWS)
+        .select("finding_type", "severity", "grid_id", "subject", "explanation")
+        .to_dicts(),
         key="reconciliation-findings",
         description=f"first {ARTIFACT_ROWS} of {result.findings.height} findings",
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from pynamodb.exceptions import PynamoDBException

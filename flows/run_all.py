@@ -14,15 +14,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from gridgate.config import Settings, get_settings
-from gridgate.services.key_group_alerts import AlertPolicy
-from gridgate.services.reconciliation import ReconciliationPolicy
-
 from flows.city_data import check_report_day, default_day, local_today
 from flows.reconciliation import nightly_reconciliation
 from flows.statistics import population_statistics_and_alerts
 from flows.task_generation import DEFAULT_REPORT_DIR, generate_verification_tasks
-
+from gridgate.analytics.key_group_alerts import AlertPolicy
+from gridgate.analytics.reconciliation_checks import ReconciliationPolicy
+from gridgate.config import Settings, get_settings
 
 ORDER = ("reconciliation", "statistics", "tasks")
 

@@ -15,20 +15,6 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from gridgate.adapters.findings import FindingRepository, StatisticRepository
-from gridgate.adapters.flow_storage import ReportStore
-from gridgate.clock import now as city_now
-from gridgate.config import get_settings
-from gridgate.domain.model import TaskStatus
-from gridgate.services.city_frames import CityFrames
-from gridgate.services.finding_frames import to_findings
-from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
-from gridgate.services.population_statistics import (
-    population_statistics,
-    to_statistics,
-    visitors_per_day,
-)
-from gridgate.services.statistics_report import render_report, wide
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -38,6 +24,20 @@ from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
+from gridgate.adapters.findings import FindingRepository, StatisticRepository
+from gridgate.adapters.flow_storage import ReportStore
+from gridgate.analytics.city_frames import CityFrames
+from gridgate.analytics.finding_frames import to_findings
+from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
+from gridgate.analytics.population_statistics import (
+    population_statistics,
+    to_statistics,
+    visitors_per_day,
+)
+from gridgate.analytics.statistics_report import render_report, wide
+from gridgate.clock import now as city_now
+from gridgate.config import get_settings
+from gridgate.domain.model import TaskStatus
 
 #: Days of visitors shown in the report's chart (the flow reads at least this many days of events).
 VISITOR_CHART_DAYS = 7
@@ -93,7 +93,14 @@ def population_statistics_and_alerts(
     logger = get_run_logger()
     day = check_report_day(day or default_day())
     progress = StepProgress(
-        "statistics", ["load city", "compute statistics and alerts", "store statistics", "store alerts and create tasks", "publish report"]
+        "statistics",
+        [
+            "load city",
+            "compute statistics and alerts",
+            "store statistics",
+            "store alerts and create tasks",
+            "publish report",
+        ],
     )
     with progress.step("load city"):
         lookback = max(alert_policy.lookback_days, VISITOR_CHART_DAYS)
@@ -115,9 +122,17 @@ def population_statistics_and_alerts(
     districts = wide(stats, "district")
     create_table_artifact(districts.to_dicts(), key="statistics-districts", description=f"district statistics {day}")
     by_type = dict(alerts.group_by("finding_type").len().iter_rows())
-    lines = [f"# Statistics {day.isoformat()}", "", f"{written} statistics stored. Report: {report['local'] or report['s3']}", ""]
+    lines = [
+        f"# Statistics {day.isoformat()}",
+        "",
+        f"{written} statistics stored. Report: {report['local'] or report['s3']}",
+        "",
+    ]
     lines += ["| alert | count |", "|---|---|", *(f"| {k} | {v} |" for k, v in sorted(by_type.items()))]
-    lines += ["", *(f"- **{r['finding_type']}** ({r['grid_id']}): {r['explanation']}" for r in alerts.head(50).to_dicts())]
+    lines += [
+        "",
+        *(f"- **{r['finding_type']}** ({r['grid_id']}): {r['explanation']}" for r in alerts.head(50).to_dicts()),
+    ]
     create_markdown_artifact("\n".join(lines), key="statistics-alerts", description="key-group alerts and report")
     return {
         "day": day.isoformat(),

@@ -16,17 +16,6 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
-from gridgate.adapters.flow_storage import ReportStore
-from gridgate.clock import now as city_now
-from gridgate.config import get_settings
-from gridgate.domain.model import VerificationTask
-from gridgate.services.city_frames import normalise
-from gridgate.services.finding_frames import from_findings
-from gridgate.i18n import translator
-from gridgate.services.finding_explanations import explain_tasks
-from gridgate.services.task_sheets import TaskListDetails, rows, to_csv, to_html
-from gridgate.services.verification_tasks import plan_tasks, to_tasks
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -41,6 +30,17 @@ from flows.flow_metrics import record_flow_end
 from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
+from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
+from gridgate.adapters.flow_storage import ReportStore
+from gridgate.analytics.city_frames import normalise
+from gridgate.analytics.finding_frames import from_findings
+from gridgate.analytics.verification_tasks import plan_tasks, to_tasks
+from gridgate.clock import now as city_now
+from gridgate.config import get_settings
+from gridgate.data_center.finding_explanations import explain_tasks
+from gridgate.domain.model import VerificationTask
+from gridgate.grid_work.task_sheets import TaskListDetails, rows, to_csv, to_html
+from gridgate.i18n import translator
 
 DEFAULT_REPORT_DIR = Path(".gridgate/reports")
 
@@ -87,9 +87,14 @@ def publish_grid_list(grid_id: str, tasks: list[VerificationTask], day: date, re
     csv_file = store.publish(f"tasks/{day.isoformat()}/{grid_id}.csv", to_csv(tasks), "text/csv; charset=utf-8")
     # the stored copy names nobody (no reader to audit), but gives the reasons in the city's language
     reasons = TaskListDetails(reasons=explain_tasks(tasks, FindingRepository().in_grid(grid_id), translator()))
-    page = store.publish(f"tasks/{day.isoformat()}/{grid_id}.html", to_html(grid_id, tasks, day, details=reasons),
-                         "text/html; charset=utf-8")
-    create_table_artifact(rows(tasks), key=artifact_key("tasks", grid_id), description=f"open verification tasks of grid {grid_id}")
+    page = store.publish(
+        f"tasks/{day.isoformat()}/{grid_id}.html",
+        to_html(grid_id, tasks, day, details=reasons),
+        "text/html; charset=utf-8",
+    )
+    create_table_artifact(
+        rows(tasks), key=artifact_key("tasks", grid_id), description=f"open verification tasks of grid {grid_id}"
+    )
     return {
         "grid_id": grid_id,
         "open_tasks": len(tasks),
@@ -104,7 +109,9 @@ def create_tasks_for_findings(open_findings: pl.DataFrame, homes: pa.Table | pl.
     return create_tasks(plan(open_findings, read_existing_tasks(), homes))
 
 
-@flow(name="verification-task-generation", on_completion=[record_flow_end], on_failure=[notify_failure, record_flow_end])
+@flow(
+    name="verification-task-generation", on_completion=[record_flow_end], on_failure=[notify_failure, record_flow_end]
+)
 def generate_verification_tasks(
     day: date | None = None,
     export_snapshots: bool = True,
@@ -115,7 +122,9 @@ def generate_verification_tasks(
     logger = get_run_logger()
     day = check_report_day(day or default_day())
     as_of = snapshots_as_of or local_today()
-    progress = StepProgress("task-generation", ["load homes and findings", "plan and create tasks", "publish grid lists"])
+    progress = StepProgress(
+        "task-generation", ["load homes and findings", "plan and create tasks", "publish grid lists"]
+    )
     with progress.step("load homes and findings"):
         if export_snapshots:
             export_snapshot("homes", as_of)
@@ -131,7 +140,22 @@ def generate_verification_tasks(
             f.result()
             for f in publish_grid_list.map(list(lists), list(lists.values()), unmapped(day), unmapped(report_dir))
         ]
-    index = [f"# Verification tasks {day.isoformat()}", "", f"{created} new tasks.", "", "| grid | open tasks | CSV | page |", "|---|---|---|---|"]
-    index += [f"| {p['grid_id']} | {p['open_tasks']} | {p['csv']} | {p['local_html'] or p['html']} |" for p in published]
+    index = [
+        f"# Verification tasks {day.isoformat()}",
+        "",
+        f"{created} new tasks.",
+        "",
+        "| grid | open tasks | CSV | page |",
+        "|---|---|---|---|",
+    ]
+    index += [
+        f"| {p['grid_id']} | {p['open_tasks']} | {p['csv']} | {p['local_html'] or p['html']} |" for p in published
+    ]
     create_markdown_artifact("\n".join(index), key="verification-tasks-index", description="task lists per grid")
-    return {"day": day.isoformat(), "open_findings": open_findings.height, "planned": planned.height, "created": created, "grids": published}
+    return {
+        "day": day.isoformat(),
+        "open_findings": open_findings.height,
+        "planned": planned.height,
+        "created": created,
+        "grids": published,
+    }

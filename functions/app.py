@@ -11,11 +11,7 @@
 
 from chalice import Chalice
 
-from chalicelib.blueprints import gate, grid_workers, residents
-from chalicelib.blueprints import pages
-from chalicelib.blueprints import faces
-from chalicelib.blueprints import sign_in
-from chalicelib.blueprints import events_out, health
+from chalicelib.blueprints import events_out, faces, gate, grid_workers, health, pages, residents, sign_in
 from chalicelib.errors import install_error_handling
 from chalicelib.request_context import bind_current_request
 

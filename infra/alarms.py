@@ -20,9 +20,19 @@ GATE_SERVICE, FLOWS_SERVICE, EVENTS_SERVICE = "gridgate-gate", "gridgate-flows",
 NIGHTLY_FLOWS = ("nightly-night", "nightly-reconciliation", "population-statistics", "verification-task-generation")
 
 
-def _alarm(description: str, namespace: str, metric: str, dimensions: dict, *, threshold: float,
-           period: int = 300, evaluation: int = 1, datapoints: int = 1, statistic: str = "Sum",
-           comparison: str = "GreaterThanOrEqualToThreshold") -> dict:
+def _alarm(
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict,
+    *,
+    threshold: float,
+    period: int = 300,
+    evaluation: int = 1,
+    datapoints: int = 1,
+    statistic: str = "Sum",
+    comparison: str = "GreaterThanOrEqualToThreshold",
+) -> dict:
     properties = {
         "AlarmDescription": description,
         "Namespace": namespace,
@@ -53,29 +63,64 @@ def alarm_resources() -> dict:
     resources = {
         TOPIC_ID: {
             "Type": "AWS::SNS::Topic",
-            "Properties": {"TopicName": {"Fn::Sub": "${TablePrefix}-${Stage}-alarms"}, "KmsMasterKeyId": "alias/aws/sns"},
+            "Properties": {
+                "TopicName": {"Fn::Sub": "${TablePrefix}-${Stage}-alarms"},
+                "KmsMasterKeyId": "alias/aws/sns",
+            },
         },
-        "Api5xxAlarm": _alarm("API answers 5xx: at least 5 in 5 minutes", "AWS/ApiGateway", "5XXError", api, threshold=5),
+        "Api5xxAlarm": _alarm(
+            "API answers 5xx: at least 5 in 5 minutes", "AWS/ApiGateway", "5XXError", api, threshold=5
+        ),
         "ApiLatencyP95Alarm": _alarm(
-            "API latency p95 above 2 s in 3 of 5 minutes", "AWS/ApiGateway", "Latency", api,
-            threshold=2000, period=60, evaluation=5, datapoints=3, statistic="p95",
-            comparison="GreaterThanThreshold"),
+            "API latency p95 above 2 s in 3 of 5 minutes",
+            "AWS/ApiGateway",
+            "Latency",
+            api,
+            threshold=2000,
+            period=60,
+            evaluation=5,
+            datapoints=3,
+            statistic="p95",
+            comparison="GreaterThanThreshold",
+        ),
         "GateDecisionLatencyP95Alarm": _alarm(
             "gate decisions that open: p95 above 1.5 s in 3 of 5 minutes (residents wait at the barrier)",
-            NAMESPACE, "GateDecisionLatency", {"service": GATE_SERVICE, "outcome": "open"},
-            threshold=1500, period=60, evaluation=5, datapoints=3, statistic="p95", comparison="GreaterThanThreshold"),
+            NAMESPACE,
+            "GateDecisionLatency",
+            {"service": GATE_SERVICE, "outcome": "open"},
+            threshold=1500,
+            period=60,
+            evaluation=5,
+            datapoints=3,
+            statistic="p95",
+            comparison="GreaterThanThreshold",
+        ),
         "WebhookDeadLettersAlarm": _alarm(
-            "a subscriber's webhook deliveries end as dead letters", NAMESPACE, "WebhookDeadLetters",
-            {"service": EVENTS_SERVICE}, threshold=1, period=900),
+            "a subscriber's webhook deliveries end as dead letters",
+            NAMESPACE,
+            "WebhookDeadLetters",
+            {"service": EVENTS_SERVICE},
+            threshold=1,
+            period=900,
+        ),
     }
     for function in (API_FUNCTION, FACES_FUNCTION, GATE_FUNCTION, EVENTS_FUNCTION, RETRIES_FUNCTION):
         resources[_logical(function) + "ErrorsAlarm"] = _alarm(
-            f"the {function} function fails (unhandled errors, timeouts)", "AWS/Lambda", "Errors",
-            {"FunctionName": _function(function)}, threshold=1)
+            f"the {function} function fails (unhandled errors, timeouts)",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": _function(function)},
+            threshold=1,
+        )
     for flow in NIGHTLY_FLOWS:
         resources[_logical(flow) + "FailedAlarm"] = _alarm(
-            f"the nightly flow {flow} failed", NAMESPACE, "FlowRunsFailed",
-            {"service": FLOWS_SERVICE, "flow": flow}, threshold=1, period=3600)
+            f"the nightly flow {flow} failed",
+            NAMESPACE,
+            "FlowRunsFailed",
+            {"service": FLOWS_SERVICE, "flow": flow},
+            threshold=1,
+            period=3600,
+        )
     return resources
 
 

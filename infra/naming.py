@@ -21,7 +21,7 @@ EVENTS_FUNCTION = "events"
 RETRIES_FUNCTION = "webhook-retries"
 
 #: The data bucket's one prefix: the flows' Parquet snapshots of tables and of each day's access
-#: events (`gridgate.adapters.snapshots`). Its lifecycle rule is the retention of that data.
+#: events (`gridgate.adapters.parquet_exports`). Its lifecycle rule is the retention of that data.
 SNAPSHOTS_PREFIX = "snapshots/"
 
 

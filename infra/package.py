@@ -31,9 +31,7 @@ SERVERLESS_BIN = REPO / "node_modules" / ".bin" / "serverless"
 ECHARTS = REPO / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 #: Placeholder image for offline packaging. A real deploy passes the digest it pushed.
-PLACEHOLDER_GATE_IMAGE = (
-    "000000000000.dkr.ecr.us-east-1.amazonaws.com/gridgate-gate@sha256:" + "0" * 64
-)
+PLACEHOLDER_GATE_IMAGE = "000000000000.dkr.ecr.us-east-1.amazonaws.com/gridgate-gate@sha256:" + "0" * 64
 
 #: cfn-lint rules ignored, each with the reason; warnings never fail the build, errors do.
 IGNORED_LINT_RULES: dict[str, str] = {}
@@ -99,7 +97,15 @@ def chalice_package(stage: str, env: dict[str, str]) -> Path:
     project = stage_chalice_project()
     shutil.rmtree(CHALICE_OUT, ignore_errors=True)
     _run(
-        [*console_script("chalice"), "package", "--stage", stage, "--merge-template", str(RESOURCES_TEMPLATE), str(CHALICE_OUT)],
+        [
+            *console_script("chalice"),
+            "package",
+            "--stage",
+            stage,
+            "--merge-template",
+            str(RESOURCES_TEMPLATE),
+            str(CHALICE_OUT),
+        ],
         cwd=project,
         env=env,
     )
@@ -134,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    parser.add_argument("--gate-image", default=os.environ.get("GATE_IMAGE", PLACEHOLDER_GATE_IMAGE),
-                        help="gate image URI with @sha256 digest (default: an offline placeholder)")
+    parser.add_argument(
+        "--gate-image",
+        default=os.environ.get("GATE_IMAGE", PLACEHOLDER_GATE_IMAGE),
+        help="gate image URI with @sha256 digest (default: an offline placeholder)",
+    )
     parser.add_argument("--skip-lint", action="store_true")
     args = parser.parse_args(argv)
 

@@ -155,8 +155,12 @@ def _bucket_statements(principal: str) -> list[dict]:
 
 def _secret_and_key_statements() -> list[dict]:
     return [
-        {"Sid": "ReadKeyring", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-         "Resource": {"Ref": SECRET_ID}},
+        {
+            "Sid": "ReadKeyring",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Ref": SECRET_ID},
+        },
         {
             "Sid": "UseDataKeyThroughServices",
             "Effect": "Allow",
@@ -187,16 +191,28 @@ def policy_document(principal: str, log_group_patterns: list[str] | None = None)
 
 def _xray_statement() -> dict:
     """Tracing is on for both functions; X-Ray has no resource-level permissions."""
-    return {"Sid": "WriteTraces", "Effect": "Allow",
-            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
+    return {
+        "Sid": "WriteTraces",
+        "Effect": "Allow",
+        "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        "Resource": "*",
+    }
 
 
 def _stream_statement() -> dict:
     """The events function reads the access-events table's stream (its event source mapping)."""
     table_id = logical_id(table_by_short_name()["access_events"])
-    return {"Sid": "ReadAccessEventsStream", "Effect": "Allow",
-            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
-            "Resource": {"Fn::GetAtt": [table_id, "StreamArn"]}}
+    return {
+        "Sid": "ReadAccessEventsStream",
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+        ],
+        "Resource": {"Fn::GetAtt": [table_id, "StreamArn"]},
+    }
 
 
 def _lambda_role(principal: str, functions: tuple[str, ...], extra: tuple[dict, ...] = ()) -> dict:
@@ -208,8 +224,9 @@ def _lambda_role(principal: str, functions: tuple[str, ...], extra: tuple[dict, 
             "Description": {"Fn::Sub": f"gridgate ${{Stage}}: the {' and '.join(functions)} function(s), nothing else"},
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                               "Action": "sts:AssumeRole"}],
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
             },
             "Policies": [
                 {
@@ -230,8 +247,10 @@ def iam_resources() -> dict:
         "FlowsWorkerPolicy": {
             "Type": "AWS::IAM::ManagedPolicy",
             "Properties": {
-                "Description": {"Fn::Sub": "gridgate ${Stage}: what the Prefect flows may touch; "
-                                "attach to the worker's role wherever the data center runs it"},
+                "Description": {
+                    "Fn::Sub": "gridgate ${Stage}: what the Prefect flows may touch; "
+                    "attach to the worker's role wherever the data center runs it"
+                },
                 "PolicyDocument": policy_document("flows"),
             },
         },
@@ -241,8 +260,13 @@ def iam_resources() -> dict:
                 "Description": {"Fn::Sub": "gridgate ${Stage}: Prefect flow runs on ECS"},
                 "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                                   "Action": "sts:AssumeRole"}],
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
                 },
                 "ManagedPolicyArns": [{"Ref": "FlowsWorkerPolicy"}],
             },

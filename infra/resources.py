@@ -134,8 +134,11 @@ def bucket_resources() -> dict:
             "ExpirationInDays": {"Ref": "SnapshotRetentionDays"},
             "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
         },
-        {"Id": "AbortIncompleteUploads", "Status": "Enabled",
-         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}},
+        {
+            "Id": "AbortIncompleteUploads",
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+        },
     ]
     return {
         BUCKET_ID: {

@@ -11,4 +11,10 @@ import sys
 from local_emulator.demo import prepare_environment, provision_tables, run, seed_city, show_counts, start_emulator
 
 if __name__ == "__main__":
-    sys.exit(run([prepare_environment, start_emulator, provision_tables, seed_city, show_counts], sys.argv[1:], keep_running=True))
+    sys.exit(
+        run(
+            [prepare_environment, start_emulator, provision_tables, seed_city, show_counts],
+            sys.argv[1:],
+            keep_running=True,
+        )
+    )

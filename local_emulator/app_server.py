@@ -16,10 +16,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 from gridgate import clock
 
@@ -28,10 +28,10 @@ FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 
 def serve(host: str, port: int) -> None:
     sys.path.insert(0, str(FUNCTIONS_DIR))
+    import app as app_module
     from chalice.config import Config
     from chalice.local import create_local_server
 
-    import app as app_module
     from local_emulator.gateway_responses import install as install_gateway_responses
 
     install_gateway_responses()
@@ -65,7 +65,9 @@ def running_app_server(port: int, env: dict[str, str], host: str = "127.0.0.1", 
     log = tempfile.TemporaryFile()  # the request log; a pipe nobody reads would fill and block
     process = subprocess.Popen(
         [sys.executable, "-m", "local_emulator.app_server", "--host", host, "--port", str(port)],
-        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://{host}:{port}"
     try:

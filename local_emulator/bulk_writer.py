@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Iterable
+from typing import Any
 
 import boto3
 from botocore.config import Config

@@ -24,16 +24,18 @@ therefore seeded by import; tables that already hold items get batch writes.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
+
 from gridgate import clock
 from gridgate.adapters.events import event_shard, partition_key
-from gridgate.adapters.passes import PassRepository
+from gridgate.adapters.parquet_exports import write_events_day
+from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import gate_to_item, place_to_item
-from gridgate.adapters.snapshots import write_events_day
 from gridgate.config import Settings
 from gridgate.domain.model import (
     Gate,
@@ -45,7 +47,6 @@ from gridgate.domain.model import (
 )
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import get_keyring
-
 from local_emulator import city_tables
 from local_emulator.bulk_writer import BulkWriter, Item
 from local_emulator.synthetic_city import GATE_DIRECTIONS, SOURCES
@@ -91,7 +92,7 @@ def _item(**attributes) -> Item:
 # --- item builders, one per table -------------------------------------------------------------------
 
 
-def person_items(city: "City", protector: IdentifierProtector) -> Iterator[Item]:
+def person_items(city: City, protector: IdentifierProtector) -> Iterator[Item]:
     table = city_tables.persons_table(city).to_pydict()
     rows = np.arange(city.n_persons)
     id_numbers = [value.decode() for value in city.id_numbers(rows).tolist()]
@@ -118,7 +119,7 @@ def person_items(city: "City", protector: IdentifierProtector) -> Iterator[Item]
         )
 
 
-def face_template_items(city: "City", chunk: int = 20_000) -> Iterator[Item]:
+def face_template_items(city: City, chunk: int = 20_000) -> Iterator[Item]:
     person_ids = city.person_ids(city.template_person).to_pylist()
     consent = _utc_text(city.template_consent)
     sources = np.array(SOURCES)[city.template_source].tolist()
@@ -136,7 +137,7 @@ def face_template_items(city: "City", chunk: int = 20_000) -> Iterator[Item]:
             }
 
 
-def home_items(city: "City") -> Iterator[Item]:
+def home_items(city: City) -> Iterator[Item]:
     t = city_tables.homes_table(city).to_pydict()
     for i, home_id in enumerate(t["home_id"]):
         yield {
@@ -152,7 +153,7 @@ def home_items(city: "City") -> Iterator[Item]:
         }
 
 
-def ownership_items(city: "City") -> Iterator[Item]:
+def ownership_items(city: City) -> Iterator[Item]:
     t = city_tables.ownerships_table(city).to_pydict()
     for i, person_id in enumerate(t["person_id"]):
         until = t["until"][i]
@@ -165,7 +166,7 @@ def ownership_items(city: "City") -> Iterator[Item]:
         )
 
 
-def grant_items(city: "City") -> Iterator[Item]:
+def grant_items(city: City) -> Iterator[Item]:
     t = city_tables.grants_table(city).to_pydict()
     created = _utc_text(city.grant_created)
     for i, grant_id in enumerate(t["grant_id"]):
@@ -184,13 +185,9 @@ def grant_items(city: "City") -> Iterator[Item]:
         )
 
 
-def place_items(city: "City") -> Iterator[Item]:
+def place_items(city: City) -> Iterator[Item]:
     for row in city_tables.places_table(city).to_pylist():
-        ancestors = {
-            level: row[f"{level}_id"]
-            for level in _LEVELS
-            if row[f"{level}_id"] and level != row["kind"]
-        }
+        ancestors = {level: row[f"{level}_id"] for level in _LEVELS if row[f"{level}_id"] and level != row["kind"]}
         place = Place(
             place_id=row["place_id"],
             kind=PlaceKind(row["kind"]),
@@ -201,7 +198,7 @@ def place_items(city: "City") -> Iterator[Item]:
         yield place_to_item(place).serialize()
 
 
-def gate_items(city: "City") -> Iterator[Item]:
+def gate_items(city: City) -> Iterator[Item]:
     keys, key_ids = city.gate_public_keys(), city.gate_key_ids()
     for i, gate_id in enumerate(city.gate_ids):
         gate = Gate(
@@ -215,7 +212,7 @@ def gate_items(city: "City") -> Iterator[Item]:
         yield gate_to_item(gate).serialize()
 
 
-def pass_items(city: "City", protector: IdentifierProtector, key_id: str) -> Iterator[Item]:
+def pass_items(city: City, protector: IdentifierProtector, key_id: str) -> Iterator[Item]:
     table = city_tables.passes_table(city).to_pylist()
     visitors = city_tables.pass_visitors(city)
     known = np.flatnonzero(visitors >= 0)
@@ -238,7 +235,7 @@ def pass_items(city: "City", protector: IdentifierProtector, key_id: str) -> Ite
         yield repository.to_item(visitor_pass).serialize()
 
 
-def finished_event_days(city: "City") -> list[date]:
+def finished_event_days(city: City) -> list[date]:
     """The city's event partitions whose UTC day is over: these are exported to S3, as the
     nightly export does; a partition still open (16:00-24:00 UTC, the city's yesterday is
     today's UTC date) lives only in the table, where the flows read it."""
@@ -246,7 +243,7 @@ def finished_event_days(city: "City") -> list[date]:
     return [day for day in city.event_days if day < open_from]
 
 
-def recent_event_items(city: "City", settings: Settings, limit: int) -> Iterator[Item]:
+def recent_event_items(city: City, settings: Settings, limit: int) -> Iterator[Item]:
     """The events the table holds, as the gate functions store them: every event of an open
     partition, and the last `limit` events of the last finished one."""
     finished = finished_event_days(city)
@@ -256,7 +253,7 @@ def recent_event_items(city: "City", settings: Settings, limit: int) -> Iterator
         tables.insert(0, last.slice(max(0, last.num_rows - limit)))
     retention = timedelta(days=settings.event_retention_days)
     for row in (row for table in tables for row in table.to_pylist()):
-        at: datetime = row["occurred_at"].astimezone(timezone.utc)
+        at: datetime = row["occurred_at"].astimezone(UTC)
         event_id = row["event_id"]
         yield _item(
             pk={"S": partition_key(row["estate_id"], at.date(), event_shard(event_id, settings.event_write_shards))},
@@ -283,7 +280,7 @@ def recent_event_items(city: "City", settings: Settings, limit: int) -> Iterator
 
 
 def load_into_dynamodb(
-    city: "City",
+    city: City,
     settings: Settings,
     *,
     protector: IdentifierProtector | None = None,

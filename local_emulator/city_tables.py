@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from gridgate.adapters import snapshots
-from gridgate.config import Settings
 
+from gridgate.adapters import parquet_exports as snapshots
+from gridgate.config import Settings
 from local_emulator.synthetic_city import (
     _PLACE_WORDS,
     DIRECTIONS,
@@ -86,7 +86,7 @@ _REGISTRY_FLAGS = ((REGISTRY_APP, "app"), (REGISTRY_POPULATION, "population"))
 # --- the registries -----------------------------------------------------------------------------
 
 
-def persons_table(city: "City") -> pa.Table:
+def persons_table(city: City) -> pa.Table:
     births = (city.person_birth.astype(np.int64) - _EPOCH_ORDINAL).astype("datetime64[D]")
     registered = city.person_registered_home
     grid_of_home = np.where(registered >= 0, city.home_grid[np.maximum(registered, 0)], -1)
@@ -103,13 +103,13 @@ def persons_table(city: "City") -> pa.Table:
     )
 
 
-def granted_counts(city: "City") -> np.ndarray:
+def granted_counts(city: City) -> np.ndarray:
     """Active grants per home: the value of each home's cap counter."""
     active = city.grant_status == GRANT_STATUSES.index("active")
     return np.bincount(city.grant_home[active], minlength=city.n_homes)
 
 
-def homes_table(city: "City") -> pa.Table:
+def homes_table(city: City) -> pa.Table:
     places = city.places
     return pa.table(
         {
@@ -126,7 +126,7 @@ def homes_table(city: "City") -> pa.Table:
     )
 
 
-def ownerships_table(city: "City") -> pa.Table:
+def ownerships_table(city: City) -> pa.Table:
     return pa.table(
         {
             "person_id": city.person_ids(city.ownership_person),
@@ -138,7 +138,7 @@ def ownerships_table(city: "City") -> pa.Table:
     )
 
 
-def grants_table(city: "City") -> pa.Table:
+def grants_table(city: City) -> pa.Table:
     return pa.table(
         {
             "home_id": _take(city.home_ids, city.grant_home),
@@ -155,7 +155,7 @@ def grants_table(city: "City") -> pa.Table:
     )
 
 
-def _issued_passes(city: "City"):
+def _issued_passes(city: City):
     """(day's passes, rows issued before the city's clock) for each local day with passes."""
     now_ms = int(city.now.timestamp() * 1000)
     for local_day in city.passes_local_days():
@@ -163,7 +163,7 @@ def _issued_passes(city: "City"):
         yield passes, np.flatnonzero(passes.valid_from < now_ms)
 
 
-def passes_table(city: "City") -> pa.Table:
+def passes_table(city: City) -> pa.Table:
     """Every visitor pass issued before the city's clock, over the history."""
     parts = [
         pa.table(
@@ -184,16 +184,21 @@ def passes_table(city: "City") -> pa.Table:
     return pa.concat_tables(parts) if parts else snapshots.SNAPSHOT_SCHEMAS["visitor_passes"].empty_table()
 
 
-def pass_visitors(city: "City") -> np.ndarray:
+def pass_visitors(city: City) -> np.ndarray:
     """The visitor (person row, -1 for someone from outside the city) of each `passes_table` row."""
     return np.concatenate([np.empty(0, np.int32), *(passes.visitor[rows] for passes, rows in _issued_passes(city))])
 
 
-def places_table(city: "City") -> pa.Table:
+def places_table(city: City) -> pa.Table:
     """One row per place, its ancestors flattened (its own id at its own level, null below it)."""
     p = city.places
     n_d, n_s, n_c, n_g, n_e, n_b = (
-        len(p.district_ids), len(p.street_ids), len(p.community_ids), len(p.grid_ids), len(p.estate_ids), len(p.building_ids),
+        len(p.district_ids),
+        len(p.street_ids),
+        len(p.community_ids),
+        len(p.grid_ids),
+        len(p.estate_ids),
+        len(p.building_ids),
     )
     street_d = p.street_district
     community_s = p.community_street
@@ -202,14 +207,33 @@ def places_table(city: "City") -> pa.Table:
     building_e = p.building_estate
     # ancestors of every level, as row indices into each level (-1 where not applicable)
     none = lambda n: np.full(n, -1)  # noqa: E731
-    district = np.r_[np.arange(n_d), street_d, street_d[community_s], street_d[community_s[grid_c]],
-                     street_d[community_s[grid_c[estate_g]]], street_d[community_s[grid_c[estate_g[building_e]]]]]
-    street = np.r_[none(n_d), np.arange(n_s), community_s, community_s[grid_c], community_s[grid_c[estate_g]],
-                   community_s[grid_c[estate_g[building_e]]]]
+    district = np.r_[
+        np.arange(n_d),
+        street_d,
+        street_d[community_s],
+        street_d[community_s[grid_c]],
+        street_d[community_s[grid_c[estate_g]]],
+        street_d[community_s[grid_c[estate_g[building_e]]]],
+    ]
+    street = np.r_[
+        none(n_d),
+        np.arange(n_s),
+        community_s,
+        community_s[grid_c],
+        community_s[grid_c[estate_g]],
+        community_s[grid_c[estate_g[building_e]]],
+    ]
     community = np.r_[none(n_d + n_s), np.arange(n_c), grid_c, grid_c[estate_g], grid_c[estate_g[building_e]]]
     grid = np.r_[none(n_d + n_s + n_c), np.arange(n_g), estate_g, estate_g[building_e]]
     estate = np.r_[none(n_d + n_s + n_c + n_g), np.arange(n_e), building_e]
-    kinds = ["district"] * n_d + ["street"] * n_s + ["community"] * n_c + ["grid"] * n_g + ["estate"] * n_e + ["building"] * n_b
+    kinds = (
+        ["district"] * n_d
+        + ["street"] * n_s
+        + ["community"] * n_c
+        + ["grid"] * n_g
+        + ["estate"] * n_e
+        + ["building"] * n_b
+    )
     ids = [*p.district_ids, *p.street_ids, *p.community_ids, *p.grid_ids, *p.estate_ids, *p.building_ids]
     parent = (
         [None] * n_d
@@ -234,7 +258,7 @@ def places_table(city: "City") -> pa.Table:
     )
 
 
-def _place_names(city: "City") -> list[str]:
+def _place_names(city: City) -> list[str]:
     p = city.places
     words = _PLACE_WORDS
 
@@ -251,7 +275,7 @@ def _place_names(city: "City") -> list[str]:
     )
 
 
-def face_templates_table(city: "City") -> pa.Table:
+def face_templates_table(city: City) -> pa.Table:
     return pa.table(
         {
             "person_id": city.person_ids(city.template_person),
@@ -263,8 +287,8 @@ def face_templates_table(city: "City") -> pa.Table:
 # --- events -------------------------------------------------------------------------------------
 
 
-def event_ids(city: "City", events: "UtcDayEvents") -> pa.Array:
-    """"<gate_id>:<yyyymmdd>-<n>": the device's own event number, counted per gate and day."""
+def event_ids(city: City, events: UtcDayEvents) -> pa.Array:
+    """ "<gate_id>:<yyyymmdd>-<n>": the device's own event number, counted per gate and day."""
     by_gate = np.argsort(events.gate, kind="stable")
     number = np.empty(len(events), dtype=np.int64)
     sorted_gates = events.gate[by_gate]
@@ -275,7 +299,7 @@ def event_ids(city: "City", events: "UtcDayEvents") -> pa.Array:
     return concat(gates, f":{events.day:%Y%m%d}-", padded(number, 6))
 
 
-def events_table(city: "City", day: date) -> pa.Table:
+def events_table(city: City, day: date) -> pa.Table:
     """The access events of UTC day `day` with the snapshot's columns (ids dictionary-encoded)."""
     events = city.events_on(day)
     pass_ids = pa.concat_arrays([city.passes(local).ids() for local in events.local_days])
@@ -314,7 +338,7 @@ CITY_SNAPSHOTS = {
 }
 
 
-def write_city_snapshots(city: "City", settings: Settings, as_of: date | None = None) -> dict[str, int]:
+def write_city_snapshots(city: City, settings: Settings, as_of: date | None = None) -> dict[str, int]:
     """Write the city straight to Parquet snapshots (no table in between); returns rows per snapshot.
 
     This is what a nightly export of a city of that size would contain: the registry snapshots
@@ -332,4 +356,3 @@ def write_city_snapshots(city: "City", settings: Settings, as_of: date | None = 
         snapshots.write_events_day(day, table, settings)
         rows["access_events"] += table.num_rows
     return rows
-

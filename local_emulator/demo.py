@@ -17,9 +17,9 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 #: Where the emulator keeps its local secrets (git-ignored).
@@ -81,7 +81,9 @@ def provision_tables(demo: Demo) -> None:
 
     demo.settings = get_settings()
     created = provision(demo.settings)
-    demo.say(f"created {len(created['tables'])} tables ({demo.settings.table_prefix}-{demo.settings.stage}-*) and bucket s3://{created['bucket']}")
+    demo.say(
+        f"created {len(created['tables'])} tables ({demo.settings.table_prefix}-{demo.settings.stage}-*) and bucket s3://{created['bucket']}"
+    )
 
 
 def seed_city(demo: Demo) -> None:
@@ -109,9 +111,9 @@ def seed_city(demo: Demo) -> None:
 
 
 def import_registry(demo: Demo) -> None:
+    from gridgate.registry.registry_import import import_registry_export
     from gridgate.security.identifiers import IdentifierProtector
     from gridgate.security.keyring import get_keyring
-    from gridgate.services.registry_import import import_registry_export
     from local_emulator.registry_export import write_sample_export
 
     export = write_sample_export(demo.city, demo.work_dir / "registry-export")
@@ -144,7 +146,11 @@ def show_counts(demo: Demo) -> None:
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         demo.say(f"  {name:<40} {count:>9,}")
     s3 = boto3.client("s3")
-    objects = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=demo.settings.bucket) for o in page.get("Contents", [])]
+    objects = [
+        o
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=demo.settings.bucket)
+        for o in page.get("Contents", [])
+    ]
     size = sum(o["Size"] for o in objects)
     demo.say(f"  s3://{demo.settings.bucket}: {len(objects)} objects, {size / 1e6:.1f} MB")
 
@@ -173,7 +179,6 @@ def open_pages(demo: Demo) -> None:
     from collections import Counter
 
     from gridgate.adapters.findings import VerificationTaskRepository
-
     from local_emulator.app_server import running_app_server
     from local_emulator.identity_provider import EmulatedIdentityProvider, StaffAccount
     from local_emulator.server import free_port
@@ -186,18 +191,25 @@ def open_pages(demo: Demo) -> None:
     stack = contextlib.ExitStack()
     demo.cleanups.append(stack.close)
     idp = stack.enter_context(EmulatedIdentityProvider([worker, staff]).running())
-    url = stack.enter_context(running_app_server(free_port(), {"GRIDGATE_PREFECT_UI_URL": prefect_ui,
-                                                               "GRIDGATE_OIDC_ISSUER": idp.issuer}))
-    pages = [("grid worker", "grid-worker", worker, f"grid {grid}, {grids.get(grid, 0)} open tasks"),
-             ("data center", "data-center", staff, "role data_center")]
+    url = stack.enter_context(
+        running_app_server(free_port(), {"GRIDGATE_PREFECT_UI_URL": prefect_ui, "GRIDGATE_OIDC_ISSUER": idp.issuer})
+    )
+    pages = [
+        ("grid worker", "grid-worker", worker, f"grid {grid}, {grids.get(grid, 0)} open tasks"),
+        ("data center", "data-center", staff, "role data_center"),
+    ]
     demo.say(f"app: {url}; city sign-in (emulated IdP): {idp.issuer} (add &lang=en for English)")
     for name, page, account, who in pages:
         with urllib.request.urlopen(f"{url}/pages/{page}", timeout=10) as response:
             status = response.status
         with urllib.request.urlopen(f"{url}/auth/login?page={page}", timeout=10) as response:
-            login = "the city sign-in" if response.url.startswith(idp.issuer) and response.status == 200 else response.url
-        demo.say(f"  {name} page (HTTP {status}, {who}):\n    {url}/auth/login?page={page}\n"
-                 f"    leads to {login}; staff number {account.staff_number}, password {account.password}")
+            login = (
+                "the city sign-in" if response.url.startswith(idp.issuer) and response.status == 200 else response.url
+            )
+        demo.say(
+            f"  {name} page (HTTP {status}, {who}):\n    {url}/auth/login?page={page}\n"
+            f"    leads to {login}; staff number {account.staff_number}, password {account.password}"
+        )
     if demo.prefect is not None:
         with urllib.request.urlopen(f"{prefect_ui}/ui-settings", timeout=10) as response:
             api_url = json.loads(response.read()).get("api_url")
@@ -206,8 +218,15 @@ def open_pages(demo: Demo) -> None:
 
 #: The job, in order.
 STEPS: list[Step] = [
-    prepare_environment, start_emulator, provision_tables, seed_city, import_registry, app_and_gate,
-    nightly_flows, show_counts, open_pages,
+    prepare_environment,
+    start_emulator,
+    provision_tables,
+    seed_city,
+    import_registry,
+    app_and_gate,
+    nightly_flows,
+    show_counts,
+    open_pages,
 ]
 
 
@@ -215,7 +234,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local_emulator.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=2000, help="size of the synthetic city (default 2000)")
     parser.add_argument("--seed", type=int, default=7, help="same seed, same city (default 7)")
-    parser.add_argument("--history-days", type=int, default=8, help="days of entry/exit history (default 8: the flows look back 7 days)")
+    parser.add_argument(
+        "--history-days", type=int, default=8, help="days of entry/exit history (default 8: the flows look back 7 days)"
+    )
     parser.add_argument("--port", type=int, default=None, help="emulator port (default: a free one)")
     parser.add_argument("--keep-running", action="store_true", help="leave the emulator up until Ctrl-C")
     return parser.parse_args(argv)

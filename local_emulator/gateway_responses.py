@@ -59,14 +59,20 @@ def install() -> None:
         try:
             route = self.event_converter._route_matcher.match_route(path).route
         except ValueError:
-            raise UnknownRoute(_problem_headers(request_id), json.dumps(unknown_route_body(request_id)).encode()) from None
+            raise UnknownRoute(
+                _problem_headers(request_id), json.dumps(unknown_route_body(request_id)).encode()
+            ) from None
         methods = self._app_object.routes[route]
         if method == "OPTIONS" and "OPTIONS" not in methods and not any(entry.cors for entry in methods.values()):
             allowed = ", ".join(sorted(methods))
             document = {
-                "type": "urn:gridgate:problem:method_not_allowed", "title": "Method Not Allowed", "status": 405,
-                "detail": f"this endpoint answers {allowed}", "code": "method_not_allowed",
-                "instance": f"urn:gridgate:request:{request_id}", "request_id": request_id,
+                "type": "urn:gridgate:problem:method_not_allowed",
+                "title": "Method Not Allowed",
+                "status": 405,
+                "detail": f"this endpoint answers {allowed}",
+                "code": "method_not_allowed",
+                "instance": f"urn:gridgate:request:{request_id}",
+                "request_id": request_id,
             }
             raise OptionsNotAllowed(_problem_headers(request_id, Allow=allowed), json.dumps(document).encode())
         return original(self, method, path, headers, body)

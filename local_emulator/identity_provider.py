@@ -59,13 +59,19 @@ def _b64url(raw: bytes) -> str:
 def _loopback_callback(uri: str) -> bool:
     """RFC 8252 §7.3: a native/local client's loopback redirect may use any port; path fixed."""
     parts = urllib.parse.urlsplit(uri)
-    return parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS and parts.path == "/auth/callback" \
-        and not parts.query and not parts.fragment
+    return (
+        parts.scheme == "http"
+        and parts.hostname in _LOOPBACK_HOSTS
+        and parts.path == "/auth/callback"
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 class EmulatedIdentityProvider:
-    def __init__(self, accounts: Iterable[StaffAccount], client_id: str = CLIENT_ID, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, accounts: Iterable[StaffAccount], client_id: str = CLIENT_ID, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.accounts = {account.staff_number: account for account in accounts}
         self.client_id = client_id
         self._key = Ed25519PrivateKey.generate()
@@ -87,7 +93,7 @@ class EmulatedIdentityProvider:
 
     # --- serving ---------------------------------------------------------------------------------
     @contextmanager
-    def running(self) -> Iterator["EmulatedIdentityProvider"]:
+    def running(self) -> Iterator[EmulatedIdentityProvider]:
         thread = threading.Thread(target=self._server.serve_forever, name="emulated-idp", daemon=True)
         thread.start()
         try:
@@ -99,15 +105,24 @@ class EmulatedIdentityProvider:
 
     def _jwks(self) -> dict:
         public = self._key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": _b64url(public), "kid": self.key_id,
-                          "alg": "EdDSA", "use": "sig"}]}
+        return {
+            "keys": [
+                {"kty": "OKP", "crv": "Ed25519", "x": _b64url(public), "kid": self.key_id, "alg": "EdDSA", "use": "sig"}
+            ]
+        }
 
     def _discovery(self) -> dict:
-        return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
-                "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
-                "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"],
-                "id_token_signing_alg_values_supported": ["EdDSA"], "subject_types_supported": ["public"],
-                "token_endpoint_auth_methods_supported": ["none"]}
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "id_token_signing_alg_values_supported": ["EdDSA"],
+            "subject_types_supported": ["public"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        }
 
     def _authorization_problem(self, params: dict[str, str]) -> str | None:
         if params.get("client_id") != self.client_id:
@@ -124,28 +139,42 @@ class EmulatedIdentityProvider:
 
     def _login_form(self, params: dict[str, str], wrong: bool) -> str:
         t = i18n.translator(params.get("ui_locales"))
-        hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                         for k, v in params.items() if k not in ("staff_number", "password"))
-        error = f'<p id="login-error" role="alert" style="color:#c53030">{html.escape(t("idp.wrong_password"))}</p>' if wrong else ""
-        return (f'<!doctype html><html lang="{t.html_lang}"><head><meta charset="utf-8">'
-                f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(t("idp.title"))}</title></head>'
-                f'<body style="font: 16px/1.5 {html.escape(i18n.FONT_STACK)}; max-width: 420px; margin: 24px auto; padding: 0 16px">'
-                f'<main><h1 style="font-size:20px">{html.escape(t("idp.title"))}</h1>'
-                f'<p>{html.escape(t("idp.for_client"))}</p>{error}'
-                f'<form method="post" action="/authorize">{hidden}'
-                f'<p><label for="staff_number">{html.escape(t("idp.staff_number"))}</label><br>'
-                f'<input id="staff_number" name="staff_number" autocomplete="username" required style="width:100%;padding:8px;font:inherit"></p>'
-                f'<p><label for="password">{html.escape(t("idp.password"))}</label><br>'
-                f'<input id="password" name="password" type="password" autocomplete="current-password" required style="width:100%;padding:8px;font:inherit"></p>'
-                f'<p><button id="login" type="submit" style="width:100%;padding:10px;font:inherit;background:#2b6cb0;color:#fff;border:0;border-radius:6px">'
-                f'{html.escape(t("idp.submit"))}</button></p></form></main></body></html>')
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in params.items()
+            if k not in ("staff_number", "password")
+        )
+        error = (
+            f'<p id="login-error" role="alert" style="color:#c53030">{html.escape(t("idp.wrong_password"))}</p>'
+            if wrong
+            else ""
+        )
+        return (
+            f'<!doctype html><html lang="{t.html_lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(t("idp.title"))}</title></head>'
+            f'<body style="font: 16px/1.5 {html.escape(i18n.FONT_STACK)}; max-width: 420px; margin: 24px auto; padding: 0 16px">'
+            f'<main><h1 style="font-size:20px">{html.escape(t("idp.title"))}</h1>'
+            f"<p>{html.escape(t('idp.for_client'))}</p>{error}"
+            f'<form method="post" action="/authorize">{hidden}'
+            f'<p><label for="staff_number">{html.escape(t("idp.staff_number"))}</label><br>'
+            f'<input id="staff_number" name="staff_number" autocomplete="username" required style="width:100%;padding:8px;font:inherit"></p>'
+            f'<p><label for="password">{html.escape(t("idp.password"))}</label><br>'
+            f'<input id="password" name="password" type="password" autocomplete="current-password" required style="width:100%;padding:8px;font:inherit"></p>'
+            f'<p><button id="login" type="submit" style="width:100%;padding:10px;font:inherit;background:#2b6cb0;color:#fff;border:0;border-radius:6px">'
+            f"{html.escape(t('idp.submit'))}</button></p></form></main></body></html>"
+        )
 
     def _issue_code(self, params: dict[str, str], account: StaffAccount) -> str:
         code = secrets.token_urlsafe(24)
         with self._lock:
-            self._codes[code] = {"client_id": params["client_id"], "redirect_uri": params["redirect_uri"],
-                                 "challenge": params["code_challenge"], "nonce": params["nonce"], "account": account,
-                                 "expires": clock.now() + timedelta(seconds=_CODE_SECONDS)}
+            self._codes[code] = {
+                "client_id": params["client_id"],
+                "redirect_uri": params["redirect_uri"],
+                "challenge": params["code_challenge"],
+                "nonce": params["nonce"],
+                "account": account,
+                "expires": clock.now() + timedelta(seconds=_CODE_SECONDS),
+            }
         return code
 
     def _token(self, form: dict[str, str]) -> tuple[int, dict]:
@@ -162,10 +191,17 @@ class EmulatedIdentityProvider:
             return 400, {"error": "invalid_grant", "error_description": "PKCE verifier does not match"}
         account: StaffAccount = grant["account"]
         issued = clock.now()
-        claims = {"iss": self.issuer, "aud": self.client_id, "sub": account.staff_number, "name": account.name,
-                  "nonce": grant["nonce"], "iat": int(issued.timestamp()),
-                  "exp": int((issued + timedelta(seconds=_ID_TOKEN_SECONDS)).timestamp()),
-                  "roles": list(account.roles), "grids": list(account.grids)}
+        claims = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "sub": account.staff_number,
+            "name": account.name,
+            "nonce": grant["nonce"],
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + timedelta(seconds=_ID_TOKEN_SECONDS)).timestamp()),
+            "roles": list(account.roles),
+            "grids": list(account.grids),
+        }
         key, kid = self._key, self.key_id
         if self._tamper is not None:
             change, self._tamper = self._tamper, None
@@ -223,7 +259,9 @@ class EmulatedIdentityProvider:
                 if problem:
                     return self._send(400, html.escape(problem), "text/plain; charset=utf-8")
                 account = idp.accounts.get(form.get("staff_number", ""))
-                if account is None or not secrets.compare_digest(account.password.encode(), form.get("password", "").encode()):
+                if account is None or not secrets.compare_digest(
+                    account.password.encode(), form.get("password", "").encode()
+                ):
                     return self._send(401, idp._login_form(form, wrong=True), "text/html; charset=utf-8")
                 query = urllib.parse.urlencode({"code": idp._issue_code(form, account), "state": form["state"]})
                 self._send(302, "", "text/plain", {"Location": f"{form['redirect_uri']}?{query}"})

@@ -48,7 +48,8 @@ import inspect
 import json
 import logging
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 logger = logging.getLogger(__name__)
 _importing = threading.local()
@@ -152,7 +153,9 @@ class _TouchedItems:
 
     def __init__(self) -> None:
         self._tables: dict[str, Any] = {}
-        self._before: dict[tuple[str, Any, Any], tuple[bool, Any]] = {}  # (table, hash, range) -> (partition existed, item)
+        self._before: dict[
+            tuple[str, Any, Any], tuple[bool, Any]
+        ] = {}  # (table, hash, range) -> (partition existed, item)
 
     @classmethod
     def read(cls, tables: dict[str, Any], transact_items: list[dict[str, Any]], dynamo_type) -> _TouchedItems | None:

@@ -63,10 +63,13 @@ def run_night(demo) -> None:
     unfinished = clock.today() + timedelta(days=1)
     failed = run_deployment(night, parameters={"day": unfinished.isoformat()}, timeout=NIGHT_TIMEOUT_SECONDS)
     started = step_runs(failed.id)
-    demo.say(f"  a night for {unfinished} (not over yet): {failed.state.name}; steps started: "
-             f"{', '.join(f'{s} {r.state.name}' for s, r in started.items())}; not started: "
-             f"{', '.join(s for s in ORDER if s not in started) or 'none'}")
+    demo.say(
+        f"  a night for {unfinished} (not over yet): {failed.state.name}; steps started: "
+        f"{', '.join(f'{s} {r.state.name}' for s, r in started.items())}; not started: "
+        f"{', '.join(s for s in ORDER if s not in started) or 'none'}"
+    )
     alerts = [r.json() for r in receiver.wait_for(2, timeout=30)]
-    demo.say(f"  failure webhook {receiver.url} received {len(alerts)} alerts: "
-             f"{', '.join(sorted(a['flow'] + ' ' + a['state'] for a in alerts))}")
-
+    demo.say(
+        f"  failure webhook {receiver.url} received {len(alerts)} alerts: "
+        f"{', '.join(sorted(a['flow'] + ' ' + a['state'] for a in alerts))}"
+    )

@@ -34,13 +34,19 @@ def start_prefect_server(log_file: Path, timeout: float = 120.0) -> PrefectServe
     port = free_port()
     # The UI is a browser app that calls the API; unless told, it calls the default port 4200
     # ("Can't connect to Server API at http://127.0.0.1:4200/api"), not the free port taken here.
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-           "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+    env = {
+        **os.environ,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
+    }
     env.pop("PREFECT_API_URL", None)
     log = log_file.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     server = PrefectServer(f"http://127.0.0.1:{port}/api", process)
     wait_until_answering(f"{server.url}/health", process, f"prefect server (log: {log_file})", timeout, poll=0.5)

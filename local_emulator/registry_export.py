@@ -13,11 +13,11 @@ import csv
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+
 import numpy as np
 
 from gridgate.domain.id_numbers import check_character
-from gridgate.services.registry_import import COLUMNS
-
+from gridgate.registry.registry_import import COLUMNS
 from local_emulator.synthetic_city import KEY_GROUP_NAMES, City
 
 
@@ -70,9 +70,14 @@ def write_sample_export(city: City, directory: Path | str, new_people: int = 12,
         home = homes[n % len(homes)]["home_id"]
         people.append(
             {
-                "id_number": number, "name": f"新居民{n + 1}", "sex": "M" if male else "F",
-                "birth_date": born.isoformat(), "registries": "population", "registered_home_id": home,
-                "phone": "", "key_groups": "",
+                "id_number": number,
+                "name": f"新居民{n + 1}",
+                "sex": "M" if male else "F",
+                "birth_date": born.isoformat(),
+                "registries": "population",
+                "registered_home_id": home,
+                "phone": "",
+                "key_groups": "",
             }
         )
         if n < len(homes):
@@ -80,7 +85,13 @@ def write_sample_export(city: City, directory: Path | str, new_people: int = 12,
         vector = rng.standard_normal(128).astype("<f4")
         vector /= np.linalg.norm(vector)
         consent = datetime(2024, 5, 1, 10, tzinfo=timezone(timedelta(hours=8))) + timedelta(days=n)
-        faces.append({"id_number": number, "encoding_base64": base64.b64encode(vector.tobytes()).decode(), "consent_at": consent.isoformat()})
+        faces.append(
+            {
+                "id_number": number,
+                "encoding_base64": base64.b64encode(vector.tobytes()).decode(),
+                "consent_at": consent.isoformat(),
+            }
+        )
 
     # a correction to someone already registered: same ID number, new phone number
     known = int(rng.integers(0, city.n_persons))
@@ -88,10 +99,12 @@ def write_sample_export(city: City, directory: Path | str, new_people: int = 12,
     known_home = city.person_registered_home[known]
     people.append(
         {
-            "id_number": known_number, "name": city.names(np.array([known]))[0],
+            "id_number": known_number,
+            "name": city.names(np.array([known]))[0],
             "sex": "M" if city.person_male[known] else "F",
             "birth_date": date.fromordinal(int(city.person_birth[known])).isoformat(),
-            "registries": "population", "registered_home_id": city.home_ids[int(known_home)].as_py() if known_home >= 0 else "",
+            "registries": "population",
+            "registered_home_id": city.home_ids[int(known_home)].as_py() if known_home >= 0 else "",
             "phone": "13912345678",
             "key_groups": ";".join(name for bit, name in KEY_GROUP_NAMES if city.person_key_groups[known] & bit),
         }
@@ -111,7 +124,12 @@ def write_sample_export(city: City, directory: Path | str, new_people: int = 12,
     ]
     owners += [
         {"owner_id_number": people[0]["id_number"], "home_id": "NO-SUCH-HOME", "since": "2025-03-01", "until": ""},
-        {"owner_id_number": people[1]["id_number"], "home_id": homes[0]["home_id"], "since": "2025-03-01", "until": "2024-01-01"},
+        {
+            "owner_id_number": people[1]["id_number"],
+            "home_id": homes[0]["home_id"],
+            "since": "2025-03-01",
+            "until": "2024-01-01",
+        },
     ]
     faces.append({**faces[0], "id_number": known_number, "encoding_base64": "not base64!"})
     bad = {"persons.csv": 3, "homes.csv": 2, "ownership.csv": 2, "faces.csv": 1}

@@ -11,9 +11,9 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from local_emulator.processes import stop_process, wait_until_answering
 

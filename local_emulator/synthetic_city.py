@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from gridgate.clock import city_clock
 from gridgate.domain.id_numbers import CHECK_CHARACTERS, WEIGHTS
 from gridgate.security.keyring import ed25519_public_key
@@ -44,7 +45,11 @@ FACE_BLOCK = 4096
 # Codes of the small enumerations kept as int8 columns; the strings are the domain enums' values.
 REGISTRY_APP, REGISTRY_POPULATION = 1, 2  # bit flags in `registries`
 KEY_ELDERLY_ALONE, KEY_DISABLED, KEY_CORRECTION = 1, 2, 4  # bit flags in `key_groups`
-KEY_GROUP_NAMES = ((KEY_ELDERLY_ALONE, "elderly_alone"), (KEY_DISABLED, "disabled"), (KEY_CORRECTION, "community_correction"))
+KEY_GROUP_NAMES = (
+    (KEY_ELDERLY_ALONE, "elderly_alone"),
+    (KEY_DISABLED, "disabled"),
+    (KEY_CORRECTION, "community_correction"),
+)
 ROLE_OWNER, ROLE_CO_OWNER, ROLE_FAMILY, ROLE_TENANT, ROLE_NON_RESIDENT = range(5)
 HOUSEHOLD_VACANT, HOUSEHOLD_OWNER, HOUSEHOLD_RENTED, HOUSEHOLD_GROUP = range(4)
 RELATIONS = ("family", "tenant")
@@ -60,12 +65,24 @@ GATE_DIRECTIONS = ("entry", "exit")
 
 #: Nanjing's district area codes (the first six digits of a resident ID number) and names.
 NANJING_DISTRICTS = (
-    ("320102", "玄武区"), ("320104", "秦淮区"), ("320105", "建邺区"), ("320106", "鼓楼区"),
-    ("320111", "浦口区"), ("320113", "栖霞区"), ("320114", "雨花台区"), ("320115", "江宁区"),
-    ("320116", "六合区"), ("320117", "溧水区"), ("320118", "高淳区"),
+    ("320102", "玄武区"),
+    ("320104", "秦淮区"),
+    ("320105", "建邺区"),
+    ("320106", "鼓楼区"),
+    ("320111", "浦口区"),
+    ("320113", "栖霞区"),
+    ("320114", "雨花台区"),
+    ("320115", "江宁区"),
+    ("320116", "六合区"),
+    ("320117", "溧水区"),
+    ("320118", "高淳区"),
 )
-SURNAMES = tuple("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔向汤")
-GIVEN = tuple("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华建国志文玉珍红梅兵飞斌鹏宇浩然子涵欣怡梓轩雨桐诺晨思佳俊博晓婷雪琳宏波海燕春秀云")
+SURNAMES = tuple(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔向汤"
+)
+GIVEN = tuple(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华建国志文玉珍红梅兵飞斌鹏宇浩然子涵欣怡梓轩雨桐诺晨思佳俊博晓婷雪琳宏波海燕春秀云"
+)
 _PLACE_WORDS = tuple("梅兰竹菊松柏桃李枫杨柳荷月星晨曦锦绣翠华瑞祥和安康宁泰丰盛嘉隆新福")
 
 #: Building forms: units per building, floors, homes per floor and the median floor area (m²).
@@ -115,7 +132,7 @@ def padded(numbers: np.ndarray, width: int) -> pa.Array:
 
 
 def _epoch_seconds(day: date) -> int:
-    return int(datetime.combine(day, time.min, tzinfo=timezone.utc).timestamp())
+    return int(datetime.combine(day, time.min, tzinfo=UTC).timestamp())
 
 
 # --- the city ------------------------------------------------------------------------------------
@@ -272,7 +289,7 @@ class City:
     @property
     def now(self) -> datetime:
         """The city's clock: the moment the history ends (local midnight opening `today`)."""
-        return datetime.fromtimestamp(_local_midnight_ms(self.today) / 1000, timezone.utc)
+        return datetime.fromtimestamp(_local_midnight_ms(self.today) / 1000, UTC)
 
     def person_ids(self, rows: np.ndarray | None = None) -> pa.Array:
         rows = np.arange(self.n_persons) if rows is None else rows
@@ -283,8 +300,10 @@ class City:
         building_ids = pa.array(self.places.building_ids)
         return concat(
             building_ids.take(pa.array(self.home_building)),
-            "-U", pc.cast(pa.array(self.home_unit), pa.string()),
-            "-", pc.cast(pa.array(self.home_room), pa.string()),
+            "-U",
+            pc.cast(pa.array(self.home_unit), pa.string()),
+            "-",
+            pc.cast(pa.array(self.home_room), pa.string()),
         )
 
     def grant_ids(self) -> pa.Array:
@@ -351,7 +370,7 @@ class City:
             self._days[local_day] = _draw_passages(self, local_day, self.passes(local_day))
         return self._days[local_day]
 
-    def events_on(self, day: date) -> "UtcDayEvents":
+    def events_on(self, day: date) -> UtcDayEvents:
         """Every passage of UTC day `day` in the history, in time order (local days `day` and
         `day + 1` share it; only history days count, so nothing happens after the city's `now`)."""
         start = _epoch_seconds(day) * 1000
@@ -467,8 +486,12 @@ class _Homes:
 
     def columns(self) -> dict[str, np.ndarray]:
         return {
-            "home_building": self.building, "home_unit": self.unit, "home_floor": self.floor,
-            "home_room": self.room, "home_area": self.area, "home_household": self.household,
+            "home_building": self.building,
+            "home_unit": self.unit,
+            "home_floor": self.floor,
+            "home_room": self.room,
+            "home_area": self.area,
+            "home_household": self.household,
         }
 
 
@@ -524,12 +547,17 @@ def _draw_homes(places: Places, persons: int, rng: np.random.Generator) -> _Home
     if over.any():
         first_over = np.argmax(over)
         size[order[first_over]] -= running[first_over] - residents_wanted
-        size[order[first_over + 1:]] = 0
+        size[order[first_over + 1 :]] = 0
     kind[size == 0] = HOUSEHOLD_VACANT
     return _Homes(
-        building=home_building.astype(np.int32), unit=unit.astype(np.int16), floor=floor.astype(np.int16),
-        room=room.astype(np.int16), area=area.astype(np.float32), household=kind.astype(np.int8),
-        size=size, estate=estate,
+        building=home_building.astype(np.int32),
+        unit=unit.astype(np.int16),
+        floor=floor.astype(np.int16),
+        room=room.astype(np.int16),
+        area=area.astype(np.float32),
+        household=kind.astype(np.int8),
+        size=size,
+        estate=estate,
     )
 
 
@@ -553,12 +581,21 @@ class _People:
 
     def columns(self) -> dict[str, np.ndarray]:
         return {
-            "person_home": self.home, "person_role": self.role, "person_registries": self.registries,
-            "person_birth": self.birth, "person_male": self.male, "person_area": self.area,
-            "person_sequence": self.sequence, "person_surname": self.surname, "person_given": self.given,
-            "person_phone": self.phone, "person_registered_home": self.registered_home,
-            "person_key_groups": self.key_groups, "person_silent": self.silent,
-            "person_night_owl": self.night_owl, "person_pass_regular": self.pass_regular,
+            "person_home": self.home,
+            "person_role": self.role,
+            "person_registries": self.registries,
+            "person_birth": self.birth,
+            "person_male": self.male,
+            "person_area": self.area,
+            "person_sequence": self.sequence,
+            "person_surname": self.surname,
+            "person_given": self.given,
+            "person_phone": self.phone,
+            "person_registered_home": self.registered_home,
+            "person_key_groups": self.key_groups,
+            "person_silent": self.silent,
+            "person_night_owl": self.night_owl,
+            "person_pass_regular": self.pass_regular,
         }
 
 
@@ -589,10 +626,14 @@ def _draw_people(homes: _Homes, persons: int, today: date, rng: np.random.Genera
     elderly = alone_owner & (rng.random(persons) < 0.4)
     age[elderly] = rng.uniform(70, 94, elderly.sum())
     family = role == ROLE_FAMILY
-    age[family] = np.where(rng.random(family.sum()) < 0.6, rng.uniform(0, 26, family.sum()), rng.uniform(58, 90, family.sum()))
+    age[family] = np.where(
+        rng.random(family.sum()) < 0.6, rng.uniform(0, 26, family.sum()), rng.uniform(58, 90, family.sum())
+    )
     tenant = role == ROLE_TENANT
     age[tenant] = rng.uniform(18, 56, tenant.sum())
-    age[role == ROLE_CO_OWNER] = np.clip(age[np.flatnonzero(role == ROLE_CO_OWNER) - 1] + rng.normal(0, 3, co_owner.sum()), 22, 95)
+    age[role == ROLE_CO_OWNER] = np.clip(
+        age[np.flatnonzero(role == ROLE_CO_OWNER) - 1] + rng.normal(0, 3, co_owner.sum()), 22, 95
+    )
     birth = today.toordinal() - (age * 365.25).astype(np.int64) - rng.integers(0, 365, persons)
     male = rng.random(persons) < 0.5
     male[co_owner] = ~male[np.flatnonzero(co_owner) - 1]
@@ -625,8 +666,17 @@ def _draw_people(homes: _Homes, persons: int, today: date, rng: np.random.Genera
     silent = (not_leaving & elderly) | moved_out
     night_owl = _at_least_one(correction & (rng.random(persons) < 0.4), np.flatnonzero(correction), rng) & correction
     return _People(
-        home=home, role=role, birth=birth.astype(np.int32), male=male, area=area, sequence=sequence,
-        surname=surname, given=given, key_groups=key_groups, silent=silent, night_owl=night_owl,
+        home=home,
+        role=role,
+        birth=birth.astype(np.int32),
+        male=male,
+        area=area,
+        sequence=sequence,
+        surname=surname,
+        given=given,
+        key_groups=key_groups,
+        silent=silent,
+        night_owl=night_owl,
         pass_regular=np.zeros(persons, dtype=bool),
     )
 
@@ -737,16 +787,27 @@ def _draw_property(homes: _Homes, people: _People, today: date, rng: np.random.G
     ends = np.where(is_tenant, today_ord + rng.integers(30, 700, len(grantee)), -1)
     created = (starts - date(1970, 1, 1).toordinal()) * 86400 - rng.integers(3600, 86400 * 3, len(grantee))
     return _Property(
-        ownership_person=o_person.astype(np.int32), ownership_home=o_home.astype(np.int32),
-        ownership_since=o_since.astype(np.int32), ownership_until=o_until.astype(np.int32),
-        grant_home=g_home.astype(np.int32), grant_grantee=grantee.astype(np.int32), grant_relation=relation,
-        grant_starts=starts.astype(np.int32), grant_ends=ends.astype(np.int32), grant_by=by.astype(np.int32),
-        grant_status=np.zeros(len(grantee), dtype=np.int8), grant_created=created.astype(np.int64),
-        landlord=landlord, sold_homes=sold, over_cap_homes=fully_granted,
+        ownership_person=o_person.astype(np.int32),
+        ownership_home=o_home.astype(np.int32),
+        ownership_since=o_since.astype(np.int32),
+        ownership_until=o_until.astype(np.int32),
+        grant_home=g_home.astype(np.int32),
+        grant_grantee=grantee.astype(np.int32),
+        grant_relation=relation,
+        grant_starts=starts.astype(np.int32),
+        grant_ends=ends.astype(np.int32),
+        grant_by=by.astype(np.int32),
+        grant_status=np.zeros(len(grantee), dtype=np.int8),
+        grant_created=created.astype(np.int64),
+        landlord=landlord,
+        sold_homes=sold,
+        over_cap_homes=fully_granted,
     )
 
 
-def _draw_registries(people: _People, property_: _Property, homes: _Homes, today: date, rng: np.random.Generator) -> None:
+def _draw_registries(
+    people: _People, property_: _Property, homes: _Homes, today: date, rng: np.random.Generator
+) -> None:
     """Registry membership (≈47 % app users), registered addresses and phones."""
     persons = len(people.home)
     resident = people.home >= 0
@@ -827,7 +888,9 @@ def _truth(city: City, property_: _Property) -> dict[str, list[str]]:
         "over_cap_homes": homes(property_.over_cap_homes),
         "sold_homes": homes(property_.sold_homes),
         "grants_by_ex_owners": city.grant_ids().take(pa.array(sold_grants, type=pa.int64())).to_pylist(),
-        "grantees_registered_elsewhere": sorted(set(ids.take(pa.array(city.grant_grantee[elsewhere], type=pa.int64())).to_pylist())),
+        "grantees_registered_elsewhere": sorted(
+            set(ids.take(pa.array(city.grant_grantee[elsewhere], type=pa.int64())).to_pylist())
+        ),
     }
 
 
@@ -916,11 +979,13 @@ def _draw_passages(city: City, local_day: date, passes: DayPasses) -> DayActivit
     who = np.repeat(people, trips)
     which = _rank_in_group(who) if len(who) else who
     out = np.select(
-        [which == 0, which == 1], [rng.normal(7.75, 0.9, len(who)), rng.uniform(11.0, 15.0, len(who))],
+        [which == 0, which == 1],
+        [rng.normal(7.75, 0.9, len(who)), rng.uniform(11.0, 15.0, len(who))],
         rng.uniform(18.8, 20.8, len(who)),
     )
     length = np.select(
-        [which == 0, which == 1], [rng.normal(10.5, 1.4, len(who)), rng.uniform(0.5, 3.0, len(who))],
+        [which == 0, which == 1],
+        [rng.normal(10.5, 1.4, len(who)), rng.uniform(0.5, 3.0, len(who))],
         rng.uniform(0.3, 1.5, len(who)),
     )
     owls = np.flatnonzero(city.person_night_owl & ~city.person_silent)
@@ -991,7 +1056,12 @@ def _draw_passages(city: City, local_day: date, passes: DayPasses) -> DayActivit
         outcome=np.r_[np.where(direction == 0, 0, 2).astype(np.int8), fill(0, n_v), fill(2, n_v), fill(1, n_s)],
         reason=np.r_[reason, fill(1, n_v), fill(2, n_v), fill(3, n_s)],
         registry=np.r_[registry, fill(-1, n_v), v_registry, fill(-1, n_s)],
-        score=np.r_[score, fill(np.nan, n_v, np.float64), np.where(v_known, rng.uniform(0.22, 0.45, n_v), np.nan), fill(np.nan, n_s, np.float64)],
+        score=np.r_[
+            score,
+            fill(np.nan, n_v, np.float64),
+            np.where(v_known, rng.uniform(0.22, 0.45, n_v), np.nan),
+            fill(np.nan, n_s, np.float64),
+        ],
         right=np.r_[right, fill(3, n_v), fill(-1, n_v), fill(-1, n_s)],
     )
 
@@ -1004,7 +1074,7 @@ def _landlords(city: City) -> np.ndarray:
     return owner
 
 
-def _merge_events(day: date, parts: list[tuple[DayActivity, np.ndarray]]) -> "UtcDayEvents":
+def _merge_events(day: date, parts: list[tuple[DayActivity, np.ndarray]]) -> UtcDayEvents:
     """The passages of the parts kept by their masks, as one time-ordered activity of UTC `day`.
 
     Pass numbers stay relative to the local day that issued the pass (`pass_day`).

@@ -18,7 +18,8 @@ import gzip
 import itertools
 import json
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import boto3
 from botocore.config import Config

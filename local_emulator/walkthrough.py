@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from gridgate import clock
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
@@ -55,7 +56,6 @@ class Walkthrough:
     def _gate_at(self, estate_id: str, *, same: bool) -> DemoGate | None:
         """An entry gate at the estate (`same`) or at any other estate; None where there is none."""
         from gridgate.adapters.tables import GateTable
-
         from local_emulator.synthetic_city import emulator_device_private_key
 
         gates = (g for g in GateTable.scan() if (g.estate_id == estate_id) == same and g.direction in ("entry", "both"))
@@ -87,7 +87,9 @@ class Walkthrough:
         return self.client.http.request("POST", "/gate/entry/qr", headers=headers, body=body).json_body["decision"]
 
     def _show(self, what: str, decision: dict) -> None:
-        detail = ", ".join(f"{k}={decision[k]}" for k in ("person_id", "pass_id", "right", "registry") if decision.get(k))
+        detail = ", ".join(
+            f"{k}={decision[k]}" for k in ("person_id", "pass_id", "right", "registry") if decision.get(k)
+        )
         self.say(f"  {what:<52} -> {decision['outcome'].upper():<5} {decision['reason']}  {detail}")
 
     # --- the story ---------------------------------------------------------------------------------
@@ -101,21 +103,28 @@ class Walkthrough:
         for row in range(int(self.owner[1:]) + 1, self.city.n_persons):  # someone not yet granted here
             grantee_id_number = self.city.id_numbers(np.array([row]))[0].decode()
             grant = self._app(
-                "POST", f"/homes/{self.home_id}/grants",
+                "POST",
+                f"/homes/{self.home_id}/grants",
                 {"grantee_id_number": grantee_id_number, "relation": "tenant", "starts_on": clock.today().isoformat()},
                 idempotency_key=uuid.uuid4().hex,
             )
             if grant.json_body.get("code") not in _NOT_A_NEW_GRANTEE:
                 break
-        say(f"  grant a tenant on {self.home_id}: HTTP {grant.status_code} "
-            f"{grant.json_body.get('grant_id') or grant.json_body.get('code')}")
+        say(
+            f"  grant a tenant on {self.home_id}: HTTP {grant.status_code} "
+            f"{grant.json_body.get('grant_id') or grant.json_body.get('code')}"
+        )
 
         issued = self._app(
-            "POST", f"/homes/{self.home_id}/passes", {"visitor_name": "访客", "duration_hours": 24, "max_uses": 1},
+            "POST",
+            f"/homes/{self.home_id}/passes",
+            {"visitor_name": "访客", "duration_hours": 24, "max_uses": 1},
             idempotency_key=uuid.uuid4().hex,
         ).json_body
-        say(f"  visitor pass {issued['pass_id']}: {len(issued['qr_text'])} characters, QR version {issued['qr_version']}, "
-            f"valid until {issued['valid_until']}")
+        say(
+            f"  visitor pass {issued['pass_id']}: {len(issued['qr_text'])} characters, QR version {issued['qr_version']}, "
+            f"valid until {issued['valid_until']}"
+        )
 
         say(f"gate {self.gate.gate_id} at estate {self.gate.estate_id} (signed device requests):")
         self._show("visitor shows the pass", self._gate_qr(self.gate, issued["qr_text"]))

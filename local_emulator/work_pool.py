@@ -27,15 +27,23 @@ def _prefect(*args: str) -> list[str]:
 def _env(api_url: str) -> dict[str, str]:
     # The worker asks for due runs every 2 s (Prefect's default is 10 s): a night's steps, each
     # started by the one before, then follow each other without idle polling gaps.
-    return {**os.environ, "PREFECT_API_URL": api_url, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_WORKER_QUERY_SECONDS": "2"}
+    return {
+        **os.environ,
+        "PREFECT_API_URL": api_url,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+    }
 
 
 def create_work_pool(api_url: str, name: str = WORK_POOL) -> None:
     """Create (or keep) a ``process`` pool with Prefect's default job template."""
     subprocess.run(
         _prefect("work-pool", "create", name, "--type", "process", "--overwrite"),
-        env=_env(api_url), check=True, capture_output=True, timeout=120,
+        env=_env(api_url),
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
@@ -47,7 +55,10 @@ class Worker:
         self._log = log_file.open("w")
         self.process = subprocess.Popen(
             _prefect("worker", "start", "--pool", pool, "--type", "process"),
-            cwd=REPO, env=_env(api_url), stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=_env(api_url),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def stop(self) -> None:

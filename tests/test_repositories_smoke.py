@@ -7,7 +7,9 @@ from gridgate.domain.model import Ownership, Person, Registry
 
 def test_person_round_trip_keeps_identifiers_sealed(moto_server, protector):
     repo = PersonRepository(protector)
-    person = Person("P-smoke-1", "张三", "32010219800101123X", frozenset({Registry.APP}), 1980, "M", phone="13800000000")
+    person = Person(
+        "P-smoke-1", "张三", "32010219800101123X", frozenset({Registry.APP}), 1980, "M", phone="13800000000"
+    )
     repo.add(person)
     stored = PersonTable.get("P-smoke-1")
     assert b"32010219800101123X" not in stored.id_enc and "123X" not in stored.id_hash

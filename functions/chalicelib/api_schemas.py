@@ -35,7 +35,9 @@ class GateEvent(BaseModel):
     occurred_at: datetime
     method: AccessMethod
     outcome: Outcome
-    reason: str = Field(description="stable reason code (docs/gate.md): resident_right, visitor_pass, pass_expired, ...")
+    reason: str = Field(
+        description="stable reason code (docs/gate.md): resident_right, visitor_pass, pass_expired, ..."
+    )
     person_id: str | None
     pass_id: str | None
     home_id: str | None
@@ -221,13 +223,17 @@ class OverviewAnswer(BaseModel):
     parent: ParentPlace | None
     day: date | None
     places: list[PlaceView]
-    charts: list[ChartView] = Field(description="the charts' data, drawn by the page with ECharts; titles in the viewer's language")
+    charts: list[ChartView] = Field(
+        description="the charts' data, drawn by the page with ECharts; titles in the viewer's language"
+    )
     findings: list[FindingView]
     alerts: list[FindingView]
     findings_total: int
     alerts_total: int
     open_findings: int
-    findings_next_cursor: str | None = Field(description="continues `findings` on /pages/data-center/findings?kind=finding")
+    findings_next_cursor: str | None = Field(
+        description="continues `findings` on /pages/data-center/findings?kind=finding"
+    )
     alerts_next_cursor: str | None = Field(description="continues `alerts` on /pages/data-center/findings?kind=alert")
     prefect_ui_url: str | None
 

@@ -1,7 +1,7 @@
 """Who is calling: the bearer token of an app request, checked, and the role the route needs.
 
 A page signed in through the city IdP sends its session's access token (``gsa.…``, see
-`gridgate.services.people_sign_in`) in the same header; it is checked against its session, so a
+`gridgate.sign_in.people_sign_in`) in the same header; it is checked against its session, so a
 sign-out ends it at once.
 
 Every app route starts with ``principal = require(request, "resident")`` (grid-worker routes with
@@ -16,7 +16,7 @@ from chalice.app import Request
 
 from chalicelib.errors import ApiError
 from gridgate.security.tokens import Principal, verify_bearer
-from gridgate.services.people_sign_in import ACCESS_PREFIX, people_sign_in
+from gridgate.sign_in.people_sign_in import ACCESS_PREFIX, people_sign_in
 
 _SCHEME = "bearer"
 

@@ -32,11 +32,11 @@ from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
-from gridgate.adapters.ops_metrics import refusal
 
 from chalicelib.logs import logger
 from chalicelib.refusals import status_of
 from chalicelib.request_context import bind_request_id, request_id
+from gridgate.adapters.ops_metrics import refusal
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -44,7 +44,9 @@ TYPE_PREFIX = "urn:gridgate:problem:"
 
 #: What a 401 asks for, per family of routes: gates sign requests, everyone else sends a bearer token.
 BEARER_CHALLENGE = 'Bearer realm="gridgate"'
-GATE_CHALLENGE = 'GridgateEd25519 realm="gridgate-gate", headers="X-Gate-Id X-Gate-Timestamp X-Gate-Nonce X-Gate-Signature"'
+GATE_CHALLENGE = (
+    'GridgateEd25519 realm="gridgate-gate", headers="X-Gate-Id X-Gate-Timestamp X-Gate-Nonce X-Gate-Signature"'
+)
 
 #: Chalice's own error codes (``{"Code": ...}``) as gridgate's stable codes.
 _CHALICE_CODES = {
@@ -118,7 +120,9 @@ def _from_chalice(response: Response) -> ApiError:
     """Chalice's ``{"Code", "Message"}`` answer (or any non-problem error answer) as an `ApiError`."""
     body = response.body if isinstance(response.body, dict) else {}
     chalice_code = str(body.get("Code", ""))
-    code = _CHALICE_CODES.get(chalice_code) or (_snake(chalice_code) if chalice_code else _snake(_title(response.status_code).replace(" ", "")))
+    code = _CHALICE_CODES.get(chalice_code) or (
+        _snake(chalice_code) if chalice_code else _snake(_title(response.status_code).replace(" ", ""))
+    )
     message = str(body.get("Message") or _title(response.status_code))
     kept = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")}
     return ApiError(response.status_code, code, message, headers=kept)

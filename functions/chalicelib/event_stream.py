@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from chalicelib.logs import logger
 from gridgate.adapters.events import event_from_item
 from gridgate.adapters.tables import AccessEventTable
+from gridgate.events_out.event_delivery import EventDelivery
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import get_keyring
-from gridgate.services.event_delivery import EventDelivery
-
-from chalicelib.logs import logger
 
 
 @lru_cache(maxsize=1)

@@ -25,15 +25,16 @@ import base64
 import copy
 import re
 import threading
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from chalice.app import Request
 
 from chalicelib.errors import ApiError
@@ -61,7 +62,9 @@ class SealedDynamoDBPersistenceLayer(DynamoDBPersistenceLayer):
     def _update_record(self, data_record: DataRecord):
         sealed = copy.copy(data_record)
         if data_record.response_data is not None:
-            ciphertext = _protector().encrypt(data_record.response_data, context=self._context(data_record.idempotency_key))
+            ciphertext = _protector().encrypt(
+                data_record.response_data, context=self._context(data_record.idempotency_key)
+            )
             sealed.response_data = _SEALED_PREFIX + base64.b64encode(ciphertext).decode("ascii")
         return super()._update_record(sealed)
 
@@ -122,7 +125,9 @@ class IdempotentOperation:
         if key is None:
             return action()
         if not _KEY_SHAPE.match(key):
-            raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 8-128 characters of [A-Za-z0-9._:-]")
+            raise ApiError(
+                400, "invalid_idempotency_key", "Idempotency-Key must be 8-128 characters of [A-Za-z0-9._:-]"
+            )
         run = self._runner()
         if request.lambda_context is not None:
             # a crashed request's in-progress record then lapses with its invocation, not after the TTL
@@ -130,7 +135,9 @@ class IdempotentOperation:
         try:
             return run(request={"key": f"{caller}#{key}", "payload": payload}, action=action)
         except IdempotencyValidationError:
-            raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request") from None
+            raise ApiError(
+                422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
+            ) from None
         except IdempotencyAlreadyInProgressError:
             raise ApiError(409, "request_in_progress", "a request with this Idempotency-Key is still running") from None
 

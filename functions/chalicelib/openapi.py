@@ -20,9 +20,9 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from chalice import Chalice
 from pydantic import BaseModel
@@ -52,7 +52,6 @@ class Problem(BaseModel):
     instance: str
     code: str
     request_id: str
-
 
 
 @dataclass(frozen=True)
@@ -106,18 +105,29 @@ def documented(**details) -> Callable[[Callable], Callable]:
 
 #: The signed device headers of a gate decision.
 DEVICE_PARAMS = tuple(Param(name, "header", schema, text, required) for name, required, schema, text in DEVICE_HEADERS)
-LANG = Param("lang", "query", {"type": "string", "maxLength": 35}, "zh-CN or en (else: Accept-Language's first of them, else zh-CN)")
+LANG = Param(
+    "lang",
+    "query",
+    {"type": "string", "maxLength": 35},
+    "zh-CN or en (else: Accept-Language's first of them, else zh-CN)",
+)
 _ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}
 _LIMIT = Param(
-    "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    "limit",
+    "query",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     f"items per page (1-{MAX_LIMIT}, default {DEFAULT_LIMIT}); otherwise 400 bad_limit",
 )
 _CURSOR = Param(
-    "cursor", "query", {"type": "string", "maxLength": MAX_CURSOR_CHARS},
+    "cursor",
+    "query",
+    {"type": "string", "maxLength": MAX_CURSOR_CHARS},
     "the next_cursor of the previous page, unchanged, with the same other parameters (otherwise 400 bad_cursor)",
 )
 _IDEMPOTENCY_KEY = Param(
-    "Idempotency-Key", "header", {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,128}$"},
+    "Idempotency-Key",
+    "header",
+    {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,128}$"},
     "a retry with the same key returns the first result (422 for the same key with another body, 409 while it runs)",
 )
 
@@ -137,10 +147,19 @@ _STATUS_TEXT = {
     503: "Not able to serve right now: the city identity provider, a failed health check, or a missing asset",
 }
 _HEADERS = {
-    "X-Request-Id": {"description": "this request's id (also request_id of a problem, correlation_id in the logs)", "schema": {"type": "string"}},
+    "X-Request-Id": {
+        "description": "this request's id (also request_id of a problem, correlation_id in the logs)",
+        "schema": {"type": "string"},
+    },
 }
-_LINK = {"description": 'rel="next": the next page (same query, next cursor); absent on the last page', "schema": {"type": "string"}}
-_CHALLENGE = {"description": "the scheme to authenticate with (Bearer, or GridgateEd25519 on /gate)", "schema": {"type": "string"}}
+_LINK = {
+    "description": 'rel="next": the next page (same query, next cursor); absent on the last page',
+    "schema": {"type": "string"},
+}
+_CHALLENGE = {
+    "description": "the scheme to authenticate with (Bearer, or GridgateEd25519 on /gate)",
+    "schema": {"type": "string"},
+}
 
 
 def build_openapi(app: Chalice, title: str = "gridgate", version: str = "0.1.0") -> dict:
@@ -258,7 +277,10 @@ def _responses(details: Documented, has_path_params: bool) -> dict:
         if details.paged:
             response["headers"]["Link"] = _LINK
         if 300 <= status < 400:
-            response["headers"]["Location"] = {"schema": {"type": "string"}, "description": "where the browser goes next"}
+            response["headers"]["Location"] = {
+                "schema": {"type": "string"},
+                "description": "where the browser goes next",
+            }
         content = {}
         for body in _bodies(bodies):
             if isinstance(body, type):

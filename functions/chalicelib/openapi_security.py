@@ -17,6 +17,7 @@ import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gridgate.config import Settings
 from gridgate.security.device_auth import (
     HEADER_CAPTURED_AT,
     HEADER_EVENT_ID,
@@ -29,7 +30,6 @@ from gridgate.security.device_auth import (
     SIGNED_DEVICE_HEADERS,
     canonical_message,
 )
-from gridgate.config import Settings
 from gridgate.security.keyring import ed25519_public_key
 
 BEARER = "bearerAuth"
@@ -47,7 +47,8 @@ EXAMPLE_REQUEST = {
     "device_headers": {HEADER_EVENT_ID: "evt-000123", HEADER_CAPTURED_AT: "2026-01-01T08:00:00+08:00"},
 }
 
-_STEPS = f"""Every gate request carries four headers: `{HEADER_GATE_ID}` (the gate's registered id),
+_STEPS = (
+    f"""Every gate request carries four headers: `{HEADER_GATE_ID}` (the gate's registered id),
 `{HEADER_TIMESTAMP}` (Unix seconds; refused when more than the server's window,
 `gate_request_window_seconds`, {Settings.model_fields["gate_request_window_seconds"].default} s by default, off its clock), `{HEADER_NONCE}` (16-64 characters of `[A-Za-z0-9_-]`, never reused by that gate) and
 `{HEADER_SIGNATURE}`: the standard base64 of the 64-byte Ed25519 signature, made with the gate's own
@@ -60,16 +61,19 @@ private key, over these lines joined by a single `\\n` (no trailing newline), en
 5. the timestamp (as in `{HEADER_TIMESTAMP}`)
 6. the nonce (as in `{HEADER_NONCE}`)
 7. the lower-case hex SHA-256 of the exact body bytes (of the empty string for a GET)
-""" + "".join(
-    f"{8 + i}. the value of `{name}` as sent, or an empty line when the header is absent\n"
-    for i, name in enumerate(SIGNED_DEVICE_HEADERS)
-) + """
+"""
+    + "".join(
+        f"{8 + i}. the value of `{name}` as sent, or an empty line when the header is absent\n"
+        for i, name in enumerate(SIGNED_DEVICE_HEADERS)
+    )
+    + """
 The gate's public key (32 bytes) is registered in its gate record; the estate a gate acts for is
 taken from that record, never from the request. Refusals are 401 with codes `missing_signature`,
 `unknown_gate`, `stale_request`, `bad_signature`, `replayed_request`; nothing is recorded and no
 gate opens. A retry of the same passage resends the same `X-Device-Event-Id` and `X-Captured-At`
 with a new timestamp, nonce and signature.
 """
+)
 
 
 def worked_example() -> dict:
@@ -77,7 +81,12 @@ def worked_example() -> dict:
     example = EXAMPLE_REQUEST
     body = example["body"].encode("utf-8")
     message = canonical_message(
-        example["method"], example["path"], example["gate_id"], example["timestamp"], example["nonce"], body,
+        example["method"],
+        example["path"],
+        example["gate_id"],
+        example["timestamp"],
+        example["nonce"],
+        body,
         example["device_headers"],
     )
     signature = Ed25519PrivateKey.from_private_bytes(EXAMPLE_PRIVATE_KEY).sign(message)
@@ -102,8 +111,7 @@ def worked_example() -> dict:
 def security_schemes() -> dict:
     example = worked_example()
     description = (
-        _STEPS
-        + "\nWorked example (the secret key is RFC 8032's first test key, public by design; "
+        _STEPS + "\nWorked example (the secret key is RFC 8032's first test key, public by design; "
         "`security.device_auth.sign_request` does all of this):\n\n```json\n"
         + json.dumps(example, indent=2, ensure_ascii=False)
         + "\n```\n"
@@ -136,6 +144,11 @@ GATE_HEADERS = (
 #: The device headers of a decision (signed too).
 DEVICE_HEADERS = (
     (HEADER_EVENT_ID, True, {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}, "unique per passage on this gate"),
-    (HEADER_CAPTURED_AT, True, {"type": "string", "format": "date-time"}, "ISO 8601 with offset; at most 10 minutes old"),
+    (
+        HEADER_CAPTURED_AT,
+        True,
+        {"type": "string", "format": "date-time"},
+        "ISO 8601 with offset; at most 10 minutes old",
+    ),
     (HEADER_LIVENESS, False, {"type": "string"}, "the device's liveness score, 0..1 (required for faces)"),
 )

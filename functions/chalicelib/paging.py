@@ -122,7 +122,7 @@ def next_link(request: Request, cursor: str) -> str:
     called, so it holds behind any stage prefix or custom domain the gateway adds.
     """
     params = {k: v for k, v in (request.query_params or {}).items() if k != "cursor"}
-    return f"<?{urlencode({**params, 'cursor': cursor})}>; rel=\"next\""
+    return f'<?{urlencode({**params, "cursor": cursor})}>; rel="next"'
 
 
 def next_page(request: Request, page: PageRequest, position: Any) -> tuple[str | None, dict[str, str]]:
@@ -133,7 +133,13 @@ def next_page(request: Request, page: PageRequest, position: Any) -> tuple[str |
     return cursor, {"Link": next_link(request, cursor)}
 
 
-def paged(request: Request, page: PageRequest, body: dict, position: Any, headers: dict[str, str] | None = None) -> Response:
+def paged(
+    request: Request, page: PageRequest, body: dict, position: Any, headers: dict[str, str] | None = None
+) -> Response:
     """`body` with ``next_cursor`` (null on the last page), and the ``Link`` header when there is a next page."""
     cursor, link = next_page(request, page, position)
-    return Response(body={**body, "next_cursor": cursor}, status_code=200, headers={"Content-Type": "application/json", **(headers or {}), **link})
+    return Response(
+        body={**body, "next_cursor": cursor},
+        status_code=200,
+        headers={"Content-Type": "application/json", **(headers or {}), **link},
+    )

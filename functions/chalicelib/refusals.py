@@ -1,6 +1,6 @@
 """The one table from a refusal to its HTTP status: services, pure computations and the gate alike.
 
-Services raise a kind of `gridgate.services.errors.Refused`; the face and QR computations, the
+Services raise a kind of `gridgate.refusals.Refused`; the face and QR computations, the
 bearer tokens and the device signatures raise their own exceptions (they do not depend on the
 services); a gate decision that refuses the request carries a `Reason`. All of them reach an
 answer through `status_of` (called by `errors.problem_middleware`, the only code that builds an
@@ -10,13 +10,13 @@ error response) or `decision_status`: no blueprint picks a status for a refusal 
 
 from __future__ import annotations
 
-from gridgate.faces.errors import FaceRejected, ImageRejected
-from gridgate.qr.errors import QrNotRead
+from gridgate.faces.rejections import FaceRejected, ImageRejected
+from gridgate.gate.decision import INPUT_REASONS, Reason
+from gridgate.qr.read_failures import QrNotRead
+from gridgate.refusals import Conflict, Invalid, NotAllowed, NotFound
 from gridgate.security.device_auth import DeviceAuthError
 from gridgate.security.oidc import SignInRefused
 from gridgate.security.tokens import TokenError
-from gridgate.services.errors import Conflict, Invalid, NotAllowed, NotFound
-from gridgate.services.gate_decision import INPUT_REASONS, Reason
 
 #: Every refusal type and its status, most specific first (the first `isinstance` match wins).
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
@@ -37,10 +37,13 @@ _CODE_STATUS = {
     "duplicate_face": 409,  # another person's face: held for review
     # a person's sign-in: no session any more, no role for the pages, no IdP on this stage or
     # an IdP that cannot be used right now
-    "bad_session": 401, "session_ended": 401, "session_replayed": 401,
+    "bad_session": 401,
+    "session_ended": 401,
+    "session_replayed": 401,
     "no_page_role": 403,
     "sign_in_not_configured": 404,
-    "idp_unavailable": 503, "idp_misconfigured": 503,
+    "idp_unavailable": 503,
+    "idp_misconfigured": 503,
 }
 
 #: Gate decisions answered with an error status (the deny is still recorded and returned): an
@@ -52,7 +55,9 @@ _DECISION_STATUS = {
 }
 
 #: Every status a refusal can be answered with (the OpenAPI document lists them per operation).
-REFUSAL_STATUSES = frozenset({status for _, status in _STATUS} | set(_CODE_STATUS.values()) | set(_DECISION_STATUS.values()))
+REFUSAL_STATUSES = frozenset(
+    {status for _, status in _STATUS} | set(_CODE_STATUS.values()) | set(_DECISION_STATUS.values())
+)
 
 
 def status_of(error: BaseException) -> int | None:

@@ -70,7 +70,7 @@ class HomeView(HomePlace):
     grant_cap: int
 
     @classmethod
-    def of(cls, home: Home, cap: int) -> "HomeView":
+    def of(cls, home: Home, cap: int) -> HomeView:
         return cls(**{k: getattr(home, k) for k in cls.model_fields if k != "grant_cap"}, grant_cap=cap)
 
 
@@ -91,7 +91,7 @@ class GrantView(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, grant: Grant, today: date) -> "GrantView":
+    def of(cls, grant: Grant, today: date) -> GrantView:
         fields = {k: getattr(grant, k) for k in cls.model_fields if k != "status"}
         return cls(**fields, status=grant_status_on(grant, today))
 
@@ -116,7 +116,7 @@ class PassView(BaseModel):
     key_id: str
 
     @classmethod
-    def of(cls, visitor_pass: VisitorPass, now: datetime, **extra) -> "PassView":
+    def of(cls, visitor_pass: VisitorPass, now: datetime, **extra) -> PassView:
         fields = {k: getattr(visitor_pass, k) for k in PassView.model_fields if k != "status"}
         return cls(**fields, status=pass_status_at(visitor_pass, now), **extra)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from gridgate.domain.policy import local_date
 
 def system_now() -> datetime:
     """The machine's clock as an aware UTC instant: the only direct read of the time."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @cache
@@ -35,7 +35,7 @@ def _zone(name: str) -> ZoneInfo:
 
 @dataclass(frozen=True)
 class CityClock:
-    """"Now" and the city's civil calendar. `source` is swapped in tests; the zone is the city's."""
+    """ "Now" and the city's civil calendar. `source` is swapped in tests; the zone is the city's."""
 
     timezone: str = "Asia/Shanghai"
     source: Callable[[], datetime] = field(default=system_now, compare=False)
@@ -46,7 +46,7 @@ class CityClock:
 
     def now(self) -> datetime:
         """The current instant, in UTC."""
-        return self.source().astimezone(timezone.utc)
+        return self.source().astimezone(UTC)
 
     def today(self) -> date:
         """The city's civil date now (a local day ends at local midnight, not at 08:00 Beijing time)."""
@@ -62,7 +62,7 @@ class CityClock:
 
     def local_midnight(self, day: date) -> datetime:
         """The UTC instant local day `day` begins."""
-        return datetime.combine(day, time.min, tzinfo=self.zone).astimezone(timezone.utc)
+        return datetime.combine(day, time.min, tzinfo=self.zone).astimezone(UTC)
 
     def day_bounds(self, day: date) -> tuple[datetime, datetime]:
         """[start, end) of local day `day`, as UTC instants."""
@@ -95,7 +95,7 @@ def city_clock(timezone_name: str | None = None) -> CityClock:
 
 def now() -> datetime:
     """The current UTC instant of the process's clock."""
-    return _current_source().astimezone(timezone.utc)
+    return _current_source().astimezone(UTC)
 
 
 def today() -> date:

@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     analytics_read_s3: bool = False
 
     @model_validator(mode="after")
-    def _s3_reads_need_spark(self) -> "Settings":
+    def _s3_reads_need_spark(self) -> Settings:
         if self.analytics_read_s3 and self.analytics_engine != "spark":
             raise ValueError("analytics_read_s3 needs analytics_engine='spark' (DuckDB here has no S3 reader)")
         return self

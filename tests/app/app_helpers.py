@@ -41,9 +41,7 @@ class CityBuilder:
 
         person_id = self._next("P")
         id_number = f"320102{uuid.uuid4().int % 10**12:012d}"
-        PersonRepository(self.protector).add(
-            Person(person_id, name, id_number, frozenset({Registry.APP}), 1985, "F")
-        )
+        PersonRepository(self.protector).add(Person(person_id, name, id_number, frozenset({Registry.APP}), 1985, "F"))
         return person_id, id_number
 
     def estate(self, homes: int = 1, floor_area_m2: float = 90.0, owner: str | None = None) -> Estate:
@@ -62,7 +60,16 @@ class CityBuilder:
         for n in range(homes):
             home_id = f"H-{estate.estate_id}-{n + 1}"
             HomeRepository().add(
-                Home(home_id, estate.estate_id, f"B-{estate.estate_id}", "1", 3, f"30{n + 1}", floor_area_m2, estate.grid_id)
+                Home(
+                    home_id,
+                    estate.estate_id,
+                    f"B-{estate.estate_id}",
+                    "1",
+                    3,
+                    f"30{n + 1}",
+                    floor_area_m2,
+                    estate.grid_id,
+                )
             )
             owner_id = owner or self.person("房主")[0]
             OwnershipRepository().add(Ownership(owner_id, home_id, estate.estate_id, date(2020, 1, 1)))
@@ -73,6 +80,7 @@ class CityBuilder:
     def gate(self, estate_id: str) -> tuple[str, bytes]:
         """A gate of the estate (both directions) with a fresh Ed25519 key; returns (gate id, private key)."""
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         from gridgate.adapters.repositories import GateRepository
         from gridgate.domain.model import Gate, GateDirection
         from gridgate.security.keyring import ed25519_public_key
@@ -93,9 +101,13 @@ def call(client, method: str, path: str, who: str | None = None, body=None, head
     """One JSON request as resident `who` (no token when None); returns (status, parsed body)."""
     all_headers = {"Content-Type": "application/json", **(bearer(who) if who else {}), **(headers or {})}
     raw = body if isinstance(body, (bytes, str)) else (json.dumps(body) if body is not None else b"")
-    response = client.http.request(method, path, headers=all_headers, body=raw.encode() if isinstance(raw, str) else raw)
+    response = client.http.request(
+        method, path, headers=all_headers, body=raw.encode() if isinstance(raw, str) else raw
+    )
     content_type = response.headers.get("Content-Type", "")
-    return response.status_code, json.loads(response.body) if "json" in content_type and response.body else response.body
+    return response.status_code, json.loads(
+        response.body
+    ) if "json" in content_type and response.body else response.body
 
 
 def city_today() -> date:
@@ -103,7 +115,9 @@ def city_today() -> date:
     return clock.today()
 
 
-def grant_body(id_number: str, relation: str = "family", starts_on: date | None = None, ends_on: date | None = None) -> dict:
+def grant_body(
+    id_number: str, relation: str = "family", starts_on: date | None = None, ends_on: date | None = None
+) -> dict:
     body = {"grantee_id_number": id_number, "relation": relation, "starts_on": (starts_on or city_today()).isoformat()}
     if ends_on is not None:
         body["ends_on"] = ends_on.isoformat()

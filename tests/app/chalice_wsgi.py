@@ -25,7 +25,9 @@ class ChaliceWsgi:
         if raw is None:
             query = environ.get("QUERY_STRING", "")
             raw = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
-        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         length = int(environ.get("CONTENT_LENGTH") or 0)

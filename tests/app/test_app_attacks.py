@@ -8,11 +8,12 @@ from collections import Counter
 
 import pytest
 from app_helpers import call, grant_body, race
+
 from gridgate import clock
-from gridgate.adapters.grants import GrantRepository
+from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.tables import HomeTable
 from gridgate.domain.model import GrantStatus
-from gridgate.services.rights import effective_right
+from gridgate.residents.entry_rights import effective_right
 
 
 def test_twenty_concurrent_grants_for_one_person_make_one_and_revoking_it_ends_the_right(client, city):
@@ -22,7 +23,11 @@ def test_twenty_concurrent_grants_for_one_person_make_one_and_revoking_it_ends_t
 
     def grant(index: int):
         status, body = call(
-            client, "POST", f"/homes/{home}/grants", owner, grant_body(id_number, "tenant"),
+            client,
+            "POST",
+            f"/homes/{home}/grants",
+            owner,
+            grant_body(id_number, "tenant"),
             headers={"Idempotency-Key": f"dup-grant-{index:04d}"},
         )
         return status, body.get("grant_id") if status == 201 else body["code"]
@@ -69,8 +74,13 @@ def test_a_token_with_an_unbounded_or_non_integer_expiry_is_refused(client, city
         f'"sub": "{owner}", "iat": {now}, "exp": {exp}, "roles": ["resident"]}}'
     )
     honest = claims.replace(f'"exp": {exp}', f'"exp": {now + 600}')
-    assert call(client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, honest)}"})[0] == 200
-    status, body = call(client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, claims)}"})
+    assert (
+        call(client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, honest)}"})[0]
+        == 200
+    )
+    status, body = call(
+        client, "GET", "/me/homes", headers={"Authorization": f"Bearer {_signed_token(keyring, claims)}"}
+    )
     assert (status, body["code"]) == (401, "bad_token")
 
 
@@ -87,6 +97,7 @@ def test_an_unknown_path_answers_404_and_never_echoes_the_bearer_token(client, m
 def _every_stored_item() -> str:
     """Every item of every gridgate table, as text (a scan, as someone with table read access would)."""
     import boto3
+
     from gridgate.adapters.tables import ALL_TABLES
 
     client = boto3.client("dynamodb")
@@ -115,9 +126,13 @@ def test_a_pass_shorter_than_ten_minutes_is_refused(client, city):
     estate = city.estate(homes=1)
     home, owner = estate.homes[0], estate.owners[estate.homes[0]]
     for hours in (1e-300, 5e-324, 0.1):
-        status, body = call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x", "duration_hours": hours})
+        status, body = call(
+            client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x", "duration_hours": hours}
+        )
         assert (status, body["code"]) == (400, "validity_too_short")
-    assert call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x", "duration_hours": 1 / 6})[0] == 201
+    assert (
+        call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x", "duration_hours": 1 / 6})[0] == 201
+    )
 
 
 def test_reading_a_homes_grants_and_a_grids_tasks_is_audited(client, city):
@@ -140,8 +155,10 @@ def test_a_grid_worker_note_with_a_lone_surrogate_is_refused(client, city):
     from gridgate.security.tokens import issue_token
 
     estate = city.estate(homes=1)
-    worker = {"Authorization": f"Bearer {issue_token('worker-note', ['grid_worker'], [estate.grid_id])}",
-              "Content-Type": "application/json"}
+    worker = {
+        "Authorization": f"Bearer {issue_token('worker-note', ['grid_worker'], [estate.grid_id])}",
+        "Content-Type": "application/json",
+    }
     body = b'{"result": "confirmed", "note": "\\ud800 left"}'
     response = client.http.post(f"/grid/{estate.grid_id}/tasks/T-1/result", headers=worker, body=body)
     assert response.status_code == 400, response.body

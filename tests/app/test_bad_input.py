@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from app_helpers import bearer, call, city_today, grant_body
+
 from gridgate import clock
 from gridgate.config import get_settings
 from gridgate.security.tokens import issue_token
@@ -28,7 +29,9 @@ def refused(status_and_body, status: int, code: str) -> dict:
 
 def test_unknown_home(client, home):
     _, owner = home
-    refused(call(client, "POST", "/homes/H-nowhere/grants", owner, grant_body("110101199003074514")), 404, "unknown_home")
+    refused(
+        call(client, "POST", "/homes/H-nowhere/grants", owner, grant_body("110101199003074514")), 404, "unknown_home"
+    )
     refused(call(client, "POST", "/homes/H-nowhere/passes", owner, {"visitor_name": "x"}), 404, "unknown_home")
     refused(call(client, "GET", "/homes/H-nowhere/grants", owner), 404, "unknown_home")
 
@@ -55,7 +58,12 @@ def test_over_cap(client, city, home):
 def test_bad_grant_dates(client, city, home, starts, ends):
     home_id, owner = home
     today = city_today()
-    body = grant_body(city.person()[1], "tenant", today + timedelta(days=starts), today + timedelta(days=ends) if ends is not None else None)
+    body = grant_body(
+        city.person()[1],
+        "tenant",
+        today + timedelta(days=starts),
+        today + timedelta(days=ends) if ends is not None else None,
+    )
     refused(call(client, "POST", f"/homes/{home_id}/grants", owner, body), 400, "bad_dates")
 
 
@@ -109,7 +117,9 @@ def test_missing_fields(client, home, missing):
 def test_invalid_fields(client, home, change, field):
     home_id, owner = home
     body = {**grant_body("110101199003074514"), **change}
-    assert refused(call(client, "POST", f"/homes/{home_id}/grants", owner, body), 400, "invalid_field")["field"] == field
+    assert (
+        refused(call(client, "POST", f"/homes/{home_id}/grants", owner, body), 400, "invalid_field")["field"] == field
+    )
 
 
 @pytest.mark.parametrize(
@@ -123,7 +133,9 @@ def test_invalid_fields(client, home, change, field):
 )
 def test_invalid_pass_fields(client, home, body, field):
     home_id, owner = home
-    assert refused(call(client, "POST", f"/homes/{home_id}/passes", owner, body), 400, "invalid_field")["field"] == field
+    assert (
+        refused(call(client, "POST", f"/homes/{home_id}/passes", owner, body), 400, "invalid_field")["field"] == field
+    )
 
 
 def test_oversize_body(client, home):

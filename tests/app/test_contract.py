@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from app_helpers import CityBuilder, bearer, call, grant_body
+from chalice_wsgi import ChaliceWsgi
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -28,14 +30,16 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app_helpers import CityBuilder, bearer, call, grant_body
-from chalice_wsgi import ChaliceWsgi
-
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 #: Per operation: 27 operations in about a minute on 2 cores.
 EXAMPLES_PER_OPERATION = 30
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 CALLER = "contract-caller"
 
 #: The real ids path parameters may take; filled by the `app_under_contract` fixture.
@@ -51,7 +55,8 @@ def map_path_parameters(context, path_parameters):
     if not path_parameters:
         return path_parameters
     return {
-        name: REAL_IDS.get(name, value) if len(str(value)) % 2 == 0 else value for name, value in path_parameters.items()
+        name: REAL_IDS.get(name, value) if len(str(value)) % 2 == 0 else value
+        for name, value in path_parameters.items()
     }
 
 
@@ -76,7 +81,10 @@ def app_under_contract(chalice_app, protector):
 
 @schema.parametrize()
 @settings(
-    max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None, database=None,
+    max_examples=EXAMPLES_PER_OPERATION,
+    derandomize=True,
+    deadline=None,
+    database=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_every_answer_is_in_the_contract(case, app_under_contract):

@@ -6,35 +6,41 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
+
 from gridgate import clock
 from gridgate.adapters.events import EventRepository, event_to_item
 from gridgate.config import get_settings
 from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome, Registry
 from gridgate.security.tokens import issue_token
 from gridgate.security.webhook_signatures import verify
-
 from local_emulator.loopback_receiver import LoopbackReceiver
 
 #: The instant the tests run at: 23:30 in Nanjing on 12-31 (15:30 UTC).
-T0 = datetime(2026, 12, 31, 15, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)
 MINE, THEIRS = "E-MINE", "E-THEIRS"
 
 
 @pytest.fixture
 def outbox(clean_tables, settings_env):
     """Empty tables, loopback subscribers allowed, 3 attempts 60 s apart; the clock at T0."""
-    settings_env(GRIDGATE_WEBHOOK_ALLOW_LOOPBACK_HTTP="true", GRIDGATE_WEBHOOK_MAX_ATTEMPTS="3",
-                 GRIDGATE_WEBHOOK_BACKOFF_SECONDS="60")
+    settings_env(
+        GRIDGATE_WEBHOOK_ALLOW_LOOPBACK_HTTP="true",
+        GRIDGATE_WEBHOOK_MAX_ATTEMPTS="3",
+        GRIDGATE_WEBHOOK_BACKOFF_SECONDS="60",
+    )
     with clock.pinned(T0):
         yield
 
 
 def _bearer(subject: str, roles, estates=()) -> dict:
-    return {"Authorization": f"Bearer {issue_token(subject, roles, estates=estates)}", "Content-Type": "application/json"}
+    return {
+        "Authorization": f"Bearer {issue_token(subject, roles, estates=estates)}",
+        "Content-Type": "application/json",
+    }
 
 
 COMPANY = ("company-1", ["property_company"], [MINE])
@@ -48,17 +54,27 @@ def _subscribe(client, url: str, who=COMPANY, **body) -> dict:
 
 def _event(n: int, estate: str, minutes: int = -10, person: str | None = "P-0001") -> AccessEvent:
     return AccessEvent(
-        event_id=f"G-{estate}:{n}", gate_id=f"G-{estate}", estate_id=estate, direction=Direction.IN,
-        occurred_at=T0 + timedelta(minutes=minutes), method=AccessMethod.FACE, outcome=Outcome.OPEN,
-        reason="owner_right", person_id=person, home_id=f"H-{estate}-1", registry=Registry.APP, score=0.91,
-        right="owner", pass_id=None,
+        event_id=f"G-{estate}:{n}",
+        gate_id=f"G-{estate}",
+        estate_id=estate,
+        direction=Direction.IN,
+        occurred_at=T0 + timedelta(minutes=minutes),
+        method=AccessMethod.FACE,
+        outcome=Outcome.OPEN,
+        reason="owner_right",
+        person_id=person,
+        home_id=f"H-{estate}-1",
+        registry=Registry.APP,
+        score=0.91,
+        right="owner",
+        pass_id=None,
     )
 
 
 def _delivery():
+    from gridgate.events_out.event_delivery import EventDelivery
     from gridgate.security.identifiers import IdentifierProtector
     from gridgate.security.keyring import get_keyring
-    from gridgate.services.event_delivery import EventDelivery
 
     return EventDelivery(IdentifierProtector(get_keyring()), get_settings())
 
@@ -78,9 +94,15 @@ def test_a_property_company_subscribes_only_to_its_own_estates_over_https(client
     assert refused({"url": "https://169.254.169.254/latest/meta-data"}) == (400, "bad_url")
     assert refused({"url": "https://user:pw@hooks.example.com/"}) == (400, "bad_url")
     assert refused({"url": "https://hooks.example.com/", "extra": 1})[0] == 400
-    assert refused({"url": "https://hooks.example.com/"}, who=("resident-1", ["resident"]))  == (403, "forbidden")
-    assert refused({"url": "https://hooks.example.com/"}, who=("company-2", ["property_company"])) == (403, "out_of_scope")
-    other = client.http.delete(f"/events/subscriptions/{created['subscription_id']}", headers=_bearer("company-2", ["property_company"], [THEIRS]))
+    assert refused({"url": "https://hooks.example.com/"}, who=("resident-1", ["resident"])) == (403, "forbidden")
+    assert refused({"url": "https://hooks.example.com/"}, who=("company-2", ["property_company"])) == (
+        403,
+        "out_of_scope",
+    )
+    other = client.http.delete(
+        f"/events/subscriptions/{created['subscription_id']}",
+        headers=_bearer("company-2", ["property_company"], [THEIRS]),
+    )
     assert other.status_code == 404
 
 
@@ -100,7 +122,9 @@ def test_deliveries_are_signed_scoped_and_never_leave_the_scope(client, outbox):
         assert not verify(mine["secret"], got.headers["Gridgate-Signature"], got.body + b" ", now)  # altered body
         assert not verify(mine["secret"], got.headers["Gridgate-Signature"], got.body, now + 3600)  # replayed later
         body = got.json()
-        assert body["id"] == got.headers["Gridgate-Event-Id"] == "G-E-MINE:1" and body["type"] == "access_event.recorded"
+        assert (
+            body["id"] == got.headers["Gridgate-Event-Id"] == "G-E-MINE:1" and body["type"] == "access_event.recorded"
+        )
         data = body["data"]
         assert data["estate_id"] == MINE and data["occurred_at_utc"] == "2026-12-31T15:20:00Z"
         assert data["occurred_at_local"] == "2026-12-31T23:20:00+08:00"
@@ -131,7 +155,9 @@ def test_a_failing_receiver_gets_retries_with_backoff_then_a_dead_letter(client,
         assert [r.headers["Gridgate-Delivery-Attempt"] for r in attempts] == ["1", "2", "3"]
         assert {r.headers["Gridgate-Event-Id"] for r in attempts} == {"G-E-MINE:1"}  # receivers de-duplicate on it
         assert len({r.body for r in attempts}) == 1 and len({r.headers["Gridgate-Signature"] for r in attempts}) == 3
-    letters = client.http.get(f"/events/subscriptions/{created['subscription_id']}/dead-letters", headers=_bearer(*COMPANY))
+    letters = client.http.get(
+        f"/events/subscriptions/{created['subscription_id']}/dead-letters", headers=_bearer(*COMPANY)
+    )
     [letter] = json.loads(letters.body)["dead_letters"]
     assert (letter["event_id"], letter["attempts"], letter["last_error"]) == ("G-E-MINE:1", 3, "HTTP 500")
     assert json.loads(letter["payload"])["id"] == "G-E-MINE:1"
@@ -161,16 +187,17 @@ class LambdaContext:
     aws_request_id: str = "5f1c1c8e-4b1e-4f5e-9a51-7d1e2c3b4a59"
 
 
-def test_the_stream_handler_delivers_what_the_table_stream_inserts_and_logs_with_the_lambda_context(
-        client, outbox):
+def test_the_stream_handler_delivers_what_the_table_stream_inserts_and_logs_with_the_lambda_context(client, outbox):
     from chalicelib.event_stream import handle
     from chalicelib.logs import logger
 
     with LoopbackReceiver() as hook:
         _subscribe(client, hook.url)
         image = event_to_item(_event(3, MINE), get_settings()).serialize()
-        records = [{"eventName": "INSERT", "dynamodb": {"NewImage": image}},
-                   {"eventName": "REMOVE", "dynamodb": {"OldImage": image}}]  # a TTL removal is not an event
+        records = [
+            {"eventName": "INSERT", "dynamodb": {"NewImage": image}},
+            {"eventName": "REMOVE", "dynamodb": {"OldImage": image}},
+        ]  # a TTL removal is not an event
         written = io.StringIO()
         previous = logger.registered_handler.setStream(written)  # the JSON lines CloudWatch would get
         try:
@@ -188,8 +215,8 @@ def test_the_stream_handler_delivers_what_the_table_stream_inserts_and_logs_with
 def test_gridgate_events_deliver_is_the_local_job_over_new_events(client, outbox):
     from typer.testing import CliRunner
 
-    from gridgate.cli import app
-    from gridgate.services.event_delivery import deliver_recent
+    from gridgate.events_out.event_delivery import deliver_recent
+    from gridgate_cli.commands import app
 
     with LoopbackReceiver() as hook:
         _subscribe(client, hook.url)
@@ -208,38 +235,73 @@ def test_export_a_time_range_as_csv_and_parquet_scoped_like_a_webhook(client, ou
     csv_answer = client.http.get(f"/events/export?{query}&format=csv", headers=_bearer(*COMPANY))
     assert csv_answer.status_code == 200 and csv_answer.headers["Content-Type"].startswith("text/csv")
     lines = csv_answer.body.decode("utf-8-sig").splitlines()
-    assert lines[0].split(",")[:3] == ["event_id", "occurred_at_utc", "occurred_at_local"] and "person_id" not in lines[0]
+    assert (
+        lines[0].split(",")[:3] == ["event_id", "occurred_at_utc", "occurred_at_local"] and "person_id" not in lines[0]
+    )
     assert [line.split(",")[0] for line in lines[1:]] == ["G-E-MINE:1", "G-E-MINE:2"]
     everything = client.http.get(f"/events/export?{query}", headers=_bearer("dc-1", ["data_center"]))
     assert everything.status_code == 400 and json.loads(everything.body)["code"] == "estate_ids_required"
-    city = client.http.get(f"/events/export?{query}&estate_ids={MINE},{THEIRS}", headers=_bearer("dc-1", ["data_center"]))
+    city = client.http.get(
+        f"/events/export?{query}&estate_ids={MINE},{THEIRS}", headers=_bearer("dc-1", ["data_center"])
+    )
     assert "person_id" in city.body.decode("utf-8-sig").splitlines()[0] and city.body.count(b"\n") == 4
 
 
 def test_gridgate_events_export_writes_parquet_with_labelled_times(client, outbox, tmp_path):
     from typer.testing import CliRunner
 
-    from gridgate.cli import app
+    from gridgate_cli.commands import app
 
     for event in (_event(1, MINE, -30), _event(2, MINE, -5), _event(3, THEIRS, -5), _event(4, MINE, -120)):
         EventRepository().append(event)
     out = tmp_path / "events.parquet"
-    ran = CliRunner().invoke(app, ["events", "export", str(out), "--estate", MINE, "--estate", THEIRS,
-                                   "--from", "2026-12-31T22:40:00+08:00", "--to", "2026-12-31T23:30:00+08:00"])
+    ran = CliRunner().invoke(
+        app,
+        [
+            "events",
+            "export",
+            str(out),
+            "--estate",
+            MINE,
+            "--estate",
+            THEIRS,
+            "--from",
+            "2026-12-31T22:40:00+08:00",
+            "--to",
+            "2026-12-31T23:30:00+08:00",
+        ],
+    )
     assert ran.exit_code == 0 and "3" in ran.output, ran.output
     table = pq.read_table(out)
     assert sorted(table.column("event_id").to_pylist()) == ["G-E-MINE:1", "G-E-MINE:2", "G-E-THEIRS:3"]
     assert "person_id" in table.column_names and table.column("occurred_at_local").to_pylist()[0].endswith("+08:00")
     assert str(table.schema.field("score").type) == "double"
-    naive = CliRunner().invoke(app, ["events", "export", str(out), "--estate", MINE, "--from", "2026-12-31T22:40:00",
-                                     "--to", "2026-12-31T23:30:00"])
+    naive = CliRunner().invoke(
+        app,
+        [
+            "events",
+            "export",
+            str(out),
+            "--estate",
+            MINE,
+            "--from",
+            "2026-12-31T22:40:00",
+            "--to",
+            "2026-12-31T23:30:00",
+        ],
+    )
     assert naive.exit_code == 1
 
 
 def test_bad_export_requests_are_400_and_foreign_estates_403(client, outbox):
     query = "from=2026-12-31T22:40:00%2B08:00&to=2026-12-31T23:30:00%2B08:00"
-    for bad in ("from=yesterday&to=2026-12-31T23:30:00%2B08:00", "from=2026-12-31T22:40:00&to=2026-12-31T23:30:00",
-                f"{query}&format=xlsx", f"{query}&format=parquet", "from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"):
+    for bad in (
+        "from=yesterday&to=2026-12-31T23:30:00%2B08:00",
+        "from=2026-12-31T22:40:00&to=2026-12-31T23:30:00",
+        f"{query}&format=xlsx",
+        f"{query}&format=parquet",
+        "from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z",
+    ):
         answer = client.http.get(f"/events/export?{bad}", headers=_bearer(*COMPANY))
         assert answer.status_code == 400, (bad, answer.body)
     foreign = client.http.get(f"/events/export?{query}&estate_ids={THEIRS}", headers=_bearer(*COMPANY))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import Counter
 
 from app_helpers import call, grant_body, race
-from gridgate.adapters.grants import GrantRepository
+
+from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.tables import HomeTable
 from gridgate.domain.model import GrantStatus
 
@@ -26,7 +27,9 @@ def test_fifty_simultaneous_grants_against_room_for_three(client, city):
 
     def request(index: int) -> tuple[int, str]:
         body = grant_body(grantees[index][1], "tenant")
-        status, answer = call(client, "POST", f"/homes/{home}/grants", owner, body, headers={"Idempotency-Key": f"cap-test-{index:04d}"})
+        status, answer = call(
+            client, "POST", f"/homes/{home}/grants", owner, body, headers={"Idempotency-Key": f"cap-test-{index:04d}"}
+        )
         return status, answer["grantee_id"] if status == 201 else answer["code"]
 
     results = race(REQUESTS, request)

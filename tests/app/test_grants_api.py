@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app_helpers import call, city_today, grant_body
+
 from gridgate import clock
-from gridgate.adapters.grants import GrantRepository
+from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.repositories import (
     HomeRepository,
     PersonRepository,
@@ -14,7 +15,7 @@ from gridgate.adapters.repositories import (
 )
 from gridgate.adapters.tables import HomeTable
 from gridgate.domain.model import GrantStatus
-from gridgate.services.rights import effective_right
+from gridgate.residents.entry_rights import effective_right
 
 
 def test_my_homes_lists_current_homes_with_their_caps(client, city):
@@ -70,7 +71,9 @@ def test_an_ended_grant_gives_its_slot_back(client, city):
     home, owner = estate.homes[0], estate.owners[estate.homes[0]]
     (_, tenant_id_number), (newcomer, newcomer_id_number) = city.person(), city.person()
     today = city_today()
-    status, tenant = call(client, "POST", f"/homes/{home}/grants", owner, grant_body(tenant_id_number, "tenant", today, today))
+    status, tenant = call(
+        client, "POST", f"/homes/{home}/grants", owner, grant_body(tenant_id_number, "tenant", today, today)
+    )
     assert status == 201
     assert call(client, "POST", f"/homes/{home}/grants", owner, grant_body(newcomer_id_number))[0] == 409
 

@@ -18,7 +18,11 @@ def test_health_answers_200_with_each_check_and_nothing_secret(client):
     assert all(check["ok"] and check["ms"] >= 0 for check in body["checks"].values())
     text = answer.body.decode()
     settings = get_settings()
-    for secret_or_map in (settings.table_prefix + "-", str(settings.keyring_file), os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", "-")):
+    for secret_or_map in (
+        settings.table_prefix + "-",
+        str(settings.keyring_file),
+        os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", "-"),
+    ):
         assert secret_or_map not in text
 
 
@@ -33,7 +37,11 @@ def test_an_unloadable_keyring_makes_health_503_and_names_only_that_check(client
     assert answer.status_code == 503
     body = json.loads(answer.body)
     assert body["code"] == "unavailable" and answer.headers["Content-Type"].startswith("application/problem+json")
-    assert {name: check["ok"] for name, check in body["checks"].items()} == {"table": True, "keyring": False, "clock": True}
+    assert {name: check["ok"] for name, check in body["checks"].items()} == {
+        "table": True,
+        "keyring": False,
+        "clock": True,
+    }
     assert "gone.json" not in answer.body.decode() and "FileNotFoundError" not in answer.body.decode()
 
 

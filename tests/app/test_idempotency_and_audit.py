@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from app_helpers import bearer, call, grant_body
+
 from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.grants import GrantRepository
-from gridgate.adapters.passes import PassRepository
+from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.pass_repository import PassRepository
 
 
 def post_grant(client, owner, home, body, key):
@@ -75,7 +76,9 @@ def test_a_retried_pass_issue_is_one_pass(client, city, protector):
 def test_bad_idempotency_keys_are_refused(client, city):
     estate = city.estate(homes=1)
     home, owner = estate.homes[0], estate.owners[estate.homes[0]]
-    status, answer = call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x"}, headers={"Idempotency-Key": "short"})
+    status, answer = call(
+        client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": "x"}, headers={"Idempotency-Key": "short"}
+    )
     assert (status, answer["code"]) == (400, "invalid_idempotency_key")
 
 

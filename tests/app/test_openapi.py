@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+from openapi_spec_validator import validate
 
 from chalicelib.openapi import build_openapi, render
-from openapi_spec_validator import validate
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
@@ -28,7 +29,9 @@ def test_every_route_is_in_the_document_and_resident_writes_are_described(chalic
     assert routes == {(path, method) for path, ops in document["paths"].items() for method in ops}
 
     create_grant = document["paths"]["/homes/{home_id}/grants"]["post"]
-    assert create_grant["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GrantRequest"}
+    assert create_grant["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/GrantRequest"
+    }
     assert create_grant["security"] == [{"bearerAuth": []}] and create_grant["x-required-role"] == "resident"
     assert {p["name"] for p in create_grant["parameters"]} == {"home_id", "Idempotency-Key"}
     assert set(create_grant["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "415", "422", "500"}
@@ -57,31 +60,44 @@ def test_every_operation_documents_its_bodies_and_every_status(chalice_app):
                 assert "401" in errors and "WWW-Authenticate" in responses["401"]["headers"], (method, path)
     # only the sign-in's browser steps show a person a refusal as a page (besides the problem)
     assert pages_refusing == {("get", "/auth/login"), ("get", "/auth/callback")}
-    lists = {p for p, ops in document["paths"].items() for op in ops.values()
-             if {"limit", "cursor"} <= {q["name"] for q in op.get("parameters", [])}}
-    assert lists == {"/me/homes", "/me/passes", "/homes/{home_id}/grants", "/homes/{home_id}/passes",
-                     "/grid/{grid_id}/tasks", "/pages/data-center/findings"}
+    lists = {
+        p
+        for p, ops in document["paths"].items()
+        for op in ops.values()
+        if {"limit", "cursor"} <= {q["name"] for q in op.get("parameters", [])}
+    }
+    assert lists == {
+        "/me/homes",
+        "/me/passes",
+        "/homes/{home_id}/grants",
+        "/homes/{home_id}/passes",
+        "/grid/{grid_id}/tasks",
+        "/pages/data-center/findings",
+    }
     gate = document["paths"]["/gate/entry/face"]["post"]
     assert gate["security"] == [{"gateSignature": []}]
     assert {"X-Gate-Id", "X-Gate-Timestamp", "X-Gate-Nonce", "X-Device-Event-Id", "X-Captured-At"} <= {
-        p["name"] for p in gate["parameters"]}
+        p["name"] for p in gate["parameters"]
+    }
 
 
 def test_the_signature_example_verifies_with_the_real_verifier(chalice_app):
     """A device maker following the document's worked example gets a request the server accepts."""
     import base64
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from gridgate.domain.model import Gate, GateDirection
     from gridgate.security.device_auth import DeviceAuthenticator, DeviceAuthError
 
     scheme = build_openapi(chalice_app)["components"]["securitySchemes"]["gateSignature"]
     example = scheme["x-gridgate-signature"]["example"]
-    assert "```json" in scheme["description"] and example["string_to_sign"] in scheme["description"].replace("\\n", "\n")
+    assert "```json" in scheme["description"] and example["string_to_sign"] in scheme["description"].replace(
+        "\\n", "\n"
+    )
     headers = example["headers"]
     public_key = base64.b64decode(example["public_key_base64"])
     gate = Gate(headers["X-Gate-Id"], "E-example", GateDirection.BOTH, "k1", public_key)
-    at = datetime.fromtimestamp(int(headers["X-Gate-Timestamp"]), timezone.utc)
+    at = datetime.fromtimestamp(int(headers["X-Gate-Timestamp"]), UTC)
     verifier = DeviceAuthenticator({gate.gate_id: gate}.get, lambda claim: True, window_seconds=120, clock=lambda: at)
     method, path = example["request"].split(" ")
     body = example["body"].encode()

@@ -7,7 +7,7 @@ cursor is then attacked: tampered, moved to another home, another caller, anothe
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -37,7 +37,10 @@ def read_all(client, path: str, headers: dict, limit: int, key: str) -> tuple[li
 def test_a_home_s_passes_page_through_dynamodb_exactly_once(client, city):
     estate = city.estate(homes=1)
     home, owner = estate.homes[0], estate.owners[estate.homes[0]]
-    issued = [call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": f"访客{i}"})[1]["pass_id"] for i in range(7)]
+    issued = [
+        call(client, "POST", f"/homes/{home}/passes", owner, {"visitor_name": f"访客{i}"})[1]["pass_id"]
+        for i in range(7)
+    ]
     passes, pages = read_all(client, f"/homes/{home}/passes", bearer(owner), 3, "passes")
     assert sorted(p["pass_id"] for p in passes) == sorted(issued) and len(passes) == 7
     assert pages >= 3
@@ -62,7 +65,11 @@ def test_grants_homes_and_all_passes_page_exactly_once(client, city):
     homes, _ = read_all(client, "/me/homes", bearer(owner), 2, "homes")
     assert sorted(h["home_id"] for h in homes) == sorted(mine)
 
-    issued = [call(client, "POST", f"/homes/{h}/passes", owner, {"visitor_name": "访客"})[1]["pass_id"] for h in mine for _ in range(2)]
+    issued = [
+        call(client, "POST", f"/homes/{h}/passes", owner, {"visitor_name": "访客"})[1]["pass_id"]
+        for h in mine
+        for _ in range(2)
+    ]
     passes, _ = read_all(client, "/me/passes", bearer(owner), 4, "passes")
     assert sorted(p["pass_id"] for p in passes) == sorted(issued)
 
@@ -71,8 +78,15 @@ def _task(grid_id: str, n: int, at: datetime):
     from gridgate.domain.model import VerificationTask
 
     return VerificationTask(
-        f"t-{grid_id}-{n:02d}", grid_id, f"f-{grid_id}-{n:02d}", 1 + n % 2, ("E-1", "B-1", "1", n % 5, f"{n:02d}01"),
-        f"H-{grid_id}-{n}", "核对住户", at, finding_type="registered_elsewhere",
+        f"t-{grid_id}-{n:02d}",
+        grid_id,
+        f"f-{grid_id}-{n:02d}",
+        1 + n % 2,
+        ("E-1", "B-1", "1", n % 5, f"{n:02d}01"),
+        f"H-{grid_id}-{n}",
+        "核对住户",
+        at,
+        finding_type="registered_elsewhere",
     )
 
 
@@ -80,7 +94,7 @@ def test_a_grid_s_tasks_page_in_walking_order_exactly_once(client, city):
     from gridgate.adapters.findings import VerificationTaskRepository
 
     grid = city.estate().grid_id
-    at = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 5, 1, tzinfo=UTC)
     VerificationTaskRepository().add_new([_task(grid, n, at) for n in range(11)])
     worker = bearer("worker-paging", roles=("grid_worker",), grids=(grid,))
     tasks, pages = read_all(client, f"/grid/{grid}/tasks", worker, 4, "tasks")
@@ -100,18 +114,30 @@ def test_findings_under_a_place_page_newest_first_exactly_once(client, city):
 
     grid = city.estate().grid_id
     PlaceRepository().add(Place(grid, PlaceKind.GRID, "测试网格", None, {}))
-    at = datetime(2026, 5, 1, tzinfo=timezone.utc)
-    FindingRepository().sync([
-        Finding(f"fd-{grid}-{n}", "registered_elsewhere", Severity.LOW, grid, f"home#H{n}", {}, at + timedelta(minutes=n % 4))
-        for n in range(9)
-    ])
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    FindingRepository().sync(
+        [
+            Finding(
+                f"fd-{grid}-{n}",
+                "registered_elsewhere",
+                Severity.LOW,
+                grid,
+                f"home#H{n}",
+                {},
+                at + timedelta(minutes=n % 4),
+            )
+            for n in range(9)
+        ]
+    )
     staff = bearer("dc-paging", roles=("data_center",))
     found, _ = read_all(client, f"/pages/data-center/findings?parent={grid}", staff, 4, "findings")
     assert sorted(f["finding_id"] for f in found) == sorted(f"fd-{grid}-{n}" for n in range(9))
     keys = [(f["detected_at"], f["finding_id"]) for f in found]
     assert keys == sorted(keys, reverse=True)
     overview = json.loads(client.http.get(f"/pages/data-center/overview?parent={grid}&shown=4", headers=staff).body)
-    rest = client.http.get(f"/pages/data-center/findings?parent={grid}&limit=5&cursor={overview['findings_next_cursor']}", headers=staff)
+    rest = client.http.get(
+        f"/pages/data-center/findings?parent={grid}&limit=5&cursor={overview['findings_next_cursor']}", headers=staff
+    )
     following = json.loads(rest.body)["findings"]
     assert [f["finding_id"] for f in overview["findings"] + following] == [f["finding_id"] for f in found]
 
@@ -150,10 +176,16 @@ def test_another_caller_cannot_use_a_cursor(client, paged_home, city):
     worker_b = bearer("worker-b", roles=("grid_worker",), grids=(grid,))
     from gridgate.adapters.findings import VerificationTaskRepository
 
-    VerificationTaskRepository().add_new([_task(grid, n, datetime(2026, 5, 1, tzinfo=timezone.utc)) for n in range(3)])
+    VerificationTaskRepository().add_new([_task(grid, n, datetime(2026, 5, 1, tzinfo=UTC)) for n in range(3)])
     page = json.loads(client.http.get(f"/grid/{grid}/tasks?limit=1", headers=worker_a).body)
-    problem(client.http.get(f"/grid/{grid}/tasks?limit=1&cursor={page['next_cursor']}", headers=worker_b), 400, "bad_cursor")
-    problem(client.http.get(f"/grid/{grid}/tasks?format=csv&cursor={page['next_cursor']}", headers=worker_a), 400, "bad_cursor")
+    problem(
+        client.http.get(f"/grid/{grid}/tasks?limit=1&cursor={page['next_cursor']}", headers=worker_b), 400, "bad_cursor"
+    )
+    problem(
+        client.http.get(f"/grid/{grid}/tasks?format=csv&cursor={page['next_cursor']}", headers=worker_a),
+        400,
+        "bad_cursor",
+    )
 
 
 @pytest.mark.parametrize("limit", ["0", "201", "abc", "-1", "1.5", "٣"])

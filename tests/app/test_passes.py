@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import zxingcpp
+from PIL import Image
+
 from gridgate import clock
-from gridgate.adapters.passes import PassRepository
+from gridgate.adapters.pass_repository import PassRepository
 from gridgate.domain.model import VisitorPass
 from gridgate.qr.render import qr_png, qr_version
 from gridgate.security.keyring import Keyring
-from gridgate.security.passes import (
+from gridgate.security.signed_passes import (
     PREFIX,
     PassClaims,
     PassRejected,
@@ -24,9 +26,8 @@ from gridgate.security.passes import (
     sign_pass,
     verify_pass_text,
 )
-from PIL import Image
 
-NOW = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 ESTATE, HOME = "E-0001", "H-E0001-B03-2-0501"
 
 
@@ -118,7 +119,9 @@ def test_rotation_keeps_old_passes_valid_and_signs_new_ones_with_the_new_key(rin
 
 def stored_pass(protector, max_uses: int | None = 3, valid_from: datetime | None = None) -> VisitorPass:
     start = valid_from or clock.now().replace(microsecond=0) - timedelta(minutes=1)
-    visitor_pass = VisitorPass(new_pass_id(), ESTATE, HOME, "P-owner", "王五", start, start + timedelta(hours=24), "k1", max_uses)
+    visitor_pass = VisitorPass(
+        new_pass_id(), ESTATE, HOME, "P-owner", "王五", start, start + timedelta(hours=24), "k1", max_uses
+    )
     PassRepository(protector).create(visitor_pass)
     return visitor_pass
 

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 import pytest
 import zxingcpp
 from app_helpers import bearer, call
-from gridgate import clock
-from gridgate.adapters.passes import PassRepository
-from gridgate.security.keyring import get_keyring
-from gridgate.security.passes import PassRejected, public_keys, verify_pass_text
-from gridgate.security.resident_qr import verify_resident_code
-from gridgate.services.resident_codes import ResidentCodes
 from PIL import Image
+
+from gridgate import clock
+from gridgate.adapters.pass_repository import PassRepository
+from gridgate.residents.resident_codes import ResidentCodes
+from gridgate.security.keyring import get_keyring
+from gridgate.security.resident_qr import verify_resident_code
+from gridgate.security.signed_passes import PassRejected, public_keys, verify_pass_text
 
 
 def read_qr(png: bytes) -> str:
@@ -45,7 +46,10 @@ def test_shorter_window_and_listing_and_revocation(client, city, protector):
     estate = city.estate(homes=2, owner=owner)
     start = (clock.now() + timedelta(hours=2)).replace(microsecond=0)
     status, later = call(
-        client, "POST", f"/homes/{estate.homes[0]}/passes", owner,
+        client,
+        "POST",
+        f"/homes/{estate.homes[0]}/passes",
+        owner,
         {"visitor_name": "周九", "valid_from": start.isoformat(), "duration_hours": 1.5},
     )
     assert status == 201 and datetime.fromisoformat(later["valid_until"]) - start == timedelta(minutes=90)

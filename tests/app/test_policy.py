@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from gridgate.domain.policy import (
     GrantCapPolicy,
     grant_dates_problem,
@@ -24,7 +25,7 @@ def test_cap_follows_a_different_city_setting():
 
 
 def test_local_date_is_the_city_date():
-    assert local_date(datetime(2026, 11, 24, 16, 0, tzinfo=timezone.utc), "Asia/Shanghai") == date(2026, 11, 25)
+    assert local_date(datetime(2026, 11, 24, 16, 0, tzinfo=UTC), "Asia/Shanghai") == date(2026, 11, 25)
 
 
 def test_grant_and_pass_date_rules():
@@ -32,7 +33,7 @@ def test_grant_and_pass_date_rules():
     assert grant_dates_problem(today, None, today) is None
     assert grant_dates_problem(today, today, today) is None
     assert grant_dates_problem(today - timedelta(days=1), None, today)
-    now = datetime(2026, 11, 24, 8, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 8, tzinfo=UTC)
     assert pass_window_problem(now, 24, now) is None
     assert pass_window_problem(now - timedelta(minutes=4), 1, now) is None  # the form took a while
     assert pass_window_problem(now, 24.001, now)[0] == "validity_too_long"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from gridgate.adapters.tables import PersonTable
+from gridgate.residents.resident_codes import ResidentCodes
 from gridgate.security.resident_qr import (
     STEP_SECONDS,
     ResidentCodeRejected,
@@ -14,9 +16,8 @@ from gridgate.security.resident_qr import (
     new_secret,
     verify_resident_code,
 )
-from gridgate.services.resident_codes import ResidentCodes
 
-T0 = datetime(2026, 11, 24, 8, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC)
 
 
 def reason(text: str, secrets: dict, now: datetime) -> str:

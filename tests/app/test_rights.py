@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from gridgate import clock
-from gridgate.adapters.grants import GrantRepository
+from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.repositories import OwnershipRepository
 from gridgate.adapters.tables import GrantTable
 from gridgate.domain.model import Grant, GrantStatus, Relation
 from gridgate.domain.rights import Right
-from gridgate.services.rights import effective_right, people_with_rights
+from gridgate.residents.entry_rights import effective_right, people_with_rights
 
 CST = timezone(timedelta(hours=8))
 
@@ -20,10 +20,27 @@ def at_local(day: date, hour: int = 12) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=CST)
 
 
-def grant_for(home_id: str, estate_id: str, grantee: str, owner: str, starts_on: date, ends_on: date | None = None,
-              relation: Relation = Relation.FAMILY) -> Grant:
-    grant = Grant(uuid.uuid4().hex, home_id, estate_id, grantee, relation, starts_on, ends_on, owner,
-                  GrantStatus.ACTIVE, clock.now())
+def grant_for(
+    home_id: str,
+    estate_id: str,
+    grantee: str,
+    owner: str,
+    starts_on: date,
+    ends_on: date | None = None,
+    relation: Relation = Relation.FAMILY,
+) -> Grant:
+    grant = Grant(
+        uuid.uuid4().hex,
+        home_id,
+        estate_id,
+        grantee,
+        relation,
+        starts_on,
+        ends_on,
+        owner,
+        GrantStatus.ACTIVE,
+        clock.now(),
+    )
     GrantRepository().create(grant, cap=10)
     return grant
 
@@ -50,8 +67,8 @@ def test_grant_is_effective_inside_its_local_dates_only(city):
     assert effective_right(tenant, estate.estate_id, at_local(date(2026, 12, 1), 0)) == expected
     assert effective_right(tenant, estate.estate_id, at_local(date(2026, 12, 31), 23)) == expected
     # local midnight ends it: 16:30 UTC on the 31st is already 1 January in the city
-    assert effective_right(tenant, estate.estate_id, datetime(2026, 12, 31, 16, 30, tzinfo=timezone.utc)) is None
-    assert effective_right(tenant, estate.estate_id, datetime(2026, 12, 31, 15, 30, tzinfo=timezone.utc)) == expected
+    assert effective_right(tenant, estate.estate_id, datetime(2026, 12, 31, 16, 30, tzinfo=UTC)) is None
+    assert effective_right(tenant, estate.estate_id, datetime(2026, 12, 31, 15, 30, tzinfo=UTC)) == expected
 
 
 def test_revoked_grant_stops_at_the_very_next_check(city):

@@ -5,16 +5,17 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from gridgate.config import get_settings
 from gridgate.security.keyring import Keyring
 from gridgate.security.tokens import Principal, TokenError, issue_token, verify_bearer
 
-NOW = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
 def refused(token: str, now: datetime = NOW, **kwargs) -> str:
@@ -25,7 +26,9 @@ def refused(token: str, now: datetime = NOW, **kwargs) -> str:
 
 def test_valid_token_gives_the_principal_with_known_roles_only():
     token = issue_token("P-1", ["resident", "admin"], ["G-1"], now=NOW)
-    assert verify_bearer(token, now=NOW + timedelta(minutes=14)) == Principal("P-1", frozenset({"resident"}), frozenset({"G-1"}))
+    assert verify_bearer(token, now=NOW + timedelta(minutes=14)) == Principal(
+        "P-1", frozenset({"resident"}), frozenset({"G-1"})
+    )
 
 
 def test_expired_and_not_yet_valid_tokens_are_refused():

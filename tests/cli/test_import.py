@@ -7,9 +7,9 @@ from pathlib import Path
 
 from gridgate.adapters.repositories import PlaceRepository
 from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
-from gridgate.cli import app
 from gridgate.domain.id_numbers import check_character
 from gridgate.domain.model import Place, PlaceKind
+from gridgate_cli.commands import app
 
 
 def _id_number(serial: int, sex: str) -> str:
@@ -24,8 +24,7 @@ def _export(directory: Path, *, bad_row: bool) -> Path:
     owner, tenant = _id_number(1, "M"), _id_number(2, "F")
     (directory / "homes.csv").write_text(
         "home_id,estate_id,building_id,unit,floor,room,floor_area_m2\n"
-        "H-1,E-1,E-1-B1,1,5,0501,89.5\n"
-        + ("H-2,E-404,E-1-B1,1,6,0601,70\n" if bad_row else ""),
+        "H-1,E-1,E-1-B1,1,5,0501,89.5\n" + ("H-2,E-404,E-1-B1,1,6,0601,70\n" if bad_row else ""),
         encoding="utf-8",
     )
     (directory / "persons.csv").write_text(
@@ -34,7 +33,9 @@ def _export(directory: Path, *, bad_row: bool) -> Path:
         f"{tenant},Liu Yang,F,1980-01-01,population,H-1,,\n",
         encoding="utf-8",
     )
-    (directory / "ownership.csv").write_text(f"owner_id_number,home_id,since,until\n{owner},H-1,2015-06-01,\n", encoding="utf-8")
+    (directory / "ownership.csv").write_text(
+        f"owner_id_number,home_id,since,until\n{owner},H-1,2015-06-01,\n", encoding="utf-8"
+    )
     return directory
 
 
@@ -98,7 +99,9 @@ def test_rejected_rows_come_back_as_a_folder_to_correct_and_import_again(runner,
 def test_a_gb18030_export_imports_with_encoding(runner, clean_tables, tmp_path):
     _places()
     export = _export(tmp_path / "export", bad_row=False)
-    persons = (export / "persons.csv").read_text(encoding="utf-8").replace("Zhang Wei", "张伟").replace("Liu Yang", "刘洋")
+    persons = (
+        (export / "persons.csv").read_text(encoding="utf-8").replace("Zhang Wei", "张伟").replace("Liu Yang", "刘洋")
+    )
     (export / "persons.csv").write_bytes(persons.encode("gb18030"))
     refused = runner.invoke(app, ["import", str(export)])
     assert refused.exit_code == 1 and "gb18030" in refused.output

@@ -6,17 +6,18 @@ import uuid
 from datetime import datetime, timedelta
 
 import boto3
+
 from gridgate import clock
-from gridgate.cli import app
 from gridgate.config import get_settings
 from gridgate.security.keyring import Keyring, load_keyring
-from gridgate.security.passes import (
+from gridgate.security.signed_passes import (
     PassClaims,
     new_pass_id,
     public_keys,
     sign_pass,
     verify_pass_text,
 )
+from gridgate_cli.commands import app
 
 
 def _claims(keyring: Keyring, now: datetime) -> PassClaims:
@@ -73,8 +74,14 @@ def test_keyring_in_secrets_manager_created_empty_as_infra_does(runner, settings
 
 
 def test_every_command_has_help(runner):
-    for command in (["--help"], ["keys", "--help"], ["keys", "rotate", "--help"], ["keys", "init", "--help"],
-                    ["stats", "export", "--help"], ["flow", "--help"]):
+    for command in (
+        ["--help"],
+        ["keys", "--help"],
+        ["keys", "rotate", "--help"],
+        ["keys", "init", "--help"],
+        ["stats", "export", "--help"],
+        ["flow", "--help"],
+    ):
         result = runner.invoke(app, command)
         assert result.exit_code == 0, (command, result.output)
         assert "Usage" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 from gridgate.adapters.tables import HomeTable, PersonTable
-from gridgate.cli import app
+from gridgate_cli.commands import app
 
 
 def test_seed_run_statistics_flow_and_export(runner, clean_tables, prefect_server, tmp_path):

@@ -6,21 +6,24 @@ import csv
 from datetime import date
 
 import pyarrow.parquet as pq
+
 from gridgate.adapters.findings import StatisticRepository
-from gridgate.cli import app
 from gridgate.domain.model import Statistic
+from gridgate_cli.commands import app
 
 DAY = date(2026, 11, 20)
 
 
 def _seed_statistics() -> None:
-    StatisticRepository().put_many([
-        Statistic("grid#G-1", DAY, "residents.owners", 12),
-        Statistic("grid#G-1", DAY, "entries", 30, series=tuple(range(24))),
-        Statistic("grid#G-2", DAY, "residents.owners", 7),
-        Statistic("district#D-1", DAY, "residents.owners", 19),
-        Statistic("grid#G-1", date(2026, 11, 19), "residents.owners", 11),
-    ])
+    StatisticRepository().put_many(
+        [
+            Statistic("grid#G-1", DAY, "residents.owners", 12),
+            Statistic("grid#G-1", DAY, "entries", 30, series=tuple(range(24))),
+            Statistic("grid#G-2", DAY, "residents.owners", 7),
+            Statistic("district#D-1", DAY, "residents.owners", 19),
+            Statistic("grid#G-1", date(2026, 11, 19), "residents.owners", 11),
+        ]
+    )
 
 
 def test_export_csv_for_one_day_and_level(runner, clean_tables, tmp_path):
@@ -30,7 +33,9 @@ def test_export_csv_for_one_day_and_level(runner, clean_tables, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert [(r["place_id"], r["metric"], float(r["value"])) for r in rows] == [
-        ("G-1", "entries", 30.0), ("G-1", "residents.owners", 12.0), ("G-2", "residents.owners", 7.0),
+        ("G-1", "entries", 30.0),
+        ("G-1", "residents.owners", 12.0),
+        ("G-2", "residents.owners", 7.0),
     ]
     assert rows[0]["series"].split() == [str(v) for v in range(24)]
 

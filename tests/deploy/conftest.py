@@ -31,9 +31,7 @@ def packaged() -> Packaged:
     for tool in ("node", "npm", "make"):
         if shutil.which(tool) is None:
             pytest.skip(f"`{tool}` not found: Serverless Framework packaging needs Node.js, npm and make")
-    result = subprocess.run(
-        ["make", "package"], cwd=REPO, capture_output=True, text=True, timeout=600
-    )
+    result = subprocess.run(["make", "package"], cwd=REPO, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"make package failed:\n{output[-6000:]}"
     return Packaged(output)

@@ -37,11 +37,23 @@ def _emitted(capsys, monkeypatch, service: str, emit) -> dict[str, set[str]]:
 def test_the_stage_alarms_on_5xx_latency_failed_flows_and_dead_letters():
     alarms = _alarms()
     watched = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
-    assert {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency"), ("gridgate", "FlowRunsFailed"),
-            ("gridgate", "WebhookDeadLetters"), ("gridgate", "GateDecisionLatency"), ("AWS/Lambda", "Errors")} <= watched
+    assert {
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/ApiGateway", "Latency"),
+        ("gridgate", "FlowRunsFailed"),
+        ("gridgate", "WebhookDeadLetters"),
+        ("gridgate", "GateDecisionLatency"),
+        ("AWS/Lambda", "Errors"),
+    } <= watched
     latency = next(a for a in alarms.values() if a["MetricName"] == "Latency")
     assert latency["ExtendedStatistic"] == "p95" and "Statistic" not in latency
-    failed = {d["Value"] for a in alarms.values() if a["MetricName"] == "FlowRunsFailed" for d in a["Dimensions"] if d["Name"] == "flow"}
+    failed = {
+        d["Value"]
+        for a in alarms.values()
+        if a["MetricName"] == "FlowRunsFailed"
+        for d in a["Dimensions"]
+        if d["Name"] == "flow"
+    }
     assert failed == set(NIGHTLY_FLOWS)
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["TreatMissingData"] == "notBreaching"
@@ -82,5 +94,7 @@ def test_the_events_functions_read_the_stream_the_events_table_declares():
     assert functions["webhook-retries"]["handler"] == "chalicelib.event_stream.retry"
     assert functions["events"]["environment"]["POWERTOOLS_SERVICE_NAME"] == EVENTS_SERVICE
     assert functions["gate"]["environment"]["POWERTOOLS_SERVICE_NAME"] == GATE_SERVICE
-    flows_env = yaml.safe_load((REPO / "flows" / "prefect.yaml").read_text())["definitions"]["work_pool"]["job_variables"]["env"]
+    flows_env = yaml.safe_load((REPO / "flows" / "prefect.yaml").read_text())["definitions"]["work_pool"][
+        "job_variables"
+    ]["env"]
     assert flows_env["POWERTOOLS_SERVICE_NAME"] == FLOWS_SERVICE

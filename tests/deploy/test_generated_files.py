@@ -6,8 +6,8 @@ import json
 import uuid
 
 import boto3
-from gridgate.adapters.tables import ALL_TABLES
 
+from gridgate.adapters.tables import ALL_TABLES
 from infra import generate
 from infra.naming import logical_id, short_name
 from infra.policies import TABLE_ACCESS
@@ -85,7 +85,11 @@ def test_iam_grants_each_principal_only_its_tables():
         tables = {}
         for statement in role_statements:
             resource = statement["Resource"]
-            if isinstance(resource, list) and "Fn::GetAtt" in resource[0] and resource[0]["Fn::GetAtt"][0].endswith("Table"):
+            if (
+                isinstance(resource, list)
+                and "Fn::GetAtt" in resource[0]
+                and resource[0]["Fn::GetAtt"][0].endswith("Table")
+            ):
                 tables[resource[0]["Fn::GetAtt"][0]] = set(statement["Action"])
         return tables
 
@@ -96,15 +100,24 @@ def test_iam_grants_each_principal_only_its_tables():
     # The gate writes only events, nonces, pass use counts and the audit log; it reads rights.
     writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
     gate_writes = {table for table, actions in gate.items() if actions & writes}
-    assert gate_writes == {"AccessEventsTable", "DeviceNoncesTable", "VisitorPassesTable", "AuditLogTable", "IdempotencyTable"}
+    assert gate_writes == {
+        "AccessEventsTable",
+        "DeviceNoncesTable",
+        "VisitorPassesTable",
+        "AuditLogTable",
+        "IdempotencyTable",
+    }
     assert gate["VisitorPassesTable"] & writes == {"dynamodb:UpdateItem"}
     assert "GrantsTable" in gate and not gate["GrantsTable"] & writes
     # The gate never scans; the API scans only what the data-center page lists.
     assert all("dynamodb:Scan" not in actions for actions in gate.values())
     assert {table for table, actions in api.items() if "dynamodb:Scan" in actions} == {"PlacesTable", "FindingsTable"}
     # The API reads access events only for an estate's export (key queries), never writes them.
-    assert api["AccessEventsTable"] == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-                                        "dynamodb:ConditionCheckItem"} and "DeviceNoncesTable" not in api
+    assert (
+        api["AccessEventsTable"]
+        == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
+        and "DeviceNoncesTable" not in api
+    )
     assert "dynamodb:Scan" in flows["AccessEventsTable"] and not flows["AccessEventsTable"] & writes
     # The audit log is append-only for both functions.
     assert api["AuditLogTable"] == gate["AuditLogTable"] == {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"}

@@ -26,7 +26,9 @@ def _lint_errors(template: Path) -> list[dict]:
     return [f for f in findings if f["Level"] == "Error"]
 
 
-@pytest.mark.parametrize("template", [".serverless/cloudformation-template-update-stack.json", "build/chalice/sam.json"])
+@pytest.mark.parametrize(
+    "template", [".serverless/cloudformation-template-update-stack.json", "build/chalice/sam.json"]
+)
 def test_cfn_lint_finds_no_errors(packaged, template):
     assert _lint_errors(REPO / template) == []
 
@@ -47,7 +49,9 @@ def test_serverless_template_deploys_the_functions_with_their_own_roles(packaged
     for events_out in ("EventsLambdaFunction", "WebhookDashretriesLambdaFunction"):
         props = resources[events_out]["Properties"]
         assert props["Role"] == {"Fn::GetAtt": ["EventsFunctionRole", "Arn"]}, events_out
-        assert props["Code"]["S3Key"].endswith("/deployment.zip") and props["Handler"].startswith("chalicelib.event_stream.")
+        assert props["Code"]["S3Key"].endswith("/deployment.zip") and props["Handler"].startswith(
+            "chalicelib.event_stream."
+        )
     mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert [m["EventSourceArn"] for m in mappings] == [{"Fn::GetAtt": ["AccessEventsTable", "StreamArn"]}]
     for props in (api, gate, faces):
@@ -104,7 +108,10 @@ def test_api_zip_imports_with_only_the_lambda_runtime(packaged, tmp_path):
         "print(json.dumps(sorted(app.app.routes)))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+        [sys.executable, "-I", "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env={"GRIDGATE_STAGE": "dev", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr[-3000:]

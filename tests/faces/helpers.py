@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from gridgate import clock
 from PIL import Image
+
+from gridgate import clock
 
 
 def png_bytes(image: Image.Image, **save_args) -> bytes:
@@ -84,7 +85,9 @@ def bearer(subject: str, roles=("resident",)) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(subject, roles)}"}
 
 
-def send(client, method: str, path: str, body: bytes = b"", *, who: str | None = None, content_type: str = "image/jpeg"):
+def send(
+    client, method: str, path: str, body: bytes = b"", *, who: str | None = None, content_type: str = "image/jpeg"
+):
     """One request as resident `who` (no token when None); returns (status, parsed JSON body)."""
     headers = {"Content-Type": content_type, **(bearer(who) if who else {})}
     response = client.http.request(method, path, headers=headers, body=body)

@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+
 from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, Registry
-from gridgate.faces.gallery import EstateGalleryCache
 from gridgate.faces.pipeline import probe_face
-from gridgate.services.face_enrolment import ENROLMENT_POLICY, MAX_APP_TEMPLATES
+from gridgate.gate.estate_gallery import EstateGalleryCache
+from gridgate.residents.face_enrolment import ENROLMENT_POLICY, MAX_APP_TEMPLATES
 
 from .helpers import send
 
@@ -60,7 +61,9 @@ def test_a_selfie_becomes_a_template_not_a_stored_photo(client, photo, resident)
     assert "face.enrol" in actions(person)
 
 
-def test_the_enrolled_face_opens_the_match_at_the_gate_and_withdrawal_closes_it(client, photo, probe_of, resident, face_city):
+def test_the_enrolled_face_opens_the_match_at_the_gate_and_withdrawal_closes_it(
+    client, photo, probe_of, resident, face_city
+):
     estate, person = resident
     face_city.template(person, probe_of(SELFIES[1]).encoding, "population")  # from the registry import
     for selfie in SELFIES:

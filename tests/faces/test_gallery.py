@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from gridgate.adapters.repositories import OwnershipRepository, PlaceRepository
 from gridgate.domain.model import Registry
-from gridgate.faces.gallery import EstateGalleryCache
+from gridgate.gate.estate_gallery import EstateGalleryCache
 
 P01_TEMPLATES = ["faces/deepface_person01/img5.jpg", "faces/deepface_person01/img10.jpg"]
 P01_PROBE = "faces/deepface_person01/img11.jpg"
@@ -96,7 +96,7 @@ def test_version_checks_can_be_spaced_out(face_city, probe_of):
 def test_a_new_local_day_rebuilds(face_city, probe_of):
     estate, _, _ = estate_with_two_residents(face_city, probe_of)
     cache = EstateGalleryCache()
-    noon = datetime(2031, 5, 4, 4, 0, tzinfo=timezone.utc)  # 12:00 in the city (UTC+8)
+    noon = datetime(2031, 5, 4, 4, 0, tzinfo=UTC)  # 12:00 in the city (UTC+8)
     cache.gallery(estate, noon)
     cache.gallery(estate, noon + timedelta(hours=11))  # 23:00 local: same day
     assert cache.builds == 1

@@ -6,9 +6,10 @@ import io
 
 import numpy as np
 import pytest
-from gridgate.faces.errors import ImageRejected
-from gridgate.faces.images import MAX_LONG_SIDE, decode_image
 from PIL import Image
+
+from gridgate.faces.images import MAX_LONG_SIDE, decode_image
+from gridgate.faces.rejections import ImageRejected
 
 from .helpers import jpeg_bytes, png_bytes
 
@@ -32,6 +33,7 @@ def test_exif_orientation_is_applied(photo, name):
 
 def test_exif_rotation_is_what_makes_the_face_findable(photo):
     import face_recognition
+
     from gridgate.faces.pipeline import detect_faces
 
     data = photo("adversarial/sfas_image_T1.jpg")

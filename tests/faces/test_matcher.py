@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from statistics import NormalDist
 
 import numpy as np
 import pytest
+
 from gridgate import clock
 from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import (
@@ -30,7 +32,9 @@ KIT = "faces/kit_harington/john2.jpeg"
 STRANGER_PROBES = ["faces/biden/biden.jpg", "faces/Amelia_Vega/Amelia_Vega_0002.jpg", "adversarial/sfas_image_T1.jpg"]
 
 
-def gallery(registry: Registry, probe_of, people: dict[str, list[str]], encoder_id: str = CURRENT_ENCODER_ID) -> Gallery:
+def gallery(
+    registry: Registry, probe_of, people: dict[str, list[str]], encoder_id: str = CURRENT_ENCODER_ID
+) -> Gallery:
     ids, rows = [], []
     for person_id, photos in people.items():
         for relative in photos:
@@ -213,13 +217,13 @@ def test_the_baseline_tolerance_lets_a_lookalike_in_where_the_calibrated_rule_do
 def test_templates_of_a_retired_encoder_are_never_compared(probe_of):
     """The first SFace pipeline (dlib 5-point alignment) is retired: its templates form no gallery,
     so a probe of the current encoder never meets a vector aligned another way."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from gridgate.domain.model import RETIRED_ENCODER_IDS
     from gridgate.faces.matcher import galleries_by_encoder
 
     (retired,) = RETIRED_ENCODER_IDS
-    consent = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    consent = datetime(2026, 1, 1, tzinfo=UTC)
     vector = template_bytes(probe_of(P01[0]).encoding)
     templates = [
         FaceTemplate("p01", Registry.APP, 0, vector, consent, encoder=retired),

@@ -6,9 +6,10 @@ import io
 
 import numpy as np
 import pytest
-from gridgate.faces.errors import FaceRejected, NoFace
-from gridgate.faces.pipeline import FaceBox, FacePolicy, choose_face, probe_face
 from PIL import Image
+
+from gridgate.faces.pipeline import FaceBox, FacePolicy, choose_face, probe_face
+from gridgate.faces.rejections import FaceRejected, NoFace
 
 from .helpers import jpeg_bytes
 
@@ -92,13 +93,23 @@ def test_multi_face_scenes_are_refused(photo, name):
 
 
 @pytest.mark.parametrize(
-    "name", ["dlib_dogs.jpg", "skimage_brick.png", "skimage_chelsea.png", "skimage_coffee.png", "skimage_grass.png", "skimage_rocket.jpg"]
+    "name",
+    [
+        "dlib_dogs.jpg",
+        "skimage_brick.png",
+        "skimage_chelsea.png",
+        "skimage_coffee.png",
+        "skimage_grass.png",
+        "skimage_rocket.jpg",
+    ],
 )
 def test_photos_without_a_face(photo, name):
     assert refusal(photo(f"no_face/{name}")) == "no_face"
 
 
-@pytest.mark.parametrize("name", ["zxing_qrcode-1_16_badge_with_printed_face.png", "zxing_qrcode-1_20_badge_with_printed_face.png"])
+@pytest.mark.parametrize(
+    "name", ["zxing_qrcode-1_16_badge_with_printed_face.png", "zxing_qrcode-1_20_badge_with_printed_face.png"]
+)
 def test_the_printed_face_on_a_badge_is_not_judged(photo, name):
     assert refusal(photo(f"adversarial/{name}")) in {"no_face", "face_too_small"}
 
@@ -141,7 +152,6 @@ def test_sface_is_aligned_on_yunet_points_of_the_chosen_face(photo):
 
 
 def test_a_box_yunet_finds_no_face_in_is_refused_not_aligned_otherwise(photo):
-    from gridgate.faces.images import decode_image
     from gridgate.faces.pipeline import face_landmarks
 
     rgb = np.full((300, 300, 3), 120, dtype=np.uint8)  # a blank wall where a detector saw a "face"

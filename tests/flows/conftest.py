@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from gridgate import clock
 
 # The tests' helper modules (tiny_city) are imported by name from this folder.
@@ -47,16 +48,15 @@ def reset_emulator(moto_server) -> None:
 #: The nights the flow tests run at, on a clock running from these instants: one minute either
 #: side of local midnight at the year end (23:59 on 12-31 and 00:01 on 01-01 in Nanjing, both
 #: still 12-31 in UTC), so a UTC date taken for a local one shows up as a missed case.
-NIGHTS = [datetime(2026, 12, 31, 15, 59, tzinfo=timezone.utc), datetime(2026, 12, 31, 16, 1, tzinfo=timezone.utc)]
+NIGHTS = [datetime(2026, 12, 31, 15, 59, tzinfo=UTC), datetime(2026, 12, 31, 16, 1, tzinfo=UTC)]
 
 
 @pytest.fixture(scope="module", params=NIGHTS, ids=lambda at: at.strftime("%m%d-%H%MZ"))
 def nightly(request, moto_server, prefect_server, tmp_path_factory) -> Iterator[NightlyRun]:
     """A fresh emulator with a synthetic city (8 days of history), then `run_nightly` once; the
     module's tests run on the same clock."""
-    from gridgate.config import get_settings
-
     from flows.run_all import run_nightly
+    from gridgate.config import get_settings
     from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
     with clock.pinned(clock.running_from(request.param)):

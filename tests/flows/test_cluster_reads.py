@@ -10,22 +10,33 @@ machine does not, so the test stops at the URIs and the session configuration Sp
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pytest
-from gridgate.adapters import snapshots
+from pydantic import ValidationError
+
+from gridgate.adapters import parquet_exports as snapshots
 from gridgate.adapters.sql_engines import SparkEngine, engine_for
 from gridgate.config import Settings, get_settings
-from pydantic import ValidationError
 
 DAY = date(2020, 3, 1)  # a day no other test writes events for
 
 
 def _events(estate: str) -> pa.Table:
-    at = datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=timezone.utc)
-    rows = [{"event_id": f"{estate}:1", "gate_id": f"{estate}-G1", "estate_id": estate, "direction": "in",
-             "occurred_at": at, "method": "face", "outcome": "open", "person_id": "P-s3"}]
+    at = datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=UTC)
+    rows = [
+        {
+            "event_id": f"{estate}:1",
+            "gate_id": f"{estate}-G1",
+            "estate_id": estate,
+            "direction": "in",
+            "occurred_at": at,
+            "method": "face",
+            "outcome": "open",
+            "person_id": "P-s3",
+        }
+    ]
     return pa.Table.from_pylist(rows, schema=snapshots.SNAPSHOT_SCHEMAS["access_events"])
 
 
@@ -56,8 +67,10 @@ def test_days_and_snapshots_are_named_by_their_s3a_uris(moto_server):
     assert uris and all(u.startswith(f"s3a://{settings.bucket}/{snapshots.events_prefix(DAY)}") for u in uris)
     as_of = date(2020, 3, 2)
     snapshots.write_snapshot("homes", snapshots.SNAPSHOT_SCHEMAS["homes"].empty_table(), settings, as_of)
-    assert all(u.startswith(f"s3a://{settings.bucket}/{snapshots.snapshot_prefix('homes', as_of)}")
-               for u in snapshots.snapshot_uris("homes", settings, as_of))
+    assert all(
+        u.startswith(f"s3a://{settings.bucket}/{snapshots.snapshot_prefix('homes', as_of)}")
+        for u in snapshots.snapshot_uris("homes", settings, as_of)
+    )
 
 
 def test_live_day_copies_are_removed_after_the_run(moto_server, tmp_path):

@@ -51,10 +51,10 @@ def city_files(tmp_path_factory):
 
 
 def _run(engine, snapshots, files) -> dict[str, pl.DataFrame]:
-    from gridgate.services.city_frames import CityFrames
-    from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
-    from gridgate.services.population_statistics import population_statistics, visitors_per_day
-    from gridgate.services.reconciliation import ReconciliationPolicy, reconcile
+    from gridgate.analytics.city_frames import CityFrames
+    from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
+    from gridgate.analytics.population_statistics import population_statistics, visitors_per_day
+    from gridgate.analytics.reconciliation_checks import ReconciliationPolicy, reconcile
 
     city = CityFrames.from_tables(DAY, DAY - timedelta(days=6), snapshots, files, engine=engine)
     result = reconcile(city, ReconciliationPolicy())
@@ -82,7 +82,9 @@ def test_duckdb_and_spark_find_the_same(city_files, tmp_path):
     assert on_duckdb["statistics"].height > 100 and on_duckdb["events"]["n"][0] > 10_000
     for name, frame in on_duckdb.items():
         other = on_spark[name]
-        key = [c for c in ("finding_id", "scope", "metric", "local_date", "district_id", "grant_id") if c in frame.columns]
+        key = [
+            c for c in ("finding_id", "scope", "metric", "local_date", "district_id", "grant_id") if c in frame.columns
+        ]
         try:
             assert_frame_equal(frame.sort(key) if key else frame, other.sort(key) if key else other)
         except AssertionError as error:

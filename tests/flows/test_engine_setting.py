@@ -6,6 +6,8 @@ embedded engine must run under the memory limit the operator set (so it spills, 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from gridgate.adapters.sql_engines import DuckDBEngine, SparkEngine, engine_for, render
 from gridgate.config import Settings
 
@@ -20,19 +22,25 @@ def test_the_setting_selects_the_engine(tmp_path):
 
 def test_local_time_is_spelled_per_engine():
     sql = "SELECT HOUR(LOCAL(occurred_at)) FROM events"
-    assert render(DuckDBEngine(), sql, "Asia/Shanghai") == "SELECT HOUR(timezone('Asia/Shanghai', occurred_at)) FROM events"
-    assert render(SparkEngine(), sql, "Asia/Shanghai") == "SELECT HOUR(from_utc_timestamp(occurred_at, 'Asia/Shanghai')) FROM events"
+    assert (
+        render(DuckDBEngine(), sql, "Asia/Shanghai")
+        == "SELECT HOUR(timezone('Asia/Shanghai', occurred_at)) FROM events"
+    )
+    assert (
+        render(SparkEngine(), sql, "Asia/Shanghai")
+        == "SELECT HOUR(from_utc_timestamp(occurred_at, 'Asia/Shanghai')) FROM events"
+    )
 
 
 def test_duckdb_runs_under_its_memory_limit(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import polars as pl
 
     from gridgate.adapters.sql_engines import EventSource
 
     engine = DuckDBEngine("100MB", 1, tmp_path)
-    window = EventSource(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc))
+    window = EventSource(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
     limit = engine.query("SELECT current_setting('memory_limit') AS m", window, {})["m"][0]
     assert limit in ("95.3 MiB", "100.0 MB", "100MB"), limit
     # A distinct count far larger than fits in 100 MB of hash tables completes (it spills).

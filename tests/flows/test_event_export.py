@@ -8,9 +8,10 @@ no event of a neighbouring day, nulls kept, instants exact — and on a re-run c
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from gridgate.adapters import event_export, snapshots
+from gridgate.adapters import event_export
+from gridgate.adapters import parquet_exports as snapshots
 from gridgate.adapters.events import EventRepository
 from gridgate.config import get_settings
 from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome, Registry
@@ -20,9 +21,18 @@ DAY = date(2020, 2, 29)  # a day no other test writes events for
 
 def _event(estate: str, at: datetime, n: int, person: str | None) -> AccessEvent:
     return AccessEvent(
-        event_id=f"{estate}-G1:{n:06d}", gate_id=f"{estate}-G1", estate_id=estate, direction=Direction.OUT,
-        occurred_at=at, method=AccessMethod.FACE, outcome=Outcome.OPEN, reason="resident_right",
-        person_id=person, home_id=None, registry=Registry.APP if person else None, score=0.25 if person else None,
+        event_id=f"{estate}-G1:{n:06d}",
+        gate_id=f"{estate}-G1",
+        estate_id=estate,
+        direction=Direction.OUT,
+        occurred_at=at,
+        method=AccessMethod.FACE,
+        outcome=Outcome.OPEN,
+        reason="resident_right",
+        person_id=person,
+        home_id=None,
+        registry=Registry.APP if person else None,
+        score=0.25 if person else None,
         right="owner" if person else None,
     )
 
@@ -30,13 +40,16 @@ def _event(estate: str, at: datetime, n: int, person: str | None) -> AccessEvent
 def test_native_export_writes_exactly_the_days_events(moto_server, tmp_path):
     settings = get_settings()
     estate = f"E-x{uuid.uuid4().hex[:6]}"
-    midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc)
+    midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
     inside = [
         _event(estate, midnight, 1, "P-x1"),
         _event(estate, midnight + timedelta(hours=13, microseconds=123_000), 2, None),
         _event(estate, midnight + timedelta(days=1) - timedelta(milliseconds=1), 3, "P-x2"),
     ]
-    outside = [_event(estate, midnight - timedelta(milliseconds=1), 4, "P-x1"), _event(estate, midnight + timedelta(days=1), 5, "P-x1")]
+    outside = [
+        _event(estate, midnight - timedelta(milliseconds=1), 4, "P-x1"),
+        _event(estate, midnight + timedelta(days=1), 5, "P-x1"),
+    ]
     repository = EventRepository()
     for event in inside + outside:
         repository.append(event)
@@ -62,7 +75,7 @@ def test_native_export_writes_exactly_the_days_events(moto_server, tmp_path):
 
 
 def test_write_windows_respect_the_24_hour_limit():
-    start = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 20, tzinfo=UTC)
     now = start + timedelta(days=2, hours=1, minutes=30)
     windows = event_export.write_windows(start, now)
     assert [b - a for a, b in windows] == [timedelta(hours=24), timedelta(hours=24), timedelta(hours=1, minutes=30)]

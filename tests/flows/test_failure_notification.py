@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from gridgate import clock
 
+from gridgate import clock
 from local_emulator.loopback_receiver import LoopbackReceiver
 
 
@@ -29,10 +29,14 @@ def test_a_failed_flow_posts_its_alert_to_the_webhook_and_emits_its_failure_metr
         if line.startswith("{") and '"_aws"' in line:
             emf = json.loads(line)
             metrics[emf["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]] = emf
-    assert metrics["FlowRunsFailed"]["flow"] == "nightly-reconciliation" and metrics["FlowRunsFailed"]["FlowRunsFailed"] == [1.0]
+    assert metrics["FlowRunsFailed"]["flow"] == "nightly-reconciliation" and metrics["FlowRunsFailed"][
+        "FlowRunsFailed"
+    ] == [1.0]
     duration = metrics["FlowDuration"]
     assert (duration["flow"], duration["state"]) == ("nightly-reconciliation", "Failed")
-    assert duration["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Seconds" and duration["FlowDuration"][0] >= 0
+    assert (
+        duration["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Seconds" and duration["FlowDuration"][0] >= 0
+    )
     assert state.is_failed()
     [alert] = receiver.wait_for(1)
     body = alert.json()
@@ -71,7 +75,9 @@ def test_a_failed_reconciliation_stops_the_night_and_notifies(prefect_server, re
     with pytest.raises(NightFailed) as failed:
         run_nightly(day=clock.today() - timedelta(days=1), report_dir=None)
     assert (failed.value.failed, failed.value.not_started, failed.value.completed) == (
-        "reconciliation", ["statistics", "tasks"], {}
+        "reconciliation",
+        ["statistics", "tasks"],
+        {},
     )
     assert started == []
     [alert] = receiver.wait_for(1)

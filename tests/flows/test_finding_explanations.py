@@ -9,11 +9,12 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-from gridgate.i18n import LOCALES, catalogue, translator
-from gridgate.services.finding_explanations import explain
-from gridgate.services.key_group_alerts import ALERT_TYPES, AlertPolicy, AlertType, key_group_alerts
-from gridgate.services.reconciliation import FINDING_TYPES, FindingType, ReconciliationPolicy, reconcile
 from tiny_city import TinyCity, days_before, local
+
+from gridgate.analytics.key_group_alerts import ALERT_TYPES, AlertPolicy, AlertType, key_group_alerts
+from gridgate.analytics.reconciliation_checks import FINDING_TYPES, FindingType, ReconciliationPolicy, reconcile
+from gridgate.data_center.finding_explanations import explain
+from gridgate.i18n import LOCALES, catalogue, translator
 
 DAY = date(2026, 11, 20)
 WEEK = days_before(DAY, 7)
@@ -57,8 +58,14 @@ def test_reconciliation_findings_read_in_chinese_and_english():
 
     over_cap = _one(found, FindingType.GRANTS_OVER_CAP)
     assert _reason(over_cap) == "本户有 3 项有效授权，但按面积上限为 2 项：可能存在群租。"
-    assert _reason(over_cap, "en") == "This home has 3 grants in force but its cap (from the floor area) is 2: group renting?"
-    assert _reason(_one(found, FindingType.RESIDENT_NOT_SEEN, "GONE")) == "登记住在本户，但已连续 7 天未经过任何门禁：可能已搬离。"
+    assert (
+        _reason(over_cap, "en")
+        == "This home has 3 grants in force but its cap (from the floor area) is 2: group renting?"
+    )
+    assert (
+        _reason(_one(found, FindingType.RESIDENT_NOT_SEEN, "GONE"))
+        == "登记住在本户，但已连续 7 天未经过任何门禁：可能已搬离。"
+    )
     moved = _reason(_one(found, FindingType.RESIDENT_NOT_SEEN, "MOVED"))
     assert moved.startswith("登记住在本户，但已连续 7 天未经过本小区门禁；最近一次出现在其他小区 E2（2026-11-")
     assert "（北京时间）" in moved  # the instant as the city's wall clock, labelled
@@ -79,10 +86,15 @@ def test_key_group_alerts_read_in_chinese_with_local_times():
     alerts = key_group_alerts(c.frames(DAY, DAY - timedelta(days=6)), AlertPolicy())
 
     gran = _reason(_one(alerts, AlertType.LIVING_ALONE_NO_EXIT))
-    assert gran == "86 岁（独居老人），独自居住；最近一次外出是 2026-11-16 09:00（北京时间）（4 天前），超过 3 天：请上门探访。"
+    assert (
+        gran
+        == "86 岁（独居老人），独自居住；最近一次外出是 2026-11-16 09:00（北京时间）（4 天前），超过 3 天：请上门探访。"
+    )
     absent = _reason(_one(alerts, AlertType.CORRECTION_ABSENT), "en")
-    assert absent == ("Under community correction: left through gate E1-G2 at 2026-11-17 08:00 (Beijing time, UTC+8) "
-                      "and has not come back for 88 h (limit 48 h): please check.")
+    assert absent == (
+        "Under community correction: left through gate E1-G2 at 2026-11-17 08:00 (Beijing time, UTC+8) "
+        "and has not come back for 88 h (limit 48 h): please check."
+    )
 
 
 def test_an_alert_with_no_exit_at_all_uses_the_never_sentence():

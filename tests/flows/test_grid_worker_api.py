@@ -10,17 +10,18 @@ from dataclasses import replace
 
 import pytest
 from chalice.test import Client
+
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
 from gridgate.adapters.tables import PersonTable
 from gridgate.domain.model import TaskStatus
-from gridgate.security.tokens import issue_token
-from gridgate.services.task_feedback import (
+from gridgate.grid_work.task_feedback import (
     CorrectionConflict,
     GridWorker,
     TaskFeedback,
     TaskSubmission,
 )
+from gridgate.security.tokens import issue_token
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,7 @@ def post(client, path: str, body: dict, headers: dict):
 
 
 def open_task(grid: str, finding_type: str = "resident_not_seen"):
-    return next(
-        t for t in VerificationTaskRepository().in_grid(grid) if t.finding_type == finding_type and t.person_id
-    )
+    return next(t for t in VerificationTaskRepository().in_grid(grid) if t.finding_type == finding_type and t.person_id)
 
 
 def test_the_flows_made_tasks_in_more_than_one_grid(grids):
@@ -90,7 +89,9 @@ def test_task_list_as_json_and_csv_in_walking_order(client, grids):
     listing = json.loads(client.http.get(f"/grid/{grids[0]}/tasks?limit=200", headers=headers).body)
     assert listing["count"] == len(VerificationTaskRepository().in_grid(grids[0])) > 0
     assert listing["next_cursor"] is None, "the tiny city's grid fits one page of 200"
-    keys = [(t["priority"], t["estate_id"], t["building_id"], t["unit"], t["floor"], t["room"]) for t in listing["tasks"]]
+    keys = [
+        (t["priority"], t["estate_id"], t["building_id"], t["unit"], t["floor"], t["room"]) for t in listing["tasks"]
+    ]
     assert keys == sorted(keys) and [t["order"] for t in listing["tasks"]] == list(range(1, listing["count"] + 1))
     response = client.http.get(f"/grid/{grids[0]}/tasks?format=csv&limit=200", headers=headers)
     assert response.headers["Content-Type"].startswith("text/csv")
@@ -105,7 +106,9 @@ def test_task_list_as_json_and_csv_in_walking_order(client, grids):
 def test_reading_a_roster_is_audited_per_person(client, grids):
     task = open_task(grids[0])
     before = len([r for r in AuditLog().by_actor("worker-roster") if r.action == "personal_data.read"])
-    response = client.http.get(f"/grid/{grids[0]}/homes/{task.home_id}/roster", headers=auth("worker-roster", [grids[0]]))
+    response = client.http.get(
+        f"/grid/{grids[0]}/homes/{task.home_id}/roster", headers=auth("worker-roster", [grids[0]])
+    )
     assert response.status_code == 200
     roster = json.loads(response.body)
     people = [p for p in roster["residents"] if p["in_registry"]]
@@ -118,18 +121,29 @@ def test_reading_a_roster_is_audited_per_person(client, grids):
 
 def test_confirmed_closes_the_task_and_its_finding(client, grids):
     task = open_task(grids[0], "grantee_registered_elsewhere")
-    response = post(client, f"/grid/{grids[0]}/tasks/{task.task_id}/result",
-                    {"result": "confirmed", "note": "tenant lives here"}, auth(grids=[grids[0]]))
+    response = post(
+        client,
+        f"/grid/{grids[0]}/tasks/{task.task_id}/result",
+        {"result": "confirmed", "note": "tenant lives here"},
+        auth(grids=[grids[0]]),
+    )
     assert response.status_code == 200 and json.loads(response.body) == {
-        "task_id": task.task_id, "status": "done", "result": "confirmed"}
+        "task_id": task.task_id,
+        "status": "done",
+        "result": "confirmed",
+    }
     assert FindingRepository().get(task.finding_id).status == TaskStatus.DONE
-    again = post(client, f"/grid/{grids[0]}/tasks/{task.task_id}/result", {"result": "confirmed"}, auth(grids=[grids[0]]))
+    again = post(
+        client, f"/grid/{grids[0]}/tasks/{task.task_id}/result", {"result": "confirmed"}, auth(grids=[grids[0]])
+    )
     assert again.status_code == 409 and json.loads(again.body)["code"] == "task_closed"
 
 
 def test_not_reachable_keeps_the_finding_open_for_another_visit(client, grids):
     task = open_task(grids[0])
-    response = post(client, f"/grid/{grids[0]}/tasks/{task.task_id}/result", {"result": "not_reachable"}, auth(grids=[grids[0]]))
+    response = post(
+        client, f"/grid/{grids[0]}/tasks/{task.task_id}/result", {"result": "not_reachable"}, auth(grids=[grids[0]])
+    )
     assert response.status_code == 200
     assert FindingRepository().get(task.finding_id).status == TaskStatus.OPEN
 
@@ -137,8 +151,11 @@ def test_not_reachable_keeps_the_finding_open_for_another_visit(client, grids):
 def test_a_correction_updates_the_registry_with_an_audit_record(client, grids):
     task = open_task(grids[0])
     person = PersonTable.get(task.person_id)
-    body = {"result": "corrected", "note": "moved to Shanghai",
-            "corrections": [{"person_id": task.person_id, "seen_version": int(person.version), "moved_out": True}]}
+    body = {
+        "result": "corrected",
+        "note": "moved to Shanghai",
+        "corrections": [{"person_id": task.person_id, "seen_version": int(person.version), "moved_out": True}],
+    }
     response = post(client, f"/grid/{grids[0]}/tasks/{task.task_id}/result", body, auth("worker-fix", [grids[0]]))
     assert response.status_code == 200, response.body
     updated = PersonTable.get(task.person_id, consistent_read=True)
@@ -161,9 +178,17 @@ def test_two_conflicting_corrections_the_second_is_refused(client, grids):
     task = open_task(grids[0])
     twin = _second_task_for(task)
     seen = int(PersonTable.get(task.person_id).version)
-    first = {"result": "corrected", "corrections": [{"person_id": task.person_id, "seen_version": seen, "key_groups": ["disabled"]}]}
-    second = {"result": "corrected", "corrections": [{"person_id": task.person_id, "seen_version": seen, "moved_out": True}]}
-    assert post(client, f"/grid/{grids[0]}/tasks/{task.task_id}/result", first, auth(grids=[grids[0]])).status_code == 200
+    first = {
+        "result": "corrected",
+        "corrections": [{"person_id": task.person_id, "seen_version": seen, "key_groups": ["disabled"]}],
+    }
+    second = {
+        "result": "corrected",
+        "corrections": [{"person_id": task.person_id, "seen_version": seen, "moved_out": True}],
+    }
+    assert (
+        post(client, f"/grid/{grids[0]}/tasks/{task.task_id}/result", first, auth(grids=[grids[0]])).status_code == 200
+    )
     refused = post(client, f"/grid/{grids[0]}/tasks/{twin.task_id}/result", second, auth("worker-2", [grids[0]]))
     assert refused.status_code == 409
     error = json.loads(refused.body)
@@ -181,7 +206,10 @@ def test_simultaneous_corrections_one_wins_one_conflicts(grids):
     barrier, outcomes = threading.Barrier(2), []
 
     def submit(task_id: str, groups: list[str]) -> None:
-        body = {"result": "corrected", "corrections": [{"person_id": task.person_id, "seen_version": seen, "key_groups": groups}]}
+        body = {
+            "result": "corrected",
+            "corrections": [{"person_id": task.person_id, "seen_version": seen, "key_groups": groups}],
+        }
         barrier.wait()
         try:
             TaskFeedback().submit(worker, grids[0], task_id, TaskSubmission.from_json(body))
@@ -189,7 +217,9 @@ def test_simultaneous_corrections_one_wins_one_conflicts(grids):
         except CorrectionConflict:
             outcomes.append("conflict")
 
-    threads = [threading.Thread(target=submit, args=args) for args in ((task.task_id, ["disabled"]), (twin.task_id, []))]
+    threads = [
+        threading.Thread(target=submit, args=args) for args in ((task.task_id, ["disabled"]), (twin.task_id, []))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -203,10 +233,22 @@ def test_simultaneous_corrections_one_wins_one_conflicts(grids):
     [
         ({"result": "maybe"}, "invalid_submission"),
         ({"result": "corrected"}, "invalid_submission"),
-        ({"result": "confirmed", "corrections": [{"person_id": "P1", "seen_version": 1, "moved_out": True}]}, "invalid_submission"),
-        ({"result": "corrected", "corrections": [{"person_id": "P1", "seen_version": "1", "moved_out": True}]}, "invalid_submission"),
-        ({"result": "corrected", "corrections": [{"person_id": "P1", "seen_version": 1, "key_groups": ["vip"]}]}, "invalid_submission"),
-        ({"result": "corrected", "corrections": [{"person_id": "NOBODY", "seen_version": 1, "moved_out": True}]}, "invalid_submission"),
+        (
+            {"result": "confirmed", "corrections": [{"person_id": "P1", "seen_version": 1, "moved_out": True}]},
+            "invalid_submission",
+        ),
+        (
+            {"result": "corrected", "corrections": [{"person_id": "P1", "seen_version": "1", "moved_out": True}]},
+            "invalid_submission",
+        ),
+        (
+            {"result": "corrected", "corrections": [{"person_id": "P1", "seen_version": 1, "key_groups": ["vip"]}]},
+            "invalid_submission",
+        ),
+        (
+            {"result": "corrected", "corrections": [{"person_id": "NOBODY", "seen_version": 1, "moved_out": True}]},
+            "invalid_submission",
+        ),
     ],
 )
 def test_bad_submissions_are_clear_4xx(client, grids, body, code):

@@ -6,8 +6,9 @@ import json
 from datetime import date, timedelta
 
 import polars as pl
-from gridgate.services.key_group_alerts import AlertPolicy, AlertType, key_group_alerts
 from tiny_city import TinyCity, days_before, local
+
+from gridgate.analytics.key_group_alerts import AlertPolicy, AlertType, key_group_alerts
 
 DAY = date(2026, 11, 20)
 WEEK = days_before(DAY, 7)

@@ -14,6 +14,10 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows.run_all import run_nightly
 from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import (
@@ -22,7 +26,7 @@ from gridgate.adapters.findings import (
     parallel_scan,
 )
 from gridgate.adapters.flow_storage import ReportStore
-from gridgate.adapters.grants import GrantRepository
+from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.tables import (
     AuditTable,
     FindingTable,
@@ -30,13 +34,9 @@ from gridgate.adapters.tables import (
     PersonTable,
     VisitorPassTable,
 )
+from gridgate.analytics.city_frames import local_midnight
 from gridgate.config import get_settings
-from gridgate.services.city_frames import local_midnight
-from gridgate.services.reconciliation_actions import NOTIFY_GRANT_REVOKED
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-from flows.run_all import run_nightly
+from gridgate.registry.reconciliation_actions import NOTIFY_GRANT_REVOKED
 
 
 def stored_findings() -> dict[str, list[FindingTable]]:
@@ -129,7 +129,9 @@ def test_grid_lists_are_published_in_walking_order(nightly):
         text = ReportStore(get_settings()).read(f"tasks/{nightly.day.isoformat()}/{grid['grid_id']}.csv")
         rows = list(csv.DictReader(io.StringIO(text)))
         assert len(rows) == grid["open_tasks"]
-        keys = [(int(r["priority"]), r["estate_id"], r["building_id"], r["unit"], int(r["floor"]), r["room"]) for r in rows]
+        keys = [
+            (int(r["priority"]), r["estate_id"], r["building_id"], r["unit"], int(r["floor"]), r["room"]) for r in rows
+        ]
         assert keys == sorted(keys)
         assert (nightly.report_dir / "tasks" / nightly.day.isoformat() / f"{grid['grid_id']}.html").is_file()
 
@@ -138,8 +140,16 @@ def test_statistics_are_stored_and_the_report_published(nightly):
     city = nightly.city
     district = city.places.district_ids[0]
     stats = {s.metric: s for s in StatisticRepository().for_scope(f"district#{district}", nightly.day)}
-    assert {"residents.owners", "residents.family", "residents.tenants", "floating", "visitors",
-            "entries", "exits", "occupancy.ratio"} <= set(stats)
+    assert {
+        "residents.owners",
+        "residents.family",
+        "residents.tenants",
+        "floating",
+        "visitors",
+        "entries",
+        "exits",
+        "occupancy.ratio",
+    } <= set(stats)
     assert len(stats["entries"].series) == 24 and sum(stats["entries"].series) == stats["entries"].value > 0
     for estate in city.places.estate_ids:
         assert StatisticRepository().for_scope(f"estate#{estate}", nightly.day)
@@ -151,8 +161,16 @@ def test_statistics_are_stored_and_the_report_published(nightly):
 
 
 def test_artifacts_and_progress_are_in_prefect(nightly):
-    keys = ["reconciliation-summary", "reconciliation-findings", "reconciliation-progress", "statistics-districts",
-            "statistics-alerts", "statistics-progress", "verification-tasks-index", "task-generation-progress"]
+    keys = [
+        "reconciliation-summary",
+        "reconciliation-findings",
+        "reconciliation-progress",
+        "statistics-districts",
+        "statistics-alerts",
+        "statistics-progress",
+        "verification-tasks-index",
+        "task-generation-progress",
+    ]
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
     by_key = defaultdict(list)
@@ -187,18 +205,31 @@ def test_actions_on_rows_the_table_does_not_have_leave_their_findings_open(night
     """A city seeded only as snapshots: nothing to revoke or expire, so nothing is closed."""
     from gridgate.adapters.findings import FindingRepository
     from gridgate.domain.model import Finding, Severity
-    from gridgate.services.reconciliation_actions import ReconciliationActions
+    from gridgate.registry.reconciliation_actions import ReconciliationActions
 
     findings = FindingRepository()
     now = clock.now()
-    findings.sync([
-        Finding("f-ghost-grant", "grant_by_former_owner", Severity.HIGH, "G-x", "grant#GHOST", {}, now),
-        Finding("f-ghost-pass", "expired_pass_active", Severity.LOW, "G-x", "pass#GHOST", {}, now),
-    ])
+    findings.sync(
+        [
+            Finding("f-ghost-grant", "grant_by_former_owner", Severity.HIGH, "G-x", "grant#GHOST", {}, now),
+            Finding("f-ghost-pass", "expired_pass_active", Severity.LOW, "G-x", "pass#GHOST", {}, now),
+        ]
+    )
     actions = ReconciliationActions("test")
     revoked = actions.revoke_grants_of_former_owners(
-        [{"grant_id": "GHOST", "home_id": "H-none", "estate_id": "E-none", "grantee_id": "P-x", "granted_by": "P-y",
-          "notify": [], "finding_id": "f-ghost-grant"}], now)
+        [
+            {
+                "grant_id": "GHOST",
+                "home_id": "H-none",
+                "estate_id": "E-none",
+                "grantee_id": "P-x",
+                "granted_by": "P-y",
+                "notify": [],
+                "finding_id": "f-ghost-grant",
+            }
+        ],
+        now,
+    )
     expired = actions.expire_passes([{"pass_id": "GHOST", "finding_id": "f-ghost-pass"}], now)
     assert (revoked.missing, revoked.applied, revoked.findings_closed) == (1, 0, 0)
     assert (expired.missing, expired.applied, expired.findings_closed) == (1, 0, 0)

@@ -7,14 +7,15 @@ from datetime import date
 
 import polars as pl
 import pytest
-from gridgate.services.key_group_alerts import AlertPolicy, key_group_alerts
-from gridgate.services.population_statistics import (
+from tiny_city import TinyCity, days_before, local
+
+from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
+from gridgate.analytics.population_statistics import (
     population_statistics,
     to_statistics,
     visitors_per_day,
 )
-from gridgate.services.statistics_report import render_report
-from tiny_city import TinyCity, days_before, local
+from gridgate.analytics.statistics_report import render_report
 
 DAY = date(2026, 11, 20)
 
@@ -24,19 +25,19 @@ def city() -> TinyCity:
     c = TinyCity()
     c.estate("E1", "G1")
     c.estate("E2", "G2")
-    c.home("H1", "E1", area=30.0)   # cap 3
+    c.home("H1", "E1", area=30.0)  # cap 3
     c.home("H2", "E2", area=100.0)  # cap 10
     c.person("O1", home="H1")
     c.own("O1", "H1")
     c.person("F1", home="H1")
-    c.grant("GR1", "H1", "F1", by="O1")                           # family, registered here
+    c.grant("GR1", "H1", "F1", by="O1")  # family, registered here
     c.person("T1", home="H2")
-    c.grant("GR2", "H1", "T1", by="O1", relation="tenant")         # tenant registered in E2: floating in E1
+    c.grant("GR2", "H1", "T1", by="O1", relation="tenant")  # tenant registered in E2: floating in E1
     c.person("T2")
-    c.grant("GR3", "H1", "T2", by="O1", relation="tenant")         # tenant registered nowhere: floating
+    c.grant("GR3", "H1", "T2", by="O1", relation="tenant")  # tenant registered nowhere: floating
     c.person("O2", home="H2")
     c.own("O2", "H2")
-    c.grant("GR-OLD", "H2", "X", by="O2", status="revoked")        # not counted
+    c.grant("GR-OLD", "H2", "X", by="O2", status="revoked")  # not counted
     c.passage(local(DAY, 7, 30), "O1", "E1", "out", home_id="H1")
     c.passage(local(DAY, 7, 45), "F1", "E1", "out", home_id="H1")
     c.passage(local(DAY, 18, 10), "O1", "E1", "in", home_id="H1")
@@ -79,7 +80,9 @@ def test_entries_and_exits_per_local_hour_and_visitors(stats):
     assert entries["value"] == 1 and entries["series"][18] == 1 and sum(entries["series"]) == 1
     exits = stats.filter((pl.col("scope") == "estate#E1") & (pl.col("metric") == "exits")).row(0, named=True)
     assert exits["value"] == 2 and exits["series"][7] == 2
-    district_entries = stats.filter((pl.col("scope") == "district#D1") & (pl.col("metric") == "entries")).row(0, named=True)
+    district_entries = stats.filter((pl.col("scope") == "district#D1") & (pl.col("metric") == "entries")).row(
+        0, named=True
+    )
     assert district_entries["value"] == 3  # the denied stranger is not counted
     assert value(stats, "estate#E2", "visitors") == 1
     district_exits = stats.filter((pl.col("scope") == "district#D1") & (pl.col("metric") == "exits")).row(0, named=True)

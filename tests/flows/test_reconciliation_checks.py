@@ -7,18 +7,23 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-from gridgate.services.reconciliation import (
+from tiny_city import TinyCity, days_before, local
+
+from gridgate.analytics.reconciliation_checks import (
     FindingType,
     ReconciliationPolicy,
     reconcile,
 )
-from tiny_city import TinyCity, days_before, local
 
 DAY = date(2026, 11, 20)
 WEEK = days_before(DAY, 7)
 POLICY = ReconciliationPolicy(
-    resident_unseen_days=7, visitor_pass_window_days=7, visitor_pass_min_days=3,
-    group_rent_window_days=7, group_rent_min_days=2, group_rent_excess=2,
+    resident_unseen_days=7,
+    visitor_pass_window_days=7,
+    visitor_pass_min_days=3,
+    group_rent_window_days=7,
+    group_rent_min_days=2,
+    group_rent_excess=2,
 )
 
 

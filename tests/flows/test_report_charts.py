@@ -7,14 +7,22 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+
+from gridgate.data_center.svg_charts import bar_chart, nice_ticks
 from gridgate.i18n import translator
-from gridgate.services.svg_charts import bar_chart, nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.mark.parametrize("top, expected", [(50, [0, 10, 20, 30, 40, 50]), (37, [0, 10, 20, 30, 40]),
-                                           (120, [0, 20, 40, 60, 80, 100, 120]), (4, [0, 1, 2, 3, 4])])
+@pytest.mark.parametrize(
+    "top, expected",
+    [
+        (50, [0, 10, 20, 30, 40, 50]),
+        (37, [0, 10, 20, 30, 40]),
+        (120, [0, 20, 40, 60, 80, 100, 120]),
+        (4, [0, 1, 2, 3, 4]),
+    ],
+)
 def test_value_axis_steps_are_round(top, expected):
     assert nice_ticks(top) == expected
 

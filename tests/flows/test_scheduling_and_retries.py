@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from gridgate.config import get_settings
 from prefect import flow, task
 from prefect.client.orchestration import get_client
 from pynamodb.exceptions import PutError
 
 from flows.deployments import SCHEDULE, build_deployments
 from flows.resilience import STORAGE_TASK, is_transient
+from gridgate.config import get_settings
 
 
 def client_error(code: str) -> ClientError:
@@ -70,7 +70,11 @@ def test_a_storage_task_does_not_retry_a_real_failure(prefect_server):
 def test_the_night_is_scheduled_nightly_in_the_city_time_zone_and_its_steps_are_not(prefect_server):
     deployments = build_deployments()
     assert [d.flow_name for d in deployments] == [
-        "nightly-night", "nightly-reconciliation", "population-statistics", "verification-task-generation"]
+        "nightly-night",
+        "nightly-reconciliation",
+        "population-statistics",
+        "verification-task-generation",
+    ]
     with get_client(sync_client=True) as client:
         for deployment, scheduled in zip(deployments, SCHEDULE):
             deployment.apply()

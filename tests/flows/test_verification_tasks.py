@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
-from gridgate import clock
-from gridgate.domain.model import VerificationTask
-from gridgate.services.finding_frames import FINDING_SCHEMA, finding_id
-from gridgate.services.task_sheets import to_csv, to_html
-from gridgate.services.verification_tasks import plan_tasks, task_id, to_tasks
 from tiny_city import TinyCity
+
+from gridgate import clock
+from gridgate.analytics.finding_frames import FINDING_SCHEMA, finding_id
+from gridgate.analytics.verification_tasks import plan_tasks, task_id, to_tasks
+from gridgate.domain.model import VerificationTask
+from gridgate.grid_work.task_sheets import to_csv, to_html
 
 NO_TASKS = pl.DataFrame(schema={"finding_id": pl.String, "status": pl.String})
 
@@ -29,8 +30,15 @@ def homes() -> pl.DataFrame:
 
 def finding(kind: str, severity: str, home: str, grid: str = "G1") -> dict:
     return {
-        "finding_id": finding_id(kind, home), "finding_type": kind, "severity": severity, "grid_id": grid,
-        "subject": f"home#{home}", "home_id": home, "person_id": None, "explanation": f"{kind} at {home}", "evidence": "{}",
+        "finding_id": finding_id(kind, home),
+        "finding_type": kind,
+        "severity": severity,
+        "grid_id": grid,
+        "subject": f"home#{home}",
+        "home_id": home,
+        "person_id": None,
+        "explanation": f"{kind} at {home}",
+        "evidence": "{}",
     }
 
 
@@ -74,15 +82,15 @@ def test_a_visit_that_found_nobody_gets_a_next_attempt():
 
 
 def test_grid_list_is_ordered_by_priority_then_walking_order():
-    tasks = to_tasks(plan_tasks(OPEN, NO_TASKS, homes()), datetime(2026, 11, 21, tzinfo=timezone.utc))
+    tasks = to_tasks(plan_tasks(OPEN, NO_TASKS, homes()), datetime(2026, 11, 21, tzinfo=UTC))
     g1 = [t for t in tasks if t.grid_id == "G1"]
     rows = list(csv.DictReader(io.StringIO(to_csv(g1))))
     assert [r["home_id"] for r in rows] == [
         "H-B1-F10",  # priority 1 (high)
-        "H-E0",      # priority 2: estate E0 before E1
+        "H-E0",  # priority 2: estate E0 before E1
         "H-B1-F10",  # priority 2, E1 building B1 floor 10 ...
-        "H-B2-F3",   # ... before building B2 (floors sort as numbers within a building)
-        "H-B1-F2",   # priority 3
+        "H-B2-F3",  # ... before building B2 (floors sort as numbers within a building)
+        "H-B1-F2",  # priority 3
     ]
     assert [r["order"] for r in rows] == ["1", "2", "3", "4", "5"]
     assert rows[0]["finding_type"] == "grants_over_cap" and rows[0]["summary"] == "grants_over_cap at H-B1-F10"
@@ -91,8 +99,14 @@ def test_grid_list_is_ordered_by_priority_then_walking_order():
 def test_floors_sort_numerically():
     def task(floor: int) -> VerificationTask:
         return VerificationTask(
-            task_id=f"t{floor}", grid_id="G1", finding_id="f", priority=2, walking_order=("E1", "B1", "1", floor, "01"),
-            home_id=f"H{floor}", summary="", created_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            task_id=f"t{floor}",
+            grid_id="G1",
+            finding_id="f",
+            priority=2,
+            walking_order=("E1", "B1", "1", floor, "01"),
+            home_id=f"H{floor}",
+            summary="",
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
         )
 
     rows = list(csv.DictReader(io.StringIO(to_csv([task(10), task(2), task(9)]))))

@@ -8,18 +8,19 @@ snapshots. Times are given in the city's local time (Asia/Shanghai) and stored a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from gridgate.adapters.snapshots import SNAPSHOT_SCHEMAS
-from gridgate.services.city_frames import CityFrames
+
+from gridgate.adapters.parquet_exports import SNAPSHOT_SCHEMAS
+from gridgate.analytics.city_frames import CityFrames
 
 TZ = "Asia/Shanghai"
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(TZ)).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
 @dataclass
@@ -29,8 +30,11 @@ class TinyCity:
 
     def __post_init__(self) -> None:
         for kind, pid, parent in (
-            ("district", "D1", None), ("street", "S1", "D1"), ("community", "C1", "S1"),
-            ("grid", "G1", "C1"), ("grid", "G2", "C1"),
+            ("district", "D1", None),
+            ("street", "S1", "D1"),
+            ("community", "C1", "S1"),
+            ("grid", "G1", "C1"),
+            ("grid", "G2", "C1"),
         ):
             self.place(kind, pid, parent)
 
@@ -40,64 +44,161 @@ class TinyCity:
             parent = next(p for p in self.rows["places"] if p["place_id"] == parent_id)
             levels.update({k: parent[k] for k in levels})
         levels[f"{kind}_id"] = place_id
-        self.rows["places"].append({"place_id": place_id, "kind": kind, "name": place_id, "parent_id": parent_id, **levels})
+        self.rows["places"].append(
+            {"place_id": place_id, "kind": kind, "name": place_id, "parent_id": parent_id, **levels}
+        )
 
     def estate(self, estate_id: str, grid_id: str = "G1") -> None:
         self.place("estate", estate_id, grid_id)
 
-    def home(self, home_id: str, estate_id: str, *, building: str = "B1", unit: str = "1", floor: int = 1,
-             room: str = "101", area: float = 60.0, grid_id: str | None = None) -> None:
+    def home(
+        self,
+        home_id: str,
+        estate_id: str,
+        *,
+        building: str = "B1",
+        unit: str = "1",
+        floor: int = 1,
+        room: str = "101",
+        area: float = 60.0,
+        grid_id: str | None = None,
+    ) -> None:
         if not any(p["place_id"] == estate_id for p in self.rows["places"]):
             self.estate(estate_id, grid_id or "G1")
         grid = grid_id or next(p["grid_id"] for p in self.rows["places"] if p["place_id"] == estate_id)
-        self.rows["homes"].append({
-            "home_id": home_id, "estate_id": estate_id, "building_id": building, "unit": unit, "floor": floor,
-            "room": room, "floor_area_m2": area, "grid_id": grid, "granted_count": 0,
-        })
+        self.rows["homes"].append(
+            {
+                "home_id": home_id,
+                "estate_id": estate_id,
+                "building_id": building,
+                "unit": unit,
+                "floor": floor,
+                "room": room,
+                "floor_area_m2": area,
+                "grid_id": grid,
+                "granted_count": 0,
+            }
+        )
 
-    def person(self, person_id: str, *, home: str | None = None, birth_year: int = 1980,
-               key_groups: tuple[str, ...] = (), registries: tuple[str, ...] = ("app", "population")) -> None:
+    def person(
+        self,
+        person_id: str,
+        *,
+        home: str | None = None,
+        birth_year: int = 1980,
+        key_groups: tuple[str, ...] = (),
+        registries: tuple[str, ...] = ("app", "population"),
+    ) -> None:
         grid = next((h["grid_id"] for h in self.rows["homes"] if h["home_id"] == home), None)
-        self.rows["persons"].append({
-            "person_id": person_id, "registries": list(registries), "birth_year": birth_year, "sex": "F",
-            "registered_home_id": home, "registered_grid_id": grid, "key_groups": list(key_groups),
-        })
+        self.rows["persons"].append(
+            {
+                "person_id": person_id,
+                "registries": list(registries),
+                "birth_year": birth_year,
+                "sex": "F",
+                "registered_home_id": home,
+                "registered_grid_id": grid,
+                "key_groups": list(key_groups),
+            }
+        )
 
     def _estate_of(self, home_id: str) -> str:
         return next(h["estate_id"] for h in self.rows["homes"] if h["home_id"] == home_id)
 
     def own(self, person_id: str, home_id: str, since: date = date(2015, 1, 1), until: date | None = None) -> None:
-        self.rows["ownerships"].append({
-            "person_id": person_id, "home_id": home_id, "estate_id": self._estate_of(home_id), "since": since, "until": until,
-        })
+        self.rows["ownerships"].append(
+            {
+                "person_id": person_id,
+                "home_id": home_id,
+                "estate_id": self._estate_of(home_id),
+                "since": since,
+                "until": until,
+            }
+        )
 
-    def grant(self, grant_id: str, home_id: str, grantee: str, by: str, *, relation: str = "family",
-              starts_on: date = date(2024, 1, 1), ends_on: date | None = None, status: str = "active") -> None:
-        self.rows["grants"].append({
-            "home_id": home_id, "grant_id": grant_id, "estate_id": self._estate_of(home_id), "grantee_id": grantee,
-            "relation": relation, "starts_on": starts_on, "ends_on": ends_on, "granted_by": by, "status": status,
-            "created_at": datetime(2024, 1, 1, tzinfo=timezone.utc),
-        })
+    def grant(
+        self,
+        grant_id: str,
+        home_id: str,
+        grantee: str,
+        by: str,
+        *,
+        relation: str = "family",
+        starts_on: date = date(2024, 1, 1),
+        ends_on: date | None = None,
+        status: str = "active",
+    ) -> None:
+        self.rows["grants"].append(
+            {
+                "home_id": home_id,
+                "grant_id": grant_id,
+                "estate_id": self._estate_of(home_id),
+                "grantee_id": grantee,
+                "relation": relation,
+                "starts_on": starts_on,
+                "ends_on": ends_on,
+                "granted_by": by,
+                "status": status,
+                "created_at": datetime(2024, 1, 1, tzinfo=UTC),
+            }
+        )
 
-    def visitor_pass(self, pass_id: str, home_id: str, issued_by: str, valid_from: datetime, *,
-                     hours: int = 24, status: str = "active") -> None:
-        self.rows["visitor_passes"].append({
-            "pass_id": pass_id, "estate_id": self._estate_of(home_id), "home_id": home_id, "issued_by": issued_by,
-            "valid_from": valid_from, "valid_until": valid_from + timedelta(hours=hours), "max_uses": None,
-            "uses": 1, "status": status,
-        })
+    def visitor_pass(
+        self,
+        pass_id: str,
+        home_id: str,
+        issued_by: str,
+        valid_from: datetime,
+        *,
+        hours: int = 24,
+        status: str = "active",
+    ) -> None:
+        self.rows["visitor_passes"].append(
+            {
+                "pass_id": pass_id,
+                "estate_id": self._estate_of(home_id),
+                "home_id": home_id,
+                "issued_by": issued_by,
+                "valid_from": valid_from,
+                "valid_until": valid_from + timedelta(hours=hours),
+                "max_uses": None,
+                "uses": 1,
+                "status": status,
+            }
+        )
 
-    def passage(self, at: datetime, person_id: str | None, estate_id: str, direction: str, *,
-                home_id: str | None = None, method: str = "face", pass_id: str | None = None,
-                outcome: str | None = None, right: str | None = None) -> None:
+    def passage(
+        self,
+        at: datetime,
+        person_id: str | None,
+        estate_id: str,
+        direction: str,
+        *,
+        home_id: str | None = None,
+        method: str = "face",
+        pass_id: str | None = None,
+        outcome: str | None = None,
+        right: str | None = None,
+    ) -> None:
         self._event_no += 1
-        self.rows["access_events"].append({
-            "event_id": f"ev-{self._event_no}", "gate_id": f"{estate_id}-G{1 if direction == 'in' else 2}",
-            "estate_id": estate_id, "direction": direction, "occurred_at": at, "method": method,
-            "outcome": outcome or ("open" if direction == "in" else "recorded"), "reason": "test",
-            "person_id": person_id, "pass_id": pass_id, "home_id": home_id, "registry": "app" if person_id else None,
-            "score": 0.3 if method == "face" else None, "right": right,
-        })
+        self.rows["access_events"].append(
+            {
+                "event_id": f"ev-{self._event_no}",
+                "gate_id": f"{estate_id}-G{1 if direction == 'in' else 2}",
+                "estate_id": estate_id,
+                "direction": direction,
+                "occurred_at": at,
+                "method": method,
+                "outcome": outcome or ("open" if direction == "in" else "recorded"),
+                "reason": "test",
+                "person_id": person_id,
+                "pass_id": pass_id,
+                "home_id": home_id,
+                "registry": "app" if person_id else None,
+                "score": 0.3 if method == "face" else None,
+                "right": right,
+            }
+        )
 
     def daily_trips(self, person_id: str, home_id: str, days: list[date], out_hour: int = 8, in_hour: int = 18) -> None:
         """A resident leaving in the morning and coming back in the evening, every given day."""

@@ -11,9 +11,9 @@ import os
 from datetime import timedelta
 
 import pytest
-from gridgate import clock
 from prefect.settings import PREFECT_API_URL
 
+from gridgate import clock
 from local_emulator.loopback_receiver import LoopbackReceiver
 from local_emulator.work_pool import REPO, WORK_POOL, Worker, create_work_pool, register_on_pool
 
@@ -88,7 +88,7 @@ def test_gridgate_flow_run_starts_a_run_of_the_deployment_which_the_worker_execu
     from typer.testing import CliRunner
 
     from gridgate.adapters.tables import StatisticTable
-    from gridgate.cli import app
+    from gridgate_cli.commands import app
 
     runner = CliRunner()
     seeded = runner.invoke(app, ["seed", "--persons", "300", "--days", "2"])

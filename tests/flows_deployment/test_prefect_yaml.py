@@ -79,14 +79,26 @@ def test_prefect_deploy_applies_the_file_as_is(tmp_path):
     env.pop("PREFECT_API_URL")
 
     def prefect(*args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", *args], cwd=REPO, env=env,
-                                capture_output=True, text=True, timeout=240)
+        result = subprocess.run(
+            [sys.executable, "-m", "prefect", "--no-prompt", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         return result.stdout
 
     prefect("work-pool", "create", "gridgate-flows", "--type", "docker")
-    scheduled = subprocess.run([sys.executable, "-m", "gridgate.cli", "flow", "schedule"], cwd=tmp_path, env=env,
-                               capture_output=True, text=True, timeout=240)
+    scheduled = subprocess.run(
+        [sys.executable, "-m", "gridgate_cli.commands", "flow", "schedule"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert scheduled.returncode == 0, scheduled.stdout[-3000:] + scheduled.stderr[-3000:]
     reader = (
         "import asyncio, json\n"
@@ -103,7 +115,9 @@ def test_prefect_deploy_applies_the_file_as_is(tmp_path):
         "        print(json.dumps(out))\n"
         "asyncio.run(main())\n"
     )
-    result = subprocess.run([sys.executable, "-c", reader], cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-c", reader], cwd=REPO, env=env, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     created = {d["entrypoint"]: d for d in json.loads(result.stdout.strip().splitlines()[-1])}
     assert set(created) == {d["entrypoint"] for d in _deployments()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+
 from gridgate import clock
 
 #: The cities' "today": the city's (local) one, so their events are inside the retention period.
@@ -35,7 +36,6 @@ def seeded(moto_server, small_city):
     from datetime import timedelta
 
     from gridgate.config import get_settings
-
     from local_emulator.synthetic_city import load_into_dynamodb
 
     with clock.pinned(clock.running_from(small_city.now + timedelta(hours=9))):

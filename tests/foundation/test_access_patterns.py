@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
+
 from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.events import EventRepository
@@ -19,8 +20,8 @@ from gridgate.adapters.findings import (
     StatisticRepository,
     VerificationTaskRepository,
 )
-from gridgate.adapters.grants import CapReached, GrantRepository
-from gridgate.adapters.passes import PassRepository
+from gridgate.adapters.grant_repository import CapReached, GrantRepository
+from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
     GateRepository,
@@ -37,8 +38,7 @@ from gridgate.adapters.tables import (
 )
 from gridgate.config import get_settings
 from gridgate.domain import model as m
-from gridgate.security.passes import PassRejected
-
+from gridgate.security.signed_passes import PassRejected
 from local_emulator import city_tables
 
 
@@ -104,7 +104,9 @@ def test_places_gates_and_homes(seeded, rows):
     assert districts == set(city.places.district_ids)
     gates = GateRepository()
     assert gates.get(city.gate_ids[0]).estate_id == parent  # [11]
-    assert {g.gate_id for g in gates.at_estate(parent)} == {g for g in city.gate_ids if g.startswith(parent + "-")}  # [12]
+    assert {g.gate_id for g in gates.at_estate(parent)} == {
+        g for g in city.gate_ids if g.startswith(parent + "-")
+    }  # [12]
     homes = HomeRepository()
     first = rows["homes"][0]
     assert homes.get(first["home_id"]).floor_area_m2 == first["floor_area_m2"]  # [13]
@@ -123,7 +125,9 @@ def test_ownership_and_grants(seeded, rows):
     current = {o["home_id"] for o in rows["ownerships"] if o["person_id"] == owner and o["until"] is None}
     assert {o.home_id for o in ownerships.current_for_person(owner, city.today)} == current
     home = next(iter(owned[owner]))
-    assert {o.person_id for o in ownerships.of_home(home)} == _group(rows["ownerships"], "home_id", "person_id")[home]  # [17]
+    assert {o.person_id for o in ownerships.of_home(home)} == _group(rows["ownerships"], "home_id", "person_id")[
+        home
+    ]  # [17]
     estate = city.places.estate_ids[0]
     assert {(o.person_id, o.home_id) for o in ownerships.current_in_estate(estate, city.today)} == {
         (o["person_id"], o["home_id"]) for o in rows["ownerships"] if o["estate_id"] == estate and o["until"] is None
@@ -133,12 +137,26 @@ def test_ownership_and_grants(seeded, rows):
     home = max(by_home, key=lambda h: len(by_home[h]))
     assert {g.grant_id for g in grants.of_home(home)} == by_home[home]  # [19]
     grantee = next(g for g in rows["grants"] if g["home_id"] == home)["grantee_id"]
-    assert {g.grant_id for g in grants.active_for_grantee(grantee)} == _group(rows["grants"], "grantee_id", "grant_id")[grantee]  # [22]
-    assert {g.grant_id for g in grants.active_in_estate(estate)} == {g["grant_id"] for g in rows["grants"] if g["estate_id"] == estate}  # [23]
+    assert {g.grant_id for g in grants.active_for_grantee(grantee)} == _group(rows["grants"], "grantee_id", "grant_id")[
+        grantee
+    ]  # [22]
+    assert {g.grant_id for g in grants.active_in_estate(estate)} == {
+        g["grant_id"] for g in rows["grants"] if g["estate_id"] == estate
+    }  # [23]
     # [20] a home at its cap takes no further grant; [21] revoking frees exactly one slot
     granted = len(by_home[home])
-    grant = m.Grant(f"G-{uuid.uuid4().hex[:8]}", home, next(g for g in rows["grants"] if g["home_id"] == home)["estate_id"],
-                    "P0000001", m.Relation.FAMILY, city.today, None, owner, m.GrantStatus.ACTIVE, clock.now())
+    grant = m.Grant(
+        f"G-{uuid.uuid4().hex[:8]}",
+        home,
+        next(g for g in rows["grants"] if g["home_id"] == home)["estate_id"],
+        "P0000001",
+        m.Relation.FAMILY,
+        city.today,
+        None,
+        owner,
+        m.GrantStatus.ACTIVE,
+        clock.now(),
+    )
     with pytest.raises(CapReached):
         grants.create(grant, cap=granted)
     grants.create(grant, cap=granted + 1)
@@ -157,7 +175,11 @@ def test_passes(seeded, rows, protector):
     row = next(p for p in rows["visitor_passes"] if p["status"] == "active" and p["valid_until"] > city.now)
     assert repo.get(row["pass_id"]).home_id == row["home_id"]  # [24]
     mine = [p.pass_id for p in repo.of_home(row["home_id"])]  # [26] newest first
-    expected = sorted((p for p in rows["visitor_passes"] if p["home_id"] == row["home_id"]), key=lambda p: p["valid_from"], reverse=True)
+    expected = sorted(
+        (p for p in rows["visitor_passes"] if p["home_id"] == row["home_id"]),
+        key=lambda p: p["valid_from"],
+        reverse=True,
+    )
     assert mine == [p["pass_id"] for p in expected]
     now = city.now
     assert {p.pass_id for p in repo.not_over_in_estate(row["estate_id"], now)} == {
@@ -165,8 +187,17 @@ def test_passes(seeded, rows, protector):
     }  # [27]
     # [25] one use more, atomically: a single-use pass opens once
     at = clock.now()
-    single = m.VisitorPass(f"V-{uuid.uuid4().hex[:8]}", row["estate_id"], row["home_id"], row["issued_by"], "访客",
-                           at - timedelta(minutes=1), at + timedelta(hours=23), "k1", max_uses=1)
+    single = m.VisitorPass(
+        f"V-{uuid.uuid4().hex[:8]}",
+        row["estate_id"],
+        row["home_id"],
+        row["issued_by"],
+        "访客",
+        at - timedelta(minutes=1),
+        at + timedelta(hours=23),
+        "k1",
+        max_uses=1,
+    )
     repo.create(single)
     assert repo.consume_use(single.pass_id, at).uses == 1
     with pytest.raises(PassRejected):
@@ -184,8 +215,10 @@ def test_events_nonces_and_idempotency(seeded):
     assert [e.event_id for e in day_events] == [r["event_id"] for r in tail if r["estate_id"] == estate]
     assert repo.append(day_events[0]) is False  # [28] already stored
     person = next(r["person_id"] for r in reversed(tail) if r["person_id"])
-    since = datetime.combine(last, datetime.min.time(), tzinfo=timezone.utc)
-    assert [e.event_id for e in repo.for_person(person, since)] == [r["event_id"] for r in tail if r["person_id"] == person]  # [30]
+    since = datetime.combine(last, datetime.min.time(), tzinfo=UTC)
+    assert [e.event_id for e in repo.for_person(person, since)] == [
+        r["event_id"] for r in tail if r["person_id"] == person
+    ]  # [30]
     client = boto3.client("dynamodb")
     nonces = get_settings().table_name("device_nonces")
     nonce = {"nonce_key": {"S": f"{city.gate_ids[0]}#{uuid.uuid4().hex}"}}
@@ -200,12 +233,16 @@ def test_flow_outputs_and_audit(seeded):
     city, _ = seeded
     grid = city.places.grid_ids[0]
     at = clock.now()
-    finding = m.Finding(f"F-{uuid.uuid4().hex[:8]}", "moved_out", m.Severity.MEDIUM, grid, "person#P0000001", {"days": 9}, at)
+    finding = m.Finding(
+        f"F-{uuid.uuid4().hex[:8]}", "moved_out", m.Severity.MEDIUM, grid, "person#P0000001", {"days": 9}, at
+    )
     findings = FindingRepository()
     assert findings.sync([finding]).created == 1 and findings.sync([finding]).created == 0  # [33]
     assert finding.finding_id in {f.finding_id for f in findings.in_grid(grid)}  # [34]
     tasks = VerificationTaskRepository()
-    task = m.VerificationTask(f"T-{uuid.uuid4().hex[:8]}", grid, finding.finding_id, 2, ("E", "B", "1", 3, "301"), "H", "check", at)
+    task = m.VerificationTask(
+        f"T-{uuid.uuid4().hex[:8]}", grid, finding.finding_id, 2, ("E", "B", "1", 3, "301"), "H", "check", at
+    )
     assert tasks.add_new([task]) == 1 and tasks.add_new([task]) == 0
     assert task.task_id in {t.task_id for t in tasks.in_grid(grid)}  # [35]
     # [36] two workers submit against the same version: the second is detected, not applied
@@ -216,7 +253,12 @@ def test_flow_outputs_and_audit(seeded):
     assert VerificationTaskTable.get(grid, task.task_id).result == "confirmed"
     stats = StatisticRepository()
     day = city.event_days[-1]
-    stats.put_many([m.Statistic(f"grid#{grid}", day, "residents.owners", 12.0), m.Statistic(f"grid#{grid}", day - timedelta(days=1), "residents.owners", 11.0)])
+    stats.put_many(
+        [
+            m.Statistic(f"grid#{grid}", day, "residents.owners", 12.0),
+            m.Statistic(f"grid#{grid}", day - timedelta(days=1), "residents.owners", 11.0),
+        ]
+    )
     assert [s.value for s in stats.for_scope(f"grid#{grid}", day)] == [12.0]  # [37]
     audit = AuditLog()
     record = audit.record("worker-7", "read", "person#P0000001")

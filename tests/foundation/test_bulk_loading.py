@@ -9,14 +9,24 @@ import sys
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+
 from gridgate.adapters.repositories import PersonRepository
 from gridgate.config import get_settings
-
 from local_emulator.synthetic_city import build_city, load_into_dynamodb
 
 from .conftest import TODAY, reset_emulator
 
-_TABLES = ("places", "gates", "homes", "persons", "ownerships", "grants", "face_templates", "visitor_passes", "access_events")
+_TABLES = (
+    "places",
+    "gates",
+    "homes",
+    "persons",
+    "ownerships",
+    "grants",
+    "face_templates",
+    "visitor_passes",
+    "access_events",
+)
 #: Sealed attributes: AES-GCM uses a fresh nonce each time, so only their clear text can be compared.
 _SEALED = {"id_enc", "name_enc", "phone_enc", "visitor_name_enc"}
 

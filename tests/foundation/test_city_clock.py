@@ -7,10 +7,11 @@ a year end; the synthetic city's planted cases are checked at 40 consecutive dat
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from gridgate import clock
 from gridgate.clock import CityClock
 from gridgate.domain.policy import report_day_problem
@@ -19,11 +20,11 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 #: (UTC instant, the city's date then): either side of local midnight, at a month and a year end.
 BOUNDARIES = [
-    (datetime(2026, 11, 30, 15, 59, tzinfo=timezone.utc), date(2026, 11, 30)),
-    (datetime(2026, 11, 30, 16, 1, tzinfo=timezone.utc), date(2026, 12, 1)),
-    (datetime(2026, 12, 31, 15, 59, 59, tzinfo=timezone.utc), date(2026, 12, 31)),  # 23:59:59 local
-    (datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc), date(2027, 1, 1)),
-    (datetime(2027, 2, 28, 23, 30, tzinfo=timezone.utc), date(2027, 3, 1)),
+    (datetime(2026, 11, 30, 15, 59, tzinfo=UTC), date(2026, 11, 30)),
+    (datetime(2026, 11, 30, 16, 1, tzinfo=UTC), date(2026, 12, 1)),
+    (datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC), date(2026, 12, 31)),  # 23:59:59 local
+    (datetime(2026, 12, 31, 16, 0, tzinfo=UTC), date(2027, 1, 1)),
+    (datetime(2027, 2, 28, 23, 30, tzinfo=UTC), date(2027, 3, 1)),
 ]
 
 
@@ -88,7 +89,7 @@ def test_the_synthetic_citys_planted_cases_hold_on_any_date(offset_days):
     from local_emulator import city_tables
     from local_emulator.synthetic_city import build_city
 
-    instant = datetime(2026, 12, 5, 15, 59, 30, tzinfo=timezone.utc) + timedelta(days=offset_days)
+    instant = datetime(2026, 12, 5, 15, 59, 30, tzinfo=UTC) + timedelta(days=offset_days)
     with clock.pinned(instant):
         city = build_city(600, seed=3, history_days=2)
     assert city.today == clock.CityClock("Asia/Shanghai", lambda: instant).today()
@@ -108,7 +109,7 @@ def test_a_nightly_run_for_a_day_that_has_not_ended_is_refused_before_it_starts(
     from flows.city_data import BadReportDay
     from flows.run_all import run_nightly
 
-    at = datetime(2026, 12, 31, 16, 1, tzinfo=timezone.utc)  # 00:01 on 01-01 in Nanjing
+    at = datetime(2026, 12, 31, 16, 1, tzinfo=UTC)  # 00:01 on 01-01 in Nanjing
     with clock.pinned(at):
         for day in (date(2027, 1, 1), date(2027, 2, 1)):
             with pytest.raises(BadReportDay, match="has not ended"):

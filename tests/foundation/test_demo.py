@@ -8,10 +8,11 @@ import shutil
 import subprocess
 import sys
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from gridgate import clock
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ def _alive(pid: int) -> bool:
 
 #: The machine's own time, and (through Debian's faketime, the whole process tree on one faked
 #: clock) 00:01 on New Year's Day in Nanjing, which is still 12-31 in UTC.
-HOURS = [None, datetime(2026, 12, 31, 16, 1, tzinfo=timezone.utc)]
+HOURS = [None, datetime(2026, 12, 31, 16, 1, tzinfo=UTC)]
 
 
 @pytest.mark.parametrize("fake_time", HOURS, ids=["now", "local-0001-new-year"])
@@ -78,8 +79,11 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     # the way in: both pages answer, each with its sign-in address (checked to lead to the emulated
     # city IdP's login) and an account of its directory; the Prefect UI calls its own API
     for page in ("grid-worker", "data-center"):
-        assert re.search(rf"page \(HTTP 200, [^)]*\):\n\s+http://127\.0\.0\.1:\d+/auth/login\?page={page}\n"
-                         r"\s+leads to the city sign-in; staff number \S+, password \S+", out), out
+        assert re.search(
+            rf"page \(HTTP 200, [^)]*\):\n\s+http://127\.0\.0\.1:\d+/auth/login\?page={page}\n"
+            r"\s+leads to the city sign-in; staff number \S+, password \S+",
+            out,
+        ), out
     assert re.search(r"grid worker page \(HTTP 200, grid \S+, [1-9]\d* open tasks\)", out), out
     assert f"Prefect UI: {prefect_api.group(1).removesuffix('/api')} (its API: {prefect_api.group(1)})" in out, out
     assert f"stopped the emulator (pid {pid})" in out

@@ -92,7 +92,18 @@ def test_unidentified_passages_stay_out_of_the_person_index(moto_server):
     repo = EventRepository()
     estate = f"E-{uuid.uuid4().hex[:8]}"
     at = clock.now()
-    stranger = _event(estate, at, 5, person=None, outcome=Outcome.DENY, reason="face_not_matched", registry=None, score=None, right=None, home_id=None)
+    stranger = _event(
+        estate,
+        at,
+        5,
+        person=None,
+        outcome=Outcome.DENY,
+        reason="face_not_matched",
+        registry=None,
+        score=None,
+        right=None,
+        home_id=None,
+    )
     assert repo.append(stranger)
     assert repo.for_estate_day(estate, at.date()) == [stranger]
     assert not [i for i in AccessEventTable.by_person.scan() if i.estate_id == estate]

@@ -4,8 +4,10 @@ the pages, sheets and report take their words from them (Chinese by default)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 import pytest
+
 from gridgate import i18n
 
 
@@ -38,8 +40,8 @@ def test_a_missing_key_fails_loudly():
 
 
 def test_local_times_are_labelled_as_beijing_time():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    at = datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc)  # 00:30 on 1 December in Nanjing
+    at = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # 00:30 on 1 December in Nanjing
     assert i18n.translator("zh_CN").local_time(at) == "2026-12-01 00:30（北京时间）"
     assert i18n.translator("en").local_time(at) == "2026-12-01 00:30 (Beijing time, UTC+8)"

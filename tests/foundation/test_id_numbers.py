@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from gridgate.domain.id_numbers import (
     birth_date,
     check_character,

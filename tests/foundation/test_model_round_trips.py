@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from gridgate.adapters.tables import ALL_TABLES, BaseTable
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -21,7 +20,9 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 
-_AT = datetime(2026, 11, 24, 7, 45, 12, 345678, tzinfo=timezone.utc)
+from gridgate.adapters.tables import ALL_TABLES, BaseTable
+
+_AT = datetime(2026, 11, 24, 7, 45, 12, 345678, tzinfo=UTC)
 
 
 def _sample(name: str, attribute):
@@ -77,8 +78,8 @@ def test_domain_objects_round_trip_through_their_repositories(moto_server, prote
         task_from_item,
         task_to_item,
     )
-    from gridgate.adapters.grants import grant_from_item, grant_to_item
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.grant_repository import grant_from_item, grant_to_item
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.repositories import (
         FaceTemplateRepository,
         GateRepository,
@@ -96,8 +97,17 @@ def test_domain_objects_round_trip_through_their_repositories(moto_server, prote
     from gridgate.domain import model as m
 
     tag = uuid.uuid4().hex[:6]
-    person = m.Person(f"P-{tag}", "王小明", "320106199001011234", frozenset({m.Registry.APP}), 1990, "M",
-                      registered_home_id=f"H-{tag}", phone="13800001111", key_groups=frozenset({m.KeyGroup.DISABLED}))
+    person = m.Person(
+        f"P-{tag}",
+        "王小明",
+        "320106199001011234",
+        frozenset({m.Registry.APP}),
+        1990,
+        "M",
+        registered_home_id=f"H-{tag}",
+        phone="13800001111",
+        key_groups=frozenset({m.KeyGroup.DISABLED}),
+    )
     PersonRepository(protector).add(person, grid_id="G1")
     assert PersonRepository(protector).get(person.person_id) == m.Person(**{**person.__dict__, "version": 1})
     place = m.Place(f"E-{tag}", m.PlaceKind.ESTATE, "梅园", "G1", {m.PlaceKind.DISTRICT: "D1", m.PlaceKind.GRID: "G1"})
@@ -115,20 +125,56 @@ def test_domain_objects_round_trip_through_their_repositories(moto_server, prote
     template = m.FaceTemplate(person.person_id, m.Registry.POPULATION, 0, b"\x00" * 512, _AT, 0.75)
     FaceTemplateRepository().add(template)
     assert FaceTemplateRepository().for_person(person.person_id) == [template]
-    grant = m.Grant(f"G-{tag}", home.home_id, place.place_id, "P-other", m.Relation.TENANT, date(2026, 1, 1),
-                    date(2027, 1, 1), person.person_id, m.GrantStatus.ACTIVE, _AT)
+    grant = m.Grant(
+        f"G-{tag}",
+        home.home_id,
+        place.place_id,
+        "P-other",
+        m.Relation.TENANT,
+        date(2026, 1, 1),
+        date(2027, 1, 1),
+        person.person_id,
+        m.GrantStatus.ACTIVE,
+        _AT,
+    )
     grant_to_item(grant).save()
     assert grant_from_item(GrantTable.get(home.home_id, grant.grant_id)) == grant
-    visitor_pass = m.VisitorPass(f"V-{tag}", place.place_id, home.home_id, person.person_id, "李四", _AT,
-                                 _AT + timedelta(hours=24), "k1", max_uses=2)
+    visitor_pass = m.VisitorPass(
+        f"V-{tag}",
+        place.place_id,
+        home.home_id,
+        person.person_id,
+        "李四",
+        _AT,
+        _AT + timedelta(hours=24),
+        "k1",
+        max_uses=2,
+    )
     PassRepository(protector).create(visitor_pass)
     assert PassRepository(protector).get(visitor_pass.pass_id) == visitor_pass
-    finding = m.Finding(f"F-{tag}", "group_renting", m.Severity.HIGH, "G1", f"home#{home.home_id}", {"grants": 9}, _AT,
-                        home_id=home.home_id)
+    finding = m.Finding(
+        f"F-{tag}",
+        "group_renting",
+        m.Severity.HIGH,
+        "G1",
+        f"home#{home.home_id}",
+        {"grants": 9},
+        _AT,
+        home_id=home.home_id,
+    )
     finding_to_item(finding).save()
     assert finding_from_item(FindingTable.get(finding.finding_id)) == finding
-    task = m.VerificationTask(f"T-{tag}", "G1", finding.finding_id, 1, home.walking_order, home.home_id, "check", _AT,
-                              finding_type="group_renting")
+    task = m.VerificationTask(
+        f"T-{tag}",
+        "G1",
+        finding.finding_id,
+        1,
+        home.walking_order,
+        home.home_id,
+        "check",
+        _AT,
+        finding_type="group_renting",
+    )
     task_to_item(task).save()
     assert task_from_item(VerificationTaskTable.get("G1", task.task_id)) == task
     stat = m.Statistic(f"estate#{place.place_id}", date(2026, 11, 23), "entries.hourly", 24.0, tuple(range(24)))

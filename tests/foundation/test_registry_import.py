@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
+
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
@@ -19,12 +20,11 @@ from gridgate.adapters.repositories import (
 from gridgate.adapters.tables import HomeTable, PersonTable
 from gridgate.config import get_settings
 from gridgate.domain.model import Registry
-from gridgate.services.registry_import import (
+from gridgate.registry.registry_import import (
     COLUMNS,
     ImportRefused,
     import_registry_export,
 )
-
 from local_emulator.registry_export import write_sample_export
 
 _WRITTEN_TABLES = ("persons", "homes", "ownerships", "face_templates", "audit_log", "places")
@@ -68,7 +68,12 @@ def test_good_rows_land_bad_rows_are_reported(seeded, export, protector):
     city, _ = seeded
     report = import_registry_export(export.directory, protector, actor="tester")
     good = export.good_rows
-    assert report.created == {"home": good["homes.csv"], "person": good["persons.csv"] - 1, "ownership": good["ownership.csv"], "face": good["faces.csv"]}
+    assert report.created == {
+        "home": good["homes.csv"],
+        "person": good["persons.csv"] - 1,
+        "ownership": good["ownership.csv"],
+        "face": good["faces.csv"],
+    }
     assert report.updated == {"person": 1}  # the known person with a new phone number
     assert dict(report.rejected) == export.bad_rows
     reasons = [(e.file, e.line, e.reason) for e in report.errors]
@@ -169,7 +174,9 @@ def _drop_column(path: Path) -> None:
 
 def _extra_column(path: Path) -> None:
     rows = list(csv.reader(path.open(encoding="utf-8")))
-    path.write_text("\n".join(",".join(r + ["x" if i else "notes"]) for i, r in enumerate(rows)) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(",".join(r + ["x" if i else "notes"]) for i, r in enumerate(rows)) + "\n", encoding="utf-8"
+    )
 
 
 def _gbk(path: Path) -> None:

@@ -6,8 +6,10 @@ import boto3
 import numpy as np
 import pyarrow as pa
 import pytest
+
 from gridgate.adapters.events import EventRepository
-from gridgate.adapters.passes import PassRepository
+from gridgate.adapters.parquet_exports import read_events
+from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
     GateRepository,
@@ -16,10 +18,8 @@ from gridgate.adapters.repositories import (
     PersonRepository,
     PlaceRepository,
 )
-from gridgate.adapters.snapshots import read_events
 from gridgate.config import get_settings
 from gridgate.domain.model import GateDirection, PlaceKind, Registry
-
 from local_emulator import city_tables
 
 
@@ -108,7 +108,7 @@ def _split_days(city, report) -> tuple[list, list]:
     most the last one, the city's yesterday between 16:00 and 24:00 UTC, was still open."""
     finished = report.event_days_in_s3
     assert finished == city.event_days[: len(finished)] and len(city.event_days) - len(finished) <= 1
-    return finished, city.event_days[len(finished):]
+    return finished, city.event_days[len(finished) :]
 
 
 @pytest.mark.parametrize("instant, open_days", [("2026-12-31T15:59:00+00:00", 0), ("2026-12-31T16:01:00+00:00", 1)])

@@ -9,11 +9,11 @@ import boto3
 import numpy as np
 import pyarrow as pa
 import pytest
+
 from gridgate import clock
-from gridgate.adapters import snapshots
+from gridgate.adapters import parquet_exports as snapshots
 from gridgate.adapters.tables import VisitorPassTable
 from gridgate.config import get_settings
-
 from local_emulator import city_tables
 
 _KEYS = {
@@ -30,9 +30,7 @@ _KEYS = {
 
 def _plain(name: str, table: pa.Table) -> list[dict]:
     """Rows with dictionaries decoded, ordered by the snapshot's key."""
-    columns = [
-        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
-    ]
+    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
     decoded = pa.Table.from_arrays(columns, names=table.column_names)
     return decoded.sort_by([(k, "ascending") for k in _KEYS[name]]).to_pylist()
 
@@ -65,7 +63,12 @@ def test_snapshots_hold_no_personal_data(seeded):
     numbers = [n for n in city.id_numbers().tolist()]
     assert not [n for n in numbers if n in blobs]
     assert not [n for n in names if len(n) >= 3 and n.encode() in blobs]
-    assert not [c for schema in snapshots.SNAPSHOT_SCHEMAS.values() for c in schema.names if c.endswith("_enc") or c == "encoding"]
+    assert not [
+        c
+        for schema in snapshots.SNAPSHOT_SCHEMAS.values()
+        for c in schema.names
+        if c.endswith("_enc") or c == "encoding"
+    ]
 
 
 def test_expired_passes_stay_out_of_the_export(seeded, protector):
@@ -107,9 +110,13 @@ def test_a_snapshot_must_have_its_columns(seeded):
 
 
 def test_every_page_of_a_scan_or_query_is_read():
-    from gridgate.adapters.snapshots import _all_items
+    from gridgate.adapters.parquet_exports import _all_items
 
-    pages = [{"Items": [1, 2], "LastEvaluatedKey": {"k": 1}}, {"Items": [3], "LastEvaluatedKey": {"k": 2}}, {"Items": [4]}]
+    pages = [
+        {"Items": [1, 2], "LastEvaluatedKey": {"k": 1}},
+        {"Items": [3], "LastEvaluatedKey": {"k": 2}},
+        {"Items": [4]},
+    ]
     asked = []
 
     def call(**request):

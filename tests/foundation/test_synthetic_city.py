@@ -8,9 +8,9 @@ from datetime import timedelta
 import numpy as np
 import pyarrow as pa
 import pytest
+
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
 from gridgate.domain.policy import GrantCapPolicy
-
 from local_emulator import city_tables
 from local_emulator.synthetic_city import (
     CITY_UTC_OFFSET_HOURS,
@@ -45,7 +45,13 @@ def test_exact_size_and_a_hierarchy_that_holds_together(small_city):
     assert city.n_persons == 600
     places = city_tables.places_table(city).to_pylist()
     by_id = {p["place_id"]: p for p in places}
-    parent_kind = {"street": "district", "community": "street", "grid": "community", "estate": "grid", "building": "estate"}
+    parent_kind = {
+        "street": "district",
+        "community": "street",
+        "grid": "community",
+        "estate": "grid",
+        "building": "estate",
+    }
     levels = ("district", "street", "community", "grid", "estate")
     for place in places:
         if place["kind"] == "district":
@@ -185,7 +191,8 @@ def test_planted_cases_are_there_and_true(small_city):
     )
     assert all(pass_entries[p] == len(city.history) for p in truth["pass_regulars"])
     night = [
-        r for r in events.to_pylist()
+        r
+        for r in events.to_pylist()
         if r["person_id"] in set(truth["night_movement"])
         and 1 <= (r["occurred_at"] + timedelta(hours=CITY_UTC_OFFSET_HOURS)).hour < 5
     ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from gate_helpers import ROLES, STRANGER, GateWorld, Resident, SignedGate
+
 from gridgate import clock
 
 
@@ -46,6 +47,7 @@ def _encodings(frames: dict[str, bytes], cache) -> dict[str, bytes]:
 
 def _gate(gate_id: str, estate_id: str, direction: str = "both"):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from gridgate.adapters.repositories import GateRepository
     from gridgate.domain.model import Gate, GateDirection
     from gridgate.security.keyring import ed25519_public_key
@@ -60,7 +62,7 @@ def _gate(gate_id: str, estate_id: str, direction: str = "both"):
 @pytest.fixture(scope="session")
 def gate_world(moto_server, protector) -> GateWorld:
     """Both estates, their gates, the ROLES' residents with rights and code secrets; no faces yet."""
-    from gridgate.adapters.grants import GrantRepository
+    from gridgate.adapters.grant_repository import GrantRepository
     from gridgate.adapters.repositories import (
         HomeRepository,
         OwnershipRepository,
@@ -89,15 +91,27 @@ def gate_world(moto_server, protector) -> GateWorld:
         HomeRepository().add(Home(home_id, estate_id, f"B-{estate_id}", "1", 2, "201", 120.0, "G-gt"))
 
     world = GateWorld(
-        tag=tag, estate_id=estate, other_estate_id=other_estate, home_id=home, other_home_id=other_home,
-        gate_id=f"GT-{tag}-A", gate_key=_gate(f"GT-{tag}-A", estate),
-        other_gate_id=f"GT-{tag}-B", other_gate_key=_gate(f"GT-{tag}-B", other_estate),
+        tag=tag,
+        estate_id=estate,
+        other_estate_id=other_estate,
+        home_id=home,
+        other_home_id=other_home,
+        gate_id=f"GT-{tag}-A",
+        gate_key=_gate(f"GT-{tag}-A", estate),
+        other_gate_id=f"GT-{tag}-B",
+        other_gate_key=_gate(f"GT-{tag}-B", other_estate),
     )
     for n, (role, (identity, registry, _, probe)) in enumerate(ROLES.items()):
         person_id = f"P-gt-{tag}-{role}"
         PersonRepository(protector).add(
-            Person(person_id, f"resident {n}", f"32010219800101{n:03d}{tag[:1]}", frozenset({Registry(registry)}),
-                   1980, "M")
+            Person(
+                person_id,
+                f"resident {n}",
+                f"32010219800101{n:03d}{tag[:1]}",
+                frozenset({Registry(registry)}),
+                1980,
+                "M",
+            )
         )
         ResidentSecretStore(protector).put_if_absent(person_id, new_secret())
         world.residents[role] = Resident(person_id, identity, probe)
@@ -108,10 +122,16 @@ def gate_world(moto_server, protector) -> GateWorld:
     for role, relation in (("tenant", Relation.TENANT), ("family_pop", Relation.FAMILY)):
         GrantRepository().create(
             Grant(
-                grant_id=f"GR-{tag}-{role}", home_id=home, estate_id=estate,
-                grantee_id=world.residents[role].person_id, relation=relation,
-                starts_on=date(2020, 1, 1), ends_on=None, granted_by=world.residents["owner"].person_id,
-                status=GrantStatus.ACTIVE, created_at=clock.now(),
+                grant_id=f"GR-{tag}-{role}",
+                home_id=home,
+                estate_id=estate,
+                grantee_id=world.residents[role].person_id,
+                relation=relation,
+                starts_on=date(2020, 1, 1),
+                ends_on=None,
+                granted_by=world.residents["owner"].person_id,
+                status=GrantStatus.ACTIVE,
+                created_at=clock.now(),
             ),
             cap=5,
         )
@@ -189,24 +209,42 @@ def one_way_gates(api, gate_world) -> dict[str, SignedGate]:
 @pytest.fixture(scope="session")
 def pass_issuer(moto_server, keyring, protector):
     """issue(estate_id, home_id, ...) -> QR text of a stored, signed visitor pass."""
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.domain.model import PassStatus, VisitorPass
-    from gridgate.security.passes import PassClaims, new_pass_id, sign_pass
+    from gridgate.security.signed_passes import PassClaims, new_pass_id, sign_pass
 
-    def issue(estate_id: str, home_id: str, *, max_uses: int | None = None, valid_from=None, valid_until=None,
-              stored: bool = True) -> tuple[str, str]:
+    def issue(
+        estate_id: str,
+        home_id: str,
+        *,
+        max_uses: int | None = None,
+        valid_from=None,
+        valid_until=None,
+        stored: bool = True,
+    ) -> tuple[str, str]:
         now = clock.now().replace(microsecond=0)
         claims = PassClaims(
-            pass_id=new_pass_id(), estate_id=estate_id, home_id=home_id,
-            valid_from=valid_from or now - timedelta(minutes=5), valid_until=valid_until or now + timedelta(hours=24),
-            key_id=keyring.active_signing_key_id, max_uses=max_uses,
+            pass_id=new_pass_id(),
+            estate_id=estate_id,
+            home_id=home_id,
+            valid_from=valid_from or now - timedelta(minutes=5),
+            valid_until=valid_until or now + timedelta(hours=24),
+            key_id=keyring.active_signing_key_id,
+            max_uses=max_uses,
         )
         if stored:
             PassRepository(protector).create(
                 VisitorPass(
-                    pass_id=claims.pass_id, estate_id=estate_id, home_id=home_id, issued_by="P-issuer",
-                    visitor_name="visitor", valid_from=claims.valid_from, valid_until=claims.valid_until,
-                    key_id=claims.key_id, max_uses=max_uses, status=PassStatus.ACTIVE,
+                    pass_id=claims.pass_id,
+                    estate_id=estate_id,
+                    home_id=home_id,
+                    issued_by="P-issuer",
+                    visitor_name="visitor",
+                    valid_from=claims.valid_from,
+                    valid_until=claims.valid_until,
+                    key_id=claims.key_id,
+                    max_uses=max_uses,
+                    status=PassStatus.ACTIVE,
                 )
             )
         return claims.pass_id, sign_pass(claims, keyring)

@@ -48,10 +48,16 @@ ROLES = {
     "owner": ("Aaron_Peirsol", "app", ("Aaron_Peirsol_0001.jpg", "Aaron_Peirsol_0002.jpg"), "Aaron_Peirsol_0003.jpg"),
     "tenant": ("Boris_Becker", "app", ("Boris_Becker_0001.jpg", "Boris_Becker_0002.jpg"), "Boris_Becker_0003.jpg"),
     "family_pop": (
-        "Charles_Taylor", "population", ("Charles_Taylor_0001.jpg", "Charles_Taylor_0002.jpg"), "Charles_Taylor_0003.jpg",
+        "Charles_Taylor",
+        "population",
+        ("Charles_Taylor_0001.jpg", "Charles_Taylor_0002.jpg"),
+        "Charles_Taylor_0003.jpg",
     ),
     "other_estate_owner": (
-        "Edmund_Stoiber", "app", ("Edmund_Stoiber_0001.jpg", "Edmund_Stoiber_0002.jpg"), "Edmund_Stoiber_0003.jpg",
+        "Edmund_Stoiber",
+        "app",
+        ("Edmund_Stoiber_0001.jpg", "Edmund_Stoiber_0002.jpg"),
+        "Edmund_Stoiber_0003.jpg",
     ),
 }
 STRANGER = ("Nelson_Mandela", "Nelson_Mandela_0003.jpg")
@@ -114,12 +120,16 @@ def events_of(estate_id: str, event_id: str):
     from gridgate.adapters.events import EventRepository
 
     today = clock.today()
-    return [e for day in (today - timedelta(days=1), today) for e in EventRepository().for_estate_day(estate_id, day)
-            if e.event_id == event_id]
+    return [
+        e
+        for day in (today - timedelta(days=1), today)
+        for e in EventRepository().for_estate_day(estate_id, day)
+        if e.event_id == event_id
+    ]
 
 
 def pass_uses(protector, pass_id: str) -> int:
     """How many times the stored pass has been used."""
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
 
     return PassRepository(protector).get(pass_id).uses

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from gate_helpers import SignedGate, decision_of, events_of, pass_uses
+
 from gridgate import clock
 
 
@@ -43,7 +44,9 @@ def test_a_key_that_is_not_the_gates_own_is_a_bad_signature(api, gate_world, fac
     [
         pytest.param(lambda h: h.update({"X-Liveness-Score": "0.99"}), id="liveness-raised-after-signing"),
         pytest.param(lambda h: h.update({"X-Device-Event-Id": "other-event"}), id="event-id-swapped"),
-        pytest.param(lambda h: h.update({"X-Gate-Signature": base64.b64encode(b"\0" * 64).decode()}), id="zero-signature"),
+        pytest.param(
+            lambda h: h.update({"X-Gate-Signature": base64.b64encode(b"\0" * 64).decode()}), id="zero-signature"
+        ),
         pytest.param(lambda h: h.update({"X-Gate-Signature": "not base64 !!"}), id="garbage-signature"),
     ],
 )
@@ -55,8 +58,14 @@ def test_anything_changed_after_signing_fails_the_signature(gate, faceless_frame
 def test_a_body_changed_after_signing_fails_the_signature(api, gate_world):
     from gridgate.security.device_auth import sign_request
 
-    headers = sign_request(gate_world.gate_key, gate_world.gate_id, "POST", "/gate/entry/qr", _qr_body("GGP1:A"),
-                           {"X-Device-Event-Id": "e1", "X-Captured-At": "2026-01-01T00:00:00+00:00"})
+    headers = sign_request(
+        gate_world.gate_key,
+        gate_world.gate_id,
+        "POST",
+        "/gate/entry/qr",
+        _qr_body("GGP1:A"),
+        {"X-Device-Event-Id": "e1", "X-Captured-At": "2026-01-01T00:00:00+00:00"},
+    )
     headers["Content-Type"] = "application/json"
     _refused(api.http.post("/gate/entry/qr", headers=headers, body=_qr_body("GGP1:B")), "bad_signature")
 
@@ -65,23 +74,27 @@ def test_a_request_signed_for_another_path_is_refused(api, gate_world, faceless_
     from gridgate.security.device_auth import sign_request
 
     body = faceless_frame
-    headers = sign_request(gate_world.gate_key, gate_world.gate_id, "POST", "/gate/exit", body,
-                           {"X-Device-Event-Id": "e2", "X-Captured-At": "2026-01-01T00:00:00+00:00"})
+    headers = sign_request(
+        gate_world.gate_key,
+        gate_world.gate_id,
+        "POST",
+        "/gate/exit",
+        body,
+        {"X-Device-Event-Id": "e2", "X-Captured-At": "2026-01-01T00:00:00+00:00"},
+    )
     headers["Content-Type"] = "image/jpeg"
     _refused(api.http.post("/gate/entry/face", headers=headers, body=body), "bad_signature")
 
 
 def test_a_replayed_request_is_refused(api, gate, faceless_frame):
     captured = {}
-    first = gate.face("/gate/entry/face", faceless_frame, liveness=0.1,
-                      tamper=lambda headers: captured.update(headers))
+    first = gate.face("/gate/entry/face", faceless_frame, liveness=0.1, tamper=lambda headers: captured.update(headers))
     assert first.status_code == 200
     replay = api.http.post("/gate/entry/face", headers=captured, body=faceless_frame)
     _refused(replay, "replayed_request")
 
 
 # --- a decision claims its nonce in the write that records it -----------------------------------------
-
 
 
 def test_a_replayed_pass_entry_uses_the_pass_once_and_records_once(api, gate, gate_world, pass_issuer, protector):
@@ -131,8 +144,9 @@ def test_a_nonce_claimed_up_front_by_an_upload_refuses_a_later_decision(api, gat
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
     event_id = uuid.uuid4().hex[:12]
     device = {"X-Device-Event-Id": event_id, "X-Captured-At": clock.now().isoformat()}
-    entry = sign_request(gate_world.gate_key, gate_world.gate_id, "POST", "/gate/entry/qr", _qr_body(text), device,
-                         nonce=nonce)
+    entry = sign_request(
+        gate_world.gate_key, gate_world.gate_id, "POST", "/gate/entry/qr", _qr_body(text), device, nonce=nonce
+    )
     entry["Content-Type"] = "application/json"
     _refused(api.http.post("/gate/entry/qr", headers=entry, body=_qr_body(text)), "replayed_request")
     assert pass_uses(protector, pass_id) == 0
@@ -145,7 +159,11 @@ def test_a_stale_or_future_timestamp_is_refused(api, gate_world, offset):
 
     body = _qr_body()
     headers = sign_request(
-        gate_world.gate_key, gate_world.gate_id, "POST", "/gate/entry/qr", body,
+        gate_world.gate_key,
+        gate_world.gate_id,
+        "POST",
+        "/gate/entry/qr",
+        body,
         {"X-Device-Event-Id": uuid.uuid4().hex[:8], "X-Captured-At": "2026-01-01T00:00:00+00:00"},
         timestamp=int(clock.now().timestamp()) + offset,
     )
@@ -200,7 +218,9 @@ def test_decisions_and_refusals_are_logged_without_personal_data(gate, gate_worl
     owner = gate_world.residents["owner"].person_id
     with caplog.at_level("INFO", logger="gridgate-api"):
         opened = gate.face("/gate/entry/face", gate_world.probe_frame("owner"))
-        gate.face("/gate/entry/face", gate_world.probe_frame("owner"), tamper=lambda h: h.update({"X-Liveness-Score": "1"}))
+        gate.face(
+            "/gate/entry/face", gate_world.probe_frame("owner"), tamper=lambda h: h.update({"X-Liveness-Score": "1"})
+        )
     assert opened.json_body["decision"]["person_id"] == owner
     records = [r for r in caplog.records if r.name == "gridgate-api"]
     decision = next(r for r in records if r.getMessage() == "gate decision")

@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 from gate_helpers import STRANGER, decision_of, events_of
-from gridgate import clock
 from PIL import Image
 
+from gridgate import clock
 from gridgate.faces.matcher import CALIBRATED_RULE
+
 pytestmark = [pytest.mark.testdata, pytest.mark.usefixtures("enrolled_faces")]
 
 

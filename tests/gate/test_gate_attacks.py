@@ -9,17 +9,24 @@ from datetime import date, timedelta
 
 import pytest
 from gate_helpers import decision_of, events_of, pass_uses
-from gridgate import clock
 from PIL import Image
+
+from gridgate import clock
 
 
 def _event(gate_world, **fields) -> dict:
     """One offline event of the test gate, as a device's buffer uploads it."""
     return {
-        "event_id": f"{gate_world.gate_id}:{uuid.uuid4().hex[:10]}", "gate_id": gate_world.gate_id,
-        "estate_id": gate_world.estate_id, "direction": "in", "occurred_at": clock.now().isoformat(),
-        "method": "face", "outcome": "open", "reason": "resident_right",
-        "person_id": gate_world.residents["owner"].person_id, **fields,
+        "event_id": f"{gate_world.gate_id}:{uuid.uuid4().hex[:10]}",
+        "gate_id": gate_world.gate_id,
+        "estate_id": gate_world.estate_id,
+        "direction": "in",
+        "occurred_at": clock.now().isoformat(),
+        "method": "face",
+        "outcome": "open",
+        "reason": "resident_right",
+        "person_id": gate_world.residents["owner"].person_id,
+        **fields,
     }
 
 
@@ -30,10 +37,20 @@ def _upload(gate, events: list, raw: str | None = None):
 
 def test_an_upload_cannot_use_up_another_estates_pass(gate, gate_world, pass_issuer, protector):
     pass_id, text = pass_issuer(gate_world.other_estate_id, gate_world.other_home_id, max_uses=1)
-    forged = _event(gate_world, method="visitor_pass", reason="visitor_pass", person_id=None, pass_id=pass_id,
-                    home_id=gate_world.other_home_id, right="visitor")
+    forged = _event(
+        gate_world,
+        method="visitor_pass",
+        reason="visitor_pass",
+        person_id=None,
+        pass_id=pass_id,
+        home_id=gate_world.other_home_id,
+        right="visitor",
+    )
     answer = _upload(gate, [forged]).json_body
-    assert (answer["stored"], answer["refused_events"]) == (0, [{"event_id": forged["event_id"], "code": "pass_of_other_estate"}])
+    assert (answer["stored"], answer["refused_events"]) == (
+        0,
+        [{"event_id": forged["event_id"], "code": "pass_of_other_estate"}],
+    )
     assert pass_uses(protector, pass_id) == 0
     assert events_of(gate_world.estate_id, forged["event_id"]) == []
 
@@ -41,9 +58,16 @@ def test_an_upload_cannot_use_up_another_estates_pass(gate, gate_world, pass_iss
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("score", "NaN"), ("score", "Infinity"), ("score", "-Infinity"), ("score", "1" + "0" * 400), ("score", "1e400"),
-        ("occurred_at", '"9999-12-31T23:59:59+00:00"'), ("occurred_at", '"0001-01-01T00:00:00+00:00"'),
-        ("event_id", None), ("person_id", '"\\ud800"'), ("home_id", '"' + "H" * 3000 + '"'),
+        ("score", "NaN"),
+        ("score", "Infinity"),
+        ("score", "-Infinity"),
+        ("score", "1" + "0" * 400),
+        ("score", "1e400"),
+        ("occurred_at", '"9999-12-31T23:59:59+00:00"'),
+        ("occurred_at", '"0001-01-01T00:00:00+00:00"'),
+        ("event_id", None),
+        ("person_id", '"\\ud800"'),
+        ("home_id", '"' + "H" * 3000 + '"'),
     ],
 )
 def test_one_unstorable_event_is_refused_alone_and_the_rest_are_stored(gate, gate_world, field, value):
@@ -51,8 +75,10 @@ def test_one_unstorable_event_is_refused_alone_and_the_rest_are_stored(gate, gat
     bad = _event(gate_world)
     if field == "event_id":
         value = json.dumps(f"{gate_world.gate_id}:" + "x" * 3000)
-    raw_bad = json.dumps(bad).replace(f'"{field}": {json.dumps(bad[field])}', f'"{field}": {value}') if field in bad else (
-        json.dumps(bad)[:-1] + f', "{field}": {value}}}'
+    raw_bad = (
+        json.dumps(bad).replace(f'"{field}": {json.dumps(bad[field])}', f'"{field}": {value}')
+        if field in bad
+        else (json.dumps(bad)[:-1] + f', "{field}": {value}}}')
     )
     response = _upload(gate, [], raw=f'{{"events": [{json.dumps(good)}, {raw_bad}]}}')
     assert response.status_code == 200, response.body
@@ -69,7 +95,9 @@ def _png(width: int, height: int) -> bytes:
 
 
 @pytest.mark.parametrize("size", [(640, 1), (1, 640), (1, 1), (4000, 20)])
-@pytest.mark.parametrize("path, kind", [("/gate/entry/qr", None), ("/gate/exit", "qr"), ("/gate/entry/face", None), ("/gate/exit", "face")])
+@pytest.mark.parametrize(
+    "path, kind", [("/gate/entry/qr", None), ("/gate/exit", "qr"), ("/gate/entry/face", None), ("/gate/exit", "face")]
+)
 def test_a_sliver_of_an_image_is_refused_400_and_recorded(gate, gate_world, size, path, kind):
     event_id = uuid.uuid4().hex[:12]
     response = gate.send(path, _png(*size), "image/png", event_id=event_id, kind=kind)
@@ -90,7 +118,7 @@ def sold_home(gate_world, protector):
 
     Afterwards the home is sold (ownership ends today), so the session's estate is left with the
     people it had: other tests compare a snapshot's people with the world's residents."""
-    from gridgate.adapters.grants import GrantRepository
+    from gridgate.adapters.grant_repository import GrantRepository
     from gridgate.adapters.repositories import (
         HomeRepository,
         OwnershipRepository,
@@ -119,9 +147,16 @@ def sold_home(gate_world, protector):
     ResidentSecretStore(protector).put_if_absent(tenant, new_secret())
     OwnershipRepository().add(Ownership(owner, home_id, gate_world.estate_id, date(2020, 1, 1)))
     grant = Grant(
-        grant_id=f"GR-sold-{tag}", home_id=home_id, estate_id=gate_world.estate_id, grantee_id=tenant,
-        relation=Relation.TENANT, starts_on=date(2020, 1, 1), ends_on=None, granted_by=owner,
-        status=GrantStatus.ACTIVE, created_at=clock.now(),
+        grant_id=f"GR-sold-{tag}",
+        home_id=home_id,
+        estate_id=gate_world.estate_id,
+        grantee_id=tenant,
+        relation=Relation.TENANT,
+        starts_on=date(2020, 1, 1),
+        ends_on=None,
+        granted_by=owner,
+        status=GrantStatus.ACTIVE,
+        created_at=clock.now(),
     )
     GrantRepository().create(grant, cap=5)
     yield owner, tenant, home_id
@@ -149,12 +184,14 @@ def test_an_ex_owners_tenant_is_refused_at_the_next_decision(gate, gate_world, s
     assert (after["outcome"], after["reason"], after["person_id"]) == ("deny", "no_right", tenant)
 
 
-def test_the_offline_snapshot_drops_a_tenant_from_the_day_the_grantor_stops_owning(gate_world, sold_home, keyring, protector):
-    from gridgate.adapters.passes import PassRepository
+def test_the_offline_snapshot_drops_a_tenant_from_the_day_the_grantor_stops_owning(
+    gate_world, sold_home, keyring, protector
+):
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.repositories import OwnershipRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
     from gridgate.config import get_settings
-    from gridgate.services.gate_snapshot import GateSnapshotService
+    from gridgate.gate.snapshot_publisher import GateSnapshotService
 
     owner, tenant, home_id = sold_home
     settings = get_settings().model_copy(update={"gate_snapshot_validity_minutes": 3 * 24 * 60})  # three days
@@ -167,32 +204,34 @@ def test_the_offline_snapshot_drops_a_tenant_from_the_day_the_grantor_stops_owni
 
 
 def _snapshots(keyring, protector):
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
     from gridgate.config import get_settings
-    from gridgate.services.gate_snapshot import GateSnapshotService
+    from gridgate.gate.snapshot_publisher import GateSnapshotService
 
     return GateSnapshotService(get_settings(), keyring, PassRepository(protector), ResidentSecretStore(protector).get)
 
 
 def _sealed(service, keyring, estate_id: str, at):
-    from gridgate.offline.snapshot import seal
+    from gridgate.gate.signed_snapshot import seal
 
     key_id = keyring.active_signing_key_id
     return seal(service.build(estate_id, at), key_id, keyring.signing_keys[key_id])
 
 
-def test_an_offline_gate_refuses_to_roll_back_to_an_older_snapshot(gate_world, sold_home, keyring, protector, pass_issuer, tmp_path):
-    from gridgate.adapters.passes import PassRepository
+def test_an_offline_gate_refuses_to_roll_back_to_an_older_snapshot(
+    gate_world, sold_home, keyring, protector, pass_issuer, tmp_path
+):
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.repositories import GateRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
     from gridgate.domain.model import Direction
-    from gridgate.offline.buffer import EventBuffer
-    from gridgate.offline.snapshot import SnapshotRejected
-    from gridgate.offline.verifier import OfflineVerifier
-    from gridgate.security.passes import public_keys
+    from gridgate.gate.device.event_buffer import EventBuffer
+    from gridgate.gate.device.offline_verifier import OfflineVerifier
+    from gridgate.gate.signed_snapshot import SnapshotRejected
+    from gridgate.residents.grants import GrantService
     from gridgate.security.resident_qr import current_code
-    from gridgate.services.grants import GrantService
+    from gridgate.security.signed_passes import public_keys
 
     owner, tenant, home_id = sold_home
     pass_id, pass_text = pass_issuer(gate_world.estate_id, gate_world.home_id)
@@ -204,7 +243,9 @@ def test_an_offline_gate_refuses_to_roll_back_to_an_older_snapshot(gate_world, s
     GrantService(protector).revoke(owner, home_id, grant, None)
     newer = _sealed(service, keyring, gate_world.estate_id, now)
 
-    verifier = OfflineVerifier(GateRepository().get(gate_world.gate_id), public_keys(keyring), EventBuffer(tmp_path / "g.sqlite"))
+    verifier = OfflineVerifier(
+        GateRepository().get(gate_world.gate_id), public_keys(keyring), EventBuffer(tmp_path / "g.sqlite")
+    )
     verifier.load_snapshot(newer)
     with pytest.raises(SnapshotRejected) as refused:
         verifier.load_snapshot(older)
@@ -218,8 +259,9 @@ def test_an_offline_gate_refuses_to_roll_back_to_an_older_snapshot(gate_world, s
 def _stored(estate_id: str) -> bool:
     import boto3
     from botocore.exceptions import ClientError
+
     from gridgate.config import get_settings
-    from gridgate.services.estate_changes import snapshot_key
+    from gridgate.residents.estate_changes import snapshot_key
 
     try:
         boto3.client("s3").head_object(Bucket=get_settings().bucket, Key=snapshot_key(estate_id))
@@ -228,11 +270,13 @@ def _stored(estate_id: str) -> bool:
     return True
 
 
-def test_a_face_withdrawal_and_a_revocation_reach_the_stored_snapshot_at_once(api, gate_world, sold_home, keyring, protector):
+def test_a_face_withdrawal_and_a_revocation_reach_the_stored_snapshot_at_once(
+    api, gate_world, sold_home, keyring, protector
+):
     from gridgate.adapters.repositories import FaceTemplateRepository
     from gridgate.domain.model import FaceTemplate, Registry
+    from gridgate.residents.grants import GrantService
     from gridgate.security.tokens import issue_token
-    from gridgate.services.grants import GrantService
 
     owner, tenant, home_id = sold_home
     FaceTemplateRepository().add(FaceTemplate(tenant, Registry.APP, 1, bytes(128 * 4), clock.now() - timedelta(days=1)))

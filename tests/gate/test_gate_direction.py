@@ -8,7 +8,9 @@ import pytest
 from gate_helpers import decision_of, events_of, pass_uses
 
 
-def test_an_exit_only_gate_cannot_open_the_entry_even_with_a_valid_pass(one_way_gates, gate_world, pass_issuer, protector):
+def test_an_exit_only_gate_cannot_open_the_entry_even_with_a_valid_pass(
+    one_way_gates, gate_world, pass_issuer, protector
+):
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
     exit_gate = one_way_gates["exit"]
     event_id = uuid.uuid4().hex[:12]
@@ -34,8 +36,14 @@ def test_an_entry_only_gate_records_no_exit(one_way_gates, gate_world, faceless_
 
 @pytest.mark.parametrize(
     "registered,passage,serves",
-    [("both", "in", True), ("both", "out", True), ("entry", "in", True), ("entry", "out", False),
-     ("exit", "in", False), ("exit", "out", True)],
+    [
+        ("both", "in", True),
+        ("both", "out", True),
+        ("entry", "in", True),
+        ("entry", "out", False),
+        ("exit", "in", False),
+        ("exit", "out", True),
+    ],
 )
 def test_which_passages_a_gate_serves(registered, passage, serves):
     from gridgate.domain.model import Direction, Gate, GateDirection

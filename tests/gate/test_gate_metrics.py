@@ -19,7 +19,8 @@ def _named(lines: list[dict], name: str) -> list[dict]:
 
 
 def test_an_open_and_a_deny_each_emit_a_count_under_outcome_and_reason_and_a_latency(
-        gate, gate_world, pass_issuer, capsys):
+    gate, gate_world, pass_issuer, capsys
+):
     _, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
     capsys.readouterr()
     assert decision_of(gate.qr("/gate/entry/qr", text))["outcome"] == "open"

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+
 from gridgate import clock
 
 
@@ -19,7 +20,7 @@ class _NonceTakenMeanwhile:
 def test_a_retry_whose_nonce_is_claimed_meanwhile_is_refused(moto_server, gate_world, protector):
     from gridgate.adapters.events import EventRepository
     from gridgate.adapters.gate_writes import GateEventWriter
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.config import get_settings
     from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome
     from gridgate.security.device_auth import NonceClaim, ReplayedRequest
@@ -28,8 +29,14 @@ def test_a_retry_whose_nonce_is_claimed_meanwhile_is_refused(moto_server, gate_w
     events = EventRepository(settings)
     writer = GateEventWriter(events, PassRepository(protector), _NonceTakenMeanwhile(), settings)
     event = AccessEvent(
-        f"{gate_world.gate_id}:{uuid.uuid4().hex[:12]}", gate_world.gate_id, gate_world.estate_id, Direction.OUT, now,
-        AccessMethod.VISITOR_PASS, Outcome.RECORDED, "unknown_pass",
+        f"{gate_world.gate_id}:{uuid.uuid4().hex[:12]}",
+        gate_world.gate_id,
+        gate_world.estate_id,
+        Direction.OUT,
+        now,
+        AccessMethod.VISITOR_PASS,
+        Outcome.RECORDED,
+        "unknown_pass",
     )
 
     def claim() -> NonceClaim:

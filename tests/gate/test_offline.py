@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from gate_helpers import STRANGER, events_of
+
 from gridgate import clock
 from gridgate.domain.model import CURRENT_ENCODER_ID, Direction
 
@@ -27,21 +28,26 @@ from gridgate.domain.model import CURRENT_ENCODER_ID, Direction
 
 @pytest.fixture(scope="module")
 def snapshot_keys(keyring):
-    from gridgate.security.passes import public_keys
+    from gridgate.security.signed_passes import public_keys
 
     return public_keys(keyring)
 
 
 def _document(estate_id: str = "E1", valid_for: timedelta = timedelta(hours=1)) -> dict:
-    from gridgate.offline.snapshot import FORMAT
+    from gridgate.gate.signed_snapshot import FORMAT
 
     now = clock.now()
-    return {"format": FORMAT, "snapshot_id": f"{estate_id}@x", "estate_id": estate_id,
-            "generated_at": now.isoformat(), "valid_until": (now + valid_for).isoformat()}
+    return {
+        "format": FORMAT,
+        "snapshot_id": f"{estate_id}@x",
+        "estate_id": estate_id,
+        "generated_at": now.isoformat(),
+        "valid_until": (now + valid_for).isoformat(),
+    }
 
 
 def test_a_sealed_snapshot_opens_only_untampered_for_its_estate_and_in_time(keyring, snapshot_keys):
-    from gridgate.offline.snapshot import SnapshotRejected, open_envelope, seal
+    from gridgate.gate.signed_snapshot import SnapshotRejected, open_envelope, seal
 
     key_id = keyring.active_signing_key_id
     envelope = seal(_document(), key_id, keyring.signing_keys[key_id])
@@ -65,7 +71,7 @@ def test_a_sealed_snapshot_opens_only_untampered_for_its_estate_and_in_time(keyr
 
 
 def test_a_snapshot_signed_by_another_key_is_refused(keyring, snapshot_keys):
-    from gridgate.offline.snapshot import SnapshotRejected, open_envelope, seal
+    from gridgate.gate.signed_snapshot import SnapshotRejected, open_envelope, seal
     from gridgate.security.keyring import Keyring
 
     rogue = Keyring.generate(signing_key_id=keyring.active_signing_key_id)
@@ -121,8 +127,9 @@ class Twin:
 
 def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: str, tmp_path: Path) -> Twin:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from gridgate.adapters.grants import GrantRepository
-    from gridgate.adapters.passes import PassRepository
+
+    from gridgate.adapters.grant_repository import GrantRepository
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.repositories import (
         GateRepository,
         HomeRepository,
@@ -140,11 +147,11 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
         PlaceKind,
         Relation,
     )
-    from gridgate.offline.buffer import EventBuffer
-    from gridgate.offline.gate_client import GateCloudClient, GateDevice
-    from gridgate.offline.verifier import OfflineVerifier
+    from gridgate.gate.device.event_buffer import EventBuffer
+    from gridgate.gate.device.gate_client import GateCloudClient, GateDevice
+    from gridgate.gate.device.offline_verifier import OfflineVerifier
     from gridgate.security.keyring import ed25519_public_key, get_keyring
-    from gridgate.security.passes import public_keys
+    from gridgate.security.signed_passes import public_keys
 
     estate_id, home_id, gate_id = f"E-off{name}-{tag}", f"H-off{name}-{tag}", f"GT-off{name}-{tag}"
     PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "offline test", "G-off", {PlaceKind.GRID: "G-off"}))
@@ -153,8 +160,18 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
     OwnershipRepository().add(Ownership(residents["owner"].person_id, home_id, estate_id, date(2020, 1, 1)))
     for role, relation in (("tenant", Relation.TENANT), ("family_pop", Relation.FAMILY)):
         GrantRepository().create(
-            Grant(f"GR-off{name}-{tag}-{role}", home_id, estate_id, residents[role].person_id, relation,
-                  date(2020, 1, 1), None, residents["owner"].person_id, GrantStatus.ACTIVE, clock.now()),
+            Grant(
+                f"GR-off{name}-{tag}-{role}",
+                home_id,
+                estate_id,
+                residents[role].person_id,
+                relation,
+                date(2020, 1, 1),
+                None,
+                residents["owner"].person_id,
+                GrantStatus.ACTIVE,
+                clock.now(),
+            ),
             cap=5,
         )
     PlaceRepository().bump_gallery_version(estate_id)
@@ -168,7 +185,9 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
         "twice": pass_issuer(estate_id, home_id, max_uses=2),
         "revoked_early": pass_issuer(estate_id, home_id),
         "revoked_before_cut": pass_issuer(estate_id, home_id),
-        "expired": pass_issuer(estate_id, home_id, valid_from=now - timedelta(hours=30), valid_until=now - timedelta(hours=6)),
+        "expired": pass_issuer(
+            estate_id, home_id, valid_from=now - timedelta(hours=30), valid_until=now - timedelta(hours=6)
+        ),
         "foreign": pass_issuer(gate_world.estate_id, gate_world.home_id),
     }
     for symbol in ("revoked_early", "revoked_before_cut"):
@@ -241,9 +260,17 @@ def _comparable(decision: dict, twin: Twin) -> tuple:
     pass_symbol = next((s for s, (pid, _) in twin.passes.items() if pid == decision["pass_id"] and s != "forged"), None)
     home = "this estate's home" if decision["home_id"] == twin.home_id else decision["home_id"]
     return (
-        decision["outcome"], decision["reason"], decision["method"], decision["direction"], decision["person_id"],
-        pass_symbol, home, decision["registry"], decision["right"],
-        None if decision["score"] is None else round(decision["score"], 3), decision["replayed"],
+        decision["outcome"],
+        decision["reason"],
+        decision["method"],
+        decision["direction"],
+        decision["person_id"],
+        pass_symbol,
+        home,
+        decision["registry"],
+        decision["right"],
+        None if decision["score"] is None else round(decision["score"], 3),
+        decision["replayed"],
     )
 
 
@@ -282,14 +309,26 @@ def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
                 decided[name].append(_play(twin, step, gate_world, protector, testdata, event_id, captured_at))
 
         where = [d["decided"] for d in decided["A"]]
-        assert where == ["online"] * CUT_AT + ["offline"] * (RESTORE_AT - CUT_AT) + ["online"] * (len(STREAM) - RESTORE_AT)
+        assert where == ["online"] * CUT_AT + ["offline"] * (RESTORE_AT - CUT_AT) + ["online"] * (
+            len(STREAM) - RESTORE_AT
+        )
         assert all(d["decided"] == "online" for d in decided["B"])
         for index, (a, b) in enumerate(zip(decided["A"], decided["B"])):
             assert _comparable(a, gate_a) == _comparable(b, gate_b), (index, STREAM[index], a, b)
         # the stream covers what it claims to
         reasons = {d["reason"] for d in decided["A"][CUT_AT:RESTORE_AT]}
-        assert {"pass_used_up", "pass_revoked", "resident_right", "pass_expired", "bad_signature",
-                "pass_wrong_estate", "face_not_matched", "liveness_too_low", "no_face", "exit_recorded"} <= reasons
+        assert {
+            "pass_used_up",
+            "pass_revoked",
+            "resident_right",
+            "pass_expired",
+            "bad_signature",
+            "pass_wrong_estate",
+            "face_not_matched",
+            "liveness_too_low",
+            "no_face",
+            "exit_recorded",
+        } <= reasons
 
         # reconnecting, the gate uploaded its buffer before asking the cloud again
         offline_ids = {f"{gate_a.gate_id}:{eid}" for eid, _ in played[CUT_AT:RESTORE_AT]}
@@ -311,7 +350,7 @@ def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
         for (eid, _), decision in zip(played, decided["A"]):
             assert stored[f"{gate_a.gate_id}:{eid}"].reason == decision["reason"]
         # the offline second use of "twice" was counted in the table too, as at the online twin
-        from gridgate.adapters.passes import PassRepository
+        from gridgate.adapters.pass_repository import PassRepository
 
         uses = [PassRepository(protector).get(t.passes["twice"][0]).uses for t in (gate_a, gate_b)]
         assert uses == [2, 2]
@@ -321,7 +360,7 @@ def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
 
 
 def CloudClient(url: str, twin: Twin):
-    from gridgate.offline.gate_client import GateCloudClient
+    from gridgate.gate.device.gate_client import GateCloudClient
 
     return GateCloudClient(url, twin.gate_id, twin.key)
 
@@ -349,17 +388,19 @@ class Clock:
 @pytest.fixture
 def offline_gate(gate_world, keyring, protector, tmp_path):
     """(verifier, envelope, document, clock) for gate_world's estate: a real snapshot from the tables."""
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.repositories import GateRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
     from gridgate.config import get_settings
-    from gridgate.offline.buffer import EventBuffer
-    from gridgate.offline.snapshot import seal
-    from gridgate.offline.verifier import OfflineVerifier
-    from gridgate.security.passes import public_keys
-    from gridgate.services.gate_snapshot import GateSnapshotService
+    from gridgate.gate.device.event_buffer import EventBuffer
+    from gridgate.gate.device.offline_verifier import OfflineVerifier
+    from gridgate.gate.signed_snapshot import seal
+    from gridgate.gate.snapshot_publisher import GateSnapshotService
+    from gridgate.security.signed_passes import public_keys
 
-    service = GateSnapshotService(get_settings(), keyring, PassRepository(protector), ResidentSecretStore(protector).get)
+    service = GateSnapshotService(
+        get_settings(), keyring, PassRepository(protector), ResidentSecretStore(protector).get
+    )
     document = service.build(gate_world.estate_id, clock.now())
     key_id = keyring.active_signing_key_id
     envelope = seal(document, key_id, keyring.signing_keys[key_id])
@@ -438,9 +479,17 @@ def test_the_snapshot_is_rebuilt_when_the_estate_changes(gate, gate_world):
 
 def test_an_upload_may_carry_only_the_gates_own_events(gate, gate_world):
     def event(gate_id: str, estate_id: str) -> dict:
-        return {"event_id": f"{gate_id}:{uuid.uuid4().hex[:10]}", "gate_id": gate_id, "estate_id": estate_id,
-                "direction": "in", "occurred_at": clock.now().isoformat(), "method": "face", "outcome": "open",
-                "reason": "resident_right", "person_id": gate_world.residents["owner"].person_id}
+        return {
+            "event_id": f"{gate_id}:{uuid.uuid4().hex[:10]}",
+            "gate_id": gate_id,
+            "estate_id": estate_id,
+            "direction": "in",
+            "occurred_at": clock.now().isoformat(),
+            "method": "face",
+            "outcome": "open",
+            "reason": "resident_right",
+            "person_id": gate_world.residents["owner"].person_id,
+        }
 
     own = event(gate_world.gate_id, gate_world.estate_id)
     other_gate = event(gate_world.other_gate_id, gate_world.other_estate_id)

@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 import qrcode
+from PIL import Image
+
 from gridgate.faces.images import decode_image
 from gridgate.qr.decode import LADDER, decode_qr, read_with_zxing, to_grey
-from gridgate.qr.errors import QrNotRead
 from gridgate.qr.label_flattening import flatten_label
-from PIL import Image
+from gridgate.qr.read_failures import QrNotRead
 
 
 def _code(text: str, box: int = 4) -> Image.Image:

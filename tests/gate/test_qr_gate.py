@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import qrcode
 from gate_helpers import decision_of, events_of
+
 from gridgate import clock
 
 
@@ -47,12 +48,18 @@ def test_a_pass_signed_with_a_key_the_city_does_not_hold_is_refused(gate, gate_w
     from dataclasses import replace
 
     from gridgate.security.keyring import Keyring
-    from gridgate.security.passes import PassClaims, new_pass_id, sign_pass
+    from gridgate.security.signed_passes import PassClaims, new_pass_id, sign_pass
 
     rogue = replace(Keyring.generate(signing_key_id=keyring.active_signing_key_id))
     now = clock.now().replace(microsecond=0)
-    claims = PassClaims(new_pass_id(), gate_world.estate_id, gate_world.home_id, now - timedelta(minutes=1),
-                        now + timedelta(hours=1), keyring.active_signing_key_id)
+    claims = PassClaims(
+        new_pass_id(),
+        gate_world.estate_id,
+        gate_world.home_id,
+        now - timedelta(minutes=1),
+        now + timedelta(hours=1),
+        keyring.active_signing_key_id,
+    )
     assert _entry(gate, sign_pass(claims, rogue))["reason"] == "bad_signature"
     unknown = replace(claims, key_id="rogue-key")
     rogue_keyring = Keyring.generate(signing_key_id="rogue-key")
@@ -61,20 +68,28 @@ def test_a_pass_signed_with_a_key_the_city_does_not_hold_is_refused(gate, gate_w
 
 def test_an_expired_pass_is_refused(gate, gate_world, pass_issuer):
     now = clock.now().replace(microsecond=0)
-    _, text = pass_issuer(gate_world.estate_id, gate_world.home_id, valid_from=now - timedelta(hours=25),
-                          valid_until=now - timedelta(hours=1))
+    _, text = pass_issuer(
+        gate_world.estate_id,
+        gate_world.home_id,
+        valid_from=now - timedelta(hours=25),
+        valid_until=now - timedelta(hours=1),
+    )
     assert (_entry(gate, text)["outcome"], _entry(gate, text)["reason"]) == ("deny", "pass_expired")
 
 
 def test_a_pass_not_valid_yet_is_refused(gate, gate_world, pass_issuer):
     now = clock.now().replace(microsecond=0)
-    _, text = pass_issuer(gate_world.estate_id, gate_world.home_id, valid_from=now + timedelta(hours=2),
-                          valid_until=now + timedelta(hours=20))
+    _, text = pass_issuer(
+        gate_world.estate_id,
+        gate_world.home_id,
+        valid_from=now + timedelta(hours=2),
+        valid_until=now + timedelta(hours=20),
+    )
     assert _entry(gate, text)["reason"] == "pass_not_yet_valid"
 
 
 def test_a_revoked_pass_is_refused_and_the_deny_names_the_pass(gate, gate_world, pass_issuer, protector):
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
 
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
     PassRepository(protector).revoke(pass_id, clock.now())
@@ -90,7 +105,7 @@ def test_a_pass_over_its_use_limit_is_refused(gate, gate_world, pass_issuer):
 
 
 def test_a_retried_pass_entry_uses_the_pass_once(gate, gate_world, pass_issuer, protector):
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
 
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=1)
     event_id, captured_at = uuid.uuid4().hex[:12], clock.now()
@@ -125,7 +140,10 @@ def test_the_resident_rotating_code_opens_for_a_resident_with_a_right(gate, gate
     code = current_code(tenant, ResidentSecretStore(protector).get(tenant), clock.now())
     decision = _entry(gate, code)
     assert (decision["outcome"], decision["method"], decision["person_id"], decision["right"]) == (
-        "open", "resident_qr", tenant, "tenant",
+        "open",
+        "resident_qr",
+        tenant,
+        "tenant",
     )
 
 
@@ -168,7 +186,7 @@ def test_non_image_bytes_as_a_qr_image_get_400(gate):
 
 
 def test_an_exit_with_a_pass_is_recorded_without_using_it(gate, gate_world, pass_issuer, protector):
-    from gridgate.adapters.passes import PassRepository
+    from gridgate.adapters.pass_repository import PassRepository
 
     pass_id, text = pass_issuer(gate_world.estate_id, gate_world.home_id, max_uses=1)
     decision = decision_of(gate.qr("/gate/exit", text))

@@ -48,13 +48,19 @@ BODIES = {
     ),
     "odd_numbers": _NUMBERS,
     "non_finite": b'{"duration_hours": NaN, "max_uses": Infinity, "events": [{"score": NaN}], "text": "x"}',
-    "huge_integer": b'{"max_uses": 1' + b"0" * 4000 + b', "duration_hours": -0.0, "events": [{"score": 1' + b"0" * 400 + b"}]}",
+    "huge_integer": b'{"max_uses": 1'
+    + b"0" * 4000
+    + b', "duration_hours": -0.0, "events": [{"score": 1'
+    + b"0" * 400
+    + b"}]}",
     "lone_surrogate": b'{"visitor_name": "\\ud800", "text": "\\udfff", "note": "\\ud800", "result": "confirmed"}',
     "bad_utf8": b"\xff\xfe\xfd{",
     "tiny_png": _png(1, 1),
     "sliver_png": _png(640, 1),
     "truncated_jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
-    "events_garbage": json.dumps({"events": [None, 1, "x", [], {}, {"event_id": "\ud800"}]}, ensure_ascii=True).encode(),
+    "events_garbage": json.dumps(
+        {"events": [None, 1, "x", [], {}, {"event_id": "\ud800"}]}, ensure_ascii=True
+    ).encode(),
 }
 CONTENT_TYPES = (
     "application/json",
@@ -80,7 +86,9 @@ def callers(gate_world, gate, protector):
     estate_id, grid_id, home_id, person_id = f"E-sweep-{tag}", f"G-sweep-{tag}", f"H-sweep-{tag}", f"P-sweep-{tag}"
     PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "sweep", grid_id, {PlaceKind.GRID: grid_id}))
     HomeRepository().add(Home(home_id, estate_id, "B-sweep", "1", 1, "101", 60.0, grid_id))
-    PersonRepository(protector).add(Person(person_id, "sweeper", f"32010219900101{tag[:4]}", frozenset({Registry.APP}), 1990, "F"))
+    PersonRepository(protector).add(
+        Person(person_id, "sweeper", f"32010219900101{tag[:4]}", frozenset({Registry.APP}), 1990, "F")
+    )
     OwnershipRepository().add(Ownership(person_id, home_id, estate_id, date(2020, 1, 1)))
 
     def bearer(subject, roles, grids=()):
@@ -90,8 +98,14 @@ def callers(gate_world, gate, protector):
         "resident": bearer(person_id, ["resident"]),
         "grid": bearer("worker-sweep", ["grid_worker"], [grid_id]),
         "data_center": bearer("dc-sweep", ["data_center"]),
-        "params": {"home_id": home_id, "grid_id": grid_id, "grant_id": "g-1", "pass_id": "0" * 32, "task_id": "t-1",
-                   "subscription_id": "sub_" + "0" * 32},
+        "params": {
+            "home_id": home_id,
+            "grid_id": grid_id,
+            "grant_id": "g-1",
+            "pass_id": "0" * 32,
+            "task_id": "t-1",
+            "subscription_id": "sub_" + "0" * 32,
+        },
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from gridgate.adapters.findings import (
     FindingRepository,
@@ -28,13 +28,17 @@ from gridgate.domain.model import (
 
 DISTRICT, STREET, COMMUNITY, GRID, ESTATE = "D-01", "D-01-S1", "D-01-S1-C1", "D-01-S1-C1-G1", "E-0001"
 DAY = date(2026, 11, 20)
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 
 
 def places() -> None:
-    chain = [(DISTRICT, PlaceKind.DISTRICT, "玄武区", None), (STREET, PlaceKind.STREET, "新街口街道", DISTRICT),
-             (COMMUNITY, PlaceKind.COMMUNITY, "湖南路社区", STREET), (GRID, PlaceKind.GRID, "第一网格", COMMUNITY),
-             (ESTATE, PlaceKind.ESTATE, "梅园新村", GRID)]
+    chain = [
+        (DISTRICT, PlaceKind.DISTRICT, "玄武区", None),
+        (STREET, PlaceKind.STREET, "新街口街道", DISTRICT),
+        (COMMUNITY, PlaceKind.COMMUNITY, "湖南路社区", STREET),
+        (GRID, PlaceKind.GRID, "第一网格", COMMUNITY),
+        (ESTATE, PlaceKind.ESTATE, "梅园新村", GRID),
+    ]
     ancestors: dict = {}
     repo = PlaceRepository()
     for place_id, kind, name, parent in chain:
@@ -47,37 +51,79 @@ def home_with_task(protector, home_id: str = "H-0001-0501", building: str = "B-0
     HomeRepository().add(Home(home_id, ESTATE, building, "1", 5, "0501", 89.0, GRID))
     people = PersonRepository(protector)
     for n, name in ((1, "王芳"), (2, "李雷")):
-        people.add(Person(f"P-{home_id}-{n}", name, f"32010219800101{n:03d}X", frozenset({Registry.POPULATION}),
-                          1980, "F", registered_home_id=home_id), grid_id=GRID)
+        people.add(
+            Person(
+                f"P-{home_id}-{n}",
+                name,
+                f"32010219800101{n:03d}X",
+                frozenset({Registry.POPULATION}),
+                1980,
+                "F",
+                registered_home_id=home_id,
+            ),
+            grid_id=GRID,
+        )
     task_id = f"T-{home_id}"
     # the finding the task checks, with the evidence its reason is read from
-    FindingRepository().sync([Finding(
-        f"F-{home_id}", "resident_not_seen", Severity.MEDIUM, GRID, f"person#P-{home_id}-2",
-        {"estate_id": ESTATE, "window_days": 30, "last_seen_at": None, "last_seen_estate": None,
-         "explanation": "Registered resident not seen at the estate for 30 days"}, NOW,
-        home_id=home_id, person_id=f"P-{home_id}-2",
-    )])
-    VerificationTaskRepository().add_new([VerificationTask(
-        task_id, GRID, f"F-{home_id}", 1, (ESTATE, building, "1", 5, "0501"), home_id,
-        "Registered resident not seen at the estate for 30 days", NOW, finding_type="resident_not_seen",
-        person_id=f"P-{home_id}-2",
-    )])
+    FindingRepository().sync(
+        [
+            Finding(
+                f"F-{home_id}",
+                "resident_not_seen",
+                Severity.MEDIUM,
+                GRID,
+                f"person#P-{home_id}-2",
+                {
+                    "estate_id": ESTATE,
+                    "window_days": 30,
+                    "last_seen_at": None,
+                    "last_seen_estate": None,
+                    "explanation": "Registered resident not seen at the estate for 30 days",
+                },
+                NOW,
+                home_id=home_id,
+                person_id=f"P-{home_id}-2",
+            )
+        ]
+    )
+    VerificationTaskRepository().add_new(
+        [
+            VerificationTask(
+                task_id,
+                GRID,
+                f"F-{home_id}",
+                1,
+                (ESTATE, building, "1", 5, "0501"),
+                home_id,
+                "Registered resident not seen at the estate for 30 days",
+                NOW,
+                finding_type="resident_not_seen",
+                person_id=f"P-{home_id}-2",
+            )
+        ]
+    )
     return task_id, f"P-{home_id}-2"
 
 
 def statistics_and_findings() -> None:
-    StatisticRepository().put_many([
-        Statistic(f"district#{DISTRICT}", DAY, "residents.owners", 120),
-        Statistic(f"district#{DISTRICT}", DAY, "residents.tenants", 35),
-        Statistic(f"district#{DISTRICT}", DAY, "entries", 480),
-        Statistic(f"district#{DISTRICT}", DAY, "grants.active", 41),
-        Statistic(f"district#{DISTRICT}", DAY, "grants.cap", 60),
-        Statistic(f"street#{STREET}", DAY, "residents.owners", 120),
-        Statistic(f"street#{STREET}", DAY, "visitors", 17),
-    ])
-    FindingRepository().sync([
-        Finding("F-alert-1", "living_alone_no_exit", Severity.HIGH, GRID, "person#P-9",
-                {"days_without_exit": 4}, NOW),
-        Finding("F-rec-1", "grants_over_cap", Severity.MEDIUM, GRID, "home#H-0001-0502",
-                {"grants": 5, "cap": 3}, NOW),
-    ])
+    StatisticRepository().put_many(
+        [
+            Statistic(f"district#{DISTRICT}", DAY, "residents.owners", 120),
+            Statistic(f"district#{DISTRICT}", DAY, "residents.tenants", 35),
+            Statistic(f"district#{DISTRICT}", DAY, "entries", 480),
+            Statistic(f"district#{DISTRICT}", DAY, "grants.active", 41),
+            Statistic(f"district#{DISTRICT}", DAY, "grants.cap", 60),
+            Statistic(f"street#{STREET}", DAY, "residents.owners", 120),
+            Statistic(f"street#{STREET}", DAY, "visitors", 17),
+        ]
+    )
+    FindingRepository().sync(
+        [
+            Finding(
+                "F-alert-1", "living_alone_no_exit", Severity.HIGH, GRID, "person#P-9", {"days_without_exit": 4}, NOW
+            ),
+            Finding(
+                "F-rec-1", "grants_over_cap", Severity.MEDIUM, GRID, "home#H-0001-0502", {"grants": 5, "cap": 3}, NOW
+            ),
+        ]
+    )

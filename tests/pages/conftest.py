@@ -12,8 +12,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 #: Where the data-center page links the Prefect runs (nothing listens there in the tests).
 PREFECT_UI = "http://127.0.0.1:4200"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -31,7 +37,9 @@ def identity_provider():
     """The city identity provider, played on loopback by the emulator (OIDC code + PKCE)."""
     from local_emulator.identity_provider import EmulatedIdentityProvider, StaffAccount
 
-    accounts = [StaffAccount(number, password, name, roles, grids) for number, (password, name, roles, grids) in STAFF.items()]
+    accounts = [
+        StaffAccount(number, password, name, roles, grids) for number, (password, name, roles, grids) in STAFF.items()
+    ]
     with EmulatedIdentityProvider(accounts).running() as idp:
         yield idp
 
@@ -48,8 +56,12 @@ def app_url(moto_server, identity_provider, _app_clock_file):
     from local_emulator.app_server import CLOCK_OFFSET_FILE, running_app_server
     from local_emulator.server import free_port
 
-    env = {**os.environ, "GRIDGATE_PREFECT_UI_URL": PREFECT_UI, "GRIDGATE_OIDC_ISSUER": identity_provider.issuer,
-           CLOCK_OFFSET_FILE: str(_app_clock_file)}
+    env = {
+        **os.environ,
+        "GRIDGATE_PREFECT_UI_URL": PREFECT_UI,
+        "GRIDGATE_OIDC_ISSUER": identity_provider.issuer,
+        CLOCK_OFFSET_FILE: str(_app_clock_file),
+    }
     with running_app_server(free_port(), env) as url:
         yield url
 
@@ -73,8 +85,9 @@ def app_clock(_app_clock_file):
     _app_clock_file.write_text("0")
 
 
-def sign_in(page, app_url: str, staff_number: str, page_name: str = "grid-worker", password: str | None = None,
-            lang: str = "") -> None:
+def sign_in(
+    page, app_url: str, staff_number: str, page_name: str = "grid-worker", password: str | None = None, lang: str = ""
+) -> None:
     """Open the page and sign in as a person would: the link, the IdP's form, back to the page."""
     page.goto(f"{app_url}/pages/{page_name}{'?lang=' + lang if lang else ''}")
     page.click("#sign-in-link")
@@ -87,7 +100,9 @@ def sign_in(page, app_url: str, staff_number: str, page_name: str = "grid-worker
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium chromium-driver)")
+        pytest.skip(
+            "Debian's chromium is not installed (make test installs it: apt-get install chromium chromium-driver)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -99,8 +114,13 @@ def browser():
 @pytest.fixture
 def phone(browser):
     """A phone-sized page (the grid workers' pages are used on phones), a Chinese browser in Nanjing."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
     page = context.new_page()
     yield page
     context.close()
@@ -119,7 +139,7 @@ def desktop(browser):
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 #: A code point no font has (Supplementary Private Use Area-B): what a missing glyph looks like.
-_NO_GLYPH = "\U0010FFFD"
+_NO_GLYPH = "\U0010fffd"
 
 _GLYPH_PROBE = """([selector, probe]) => {
   // Draws each non-ASCII character of the matched elements in the element's own computed font

@@ -26,14 +26,16 @@ def _serious_violations(page) -> list[str]:
     result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
 
 
 @pytest.fixture(params=[390, 1280], ids=["phone", "desktop"])
 def audited(browser, request):
-    context = browser.new_context(viewport={"width": request.param, "height": 900}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai", bypass_csp=True)
+    context = browser.new_context(
+        viewport={"width": request.param, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai", bypass_csp=True
+    )
     yield context.new_page()
     context.close()
 

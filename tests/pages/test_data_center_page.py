@@ -8,8 +8,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from gridgate.security.tokens import issue_token
 from playwright.sync_api import expect
+
+from gridgate.security.tokens import issue_token
 
 from . import city
 from .conftest import PREFECT_UI, assert_glyphs_render, screenshot, sign_in
@@ -34,10 +35,16 @@ def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
     assert headers[-2:] == ["已授权", "授权上限"] and cells[-2:] == ["41", "60"]  # grants.active / grants.cap
     # drawn by Apache ECharts (served by the app), one SVG per chart, titled from the catalogue
     expect(desktop.locator("#charts .chart svg")).to_have_count(3)
-    assert desktop.evaluate("[...document.querySelectorAll('#charts .chart')].every((box) => echarts.getInstanceByDom(box))")
+    assert desktop.evaluate(
+        "[...document.querySelectorAll('#charts .chart')].every((box) => echarts.getInstanceByDom(box))"
+    )
     assert desktop.locator("#charts .chart").first.get_attribute("aria-label").startswith("居民构成")
     assert "居民构成" in desktop.locator("#charts .chart").first.locator("svg text").all_text_contents()
-    ticks = [int(text) for text in desktop.locator("#charts [data-chart=residents] svg text").all_text_contents() if text.isdigit()]
+    ticks = [
+        int(text)
+        for text in desktop.locator("#charts [data-chart=residents] svg text").all_text_contents()
+        if text.isdigit()
+    ]
     step = ticks[1] - ticks[0]
     assert ticks[0] == 0 and ticks[-1] >= 120 and all(b - a == step for a, b in zip(ticks, ticks[1:]))
     assert str(step)[0] in "125" and set(str(step)[1:]) <= {"0"}, ticks  # round steps: 1, 2, 5 × 10^n
@@ -49,7 +56,8 @@ def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
     assert desktop.locator("#day").input_value() == city.DAY.isoformat()
     links = desktop.locator("#prefect-links a")
     assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
-        f"{PREFECT_UI}/runs", f"{PREFECT_UI}/deployments",
+        f"{PREFECT_UI}/runs",
+        f"{PREFECT_UI}/deployments",
     ]
 
     row.locator("button").click()  # drill down into the district
@@ -101,14 +109,18 @@ def test_the_page_fits_a_phone(phone, app_url):
     city.places()
     city.statistics_and_findings()
     refused = []  # anything the page's Content-Security-Policy blocked (ECharts included)
-    phone.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    phone.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     _signed_in(phone, app_url)
     expect(phone.locator(f"#places tr[data-place-id='{city.DISTRICT}']")).to_have_count(1)
     expect(phone.locator("#charts .chart svg")).to_have_count(3)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     widths = phone.eval_on_selector_all("#charts svg", "nodes => nodes.map((n) => n.getBoundingClientRect().right)")
     assert widths and max(widths) <= 390
-    sizes = phone.eval_on_selector_all("#charts svg text", "nodes => nodes.map((n) => parseFloat(getComputedStyle(n).fontSize))")
+    sizes = phone.eval_on_selector_all(
+        "#charts svg text", "nodes => nodes.map((n) => parseFloat(getComputedStyle(n).fontSize))"
+    )
     assert sizes and min(sizes) >= 13  # readable on a phone
     screenshot(phone, "data-center")
     assert refused == []
@@ -127,8 +139,12 @@ def test_the_charts_follow_their_box_when_the_window_changes(desktop, app_url):
         if narrow < 340:
             break
         desktop.wait_for_timeout(100)
-    assert abs(wide - wide_box) < 1 and abs(narrow - narrow_box) < 1 and narrow < 340 < wide  # fills its box, at both widths
-    sizes = desktop.eval_on_selector_all("#charts svg text", "nodes => nodes.map((n) => parseFloat(getComputedStyle(n).fontSize))")
+    assert (
+        abs(wide - wide_box) < 1 and abs(narrow - narrow_box) < 1 and narrow < 340 < wide
+    )  # fills its box, at both widths
+    sizes = desktop.eval_on_selector_all(
+        "#charts svg text", "nodes => nodes.map((n) => parseFloat(getComputedStyle(n).fontSize))"
+    )
     assert min(sizes) >= 13  # redrawn with the phone's text size
 
 
@@ -141,11 +157,20 @@ def test_findings_page_on_and_follow_the_chosen_day(desktop, app_url):
 
     city.places()
     city.statistics_and_findings()
-    FindingRepository().sync([
-        Finding(f"F-many-{n:02d}", "grants_over_cap", Severity.MEDIUM, city.GRID, f"home#H-{n:04d}",
-                {"grants": 5, "cap": 3, "explanation": "5 people granted, cap 3"}, city.NOW + timedelta(minutes=n))
-        for n in range(29)
-    ])
+    FindingRepository().sync(
+        [
+            Finding(
+                f"F-many-{n:02d}",
+                "grants_over_cap",
+                Severity.MEDIUM,
+                city.GRID,
+                f"home#H-{n:04d}",
+                {"grants": 5, "cap": 3, "explanation": "5 people granted, cap 3"},
+                city.NOW + timedelta(minutes=n),
+            )
+            for n in range(29)
+        ]
+    )
     _signed_in(desktop, app_url)
     expect(desktop.locator("#findings li")).to_have_count(25)
     expect(desktop.locator("#findings-count")).to_have_text("共 30 条，显示 25 条")

@@ -7,17 +7,24 @@ import re
 from pathlib import Path
 
 import pytest
+
 from gridgate.i18n import LOCALES, catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 #: What the two pages call: their endpoints, the request plumbing under them, and the services
 #: whose refusals those endpoints pass on.
 PAGE_SOURCES = [
-    "functions/chalicelib/auth.py", "functions/chalicelib/json_body.py", "functions/chalicelib/idempotency.py",
-    "functions/chalicelib/blueprints/grid_workers.py", "functions/chalicelib/blueprints/pages.py",
-    "functions/chalicelib/blueprints/sign_in.py", "layers/gridgate/services/task_feedback.py",
-    "layers/gridgate/services/home_roster.py", "layers/gridgate/services/people_sign_in.py",
-    "layers/gridgate/security/oidc.py", "layers/gridgate/security/tokens.py",
+    "functions/chalicelib/auth.py",
+    "functions/chalicelib/json_body.py",
+    "functions/chalicelib/idempotency.py",
+    "functions/chalicelib/blueprints/grid_workers.py",
+    "functions/chalicelib/blueprints/pages.py",
+    "functions/chalicelib/blueprints/sign_in.py",
+    "layers/gridgate/grid_work/task_feedback.py",
+    "layers/gridgate/grid_work/home_roster.py",
+    "layers/gridgate/sign_in/people_sign_in.py",
+    "layers/gridgate/security/oidc.py",
+    "layers/gridgate/security/tokens.py",
 ]
 _CODE = re.compile(r"""(?:ApiError\(\d{3}, |TokenError\(|SignInRefused\(|\bcode = )["']([a-z_]+)["']""")
 

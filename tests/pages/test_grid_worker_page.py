@@ -4,10 +4,11 @@ roster, submit a result, and see the change (in the page and in the table)."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
+
 from gridgate.adapters.findings import VerificationTaskRepository
 from gridgate.domain.model import TaskResult, TaskStatus
 from gridgate.security.tokens import issue_token
-from playwright.sync_api import expect
 
 from . import city
 from .conftest import assert_glyphs_render, screenshot, sign_in, unrendered_glyphs
@@ -98,7 +99,9 @@ def test_the_page_speaks_english_when_asked(desktop, app_url, protector):
     expect(desktop.locator("#tasks-status")).to_have_text("1 open task(s)")
     expect(desktop.locator("#tasks li").first).to_contain_text("Resident not seen for a long time")
     # the reason in the page's language too, though this browser asks for Chinese first
-    expect(desktop.locator("#tasks li").first).to_contain_text("Registered here but has passed no gate at all for 30 days: moved out?")
+    expect(desktop.locator("#tasks li").first).to_contain_text(
+        "Registered here but has passed no gate at all for 30 days: moved out?"
+    )
     screenshot(desktop, "grid-worker-tasks-en")
 
 
@@ -125,9 +128,11 @@ def test_tasks_filter_by_kind_and_building_and_page(phone, app_url, protector):
 def test_the_glyph_check_catches_a_character_no_font_has(phone, app_url):
     """The tofu check itself: a CJK Extension-D character (in no installed font) is reported."""
     phone.goto(f"{app_url}/pages/grid-worker")
-    phone.evaluate("document.body.append(Object.assign(document.createElement('p'), {id: 'probe', textContent: '\\u{2B81D}王'}))")
+    phone.evaluate(
+        "document.body.append(Object.assign(document.createElement('p'), {id: 'probe', textContent: '\\u{2B81D}王'}))"
+    )
     checked, missing = unrendered_glyphs(phone, "#probe")
-    assert checked == 2 and missing == ["\U0002B81D"]
+    assert checked == 2 and missing == ["\U0002b81d"]
 
 
 def test_a_result_made_without_signal_is_queued_and_sent_once_when_it_returns(phone, app_url, protector):
@@ -157,11 +162,14 @@ def test_a_result_made_without_signal_is_queued_and_sent_once_when_it_returns(ph
     stored = VerificationTaskRepository().get(city.GRID, task_id)
     assert stored.status != TaskStatus.OPEN and stored.result == TaskResult.CONFIRMED
 
-    again = phone.evaluate("""async ([entry, token]) => {
+    again = phone.evaluate(
+        """async ([entry, token]) => {
         const r = await fetch(`/grid/${entry.grid}/tasks/${entry.task_id}/result`, { method: "POST",
           headers: { "Content-Type": "application/json", "Idempotency-Key": entry.key, "Authorization": "Bearer " + token },
           body: JSON.stringify(entry.body) });
-        return [r.status, await r.json()]; }""", [queued[0], issue_token("worker-7", ["grid_worker"], [city.GRID])])
+        return [r.status, await r.json()]; }""",
+        [queued[0], issue_token("worker-7", ["grid_worker"], [city.GRID])],
+    )
     assert again[0] == 200 and again[1].get("replayed") is True  # the first answer, not a second write
     assert VerificationTaskRepository().get(city.GRID, task_id) == stored
 
@@ -175,8 +183,10 @@ def test_the_printed_sheet_names_people_and_places_with_plain_reasons_and_audits
 
     city.places()
     _, person_id = city.home_with_task(protector)
-    request = urllib.request.Request(f"{app_url}/grid/{city.GRID}/tasks?format=html",
-                                     headers={"Authorization": "Bearer " + issue_token("worker-7", ["grid_worker"], [city.GRID])})
+    request = urllib.request.Request(
+        f"{app_url}/grid/{city.GRID}/tasks?format=html",
+        headers={"Authorization": "Bearer " + issue_token("worker-7", ["grid_worker"], [city.GRID])},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         sheet = response.read().decode()
     assert "<b>李雷</b><br><small>E-0001 · H-0001-0501 · P-H-0001-0501-2</small>" in sheet
@@ -184,7 +194,8 @@ def test_the_printed_sheet_names_people_and_places_with_plain_reasons_and_audits
     assert "登记住在本户，但已连续 30 天未经过任何门禁：可能已搬离。" in sheet and "Registered resident" not in sheet
     reads = [r for r in AuditLog().about(f"person#{person_id}") if r.action == "personal_data.read"]
     assert [(r.actor, r.detail["purpose"], r.detail["fields"]) for r in reads] == [
-        ("worker-7", "door-to-door verification (html)", ["name"])]
+        ("worker-7", "door-to-door verification (html)", ["name"])
+    ]
 
 
 def test_a_page_opened_without_signal_signs_in_when_the_signal_returns(phone, app_url, protector):

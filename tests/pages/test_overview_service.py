@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
-from gridgate.services import data_center_overview
-from gridgate.services.data_center_overview import DataCenterOverview, UnknownPlace
-from gridgate.services.key_group_alerts import ALERT_TYPES
+
+from gridgate.analytics.key_group_alerts import ALERT_TYPES
+from gridgate.data_center import overview as data_center_overview
+from gridgate.data_center.overview import DataCenterOverview, UnknownPlace
 
 from . import city
 
@@ -41,7 +44,7 @@ def test_overview_of_the_city_then_of_a_grid(clean_tables):
 
 
 def test_findings_of_other_districts_are_not_shown_under_this_one(clean_tables):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from gridgate.adapters.findings import FindingRepository
     from gridgate.adapters.repositories import PlaceRepository
@@ -50,7 +53,18 @@ def test_findings_of_other_districts_are_not_shown_under_this_one(clean_tables):
     city.places()
     PlaceRepository().add(Place("D-02", PlaceKind.DISTRICT, "Qinhuai", None, {}))
     PlaceRepository().add(Place("D-02-G", PlaceKind.GRID, "Far grid", "D-02", {PlaceKind.DISTRICT: "D-02"}))
-    FindingRepository().sync([Finding("F-far", "resident_not_seen", Severity.LOW, "D-02-G", "person#P-1", {},
-                                      datetime(2026, 11, 21, tzinfo=timezone.utc))])
+    FindingRepository().sync(
+        [
+            Finding(
+                "F-far",
+                "resident_not_seen",
+                Severity.LOW,
+                "D-02-G",
+                "person#P-1",
+                {},
+                datetime(2026, 11, 21, tzinfo=UTC),
+            )
+        ]
+    )
     assert DataCenterOverview().overview(city.DISTRICT)["open_findings"] == 0
     assert DataCenterOverview().overview("D-02")["open_findings"] == 1

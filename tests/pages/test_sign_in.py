@@ -52,8 +52,11 @@ def _started_login(app_url: str, page: str = "grid-worker") -> tuple[dict, str]:
 
 
 def _code_for(identity_provider, params: dict, staff_number: str = "worker-7") -> str:
-    status, headers, _ = _http("POST", f"{identity_provider.issuer}/authorize",
-                               {**params, "staff_number": staff_number, "password": STAFF[staff_number][0]})
+    status, headers, _ = _http(
+        "POST",
+        f"{identity_provider.issuer}/authorize",
+        {**params, "staff_number": staff_number, "password": STAFF[staff_number][0]},
+    )
     assert status == 302
     back = urllib.parse.urlsplit(_header(headers, "Location")[0])
     return dict(urllib.parse.parse_qsl(back.query))["code"]
@@ -67,7 +70,9 @@ def _callback(app_url: str, code: str, state: str, login_cookie: str):
 def _signed_in_over_http(app_url: str, identity_provider, staff_number: str = "worker-7") -> str:
     """A whole sign-in without a browser; returns the refresh cookie's value."""
     params, login_cookie = _started_login(app_url)
-    status, headers, _ = _callback(app_url, _code_for(identity_provider, params, staff_number), params["state"], login_cookie)
+    status, headers, _ = _callback(
+        app_url, _code_for(identity_provider, params, staff_number), params["state"], login_cookie
+    )
     assert status == 302, headers
     return _cookie_value(headers, "gridgate_refresh")
 
@@ -83,7 +88,9 @@ def _code_of(body: dict) -> str:
 
 
 def _tasks(app_url: str, access_token: str):
-    status, _, body = _http("GET", f"{app_url}/grid/{city.GRID}/tasks", headers={"Authorization": f"Bearer {access_token}"})
+    status, _, body = _http(
+        "GET", f"{app_url}/grid/{city.GRID}/tasks", headers={"Authorization": f"Bearer {access_token}"}
+    )
     return status, json.loads(body)
 
 
@@ -104,7 +111,9 @@ def test_a_worker_signs_in_at_the_idp_and_lands_on_their_tasks(phone, app_url, p
 
     expect(phone.locator("#tasks-status")).to_have_text("1 项待办任务")
     expect(phone.locator("#signed-in-as")).to_have_text("张伟（工号 worker-7）")
-    assert "code=" not in phone.url and "state=" not in phone.url and phone.url.startswith(f"{app_url}/pages/grid-worker")
+    assert (
+        "code=" not in phone.url and "state=" not in phone.url and phone.url.startswith(f"{app_url}/pages/grid-worker")
+    )
     refresh = [c for c in phone.context.cookies() if c["name"] == "gridgate_refresh"]
     assert len(refresh) == 1 and refresh[0]["httpOnly"] and refresh[0]["secure"] and refresh[0]["sameSite"] == "Strict"
     assert refresh[0]["path"] == "/auth"
@@ -118,8 +127,9 @@ def test_a_worker_signs_in_at_the_idp_and_lands_on_their_tasks(phone, app_url, p
 
 def test_the_idp_refuses_a_wrong_password_in_any_script(identity_provider, app_url):
     params, _ = _started_login(app_url)
-    status, _, page = _http("POST", f"{identity_provider.issuer}/authorize",
-                            {**params, "staff_number": "worker-7", "password": "密码错误"})
+    status, _, page = _http(
+        "POST", f"{identity_provider.issuer}/authorize", {**params, "staff_number": "worker-7", "password": "密码错误"}
+    )
     assert status == 401 and "工号或密码不正确" in page
 
 
@@ -142,7 +152,11 @@ def test_the_session_survives_an_access_token_expiry_by_refreshing(phone, app_ur
     phone.locator("#tasks li").first.click()  # the roster call: 401 token_expired, refresh, again
     expect(phone.locator("#roster .person")).to_have_count(2)
     roster = f"/grid/{city.GRID}/homes/H-0001-0501/roster"
-    assert [c for c in calls if c[0] in (roster, "/auth/refresh")] == [(roster, 401), ("/auth/refresh", 200), (roster, 200)]
+    assert [c for c in calls if c[0] in (roster, "/auth/refresh")] == [
+        (roster, 401),
+        ("/auth/refresh", 200),
+        (roster, 200),
+    ]
 
     app_clock.advance(10 * 3600)  # the working day is over: the next load asks to sign in again
     phone.reload()
@@ -220,14 +234,24 @@ def test_a_code_taken_from_another_login_fails_its_pkce_verifier(app_url, identi
     # and the IdP's own check, with the verifier wrong by one character
     params, _ = _started_login(app_url)
     code = _code_for(identity_provider, params)
-    status, _, body = _http("POST", f"{identity_provider.issuer}/token", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": params["redirect_uri"],
-        "client_id": params["client_id"], "code_verifier": "A" * 43})
+    status, _, body = _http(
+        "POST",
+        f"{identity_provider.issuer}/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": params["redirect_uri"],
+            "client_id": params["client_id"],
+            "code_verifier": "A" * 43,
+        },
+    )
     assert status == 400 and json.loads(body)["error"] == "invalid_grant"
 
 
-@pytest.mark.parametrize("forgery", ["other_key", "other_audience", "other_issuer", "other_nonce", "expired", "roles_not_text",
-                                     "nonce_not_ascii"])
+@pytest.mark.parametrize(
+    "forgery",
+    ["other_key", "other_audience", "other_issuer", "other_nonce", "expired", "roles_not_text", "nonce_not_ascii"],
+)
 def test_a_forged_id_token_is_refused(app_url, identity_provider, forgery):
     key = identity_provider.signing_key
     changes = {
@@ -248,14 +272,19 @@ def test_a_forged_id_token_is_refused(app_url, identity_provider, forgery):
 
 def test_a_resident_account_gets_no_page_session(app_url, identity_provider):
     params, login_cookie = _started_login(app_url)
-    status, _, page = _callback(app_url, _code_for(identity_provider, params, "resident-1"), params["state"], login_cookie)
+    status, _, page = _callback(
+        app_url, _code_for(identity_provider, params, "resident-1"), params["state"], login_cookie
+    )
     assert status == 403 and "no_page_role" in page
 
 
 def test_the_idp_never_redirects_to_an_unregistered_address(identity_provider, app_url):
     params, _ = _started_login(app_url)
-    for bad in ({"redirect_uri": "https://evil.example/auth/callback"}, {"code_challenge_method": "plain"},
-                {"client_id": "other"}):
+    for bad in (
+        {"redirect_uri": "https://evil.example/auth/callback"},
+        {"code_challenge_method": "plain"},
+        {"client_id": "other"},
+    ):
         query = urllib.parse.urlencode({**params, **bad})
         status, headers, _ = _http("GET", f"{identity_provider.issuer}/authorize?{query}")
         assert status == 400 and not _header(headers, "Location")

@@ -16,12 +16,6 @@ from datetime import datetime
 from functools import lru_cache
 
 from chalice import Blueprint, Response
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import get_keyring
-from gridgate.security.tokens import Principal
-from gridgate.services.event_extract import render, scoped_rows
-from gridgate.services.event_scope import scope_for
-from gridgate.services.event_subscriptions import EventSubscriptions
 
 from chalicelib.auth import require_any
 from chalicelib.errors import ApiError
@@ -35,6 +29,12 @@ from chalicelib.events_out_schemas import (
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
 from chalicelib.request_context import current_request
+from gridgate.events_out.event_extract import render, scoped_rows
+from gridgate.events_out.event_scope import scope_for
+from gridgate.events_out.event_subscriptions import EventSubscriptions
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import get_keyring
+from gridgate.security.tokens import Principal
 
 bp = Blueprint(__name__)
 ROLES = ("property_company", "data_center")
@@ -55,7 +55,12 @@ def _caller() -> Principal:
 
 
 @bp.route("/subscriptions", methods=["POST"], content_types=["application/json"])
-@documented(request=SubscriptionRequest, responses={201: CreatedSubscription}, errors=(400, *_ERRORS, 413), role="property_company")
+@documented(
+    request=SubscriptionRequest,
+    responses={201: CreatedSubscription},
+    errors=(400, *_ERRORS, 413),
+    role="property_company",
+)
 def create_subscription():
     """Subscribe a URL to the access events of my estates (signed webhooks, at least once).
 
@@ -89,8 +94,10 @@ def dead_letters(subscription_id):
     letters = _subscriptions().dead_letters(_caller(), subscription_id)
     return DeadLettersView(
         subscription_id=subscription_id,
-        dead_letters=[DeadLetterView(event_id=d.event_id, attempts=d.attempts, last_error=d.last_error, payload=d.payload)
-                      for d in letters],
+        dead_letters=[
+            DeadLetterView(event_id=d.event_id, attempts=d.attempts, last_error=d.last_error, payload=d.payload)
+            for d in letters
+        ],
     ).model_dump(mode="json")
 
 
@@ -98,7 +105,9 @@ def _instant(params: dict, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(params.get(name) or "")
     except ValueError:
-        raise ApiError(400, "bad_range", f"{name} must be an ISO time with offset, e.g. 2026-12-01T00:00:00+08:00") from None
+        raise ApiError(
+            400, "bad_range", f"{name} must be an ISO time with offset, e.g. 2026-12-01T00:00:00+08:00"
+        ) from None
     if moment.tzinfo is None:
         raise ApiError(400, "bad_range", f"{name} needs a UTC offset, e.g. +08:00")
     return moment
@@ -123,5 +132,8 @@ def export_events():
     start, end = _instant(params, "from"), _instant(params, "to")
     body = render(scoped_rows(scope, start, end, _protector()), scope, form)
     name = f"events-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.{form}"
-    return Response(body=body, status_code=200,
-                    headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body=body,
+        status_code=200,
+        headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{name}"'},
+    )

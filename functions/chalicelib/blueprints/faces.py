@@ -2,7 +2,7 @@
 
 Every route needs a bearer token with the ``resident`` role and acts on the token's own person
 only. The body of an upload is the selfie itself (``image/jpeg`` or ``image/png``); it is
-encoded and dropped, never stored (`gridgate.services.face_enrolment`).
+encoded and dropped, never stored (`gridgate.residents.face_enrolment`).
 
 - ``GET    /faces/me``   the stored templates' slots, consent times and sizes (never encodings)
 - ``POST   /faces/me``   enrol one more selfie (at most 3 kept; the oldest consent is replaced)
@@ -30,7 +30,7 @@ from chalicelib.openapi import documented
 from chalicelib.request_context import current_request, request_id
 
 if TYPE_CHECKING:
-    from gridgate.services.face_enrolment import FaceEnrolment
+    from gridgate.residents.face_enrolment import FaceEnrolment
 
 bp = Blueprint(__name__)
 RESIDENT = "resident"
@@ -43,7 +43,7 @@ _SELFIE_ERRORS = (400, 413, 422)
 def _enrolment() -> FaceEnrolment:
     """Imported on first use: the face stack ships only in the container-image functions, and the
     API zip (which also loads this blueprint) must import without numpy/dlib."""
-    from gridgate.services.face_enrolment import FaceEnrolment
+    from gridgate.residents.face_enrolment import FaceEnrolment
 
     return FaceEnrolment()
 
@@ -58,8 +58,14 @@ def _request_id() -> str | None:
 
 def _enrol(replace_all: bool) -> dict:
     person_id = _resident()
-    face = _enrolment().enrol(person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id())
-    return {"person_id": person_id, "enrolled": face.as_dict(), **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
+    face = _enrolment().enrol(
+        person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id()
+    )
+    return {
+        "person_id": person_id,
+        "enrolled": face.as_dict(),
+        **_enrolment().status(person_id, request_id=_request_id()).as_dict(),
+    }
 
 
 @bp.route("/me", methods=["GET"])
@@ -90,4 +96,8 @@ def withdraw_face():
     """Withdraw my face: every app-registry template is deleted, and every gate's gallery forgets it."""
     person_id = _resident()
     removed = _enrolment().withdraw(person_id, request_id=_request_id())
-    return {"person_id": person_id, "removed_templates": removed, **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
+    return {
+        "person_id": person_id,
+        "removed_templates": removed,
+        **_enrolment().status(person_id, request_id=_request_id()).as_dict(),
+    }

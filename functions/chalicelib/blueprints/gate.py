@@ -2,7 +2,7 @@
 
 Every request is signed by the gate's own key (`gridgate.security.device_auth`); the estate a gate
 acts for is read from its gate record. The decision itself is made in
-`gridgate.services.gate_decision`; this module only turns HTTP into a `DeviceEvent` and back.
+`gridgate.gate.decision`; this module only turns HTTP into a `DeviceEvent` and back.
 
 The signature, gate and timestamp are checked before any work. The nonce is claimed where the
 request takes effect: the upload and the snapshot claim it at once; the three decisions (face and
@@ -23,30 +23,35 @@ from __future__ import annotations
 import re
 import threading
 import time
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from chalice import Blueprint, Response
+
+from chalicelib.api_schemas import (
+    GateDecisionAnswer,
+    OfflineEvents,
+    OfflineUploadAnswer,
+    QrTextRequest,
+    SnapshotLocation,
+)
+from chalicelib.errors import ApiError
+from chalicelib.json_body import parse_json
+from chalicelib.logs import logger
+from chalicelib.openapi import DEVICE_PARAMS, Param, documented
+from chalicelib.refusals import decision_status
+from chalicelib.request_context import current_request
 from gridgate.adapters import ops_metrics
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import Direction
+from gridgate.gate.decision import DeviceEvent, GateDecision
 from gridgate.security.device_auth import (
     HEADER_CAPTURE_KIND,
     HEADER_CAPTURED_AT,
     HEADER_EVENT_ID,
     HEADER_LIVENESS,
 )
-from gridgate.services.gate_decision import DeviceEvent, GateDecision
-
-from chalicelib.api_schemas import GateDecisionAnswer, OfflineEvents, OfflineUploadAnswer, QrTextRequest, SnapshotLocation
-from chalicelib.errors import ApiError
-from chalicelib.openapi import DEVICE_PARAMS, Param, documented
-from chalicelib.logs import logger
-from chalicelib.json_body import parse_json
-from chalicelib.refusals import decision_status
-from chalicelib.request_context import current_request
 
 bp = Blueprint(__name__)
 
@@ -56,13 +61,18 @@ _DEVICE_EVENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _LIVE_CAPTURE_MAX_AGE = timedelta(minutes=10)
 #: A decision's refusals: the request (400), the gate's direction (403), the body's size (413).
 _DECISION_ERRORS = (400, 403, 413)
-_CAPTURE_KIND = Param(HEADER_CAPTURE_KIND, "header", {"type": "string", "enum": ["face", "qr"]}, "what the image shows (default face; JSON bodies are QR text)")
+_CAPTURE_KIND = Param(
+    HEADER_CAPTURE_KIND,
+    "header",
+    {"type": "string", "enum": ["face", "qr"]},
+    "what the image shows (default face; JSON bodies are QR text)",
+)
 
 
 @lru_cache(maxsize=1)
 def _gate_services():
     """Built once per warm function: authenticator, facts and their caches live across requests."""
-    from gridgate.services.gate_facts import build_gate_services
+    from gridgate.gate.cloud_facts import build_gate_services
 
     return build_gate_services(get_settings())
 
@@ -111,7 +121,7 @@ def _device_event(request, gate, direction: Direction) -> DeviceEvent:
     return DeviceEvent(
         gate=gate.gate,
         device_event_id=device_event_id,
-        captured_at=captured_at.astimezone(timezone.utc),
+        captured_at=captured_at.astimezone(UTC),
         direction=direction,
         liveness=_liveness(headers.get(HEADER_LIVENESS.lower())),
     )
@@ -155,10 +165,10 @@ def _answer(decision: GateDecision) -> Response:
 
 
 def _qr_text(body: bytes) -> str:
-    document = parse_json(body, "bad_json", "the body must be JSON: {\"text\": \"<decoded QR text>\"}")
+    document = parse_json(body, "bad_json", 'the body must be JSON: {"text": "<decoded QR text>"}')
     text = document.get("text") if isinstance(document, dict) else None
     if not isinstance(text, str) or not 0 < len(text) <= 4096:
-        raise ApiError(400, "bad_json", "the body must be JSON: {\"text\": \"<decoded QR text>\"}")
+        raise ApiError(400, "bad_json", 'the body must be JSON: {"text": "<decoded QR text>"}')
     return text
 
 
@@ -167,7 +177,13 @@ def _is_json(request) -> bool:
 
 
 @bp.route("/entry/face", methods=["POST"], content_types=IMAGE_TYPES)
-@documented(media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS, gate=True, params=DEVICE_PARAMS)
+@documented(
+    media=tuple(IMAGE_TYPES),
+    responses={200: GateDecisionAnswer},
+    errors=_DECISION_ERRORS,
+    gate=True,
+    params=DEVICE_PARAMS,
+)
 def face_entry():
     """Open or not for the face in the camera frame (send ``X-Liveness-Score``).
 
@@ -187,8 +203,12 @@ def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDeci
 
 @bp.route("/entry/qr", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
 @documented(
-    request=QrTextRequest, media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS,
-    gate=True, params=DEVICE_PARAMS,
+    request=QrTextRequest,
+    media=tuple(IMAGE_TYPES),
+    responses={200: GateDecisionAnswer},
+    errors=_DECISION_ERRORS,
+    gate=True,
+    params=DEVICE_PARAMS,
 )
 def qr_entry():
     """Open or not for a visitor pass or resident code: its decoded text (JSON) or the camera's image of it."""
@@ -198,8 +218,12 @@ def qr_entry():
 
 @bp.route("/exit", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
 @documented(
-    request=QrTextRequest, media=tuple(IMAGE_TYPES), responses={200: GateDecisionAnswer}, errors=_DECISION_ERRORS,
-    gate=True, params=(*DEVICE_PARAMS, _CAPTURE_KIND),
+    request=QrTextRequest,
+    media=tuple(IMAGE_TYPES),
+    responses={200: GateDecisionAnswer},
+    errors=_DECISION_ERRORS,
+    gate=True,
+    params=(*DEVICE_PARAMS, _CAPTURE_KIND),
 )
 def exit_capture():
     """Record an exit (no barrier), with whoever the face or QR identified."""
@@ -217,7 +241,7 @@ def exit_capture():
 def upload_offline_events():
     """Events a gate decided while the cloud was unreachable; re-uploading one changes nothing."""
     request, body, gate = _request()
-    document = parse_json(body, "bad_json", "the body must be JSON: {\"events\": [...]}", non_finite=True)
+    document = parse_json(body, "bad_json", 'the body must be JSON: {"events": [...]}', non_finite=True)
     result = _gate_services().uploads.accept(gate.gate, document)  # `UploadRefused`: 400
     logger.info("offline events uploaded", extra={"gate_id": gate.gate_id, **result.counts()})
     return result.as_dict()

@@ -15,23 +15,23 @@ from __future__ import annotations
 from functools import lru_cache
 
 from chalice import Blueprint, Response
-from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.findings import VerificationTaskRepository
-from gridgate import i18n
-from gridgate.clock import city_clock
-from gridgate.services.home_roster import HomeRoster
-from gridgate.services.task_feedback import GridWorker, TaskFeedback, TaskSubmission
-from gridgate.services.task_list_details import TaskListDetailsReader
-from gridgate.services.task_sheets import rows, to_csv, to_html, walking_key
 
 from chalicelib.api_schemas import RosterAnswer, TaskListAnswer, TaskResultAnswer, TaskResultRequest
 from chalicelib.auth import require
-from chalicelib.openapi import LANG, Param, documented
 from chalicelib.errors import ApiError
-from chalicelib.json_body import parse_json
 from chalicelib.idempotency import IdempotentOperation
+from chalicelib.json_body import parse_json
+from chalicelib.openapi import LANG, Param, documented
 from chalicelib.paging import next_page, page_request, paged
 from chalicelib.request_context import current_request, request_id
+from gridgate import i18n
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.findings import VerificationTaskRepository
+from gridgate.clock import city_clock
+from gridgate.grid_work.home_roster import HomeRoster
+from gridgate.grid_work.task_feedback import GridWorker, TaskFeedback, TaskSubmission
+from gridgate.grid_work.task_list_details import TaskListDetailsReader
+from gridgate.grid_work.task_sheets import rows, to_csv, to_html, walking_key
 
 bp = Blueprint(__name__)
 GRID_WORKER = "grid_worker"
@@ -66,7 +66,10 @@ def _request_id() -> str | None:
 
 @bp.route("/{grid_id}/tasks", methods=["GET"])
 @documented(
-    responses={200: (TaskListAnswer, "text/csv", "text/html")}, errors=(400,), role=GRID_WORKER, paged=True,
+    responses={200: (TaskListAnswer, "text/csv", "text/html")},
+    errors=(400,),
+    role=GRID_WORKER,
+    paged=True,
     params=(Param("format", "query", {"type": "string", "enum": ["json", "csv", "html"], "default": "json"}), LANG),
 )
 def list_tasks(grid_id: str):
@@ -88,21 +91,38 @@ def list_tasks(grid_id: str):
     first = 1 + sum(1 for task in every if tasks and walking_key(task) < walking_key(tasks[0]))
     # A task list names homes and people to visit: its reads are logged as a roster read is.
     AuditLog().record(
-        worker.subject, "personal_data.read", f"grid#{grid_id}", request_id=_request_id(),
-        detail={"purpose": "door-to-door verification", "grid_id": grid_id, "format": form,
-                "tasks": [t.task_id for t in tasks]},
+        worker.subject,
+        "personal_data.read",
+        f"grid#{grid_id}",
+        request_id=_request_id(),
+        detail={
+            "purpose": "door-to-door verification",
+            "grid_id": grid_id,
+            "format": form,
+            "tasks": [t.task_id for t in tasks],
+        },
     )
     _, link = next_page(request, page, position)
     if form == "csv":
         return Response(
             body=to_csv(tasks, first),
-            headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="tasks-{grid_id}.csv"', **link},
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="tasks-{grid_id}.csv"',
+                **link,
+            },
         )
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
     locale = i18n.negotiate((request.query_params or {}).get("lang"), headers.get("accept-language"))
     # names (each read audited per person), estates by name, reasons in the reader's language
-    details = _details().read(worker.subject, grid_id, tasks, i18n.translator(locale),
-                              f"door-to-door verification ({form})", request_id=_request_id())
+    details = _details().read(
+        worker.subject,
+        grid_id,
+        tasks,
+        i18n.translator(locale),
+        f"door-to-door verification ({form})",
+        request_id=_request_id(),
+    )
     if form == "html":
         sheet = to_html(grid_id, tasks, city_clock().today(), locale, details, first)
         return Response(body=sheet, headers={"Content-Type": "text/html; charset=utf-8", **link})
@@ -122,7 +142,9 @@ def home_roster(grid_id: str, home_id: str):
 
 
 @bp.route("/{grid_id}/tasks/{task_id}/result", methods=["POST"], content_types=["application/json"])
-@documented(request=TaskResultRequest, responses={200: TaskResultAnswer}, errors=(404, 409), role=GRID_WORKER, idempotent=True)
+@documented(
+    request=TaskResultRequest, responses={200: TaskResultAnswer}, errors=(404, 409), role=GRID_WORKER, idempotent=True
+)
 def submit_result(grid_id: str, task_id: str):
     """The result of a door-to-door visit: confirmed, corrected (with the corrections) or not reachable.
 
@@ -134,8 +156,14 @@ def submit_result(grid_id: str, task_id: str):
 
     def submit() -> dict:
         task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
-        return {"task_id": task.task_id, "status": task.status.value, "result": task.result.value if task.result else None}
+        return {
+            "task_id": task.task_id,
+            "status": task.status.value,
+            "result": task.result.value if task.result else None,
+        }
 
     # The phone queues results made without signal and sends each with its own Idempotency-Key;
     # a resend (the answer was lost on the way back) gets the first answer, not a second write.
-    return _TASK_RESULT(current_request(), worker.subject, {"grid_id": grid_id, "task_id": task_id, "body": body}, submit)
+    return _TASK_RESULT(
+        current_request(), worker.subject, {"grid_id": grid_id, "task_id": task_id, "body": body}, submit
+    )

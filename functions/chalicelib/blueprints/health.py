@@ -20,14 +20,14 @@ import time
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel
-from gridgate import clock
-from gridgate.adapters.tables import PlaceTable
-from gridgate.config import get_settings
-from gridgate.security.keyring import load_keyring
 
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger
 from chalicelib.openapi import documented
+from gridgate import clock
+from gridgate.adapters.tables import PlaceTable
+from gridgate.config import get_settings
+from gridgate.security.keyring import load_keyring
 
 bp = Blueprint(__name__)
 PROBE_KEY = "health#probe"
@@ -95,7 +95,15 @@ def health():
     checks = run_checks()
     if not all(c["ok"] for c in checks.values()):
         failed = ", ".join(name for name, c in checks.items() if not c["ok"])
-        raise ApiError(503, "unavailable", f"not ready to serve: {failed}", headers={"Cache-Control": "no-store"},
-                       checks=checks, at=clock.now().isoformat())
+        raise ApiError(
+            503,
+            "unavailable",
+            f"not ready to serve: {failed}",
+            headers={"Cache-Control": "no-store"},
+            checks=checks,
+            at=clock.now().isoformat(),
+        )
     body = {"status": "ok", "checks": checks, "at": clock.now().isoformat()}
-    return Response(body=body, status_code=200, headers={"Content-Type": "application/json", "Cache-Control": "no-store"})
+    return Response(
+        body=body, status_code=200, headers={"Content-Type": "application/json", "Cache-Control": "no-store"}
+    )

@@ -22,24 +22,24 @@ import base64
 import hashlib
 import re
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
-from gridgate import i18n
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from gridgate.clock import city_clock
-from gridgate.config import get_settings
-from gridgate.domain.policy import report_day_problem
-from gridgate.services.data_center_overview import FINDINGS_SHOWN, DataCenterOverview
 
 from chalicelib.api_schemas import FindingsPage, OverviewAnswer
 from chalicelib.auth import require
-from chalicelib.openapi import LANG, Param, documented
 from chalicelib.errors import ApiError
+from chalicelib.openapi import LANG, Param, documented
 from chalicelib.paging import list_scope, page_request, paged, seal_cursor
 from chalicelib.request_context import current_request
+from gridgate import i18n
+from gridgate.clock import city_clock
+from gridgate.config import get_settings
+from gridgate.data_center.overview import FINDINGS_SHOWN, DataCenterOverview
+from gridgate.domain.policy import report_day_problem
 
 bp = Blueprint(__name__)
 DATA_CENTER = "data_center"
@@ -47,12 +47,19 @@ DATA_CENTER = "data_center"
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 #: Apache ECharts, served by the app itself (the pages fetch nothing from elsewhere): in the
 #: deployed zip under pages/vendor/ (`infra.package` copies it there), in the repository from npm.
-ECHARTS_FILES = (PAGES_DIR / "vendor" / "echarts.min.js",
-                 Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js")
+ECHARTS_FILES = (
+    PAGES_DIR / "vendor" / "echarts.min.js",
+    Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js",
+)
 _PLACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _PLACE_PARAMS = (
     Param("parent", "query", {"type": "string"}, "the place to look under (a place id; the whole city when absent)"),
-    Param("day", "query", {"type": "string", "format": "date"}, "report day, within the retention period (default: the latest)"),
+    Param(
+        "day",
+        "query",
+        {"type": "string", "format": "date"},
+        "report day, within the retention period (default: the latest)",
+    ),
 )
 
 
@@ -64,7 +71,9 @@ def _inline_hashes(page: str, tag: str) -> str:
 
 
 _TEMPLATES = Environment(
-    loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+    loader=FileSystemLoader(PAGES_DIR),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
     keep_trailing_newline=True,
 )
 
@@ -76,12 +85,14 @@ def _locale() -> str:
     return i18n.negotiate(params.get("lang"), headers.get("accept-language"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _page(name: str, locale: str) -> Response:
     """The page in one language, with a CSP that allows exactly its inline script and style."""
     t = i18n.translator(locale)
     page = _TEMPLATES.get_template(f"{name}.html").render(
-        t=t, messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES), font_stack=Markup(i18n.FONT_STACK),  # a constant; escaped quotes would void the CSS rule
+        t=t,
+        messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES),
+        font_stack=Markup(i18n.FONT_STACK),  # a constant; escaped quotes would void the CSS rule
     )
     policy = (
         "default-src 'none'; "
@@ -102,18 +113,26 @@ def _page(name: str, locale: str) -> Response:
     )
 
 
-def render_message_page(status: int, locale: str, title: str, message: str, link: str, link_text: str,
-                        code: str) -> Response:
+def render_message_page(
+    status: int, locale: str, title: str, message: str, link: str, link_text: str, code: str
+) -> Response:
     """A short page telling a person what went wrong and where to go (e.g. a refused sign-in)."""
     t = i18n.translator(locale)
     page = _TEMPLATES.get_template("message.html").render(
-        t=t, title=title, message=message, link=link, link_text=link_text, code=code,
-        font_stack=Markup(i18n.FONT_STACK))
-    return Response(body=page, status_code=status, headers={
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": f"default-src 'none'; style-src {_inline_hashes(page, 'style')}; "
-                                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Content-Language": t.html_lang})
+        t=t, title=title, message=message, link=link, link_text=link_text, code=code, font_stack=Markup(i18n.FONT_STACK)
+    )
+    return Response(
+        body=page,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": f"default-src 'none'; style-src {_inline_hashes(page, 'style')}; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Content-Language": t.html_lang,
+        },
+    )
 
 
 @lru_cache(maxsize=1)
@@ -134,8 +153,11 @@ def grid_worker_service_worker():
     """The grid worker page's service worker (keeps the page for use without signal)."""
     return Response(
         body=(PAGES_DIR / "grid_worker_sw.js").read_text(encoding="utf-8"),
-        headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache",
-                 "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Type": "text/javascript; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -151,9 +173,14 @@ def _echarts() -> str:
 @documented(responses={200: "text/javascript"}, errors=(503,))
 def echarts_library():
     """Apache ECharts, the data-center page's chart library (npm ``echarts``, Apache-2.0)."""
-    return Response(body=_echarts(), headers={
-        "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400",
-        "X-Content-Type-Options": "nosniff"})
+    return Response(
+        body=_echarts(),
+        headers={
+            "Content-Type": "text/javascript; charset=utf-8",
+            "Cache-Control": "public, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @bp.route("/data-center", methods=["GET"])
@@ -188,8 +215,14 @@ def _findings_scope(caller: str, parent: str | None, day: date | None, kind: str
 
 @bp.route("/data-center/overview", methods=["GET"])
 @documented(
-    responses={200: OverviewAnswer}, errors=(400, 404), role=DATA_CENTER,
-    params=(*_PLACE_PARAMS, Param("shown", "query", {"type": "integer"}, f"findings and alerts included (1-500, default {FINDINGS_SHOWN})"), LANG),
+    responses={200: OverviewAnswer},
+    errors=(400, 404),
+    role=DATA_CENTER,
+    params=(
+        *_PLACE_PARAMS,
+        Param("shown", "query", {"type": "integer"}, f"findings and alerts included (1-500, default {FINDINGS_SHOWN})"),
+        LANG,
+    ),
 )
 def data_center_overview():
     """One place's children with their statistics and charts, and the newest ``shown`` findings and alerts under it.
@@ -216,8 +249,15 @@ def data_center_overview():
 
 @bp.route("/data-center/findings", methods=["GET"])
 @documented(
-    responses={200: FindingsPage}, errors=(400, 404), role=DATA_CENTER, paged=True,
-    params=(*_PLACE_PARAMS, Param("kind", "query", {"type": "string", "enum": ["finding", "alert"], "default": "finding"}), LANG),
+    responses={200: FindingsPage},
+    errors=(400, 404),
+    role=DATA_CENTER,
+    paged=True,
+    params=(
+        *_PLACE_PARAMS,
+        Param("kind", "query", {"type": "string", "enum": ["finding", "alert"], "default": "finding"}),
+        LANG,
+    ),
 )
 def data_center_findings():
     """The open findings (``kind=finding``) or key-group alerts (``kind=alert``) under a place, newest first, a page at a time."""

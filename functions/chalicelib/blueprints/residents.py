@@ -13,15 +13,6 @@ import base64
 from functools import lru_cache
 
 from chalice import Blueprint, Response
-from gridgate.clock import city_clock
-from gridgate.clock import now as city_now
-from gridgate.qr.render import qr_png, qr_version
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import get_keyring
-from gridgate.services.grants import GrantService, cap_policy
-from gridgate.services.ownership import homes_owned
-from gridgate.services.passes import PassService
-from gridgate.services.resident_codes import ResidentCodes
 
 from chalicelib.auth import require
 from chalicelib.idempotency import REPLAY_FLAG, IdempotentOperation
@@ -41,6 +32,15 @@ from chalicelib.resident_schemas import (
     PassView,
     ResidentQrView,
 )
+from gridgate.clock import city_clock
+from gridgate.clock import now as city_now
+from gridgate.qr.render import qr_png, qr_version
+from gridgate.residents.grants import GrantService, cap_policy
+from gridgate.residents.ownership import homes_owned
+from gridgate.residents.resident_codes import ResidentCodes
+from gridgate.residents.visitor_passes import PassService
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import get_keyring
 
 bp = Blueprint(__name__)
 
@@ -206,7 +206,9 @@ def list_home_passes(home_id):
     principal = require(request, RESIDENT)
     page = page_request(request, principal.subject)
     now = city_now()
-    passes, start = _passes().of_home(principal.subject, home_id, request_id(request), limit=page.limit, start=page.position)
+    passes, start = _passes().of_home(
+        principal.subject, home_id, request_id(request), limit=page.limit, start=page.position
+    )
     return paged(request, page, PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json"), start)
 
 
@@ -220,7 +222,9 @@ def my_passes():
     now = city_now()
     passes = _passes().of_owner(principal.subject, request_id(request))
     shown, position = page.keyset(passes, lambda p: [p.valid_from.isoformat(), p.pass_id], descending=True)
-    return paged(request, page, PassesView(passes=[PassView.of(p, now) for p in shown]).model_dump(mode="json"), position)
+    return paged(
+        request, page, PassesView(passes=[PassView.of(p, now) for p in shown]).model_dump(mode="json"), position
+    )
 
 
 @bp.route("/passes/{pass_id}", methods=["DELETE"])
@@ -261,6 +265,9 @@ def my_resident_qr():
     principal = require(request, RESIDENT)
     code = ResidentCodes(_protector()).current(principal.subject, city_now(), request_id(request))
     view = ResidentQrView(
-        code=code.code, step_seconds=code.step_seconds, seconds_left=code.seconds_left, png_base64=_b64(qr_png(code.code))
+        code=code.code,
+        step_seconds=code.step_seconds,
+        seconds_left=code.seconds_left,
+        png_base64=_b64(qr_png(code.code)),
     )
     return _json(_ok(view.model_dump(mode="json")))

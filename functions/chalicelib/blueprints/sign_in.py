@@ -5,7 +5,7 @@
 - ``POST /auth/refresh``   a fresh access token for the page (rotates the refresh cookie)
 - ``POST /auth/sign-out``  ends the session
 
-The flow itself is `gridgate.services.people_sign_in`. This module holds what is HTTP: the two
+The flow itself is `gridgate.sign_in.people_sign_in`. This module holds what is HTTP: the two
 cookies, both HttpOnly and Secure (browsers keep Secure cookies on loopback too): the login's
 state (``SameSite=Lax``, the IdP's redirect back is a cross-site navigation; path of the callback
 only) and the refresh secret (``SameSite=Strict``, path ``/auth``: no page script and no other
@@ -19,18 +19,18 @@ from __future__ import annotations
 import urllib.parse
 
 from chalice import Blueprint, Response
+
+from chalicelib.api_schemas import PageSessionAnswer, SignedOutAnswer
+from chalicelib.blueprints.pages import render_message_page
+from chalicelib.errors import ApiError
+from chalicelib.logs import logger
+from chalicelib.openapi import LANG, Param, documented
+from chalicelib.refusals import status_of
+from chalicelib.request_context import current_request
 from gridgate import clock, i18n
 from gridgate.config import get_settings
 from gridgate.security.oidc import SignInRefused
-from gridgate.services.people_sign_in import PAGES, PageSession, people_sign_in
-
-from chalicelib.blueprints.pages import render_message_page
-from chalicelib.api_schemas import PageSessionAnswer, SignedOutAnswer
-from chalicelib.errors import ApiError
-from chalicelib.openapi import LANG, Param, documented
-from chalicelib.logs import logger
-from chalicelib.refusals import status_of
-from chalicelib.request_context import current_request
+from gridgate.sign_in.people_sign_in import PAGES, PageSession, people_sign_in
 
 bp = Blueprint(__name__)
 
@@ -84,16 +84,22 @@ def _page_url(page: str, locale: str) -> str:
 def _refused(err: SignInRefused, locale: str, page: str = PAGES[0]) -> Response:
     t = i18n.translator(locale)
     return render_message_page(
-        status_of(err), locale, t("page.sign_in.refused_title"),
+        status_of(err),
+        locale,
+        t("page.sign_in.refused_title"),
         t.get(f"error.{err.code}", t("error.other", code=err.code, message=err.message), message=err.message),
         "/auth/login?" + urllib.parse.urlencode({"page": page, "lang": i18n.HTML_LANG[locale]}),
-        t("page.sign_in.again"), err.code,
+        t("page.sign_in.again"),
+        err.code,
     )
 
 
 @bp.route("/login", methods=["GET"])
-@documented(responses={302: (), 400: "text/html", 401: "text/html", 403: "text/html", 404: "text/html", 503: "text/html"}, errors=(400, 401, 403, 404, 503),
-            params=(Param("page", "query", {"type": "string", "enum": list(PAGES)}, "the page to open once signed in"), LANG))
+@documented(
+    responses={302: (), 400: "text/html", 401: "text/html", 403: "text/html", 404: "text/html", 503: "text/html"},
+    errors=(400, 401, 403, 404, 503),
+    params=(Param("page", "query", {"type": "string", "enum": list(PAGES)}, "the page to open once signed in"), LANG),
+)
 def login():
     """Start a sign-in: to the city IdP's login (``?page=grid-worker|data-center``).
 
@@ -103,15 +109,27 @@ def login():
         url, state = people_sign_in().begin(page, _redirect_uri(), locale)
     except SignInRefused as err:
         return _refused(err, locale)
-    return Response(body="", status_code=302, headers={
-        "Location": url, **_NO_STORE, "Set-Cookie": _cookie(LOGIN_COOKIE, state, "/auth/callback", "Lax", 600)})
+    return Response(
+        body="",
+        status_code=302,
+        headers={
+            "Location": url,
+            **_NO_STORE,
+            "Set-Cookie": _cookie(LOGIN_COOKIE, state, "/auth/callback", "Lax", 600),
+        },
+    )
 
 
 @bp.route("/callback", methods=["GET"])
-@documented(responses={302: (), 400: "text/html", 401: "text/html", 403: "text/html", 404: "text/html", 503: "text/html"}, errors=(400, 401, 403, 404, 503),
-            params=(Param("code", "query", {"type": "string"}, "the IdP's authorization code"),
-                    Param("state", "query", {"type": "string"}, "the state this sign-in began with"),
-                    Param("error", "query", {"type": "string"}, "the IdP's refusal, if any")))
+@documented(
+    responses={302: (), 400: "text/html", 401: "text/html", 403: "text/html", 404: "text/html", 503: "text/html"},
+    errors=(400, 401, 403, 404, 503),
+    params=(
+        Param("code", "query", {"type": "string"}, "the IdP's authorization code"),
+        Param("state", "query", {"type": "string"}, "the state this sign-in began with"),
+        Param("error", "query", {"type": "string"}, "the IdP's refusal, if any"),
+    ),
+)
 def callback():
     """The IdP's answer (``code``, ``state``): verify it, start a working-day session, back to the page.
 
@@ -121,14 +139,20 @@ def callback():
         return _refused(SignInRefused("idp_refused", str(params["error"])[:200]), locale)
     try:
         session, page, locale = people_sign_in().complete(
-            params.get("state", ""), _cookies().get(LOGIN_COOKIE, ""), params.get("code", ""))
+            params.get("state", ""), _cookies().get(LOGIN_COOKIE, ""), params.get("code", "")
+        )
     except SignInRefused as err:
         logger.warning("sign-in refused", extra={"code": err.code, "status": status_of(err)})
         return _refused(err, locale)
-    return Response(body="", status_code=302, headers={
-        "Location": _page_url(page, locale), **_NO_STORE,
-        "Set-Cookie": [_refresh_cookie(session),
-                       _cookie(LOGIN_COOKIE, "", "/auth/callback", "Lax", 0)]})
+    return Response(
+        body="",
+        status_code=302,
+        headers={
+            "Location": _page_url(page, locale),
+            **_NO_STORE,
+            "Set-Cookie": [_refresh_cookie(session), _cookie(LOGIN_COOKIE, "", "/auth/callback", "Lax", 0)],
+        },
+    )
 
 
 def _from_page() -> str:
@@ -152,10 +176,15 @@ def refresh():
         session = people_sign_in().refresh(token)
     except SignInRefused as err:
         # the session is over: the browser forgets its refresh cookie too
-        raise ApiError(status_of(err) or 401, err.code, err.message, headers={
-            **_NO_STORE, "Set-Cookie": _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)}) from None
-    return Response(body=session.public(), status_code=200, headers={
-        **_NO_STORE, "Set-Cookie": _refresh_cookie(session)})
+        raise ApiError(
+            status_of(err) or 401,
+            err.code,
+            err.message,
+            headers={**_NO_STORE, "Set-Cookie": _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)},
+        ) from None
+    return Response(
+        body=session.public(), status_code=200, headers={**_NO_STORE, "Set-Cookie": _refresh_cookie(session)}
+    )
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -165,5 +194,8 @@ def sign_out():
     token = _from_page()
     if token:
         people_sign_in().sign_out(token)
-    return Response(body={"signed_out": True}, status_code=200, headers={
-        **_NO_STORE, "Set-Cookie": _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)})
+    return Response(
+        body={"signed_out": True},
+        status_code=200,
+        headers={**_NO_STORE, "Set-Cookie": _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)},
+    )

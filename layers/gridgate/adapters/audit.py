@@ -7,7 +7,7 @@ Records are keyed by subject (so "who touched person P" is one query) and indexe
 from __future__ import annotations
 
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 from gridgate import clock
 from gridgate.adapters.tables import AuditTable

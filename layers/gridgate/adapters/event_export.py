@@ -21,19 +21,30 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
 
-from gridgate.adapters.snapshots import _list, _s3, events_prefix
+from gridgate.adapters.parquet_exports import _list, _s3, events_prefix
 from gridgate.config import Settings
 
 #: How the exported items' attributes are read: each a DynamoDB-JSON typed value.
 _ATTRIBUTES = {
-    "event_id": "S", "gate_id": "S", "estate_id": "S", "direction": "S", "occurred_at": "S", "method": "S",
-    "outcome": "S", "reason": "S", "person_id": "S", "pass_id": "S", "home_id": "S", "registry": "S",
-    "score": "N", "right": "S",
+    "event_id": "S",
+    "gate_id": "S",
+    "estate_id": "S",
+    "direction": "S",
+    "occurred_at": "S",
+    "method": "S",
+    "outcome": "S",
+    "reason": "S",
+    "person_id": "S",
+    "pass_id": "S",
+    "home_id": "S",
+    "registry": "S",
+    "score": "N",
+    "right": "S",
 }
 _ITEM_TYPE = "STRUCT(" + ", ".join(f'"{a}" STRUCT("{t}" VARCHAR)' for a, t in _ATTRIBUTES.items()) + ")"
 #: Longest window of one incremental export (DynamoDB's limit).
@@ -95,7 +106,7 @@ def export_event_days(
 
     if not days:
         return {}
-    start = datetime.combine(min(days), datetime.min.time(), tzinfo=timezone.utc)
+    start = datetime.combine(min(days), datetime.min.time(), tzinfo=UTC)
     run = work_dir / f"export-{uuid.uuid4().hex}"
     run.mkdir(parents=True)
     s3 = _s3()
@@ -114,7 +125,8 @@ def export_event_days(
         source = (
             f"(SELECT COALESCE(NewImage, Item) AS Item FROM read_json([{listed}], format = 'newline_delimited', "
             f"compression = 'gzip', columns = {{'Item': '{_ITEM_TYPE}', 'NewImage': '{_ITEM_TYPE}'}}))"
-            if local else None
+            if local
+            else None
         )
         for day in days:
             out = run / f"{day.isoformat()}.parquet"
@@ -124,7 +136,8 @@ def export_event_days(
             query = (
                 f"SELECT DISTINCT * FROM (SELECT {select} FROM {source}) WHERE occurred_at >= {lo} AND occurred_at < {hi} "
                 "ORDER BY occurred_at, event_id"
-                if source else f"SELECT {', '.join(_EMPTY)} LIMIT 0"
+                if source
+                else f"SELECT {', '.join(_EMPTY)} LIMIT 0"
             )
             con.execute(f"COPY ({query}) TO '{out}' (FORMAT PARQUET, COMPRESSION ZSTD)")
             written[day] = _replace_day(s3, settings, day, out)
@@ -137,7 +150,7 @@ def export_event_days(
 
 
 _EMPTY = [
-    f"CAST(NULL AS {'TIMESTAMPTZ' if a == 'occurred_at' else 'DOUBLE' if a == 'score' else 'VARCHAR'}) AS \"{a}\""
+    f'CAST(NULL AS {"TIMESTAMPTZ" if a == "occurred_at" else "DOUBLE" if a == "score" else "VARCHAR"}) AS "{a}"'
     for a in _ATTRIBUTES
 ]
 

@@ -9,7 +9,7 @@ after ``webhook_record_days`` (TTL); a dead letter keeps the payload it could no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
@@ -88,7 +88,9 @@ class SubscriptionRepository:
 
     def delete(self, subscription_id: str) -> None:
         """Stop deliveries; the record stays (who subscribed to what is part of the audit trail)."""
-        EventSubscriptionTable(subscription_id=subscription_id).update(actions=[EventSubscriptionTable.status.set("deleted")])
+        EventSubscriptionTable(subscription_id=subscription_id).update(
+            actions=[EventSubscriptionTable.status.set("deleted")]
+        )
 
     def active(self) -> list[Subscription]:
         """Every active subscription: a handful per city, read once per batch of events."""
@@ -140,15 +142,19 @@ class DeliveryRepository:
             raise
         return True
 
-    def record_attempt(self, delivery: Delivery, status: str, next_attempt_at: datetime | None, error: str | None) -> None:
+    def record_attempt(
+        self, delivery: Delivery, status: str, next_attempt_at: datetime | None, error: str | None
+    ) -> None:
         """After an attempt: delivered, still pending (with when to retry), or dead_letter."""
-        EventDeliveryTable(subscription_id=delivery.subscription_id, event_id=delivery.event_id).update(actions=[
-            EventDeliveryTable.status.set(status),
-            EventDeliveryTable.attempts.set(delivery.attempts + 1),
-            EventDeliveryTable.next_attempt_at.set(_iso(next_attempt_at) if next_attempt_at else NOT_DUE),
-            EventDeliveryTable.last_error.set(error) if error else EventDeliveryTable.last_error.remove(),
-            EventDeliveryTable.updated_at.set(clock.now()),
-        ])
+        EventDeliveryTable(subscription_id=delivery.subscription_id, event_id=delivery.event_id).update(
+            actions=[
+                EventDeliveryTable.status.set(status),
+                EventDeliveryTable.attempts.set(delivery.attempts + 1),
+                EventDeliveryTable.next_attempt_at.set(_iso(next_attempt_at) if next_attempt_at else NOT_DUE),
+                EventDeliveryTable.last_error.set(error) if error else EventDeliveryTable.last_error.remove(),
+                EventDeliveryTable.updated_at.set(clock.now()),
+            ]
+        )
 
     def due(self, now: datetime) -> list[Delivery]:
         """Pending deliveries whose next attempt is due at `now` (the by_status index)."""
@@ -166,4 +172,4 @@ def _delivery(item: EventDeliveryTable) -> Delivery:
 
 def _iso(moment: datetime) -> str:
     """Fixed-width UTC time, so the index orders due times as times."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

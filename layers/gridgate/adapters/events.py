@@ -17,9 +17,9 @@ DynamoDB deletes expired items lazily (and moto never does), so every read filte
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
@@ -58,7 +58,7 @@ def _iso(moment: datetime) -> str:
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("access events need timezone-aware times")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def event_to_item(event: AccessEvent, settings: Settings) -> AccessEventTable:
@@ -106,7 +106,7 @@ def event_from_item(item: AccessEventTable) -> AccessEvent:
 
 class EventRepository:
     """Writes and key-based reads of access events. Flows read events in bulk from the Parquet
-    export (`gridgate.adapters.snapshots.read_events`), never through this class."""
+    export (`gridgate.adapters.parquet_exports.read_events`), never through this class."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings or get_settings()
@@ -148,9 +148,7 @@ class EventRepository:
 
     def for_person(self, person_id: str, since: datetime) -> list[AccessEvent]:
         """A person's live events since `since`, in time order (the by_person index)."""
-        items = AccessEventTable.by_person.query(
-            person_id, AccessEventTable.sk >= _iso(since)
-        )
+        items = AccessEventTable.by_person.query(person_id, AccessEventTable.sk >= _iso(since))
         return self._live_in_order(items)
 
     @staticmethod

@@ -8,10 +8,10 @@ in bulk are parallel scans, never item-by-item gets.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Iterator, Sequence
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -194,7 +194,10 @@ class VerificationTaskRepository:
 
     def open_tasks(self) -> list[VerificationTask]:
         """Every open task of every grid (one parallel scan)."""
-        return [task_from_item(i) for i in parallel_scan(VerificationTaskTable, VerificationTaskTable.status == TaskStatus.OPEN.value)]
+        return [
+            task_from_item(i)
+            for i in parallel_scan(VerificationTaskTable, VerificationTaskTable.status == TaskStatus.OPEN.value)
+        ]
 
     def add_new(self, tasks: Iterable[VerificationTask]) -> int:
         """Create tasks whose id does not exist yet; returns how many were created."""
@@ -263,7 +266,10 @@ class StatisticRepository:
         return written
 
     def for_scope(self, scope: str, day: date) -> list[Statistic]:
-        return [statistic_from_item(i) for i in StatisticTable.query(scope, StatisticTable.sk.startswith(f"{day.isoformat()}#"))]
+        return [
+            statistic_from_item(i)
+            for i in StatisticTable.query(scope, StatisticTable.sk.startswith(f"{day.isoformat()}#"))
+        ]
 
     def days(self, scope: str) -> Iterator[Statistic]:
         return (statistic_from_item(i) for i in StatisticTable.query(scope))

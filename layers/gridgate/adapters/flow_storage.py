@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 
-from gridgate.adapters.snapshots import events_prefix
+from gridgate.adapters.parquet_exports import events_prefix
 from gridgate.config import Settings
 
 REPORTS_PREFIX = "reports/"

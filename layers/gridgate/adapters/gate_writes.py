@@ -37,12 +37,12 @@ from pynamodb.transactions import TransactWrite
 
 from gridgate.adapters.device_nonces import DeviceNonceStore
 from gridgate.adapters.events import EventRepository, event_to_item
-from gridgate.adapters.passes import PassRepository
+from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.tables import AccessEventTable, VisitorPassTable
 from gridgate.config import Settings
 from gridgate.domain.model import AccessEvent
 from gridgate.security.device_auth import NonceClaim, ReplayedRequest
-from gridgate.security.passes import PassRejected
+from gridgate.security.signed_passes import PassRejected
 
 _NONCE, _EVENT, _PASS = "nonce", "event", "pass"
 

@@ -7,8 +7,8 @@ small, bounded reads (one scan of the district rows, one query per place).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from gridgate.adapters.findings import parallel_scan
 from gridgate.adapters.repositories import place_from_item

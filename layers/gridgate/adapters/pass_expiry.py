@@ -27,7 +27,9 @@ def expire_pass(pass_id: str, now: datetime) -> Expiry:
     """Mark the pass expired if it is still active and its window ended before `now`."""
     over = (VisitorPassTable.status == PassStatus.ACTIVE.value) & (VisitorPassTable.valid_until <= now)
     try:
-        VisitorPassTable(pass_id=pass_id).update(actions=[VisitorPassTable.status.set(PassStatus.EXPIRED.value)], condition=over)
+        VisitorPassTable(pass_id=pass_id).update(
+            actions=[VisitorPassTable.status.set(PassStatus.EXPIRED.value)], condition=over
+        )
         return Expiry.EXPIRED
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":

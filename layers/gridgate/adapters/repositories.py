@@ -7,9 +7,9 @@ Rights (grants, passes), events and the flows' outputs have repositories of thei
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Iterable, Iterator
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -279,9 +279,7 @@ class OwnershipRepository:
         return [o for o in map(ownership_from_item, items) if o.is_current(on)]
 
     def end(self, person_id: str, home_id: str, on: date) -> None:
-        OwnershipTable(person_id=person_id, home_id=home_id).update(
-            actions=[OwnershipTable.until.set(on.isoformat())]
-        )
+        OwnershipTable(person_id=person_id, home_id=home_id).update(actions=[OwnershipTable.until.set(on.isoformat())])
 
 
 #: Template numbers run 0 .. TEMPLATE_SLOTS - 1 within each source: app enrolment keeps at most this

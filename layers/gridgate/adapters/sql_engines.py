@@ -4,7 +4,7 @@ Why an engine at all: the access events are the one input that grows with the ci
 rows a week at 1 M persons). Held as frames in the flow process they cost about 3 GB per million
 persons; left in day-partitioned Parquet, an engine reads only the columns and rows each query
 needs, aggregates out of core (DuckDB spills past its memory limit) and hands back a small
-result. The queries themselves (`gridgate.services.event_queries`) are plain SQL that both
+result. The queries themselves (`gridgate.analytics.event_queries`) are plain SQL that both
 engines accept; the one thing the dialects spell differently — an instant in the city's civil
 time — is written ``LOCAL(column)`` and rendered here.
 
@@ -26,10 +26,11 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -38,7 +39,6 @@ import pyarrow as pa
 _LOCAL = re.compile(r"LOCAL\((\w+(?:\.\w+)?)\)")
 #: ``SORTED_LIST(col)``: the aggregate list of `col`'s values, sorted (nulls left out).
 _SORTED_LIST = re.compile(r"SORTED_LIST\((\w+(?:\.\w+)?)\)")
-
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class EventSource:
 
 def sql_instant(value: datetime) -> str:
     """A UTC instant as a TIMESTAMP literal both engines read the same (their session zone is UTC)."""
-    return "TIMESTAMP '" + value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") + "'"
+    return "TIMESTAMP '" + value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "'"
 
 
 def _plain(frame: pl.DataFrame) -> pl.DataFrame:
@@ -108,7 +108,7 @@ def render(engine: SqlEngine, sql: str, tz: str) -> str:
 
 
 def _empty_snapshot(name: str) -> pa.Table:
-    from gridgate.adapters.snapshots import SNAPSHOT_SCHEMAS
+    from gridgate.adapters.parquet_exports import SNAPSHOT_SCHEMAS
 
     return SNAPSHOT_SCHEMAS[name].empty_table()
 
@@ -147,17 +147,21 @@ class DuckDBEngine:
         import duckdb
 
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(config={
-            "memory_limit": self.memory_limit,
-            "threads": self.threads,
-            "temp_directory": str(self.work_dir),
-            "preserve_insertion_order": False,
-        })
+        con = duckdb.connect(
+            config={
+                "memory_limit": self.memory_limit,
+                "threads": self.threads,
+                "temp_directory": str(self.work_dir),
+                "preserve_insertion_order": False,
+            }
+        )
         try:
             con.execute("SET TimeZone = 'UTC'")
             sources = []
             if events.files:
-                sources.append(f"SELECT {_EVENT_SELECT} FROM read_parquet([{_quoted_files(events.files)}], union_by_name = true)")
+                sources.append(
+                    f"SELECT {_EVENT_SELECT} FROM read_parquet([{_quoted_files(events.files)}], union_by_name = true)"
+                )
             if events.table is not None:
                 con.register("memory_events", _events_table(events.table))
                 sources.append(f"SELECT {_EVENT_SELECT} FROM memory_events")
@@ -170,7 +174,9 @@ class DuckDBEngine:
                     table = snapshot if isinstance(snapshot, pa.Table) else _empty_snapshot(name)
                     con.register(name, _plain(pl.from_arrow(table)).to_arrow())
                 else:
-                    con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{_quoted_files(snapshot)}], union_by_name = true)")
+                    con.execute(
+                        f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{_quoted_files(snapshot)}], union_by_name = true)"
+                    )
             for name, view in events.views:
                 con.execute(f"CREATE TEMP VIEW {name} AS {view}")
             for name, frame in tables.items():
@@ -218,7 +224,9 @@ class SparkEngine:
             "spark.sql.execution.arrow.pyspark.enabled": "true",
         }
         if self.read_s3:
-            conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+            conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = (
+                "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+            )
             if self.s3_endpoint:
                 conf["spark.hadoop.fs.s3a.endpoint"] = self.s3_endpoint
                 conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
@@ -258,7 +266,9 @@ class SparkEngine:
         finally:
             shutil.rmtree(run, ignore_errors=True)
 
-    def _query(self, spark, run: Path, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    def _query(
+        self, spark, run: Path, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]
+    ) -> pl.DataFrame:
         files = list(events.files)
         if events.table is not None:
             files.append(self._staged(pl.from_arrow(_events_table(events.table)), run, "memory_events"))

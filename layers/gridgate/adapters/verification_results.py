@@ -88,7 +88,10 @@ class VerificationResultStore:
         try:
             with TransactWrite(connection=connection) as transaction:
                 for change in changes:
-                    transaction.update(PersonTable(person_id=change.person_id, version=change.seen_version), _person_actions(change, at))
+                    transaction.update(
+                        PersonTable(person_id=change.person_id, version=change.seen_version),
+                        _person_actions(change, at),
+                    )
                 transaction.update(task_item, task_actions, condition=task_condition, add_version_condition=False)
                 if close_finding:
                     transaction.update(

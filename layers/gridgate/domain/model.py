@@ -241,9 +241,7 @@ class Grant:
     def is_effective(self, on: date) -> bool:
         """A grant opens the gate only while active and inside its dates."""
         return (
-            self.status == GrantStatus.ACTIVE
-            and self.starts_on <= on
-            and (self.ends_on is None or on <= self.ends_on)
+            self.status == GrantStatus.ACTIVE and self.starts_on <= on and (self.ends_on is None or on <= self.ends_on)
         )
 
 

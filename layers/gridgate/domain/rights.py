@@ -8,9 +8,9 @@ explanation of a decision names the right least likely to be withdrawn.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
 
 from gridgate.domain.model import Grant, GrantStatus, Ownership, PassStatus, VisitorPass
 

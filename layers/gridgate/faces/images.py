@@ -31,7 +31,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from gridgate.faces.errors import ImageRejected
+from gridgate.faces.rejections import ImageRejected
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 MAX_SOURCE_PIXELS = 40_000_000

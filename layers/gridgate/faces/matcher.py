@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -213,14 +213,14 @@ class Gallery:
     @classmethod
     def from_templates(
         cls, registry: Registry, templates: Iterable[FaceTemplate], encoder_id: str = CURRENT_ENCODER_ID
-    ) -> "Gallery":
+    ) -> Gallery:
         """The gallery of `registry` and `encoder_id` from stored templates (others are left out)."""
         chosen = [t for t in templates if t.source == registry and t.encoder == encoder_id]
         matrix = np.frombuffer(b"".join(t.encoding for t in chosen), dtype="<f4").reshape(-1, ENCODING_DIM)
         return cls(registry, [t.person_id for t in chosen], matrix, encoder_id)
 
     @classmethod
-    def empty(cls, registry: Registry, encoder_id: str = CURRENT_ENCODER_ID) -> "Gallery":
+    def empty(cls, registry: Registry, encoder_id: str = CURRENT_ENCODER_ID) -> Gallery:
         return cls(registry, [], np.zeros((0, ENCODING_DIM), dtype=np.float32), encoder_id)
 
     @property
@@ -264,7 +264,7 @@ class EncoderGalleries:
     population: Gallery
 
     @classmethod
-    def from_templates(cls, encoder_id: str, templates: Sequence[FaceTemplate]) -> "EncoderGalleries":
+    def from_templates(cls, encoder_id: str, templates: Sequence[FaceTemplate]) -> EncoderGalleries:
         return cls(
             encoder_id,
             Gallery.from_templates(Registry.APP, templates, encoder_id),
@@ -302,9 +302,7 @@ def match(
     return _decide([(gallery, candidates, rule, threshold) for gallery, candidates in found if candidates is not None])
 
 
-def match_probe(
-    probe, galleries: Sequence[EncoderGalleries], rules: dict[str, DecisionRule] = RULES
-) -> FaceMatch:
+def match_probe(probe, galleries: Sequence[EncoderGalleries], rules: dict[str, DecisionRule] = RULES) -> FaceMatch:
     """A `ProbeFace` against galleries of several encoders, each with its own vector and rule.
 
     Order: app registry (current encoder, then legacy), then population registry. Every rule's

@@ -46,9 +46,9 @@ from gridgate.faces.encoders import (
     encoder,
     landmarks_from_dlib,
 )
-from gridgate.faces.errors import FaceRejected, NoFace
 from gridgate.faces.images import decode_image
 from gridgate.faces.models import YUNET, model_path
+from gridgate.faces.rejections import FaceRejected, NoFace
 
 #: Smallest face dlib's HOG detector finds without upsampling (its sliding window is 80x80).
 HOG_WINDOW_PX = 80
@@ -197,7 +197,9 @@ def _yunet_net(score_threshold: float):
     if nets is None:
         nets = _yunet_local.nets = {}
     if score_threshold not in nets:
-        nets[score_threshold] = cv2.FaceDetectorYN.create(str(model_path(YUNET)), "", (320, 320), score_threshold, 0.3, 50)
+        nets[score_threshold] = cv2.FaceDetectorYN.create(
+            str(model_path(YUNET)), "", (320, 320), score_threshold, 0.3, 50
+        )
     return nets[score_threshold]
 
 
@@ -270,8 +272,7 @@ def choose_face(boxes: list[FaceBox], policy: FacePolicy = DEFAULT_POLICY) -> Fa
     if len(ranked) > 1 and ranked[1].width >= policy.dominance_ratio * largest.width:
         raise FaceRejected(
             "ambiguous_faces",
-            f"{len(ranked)} faces of similar size ({largest.width} px and {ranked[1].width} px): "
-            "one person at a time",
+            f"{len(ranked)} faces of similar size ({largest.width} px and {ranked[1].width} px): one person at a time",
         )
     if largest.width < policy.min_face_px:
         raise FaceRejected(

@@ -130,6 +130,16 @@ FONT_STACK = (
 
 #: The catalogue sections a page script needs (the rest stays on the server).
 PAGE_MESSAGE_PREFIXES = (
-    "common.", "page.", "error.", "finding.", "result.", "status.", "role.", "group.",
-    "severity.", "kind.", "metric.", "time.",
+    "common.",
+    "page.",
+    "error.",
+    "finding.",
+    "result.",
+    "status.",
+    "role.",
+    "group.",
+    "severity.",
+    "kind.",
+    "metric.",
+    "time.",
 )

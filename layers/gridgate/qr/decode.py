@@ -28,16 +28,16 @@ normalised to ``\\n`` (zxing returns a code's ``\\r\\n`` as stored; signed paylo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
 import zxingcpp
 
 from gridgate.faces.images import MIN_SHORT_SIDE, decode_image
-from gridgate.qr.errors import QrNotRead
 from gridgate.qr.label_flattening import flatten_label
+from gridgate.qr.read_failures import QrNotRead
 
 _Attempt = Callable[[np.ndarray], list[str]]
 
@@ -107,7 +107,7 @@ def decode_qr(image: np.ndarray) -> DecodedQr:
 def read_qr_bytes(data: bytes, *, max_bytes: int | None = None) -> str:
     """Uploaded image bytes -> the text of the one QR code in them.
 
-    Raises `gridgate.faces.errors.ImageRejected` (not an image, truncated, too large) or `QrNotRead`.
+    Raises `gridgate.faces.rejections.ImageRejected` (not an image, truncated, too large) or `QrNotRead`.
     """
     pixels = decode_image(data) if max_bytes is None else decode_image(data, max_bytes=max_bytes)
     return decode_qr(pixels).text

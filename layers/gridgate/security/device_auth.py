@@ -40,9 +40,9 @@ import binascii
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -203,10 +203,12 @@ class DeviceAuthenticator:
             raise DeviceAuthError("stale_request", f"the request timestamp is more than {self._window}s off")
         message = canonical_message(method, path, gate_id, stamp, nonce, body, headers)
         try:
-            Ed25519PublicKey.from_public_bytes(gate.device_public_key).verify(_decode_signature(signature_text), message)
+            Ed25519PublicKey.from_public_bytes(gate.device_public_key).verify(
+                _decode_signature(signature_text), message
+            )
         except InvalidSignature as err:
             raise DeviceAuthError("bad_signature", "the request signature does not verify") from err
-        remember_until = datetime.fromtimestamp(int(stamp), timezone.utc) + timedelta(seconds=2 * self._window)
+        remember_until = datetime.fromtimestamp(int(stamp), UTC) + timedelta(seconds=2 * self._window)
         return AuthenticatedGate(gate, NonceClaim(gate_id, nonce, now, remember_until))
 
 

@@ -39,7 +39,7 @@ class IdentifierProtector:
         """A keyed pseudonym of an internal id for one outside audience (a webhook subscriber):
         stable for that audience, so it can follow one person's passages at its own estates,
         but unlinkable across audiences and to the id itself without the key."""
-        message = f"audience:{audience}\x00{value}".encode("utf-8")
+        message = f"audience:{audience}\x00{value}".encode()
         return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:32]
 
     def encrypt(self, clear: str, *, context: str) -> bytes:

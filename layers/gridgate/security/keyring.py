@@ -65,7 +65,7 @@ class Keyring:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "Keyring":
+    def from_json(cls, text: str) -> Keyring:
         doc = json.loads(text)
         return cls(
             field_key=base64.b64decode(doc["field_key"]),
@@ -78,7 +78,7 @@ class Keyring:
         )
 
     @classmethod
-    def generate(cls, signing_key_id: str = "k1", token_key_id: str = "idp-1") -> "Keyring":
+    def generate(cls, signing_key_id: str = "k1", token_key_id: str = "idp-1") -> Keyring:
         """A fresh keyring with random keys (for a new stage, the emulator, or tests).
 
         It includes a local token issuer, so the emulator can play the city IdP.
@@ -105,9 +105,7 @@ def load_keyring(settings: Settings) -> Keyring:
         return Keyring.from_json(secret["SecretString"])
     if settings.keyring_file:
         return Keyring.from_json(Path(settings.keyring_file).read_text())
-    raise RuntimeError(
-        "no keyring configured: set GRIDGATE_KEYRING_SECRET_ID (AWS) or GRIDGATE_KEYRING_FILE (local)"
-    )
+    raise RuntimeError("no keyring configured: set GRIDGATE_KEYRING_SECRET_ID (AWS) or GRIDGATE_KEYRING_FILE (local)")
 
 
 @lru_cache(maxsize=1)

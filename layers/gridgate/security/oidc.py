@@ -86,19 +86,33 @@ class IdentityProvider:
         return self._discovery
 
     def authorize_url(self, redirect_uri: str, state: str, nonce: str, verifier: str, locale: str) -> str:
-        query = urllib.parse.urlencode({
-            "response_type": "code", "client_id": self.client_id, "redirect_uri": redirect_uri,
-            "scope": "openid profile", "state": state, "nonce": nonce,
-            "code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256", "ui_locales": locale,
-        })
+        query = urllib.parse.urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": redirect_uri,
+                "scope": "openid profile",
+                "state": state,
+                "nonce": nonce,
+                "code_challenge": pkce_challenge(verifier),
+                "code_challenge_method": "S256",
+                "ui_locales": locale,
+            }
+        )
         return f"{self.discovery()['authorization_endpoint']}?{query}"
 
     def exchange(self, code: str, redirect_uri: str, verifier: str) -> str:
         """The id token the IdP gives for `code` (and the PKCE verifier that proves who asked)."""
-        answer = _get_json(self.discovery()["token_endpoint"], {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "client_id": self.client_id, "code_verifier": verifier,
-        })
+        answer = _get_json(
+            self.discovery()["token_endpoint"],
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": self.client_id,
+                "code_verifier": verifier,
+            },
+        )
         token = answer.get("id_token")
         if not isinstance(token, str):
             raise SignInRefused("idp_refused", "the identity provider sent no id token")
@@ -131,9 +145,17 @@ class IdentityProvider:
             raise SignInRefused("bad_id_token", "id token algorithm does not match its key")
         try:
             claims = jwt.decode(
-                token, key.key, algorithms=[key.algorithm_name], audience=self.client_id, issuer=self.issuer,
-                options={"require": ["iss", "aud", "sub", "exp", "iat", "nonce"],
-                         "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+                token,
+                key.key,
+                algorithms=[key.algorithm_name],
+                audience=self.client_id,
+                issuer=self.issuer,
+                options={
+                    "require": ["iss", "aud", "sub", "exp", "iat", "nonce"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as err:
             raise SignInRefused("bad_id_token", f"id token refused: {err}") from None

@@ -23,8 +23,8 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 PREFIX = "GGR1:"
 STEP_SECONDS = 30

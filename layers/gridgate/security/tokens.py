@@ -13,9 +13,9 @@ keyring's `token_issuer_key`. In AWS that key is absent and tokens come from the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -159,7 +159,9 @@ def _principal(claims: dict) -> Principal:
         raise TokenError("bad_token", "token subject is empty")
     if not (_strings(roles) and _strings(grids) and _strings(estates)):
         raise TokenError("bad_token", "token roles, grids and estates must be lists of strings")
-    return Principal(subject=subject, roles=frozenset(roles) & ROLES, grids=frozenset(grids), estates=frozenset(estates))
+    return Principal(
+        subject=subject, roles=frozenset(roles) & ROLES, grids=frozenset(grids), estates=frozenset(estates)
+    )
 
 
 def _strings(value) -> bool:

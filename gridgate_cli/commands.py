@@ -1,0 +1,451 @@
+"""`gridgate`: the data-center staff's command line.
+
+    gridgate import DIR             import a registry export (persons, homes, ownership CSVs)
+    gridgate seed --persons N       seed a synthetic city into the configured tables
+    gridgate flow list|run|schedule run a flow now, or create its scheduled Prefect deployments
+    gridgate stats export OUT       statistics per district/street/community/grid/estate
+    gridgate keys init|rotate|list  the stage's keyring and pass-signing keys
+
+Every command works on whatever the environment points at: the local emulator (what
+`make demo` starts) or a real stage (``GRIDGATE_STAGE``, AWS credentials, ``PREFECT_API_URL``).
+Long work shows a progress bar. Exit codes: 0 done, 1 refused or failed, 2 usage error.
+
+Staff read Chinese first: every help text and message comes from the message catalogue
+(`gridgate.i18n`), in Simplified Chinese unless ``GRIDGATE_LOCALE=en``. The docstrings below are
+for developers (why a command behaves as it does); the help people see is the catalogue's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from gridgate import clock
+from gridgate.config import get_settings
+from gridgate.i18n import translator
+
+console = Console(stderr=True)
+#: The staff's language for this process (GRIDGATE_LOCALE, default Simplified Chinese).
+t = translator()
+app = typer.Typer(help=t("cli.help"), no_args_is_help=True, rich_markup_mode=None, add_completion=False)
+keys_app = typer.Typer(help=t("cli.keys.help"), no_args_is_help=True)
+stats_app = typer.Typer(help=t("cli.stats.help"), no_args_is_help=True)
+flow_app = typer.Typer(help=t("cli.flow.help"), no_args_is_help=True)
+events_app = typer.Typer(help=t("cli.events.help"), no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(stats_app, name="stats")
+app.add_typer(flow_app, name="flow")
+app.add_typer(events_app, name="events")
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]{t('cli.error')}[/red] {message}")
+    raise typer.Exit(1)
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+
+@keys_app.command("init", help=t("cli.keys.init.help"))
+def keys_init() -> None:
+    """Create the stage's first keyring (field key, identifier hash key, signing key k1).
+
+    Run once after the first deploy: infra/ creates the secret empty so that no key material
+    passes through CloudFormation. Refuses if a keyring exists (it would orphan stored data).
+    """
+    from gridgate.operations.key_rotation import KeyringAlreadyExists, init_keyring
+
+    try:
+        keyring, where = init_keyring(get_settings())
+    except KeyringAlreadyExists as exc:
+        fail(str(exc))
+    console.print(t("cli.keys.created", where=where, key=keyring.active_signing_key_id))
+
+
+@keys_app.command("rotate", help=t("cli.keys.rotate.help"))
+def keys_rotate() -> None:
+    """Make a new pass-signing key active; the previous keys stay for verification.
+
+    Passes already issued (valid 24 h at most) keep verifying with the key id they carry.
+    Functions pick the new key up as warm instances are recycled.
+    """
+    from gridgate.operations.key_rotation import rotate_signing_key
+
+    rotation, where = rotate_signing_key(get_settings())
+    console.print(
+        t(
+            "cli.keys.rotated",
+            where=where,
+            new=rotation.new_key_id,
+            old=rotation.previous_key_id,
+            verifying=", ".join(rotation.verifying_key_ids),
+        )
+    )
+
+
+@keys_app.command("list", help=t("cli.keys.list.help"))
+def keys_list() -> None:
+    """Signing key ids with their public keys (never the private keys)."""
+    import base64
+
+    from gridgate.security.keyring import load_keyring
+    from gridgate.security.signed_passes import public_keys
+
+    keyring = load_keyring(get_settings())
+    table = Table(t("cli.keys.col.id"), t("cli.keys.col.active"), t("cli.keys.col.public"))
+    for key_id, public in sorted(public_keys(keyring).items()):
+        active = t("cli.yes") if key_id == keyring.active_signing_key_id else ""
+        table.add_row(key_id, active, base64.b64encode(public).decode())
+    Console().print(table)
+
+
+# --- stats ----------------------------------------------------------------------------------------
+
+
+@stats_app.command("export", help=t("cli.stats.export.help"))
+def stats_export(
+    out: Path = typer.Argument(..., help=t("cli.stats.out")),
+    day: str | None = typer.Option(None, help=t("cli.stats.day")),
+    level: str | None = typer.Option(None, help=t("cli.stats.level")),
+) -> None:
+    """Export statistics (one row per place, day and metric) to CSV or Parquet: place and metric
+    names beside the ids, whole-number counts, a BOM so Excel shows the Chinese names."""
+    from gridgate.analytics.statistics_export import read_statistics, write_statistics
+
+    if out.suffix not in (".csv", ".parquet"):
+        fail(t("cli.stats.unsupported", name=repr(out.name)))
+    try:
+        wanted_day = date.fromisoformat(day) if day else None
+    except ValueError:
+        fail(t("cli.not_a_date", value=repr(day)))
+    if wanted_day is not None:
+        from gridgate.clock import city_clock
+        from gridgate.config import get_settings
+        from gridgate.domain.policy import report_day_problem
+
+        problem = report_day_problem(wanted_day, city_clock().today(), get_settings().event_retention_days)
+        if problem:
+            fail(problem)
+    stats = read_statistics(wanted_day, level)
+    with progress() as bar:
+        task = bar.add_task(t("cli.stats.writing", name=out.name), total=len(stats))
+        written = write_statistics(stats, out, on_row=lambda: bar.advance(task), locale=t.locale)
+    console.print(t("cli.stats.written", count=written, out=out))
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+
+@app.command("import", help=t("cli.import.help"))
+def import_export(
+    directory: Path = typer.Argument(..., exists=True, file_okay=False, help=t("cli.import.dir")),
+    actor: str = typer.Option("data-center", help=t("cli.import.actor")),
+    errors_dir: Path | None = typer.Option(None, "--errors", file_okay=False, help=t("cli.import.errors")),
+    strict: bool = typer.Option(False, help=t("cli.import.strict")),
+    encoding: str = typer.Option("utf-8", help=t("cli.import.encoding")),
+) -> None:
+    """Import a registry export (persons.csv, homes.csv, ownership.csv, optional faces.csv).
+
+    Files are checked first: a malformed file refuses the whole import and nothing is written.
+    Good rows land, bad rows are reported with file, line and reason; importing the same files
+    again changes nothing. docs/registry-import.md defines the columns. The rejected rows are
+    written as an export of their own (`write_rejected_rows`), so correcting them is editing a
+    spreadsheet and importing that folder, not retyping rows from a report.
+    """
+    import codecs
+
+    from gridgate.registry.registry_import import ImportRefused, import_registry_export, write_rejected_rows
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        fail(t("cli.import.bad_encoding", encoding=encoding))
+    with progress() as bar:
+        step = bar.add_task(t("cli.import.progress", name=directory.name), total=1)
+        try:
+            report = import_registry_export(
+                directory, IdentifierProtector(get_keyring()), actor=actor, encoding=encoding
+            )
+        except ImportRefused as refused:
+            fail(t("cli.import.refused", reason=str(refused)))
+        bar.advance(step)
+    table = Table(*(t(f"cli.import.col.{c}") for c in ("entity", "created", "updated", "unchanged")))
+    for entity in sorted(set(report.created) | set(report.updated) | set(report.unchanged)):
+        table.add_row(entity, str(report.created[entity]), str(report.updated[entity]), str(report.unchanged[entity]))
+    Console().print(table)
+    for error in report.errors[:20]:
+        console.print(t("cli.import.rejected", error=error))
+    if len(report.errors) > 20:
+        console.print(t("cli.import.more_rejected", count=len(report.errors) - 20))
+    if errors_dir is not None and report.errors:
+        write_rejected_rows(directory, report.errors, errors_dir, encoding)
+        console.print(t("cli.import.errors_written", folder=errors_dir))
+    console.print(
+        t("cli.import.summary", import_id=report.import_id[:12], changes=report.changed, rejected=len(report.errors))
+    )
+    if strict and report.errors:
+        raise typer.Exit(1)
+
+
+# --- seed -----------------------------------------------------------------------------------------
+
+
+@app.command("seed", help=t("cli.seed.help"))
+def seed(
+    persons: int = typer.Option(..., "--persons", min=20, help=t("cli.seed.persons")),
+    seed_value: int = typer.Option(7, "--seed", help=t("cli.seed.seed")),
+    days: int = typer.Option(3, "--days", min=0, help=t("cli.seed.days")),
+    provision: bool = typer.Option(True, help=t("cli.seed.provision")),
+    force: bool = typer.Option(False, "--force", help=t("cli.seed.force")),
+) -> None:
+    """Seed a synthetic city (hierarchy, homes, owners, residents, registries, events) into the
+    configured tables: the emulator, or a test stage. Never point this at a real city's stage.
+
+    Seeding over a city replaces its people silently, so it is refused when the tables already
+    hold districts, unless --force says that is what is wanted."""
+    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+
+    settings = get_settings()
+    with progress() as bar:
+        steps = bar.add_task(t("cli.seed.seeding"), total=3 if provision else 2)
+        if provision:
+            from gridgate.adapters.provisioning import provision as create_resources
+
+            bar.update(steps, description=t("cli.seed.provisioning"))
+            create_resources(settings)
+            bar.advance(steps)
+        if not force:
+            _refuse_to_overwrite_a_city()
+        bar.update(steps, description=t("cli.seed.building", persons=f"{persons:,}"))
+        city = build_city(persons, seed=seed_value, history_days=days)
+        bar.advance(steps)
+        bar.update(steps, description=t("cli.seed.writing"))
+        report = load_into_dynamodb(city, settings)
+        bar.advance(steps)
+    table = Table(t("cli.seed.col.table"), t("cli.seed.col.items"))
+    for name, count in report.items.items():
+        table.add_row(name, f"{count:,}")
+    Console().print(table)
+    console.print(
+        t(
+            "cli.seed.done",
+            items=f"{report.total_items:,}",
+            days=len(report.event_days_in_s3),
+            seconds=f"{report.seconds:.1f}",
+        )
+    )
+
+
+def _refuse_to_overwrite_a_city() -> None:
+    """Exit 1 when the place table already has districts (a city is there)."""
+    from gridgate.adapters.overview_queries import districts
+
+    try:
+        existing = districts()
+    except Exception:  # noqa: BLE001 - no table yet (--no-provision on a fresh stage): nothing to overwrite
+        return
+    if existing:
+        fail(t("cli.seed.exists", count=len(existing), example=existing[0].name or existing[0].place_id))
+
+
+# --- flows ----------------------------------------------------------------------------------------
+
+
+def _scheduled() -> dict[str, object]:
+    from flows.deployments import SCHEDULE
+
+    return {item.flow.name: item for item in SCHEDULE}
+
+
+@flow_app.command("list", help=t("cli.flow.list.help"))
+def flow_list() -> None:
+    """The flows with their nightly schedule (city time). One block per flow rather than a table:
+    a table squeezed into a terminal cuts the names people must type into `flow run`."""
+    out = Console(soft_wrap=True)
+    for name, item in _scheduled().items():
+        out.print(f"[bold]{name}[/bold]", highlight=False)
+        out.print(f"  {t('cli.flow.list.deployment')}: {item.name}", highlight=False)
+        out.print(f"  {t('cli.flow.list.cron')}: {item.cron or t('cli.flow.list.by_night')}", highlight=False)
+        out.print(f"  {t.get(f'flow.{name}', item.description)}", highlight=False)
+
+
+@flow_app.command("run", help=t("cli.flow.run.help"))
+def flow_run(
+    name: str = typer.Argument(..., help=t("cli.flow.run.name")),
+    day: str | None = typer.Option(None, help=t("cli.flow.run.day")),
+) -> None:
+    """Run one flow now: as a run of its deployment when a worker serves that deployment on the
+    Prefect server of PREFECT_API_URL (what the server shows and the schedule would run), else in
+    this process (against that server, or a temporary local one), saying so."""
+    scheduled = _scheduled()
+    if name not in scheduled:
+        fail(t("cli.flow.unknown", name=repr(name), flows=", ".join(scheduled)))
+    from flows.city_data import BadReportDay, check_report_day
+
+    parameters = {}
+    if day:
+        try:
+            parameters["day"] = date.fromisoformat(day)
+        except ValueError:
+            fail(t("cli.not_a_date", value=repr(day)))
+        try:
+            check_report_day(parameters["day"])
+        except BadReportDay as refused:
+            fail(str(refused))
+    deployment = f"{name}/{scheduled[name].name}"
+    pool = _pool_with_worker(deployment)
+    with console.status(t("cli.flow.running", name=name)):
+        if pool:
+            result = _run_deployment(name, deployment, pool, parameters)
+        else:
+            console.print(t("cli.flow.in_process", name=name, deployment=deployment))
+            result = scheduled[name].flow(**parameters)
+    console.print(t("cli.flow.finished", name=name))
+    Console().print_json(data=result, default=str)
+
+
+def _pool_with_worker(deployment: str) -> str | None:
+    """The work pool of `deployment` if the server has the deployment and a worker is online on
+    its pool, its last heartbeat within two of its intervals; None otherwise (a run would wait
+    for a worker that is not there; a pool stays READY for a while after its worker stopped)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            stored = client.read_deployment_by_name(deployment)
+        except ObjectNotFound:
+            return None
+        if not stored.work_pool_name:
+            return None
+        workers = client.read_workers_for_work_pool(stored.work_pool_name)
+    now = clock.now()
+    alive = [
+        w
+        for w in workers
+        if w.status.value == "ONLINE"
+        and w.last_heartbeat_time
+        and (now - w.last_heartbeat_time).total_seconds() < 2 * (w.heartbeat_interval_seconds or 30)
+    ]
+    return stored.work_pool_name if alive else None
+
+
+def _run_deployment(name: str, deployment: str, pool: str, parameters: dict) -> dict:
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(deployment, parameters={k: v.isoformat() for k, v in parameters.items()}, timeout=None)
+    console.print(t("cli.flow.via_deployment", name=name, deployment=deployment, run=run.name, pool=pool))
+    if not run.state.is_completed():
+        fail(t("cli.flow.failed", name=name, state=run.state.name, message=run.state.message or ""))
+    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": deployment, "state": run.state.name}
+
+
+@flow_app.command("schedule", help=t("cli.flow.schedule.help"))
+def flow_schedule(
+    serve: bool = typer.Option(False, "--serve", help=t("cli.flow.schedule.serve")),
+) -> None:
+    """Create the scheduled deployments of flows/prefect.yaml on the Prefect server (what a data
+    center runs once; needs the work pool `gridgate-flows` and GRIDGATE_FLOWS_IMAGE), or, with
+    --serve, run the same schedules from this process (the emulator's way)."""
+    if serve:
+        from flows.deployments import main as serve_schedules
+
+        serve_schedules([])
+        return
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    command = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "--no-prompt",
+        "deploy",
+        "--all",
+        "--prefect-file",
+        "flows/prefect.yaml",
+    ]
+    raise typer.Exit(subprocess.run(command, cwd=repo).returncode)
+
+
+# --- events out -----------------------------------------------------------------------------------
+
+
+@events_app.command("deliver", help=t("cli.events.deliver.help"))
+def events_deliver(hours: int = typer.Option(24, min=1, max=24 * 7, help=t("cli.events.deliver.hours"))) -> None:
+    """Deployed, the table's stream and the retry schedule do this (chalicelib/event_stream.py)."""
+    from datetime import timedelta
+
+    from gridgate.events_out.event_delivery import EventDelivery, deliver_recent
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+
+    now = clock.now()
+    counts = deliver_recent(EventDelivery(IdentifierProtector(get_keyring())), now - timedelta(hours=hours), now)
+    console.print(t("cli.events.deliver.done", **vars(counts)))
+
+
+@events_app.command("export", help=t("cli.events.export.help"))
+def events_export(
+    out: Path = typer.Argument(..., dir_okay=False, writable=True),
+    estates: list[str] = typer.Option(..., "--estate", help=t("cli.events.export.estate")),
+    start: str = typer.Option(..., "--from", help=t("cli.events.export.range")),
+    end: str = typer.Option(..., "--to", help=t("cli.events.export.range")),
+    form: str = typer.Option("parquet", "--format", help=t("cli.events.export.format")),
+) -> None:
+    """The data center's own export (city detail, `event_scope.CITY`); integrators use the API."""
+    from datetime import datetime
+
+    from gridgate.events_out.event_extract import render, scoped_rows
+    from gridgate.events_out.event_scope import CITY, Scope
+    from gridgate.refusals import Invalid
+    from gridgate.security.identifiers import IdentifierProtector
+    from gridgate.security.keyring import get_keyring
+
+    def instant(text: str) -> datetime:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            fail(t("cli.events.export.bad_time", value=repr(text)))
+
+    scope = Scope(CITY, frozenset(estates), "data-center-cli")
+    try:
+        rows = scoped_rows(scope, instant(start), instant(end), IdentifierProtector(get_keyring()))
+        body = render(rows, scope, form)
+    except Invalid as refused:
+        fail(refused.message)
+    out.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+    console.print(t("cli.events.export.done", count=len(rows), path=str(out)))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Door-to-door verification tasks: which open findings need a visit, and how urgently.
+
+A task is born from an open finding that needs someone at the door (auto-resolved findings do
+not). Planning is idempotent: a finding that already has an open task gets nothing new; one
+whose earlier task ended without resolving it (nobody reachable) gets its next attempt, with
+the attempt number in the task id — so re-running the flow never duplicates an open task.
+
+Each task carries its priority (from the finding's severity) and its walking order (estate,
+building, unit, floor, door); `task_sheets` orders a grid's list by them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from gridgate.analytics.key_group_alerts import ALERT_TYPES
+from gridgate.analytics.reconciliation_checks import AUTO_RESOLVED_TYPES, FINDING_TYPES
+from gridgate.domain.model import Severity, TaskStatus, VerificationTask
+
+PRIORITY = {Severity.HIGH.value: 1, Severity.MEDIUM.value: 2, Severity.LOW.value: 3}
+
+#: Finding types that send a grid worker to the door.
+VISIT_TYPES = frozenset(FINDING_TYPES) - AUTO_RESOLVED_TYPES | frozenset(ALERT_TYPES)
+
+WALKING_ORDER = ("estate_id", "building_id", "unit", "floor", "room")
+
+TASK_SCHEMA = {
+    "grid_id": pl.String,
+    "task_id": pl.String,
+    "finding_id": pl.String,
+    "finding_type": pl.String,
+    "priority": pl.Int64,
+    "home_id": pl.String,
+    "person_id": pl.String,
+    "summary": pl.String,
+    "estate_id": pl.String,
+    "building_id": pl.String,
+    "unit": pl.String,
+    "floor": pl.Int64,
+    "room": pl.String,
+}
+
+
+def task_id(finding_id: str, attempt: int) -> str:
+    return f"t-{finding_id.removeprefix('f-')}-{attempt}"
+
+
+def plan_tasks(open_findings: pl.DataFrame, existing_tasks: pl.DataFrame, homes: pl.DataFrame) -> pl.DataFrame:
+    """New tasks (TASK_SCHEMA rows) for open findings that need a visit and have no open task.
+
+    `open_findings`: finding_id, finding_type, severity, grid_id, home_id, person_id, explanation.
+    `existing_tasks`: finding_id, status (every task ever created, open or done).
+    `homes`: the homes snapshot (for the walking order).
+    """
+    attempts = existing_tasks.group_by("finding_id").agg(
+        pl.len().alias("attempts"), (pl.col("status") == TaskStatus.OPEN.value).any().alias("has_open")
+    )
+    wanted = (
+        open_findings.filter(pl.col("finding_type").is_in(sorted(VISIT_TYPES)) & pl.col("home_id").is_not_null())
+        .join(attempts, on="finding_id", how="left")
+        .filter(~pl.col("has_open").fill_null(False))
+        .with_columns((pl.col("attempts").fill_null(0) + 1).alias("attempt"))
+    )
+    if wanted.is_empty():
+        return pl.DataFrame(schema=TASK_SCHEMA)
+    walk = homes.select(
+        pl.col("home_id").cast(pl.String),
+        *(pl.col(c).cast(pl.String) for c in ("estate_id", "building_id", "unit", "room")),
+        pl.col("floor").cast(pl.Int64),
+    )
+    planned = wanted.with_columns(pl.col("home_id").cast(pl.String)).join(walk, on="home_id", how="inner")
+    ids = [task_id(f, a) for f, a in zip(planned["finding_id"], planned["attempt"])]
+    return planned.with_columns(
+        pl.Series("task_id", ids, dtype=pl.String),
+        pl.col("severity").replace_strict(PRIORITY, return_dtype=pl.Int64).alias("priority"),
+        pl.col("explanation").alias("summary"),
+    ).select([pl.col(c).cast(t) for c, t in TASK_SCHEMA.items()])
+
+
+def to_tasks(planned: pl.DataFrame, created_at: datetime) -> list[VerificationTask]:
+    """Domain tasks from planned rows (for the repository and the task sheets)."""
+    return [
+        VerificationTask(
+            task_id=row["task_id"],
+            grid_id=row["grid_id"],
+            finding_id=row["finding_id"],
+            priority=row["priority"],
+            walking_order=tuple(row[c] for c in WALKING_ORDER),
+            home_id=row["home_id"],
+            summary=row["summary"],
+            created_at=created_at,
+            person_id=row["person_id"],
+            finding_type=row["finding_type"],
+        )
+        for row in planned.iter_rows(named=True)
+    ]

@@ -1,0 +1,1 @@
+"""The data center's page: the overview read model and its SVG charts (no polars: the API serves it)."""

@@ -1,0 +1,199 @@
+"""Access events out, by signed webhook: at least once, retried with exponential backoff, a dead
+letter after the last attempt (docs/events-out.md).
+
+`accept(events)` is what the access-events table's stream feeds (deployed: `chalicelib.event_stream`;
+locally: `deliver_recent`, a job over the new events). For every active subscription whose scope
+covers an event's estate it queues one delivery record (a conditional put: an event seen twice by
+the stream is queued once), and makes the first attempt at once. `retry_due()` (deployed: every
+minute) re-attempts the pending deliveries whose backoff has passed. An attempt is an HTTPS POST
+of the scope-reduced JSON, signed (`gridgate.security.webhook_signatures`); a 2xx answer delivers
+it, anything else (status, timeout, refused connection) schedules the next attempt
+``backoff * 2**(attempt-1)`` later, until ``webhook_max_attempts`` have failed: then the record
+becomes a dead letter that keeps the payload, and a ``WebhookDeadLetters`` metric is emitted.
+
+At least once, not exactly once: a receiver that answered 2xx but whose answer was lost gets the
+same event again; the ``id`` in the body and the ``Gridgate-Event-Id`` header are the event's own
+id, so receivers de-duplicate on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from gridgate import clock
+from gridgate.adapters.event_outbox import (
+    Delivery,
+    DeliveryRepository,
+    Subscription,
+    SubscriptionRepository,
+    gated_estate_ids,
+)
+from gridgate.adapters.ops_metrics import count
+from gridgate.config import Settings, get_settings
+from gridgate.domain.model import AccessEvent
+from gridgate.events_out.event_scope import Scope, event_record
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.webhook_signatures import ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPE = "access_event.recorded"
+
+
+def subscription_scope(subscription: Subscription) -> Scope:
+    return Scope(subscription.scope, subscription.estate_ids, subscription.owner)
+
+
+@dataclass(frozen=True)
+class Attempted:
+    ok: bool
+    error: str | None = None
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempted:
+    """One HTTP attempt: 2xx is delivered; any other status, a timeout or no connection is not."""
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json", **headers}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Attempted(
+                200 <= response.status < 300, None if 200 <= response.status < 300 else f"HTTP {response.status}"
+            )
+    except urllib.error.HTTPError as refused:
+        return Attempted(False, f"HTTP {refused.code}")
+    except (OSError, ValueError) as failed:  # URLError, timeouts, resets
+        return Attempted(False, type(failed).__name__ + ": " + str(failed)[:200])
+
+
+@dataclass
+class DeliveryCounts:
+    queued: int = 0
+    duplicates: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    dead_letters: int = 0
+
+
+@dataclass
+class EventDelivery:
+    protector: IdentifierProtector
+    settings: Settings = field(default_factory=get_settings)
+    send: Callable[[str, bytes, dict[str, str], float], Attempted] = post_json
+
+    def __post_init__(self) -> None:
+        self._subscriptions = SubscriptionRepository(self.protector)
+        self._deliveries = DeliveryRepository(self.settings)
+        self._zone = ZoneInfo(self.settings.city_timezone)
+
+    def payload(self, event: AccessEvent, subscription: Subscription) -> str:
+        """The body a subscriber receives: the event's stable id, its type, and the scoped record."""
+        data = event_record(event, subscription_scope(subscription), self.protector, self._zone)
+        envelope = {
+            "id": event.event_id,
+            "type": EVENT_TYPE,
+            "subscription_id": subscription.subscription_id,
+            "data": data,
+        }
+        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    def accept(self, events: Iterable[AccessEvent]) -> DeliveryCounts:
+        """Queue every event for every subscription that covers it, and attempt the new ones now."""
+        counts = DeliveryCounts()
+        subscriptions = self._subscriptions.active()
+        for event in events:
+            for subscription in subscriptions:
+                if not subscription_scope(subscription).covers(event.estate_id):
+                    continue
+                payload = self.payload(event, subscription)
+                if not self._deliveries.enqueue(subscription.subscription_id, event.event_id, payload):
+                    counts.duplicates += 1
+                    continue
+                counts.queued += 1
+                self._attempt(
+                    Delivery(subscription.subscription_id, event.event_id, "pending", 0, payload, None), counts
+                )
+        return counts
+
+    def retry_due(self) -> DeliveryCounts:
+        counts = DeliveryCounts()
+        for delivery in self._deliveries.due(clock.now()):
+            self._attempt(delivery, counts)
+        return counts
+
+    def _attempt(self, delivery: Delivery, counts: DeliveryCounts) -> None:
+        subscription = self._subscriptions.get(delivery.subscription_id)
+        attempt = delivery.attempts + 1
+        if subscription is None:  # deleted since: nothing more goes to it
+            self._deliveries.record_attempt(delivery, "dead_letter", None, "subscription deleted")
+            counts.dead_letters += 1
+            return
+        body = delivery.payload.encode("utf-8")
+        headers = {
+            SIGNATURE_HEADER: signature_header(
+                self._subscriptions.secret(subscription.subscription_id), int(clock.now().timestamp()), body
+            ),
+            EVENT_ID_HEADER: delivery.event_id,
+            ATTEMPT_HEADER: str(attempt),
+            "User-Agent": "gridgate-webhooks/1",
+        }
+        result = self.send(subscription.url, body, headers, self.settings.webhook_timeout_seconds)
+        if result.ok:
+            self._deliveries.record_attempt(delivery, "delivered", None, None)
+            counts.delivered += 1
+            return
+        if attempt >= self.settings.webhook_max_attempts:
+            self._deliveries.record_attempt(delivery, "dead_letter", None, result.error)
+            counts.dead_letters += 1
+            logger.error(
+                "webhook dead letter",
+                extra={
+                    "subscription_id": subscription.subscription_id,
+                    "event_id": delivery.event_id,
+                    "attempts": attempt,
+                    "error": result.error,
+                },
+            )
+            count("WebhookDeadLetters")
+            return
+        wait = timedelta(seconds=self.settings.webhook_backoff_seconds * 2 ** (attempt - 1))
+        self._deliveries.record_attempt(delivery, "pending", clock.now() + wait, result.error)
+        counts.retrying += 1
+
+
+def deliver_recent(delivery: EventDelivery, since: datetime, until: datetime) -> DeliveryCounts:
+    """The emulator's stand-in for the stream: the events stored in [since, until) at the estates any
+    subscription covers, handed to `accept` (already queued ones are skipped there), then the due retries."""
+    from gridgate.adapters.events import EventRepository
+
+    subscriptions = SubscriptionRepository(delivery.protector).active()
+    if any(s.scope == "city" for s in subscriptions):
+        estates = gated_estate_ids()
+    else:
+        estates = {e for s in subscriptions for e in s.estate_ids}
+    repository = EventRepository(delivery.settings)
+    events = [
+        event
+        for estate in sorted(estates)
+        for day in _utc_days(since, until)
+        for event in repository.for_estate_day(estate, day)
+        if since <= event.occurred_at < until
+    ]
+    counts = delivery.accept(events)
+    retried = delivery.retry_due()
+    counts.delivered += retried.delivered
+    counts.retrying += retried.retrying
+    counts.dead_letters += retried.dead_letters
+    return counts
+
+
+def _utc_days(since: datetime, until: datetime) -> list[date]:
+    first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -1,0 +1,93 @@
+"""Subscribing an outside system to access events: scope from the caller's token, a safe URL, a secret.
+
+The secret is generated here, returned once in the creation answer and stored only sealed
+(AES-GCM, bound to the subscription); nobody can read it back, a lost secret means a new
+subscription. A subscriber's URL must be ``https`` to a host name: not an IP literal in private,
+loopback or link-local space, so a subscription cannot point gridgate's deliveries at the
+cloud's metadata endpoint or internal services (plain ``http`` to 127.0.0.1 only where
+``webhook_allow_loopback_http`` is set: the emulator and tests).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from urllib.parse import urlsplit
+
+from gridgate import clock
+from gridgate.adapters.event_outbox import Delivery, DeliveryRepository, Subscription, SubscriptionRepository
+from gridgate.config import Settings, get_settings
+from gridgate.events_out.event_scope import scope_for
+from gridgate.refusals import Invalid, NotFound
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.tokens import Principal
+from gridgate.security.webhook_signatures import new_secret
+
+MAX_URL_LENGTH = 2048
+MAX_DESCRIPTION_LENGTH = 200
+
+
+def check_url(url, settings: Settings) -> str:
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
+        raise Invalid("bad_url", f"url must be a string of at most {MAX_URL_LENGTH} characters")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    loopback_http = settings.webhook_allow_loopback_http and parts.scheme == "http" and host == "127.0.0.1"
+    if parts.scheme != "https" and not loopback_http:
+        raise Invalid("bad_url", "url must be https")
+    if parts.username or parts.password:
+        raise Invalid("bad_url", "url must not carry credentials")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if not host or (address is not None and not loopback_http and not address.is_global):
+        raise Invalid("bad_url", "url must name a public host")
+    return url
+
+
+class EventSubscriptions:
+    def __init__(self, protector: IdentifierProtector, settings: Settings | None = None) -> None:
+        self._settings = settings or get_settings()
+        self._subscriptions = SubscriptionRepository(protector)
+        self._deliveries = DeliveryRepository(self._settings)
+
+    def create(self, principal: Principal, body) -> tuple[Subscription, str]:
+        """A new subscription for `principal` and its secret (shown to the caller this once)."""
+        if not isinstance(body, dict):
+            raise Invalid("bad_json", "the body must be a JSON object")
+        unknown = set(body) - {"url", "estate_ids", "description"}
+        if unknown:
+            raise Invalid("unknown_field", f"unknown fields: {', '.join(sorted(map(str, unknown)))}")
+        description = body.get("description", "")
+        if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+            raise Invalid("bad_description", f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
+        scope = scope_for(principal, body.get("estate_ids"))
+        subscription = Subscription(
+            subscription_id="sub_" + uuid.uuid4().hex,
+            owner=principal.subject,
+            scope=scope.kind,
+            estate_ids=scope.estate_ids,
+            url=check_url(body.get("url"), self._settings),
+            description=description,
+            created_at=clock.now(),
+        )
+        secret = new_secret()
+        self._subscriptions.create(subscription, secret)
+        return subscription, secret
+
+    def owned(self, principal: Principal) -> list[Subscription]:
+        return self._subscriptions.owned_by(principal.subject)
+
+    def delete(self, principal: Principal, subscription_id: str) -> None:
+        self._subscriptions.delete(self._own(principal, subscription_id).subscription_id)
+
+    def dead_letters(self, principal: Principal, subscription_id: str) -> list[Delivery]:
+        return self._deliveries.dead_letters(self._own(principal, subscription_id).subscription_id)
+
+    def _own(self, principal: Principal, subscription_id: str) -> Subscription:
+        """The caller's own subscription; another caller's is "not found", never "forbidden"."""
+        subscription = self._subscriptions.get(subscription_id)
+        if subscription is None or subscription.owner != principal.subject:
+            raise NotFound("no_such_subscription", "no such subscription")
+        return subscription

@@ -1,0 +1,168 @@
+"""The cloud's answers to the gate rules (`GateFacts`), and the gate services of a warm function.
+
+`CloudGateFacts` asks DynamoDB (events, passes, rights, resident secrets) and the per-estate
+face-gallery cache (`gridgate.gate.estate_gallery.EstateGalleryCache`); `build_gate_services` wires it,
+the device authenticator, the offline-upload intake and the snapshot service once per warm
+function, so caches (galleries, gate records, pass public keys) outlive one request.
+
+A live decision request's nonce is not claimed by the authenticator: `GateServices.decider` binds
+it to that request's facts (`CloudGateFacts.claiming`), whose `record` claims it in the write that
+stores the decision (`gridgate.adapters.gate_writes`). The rules never see it; offline there is none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+
+from gridgate.adapters.device_nonces import DeviceNonceStore
+from gridgate.adapters.events import EventRepository
+from gridgate.adapters.gate_writes import GateEventWriter
+from gridgate.adapters.pass_repository import PassRepository
+from gridgate.adapters.repositories import GateRepository
+from gridgate.adapters.resident_secrets import ResidentSecretStore
+from gridgate.clock import now as city_now
+from gridgate.config import Settings
+from gridgate.domain.model import AccessEvent, Gate
+from gridgate.domain.rights import Right
+from gridgate.faces.pipeline import probe_face
+from gridgate.gate.decision import (
+    RESIDENT_CODE_SKEW_STEPS,
+    GateDecider,
+    GateFacts,
+    Identified,
+    PassUse,
+    identified_from_match,
+    refused_from_pass,
+    refused_from_resident_code,
+    verified_pass,
+)
+from gridgate.gate.estate_gallery import EstateGalleryCache
+from gridgate.gate.offline_uploads import OfflineUploads
+from gridgate.gate.snapshot_publisher import GateSnapshotService
+from gridgate.qr.decode import read_qr_bytes
+from gridgate.residents.entry_rights import effective_right
+from gridgate.security.device_auth import DeviceAuthenticator, NonceClaim
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import Keyring, get_keyring
+from gridgate.security.resident_qr import ResidentCodeRejected, verify_resident_code
+from gridgate.security.signed_passes import PassClaims, PassRejected, public_keys
+
+
+@dataclass(frozen=True)
+class CloudGateFacts:
+    """`GateFacts` from the cloud's tables: strongly consistent where a revocation must bite at once.
+
+    `nonce`: the verified request whose decision these facts record (see `claiming`); None for
+    the warm function's shared facts, which record events that come with no request of their own
+    to claim (offline uploads claim theirs up front).
+    """
+
+    pass_keys: dict[str, bytes]
+    events: EventRepository
+    writer: GateEventWriter
+    galleries: EstateGalleryCache
+    secret_for: Callable[[str], bytes | None]
+    nonce: NonceClaim | None = None
+
+    def claiming(self, nonce: NonceClaim) -> CloudGateFacts:
+        """These facts for one decision request: `record` claims `nonce` in the write that stores the
+        event, and raises `ReplayedRequest` (storing nothing) when it was used before."""
+        return replace(self, nonce=nonce)
+
+    def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
+        return self.events.get(estate_id, occurred_at, event_id)
+
+    def match_face(self, estate_id: str, probe) -> Identified:
+        return identified_from_match(self.galleries.match(estate_id, probe))
+
+    def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
+        return effective_right(person_id, estate_id, at)
+
+    def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
+        return verified_pass(text, self.pass_keys, estate_id, at)
+
+    def resident_of_code(self, text: str, at: datetime) -> str:
+        try:
+            return verify_resident_code(text, self.secret_for, at, skew_steps=RESIDENT_CODE_SKEW_STEPS)
+        except ResidentCodeRejected as rejected:
+            raise refused_from_resident_code(rejected) from rejected
+
+    def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
+        if pass_use is None:
+            return self.writer.append(event, self.nonce)
+        try:
+            return self.writer.append_with_pass_use(event, pass_use.pass_id, pass_use.at, self.nonce)
+        except PassRejected as rejected:
+            raise refused_from_pass(rejected) from rejected
+
+
+class CachedGates:
+    """Gate records cached for `ttl` seconds: a gate request costs no read of the gates table,
+    and a replaced or withdrawn device key takes effect within `ttl`."""
+
+    def __init__(self, repository: GateRepository, ttl: float = 60.0) -> None:
+        self._repository = repository
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Gate | None]] = {}
+
+    def get(self, gate_id: str) -> Gate | None:
+        hit = self._cache.get(gate_id)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        gate = self._repository.get(gate_id)
+        self._cache[gate_id] = (time.monotonic(), gate)
+        return gate
+
+
+@dataclass(frozen=True)
+class GateServices:
+    authenticator: DeviceAuthenticator
+    facts: CloudGateFacts
+    decider_for: Callable[[GateFacts], GateDecider]
+    uploads: OfflineUploads
+    snapshots: GateSnapshotService
+
+    def decider(self, nonce: NonceClaim) -> GateDecider:
+        """The decider of one verified request (`DeviceAuthenticator.verify`): it claims the request's
+        nonce in the write that records its decision, or refuses it as `ReplayedRequest`."""
+        return self.decider_for(self.facts.claiming(nonce))
+
+
+def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> GateServices:
+    keyring = keyring or get_keyring()
+    protector = IdentifierProtector(keyring)
+    passes = PassRepository(protector)
+    secrets = ResidentSecretStore(protector)
+    nonces = DeviceNonceStore()
+    events = EventRepository(settings)
+    facts = CloudGateFacts(
+        pass_keys=public_keys(keyring),
+        events=events,
+        writer=GateEventWriter(events, passes, nonces, settings),
+        galleries=EstateGalleryCache(),
+        secret_for=secrets.get,
+    )
+    authenticator = DeviceAuthenticator(
+        CachedGates(GateRepository()).get,
+        nonces.claim,
+        window_seconds=settings.gate_request_window_seconds,
+        clock=city_now,
+    )
+    decider_for = partial(
+        GateDecider,
+        liveness_floor=settings.gate_liveness_floor,
+        probe_face=lambda data: probe_face(data, max_bytes=settings.gate_max_upload_bytes),
+        read_qr=lambda data: read_qr_bytes(data, max_bytes=settings.gate_max_upload_bytes),
+        clock=city_now,
+    )
+    return GateServices(
+        authenticator=authenticator,
+        facts=facts,
+        decider_for=decider_for,
+        uploads=OfflineUploads(facts, clock=city_now, retention_days=settings.event_retention_days),
+        snapshots=GateSnapshotService(settings, keyring, passes, secrets.get),
+    )

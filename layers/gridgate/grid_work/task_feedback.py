@@ -1,0 +1,261 @@
+"""The data-quality loop (paper §3.3): a grid worker's door-to-door result flows back.
+
+A result is one of: confirmed (the facts stand; the finding is closed), corrected (the registry
+is updated with the facts the worker found, with an audit record per person, and the finding is
+closed), or not reachable (the task is closed, the finding stays open, and the next task run
+schedules another visit). Every correction names the person version the worker saw; a
+correction made on stale facts is refused with `CorrectionConflict`, never applied over the
+other one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
+from gridgate.adapters.repositories import HomeRepository
+from gridgate.adapters.verification_results import (
+    RegistryChange,
+    RegistryEntry,
+    StaleRegistryEntry,
+    TaskNoLongerOpen,
+    VerificationResultStore,
+)
+from gridgate.clock import now as city_now
+from gridgate.domain.model import KeyGroup, TaskResult, TaskStatus, VerificationTask
+from gridgate.refusals import Conflict, Invalid, NotAllowed, NotFound
+
+_UNSET = object()
+
+
+class InvalidSubmission(Invalid):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("invalid_submission", message, **detail)
+
+
+class OutOfScope(NotAllowed):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("out_of_scope", message, **detail)
+
+
+class TaskNotFound(NotFound):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("task_not_found", message, **detail)
+
+
+class TaskClosed(Conflict):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("task_closed", message, **detail)
+
+
+class CorrectionConflict(Conflict):
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__("correction_conflict", message, **detail)
+
+
+@dataclass(frozen=True)
+class PersonCorrection:
+    """Facts found at the door about one person. Omitted facts stay as they are.
+
+    `registered_home_id=None` means the person no longer lives at any home the worker knows
+    (moved out); `key_groups` replaces the person's key-group tags.
+    """
+
+    person_id: str
+    seen_version: int
+    registered_home_id: object = _UNSET
+    key_groups: frozenset[KeyGroup] | None = None
+
+    @classmethod
+    def from_json(cls, doc: object) -> PersonCorrection:
+        if not isinstance(doc, dict):
+            raise InvalidSubmission("each correction must be an object")
+        unknown = set(doc) - {"person_id", "seen_version", "registered_home_id", "moved_out", "key_groups"}
+        if unknown:
+            raise InvalidSubmission(f"unknown correction fields: {sorted(unknown)}")
+        person_id, version = doc.get("person_id"), doc.get("seen_version")
+        if not _storable_text(person_id, 128):
+            raise InvalidSubmission("correction.person_id must be a non-empty string")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise InvalidSubmission("correction.seen_version must be the person version you were shown")
+        home: object = _UNSET
+        if doc.get("moved_out") is True:
+            home = None
+        elif "registered_home_id" in doc:
+            home = doc["registered_home_id"]
+            if home is not None and not _storable_text(home, 128):
+                raise InvalidSubmission("correction.registered_home_id must be a home id or null")
+        groups = doc.get("key_groups")
+        if groups is not None:
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise InvalidSubmission("correction.key_groups must be a list of key-group names")
+            try:
+                groups = frozenset(KeyGroup(g) for g in groups)
+            except ValueError:
+                raise InvalidSubmission(f"key groups are {[k.value for k in KeyGroup]}") from None
+        if home is _UNSET and groups is None:
+            raise InvalidSubmission("a correction must change registered_home_id, moved_out or key_groups")
+        return cls(person_id=person_id, seen_version=version, registered_home_id=home, key_groups=groups)
+
+
+def _storable_text(value, max_length: int, *, allow_empty: bool = False) -> bool:
+    """A string DynamoDB and the registry can hold: bounded, and no lone surrogate (which JSON's
+    ``\\ud800`` escape lets in but UTF-8 cannot encode)."""
+    if not isinstance(value, str) or len(value) > max_length or not (value or allow_empty):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class TaskSubmission:
+    result: TaskResult
+    note: str = ""
+    corrections: tuple[PersonCorrection, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_json(cls, doc: object) -> TaskSubmission:
+        if not isinstance(doc, dict):
+            raise InvalidSubmission("the body must be a JSON object")
+        try:
+            result = TaskResult(doc.get("result"))
+        except ValueError:
+            raise InvalidSubmission(f"result must be one of {[r.value for r in TaskResult]}") from None
+        note = doc.get("note", "")
+        if not _storable_text(note, 2000, allow_empty=True):
+            raise InvalidSubmission("note must be text (valid Unicode) of at most 2000 characters")
+        raw = doc.get("corrections", [])
+        if not isinstance(raw, list) or len(raw) > 20:
+            raise InvalidSubmission("corrections must be a list of at most 20 items")
+        corrections = tuple(PersonCorrection.from_json(c) for c in raw)
+        if (result == TaskResult.CORRECTED) != bool(corrections):
+            raise InvalidSubmission("corrections are required with result 'corrected' and only then")
+        if len({c.person_id for c in corrections}) != len(corrections):
+            raise InvalidSubmission("one correction per person")
+        return cls(result=result, note=note, corrections=corrections)
+
+
+@dataclass(frozen=True)
+class GridWorker:
+    subject: str
+    grids: frozenset[str]
+
+
+class TaskFeedback:
+    """Apply a grid worker's result to the task, its finding and the registry."""
+
+    def __init__(
+        self,
+        tasks: VerificationTaskRepository | None = None,
+        store: VerificationResultStore | None = None,
+        homes: HomeRepository | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self._tasks = tasks or VerificationTaskRepository()
+        self._findings = FindingRepository()
+        self._store = store or VerificationResultStore()
+        self._homes = homes or HomeRepository()
+        self._audit = audit or AuditLog()
+
+    def open_task(self, worker: GridWorker, grid_id: str, task_id: str) -> VerificationTask:
+        if grid_id not in worker.grids:
+            raise OutOfScope(f"grid {grid_id} is not one of yours")
+        task = self._tasks.get(grid_id, task_id)
+        if task is None:
+            raise TaskNotFound(f"no task {task_id} in grid {grid_id}")
+        if task.status != TaskStatus.OPEN:
+            raise TaskClosed(f"task {task_id} is already closed ({task.result.value if task.result else 'done'})")
+        return task
+
+    def _resolve(
+        self, worker: GridWorker, task: VerificationTask, correction: PersonCorrection
+    ) -> tuple[RegistryEntry, RegistryChange]:
+        entry = self._store.registry_entry(correction.person_id)
+        if entry is None:
+            raise InvalidSubmission(f"no person {correction.person_id} in the registry")
+        related = correction.person_id == task.person_id or entry.registered_home_id == task.home_id
+        if not related and entry.registered_grid_id not in worker.grids:
+            raise OutOfScope(f"person {correction.person_id} is neither part of this task nor registered in your grids")
+        if entry.version != correction.seen_version:
+            raise CorrectionConflict(
+                f"person {correction.person_id} changed since you saw them (version {correction.seen_version}, "
+                f"now {entry.version}); reload the roster and check again",
+                person_id=correction.person_id,
+                current_version=entry.version,
+            )
+        home_id, grid_id = entry.registered_home_id, entry.registered_grid_id
+        if correction.registered_home_id is not _UNSET:
+            home_id = correction.registered_home_id
+            grid_id = None
+            if home_id is not None:
+                home = self._homes.get(home_id)
+                if home is None:
+                    raise InvalidSubmission(f"no home {home_id} in the property records")
+                grid_id = home.grid_id
+        groups = frozenset(g.value for g in correction.key_groups) if correction.key_groups is not None else None
+        return entry, RegistryChange(correction.person_id, entry.version, home_id, grid_id, groups)
+
+    def submit(
+        self, worker: GridWorker, grid_id: str, task_id: str, submission: TaskSubmission, request_id: str | None = None
+    ) -> VerificationTask:
+        task = self.open_task(worker, grid_id, task_id)
+        resolved = [self._resolve(worker, task, c) for c in submission.corrections]
+        changes = [change for _, change in resolved]
+        at = city_now()
+        detail = {
+            "note": submission.note,
+            "corrections": [_change_record(entry, change) for entry, change in resolved],
+        }
+        # "not reachable" leaves the finding open (the next task run schedules another visit).
+        closes_finding = (
+            submission.result != TaskResult.NOT_REACHABLE and self._findings.get(task.finding_id) is not None
+        )
+        try:
+            self._store.commit(task, submission.result, detail, worker.subject, at, changes, closes_finding)
+        except StaleRegistryEntry as stale:
+            current = self._store.registry_entry(stale.person_id)
+            raise CorrectionConflict(
+                f"person {stale.person_id} was changed by someone else while you submitted; reload and check again",
+                person_id=stale.person_id,
+                current_version=current.version if current else None,
+            ) from None
+        except TaskNoLongerOpen:
+            raise TaskClosed(f"task {task_id} was closed by another submission") from None
+        for entry, change in resolved:
+            self._audit.record(
+                worker.subject,
+                "registry.corrected",
+                f"person#{entry.person_id}",
+                request_id=request_id,
+                detail={"task_id": task.task_id, "finding_id": task.finding_id, **_change_record(entry, change)},
+            )
+        self._audit.record(
+            worker.subject,
+            f"task.{submission.result.value}",
+            f"task#{task.task_id}",
+            request_id=request_id,
+            detail={"grid_id": task.grid_id, "finding_id": task.finding_id, "note": submission.note},
+        )
+        if closes_finding:
+            self._audit.record(
+                worker.subject,
+                "finding.closed",
+                f"finding#{task.finding_id}",
+                request_id=request_id,
+                detail={"task_id": task.task_id, "result": submission.result.value},
+            )
+        return self._tasks.get(grid_id, task_id)
+
+
+def _change_record(entry: RegistryEntry, change: RegistryChange) -> dict:
+    """Before and after of a correction, for the task's result and the audit log."""
+    before = {"registered_home_id": entry.registered_home_id, "key_groups": sorted(entry.key_groups)}
+    after = {
+        "registered_home_id": change.registered_home_id,
+        "key_groups": sorted(change.key_groups) if change.key_groups is not None else sorted(entry.key_groups),
+    }
+    return {"person_id": entry.person_id, "version_seen": entry.version, "before": before, "after": after}

@@ -1,0 +1,1 @@
+"""Operations on the running system (key rotation)."""

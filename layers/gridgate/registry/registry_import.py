@@ -1,0 +1,708 @@
+"""Import a data-center registry export (CSV) into the registries, validated and idempotent.
+
+The export is a directory with ``persons.csv``, ``homes.csv`` and ``ownership.csv`` and,
+optionally, ``faces.csv`` (population-registry face templates as dlib encodings, stored as the
+LEGACY encoder's) and ``face_photos.csv`` (population-registry face PHOTOS, files under the
+export's ``photos/`` folder: each is encoded during validation by the CURRENT encoder, exactly as
+an app enrolment is, and only the encoding is kept: the photo is never written anywhere). A photo
+replaces the person's legacy encoding from an earlier import, which is how the population
+registry migrates to the current encoder (issue 12). docs/registry-import.md defines every column. The import runs in two phases:
+
+1. **Validate everything, write nothing.** Each file must be UTF-8 CSV with exactly the
+   documented header; otherwise the whole import is refused (`ImportRefused`) before a single
+   write, whatever the other files hold. Then every row is checked (ID-number check digit,
+   dates, floor area, references to homes, estates and people, duplicates) and each bad row is
+   reported with its file, line and reason.
+2. **Upsert the good rows.** People are matched by the keyed hash of their ID number, homes by
+   id, ownership by (person, home), faces by (person, source). Each is compared with what is
+   stored and written only when something differs, so importing the same files again changes
+   nothing. Every write is audited (who, what, which file and line; never the personal data).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import math
+import struct
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pynamodb.exceptions import DoesNotExist
+
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.repositories import (
+    FaceTemplateRepository,
+    OwnershipRepository,
+    PersonRepository,
+    PlaceRepository,
+    home_from_item,
+    home_to_item,
+    ownership_to_item,
+)
+from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
+from gridgate.clock import now as city_now
+from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
+from gridgate.domain.model import (
+    LEGACY_ENCODER_ID,
+    FaceTemplate,
+    Home,
+    KeyGroup,
+    Ownership,
+    Person,
+    PlaceKind,
+    Registry,
+)
+from gridgate.refusals import Invalid
+from gridgate.residents.estate_changes import estate_changed
+from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
+
+#: The files of an export and their exact columns (any order). faces.csv is optional.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "persons.csv": (
+        "id_number",
+        "name",
+        "sex",
+        "birth_date",
+        "registries",
+        "registered_home_id",
+        "phone",
+        "key_groups",
+    ),
+    "homes.csv": ("home_id", "estate_id", "building_id", "unit", "floor", "room", "floor_area_m2"),
+    "ownership.csv": ("owner_id_number", "home_id", "since", "until"),
+    "faces.csv": ("id_number", "encoding_base64", "consent_at"),
+    "face_photos.csv": ("id_number", "photo_file", "consent_at"),
+}
+#: Where face_photos.csv's files are, inside the export directory.
+PHOTO_FOLDER = "photos"
+REQUIRED_FILES = ("persons.csv", "homes.csv", "ownership.csv")
+MIN_FLOOR_AREA_M2, MAX_FLOOR_AREA_M2 = 5.0, 2000.0
+ENCODING_BYTES = 128 * 4  # face_recognition: 128 float32, little-endian
+_LIST_SEPARATOR = ";"
+_MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+class ImportRefused(Invalid):
+    """A file of the export is unusable as a whole; nothing was written."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__("import_refused", f"{file}: {reason} (nothing was imported)", file=file)
+        self.file = file
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, per entity ("person", "home", "ownership", "face")."""
+
+    import_id: str
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    rejected: Counter = field(default_factory=Counter)  # per file
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values())
+
+    def summary(self) -> dict:
+        return {
+            "import_id": self.import_id,
+            "created": dict(self.created),
+            "updated": dict(self.updated),
+            "unchanged": dict(self.unchanged),
+            "rejected": dict(self.rejected),
+        }
+
+
+# --- phase 1a: files ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    values: dict[str, str]
+
+
+#: The column `gridgate import --errors` adds to the rejected rows it writes back out; an import
+#: ignores it, so staff correct those files and import them again as they are.
+REASON_COLUMN = "rejected_because"
+
+
+def read_export_file(
+    path: Path, columns: tuple[str, ...], encoding: str = "utf-8"
+) -> tuple[list[_Row], list[RowError]]:
+    """The data rows of one export file (with their physical line numbers) and rows of the wrong
+    width. Raises `ImportRefused` when the file as a whole is not the documented CSV.
+
+    `encoding` is the file's: UTF-8 by default (a byte-order mark is skipped); exports from
+    older city systems are often GB18030/GBK, which staff name with ``--encoding gb18030``."""
+    name = path.name
+    raw = path.read_bytes()
+    if len(raw) > _MAX_FILE_BYTES:
+        raise ImportRefused(name, f"file is larger than {_MAX_FILE_BYTES // 2**20} MB")
+    if not raw.strip():
+        raise ImportRefused(name, "file is empty")
+    if b"\x00" in raw:
+        raise ImportRefused(name, "file is binary, not a text CSV file")
+    codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(
+            name, f"file is not {encoding.upper()} (invalid byte at offset {exc.start}; try --encoding gb18030?)"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [column.strip() for column in next(reader)]
+        rows, errors = [], []
+        reason_at = header.index(REASON_COLUMN) if REASON_COLUMN in header else None
+        if reason_at is not None:
+            del header[reason_at]
+        _check_header(name, header, columns)
+        line = reader.line_num
+        for values in reader:
+            first_line, line = line + 1, reader.line_num
+            if reason_at is not None and len(values) == len(header) + 1:
+                del values[reason_at]
+            if not any(value.strip() for value in values):
+                continue  # blank lines are not rows
+            if len(values) != len(header):
+                errors.append(RowError(name, first_line, f"expected {len(header)} fields, found {len(values)}"))
+                continue
+            rows.append(_Row(first_line, {h: v.strip() for h, v in zip(header, values)}))
+    except csv.Error as exc:
+        raise ImportRefused(name, f"not valid CSV near line {reader.line_num}: {exc}") from None
+    return rows, errors
+
+
+def _check_header(name: str, header: list[str], columns: tuple[str, ...]) -> None:
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    missing = [c for c in columns if c not in header]
+    unexpected = [c for c in header if c not in columns]
+    problems = []
+    if duplicated:
+        problems.append(f"duplicated columns {duplicated}")
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if unexpected:
+        problems.append(f"unexpected columns {unexpected}")
+    if problems:
+        raise ImportRefused(name, "wrong header: " + "; ".join(problems) + f" (expected {list(columns)})")
+
+
+# --- phase 1b: rows ---------------------------------------------------------------------------------
+
+
+class _Reject(Exception):
+    """A row's reason for rejection."""
+
+
+def _date(text: str, column: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _Reject(f"bad date in {column}: {text!r} (expected YYYY-MM-DD)") from None
+
+
+def _id_number(text: str, column: str) -> str:
+    number = normalise_id_number(text)
+    problem = id_number_problem(number)
+    if problem:
+        raise _Reject(f"{column}: {problem}")
+    return number
+
+
+def _names(text: str, allowed: type, column: str) -> frozenset:
+    values = [v.strip() for v in text.split(_LIST_SEPARATOR) if v.strip()]
+    try:
+        return frozenset(allowed(v) for v in values)
+    except ValueError:
+        choices = ", ".join(m.value for m in allowed)
+        raise _Reject(f"bad {column}: {text!r} (use {choices}, separated by ';')") from None
+
+
+@dataclass
+class _Parsed:
+    """Validated rows by key, with the line each came from."""
+
+    homes: dict[str, tuple[int, Home]] = field(default_factory=dict)
+    persons: dict[str, tuple[int, Person]] = field(default_factory=dict)  # by ID number
+    ownerships: dict[tuple[str, str], tuple[int, str, str, date, date | None]] = field(default_factory=dict)
+    # by ID number: (line, encoding, consent, encoder id, file)
+    faces: dict[str, tuple[int, bytes, datetime, str, str]] = field(default_factory=dict)
+
+
+class _Validator:
+    """Row checks that need the stored registries: known estates, buildings, homes and people."""
+
+    def __init__(self, protector: IdentifierProtector, report: ImportReport) -> None:
+        self._protector = protector
+        self._report = report
+        self._places = PlaceRepository()
+        self._place_cache: dict[str, object] = {}
+        self._stored_homes: dict[str, Home | None] = {}
+        self._stored_people: dict[str, str | None] = {}
+
+    def reject(self, file: str, line: int, reason: str) -> None:
+        self._report.errors.append(RowError(file, line, reason))
+        self._report.rejected[file] += 1
+
+    def each(self, file: str, rows: list[_Row], check: Callable[[_Row], None]) -> None:
+        for row in rows:
+            try:
+                check(row)
+            except _Reject as exc:
+                self.reject(file, row.line, str(exc))
+
+    def place(self, place_id: str):
+        if place_id not in self._place_cache:
+            self._place_cache[place_id] = self._places.get(place_id)
+        return self._place_cache[place_id]
+
+    def stored_home(self, home_id: str) -> Home | None:
+        if home_id not in self._stored_homes:
+            try:
+                self._stored_homes[home_id] = home_from_item(HomeTable.get(home_id))
+            except DoesNotExist:
+                self._stored_homes[home_id] = None
+        return self._stored_homes[home_id]
+
+    def stored_person_id(self, id_number: str) -> str | None:
+        if id_number not in self._stored_people:
+            hits = PersonTable.by_id_hash.query(self._protector.lookup_hash(id_number), limit=1)
+            self._stored_people[id_number] = next((hit.person_id for hit in hits), None)
+        return self._stored_people[id_number]
+
+
+def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Parsed, directory: Path) -> None:
+    def home_row(row: _Row) -> None:
+        v = row.values
+        home_id = v["home_id"]
+        if not home_id or len(home_id) > 64 or "#" in home_id:
+            raise _Reject(f"bad home_id {home_id!r} (1-64 characters, no '#')")
+        if home_id in parsed.homes:
+            raise _Reject(f"duplicate home_id {home_id} (first on line {parsed.homes[home_id][0]})")
+        estate = validator.place(v["estate_id"])
+        if estate is None or estate.kind != PlaceKind.ESTATE:
+            raise _Reject(f"unknown estate {v['estate_id']!r}")
+        building = validator.place(v["building_id"])
+        if building is None or building.kind != PlaceKind.BUILDING:
+            raise _Reject(f"unknown building {v['building_id']!r}")
+        if building.parent_id != estate.place_id:
+            raise _Reject(f"building {building.place_id} is not in estate {estate.place_id}")
+        if not v["unit"] or not v["room"]:
+            raise _Reject("unit and room must not be empty")
+        try:
+            floor = int(v["floor"])
+        except ValueError:
+            raise _Reject(f"bad floor {v['floor']!r} (a whole number)") from None
+        if not -5 <= floor <= 200:
+            raise _Reject(f"bad floor {floor} (-5 to 200)")
+        try:
+            area = float(v["floor_area_m2"])
+        except ValueError:
+            area = math.nan
+        if not MIN_FLOOR_AREA_M2 <= area <= MAX_FLOOR_AREA_M2:
+            raise _Reject(f"bad floor area {v['floor_area_m2']!r} (m², {MIN_FLOOR_AREA_M2:g} to {MAX_FLOOR_AREA_M2:g})")
+        grid_id = estate.ancestor(PlaceKind.GRID)
+        home = Home(
+            home_id, estate.place_id, building.place_id, v["unit"], floor, v["room"], round(area, 2), grid_id or ""
+        )
+        parsed.homes[home_id] = (row.line, home)
+
+    def known_home(home_id: str) -> bool:
+        return home_id in parsed.homes or validator.stored_home(home_id) is not None
+
+    def person_row(row: _Row) -> None:
+        v = row.values
+        number = _id_number(v["id_number"], "id_number")
+        if number in parsed.persons:
+            raise _Reject(f"duplicate id_number (first on line {parsed.persons[number][0]})")
+        name = v["name"]
+        if not name or len(name) > 50:
+            raise _Reject("name must have 1 to 50 characters")
+        if v["sex"] not in ("M", "F"):
+            raise _Reject(f"bad sex {v['sex']!r} (M or F)")
+        if v["sex"] != sex_of(number):
+            raise _Reject("sex does not match the ID number")
+        if _date(v["birth_date"], "birth_date") != birth_date(number):
+            raise _Reject("birth_date does not match the ID number")
+        registries = _names(v["registries"], Registry, "registries")
+        if not registries:
+            raise _Reject("registries must name at least one registry (app, population)")
+        home_id = v["registered_home_id"] or None
+        if home_id and not known_home(home_id):
+            raise _Reject(f"unknown home {home_id!r} in registered_home_id")
+        phone = v["phone"] or None
+        if phone and not (len(phone) == 11 and phone.isascii() and phone.isdigit() and phone[0] == "1"):
+            raise _Reject(f"bad phone {phone!r} (11 digits, starting with 1)")
+        key_groups = _names(v["key_groups"], KeyGroup, "key_groups")
+        person = Person(
+            person_id="",
+            name=name,
+            id_number=number,
+            registries=registries,
+            birth_year=birth_date(number).year,
+            sex=v["sex"],
+            registered_home_id=home_id,
+            phone=phone,
+            key_groups=key_groups,
+        )
+        parsed.persons[number] = (row.line, person)
+
+    def known_person(number: str) -> bool:
+        return number in parsed.persons or validator.stored_person_id(number) is not None
+
+    def ownership_row(row: _Row) -> None:
+        v = row.values
+        number = _id_number(v["owner_id_number"], "owner_id_number")
+        if not known_person(number):
+            raise _Reject("unknown person in owner_id_number")
+        home_id = v["home_id"]
+        if not known_home(home_id):
+            raise _Reject(f"unknown home {home_id!r}")
+        since = _date(v["since"], "since")
+        until = _date(v["until"], "until") if v["until"] else None
+        if until is not None and until <= since:
+            raise _Reject("bad date: until must be after since")
+        key = (number, home_id)
+        if key in parsed.ownerships:
+            raise _Reject(f"duplicate ownership of {home_id} (first on line {parsed.ownerships[key][0]})")
+        parsed.ownerships[key] = (row.line, number, home_id, since, until)
+
+    def face_person(row: _Row, file: str) -> tuple[str, datetime]:
+        v = row.values
+        number = _id_number(v["id_number"], "id_number")
+        if not known_person(number):
+            raise _Reject("unknown person in id_number")
+        if number in parsed.faces:
+            first_line, *_, first_file = parsed.faces[number]
+            raise _Reject(f"duplicate face for this person (first on line {first_line} of {first_file})")
+        try:
+            consent_at = datetime.fromisoformat(v["consent_at"])
+        except ValueError:
+            raise _Reject(f"bad consent_at {v['consent_at']!r} (ISO time with offset)") from None
+        if consent_at.tzinfo is None:
+            raise _Reject("bad consent_at: give the UTC offset, e.g. 2024-05-01T10:00:00+08:00")
+        return number, consent_at.astimezone(UTC)
+
+    def face_row(row: _Row) -> None:
+        number, consent_at = face_person(row, "faces.csv")
+        try:
+            encoding = base64.b64decode(row.values["encoding_base64"], validate=True)
+        except ValueError:
+            raise _Reject("bad face encoding: not base64") from None
+        if len(encoding) != ENCODING_BYTES or not all(map(math.isfinite, struct.unpack("<128f", encoding))):
+            raise _Reject(f"bad face encoding: need {ENCODING_BYTES} bytes of 128 finite float32")
+        parsed.faces[number] = (row.line, encoding, consent_at, LEGACY_ENCODER_ID, "faces.csv")
+
+    def face_photo_row(row: _Row) -> None:
+        number, consent_at = face_person(row, "face_photos.csv")
+        name = row.values["photo_file"]
+        folder = (directory / PHOTO_FOLDER).resolve()
+        path = (folder / name).resolve()
+        if not name or path.parent != folder:
+            raise _Reject(f"bad photo_file {name!r}: a file name inside {PHOTO_FOLDER}/")
+        if not path.is_file():
+            raise _Reject(f"photo_file {name!r} is not in {PHOTO_FOLDER}/")
+        # The face stack loads on first use only: exports without photos need no numpy or models.
+        from gridgate.faces.pipeline import probe_face
+        from gridgate.faces.rejections import FaceInputRejected
+        from gridgate.residents.face_enrolment import ENROLMENT_POLICY
+
+        try:
+            probe = probe_face(path.read_bytes(), ENROLMENT_POLICY)
+        except FaceInputRejected as rejected:
+            raise _Reject(f"photo_file {name!r} refused: {rejected.code} ({rejected.message})") from None
+        encoding = probe.encoding.astype("<f4").tobytes()
+        parsed.faces[number] = (row.line, encoding, consent_at, probe.encoder_id, "face_photos.csv")
+
+    validator.each("homes.csv", files["homes.csv"], home_row)
+    validator.each("persons.csv", files["persons.csv"], person_row)
+    validator.each("ownership.csv", files["ownership.csv"], ownership_row)
+    validator.each("faces.csv", files.get("faces.csv", []), face_row)
+    validator.each("face_photos.csv", files.get("face_photos.csv", []), face_photo_row)
+
+
+# --- phase 2: writes ------------------------------------------------------------------------------
+
+
+def _person_id_for(protector: IdentifierProtector, id_number: str) -> str:
+    """A new person's id: derived from the keyed hash, so a re-import finds the same id and the id
+    reveals nothing about the ID number."""
+    return "R" + protector.lookup_hash(id_number)[:15].upper()
+
+
+class RegistryImport:
+    """Runs one import of an export directory on behalf of `actor` (audited)."""
+
+    def __init__(
+        self, protector: IdentifierProtector, actor: str = "data-center", audit: AuditLog | None = None
+    ) -> None:
+        self._protector = protector
+        self._actor = actor
+        self._audit = audit or AuditLog()
+        self._persons = PersonRepository(protector)
+        self._ownerships = OwnershipRepository()
+        self._faces = FaceTemplateRepository()
+        self._grants = GrantRepository()
+        self._places = PlaceRepository()
+
+    def run(self, directory: Path | str, *, request_id: str | None = None, encoding: str = "utf-8") -> ImportReport:
+        directory = Path(directory)
+        files, row_errors, digest = self._read_files(directory, encoding)
+        report = ImportReport(import_id=digest)
+        for error in row_errors:
+            report.errors.append(error)
+            report.rejected[error.file] += 1
+        parsed = _Parsed()
+        _validate(files, _Validator(self._protector, report), parsed, directory)
+        report.errors.sort(key=lambda e: (list(COLUMNS).index(e.file), e.line))
+        self._request_id = request_id
+        self._report = report
+        touched_estates: set[str] = set()
+        for line, home in parsed.homes.values():
+            self._upsert_home(line, home)
+        person_ids = {number: self._upsert_person(line, person) for number, (line, person) in parsed.persons.items()}
+        resolve = lambda number: person_ids.get(number) or self._persons.find_id_by_id_number(number)  # noqa: E731
+        for line, number, home_id, since, until in parsed.ownerships.values():
+            if self._upsert_ownership(line, resolve(number), home_id, since, until):
+                touched_estates.add(self._home_estate(home_id, parsed))
+        for number, (line, encoding, consent_at, encoder_id, file) in parsed.faces.items():
+            person_id = resolve(number)
+            if self._upsert_face(line, person_id, encoding, consent_at, encoder_id, file):
+                touched_estates |= self._estates_of(person_id)
+        for estate_id in sorted(touched_estates):
+            estate_changed(estate_id, self._places)
+        self._audit.record(
+            self._actor,
+            "registry_import.run",
+            f"import#{digest}",
+            request_id=request_id,
+            detail={**report.summary(), "errors": len(report.errors), "directory": directory.name},
+        )
+        return report
+
+    # -- files
+
+    @staticmethod
+    def _read_files(directory: Path, encoding: str = "utf-8") -> tuple[dict[str, list[_Row]], list[RowError], str]:
+        if not directory.is_dir():
+            raise ImportRefused(str(directory), "not a directory")
+        files: dict[str, list[_Row]] = {}
+        errors: list[RowError] = []
+        digest = hashlib.sha256()
+        for name, columns in COLUMNS.items():
+            path = directory / name
+            if not path.exists():
+                if name in REQUIRED_FILES:
+                    raise ImportRefused(name, "file is missing from the export")
+                continue
+            rows, bad = read_export_file(path, columns, encoding)
+            files[name] = rows
+            errors.extend(bad)
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+        return files, errors, digest.hexdigest()[:16]
+
+    # -- upserts: compare, then write only what differs
+
+    def _count(
+        self, entity: str, outcome: str, subject: str, line: int, file: str, fields: list[str] | None = None
+    ) -> None:
+        getattr(self._report, outcome)[entity] += 1
+        if outcome == "unchanged":
+            return
+        detail = {"import_id": self._report.import_id, "file": file, "line": line}
+        if fields:
+            detail["fields"] = fields
+        self._audit.record(
+            self._actor, f"registry_import.{entity}.{outcome}", subject, request_id=self._request_id, detail=detail
+        )
+
+    def _upsert_home(self, line: int, home: Home) -> None:
+        subject = f"home#{home.home_id}"
+        try:
+            item = HomeTable.get(home.home_id)
+        except DoesNotExist:
+            home_to_item(home).save(condition=HomeTable.home_id.does_not_exist())
+            self._count("home", "created", subject, line, "homes.csv")
+            return
+        stored = home_from_item(item)
+        changed = [name for name in home.__dataclass_fields__ if getattr(stored, name) != getattr(home, name)]
+        if not changed:
+            self._count("home", "unchanged", subject, line, "homes.csv")
+            return
+        # update in place: the grant counter (granted_count) is not the registry's to reset
+        item.update(actions=[getattr(HomeTable, name).set(getattr(home, name)) for name in changed])
+        self._count("home", "updated", subject, line, "homes.csv", changed)
+
+    def _upsert_person(self, line: int, person: Person) -> str:
+        grid_id = self._registered_grid(person.registered_home_id)
+        person_id = self._persons.find_id_by_id_number(person.id_number)
+        if person_id is None:
+            person_id = _person_id_for(self._protector, person.id_number)
+            item = self._persons.to_item(replace(person, person_id=person_id), grid_id)
+            item.save()  # versioned: refuses to overwrite an existing item
+            self._count("person", "created", f"person#{person_id}", line, "persons.csv")
+            return person_id
+        item = PersonTable.get(person_id, consistent_read=True)
+        stored = self._persons.from_item(item)
+        # registries are only ever added by an import (leaving one is a separate, audited act)
+        new = replace(
+            person, person_id=person_id, version=stored.version, registries=stored.registries | person.registries
+        )
+        fields = ("name", "registries", "birth_year", "sex", "registered_home_id", "phone", "key_groups")
+        changed = [name for name in fields if getattr(stored, name) != getattr(new, name)]
+        if item.registered_grid_id != grid_id:
+            changed.append("registered_grid_id")
+        if not changed:
+            self._count("person", "unchanged", f"person#{person_id}", line, "persons.csv")
+            return person_id
+        sealed = self._persons.to_item(new, grid_id)
+        actions = []
+        for name in changed:
+            attribute = {"name": "name_enc", "phone": "phone_enc"}.get(name, name)
+            value = getattr(sealed, attribute)
+            column = getattr(PersonTable, attribute)
+            actions.append(column.set(value) if value is not None else column.remove())
+        actions.append(PersonTable.updated_at.set(city_now()))
+        item.update(actions=actions)  # conditional on the version read above
+        self._count("person", "updated", f"person#{person_id}", line, "persons.csv", changed)
+        return person_id
+
+    def _registered_grid(self, home_id: str | None) -> str | None:
+        if not home_id:
+            return None
+        try:
+            return HomeTable.get(home_id, attributes_to_get=["grid_id"]).grid_id
+        except DoesNotExist:
+            return None
+
+    def _upsert_ownership(self, line: int, person_id: str, home_id: str, since: date, until: date | None) -> bool:
+        subject = f"ownership#{person_id}#{home_id}"
+        estate_id = HomeTable.get(home_id, attributes_to_get=["estate_id"]).estate_id
+        wanted = Ownership(person_id, home_id, estate_id, since, until)
+        try:
+            item = OwnershipTable.get(person_id, home_id)
+        except DoesNotExist:
+            ownership_to_item(wanted).save()
+            self._count("ownership", "created", subject, line, "ownership.csv")
+            return True
+        stored = (item.estate_id, item.since, item.until)
+        target = (estate_id, since.isoformat(), until.isoformat() if until else None)
+        if stored == target:
+            self._count("ownership", "unchanged", subject, line, "ownership.csv")
+            return False
+        ownership_to_item(wanted).save()
+        fields = [name for name, a, b in zip(("estate_id", "since", "until"), stored, target) if a != b]
+        self._count("ownership", "updated", subject, line, "ownership.csv", fields)
+        return True
+
+    def _upsert_face(
+        self, line: int, person_id: str, encoding: bytes, consent_at: datetime, encoder_id: str, file: str
+    ) -> bool:
+        subject = f"face#{person_id}"
+        template = FaceTemplate(person_id, Registry.POPULATION, 0, encoding, consent_at, encoder=encoder_id)
+        stored = [
+            t for t in self._faces.for_person(person_id) if t.source == Registry.POPULATION and t.template_no == 0
+        ]
+        if stored and (stored[0].encoding, stored[0].consent_at, stored[0].encoder) == (
+            encoding,
+            consent_at,
+            encoder_id,
+        ):
+            self._count("face", "unchanged", subject, line, file)
+            return False
+        self._faces.add(template)
+        self._count("face", "updated" if stored else "created", subject, line, file)
+        return True
+
+    def _home_estate(self, home_id: str, parsed: _Parsed) -> str:
+        if home_id in parsed.homes:
+            return parsed.homes[home_id][1].estate_id
+        return HomeTable.get(home_id, attributes_to_get=["estate_id"]).estate_id
+
+    def _estates_of(self, person_id: str) -> set[str]:
+        """Estates whose face gallery may hold the person: owned homes and active grants."""
+        estates = {o.estate_id for o in self._ownerships.for_person(person_id)}
+        return estates | {g.estate_id for g in self._grants.active_for_grantee(person_id)}
+
+
+def import_registry_export(
+    directory: Path | str,
+    protector: IdentifierProtector,
+    *,
+    actor: str = "data-center",
+    request_id: str | None = None,
+    encoding: str = "utf-8",
+) -> ImportReport:
+    """Validate and import one export directory. Raises `ImportRefused` (writing nothing) when a
+    file is malformed; otherwise returns the report (bad rows are in `report.errors`)."""
+    return RegistryImport(protector, actor=actor).run(directory, request_id=request_id, encoding=encoding)
+
+
+def write_rejected_rows(
+    directory: Path | str, errors: list[RowError], out: Path | str, encoding: str = "utf-8"
+) -> dict[str, int]:
+    """Write the rejected rows back out as an export of their own, for staff to correct and
+    import again: one file per export file (the same columns, plus `REASON_COLUMN` saying why;
+    required files are written with their header even when none of their rows was rejected, so
+    the folder is a complete export). Files are UTF-8 with a byte-order mark, which Excel needs
+    to show Chinese. Rows of the wrong width are written as they were read. Returns rows per file."""
+    directory, out = Path(directory), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    reasons: dict[str, dict[int, list[str]]] = {}
+    for error in errors:
+        reasons.setdefault(error.file, {}).setdefault(error.line, []).append(error.reason)
+    written = {}
+    for name, columns in COLUMNS.items():
+        wanted = reasons.get(name, {})
+        if not wanted and name not in REQUIRED_FILES:
+            continue
+        raw_lines = {}
+        if wanted and (directory / name).exists():
+            text = (
+                (directory / name)
+                .read_bytes()
+                .decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
+            )
+            reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+            header = next(reader, [])
+            line = reader.line_num
+            for values in reader:
+                first_line, line = line + 1, reader.line_num
+                if first_line in wanted:
+                    by_name = dict(zip([h.strip() for h in header], values))
+                    raw_lines[first_line] = (
+                        [by_name.get(c, "") for c in columns]
+                        if len(values) == len(header)
+                        else (values + [""] * len(columns))[: len(columns)]
+                    )
+        with (out / name).open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*columns, REASON_COLUMN])
+            for line in sorted(wanted):
+                writer.writerow([*raw_lines.get(line, [""] * len(columns)), f"line {line}: " + "; ".join(wanted[line])])
+        written[name] = len(wanted)
+    return written

@@ -1,0 +1,74 @@
+"""Who may enter an estate, derived at the moment it is asked (paper §3.1.2).
+
+- Owners: straight from the property records' current ownerships; no grant row exists or is
+  needed, and the right ends the day the ownership ends.
+- Family and tenants: from grants that are active and inside their dates at that instant, and
+  whose grantor still owns the home then. The grant is re-read with a strongly consistent read, so
+  a revocation stops the very next decision; an expired grant stops at local midnight after its
+  last day, whether or not a job has marked it. A grant lasts "until the owner stops owning"
+  (docs/policy.md): the grantor's ownership is part of the right, so a sold home's tenant stops at
+  the next decision, not when nightly reconciliation gets round to revoking the grant.
+
+Grant dates are the city's civil dates (`Settings.city_timezone`), so "ends on the 3rd" means
+until midnight of the 3rd in the city, whatever the server's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.repositories import OwnershipRepository
+from gridgate.config import get_settings
+from gridgate.domain.policy import local_date
+from gridgate.domain.rights import Right, granted_right, owner_right, strongest
+
+__all__ = ["Right", "effective_right", "people_with_rights"]
+
+
+def effective_right(
+    person_id: str,
+    estate_id: str,
+    at: datetime,
+    *,
+    ownerships: OwnershipRepository | None = None,
+    grants: GrantRepository | None = None,
+) -> Right | None:
+    """The strongest right `person_id` has at `estate_id` at instant `at`, or None."""
+    today = local_date(at, get_settings().city_timezone)
+    owned = (ownerships or OwnershipRepository()).current_for_person(person_id, today)
+    rights = [owner_right(o) for o in owned if o.estate_id == estate_id]
+    if not rights:  # an owner needs no grant look-up
+        ownerships = ownerships or OwnershipRepository()
+        active = (grants or GrantRepository()).active_for_grantee(person_id)
+        rights = [
+            granted_right(g)
+            for g in active
+            if g.estate_id == estate_id and g.is_effective(today) and ownerships.owns(g.granted_by, g.home_id, today)
+        ]
+    return strongest(rights)
+
+
+def people_with_rights(
+    estate_id: str,
+    on: date,
+    *,
+    ownerships: OwnershipRepository | None = None,
+    grants: GrantRepository | None = None,
+) -> dict[str, Right]:
+    """Everyone with a right at the estate on a (local) day, with their strongest right.
+
+    Two index queries for the whole estate. It is evaluated per day (the offline snapshot asks for
+    each day it covers), so an ownership known to end tomorrow ends its grants' rights tomorrow. This is the gate's face-gallery membership; the
+    decision itself still asks `effective_right`, so a grant revoked after the gallery was built
+    never opens the gate.
+    """
+    by_person: dict[str, list[Right]] = {}
+    owners_of: set[tuple[str, str]] = set()  # (person, home) owned on `on`: a grant needs its grantor among them
+    for ownership in (ownerships or OwnershipRepository()).current_in_estate(estate_id, on):
+        by_person.setdefault(ownership.person_id, []).append(owner_right(ownership))
+        owners_of.add((ownership.person_id, ownership.home_id))
+    for grant in (grants or GrantRepository()).active_in_estate(estate_id):
+        if grant.is_effective(on) and (grant.granted_by, grant.home_id) in owners_of:
+            by_person.setdefault(grant.grantee_id, []).append(granted_right(grant))
+    return {person_id: strongest(rights) for person_id, rights in by_person.items()}

@@ -1,0 +1,244 @@
+"""Residents enrol, replace and withdraw their own face through the city app (paper §3.1.1 (a)).
+
+What is kept is the 128-number encoding with the consent time, never the photo: the selfie is
+decoded, checked and encoded in memory and then dropped.
+
+- Enrol: the selfie must hold exactly ONE face (no second face of any size the detector can
+  find) at least `ENROLMENT_POLICY.min_face_px` wide. Each enrolment adds a template; a person
+  keeps at most `MAX_APP_TEMPLATES`, and beyond that the one with the oldest consent is
+  replaced. Several photos of a person raise the share of their gate attempts that are
+  accepted (docs/face-matching.md: protocol B vs A).
+- Replace: the new selfie becomes the person's only app template (e.g. after a change of looks).
+- Withdraw: every app-registry template of the person is deleted from the table the gate reads.
+  Population-registry templates are the city registry's record, imported with their source
+  marked; they are not the app's to delete, and the status call says how many exist.
+
+Encoder migration (issue 12): templates stored by the legacy dlib encoder keep opening the gate
+until replaced, and `FaceStatus.reenrolment_required` asks their owner (through ``GET /faces/me``)
+for a new selfie. An enrolment by the current encoder removes the person's legacy app templates:
+once a current template exists, the legacy ones only add chances for a stranger.
+
+Duplicate-face check: before a selfie is stored, it is compared with every OTHER person's
+templates city-wide (each encoder's templates with that encoder's vector). If another person's
+nearest template is closer than that encoder's one-to-one acceptance threshold (the distance at
+which the gate would take two faces for one person), the selfie is refused with code
+``duplicate_face`` (409) and a ``face.enrol.duplicate_refused`` audit record that names the other
+person for review by data-centre staff (the resident is told why, not who).
+
+Every change bumps the gallery version of each estate the person owns a home in or holds an
+active grant for, so warm gate functions rebuild before their next face decision; every change
+and every status read is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.repositories import (
+    TEMPLATE_SLOTS,
+    FaceTemplateRepository,
+    OwnershipRepository,
+    PlaceRepository,
+)
+from gridgate.clock import now as city_now
+from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
+from gridgate.faces.matcher import RULES, galleries_by_encoder
+from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face
+from gridgate.faces.rejections import FaceRejected
+from gridgate.residents.estate_changes import estate_changed
+
+#: Every slot a person's app templates may use (the gate reads exactly these keys).
+MAX_APP_TEMPLATES = TEMPLATE_SLOTS
+#: Stricter than at the gate: a template is judged against for years, so only a clear, single face.
+#: ``dominance_ratio=0`` makes any second detected face (down to 40 px) refuse the selfie.
+ENROLMENT_POLICY = FacePolicy(min_face_px=80, dominance_ratio=0.0)
+
+
+@dataclass(frozen=True)
+class EnrolledFace:
+    """One stored template as the app may see it: its slot, consent time and face size, no encoding."""
+
+    template_no: int
+    consent_at: datetime
+    face_px: int
+    encoder: str = CURRENT_ENCODER_ID
+
+    def as_dict(self) -> dict:
+        return {
+            "template_no": self.template_no,
+            "consent_at": self.consent_at.isoformat(),
+            "face_px": self.face_px,
+            "encoder": self.encoder,
+        }
+
+
+@dataclass(frozen=True)
+class FaceStatus:
+    app: list[EnrolledFace]
+    population_templates: int
+    #: True while any of the person's templates (app or population) is by a legacy encoder.
+    reenrolment_required: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "app_templates": [face.as_dict() for face in self.app],
+            "max_app_templates": MAX_APP_TEMPLATES,
+            "population_templates": self.population_templates,
+            "current_encoder": CURRENT_ENCODER_ID,
+            "reenrolment_required": self.reenrolment_required,
+        }
+
+
+class DuplicateFace(FaceRejected):
+    """The selfie is another enrolled person's face: one face, one identity."""
+
+    def __init__(self, other_person_id: str, distance: float, threshold: float, encoder_id: str) -> None:
+        super().__init__(
+            "duplicate_face",
+            "this face matches a person already enrolled in the city; it was not stored and is "
+            "held for review by the data centre",
+        )
+        self.other_person_id = other_person_id
+        self.distance = distance
+        self.threshold = threshold
+        self.encoder_id = encoder_id
+
+
+class FaceEnrolment:
+    def __init__(
+        self,
+        *,
+        templates: FaceTemplateRepository | None = None,
+        places: PlaceRepository | None = None,
+        ownerships: OwnershipRepository | None = None,
+        grants: GrantRepository | None = None,
+        audit: AuditLog | None = None,
+        clock: Callable[[], datetime] = city_now,
+    ) -> None:
+        self._templates = templates or FaceTemplateRepository()
+        self._places = places or PlaceRepository()
+        self._ownerships = ownerships or OwnershipRepository()
+        self._grants = grants or GrantRepository()
+        self._audit = audit or AuditLog()
+        self._clock = clock
+
+    def enrol(self, person_id: str, image: bytes, *, replace_all: bool, request_id: str | None) -> EnrolledFace:
+        """Check the selfie and store its encoding; raises `FaceInputRejected` for an unusable image."""
+        probe = probe_face(image, ENROLMENT_POLICY)
+        self._refuse_duplicate(person_id, probe, request_id)
+        existing = self._app_templates(person_id)
+        kept = [] if replace_all else [t for t in existing if t.encoder == probe.encoder_id]
+        if len(kept) < len(existing):
+            # replace, or re-enrolment by the current encoder: legacy templates are retired (issue 12)
+            self._templates.delete_for_person(person_id, Registry.APP)
+            for template in kept:
+                self._templates.add(template)
+        slot = _free_or_oldest_slot(kept)
+        replaced = len(existing) - len(kept) + sum(1 for t in kept if t.template_no == slot)
+        consent_at = self._clock()
+        self._templates.add(
+            FaceTemplate(
+                person_id=person_id,
+                source=Registry.APP,
+                template_no=slot,
+                encoding=np.asarray(probe.encoding, dtype="<f4").tobytes(),
+                consent_at=consent_at,
+                quality=float(probe.face_px),
+                encoder=probe.encoder_id,
+            )
+        )
+        estates = self._invalidate_galleries(person_id)
+        self._audit.record(
+            person_id,
+            "face.replace" if replace_all else "face.enrol",
+            f"person#{person_id}",
+            request_id=request_id,
+            detail={
+                "template_no": slot,
+                "face_px": probe.face_px,
+                "templates_replaced": replaced,
+                "estates_refreshed": sorted(estates),
+            },
+        )
+        return EnrolledFace(slot, consent_at, probe.face_px, probe.encoder_id)
+
+    def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> None:
+        """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face."""
+        others = [t for t in self._templates.everyone() if t.person_id != person_id]
+        for group in galleries_by_encoder(others):
+            threshold = RULES[group.encoder_id].threshold(1)
+            for gallery in (group.app, group.population):
+                nearest = gallery.nearest(probe.encoding_for(group.encoder_id))
+                if nearest is not None and nearest.distance < threshold:
+                    self._audit.record(
+                        person_id,
+                        "face.enrol.duplicate_refused",
+                        f"person#{person_id}",
+                        request_id=request_id,
+                        detail={
+                            "reason": "duplicate_face",
+                            "matches_person": nearest.person_id,
+                            "registry": gallery.registry.value,
+                            "encoder": group.encoder_id,
+                            "distance": round(nearest.distance, 4),
+                            "threshold": round(threshold, 4),
+                            "review": "held",
+                        },
+                    )
+                    raise DuplicateFace(nearest.person_id, nearest.distance, threshold, group.encoder_id)
+
+    def withdraw(self, person_id: str, *, request_id: str | None) -> int:
+        """Delete every app-registry template of the person; returns how many were deleted."""
+        removed = self._templates.delete_for_person(person_id, Registry.APP)
+        estates = self._invalidate_galleries(person_id)
+        self._audit.record(
+            person_id,
+            "face.withdraw",
+            f"person#{person_id}",
+            request_id=request_id,
+            detail={"removed": removed, "estates_refreshed": sorted(estates)},
+        )
+        return removed
+
+    def status(self, person_id: str, *, request_id: str | None) -> FaceStatus:
+        templates = self._templates.for_person(person_id)
+        self._audit.record(person_id, "face.status.read", f"person#{person_id}", request_id=request_id)
+        app = sorted(
+            (
+                EnrolledFace(t.template_no, t.consent_at, int(t.quality), t.encoder)
+                for t in templates
+                if t.source == Registry.APP
+            ),
+            key=lambda face: face.template_no,
+        )
+        return FaceStatus(
+            app,
+            sum(1 for t in templates if t.source == Registry.POPULATION),
+            reenrolment_required=any(t.needs_reenrolment for t in templates),
+        )
+
+    def _app_templates(self, person_id: str) -> list[FaceTemplate]:
+        return [t for t in self._templates.for_person(person_id) if t.source == Registry.APP]
+
+    def _invalidate_galleries(self, person_id: str) -> set[str]:
+        """Bump every estate whose gallery may hold the person: owned homes (current or past) and
+        active grants. A superset is harmless (one extra rebuild); a missed estate is not."""
+        estates = {o.estate_id for o in self._ownerships.for_person(person_id)}
+        estates |= {g.estate_id for g in self._grants.active_for_grantee(person_id)}
+        for estate_id in sorted(estates):
+            estate_changed(estate_id, self._places)
+        return estates
+
+
+def _free_or_oldest_slot(existing: list[FaceTemplate]) -> int:
+    used = {t.template_no for t in existing}
+    free = [n for n in range(MAX_APP_TEMPLATES) if n not in used]
+    if free:
+        return free[0]
+    return min(existing, key=lambda t: t.consent_at).template_no

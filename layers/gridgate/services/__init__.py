@@ -1,1 +1,0 @@
-"""Use cases: thin functions over the domain and the repositories."""

@@ -1,0 +1,1 @@
+"""People's sign-in to the pages through the city identity provider, and their sessions."""
