@@ -20,7 +20,7 @@ from gridgate.adapters.findings import (
     StatisticRepository,
     VerificationTaskRepository,
 )
-from gridgate.adapters.grant_repository import CapReached, GrantRepository
+from gridgate.adapters.grant_repository import CapReached, GrantNotActive, GrantRepository
 from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
@@ -162,7 +162,7 @@ def test_ownership_and_grants(seeded, rows):
     grants.create(grant, cap=granted + 1)
     assert HomeRepository().get(home) and len(grants.of_home(home)) == granted + 1
     grants.revoke(home, grant.grant_id, clock.now())
-    with pytest.raises(Exception):
+    with pytest.raises(GrantNotActive):
         grants.revoke(home, grant.grant_id, clock.now())
     from gridgate.adapters.tables import HomeTable
 

@@ -38,9 +38,8 @@ SUMMARY_METRICS = (
     "occupancy.ratio",
 )
 
-_CSS = (
-    """
-body { font: 14px/1.4 %s; margin: 24px; color: #1a202c; }
+_CSS = """
+body { font: 14px/1.4 {font_stack}; margin: 24px; color: #1a202c; }
 h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid #cbd5e0; padding: 3px 8px; text-align: right; }
@@ -49,11 +48,9 @@ th { background: #edf2f7; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; }
 .card { border: 1px solid #cbd5e0; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
 .card b { display: block; font-size: 20px; }
-svg { width: 100%%; max-width: 760px; height: auto; display: block; }
+svg { width: 100%; max-width: 760px; height: auto; display: block; }
 .table-wrap { overflow-x: auto; }
-"""
-    % FONT_STACK
-)
+""".replace("{font_stack}", FONT_STACK)  # not .format: the CSS is full of braces
 
 
 def wide(stats: pl.DataFrame, level: str) -> pl.DataFrame:

@@ -104,7 +104,9 @@ def _coons_patch(
     `top` and `bottom` run left to right, `left` and `right` top to bottom; the patch is the sum
     of the two ruled surfaces between opposite edges minus the bilinear surface of the corners.
     """
-    t, b, l, r = (_resampled(curve, side) for curve in (top, bottom, left, right))
+    t, b, l, r = (  # noqa: E741 (the Coons-patch letters: top, bottom, left, right)
+        _resampled(curve, side) for curve in (top, bottom, left, right)
+    )
     u = np.linspace(0.0, 1.0, side)[None, :, None]
     v = np.linspace(0.0, 1.0, side)[:, None, None]
     ruled = (1 - v) * t[None] + v * b[None] + (1 - u) * l[:, None] + u * r[:, None]

@@ -1,7 +1,10 @@
-"""The gate side without the cloud: a signed estate snapshot, a local verifier and an event buffer.
+"""What runs on the gate itself: a local verifier over the signed snapshot and an event buffer.
 
-- `snapshot`: the snapshot document, its Ed25519 envelope and its parsing (cloud and gate share it);
-- `buffer`: the gate's durable list of events not yet uploaded;
-- `verifier`: decides with `gridgate.gate.decision` from a snapshot (no copy of the rules);
+It imports nothing cloud-side (an import-linter contract): besides this folder, the device package
+holds `gridgate.gate.decision`, `gridgate.gate.signed_snapshot` and the pure packages.
+
+- `gridgate.gate.signed_snapshot`: the snapshot document and its Ed25519 envelope (cloud and gate share it);
+- `event_buffer`: the gate's durable list of events not yet uploaded;
+- `offline_verifier`: decides with `gridgate.gate.decision` from a snapshot (no copy of the rules);
 - `gate_client`: the gate's connection to the cloud: decide online, fall back, upload afterwards.
 """
