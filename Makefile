@@ -71,6 +71,20 @@ dlib-wheel:
 test: venv browser faketime java $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The fast layer alone: the rules through fakes at the ports, no emulator, no Chalice (seconds).
+.PHONY: test-fast lint
+test-fast: venv
+	$(BIN)/python -m pytest -m fast -q $(PYTEST_ARGS)
+
+# What CI checks besides the tests (.ci/run): lint, formatting, the direction of imports, types.
+LINT_PATH := PYTHONPATH=$(CURDIR)/layers:$(CURDIR)/functions:$(CURDIR)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(LINT_PATH) $(BIN)/lint-imports
+	$(BIN)/mypy
+
 demo: venv
 	$(BIN)/python -m local_emulator.demo $(DEMO_ARGS)
 

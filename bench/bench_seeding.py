@@ -52,8 +52,9 @@ def _cpu_seconds(pid: int) -> float:
 def seed_emulator(persons: int) -> dict:
     from gridgate.adapters.provisioning import provision
     from gridgate.config import get_settings
+    from local_emulator.city_loader import load_into_dynamodb
     from local_emulator.server import running_moto_server
-    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+    from local_emulator.synthetic_city import build_city
 
     with running_moto_server() as server:
         settings = get_settings()
@@ -85,8 +86,9 @@ def snapshot_city(persons: int, days: int) -> dict:
 
     from gridgate.adapters.provisioning import create_bucket
     from gridgate.config import get_settings
+    from local_emulator.city_tables import write_city_snapshots
     from local_emulator.server import running_moto_server
-    from local_emulator.synthetic_city import build_city, write_city_snapshots
+    from local_emulator.synthetic_city import build_city
 
     with running_moto_server() as server:
         settings = get_settings()

@@ -227,7 +227,8 @@ def seed(
 
     Seeding over a city replaces its people silently, so it is refused when the tables already
     hold districts, unless --force says that is what is wanted."""
-    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+    from local_emulator.city_loader import load_into_dynamodb
+    from local_emulator.synthetic_city import build_city
 
     settings = get_settings()
     with progress() as bar:

@@ -87,7 +87,8 @@ def provision_tables(demo: Demo) -> None:
 
 
 def seed_city(demo: Demo) -> None:
-    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+    from local_emulator.city_loader import load_into_dynamodb
+    from local_emulator.synthetic_city import build_city
 
     started = time.perf_counter()
     demo.city = build_city(demo.args.persons, seed=demo.args.seed, history_days=demo.args.history_days)

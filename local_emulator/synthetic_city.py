@@ -1109,20 +1109,3 @@ class UtcDayEvents:
 
     def __len__(self) -> int:
         return len(self.at)
-
-
-# --- the two sinks (their own modules; imported late, they import this one) -------------------------
-
-
-def load_into_dynamodb(city: City, settings, **options):
-    """Seed the emulator's tables with `city` (see `local_emulator.city_loader`)."""
-    from local_emulator.city_loader import load_into_dynamodb as load
-
-    return load(city, settings, **options)
-
-
-def write_city_snapshots(city: City, settings, as_of: date | None = None) -> dict[str, int]:
-    """Write `city` straight to the flows' Parquet snapshots (see `local_emulator.city_tables`)."""
-    from local_emulator.city_tables import write_city_snapshots as write
-
-    return write(city, settings, as_of)

@@ -57,7 +57,8 @@ def nightly(request, moto_server, prefect_server, tmp_path_factory) -> Iterator[
     module's tests run on the same clock."""
     from flows.run_all import run_nightly
     from gridgate.config import get_settings
-    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+    from local_emulator.city_loader import load_into_dynamodb
+    from local_emulator.synthetic_city import build_city
 
     with clock.pinned(clock.running_from(request.param)):
         reset_emulator(moto_server)

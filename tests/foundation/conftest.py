@@ -36,7 +36,7 @@ def seeded(moto_server, small_city):
     from datetime import timedelta
 
     from gridgate.config import get_settings
-    from local_emulator.synthetic_city import load_into_dynamodb
+    from local_emulator.city_loader import load_into_dynamodb
 
     with clock.pinned(clock.running_from(small_city.now + timedelta(hours=9))):
         reset_emulator(moto_server)

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from gridgate.adapters.repositories import PersonRepository
 from gridgate.config import get_settings
-from local_emulator.synthetic_city import build_city, load_into_dynamodb
+from local_emulator.city_loader import load_into_dynamodb
+from local_emulator.synthetic_city import build_city
 
 from .conftest import TODAY, reset_emulator
 

@@ -49,7 +49,8 @@ def _state() -> dict[str, list]:
 @pytest.fixture(scope="module")
 def seeded(moto_server):
     """A small city (the "writes nothing" checks read every item of six tables)."""
-    from local_emulator.synthetic_city import build_city, load_into_dynamodb
+    from local_emulator.city_loader import load_into_dynamodb
+    from local_emulator.synthetic_city import build_city
 
     from .conftest import TODAY, reset_emulator
 
