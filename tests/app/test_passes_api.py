@@ -13,7 +13,7 @@ from PIL import Image
 
 from gridgate import clock
 from gridgate.adapters.pass_repository import PassRepository
-from gridgate.residents.resident_codes import ResidentCodes
+from gridgate.adapters.resident_secrets import ResidentSecretStore
 from gridgate.security.keyring import get_keyring
 from gridgate.security.resident_qr import verify_resident_code
 from gridgate.security.signed_passes import PassRejected, public_keys, verify_pass_text
@@ -87,7 +87,7 @@ def test_resident_qr_endpoint_gives_a_current_code_and_png(client, city, protect
     status, qr = call(client, "GET", "/me/resident-qr", person)
     assert status == 200 and 0 < qr["seconds_left"] <= qr["step_seconds"] == 30
     assert read_qr(base64.b64decode(qr["png_base64"])) == qr["code"]
-    secret_for = ResidentCodes(protector).secret_for
+    secret_for = ResidentSecretStore(protector).get
     assert verify_resident_code(qr["code"], secret_for, clock.now()) == person
     status, unknown = call(client, "GET", "/me/resident-qr", "P-not-registered")
     assert (status, unknown["code"]) == (404, "unknown_person")

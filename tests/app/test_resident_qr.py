@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.resident_secrets import ResidentSecretStore
 from gridgate.adapters.tables import PersonTable
 from gridgate.residents.resident_codes import ResidentCodes
 from gridgate.security.resident_qr import (
@@ -64,7 +66,7 @@ def test_malformed_codes(text):
 def test_the_secret_is_created_once_sealed_and_verifies_the_codes_it_gives(city, protector):
     person, _ = city.person()
     version_before = PersonTable.get(person).version
-    codes = ResidentCodes(protector)
+    codes = ResidentCodes(secrets=ResidentSecretStore(protector), audit=AuditLog())
     first = codes.current(person, T0, "req-1")
     again = codes.current(person, T0 + timedelta(seconds=STEP_SECONDS), "req-2")
     assert first.code != again.code

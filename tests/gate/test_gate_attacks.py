@@ -222,14 +222,15 @@ def _sealed(service, keyring, estate_id: str, at):
 def test_an_offline_gate_refuses_to_roll_back_to_an_older_snapshot(
     gate_world, sold_home, keyring, protector, pass_issuer, tmp_path
 ):
+    from chalicelib.bootstrap import build_api_services
     from gridgate.adapters.pass_repository import PassRepository
     from gridgate.adapters.repositories import GateRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
+    from gridgate.config import get_settings
     from gridgate.domain.model import Direction
     from gridgate.gate.device.event_buffer import EventBuffer
     from gridgate.gate.device.offline_verifier import OfflineVerifier
     from gridgate.gate.signed_snapshot import SnapshotRejected
-    from gridgate.residents.grants import GrantService
     from gridgate.security.resident_qr import current_code
     from gridgate.security.signed_passes import public_keys
 
@@ -239,8 +240,9 @@ def test_an_offline_gate_refuses_to_roll_back_to_an_older_snapshot(
     now = clock.now()
     older = _sealed(service, keyring, gate_world.estate_id, now - timedelta(seconds=5))
     PassRepository(protector).revoke(pass_id, now)
-    (grant,) = [g.grant_id for g in GrantService(protector).of_home(owner, home_id).grants]
-    GrantService(protector).revoke(owner, home_id, grant, None)
+    grants = build_api_services(get_settings(), keyring).grants
+    (grant,) = [g.grant_id for g in grants.of_home(owner, home_id).grants]
+    grants.revoke(owner, home_id, grant, None)
     newer = _sealed(service, keyring, gate_world.estate_id, now)
 
     verifier = OfflineVerifier(
@@ -273,9 +275,10 @@ def _stored(estate_id: str) -> bool:
 def test_a_face_withdrawal_and_a_revocation_reach_the_stored_snapshot_at_once(
     api, gate_world, sold_home, keyring, protector
 ):
+    from chalicelib.bootstrap import build_api_services
     from gridgate.adapters.repositories import FaceTemplateRepository
+    from gridgate.config import get_settings
     from gridgate.domain.model import FaceTemplate, Registry
-    from gridgate.residents.grants import GrantService
     from gridgate.security.tokens import issue_token
 
     owner, tenant, home_id = sold_home
@@ -291,8 +294,9 @@ def test_a_face_withdrawal_and_a_revocation_reach_the_stored_snapshot_at_once(
     assert rebuilt["people"][tenant]["templates"] == {}
 
     service.publish(gate_world.estate_id, clock.now())
-    (grant,) = [g.grant_id for g in GrantService(protector).of_home(owner, home_id).grants]
-    GrantService(protector).revoke(owner, home_id, grant, None)
+    grants = build_api_services(get_settings(), keyring).grants
+    (grant,) = [g.grant_id for g in grants.of_home(owner, home_id).grants]
+    grants.revoke(owner, home_id, grant, None)
     assert not _stored(gate_world.estate_id)
     assert tenant not in service.build(gate_world.estate_id, clock.now())["people"]
 

@@ -13,11 +13,11 @@ A property company (role ``property_company``, its estates in the token) or the 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 
 from chalice import Blueprint, Response
 
 from chalicelib.auth import require_any
+from chalicelib.bootstrap import api_services
 from chalicelib.errors import ApiError
 from chalicelib.events_out_schemas import (
     CreatedSubscription,
@@ -31,23 +31,11 @@ from chalicelib.openapi import documented
 from chalicelib.request_context import current_request
 from gridgate.events_out.event_extract import render, scoped_rows
 from gridgate.events_out.event_scope import scope_for
-from gridgate.events_out.event_subscriptions import EventSubscriptions
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import get_keyring
 from gridgate.security.tokens import Principal
 
 bp = Blueprint(__name__)
 ROLES = ("property_company", "data_center")
 _ERRORS = (401, 403)
-
-
-@lru_cache(maxsize=1)
-def _protector() -> IdentifierProtector:
-    return IdentifierProtector(get_keyring())
-
-
-def _subscriptions() -> EventSubscriptions:
-    return EventSubscriptions(_protector())
 
 
 def _caller() -> Principal:
@@ -68,22 +56,22 @@ def create_subscription():
     """
     principal = _caller()
     body, _ = parse_body(current_request(), SubscriptionRequest)
-    subscription, secret = _subscriptions().create(principal, body.model_dump(exclude_unset=True))
+    subscription, secret = api_services().event_subscriptions.create(principal, body.model_dump(exclude_unset=True))
     return Response(body={**subscription.public(), "secret": secret}, status_code=201)
 
 
 @bp.route("/subscriptions", methods=["GET"])
 @documented(responses={200: SubscriptionsView}, errors=_ERRORS, role="property_company")
-def list_subscriptions():
+def listapi_services().event_subscriptions:
     """My active subscriptions (never their secrets)."""
-    return {"subscriptions": [s.public() for s in _subscriptions().owned(_caller())]}
+    return {"subscriptions": [s.public() for s in api_services().event_subscriptions.owned(_caller())]}
 
 
 @bp.route("/subscriptions/{subscription_id}", methods=["DELETE"])
 @documented(responses={204: ""}, errors=(*_ERRORS, 404), role="property_company")
 def delete_subscription(subscription_id):
     """Stop deliveries to one of my subscriptions."""
-    _subscriptions().delete(_caller(), subscription_id)
+    api_services().event_subscriptions.delete(_caller(), subscription_id)
     return Response(body="", status_code=204)
 
 
@@ -91,7 +79,7 @@ def delete_subscription(subscription_id):
 @documented(responses={200: DeadLettersView}, errors=(*_ERRORS, 404), role="property_company")
 def dead_letters(subscription_id):
     """Events that could not be delivered to one of my subscriptions after the last retry."""
-    letters = _subscriptions().dead_letters(_caller(), subscription_id)
+    letters = api_services().event_subscriptions.dead_letters(_caller(), subscription_id)
     return DeadLettersView(
         subscription_id=subscription_id,
         dead_letters=[
@@ -130,7 +118,7 @@ def export_events():
     estates = [e for e in (params.get("estate_ids") or "").split(",") if e] or None
     scope = scope_for(principal, estates)
     start, end = _instant(params, "from"), _instant(params, "to")
-    body = render(scoped_rows(scope, start, end, _protector()), scope, form)
+    body = render(scoped_rows(scope, start, end, api_services().protector), scope, form)
     name = f"events-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.{form}"
     return Response(
         body=body,

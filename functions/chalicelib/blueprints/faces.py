@@ -19,33 +19,19 @@ the legacy dlib encoder (it still opens the gate until replaced).
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING
-
 from chalice import Blueprint
 
 from chalicelib.api_schemas import FaceEnrolledAnswer, FaceStatusAnswer, FaceWithdrawnAnswer
 from chalicelib.auth import require
+from chalicelib.bootstrap import api_services
 from chalicelib.openapi import documented
 from chalicelib.request_context import current_request, request_id
-
-if TYPE_CHECKING:
-    from gridgate.residents.face_enrolment import FaceEnrolment
 
 bp = Blueprint(__name__)
 RESIDENT = "resident"
 _IMAGE_TYPES = ["image/jpeg", "image/png", "application/octet-stream"]
 #: not an image (400), too large (413), no single usable face (422)
 _SELFIE_ERRORS = (400, 413, 422)
-
-
-@lru_cache(maxsize=1)
-def _enrolment() -> FaceEnrolment:
-    """Imported on first use: the face stack ships only in the container-image functions, and the
-    API zip (which also loads this blueprint) must import without numpy/dlib."""
-    from gridgate.residents.face_enrolment import FaceEnrolment
-
-    return FaceEnrolment()
 
 
 def _resident() -> str:
@@ -58,13 +44,13 @@ def _request_id() -> str | None:
 
 def _enrol(replace_all: bool) -> dict:
     person_id = _resident()
-    face = _enrolment().enrol(
+    face = api_services().face_enrolment().enrol(
         person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id()
     )
     return {
         "person_id": person_id,
         "enrolled": face.as_dict(),
-        **_enrolment().status(person_id, request_id=_request_id()).as_dict(),
+        **api_services().face_enrolment().status(person_id, request_id=_request_id()).as_dict(),
     }
 
 
@@ -73,7 +59,10 @@ def _enrol(replace_all: bool) -> dict:
 def face_status():
     """What is stored of my face: the app templates' slots, consent times and face sizes (never encodings)."""
     person_id = _resident()
-    return {"person_id": person_id, **_enrolment().status(person_id, request_id=_request_id()).as_dict()}
+    return {
+        "person_id": person_id,
+        **api_services().face_enrolment().status(person_id, request_id=_request_id()).as_dict(),
+    }
 
 
 @bp.route("/me", methods=["POST"], content_types=_IMAGE_TYPES)
@@ -95,9 +84,9 @@ def replace_face():
 def withdraw_face():
     """Withdraw my face: every app-registry template is deleted, and every gate's gallery forgets it."""
     person_id = _resident()
-    removed = _enrolment().withdraw(person_id, request_id=_request_id())
+    removed = api_services().face_enrolment().withdraw(person_id, request_id=_request_id())
     return {
         "person_id": person_id,
         "removed_templates": removed,
-        **_enrolment().status(person_id, request_id=_request_id()).as_dict(),
+        **api_services().face_enrolment().status(person_id, request_id=_request_id()).as_dict(),
     }

@@ -24,7 +24,6 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 from chalice import Blueprint, Response
 
@@ -35,6 +34,7 @@ from chalicelib.api_schemas import (
     QrTextRequest,
     SnapshotLocation,
 )
+from chalicelib.bootstrap import gate_services
 from chalicelib.errors import ApiError
 from chalicelib.json_body import parse_json
 from chalicelib.logs import logger
@@ -69,12 +69,6 @@ _CAPTURE_KIND = Param(
 )
 
 
-@lru_cache(maxsize=1)
-def _gate_services():
-    """Built once per warm function: authenticator, facts and their caches live across requests."""
-    from gridgate.gate.cloud_facts import build_gate_services
-
-    return build_gate_services(get_settings())
 
 
 def _request(*, claim_nonce: bool = True):
@@ -85,7 +79,7 @@ def _request(*, claim_nonce: bool = True):
     if len(body) > limit:
         logger.warning("upload refused", extra={"code": "payload_too_large", "bytes": len(body)})
         raise ApiError(413, "payload_too_large", f"the body is {len(body)} bytes; the limit is {limit}")
-    authenticator = _gate_services().authenticator
+    authenticator = gate_services().authenticator
     check = authenticator.authenticate if claim_nonce else authenticator.verify
     gate = check(request.method, request.path, request.headers, body)  # `DeviceAuthError`: 401, nothing done
     return request, body, gate
@@ -100,7 +94,7 @@ def _decision_request(direction: Direction):
     _arrival.started = time.perf_counter()
     request, body, gate = _request(claim_nonce=False)
     device = _device_event(request, gate, direction)
-    return request, body, device, _gate_services().decider(gate.nonce)
+    return request, body, device, gate_services().decider(gate.nonce)
 
 
 def _device_event(request, gate, direction: Direction) -> DeviceEvent:
@@ -242,7 +236,7 @@ def upload_offline_events():
     """Events a gate decided while the cloud was unreachable; re-uploading one changes nothing."""
     request, body, gate = _request()
     document = parse_json(body, "bad_json", 'the body must be JSON: {"events": [...]}', non_finite=True)
-    result = _gate_services().uploads.accept(gate.gate, document)  # `UploadRefused`: 400
+    result = gate_services().uploads.accept(gate.gate, document)  # `UploadRefused`: 400
     logger.info("offline events uploaded", extra={"gate_id": gate.gate_id, **result.counts()})
     return result.as_dict()
 
@@ -252,6 +246,6 @@ def upload_offline_events():
 def offline_snapshot():
     """Where to download the signed snapshot of this gate's estate (a short-lived URL)."""
     _, _, gate = _request()
-    located = _gate_services().snapshots.locate(gate.estate_id)
+    located = gate_services().snapshots.locate(gate.estate_id)
     logger.info("snapshot located", extra={"gate_id": gate.gate_id, "snapshot_id": located["snapshot_id"]})
     return located

@@ -12,12 +12,11 @@ the worker saw and is refused with 409 ``correction_conflict`` if someone change
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from chalice import Blueprint, Response
 
 from chalicelib.api_schemas import RosterAnswer, TaskListAnswer, TaskResultAnswer, TaskResultRequest
 from chalicelib.auth import require
+from chalicelib.bootstrap import api_services
 from chalicelib.errors import ApiError
 from chalicelib.idempotency import IdempotentOperation
 from chalicelib.json_body import parse_json
@@ -28,29 +27,12 @@ from gridgate import i18n
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import VerificationTaskRepository
 from gridgate.clock import city_clock
-from gridgate.grid_work.home_roster import HomeRoster
-from gridgate.grid_work.task_feedback import GridWorker, TaskFeedback, TaskSubmission
-from gridgate.grid_work.task_list_details import TaskListDetailsReader
+from gridgate.grid_work.task_feedback import GridWorker, TaskSubmission
 from gridgate.grid_work.task_sheets import rows, to_csv, to_html, walking_key
 
 bp = Blueprint(__name__)
 GRID_WORKER = "grid_worker"
 _TASK_RESULT = IdempotentOperation("task_result")
-
-
-@lru_cache(maxsize=1)
-def _feedback() -> TaskFeedback:
-    return TaskFeedback()
-
-
-@lru_cache(maxsize=1)
-def _details() -> TaskListDetailsReader:
-    return TaskListDetailsReader.default()
-
-
-@lru_cache(maxsize=1)
-def _roster() -> HomeRoster:
-    return HomeRoster.default()
 
 
 def _worker(grid_id: str) -> GridWorker:
@@ -115,7 +97,7 @@ def list_tasks(grid_id: str):
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
     locale = i18n.negotiate((request.query_params or {}).get("lang"), headers.get("accept-language"))
     # names (each read audited per person), estates by name, reasons in the reader's language
-    details = _details().read(
+    details = api_services().task_list_details.read(
         worker.subject,
         grid_id,
         tasks,
@@ -138,7 +120,7 @@ def home_roster(grid_id: str, home_id: str):
     One home's people, a handful: not paged.
     """
     worker = _worker(grid_id)
-    return _roster().read(worker, grid_id, home_id, request_id=_request_id())
+    return api_services().home_roster.read(worker, grid_id, home_id, request_id=_request_id())
 
 
 @bp.route("/{grid_id}/tasks/{task_id}/result", methods=["POST"], content_types=["application/json"])
@@ -155,7 +137,7 @@ def submit_result(grid_id: str, task_id: str):
     body = parse_json(current_request().raw_body or b"null", "bad_json", "the body must be JSON")
 
     def submit() -> dict:
-        task = _feedback().submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
+        task = api_services().task_feedback.submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
         return {
             "task_id": task.task_id,
             "status": task.status.value,

@@ -22,7 +22,7 @@ import base64
 import hashlib
 import re
 from datetime import date
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from chalicelib.api_schemas import FindingsPage, OverviewAnswer
 from chalicelib.auth import require
+from chalicelib.bootstrap import api_services
 from chalicelib.errors import ApiError
 from chalicelib.openapi import LANG, Param, documented
 from chalicelib.paging import list_scope, page_request, paged, seal_cursor
@@ -38,7 +39,7 @@ from chalicelib.request_context import current_request
 from gridgate import i18n
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
-from gridgate.data_center.overview import FINDINGS_SHOWN, DataCenterOverview
+from gridgate.data_center.overview import FINDINGS_SHOWN
 from gridgate.domain.policy import report_day_problem
 
 bp = Blueprint(__name__)
@@ -133,11 +134,6 @@ def render_message_page(
             "Content-Language": t.html_lang,
         },
     )
-
-
-@lru_cache(maxsize=1)
-def _overview() -> DataCenterOverview:
-    return DataCenterOverview()
 
 
 @bp.route("/grid-worker", methods=["GET"])
@@ -238,7 +234,7 @@ def data_center_overview():
     except ValueError:
         raise ApiError(400, "bad_shown", "shown must be a whole number") from None
     shown = max(1, min(shown, 500))
-    result = _overview().overview(parent, day, locale=_locale(), shown=shown)
+    result = api_services().overview.overview(parent, day, locale=_locale(), shown=shown)
     for kind, listed, total in (("finding", "findings", "findings_total"), ("alert", "alerts", "alerts_total")):
         more = result[total] > len(result[listed])
         position = _finding_key(result[listed][-1]) if more else None
@@ -269,6 +265,6 @@ def data_center_findings():
     if kind not in ("finding", "alert"):
         raise ApiError(400, "bad_kind", "kind must be finding or alert")
     page = page_request(request, caller, parent=parent, day=day, kind=kind)
-    listed = _overview().findings(parent, day, alerts=kind == "alert", locale=_locale())
+    listed = api_services().overview.findings(parent, day, alerts=kind == "alert", locale=_locale())
     shown, position = page.keyset(listed, _finding_key, descending=True)
     return paged(request, page, {"findings": shown, "total": len(listed)}, position)

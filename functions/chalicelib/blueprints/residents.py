@@ -10,11 +10,11 @@ refusals get their status from `chalicelib.refusals` (no handler catches them).
 from __future__ import annotations
 
 import base64
-from functools import lru_cache
 
 from chalice import Blueprint, Response
 
 from chalicelib.auth import require
+from chalicelib.bootstrap import api_services
 from chalicelib.idempotency import REPLAY_FLAG, IdempotentOperation
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
@@ -35,12 +35,7 @@ from chalicelib.resident_schemas import (
 from gridgate.clock import city_clock
 from gridgate.clock import now as city_now
 from gridgate.qr.render import qr_png, qr_version
-from gridgate.residents.grants import GrantService, cap_policy
-from gridgate.residents.ownership import homes_owned
-from gridgate.residents.resident_codes import ResidentCodes
-from gridgate.residents.visitor_passes import PassService
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import get_keyring
+from gridgate.residents.grants import cap_policy
 
 bp = Blueprint(__name__)
 
@@ -49,19 +44,6 @@ _create_grant = IdempotentOperation("grant.create")
 _revoke_grant = IdempotentOperation("grant.revoke")
 _issue_pass = IdempotentOperation("pass.issue")
 _revoke_pass = IdempotentOperation("pass.revoke")
-
-
-@lru_cache(maxsize=1)
-def _protector() -> IdentifierProtector:
-    return IdentifierProtector(get_keyring())
-
-
-def _grants() -> GrantService:
-    return GrantService(_protector())
-
-
-def _passes() -> PassService:
-    return PassService(_protector(), get_keyring())
 
 
 def _today():
@@ -91,7 +73,7 @@ def my_homes():
     principal = require(request, RESIDENT)
     page = page_request(request, principal.subject)
     policy = cap_policy()
-    homes, position = page.keyset(homes_owned(principal.subject, _today()), lambda h: [h.home_id])
+    homes, position = page.keyset(api_services().owner_scope.homes_owned(principal.subject, _today()), lambda h: [h.home_id])
     view = HomesView(homes=[HomeView.of(h, policy.cap_for(h.floor_area_m2)) for h in homes])
     return paged(request, page, view.model_dump(mode="json"), position)
 
@@ -115,7 +97,7 @@ def create_grant(home_id):
     body, document = parse_body(request, GrantRequest)
 
     def create() -> dict:
-        grant = _grants().grant(
+        grant = api_services().grants.grant(
             principal.subject,
             home_id,
             body.grantee_id_number,
@@ -136,7 +118,7 @@ def list_grants(home_id):
     request = current_request()
     principal = require(request, RESIDENT)
     page = page_request(request, principal.subject)
-    listing = _grants().of_home(principal.subject, home_id, request_id(request))
+    listing = api_services().grants.of_home(principal.subject, home_id, request_id(request))
     grants, position = page.keyset(listing.grants, lambda g: [g.created_at.isoformat(), g.grant_id], descending=True)
     today = _today()
     view = HomeGrantsView(
@@ -156,7 +138,7 @@ def revoke_grant(home_id, grant_id):
     principal = require(request, RESIDENT)
 
     def revoke() -> dict:
-        grant = _grants().revoke(principal.subject, home_id, grant_id, request_id(request))
+        grant = api_services().grants.revoke(principal.subject, home_id, grant_id, request_id(request))
         return _ok(GrantView.of(grant, _today()).model_dump(mode="json"))
 
     return _json(_revoke_grant(request, principal.subject, {"home_id": home_id, "grant_id": grant_id}, revoke))
@@ -180,7 +162,7 @@ def issue_pass(home_id):
     body, document = parse_body(request, PassRequest)
 
     def issue() -> dict:
-        visitor_pass, text = _passes().issue(
+        visitor_pass, text = api_services().passes.issue(
             principal.subject,
             home_id,
             body.visitor_name,
@@ -206,7 +188,7 @@ def list_home_passes(home_id):
     principal = require(request, RESIDENT)
     page = page_request(request, principal.subject)
     now = city_now()
-    passes, start = _passes().of_home(
+    passes, start = api_services().passes.of_home(
         principal.subject, home_id, request_id(request), limit=page.limit, start=page.position
     )
     return paged(request, page, PassesView(passes=[PassView.of(p, now) for p in passes]).model_dump(mode="json"), start)
@@ -220,7 +202,7 @@ def my_passes():
     principal = require(request, RESIDENT)
     page = page_request(request, principal.subject)
     now = city_now()
-    passes = _passes().of_owner(principal.subject, request_id(request))
+    passes = api_services().passes.of_owner(principal.subject, request_id(request))
     shown, position = page.keyset(passes, lambda p: [p.valid_from.isoformat(), p.pass_id], descending=True)
     return paged(
         request, page, PassesView(passes=[PassView.of(p, now) for p in shown]).model_dump(mode="json"), position
@@ -235,7 +217,7 @@ def revoke_pass(pass_id):
     principal = require(request, RESIDENT)
 
     def revoke() -> dict:
-        revoked = _passes().revoke(principal.subject, pass_id, request_id(request))
+        revoked = api_services().passes.revoke(principal.subject, pass_id, request_id(request))
         return _ok(PassView.of(revoked, city_now()).model_dump(mode="json"))
 
     return _json(_revoke_pass(request, principal.subject, {"pass_id": pass_id}, revoke))
@@ -250,7 +232,7 @@ def pass_qr_png(pass_id):
     ``accept_header_required``).
     """
     principal = require(current_request(), RESIDENT)
-    text = _passes().qr_text(principal.subject, pass_id)
+    text = api_services().passes.qr_text(principal.subject, pass_id)
     return Response(body=qr_png(text), status_code=200, headers={"Content-Type": "image/png"})
 
 
@@ -263,7 +245,7 @@ def my_resident_qr():
     """
     request = current_request()
     principal = require(request, RESIDENT)
-    code = ResidentCodes(_protector()).current(principal.subject, city_now(), request_id(request))
+    code = api_services().resident_codes.current(principal.subject, city_now(), request_id(request))
     view = ResidentQrView(
         code=code.code,
         step_seconds=code.step_seconds,

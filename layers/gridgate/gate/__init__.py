@@ -6,5 +6,6 @@
 - `signed_snapshot`     the offline snapshot's document and Ed25519 envelope (cloud and gate)
 - `snapshot_publisher`  builds, signs, stores and hands out an estate's snapshot
 - `offline_uploads`     what a gate decided offline, accepted once
+- `bootstrap`           the gate function's composition root (`build_gate_services`)
 - `device/`             what runs on the gate itself (imports nothing cloud-side)
 """

@@ -1,9 +1,9 @@
-"""The cloud's answers to the gate rules (`GateFacts`), and the gate services of a warm function.
+"""The cloud's answers to the gate rules (`GateFacts`), and the gate records' cache.
 
 `CloudGateFacts` asks DynamoDB (events, passes, rights, resident secrets) and the per-estate
-face-gallery cache (`gridgate.gate.estate_gallery.EstateGalleryCache`); `build_gate_services` wires it,
-the device authenticator, the offline-upload intake and the snapshot service once per warm
-function, so caches (galleries, gate records, pass public keys) outlive one request.
+face-gallery cache (`gridgate.gate.estate_gallery.EstateGalleryCache`); `gridgate.gate.bootstrap`
+wires it once per warm function, so caches (galleries, gate records, pass public keys) outlive
+one request.
 
 A live decision request's nonce is not claimed by the authenticator: `GateServices.decider` binds
 it to that request's facts (`CloudGateFacts.claiming`), whose `record` claims it in the write that
@@ -16,23 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
 
-from gridgate.adapters.device_nonces import DeviceNonceStore
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.gate_writes import GateEventWriter
-from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import GateRepository
-from gridgate.adapters.resident_secrets import ResidentSecretStore
-from gridgate.clock import now as city_now
-from gridgate.config import Settings
 from gridgate.domain.model import AccessEvent, Gate
 from gridgate.domain.rights import Right
-from gridgate.faces.pipeline import probe_face
 from gridgate.gate.decision import (
     RESIDENT_CODE_SKEW_STEPS,
-    GateDecider,
-    GateFacts,
     Identified,
     PassUse,
     identified_from_match,
@@ -41,15 +32,10 @@ from gridgate.gate.decision import (
     verified_pass,
 )
 from gridgate.gate.estate_gallery import EstateGalleryCache
-from gridgate.gate.offline_uploads import OfflineUploads
-from gridgate.gate.snapshot_publisher import GateSnapshotService
-from gridgate.qr.decode import read_qr_bytes
 from gridgate.residents.entry_rights import effective_right
-from gridgate.security.device_auth import DeviceAuthenticator, NonceClaim
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import Keyring, get_keyring
+from gridgate.security.device_auth import NonceClaim
 from gridgate.security.resident_qr import ResidentCodeRejected, verify_resident_code
-from gridgate.security.signed_passes import PassClaims, PassRejected, public_keys
+from gridgate.security.signed_passes import PassClaims, PassRejected
 
 
 @dataclass(frozen=True)
@@ -116,53 +102,3 @@ class CachedGates:
         gate = self._repository.get(gate_id)
         self._cache[gate_id] = (time.monotonic(), gate)
         return gate
-
-
-@dataclass(frozen=True)
-class GateServices:
-    authenticator: DeviceAuthenticator
-    facts: CloudGateFacts
-    decider_for: Callable[[GateFacts], GateDecider]
-    uploads: OfflineUploads
-    snapshots: GateSnapshotService
-
-    def decider(self, nonce: NonceClaim) -> GateDecider:
-        """The decider of one verified request (`DeviceAuthenticator.verify`): it claims the request's
-        nonce in the write that records its decision, or refuses it as `ReplayedRequest`."""
-        return self.decider_for(self.facts.claiming(nonce))
-
-
-def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> GateServices:
-    keyring = keyring or get_keyring()
-    protector = IdentifierProtector(keyring)
-    passes = PassRepository(protector)
-    secrets = ResidentSecretStore(protector)
-    nonces = DeviceNonceStore()
-    events = EventRepository(settings)
-    facts = CloudGateFacts(
-        pass_keys=public_keys(keyring),
-        events=events,
-        writer=GateEventWriter(events, passes, nonces, settings),
-        galleries=EstateGalleryCache(),
-        secret_for=secrets.get,
-    )
-    authenticator = DeviceAuthenticator(
-        CachedGates(GateRepository()).get,
-        nonces.claim,
-        window_seconds=settings.gate_request_window_seconds,
-        clock=city_now,
-    )
-    decider_for = partial(
-        GateDecider,
-        liveness_floor=settings.gate_liveness_floor,
-        probe_face=lambda data: probe_face(data, max_bytes=settings.gate_max_upload_bytes),
-        read_qr=lambda data: read_qr_bytes(data, max_bytes=settings.gate_max_upload_bytes),
-        clock=city_now,
-    )
-    return GateServices(
-        authenticator=authenticator,
-        facts=facts,
-        decider_for=decider_for,
-        uploads=OfflineUploads(facts, clock=city_now, retention_days=settings.event_retention_days),
-        snapshots=GateSnapshotService(settings, keyring, passes, secrets.get),
-    )

@@ -21,8 +21,6 @@ from gridgate.adapters.repositories import (
 from gridgate.clock import city_clock
 from gridgate.grid_work.task_feedback import GridWorker, OutOfScope
 from gridgate.refusals import NotFound
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import get_keyring
 
 #: Order in which a person's roles at the home are named (the first is their `role`).
 ROLE_ORDER = ("owner", "family", "tenant", "registered")
@@ -47,10 +45,6 @@ class HomeRoster:
         self._ownerships = ownerships or OwnershipRepository()
         self._grants = grants or GrantRepository()
         self._audit = audit or AuditLog()
-
-    @classmethod
-    def default(cls) -> HomeRoster:
-        return cls(PersonRepository(IdentifierProtector(get_keyring())))
 
     def _roles(self, home_id: str) -> dict[str, set[str]]:
         today = city_clock().today()

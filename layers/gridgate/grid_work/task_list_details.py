@@ -19,21 +19,13 @@ from gridgate.data_center.finding_explanations import explain_tasks
 from gridgate.domain.model import VerificationTask
 from gridgate.grid_work.task_sheets import TaskListDetails
 from gridgate.i18n import Translator
-from gridgate.security.identifiers import IdentifierProtector
-from gridgate.security.keyring import get_keyring
 
 
 class TaskListDetailsReader:
-    def __init__(
-        self, persons: PersonRepository, findings: FindingRepository | None = None, audit: AuditLog | None = None
-    ) -> None:
+    def __init__(self, persons: PersonRepository, findings: FindingRepository, audit: AuditLog) -> None:
         self._persons = persons
-        self._findings = findings or FindingRepository()
-        self._audit = audit or AuditLog()
-
-    @classmethod
-    def default(cls) -> TaskListDetailsReader:
-        return cls(PersonRepository(IdentifierProtector(get_keyring())))
+        self._findings = findings
+        self._audit = audit
 
     def read(
         self,

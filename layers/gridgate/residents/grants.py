@@ -16,16 +16,14 @@ from datetime import date, datetime
 
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.grant_repository import AlreadyGranted, CapReached, GrantNotActive, GrantRepository
-from gridgate.adapters.repositories import OwnershipRepository, PersonRepository
+from gridgate.adapters.repositories import PersonRepository
 from gridgate.clock import now as city_now
 from gridgate.config import Settings, get_settings
 from gridgate.domain.model import Grant, GrantStatus, Home, Relation
 from gridgate.domain.policy import GrantCapPolicy, grant_dates_problem, local_date
 from gridgate.domain.rights import grant_status_on
 from gridgate.refusals import Conflict, Invalid, NotFound
-from gridgate.residents.estate_changes import estate_changed
-from gridgate.residents.ownership import owned_home
-from gridgate.security.identifiers import IdentifierProtector
+from gridgate.residents.ownership import OwnerScope
 
 
 def cap_policy(settings: Settings | None = None) -> GrantCapPolicy:
@@ -48,19 +46,26 @@ class HomeGrants:
 
 
 class GrantService:
+    """A home's grants under its cap; it receives its repositories (built once by a composition root)."""
+
     def __init__(
         self,
-        protector: IdentifierProtector,
         *,
-        grants: GrantRepository | None = None,
-        audit: AuditLog | None = None,
+        people: PersonRepository,
+        grants: GrantRepository,
+        scope: OwnerScope,
+        audit: AuditLog,
+        estate_changed: Callable[[str], None],
+        settings: Settings,
         clock: Callable[[], datetime] = city_now,
     ) -> None:
-        self._people = PersonRepository(protector)
-        self._grants = grants or GrantRepository()
-        self._audit = audit or AuditLog()
+        self._people = people
+        self._grants = grants
+        self._scope = scope
+        self._audit = audit
+        self._estate_changed = estate_changed
         self._clock = clock
-        self._settings = get_settings()
+        self._settings = settings
 
     def _today(self) -> date:
         return local_date(self._clock(), self._settings.city_timezone)
@@ -76,14 +81,14 @@ class GrantService:
         request_id: str | None,
     ) -> Grant:
         today = self._today()
-        home = owned_home(owner_id, home_id, today)
+        home = self._scope.owned_home(owner_id, home_id, today)
         problem = grant_dates_problem(starts_on, ends_on, today)
         if problem:
             raise Invalid("bad_dates", problem)
         grantee_id = self._people.find_id_by_id_number(grantee_id_number)
         if grantee_id is None:
             raise NotFound("unknown_grantee", "no person with this ID number in the city registry")
-        if any(o.home_id == home_id for o in OwnershipRepository().current_for_person(grantee_id, today)):
+        if self._scope.owns(grantee_id, home_id, today):
             raise Invalid("grantee_is_owner", "an owner of the home needs no grant")
         self._grants.expire_due(home_id, today)
         # Read first for grants stored before the home carried its grantee set; the transaction
@@ -114,7 +119,7 @@ class GrantService:
             raise Conflict(
                 "over_cap", f"this home may grant at most {cap} people (floor area {home.floor_area_m2:g} m²)"
             ) from None
-        estate_changed(home.estate_id)
+        self._estate_changed(home.estate_id)
         self._audit.record(
             owner_id,
             "grant.create",
@@ -135,7 +140,7 @@ class GrantService:
         """The home's grants, audited as a read: the list names who lives in the owner's home,
         and reads of who lives where are logged like a grid worker's roster read."""
         today = self._today()
-        home = owned_home(owner_id, home_id, today)
+        home = self._scope.owned_home(owner_id, home_id, today)
         self._grants.expire_due(home_id, today)
         grants = sorted(self._grants.of_home(home_id), key=lambda g: g.created_at, reverse=True)
         used = sum(1 for g in grants if g.status == GrantStatus.ACTIVE)
@@ -149,14 +154,14 @@ class GrantService:
         return HomeGrants(home, cap_policy(self._settings).cap_for(home.floor_area_m2), used, grants)
 
     def revoke(self, owner_id: str, home_id: str, grant_id: str, request_id: str | None) -> Grant:
-        home = owned_home(owner_id, home_id, self._today())
+        home = self._scope.owned_home(owner_id, home_id, self._today())
         try:
             grant = self._grants.revoke(home_id, grant_id, self._clock())
         except GrantNotActive:
             if self._grants.get(home_id, grant_id) is None:
                 raise NotFound("unknown_grant", "no such grant for this home") from None
             raise Conflict("grant_not_active", "the grant is already revoked or expired") from None
-        estate_changed(home.estate_id)
+        self._estate_changed(home.estate_id)
         self._audit.record(
             owner_id,
             "grant.revoke",

@@ -12,7 +12,6 @@ from datetime import datetime
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.resident_secrets import ResidentSecretStore, UnknownPerson
 from gridgate.refusals import NotFound
-from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.resident_qr import STEP_SECONDS, current_code, new_secret, seconds_left
 
 
@@ -24,9 +23,9 @@ class ResidentCode:
 
 
 class ResidentCodes:
-    def __init__(self, protector: IdentifierProtector, *, audit: AuditLog | None = None) -> None:
-        self._secrets = ResidentSecretStore(protector)
-        self._audit = audit or AuditLog()
+    def __init__(self, *, secrets: ResidentSecretStore, audit: AuditLog) -> None:
+        self._secrets = secrets
+        self._audit = audit
 
     def secret_for(self, person_id: str) -> bytes | None:
         return self._secrets.get(person_id)

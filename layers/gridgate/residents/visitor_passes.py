@@ -14,12 +14,10 @@ from datetime import datetime, timedelta
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.pass_repository import PassRepository
 from gridgate.clock import now as city_now
-from gridgate.config import get_settings
 from gridgate.domain.model import VisitorPass
 from gridgate.domain.policy import local_date, pass_window_problem
 from gridgate.refusals import Conflict, Invalid, NotFound
-from gridgate.residents.ownership import homes_owned, owned_home
-from gridgate.security.identifiers import IdentifierProtector
+from gridgate.residents.ownership import OwnerScope
 from gridgate.security.keyring import Keyring
 from gridgate.security.signed_passes import PassClaims, PassRejected, new_pass_id, sign_pass
 
@@ -37,20 +35,24 @@ def claims_of(visitor_pass: VisitorPass) -> PassClaims:
 
 
 class PassService:
+    """Visitor passes of an owner's homes; it receives its repositories (built once by a composition root)."""
+
     def __init__(
         self,
-        protector: IdentifierProtector,
         keyring: Keyring,
         *,
-        passes: PassRepository | None = None,
-        audit: AuditLog | None = None,
+        passes: PassRepository,
+        scope: OwnerScope,
+        audit: AuditLog,
+        city_timezone: str,
         clock: Callable[[], datetime] = city_now,
     ) -> None:
         self._keyring = keyring
-        self._passes = passes or PassRepository(protector)
-        self._audit = audit or AuditLog()
+        self._passes = passes
+        self._scope = scope
+        self._audit = audit
         self._clock = clock
-        self._timezone = get_settings().city_timezone
+        self._timezone = city_timezone
 
     def issue(
         self,
@@ -64,7 +66,7 @@ class PassService:
     ) -> tuple[VisitorPass, str]:
         """A new pass and its signed QR text."""
         now = self._clock()
-        home = owned_home(owner_id, home_id, local_date(now, self._timezone))
+        home = self._scope.owned_home(owner_id, home_id, local_date(now, self._timezone))
         # whole seconds: the signed payload carries seconds, the table must agree with it
         start = (valid_from or now).replace(microsecond=0)
         problem = pass_window_problem(start, validity_hours, now)
@@ -100,7 +102,7 @@ class PassService:
 
     def of_owner(self, owner_id: str, request_id: str | None) -> list[VisitorPass]:
         """The passes of every home the caller owns today, newest first."""
-        homes = homes_owned(owner_id, local_date(self._clock(), self._timezone))
+        homes = self._scope.homes_owned(owner_id, local_date(self._clock(), self._timezone))
         passes = [p for home in homes for p in self._passes.of_home(home.home_id)]
         self._audit_read(owner_id, f"person#{owner_id}", passes, request_id)
         return sorted(passes, key=lambda p: p.valid_from, reverse=True)
@@ -112,7 +114,7 @@ class PassService:
 
         Only the page is read and decrypted, so only the page is logged as read.
         """
-        owned_home(owner_id, home_id, local_date(self._clock(), self._timezone))
+        self._scope.owned_home(owner_id, home_id, local_date(self._clock(), self._timezone))
         passes, next_start = self._passes.page_of_home(home_id, limit, start)
         self._audit_read(owner_id, f"home#{home_id}", passes, request_id)
         return passes, next_start
@@ -128,7 +130,7 @@ class PassService:
         visitor_pass = self._passes.get(pass_id)
         if visitor_pass is None:
             raise NotFound("unknown_pass", "no such visitor pass")
-        owned_home(owner_id, visitor_pass.home_id, local_date(self._clock(), self._timezone))
+        self._scope.owned_home(owner_id, visitor_pass.home_id, local_date(self._clock(), self._timezone))
         return visitor_pass
 
     def qr_text(self, owner_id: str, pass_id: str) -> str:

@@ -1,0 +1,126 @@
+"""The API's composition root: every repository and service the blueprints use, built once.
+
+A warm function builds them on its first request (`api_services()`, `gate_services()`), so the
+settings and keyring of that moment apply and a cold start that never needs a service does not
+pay for it. The services receive their repositories here and nowhere else, so a test can build
+them from fakes instead (tests/fast). The gate's own root is `gridgate.gate.bootstrap`; the face
+stack is imported only when face enrolment is first used, because the API zip ships no numpy/dlib.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
+from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.pass_repository import PassRepository
+from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository, PlaceRepository
+from gridgate.adapters.resident_secrets import ResidentSecretStore
+from gridgate.adapters.verification_results import VerificationResultStore
+from gridgate.config import Settings, get_settings
+from gridgate.data_center.overview import DataCenterOverview
+from gridgate.events_out.event_subscriptions import EventSubscriptions
+from gridgate.grid_work.home_roster import HomeRoster
+from gridgate.grid_work.task_feedback import TaskFeedback
+from gridgate.grid_work.task_list_details import TaskListDetailsReader
+from gridgate.residents.estate_changes import estate_changed
+from gridgate.residents.grants import GrantService
+from gridgate.residents.ownership import OwnerScope
+from gridgate.residents.resident_codes import ResidentCodes
+from gridgate.residents.visitor_passes import PassService
+from gridgate.security.identifiers import IdentifierProtector
+from gridgate.security.keyring import Keyring, get_keyring
+
+if TYPE_CHECKING:
+    from gridgate.gate.bootstrap import GateServices
+    from gridgate.residents.face_enrolment import FaceEnrolment
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What the app's, the grid workers' and the data center's endpoints call."""
+
+    settings: Settings
+    protector: IdentifierProtector
+    owner_scope: OwnerScope
+    grants: GrantService
+    passes: PassService
+    resident_codes: ResidentCodes
+    task_feedback: TaskFeedback
+    home_roster: HomeRoster
+    task_list_details: TaskListDetailsReader
+    overview: DataCenterOverview
+    event_subscriptions: EventSubscriptions
+    face_enrolment: Callable[[], FaceEnrolment]
+
+
+def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
+    protector = IdentifierProtector(keyring)
+    homes, ownerships, grants = HomeRepository(), OwnershipRepository(), GrantRepository()
+    people, audit, places = PersonRepository(protector), AuditLog(), PlaceRepository()
+    scope = OwnerScope(homes, ownerships)
+
+    def face_enrolment() -> FaceEnrolment:
+        from gridgate.residents.face_enrolment import FaceEnrolment
+
+        return FaceEnrolment(places=places, ownerships=ownerships, grants=grants, audit=audit)
+
+    return ApiServices(
+        settings=settings,
+        protector=protector,
+        owner_scope=scope,
+        grants=GrantService(
+            people=people,
+            grants=grants,
+            scope=scope,
+            audit=audit,
+            estate_changed=lambda estate_id: estate_changed(estate_id, places, settings),
+            settings=settings,
+        ),
+        passes=PassService(
+            keyring, passes=PassRepository(protector), scope=scope, audit=audit, city_timezone=settings.city_timezone
+        ),
+        resident_codes=ResidentCodes(secrets=ResidentSecretStore(protector), audit=audit),
+        task_feedback=TaskFeedback(VerificationTaskRepository(), VerificationResultStore(), homes, audit),
+        home_roster=HomeRoster(people, homes, ownerships, grants, audit),
+        task_list_details=TaskListDetailsReader(people, FindingRepository(), audit),
+        overview=DataCenterOverview(places, FindingRepository(), StatisticRepository()),
+        event_subscriptions=EventSubscriptions(protector),
+        face_enrolment=_once(face_enrolment),
+    )
+
+
+T = TypeVar("T")
+
+
+def _once(build: Callable[[], T]) -> Callable[[], T]:
+    """`build()` on the first call only, even when concurrent requests ask at once."""
+    lock, built = threading.Lock(), []
+
+    def get() -> T:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build())
+        return built[0]
+
+    return get
+
+
+def _build_api() -> ApiServices:
+    return build_api_services(get_settings(), get_keyring())
+
+
+def _build_gate() -> GateServices:
+    from gridgate.gate.bootstrap import build_gate_services
+
+    return build_gate_services(get_settings(), get_keyring())
+
+
+#: The warm function's services, each built on first use.
+api_services: Callable[[], ApiServices] = _once(_build_api)
+gate_services: Callable[[], GateServices] = _once(_build_gate)
