@@ -1,11 +1,13 @@
 """Build every deployable artifact offline and lint the templates: what `make package` runs.
 
 1. the generated deployment files must be current (`python -m infra.generate --check`);
-2. `chalice package` builds the API function's zip (the app, the `gridgate` package vendored in,
-   dependencies built for Lambda) and a SAM template with `infra/` merged in: build/chalice/;
+2. `chalice package` builds the API function's zip (the app, the `gridgate` package vendored in
+   without the folders the API never runs, dependencies built for Lambda) and a SAM template
+   with `infra/` merged in: build/chalice/;
 3. `serverless package` builds the whole system's CloudFormation template, using that same zip
    for the API function and a container image for the gate function: .serverless/;
-4. `cfn-lint` checks both templates; any error fails the build.
+4. the gate device's package (`gate/device` and what it runs, nothing cloud-side): build/device/;
+5. `cfn-lint` checks both templates; any error fails the build.
 
 No AWS credentials are needed or used: they are removed from the environment of every step,
 so a step that tried to call AWS would fail here rather than in the data center.
@@ -70,27 +72,82 @@ def _run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
     subprocess.run(command, cwd=cwd, env=env, check=True)
 
 
+LAYER = REPO / "layers" / "gridgate"
+DEVICE_OUT = BUILD / "device"
+
+#: What the API zip leaves out of the layer, by folder (and the three adapters over Parquet and the
+#: SQL engines): the nightly computations, the registry import, operations and the gate device's
+#: code. The API never imports them (an import-linter contract), so they would only be dead weight.
+API_EXCLUDED = (
+    "analytics",
+    "registry",
+    "operations",
+    "gate/device",
+    "adapters/event_export.py",
+    "adapters/parquet_exports.py",
+    "adapters/sql_engines.py",
+)
+#: All a gate device runs: its own folder, the one decision rule set and the snapshot format, and
+#: the pure packages under them (tests/deploy/test_artifact_contents.py checks nothing is missing).
+DEVICE_INCLUDED = (
+    "__init__.py",
+    "clock.py",
+    "config.py",
+    "domain",
+    "security",
+    "faces",
+    "qr",
+    "gate/__init__.py",
+    "gate/decision.py",
+    "gate/signed_snapshot.py",
+    "gate/device",
+)
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "deployments", "venv")
+
+
+def copy_layer(destination: Path, *, include: tuple[str, ...] = ("",), exclude: tuple[str, ...] = ()) -> None:
+    """The layer's files under `include` (folders or files) and not under `exclude`, to `destination`."""
+    for source in sorted(LAYER.rglob("*")):
+        relative = source.relative_to(LAYER).as_posix()
+        wanted = any(relative == p or relative.startswith(p.rstrip("/") + "/") or not p for p in include)
+        unwanted = any(relative == p or relative.startswith(p + "/") for p in exclude)
+        if source.is_file() and wanted and not unwanted and "__pycache__" not in source.parts:
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
 def stage_chalice_project() -> Path:
     """A Chalice project dir: functions/ plus `gridgate` in vendor/ (Chalice zips vendor/ as is).
 
-    The directory is kept between runs so Chalice's cache of built dependencies
-    (.chalice/deployments/) makes a repeated package fast.
+    The layer goes in without the folders the API never runs (`API_EXCLUDED`). The directory is
+    kept between runs so Chalice's cache of built dependencies (.chalice/deployments/) makes a
+    repeated package fast.
     """
     functions = REPO / "functions"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "deployments", "venv")
     CHALICE_PROJECT.mkdir(parents=True, exist_ok=True)
     for name in ("app.py", "requirements.txt"):
         shutil.copy2(functions / name, CHALICE_PROJECT / name)
     for name in ("chalicelib", "vendor"):
         shutil.rmtree(CHALICE_PROJECT / name, ignore_errors=True)
-    shutil.copytree(functions / "chalicelib", CHALICE_PROJECT / "chalicelib", ignore=ignore)
-    shutil.copytree(REPO / "layers" / "gridgate", CHALICE_PROJECT / "vendor" / "gridgate", ignore=ignore)
-    shutil.copytree(functions / ".chalice", CHALICE_PROJECT / ".chalice", ignore=ignore, dirs_exist_ok=True)
+    shutil.copytree(functions / "chalicelib", CHALICE_PROJECT / "chalicelib", ignore=_IGNORED)
+    copy_layer(CHALICE_PROJECT / "vendor" / "gridgate", exclude=API_EXCLUDED)
+    shutil.copytree(functions / ".chalice", CHALICE_PROJECT / ".chalice", ignore=_IGNORED, dirs_exist_ok=True)
     # the data-center page's chart library, from npm (package-lock.json pins it), served by the app
     vendor = CHALICE_PROJECT / "chalicelib" / "pages" / "vendor"
     vendor.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ECHARTS, vendor / ECHARTS.name)
     return CHALICE_PROJECT
+
+
+def device_package(out: Path = DEVICE_OUT) -> Path:
+    """The gate device's package: `gridgate-device.zip` holding only `DEVICE_INCLUDED`."""
+    staging = out / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    copy_layer(staging / "gridgate", include=DEVICE_INCLUDED)
+    archive = shutil.make_archive(str(out / "gridgate-device"), "zip", root_dir=staging)
+    shutil.rmtree(staging)
+    return Path(archive)
 
 
 def chalice_package(stage: str, env: dict[str, str]) -> Path:
@@ -154,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"generated deployment files are stale: {names}; run `python -m infra.generate`")
     env = offline_environment(args.region)
     templates = [chalice_package(args.stage, env), serverless_package(args.stage, args.gate_image, env)]
+    print(f"packaged: {device_package().relative_to(REPO)}")
     if not args.skip_lint:
         cfn_lint(templates, env)
     for template in templates:
