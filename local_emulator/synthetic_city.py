@@ -22,6 +22,7 @@ Stored instants are UTC and event partitions are UTC days, like the access-event
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +34,19 @@ import pyarrow.compute as pc
 
 from gridgate.clock import city_clock
 from gridgate.domain.id_numbers import CHECK_CHARACTERS, WEIGHTS
+from gridgate.domain.model import (
+    AccessMethod,
+    Direction,
+    GateDirection,
+    GrantStatus,
+    KeyGroup,
+    Outcome,
+    PassStatus,
+    Registry,
+    Relation,
+)
+from gridgate.domain.rights import RIGHT_KINDS
+from gridgate.gate.decision import VISITOR, Reason
 from gridgate.security.keyring import ed25519_public_key
 
 #: The city's wall clock relative to UTC (Nanjing, no daylight saving time).
@@ -42,26 +56,32 @@ PERSONS_PER_ESTATE = 800
 #: Synthetic faces are drawn for this many persons at a time.
 FACE_BLOCK = 4096
 
-# Codes of the small enumerations kept as int8 columns; the strings are the domain enums' values.
+
+def _values(*members: enum.Enum) -> tuple[str, ...]:
+    return tuple(member.value for member in members)
+
+
+# Codes of the small enumerations kept as int8 columns: a code is an index into these tuples of the
+# domain enums' values (the members the synthetic city uses, in its coding order).
 REGISTRY_APP, REGISTRY_POPULATION = 1, 2  # bit flags in `registries`
 KEY_ELDERLY_ALONE, KEY_DISABLED, KEY_CORRECTION = 1, 2, 4  # bit flags in `key_groups`
 KEY_GROUP_NAMES = (
-    (KEY_ELDERLY_ALONE, "elderly_alone"),
-    (KEY_DISABLED, "disabled"),
-    (KEY_CORRECTION, "community_correction"),
+    (KEY_ELDERLY_ALONE, KeyGroup.ELDERLY_ALONE.value),
+    (KEY_DISABLED, KeyGroup.DISABLED.value),
+    (KEY_CORRECTION, KeyGroup.COMMUNITY_CORRECTION.value),
 )
 ROLE_OWNER, ROLE_CO_OWNER, ROLE_FAMILY, ROLE_TENANT, ROLE_NON_RESIDENT = range(5)
 HOUSEHOLD_VACANT, HOUSEHOLD_OWNER, HOUSEHOLD_RENTED, HOUSEHOLD_GROUP = range(4)
-RELATIONS = ("family", "tenant")
-GRANT_STATUSES = ("active", "revoked", "expired")
-PASS_STATUSES = ("active", "revoked", "expired", "used_up")
-SOURCES = ("app", "population")
-DIRECTIONS = ("in", "out")
-METHODS = ("face", "visitor_pass", "resident_qr")
-OUTCOMES = ("open", "deny", "recorded")
-REASONS = ("resident_right", "visitor_pass", "exit_recorded", "face_not_matched")
-RIGHTS = ("owner", "family", "tenant", "visitor")
-GATE_DIRECTIONS = ("entry", "exit")
+RELATIONS = _values(Relation.FAMILY, Relation.TENANT)
+GRANT_STATUSES = _values(GrantStatus.ACTIVE, GrantStatus.REVOKED, GrantStatus.EXPIRED)
+PASS_STATUSES = _values(PassStatus.ACTIVE, PassStatus.REVOKED, PassStatus.EXPIRED, PassStatus.USED_UP)
+SOURCES = _values(Registry.APP, Registry.POPULATION)
+DIRECTIONS = _values(Direction.IN, Direction.OUT)
+METHODS = _values(AccessMethod.FACE, AccessMethod.VISITOR_PASS, AccessMethod.RESIDENT_QR)
+OUTCOMES = _values(Outcome.OPEN, Outcome.DENY, Outcome.RECORDED)
+REASONS = _values(Reason.RESIDENT_RIGHT, Reason.VISITOR_PASS, Reason.EXIT_RECORDED, Reason.FACE_NOT_MATCHED)
+RIGHTS = (*RIGHT_KINDS, VISITOR)
+GATE_DIRECTIONS = _values(GateDirection.ENTRY, GateDirection.EXIT)
 
 #: Nanjing's district area codes (the first six digits of a resident ID number) and names.
 NANJING_DISTRICTS = (
