@@ -273,3 +273,13 @@ class StatisticRepository:
 
     def days(self, scope: str) -> Iterator[Statistic]:
         return (statistic_from_item(i) for i in StatisticTable.query(scope))
+
+    def scan(self, day: date | None = None, level: str | None = None) -> list[Statistic]:
+        """The whole table (a parallel scan), filtered by day and level on the way when given."""
+        condition = None
+        if day is not None:
+            condition = StatisticTable.sk.startswith(f"{day.isoformat()}#")
+        if level is not None:
+            by_level = StatisticTable.scope.startswith(f"{level}#")
+            condition = by_level if condition is None else condition & by_level
+        return [statistic_from_item(item) for item in parallel_scan(StatisticTable, condition)]

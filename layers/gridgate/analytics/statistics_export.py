@@ -16,21 +16,16 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
-from gridgate.adapters.findings import parallel_scan, statistic_from_item
-from gridgate.adapters.tables import StatisticTable
+from gridgate.adapters.findings import StatisticRepository
 from gridgate.domain.model import Statistic
 
 COLUMNS = ("level", "place_id", "place_name", "day", "metric", "metric_name", "value", "series")
 
 
-def read_statistics(day: date | None = None, level: str | None = None) -> list[Statistic]:
-    condition = None
-    if day is not None:
-        condition = StatisticTable.sk.startswith(f"{day.isoformat()}#")
-    if level is not None:
-        by_level = StatisticTable.scope.startswith(f"{level}#")
-        condition = by_level if condition is None else condition & by_level
-    stats = [statistic_from_item(item) for item in parallel_scan(StatisticTable, condition)]
+def read_statistics(
+    day: date | None = None, level: str | None = None, *, statistics: StatisticRepository | None = None
+) -> list[Statistic]:
+    stats = (statistics or StatisticRepository()).scan(day, level)
     return sorted(stats, key=lambda s: (s.scope, s.day, s.metric))
 
 
