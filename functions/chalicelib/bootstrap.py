@@ -99,7 +99,7 @@ T = TypeVar("T")
 
 def _once(build: Callable[[], T]) -> Callable[[], T]:
     """`build()` on the first call only, even when concurrent requests ask at once."""
-    lock, built = threading.Lock(), []
+    lock, built = threading.Lock(), list[T]()
 
     def get() -> T:
         if not built:
