@@ -380,7 +380,7 @@ def flow_schedule(
     import subprocess
     import sys
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[1]  # the checkout (flows/ sits beside gridgate_cli/)
     command = [
         sys.executable,
         "-m",
