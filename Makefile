@@ -74,7 +74,7 @@ test: venv browser faketime java $(NODE_STAMP)
 # The fast layer alone: the rules through fakes at the ports, no emulator, no Chalice (seconds).
 .PHONY: test-fast lint
 test-fast: venv
-	$(BIN)/python -m pytest -m fast -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m fast -q tests/fast $(PYTEST_ARGS)
 
 # What CI checks besides the tests (.ci/run): lint, formatting, the direction of imports, types.
 LINT_PATH := PYTHONPATH=$(CURDIR)/layers:$(CURDIR)/functions:$(CURDIR)
