@@ -242,7 +242,7 @@ def attempts(
     out = {}
     probe_rows = np.concatenate([people.rows[p] for p in probe_people])
     owner = people.of_row[probe_rows]
-    for draw in range(DRAWS):
+    for _draw in range(DRAWS):
         enrolled = _enrol(people, rng, k)
         sub = dist[probe_rows]
         person = _person_min(sub, [enrolled[p] for p in gallery_people])  # probes x gallery people

@@ -64,8 +64,8 @@ for name, X in (("eyes+nose(base)", A), ("eyes only", B), ("yunet 5pt alignCrop"
     thr = imp[int(0.001 * len(imp))]
     print(
         name,
-        "genuine median %.3f" % np.median(d[s]),
-        "TAR@FAR0.1%% %.3f" % (d[s] < thr).mean(),
+        f"genuine median {np.median(d[s]):.3f}",
+        f"TAR@FAR0.1% {(d[s] < thr).mean():.3f}",
         "pairs",
         s.sum(),
         (~s).sum(),

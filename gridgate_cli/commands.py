@@ -422,7 +422,8 @@ def events_export(
     """The data center's own export (city detail, `event_scope.CITY`); integrators use the API."""
     from datetime import datetime
 
-    from gridgate.events_out.event_extract import render, scoped_rows
+    from gridgate.analytics.event_parquet import render_parquet
+    from gridgate.events_out.event_extract import render_csv, scoped_rows
     from gridgate.events_out.event_scope import CITY, Scope
     from gridgate.refusals import Invalid
     from gridgate.security.identifiers import IdentifierProtector
@@ -437,7 +438,9 @@ def events_export(
     scope = Scope(CITY, frozenset(estates), "data-center-cli")
     try:
         rows = scoped_rows(scope, instant(start), instant(end), IdentifierProtector(get_keyring()))
-        body = render(rows, scope, form)
+        if form not in ("csv", "parquet"):
+            raise Invalid("bad_format", "format must be csv or parquet")
+        body = render_csv(rows, scope) if form == "csv" else render_parquet(rows, scope)
     except Invalid as refused:
         fail(refused.message)
     out.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))

@@ -14,8 +14,6 @@ import pytest
 from infra.package import IGNORED_LINT_RULES, REPO, console_script
 from infra.routes import chalice_app, function_for
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _lint_errors(template: Path) -> list[dict]:
     command = [*console_script("cfn-lint"), "--format", "json"]

@@ -32,9 +32,9 @@ def test_an_open_and_a_deny_each_emit_a_count_under_outcome_and_reason_and_a_lat
     [dimensions] = counts[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
     assert sorted(dimensions) == ["outcome", "reason", "service"]
     latencies = _named(lines, "GateDecisionLatency")
-    assert [l["outcome"] for l in latencies] == ["open", "deny"]
-    assert all(l["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds" for l in latencies)
-    assert all(0 < l["GateDecisionLatency"][0] < 60_000 for l in latencies)
+    assert [line["outcome"] for line in latencies] == ["open", "deny"]
+    assert all(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds" for line in latencies)
+    assert all(0 < line["GateDecisionLatency"][0] < 60_000 for line in latencies)
 
 
 def test_a_refused_request_emits_a_refusal_under_its_code(gate, capsys):

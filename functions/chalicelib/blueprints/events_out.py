@@ -29,7 +29,7 @@ from chalicelib.events_out_schemas import (
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
 from chalicelib.request_context import current_request
-from gridgate.events_out.event_extract import render, scoped_rows
+from gridgate.events_out.event_extract import render_csv, scoped_rows
 from gridgate.events_out.event_scope import scope_for
 from gridgate.security.tokens import Principal
 
@@ -62,7 +62,7 @@ def create_subscription():
 
 @bp.route("/subscriptions", methods=["GET"])
 @documented(responses={200: SubscriptionsView}, errors=_ERRORS, role="property_company")
-def listapi_services().event_subscriptions:
+def list_subscriptions():
     """My active subscriptions (never their secrets)."""
     return {"subscriptions": [s.public() for s in api_services().event_subscriptions.owned(_caller())]}
 
@@ -118,7 +118,7 @@ def export_events():
     estates = [e for e in (params.get("estate_ids") or "").split(",") if e] or None
     scope = scope_for(principal, estates)
     start, end = _instant(params, "from"), _instant(params, "to")
-    body = render(scoped_rows(scope, start, end, api_services().protector), scope, form)
+    body = render_csv(scoped_rows(scope, start, end, api_services().protector), scope)
     name = f"events-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.{form}"
     return Response(
         body=body,

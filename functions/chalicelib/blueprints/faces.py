@@ -44,8 +44,10 @@ def _request_id() -> str | None:
 
 def _enrol(replace_all: bool) -> dict:
     person_id = _resident()
-    face = api_services().face_enrolment().enrol(
-        person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id()
+    face = (
+        api_services()
+        .face_enrolment()
+        .enrol(person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id())
     )
     return {
         "person_id": person_id,

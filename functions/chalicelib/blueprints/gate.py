@@ -69,8 +69,6 @@ _CAPTURE_KIND = Param(
 )
 
 
-
-
 def _request(*, claim_nonce: bool = True):
     """The request, its body and its gate. `claim_nonce=False`: the caller's write claims the nonce."""
     request = current_request()

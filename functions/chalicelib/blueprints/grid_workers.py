@@ -137,7 +137,9 @@ def submit_result(grid_id: str, task_id: str):
     body = parse_json(current_request().raw_body or b"null", "bad_json", "the body must be JSON")
 
     def submit() -> dict:
-        task = api_services().task_feedback.submit(worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id())
+        task = api_services().task_feedback.submit(
+            worker, grid_id, task_id, TaskSubmission.from_json(body), request_id=_request_id()
+        )
         return {
             "task_id": task.task_id,
             "status": task.status.value,

@@ -22,7 +22,7 @@ import base64
 import hashlib
 import re
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from chalice import Blueprint, Response

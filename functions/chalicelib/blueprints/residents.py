@@ -73,7 +73,9 @@ def my_homes():
     principal = require(request, RESIDENT)
     page = page_request(request, principal.subject)
     policy = cap_policy()
-    homes, position = page.keyset(api_services().owner_scope.homes_owned(principal.subject, _today()), lambda h: [h.home_id])
+    homes, position = page.keyset(
+        api_services().owner_scope.homes_owned(principal.subject, _today()), lambda h: [h.home_id]
+    )
     view = HomesView(homes=[HomeView.of(h, policy.cap_for(h.floor_area_m2)) for h in homes])
     return paged(request, page, view.model_dump(mode="json"), position)
 

@@ -26,7 +26,6 @@ from gridgate.security.identifiers import IdentifierProtector
 
 #: Parquet goes out as octet-stream: the API's binary media type (API Gateway base64-encodes only
 #: those), so a client asks with ``Accept: application/octet-stream``.
-FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/octet-stream"}
 #: Every column a scope may have (a scope keeps its own subset); all text but the match score.
 COLUMNS = (
     "event_id",
@@ -84,24 +83,14 @@ def scoped_rows(
     return [event_record(e, scope, protector, zone) for e in events]
 
 
-def render(rows: list[dict], scope: Scope, form: str) -> str | bytes:
-    """`rows` as CSV text (with a BOM, so a spreadsheet reads it as UTF-8) or a Parquet file."""
-    if form not in FORMATS:
-        raise Invalid("bad_format", "format must be csv or parquet")
-    probe = event_record_columns(scope)
-    if form == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=probe, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return "\ufeff" + out.getvalue()
-    import pyarrow as pa  # not in the API's zip (too large): the API answers CSV, the CLI writes Parquet
-    import pyarrow.parquet as pq
-
-    schema = pa.schema([(name, pa.float64() if name == "score" else pa.string()) for name in probe])
-    sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), sink)
-    return sink.getvalue()
+def render_csv(rows: list[dict], scope: Scope) -> str:
+    """`rows` as CSV text, with a BOM so a spreadsheet reads it as UTF-8 (Parquet is written by
+    `gridgate.analytics.event_parquet`: pyarrow is not in the API's zip)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=event_record_columns(scope), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return "\ufeff" + out.getvalue()
 
 
 def event_record_columns(scope: Scope) -> list[str]:
