@@ -49,6 +49,7 @@ import re
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -239,7 +240,7 @@ def attempts(
     Returns, per size, arrays of (d1, d2, templates) for strangers, and (d1, d2, templates, right)
     for genuine attempts (`right`: the nearest person is the probe's own).
     """
-    out = {}
+    out: dict[int, dict[str, Any]] = {}
     probe_rows = np.concatenate([people.rows[p] for p in probe_people])
     owner = people.of_row[probe_rows]
     for _draw in range(DRAWS):
@@ -355,7 +356,7 @@ def fit(measured: dict, tail: ImpostorTail, margins) -> DecisionRule:
     (`target_stranger_accept`, from LEVEL_GRID) whose MEASURED stranger-accept stays within
     FIT_TARGET at every training size; then the margin with nobody accepted as someone else and the
     most genuine accepts (fewest wrong persons first when none reaches zero)."""
-    best = None
+    best: tuple[tuple[int, int], DecisionRule] | None = None
     for margin in margins:
         for level in LEVEL_GRID:
             rule = DecisionRule(max_threshold=2.0, margin=margin, tail=tail, target_stranger_accept=level)
@@ -369,6 +370,8 @@ def fit(measured: dict, tail: ImpostorTail, margins) -> DecisionRule:
         key = (-wrong, genuine)
         if best is None or key > best[0]:
             best = (key, rule)
+    if best is None:
+        raise ValueError("no margin to fit: the grid is empty")
     return best[1]
 
 
@@ -395,7 +398,7 @@ def count(rule: DecisionRule, measured: dict) -> dict:
 
 
 def _merge(parts: list[dict]) -> dict:
-    merged = {}
+    merged: dict[int, dict[str, Any]] = {}
     for part in parts:
         for size, m in part.items():
             slot = merged.setdefault(size, {"stranger": [], "genuine": []})
@@ -448,7 +451,7 @@ def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok:
     rng = np.random.default_rng(SEED)
     folds = rng.permutation(len(people.names)) % 2
     everyone = np.arange(len(people.names))
-    result = {}
+    result: dict[str, Any] = {}
     tails = [fit_tail(impostor_similarities(dist, people, np.flatnonzero(folds != fold))) for fold in (0, 1)]
     result["tail_check_on_held_out_pairs"] = [
         {
@@ -512,7 +515,7 @@ def deployed_rule(encoder_id: str, dist: np.ndarray, people: People, genuine_ok:
 def small_sets(encoder_ids, detector: str = "hog") -> dict:
     """testdata/faces (one photo / up to three enrolled, everyone else's gallery) and the adversarial
     photos, through `detector` (HOG, the gate's, or YuNet: the detector comparison of issue 12)."""
-    out = {"detector": detector}
+    out: dict[str, Any] = {"detector": detector}
     faces = load("faces", detector)
     ok = faces.ok
     people = People(faces.identities[ok])
@@ -530,7 +533,7 @@ def small_sets(encoder_ids, detector: str = "hog") -> dict:
     adversarial = load("adversarial", detector)
     rows = []
     for i, path in enumerate(adversarial.paths):
-        row = {"photo": str(path), "pipeline": str(adversarial.status[i])}
+        row: dict[str, Any] = {"photo": str(path), "pipeline": str(adversarial.status[i])}
         if adversarial.status[i] == "ok":
             for e in encoder_ids:
                 x = faces.encodings[e][ok]

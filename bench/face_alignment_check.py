@@ -19,10 +19,10 @@ root = Path("/work/shared/testdata/faces_lfw")
 people = [p for p in sorted(root.iterdir()) if len(list(p.iterdir())) >= 2][:260]
 rec = cv2.FaceRecognizerSF.create(str(model_path(SFACE)), "")
 det = cv2.FaceDetectorYN.create(str(model_path(YUNET)), "", (150, 150), 0.5, 0.3, 50)
-ids = []
-A = []
-B = []
-C = []
+ids: list[str] = []
+A: list[np.ndarray] = []
+B: list[np.ndarray] = []
+C: list[np.ndarray] = []
 t = time.perf_counter()
 for p in people:
     for f in sorted(p.iterdir())[:4]:
@@ -38,7 +38,7 @@ for p in people:
         _, faces = det.detect(bgr)
         if faces is None:
             continue
-        face = max(faces, key=lambda r: r[2])
+        face: np.ndarray = max(faces, key=lambda r: float(r[2]))
 
         def feat(img):
             v = np.asarray(rec.feature(img)).reshape(-1)
@@ -53,12 +53,12 @@ for p in people:
         B.append(b)
         C.append(c)
 print(len(ids), time.perf_counter() - t)
-ids = np.array(ids)
-same = ids[:, None] == ids[None, :]
-iu = np.triu_indices(len(ids), 1)
+labels = np.array(ids)
+same = labels[:, None] == labels[None, :]
+iu = np.triu_indices(len(labels), 1)
 for name, X in (("eyes+nose(base)", A), ("eyes only", B), ("yunet 5pt alignCrop", C)):
-    X = np.array(X)
-    d = np.sqrt(np.maximum(2 - 2 * X @ X.T, 0))[iu]
+    M = np.array(X)
+    d = np.sqrt(np.maximum(2 - 2 * M @ M.T, 0))[iu]
     s = same[iu]
     imp = np.sort(d[~s])
     thr = imp[int(0.001 * len(imp))]

@@ -117,7 +117,7 @@ def _encode(
         path = _cache_file(encoder_id, detector, dataset)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"key": key, "status": np.array(status), "face_px": np.array(face_px), "encodings": vectors[encoder_id]}
-        np.savez(path, **data)
+        np.savez(path, key=key, status=data["status"], face_px=data["face_px"], encodings=data["encodings"])
         result[encoder_id] = data
     return result
 

@@ -84,7 +84,10 @@ def model_detect_encode(jpeg: bytes, *, detector: str = "hog") -> list[np.ndarra
     from gridgate.faces.encoders import SFACE_ENCODER, Landmarks5
     from gridgate.faces.pipeline import _clip_box, _yunet, yunet_points
 
-    rgb = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+    bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("not an image OpenCV can decode")
+    rgb = bgr[:, :, ::-1]
     if detector == "yunet":
         boxes = _yunet(rgb)
     else:

@@ -16,8 +16,10 @@ container on a data center's), so this flow itself stays small and holds no city
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, cast
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
 from flows.flow_metrics import record_flow_end
@@ -28,7 +30,7 @@ from flows.statistics import population_statistics_and_alerts
 from flows.task_generation import generate_verification_tasks
 
 #: The deployment of every step, in `ORDER` (names as `flows.deployments` registers them).
-STEP_FLOWS = {
+STEP_FLOWS: dict[str, Flow[..., Any]] = {
     "reconciliation": nightly_reconciliation,
     "statistics": population_statistics_and_alerts,
     "tasks": generate_verification_tasks,
@@ -53,16 +55,20 @@ def nightly_night(day: date | None = None, export_snapshots: bool = True, snapsh
     first, later = night_parameters(day, export_snapshots, snapshots_as_of)
     runs: dict = {}
     for position, step in enumerate(ORDER):
-        run = run_deployment(
-            step_deployment(step),
-            parameters=first if position == 0 else later,
-            timeout=None,
-            poll_interval=POLL_SECONDS,
+        run = cast(  # run_deployment is sync inside a sync flow; its type also names the async form
+            FlowRun,
+            run_deployment(
+                step_deployment(step),
+                parameters=first if position == 0 else later,
+                timeout=None,
+                poll_interval=POLL_SECONDS,
+            ),
         )
-        logger.info("%s: run %s %s", step, run.id, run.state.name)
-        if not run.state.is_completed():
+        state = run.state
+        logger.info("%s: run %s %s", step, run.id, state.name if state else "unknown")
+        if state is None or not state.is_completed():
             raise NightFailed(step, list(ORDER[position + 1 :]), runs)
-        runs[step] = {"flow_run_id": str(run.id), "state": run.state.name}
+        runs[step] = {"flow_run_id": str(run.id), "state": state.name}
     return runs
 
 

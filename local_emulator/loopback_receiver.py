@@ -33,8 +33,13 @@ class LoopbackReceiver:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+        host, port = self._running().server_address[:2]
+        return f"http://{host!s}:{port}/hook"
+
+    def _running(self) -> ThreadingHTTPServer:
+        if self._server is None:
+            raise RuntimeError("the receiver is used outside its `with` block")
+        return self._server
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Block until `count` requests arrived (a hook may post from another thread)."""
@@ -63,5 +68,6 @@ class LoopbackReceiver:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        server = self._running()
+        server.shutdown()
+        server.server_close()

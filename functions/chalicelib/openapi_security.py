@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from typing import TypedDict
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -37,7 +38,21 @@ GATE = "gateSignature"
 
 #: RFC 8032 §7.1 TEST 1's secret key: public, so anyone can redo the example (never a real gate's key).
 EXAMPLE_PRIVATE_KEY = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-EXAMPLE_REQUEST = {
+
+
+class ExampleRequest(TypedDict):
+    """The worked example's parts: each one a device maker fills in from its own request."""
+
+    method: str
+    path: str
+    gate_id: str
+    timestamp: str
+    nonce: str
+    body: str
+    device_headers: dict[str, str]
+
+
+EXAMPLE_REQUEST: ExampleRequest = {
     "method": "POST",
     "path": "/gate/entry/qr",
     "gate_id": "gate-E-0001-north",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -103,7 +103,7 @@ def page_request(request: Request, caller: str, **filters: Any) -> PageRequest:
     (the query parameters, other than limit and cursor, that choose what is listed).
     """
     scope = list_scope(request.method, request.path, request.uri_params or {}, caller, filters)
-    params = request.query_params or {}
+    params: Mapping[str, str] = request.query_params or {}
     text = params.get("limit")
     limit = DEFAULT_LIMIT
     if text is not None:

@@ -12,6 +12,7 @@ A property company (role ``property_company``, its estates in the token) or the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from chalice import Blueprint, Response
@@ -89,7 +90,7 @@ def dead_letters(subscription_id):
     ).model_dump(mode="json")
 
 
-def _instant(params: dict, name: str) -> datetime:
+def _instant(params: Mapping[str, str], name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(params.get(name) or "")
     except ValueError:
@@ -111,7 +112,7 @@ def export_events():
     (the API's zip carries no Parquet writer).
     """
     principal = _caller()
-    params = current_request().query_params or {}
+    params: Mapping[str, str] = current_request().query_params or {}
     form = params.get("format", "csv")
     if form != "csv":
         raise ApiError(400, "bad_format", "the API exports csv; Parquet: gridgate events export --format parquet")

@@ -17,6 +17,7 @@ never answer. A refused callback is a page in the person's language with a way t
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
 
 from chalice import Blueprint, Response
 
@@ -51,14 +52,14 @@ def _refresh_cookie(session: PageSession) -> str:
 
 def _cookies() -> dict[str, str]:
     header = {key.lower(): value for key, value in (current_request().headers or {}).items()}.get("cookie", "")
-    found = {}
+    found: dict[str, str] = {}
     for part in header.split(";"):
         name, _, value = part.strip().partition("=")
         found.setdefault(name, value)
     return found
 
 
-def _params() -> dict[str, str]:
+def _params() -> Mapping[str, str]:
     return current_request().query_params or {}
 
 
@@ -84,7 +85,7 @@ def _page_url(page: str, locale: str) -> str:
 def _refused(err: SignInRefused, locale: str, page: str = PAGES[0]) -> Response:
     t = i18n.translator(locale)
     return render_message_page(
-        status_of(err),
+        status_of(err) or 400,  # every SignInRefused has a status; 400 only satisfies the type
         locale,
         t("page.sign_in.refused_title"),
         t.get(f"error.{err.code}", t("error.other", code=err.code, message=err.message), message=err.message),

@@ -65,7 +65,7 @@ def event_record(event: AccessEvent, scope: Scope, protector: IdentifierProtecto
     """One event as `scope` may see it: the webhook's ``data`` and a row of an export. Times are
     labelled: ``occurred_at_utc`` (Z) and ``occurred_at_local`` (the city's civil time, +08:00)."""
     occurred = event.occurred_at.astimezone(UTC)
-    record = {
+    record: dict[str, object] = {
         "event_id": event.event_id,
         "occurred_at_utc": occurred.isoformat().replace("+00:00", "Z"),
         "occurred_at_local": occurred.astimezone(city_timezone).isoformat(),

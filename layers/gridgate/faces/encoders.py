@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -85,6 +86,14 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return matrix
 
 
+class FaceEncoder(Protocol):
+    """What the pipeline needs of an encoder: its stored id and one aligned face -> a vector."""
+
+    encoder_id: str
+
+    def encode(self, rgb: np.ndarray, landmarks: Landmarks5) -> np.ndarray: ...
+
+
 class SFaceEncoder:
     """SFace on an aligned crop. One cv2 model per thread (OpenCV DNN nets are not re-entrant)."""
 
@@ -125,12 +134,12 @@ class DlibLegacyEncoder:
 
 SFACE_ENCODER = SFaceEncoder()
 DLIB_LEGACY = DlibLegacyEncoder()
-ENCODERS: dict[str, object] = {SFACE_ENCODER.encoder_id: SFACE_ENCODER, DLIB_LEGACY.encoder_id: DLIB_LEGACY}
+ENCODERS: dict[str, FaceEncoder] = {SFACE_ENCODER.encoder_id: SFACE_ENCODER, DLIB_LEGACY.encoder_id: DLIB_LEGACY}
 KNOWN_ENCODERS = frozenset(ENCODERS)
 
 Encode = Callable[[np.ndarray, Landmarks5], np.ndarray]
 
 
-def encoder(encoder_id: str):
+def encoder(encoder_id: str) -> FaceEncoder:
     """The encoder for a stored id (KeyError for an id this code cannot reproduce)."""
     return ENCODERS[encoder_id]
