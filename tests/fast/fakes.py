@@ -146,6 +146,15 @@ class FakePasses:
     def of_home(self, home_id: str) -> list[VisitorPass]:
         return [p for p in self.passes.values() if p.home_id == home_id]
 
+    def page_of_home(
+        self, home_id: str, limit: int, start: dict | None = None
+    ) -> tuple[list[VisitorPass], dict | None]:
+        """Newest first, `limit` at a time; the resume key is the position (DynamoDB's is a key)."""
+        ordered = sorted(self.of_home(home_id), key=lambda p: p.valid_from, reverse=True)
+        at = start["position"] if start else 0
+        page = ordered[at : at + limit]
+        return page, {"position": at + limit} if at + limit < len(ordered) else None
+
     def revoke(self, pass_id: str, at: datetime) -> VisitorPass:
         known = self.passes.get(pass_id)
         if known is None:
