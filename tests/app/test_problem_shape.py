@@ -90,7 +90,7 @@ def test_an_unexpected_crash_is_a_500_problem_without_internals(client, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("table gridgate-secret-internal exploded")
 
-    monkeypatch.setattr(residents, "_grants", broken)
+    monkeypatch.setattr(residents, "api_services", broken)
     response = client.http.get("/homes/H-1/grants", headers=bearer("p-1"))
     document = problem(response, 500, "internal_error")
     assert "exploded" not in response.body.decode() and "Traceback" not in response.body.decode()
@@ -119,7 +119,7 @@ def test_every_log_line_of_a_request_carries_its_request_id(client, monkeypatch,
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(residents, "_grants", broken)
+    monkeypatch.setattr(residents, "api_services", broken)
     response = client.http.get("/homes/H-1/grants", headers=bearer("p-1"))
     rid = response.headers["X-Request-Id"]
     lines = api_log()
