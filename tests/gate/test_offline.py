@@ -174,7 +174,7 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
             ),
             cap=5,
         )
-    PlaceRepository().bump_gallery_version(estate_id)
+    PlaceRepository().bump_gallery_version(estate_id, [r.person_id for r in residents.values()])
     key = Ed25519PrivateKey.generate().private_bytes_raw()
     gate = Gate(gate_id, estate_id, GateDirection.BOTH, f"{gate_id}-k", ed25519_public_key(key))
     GateRepository().add(gate)
@@ -471,7 +471,7 @@ def test_the_snapshot_is_rebuilt_when_the_estate_changes(gate, gate_world):
     first = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
     again = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
     assert again["snapshot_id"] == first["snapshot_id"] and first["url"].startswith("http")
-    PlaceRepository().bump_gallery_version(gate_world.estate_id)  # e.g. a grant was revoked
+    PlaceRepository().bump_gallery_version(gate_world.estate_id, [gate_world.residents["tenant"].person_id])
     time.sleep(1.1)  # snapshot ids are stamped to the second
     rebuilt = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
     assert rebuilt["snapshot_id"] != first["snapshot_id"]

@@ -136,6 +136,18 @@ class PlaceTable(BaseTable):
     by_parent = PlaceByParent()
 
 
+class GalleryChangeTable(BaseTable):
+    """An estate's gallery change log: which people one bump of `PlaceTable.gallery_version` was
+    about, so a warm gate function applies a change by re-reading those people only."""
+
+    TTL_ATTRIBUTE = "expires_at"
+    Meta = _meta("gallery_changes")
+    estate_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)  # the gallery version this change produced
+    person_ids = UnicodeSetAttribute(null=True)  # DynamoDB stores no empty set: absent = nobody
+    expires_at = TTLAttribute()
+
+
 class GateByEstate(GlobalSecondaryIndex):
     Meta = _index_meta("by_estate", AllProjection())
     estate_id = UnicodeAttribute(hash_key=True)
@@ -496,6 +508,7 @@ ALL_TABLES: tuple[type[BaseTable], ...] = (
     PersonTable,
     FaceTemplateTable,
     PlaceTable,
+    GalleryChangeTable,
     GateTable,
     HomeTable,
     OwnershipTable,
