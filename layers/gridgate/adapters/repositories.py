@@ -26,6 +26,7 @@ from gridgate.adapters.tables import (
 )
 from gridgate.domain.model import (
     LEGACY_ENCODER_ID,
+    FaceMatching,
     FaceTemplate,
     Gate,
     GateDirection,
@@ -171,6 +172,22 @@ class PlaceRepository:
                 expires_at=clock.now() + GALLERY_CHANGE_RETENTION,
             ).save()
         return version
+
+    def face_matching(self, estate_id: str) -> FaceMatching:
+        """Where the estate's gate faces are matched (the cloud unless configured otherwise)."""
+        try:
+            item = PlaceTable.get(estate_id, attributes_to_get=["face_matching"])
+        except DoesNotExist:
+            return FaceMatching.CLOUD
+        return FaceMatching(item.face_matching or FaceMatching.CLOUD.value)
+
+    def set_face_matching(self, estate_id: str, mode: FaceMatching) -> None:
+        """Configure where the estate's gate faces are matched; gates learn it with their next snapshot,
+        the cloud within `gridgate.gate.cloud_facts.CachedLookup`'s ttl."""
+        PlaceTable(place_id=estate_id).update(
+            actions=[PlaceTable.face_matching.set(mode.value)], condition=PlaceTable.place_id.exists()
+        )
+        self.bump_gallery_version(estate_id, [])  # the stored snapshot (keyed by version) is rebuilt
 
     def gallery_changes_since(self, estate_id: str, version: int) -> list[GalleryChange]:
         """The estate's gallery changes after `version`, oldest first: one strongly consistent Query,

@@ -132,6 +132,8 @@ class PlaceTable(BaseTable):
     #: Estates only: bumped whenever a right or an enrolled face at the estate changes, so warm
     #: gate functions know their cached face gallery is stale (see `gallery_version`).
     gallery_version = NumberAttribute(default=0)
+    #: Estates only: `FaceMatching` value; absent means the cloud matches.
+    face_matching = UnicodeAttribute(null=True)
 
     by_parent = PlaceByParent()
 

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.gate_writes import GateEventWriter
-from gridgate.adapters.repositories import GateRepository
-from gridgate.domain.model import AccessEvent, Gate
+from gridgate.domain.model import AccessEvent
 from gridgate.domain.rights import Right
 from gridgate.gate.decision import (
     RESIDENT_CODE_SKEW_STEPS,
@@ -36,6 +36,8 @@ from gridgate.residents.entry_rights import effective_right
 from gridgate.security.device_auth import NonceClaim
 from gridgate.security.resident_qr import ResidentCodeRejected, verify_resident_code
 from gridgate.security.signed_passes import PassClaims, PassRejected
+
+Value = TypeVar("Value")
 
 
 @dataclass(frozen=True)
@@ -86,19 +88,20 @@ class CloudGateFacts:
             raise refused_from_pass(rejected) from rejected
 
 
-class CachedGates:
-    """Gate records cached for `ttl` seconds: a gate request costs no read of the gates table,
-    and a replaced or withdrawn device key takes effect within `ttl`."""
+class CachedLookup(Generic[Value]):
+    """A per-key lookup cached for `ttl` seconds: a gate request costs no read of the gates table
+    (or of the estate's face-matching mode), and a replaced or withdrawn device key, or a changed
+    mode, takes effect within `ttl`."""
 
-    def __init__(self, repository: GateRepository, ttl: float = 60.0) -> None:
-        self._repository = repository
+    def __init__(self, fetch: Callable[[str], Value], ttl: float = 60.0) -> None:
+        self._fetch = fetch
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, Gate | None]] = {}
+        self._cache: dict[str, tuple[float, Value]] = {}
 
-    def get(self, gate_id: str) -> Gate | None:
-        hit = self._cache.get(gate_id)
+    def get(self, key: str) -> Value:
+        hit = self._cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < self._ttl:
             return hit[1]
-        gate = self._repository.get(gate_id)
-        self._cache[gate_id] = (time.monotonic(), gate)
-        return gate
+        value = self._fetch(key)
+        self._cache[key] = (time.monotonic(), value)
+        return value
