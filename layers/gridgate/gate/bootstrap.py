@@ -9,6 +9,7 @@ root (`chalicelib.bootstrap`) calls it on the first gate request.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -73,6 +74,7 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
         writer=GateEventWriter(events, passes, nonces, settings),
         galleries=EstateGalleryCache(),
         secret_for=secrets.get,
+        reads_ahead=ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate-reads-ahead"),
     )
     authenticator = DeviceAuthenticator(
         CachedLookup(GateRepository().get).get,

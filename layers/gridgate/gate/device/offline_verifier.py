@@ -134,6 +134,9 @@ class SnapshotFacts:
     def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
         return self._buffer.get(event_id)
 
+    def face_coming(self, estate_id: str) -> None:
+        """The snapshot's galleries are in memory: nothing to fetch ahead."""
+
     def match_face(self, estate_id: str, probe) -> Identified:
         return identified_from_match(match_probe(probe, self._galleries))
 
@@ -145,7 +148,7 @@ class SnapshotFacts:
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
         return verified_pass(text, self._public_keys, estate_id, at)
 
-    def resident_of_code(self, text: str, at: datetime) -> str:
+    def resident_of_code(self, text: str, estate_id: str, at: datetime) -> str:
         try:
             person_id = person_of_code(text)
         except ResidentCodeRejected as rejected:
@@ -197,6 +200,9 @@ class NoSnapshotFacts:
         raise Refused(Reason.OFFLINE_UNAVAILABLE)
 
     match_face = right_of = verify_pass = resident_of_code = _unavailable
+
+    def face_coming(self, estate_id: str) -> None:
+        """Nothing to fetch: the face is refused when it is matched."""
 
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         return self._buffer.add(event, decided_at=self._clock())
