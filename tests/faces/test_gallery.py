@@ -175,7 +175,7 @@ def test_a_gap_in_the_log_waits_then_rebuilds(face_city, probe_of):
 def test_least_recently_used_estates_are_dropped(face_city, probe_of):
     first, _, _ = estate_with_two_residents(face_city, probe_of)
     second, _, _ = estate_with_two_residents(face_city, probe_of)
-    cache = EstateGalleryCache(max_estates=1)
+    cache = EstateGalleryCache(max_people=2)  # one estate of two people fits, two do not
     cache.gallery(first)
     cache.gallery(second)
     cache.wait_for_objects()

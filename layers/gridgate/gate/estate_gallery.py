@@ -156,7 +156,9 @@ class _Entry:
 
 
 class EstateGalleryCache:
-    """Warm galleries per estate (least recently used dropped beyond `max_estates`).
+    """Warm galleries per estate; the least recently used are dropped while the estates held have
+    more than `max_people` members together (memory, not a count of estates, is what runs out; the
+    estate just asked for is always kept).
 
     Counters (observability; tests and benchmarks read them): `builds` (galleries built from the
     tables), `loads` (from the estate's object), `deltas` (change-log entries applied)."""
@@ -170,7 +172,7 @@ class EstateGalleryCache:
         members: MembersSource = _members,
         member_right: MemberRightSource = _member_right,
         check_every_seconds: float = 0.0,
-        max_estates: int = 16,
+        max_people: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = clock.now,
     ) -> None:
@@ -180,7 +182,7 @@ class EstateGalleryCache:
         self._members = members
         self._member_right = member_right
         self._check_every = check_every_seconds
-        self._max_estates = max_estates
+        self._max_people = max_people or get_settings().gate_gallery_max_people
         self._monotonic = monotonic
         self._now = now
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -225,9 +227,11 @@ class EstateGalleryCache:
         with self._lock:
             self._entries[estate_id] = entry
             self._entries.move_to_end(estate_id)
-            while len(self._entries) > self._max_estates:
-                dropped, _ = self._entries.popitem(last=False)
+            held = sum(len(e.gallery.rights) for e in self._entries.values())
+            while held > self._max_people and len(self._entries) > 1:
+                dropped, old = self._entries.popitem(last=False)
                 self._estate_locks.pop(dropped, None)
+                held -= len(old.gallery.rights)
 
     def _cold(self, estate_id: str, version: int, at: datetime) -> EstateGallery:
         """The estate's stored object if the change log still reaches back to it, else a build."""
