@@ -324,7 +324,8 @@ def _midnight(cache, estate_id: str) -> dict:
     tomorrow = clock.now() + timedelta(days=1)
     started = time.perf_counter()
     after = cache.gallery(estate_id, tomorrow)
-    return {"ms": round((time.perf_counter() - started) * 1000, 1), "rebuilt": cache.builds > builds or after is not before}
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    return {"ms": elapsed_ms, "rebuilt": cache.builds > builds or after is not before}
 
 
 def main(argv: list[str]) -> None:

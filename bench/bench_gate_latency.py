@@ -407,9 +407,7 @@ def _floor(results: dict) -> dict:
     out: dict = {"round_trip_ms": trip, "face": {}, "qr": {}}
     for size, run in results["face"].items():
         model = run["model_decode_detect_encode_ms"]
-        out["face"][size] = {
-            q: round(run["gate_ms"][q] / (model[q] + trip[q]), 3) for q in ("p50", "p95")
-        }
+        out["face"][size] = {q: round(run["gate_ms"][q] / (model[q] + trip[q]), 3) for q in ("p50", "p95")}
     for kind in ("visitor_pass_ms", "resident_code_ms"):
         out["qr"][kind] = {q: round(results["qr"][kind][q] / trip[q], 2) for q in ("p50", "p95")}
     return out

@@ -136,7 +136,9 @@ def test_midnight_rebuilds_nothing_and_a_grant_starting_tomorrow_is_already_a_me
     noon = datetime(2031, 5, 4, 4, 0, tzinfo=UTC)  # 12:00 in the city (UTC+8)
     (home_id,) = [o.home_id for o in OwnershipRepository().for_person(p01)]
     tomorrow = date(2031, 5, 5)
-    grant = Grant("G-" + tenant, home_id, estate, tenant, Relation.TENANT, tomorrow, None, p01, GrantStatus.ACTIVE, noon)
+    grant = Grant(
+        "G-" + tenant, home_id, estate, tenant, Relation.TENANT, tomorrow, None, p01, GrantStatus.ACTIVE, noon
+    )
     GrantRepository().create(grant, cap=5)
     PlaceRepository().bump_gallery_version(estate, [tenant])
     cache = EstateGalleryCache()

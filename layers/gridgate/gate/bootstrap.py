@@ -21,8 +21,8 @@ from gridgate.adapters.repositories import GateRepository, PlaceRepository
 from gridgate.adapters.resident_secrets import ResidentSecretStore
 from gridgate.clock import now as city_now
 from gridgate.config import Settings
-from gridgate.faces.pipeline import probe_face
 from gridgate.domain.model import FaceMatching
+from gridgate.faces.pipeline import probe_face
 from gridgate.gate.cloud_facts import CachedLookup, CloudGateFacts
 from gridgate.gate.decision import GateDecider, GateFacts
 from gridgate.gate.estate_gallery import EstateGalleryCache

@@ -261,7 +261,7 @@ class EstateGalleryCache:
             entry.object_version = entry.gallery.version
 
     def _apply(self, gallery: EstateGallery, changes: list[GalleryChange], at: datetime) -> EstateGallery:
-        people = sorted(set().union(*(change.person_ids for change in changes)))
+        people = sorted({pid for change in changes for pid in change.person_ids})
         if len(people) > PER_PERSON_LIMIT:
             members = self._members(gallery.estate_id, local_date(at, get_settings().city_timezone))
             rights = {pid: members[pid] for pid in people if pid in members}
