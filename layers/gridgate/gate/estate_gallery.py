@@ -40,7 +40,7 @@ from gridgate import clock
 from gridgate.adapters.gallery_objects import GalleryObjectStore, StoredGallery
 from gridgate.adapters.repositories import FaceTemplateRepository, GalleryChange, PlaceRepository
 from gridgate.config import get_settings
-from gridgate.domain.model import FaceTemplate
+from gridgate.domain.model import RETIRED_ENCODER_IDS, FaceTemplate
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.faces.matcher import (
@@ -132,7 +132,7 @@ class EstateGallery:
         return match_probe(probe, self.encoders, dict(rules))
 
     def stored(self) -> StoredGallery:
-        return StoredGallery(self.version, self.rights, [t for ts in self.templates.values() for t in ts])
+        return StoredGallery(self.version, self.rights, self._all(self.templates))
 
     def updated(
         self, version: int, people: Iterable[str], rights: Mapping[str, Right], templates: Iterable[FaceTemplate]
@@ -141,10 +141,30 @@ class EstateGallery:
         members appear) and their current templates; everyone else as they were."""
         started = time.perf_counter()
         changed = set(people)
-        kept_rights = {pid: r for pid, r in self.rights.items() if pid not in changed}
-        kept_rights.update({pid: rights[pid] for pid in changed if pid in rights})
-        kept = [t for pid, ts in self.templates.items() if pid not in changed for t in ts]
-        return EstateGallery.of(self.estate_id, version, kept_rights, [*kept, *templates], started)
+        members = {pid: rights[pid] for pid in changed if pid in rights}
+        fresh = [t for t in templates if t.person_id in members]
+        new_rights, new_templates = dict(self.rights), dict(self.templates)
+        for pid in changed:
+            new_rights.pop(pid, None)
+            new_templates.pop(pid, None)
+        new_rights.update(members)
+        for template in fresh:
+            new_templates[template.person_id] = (*new_templates.get(template.person_id, ()), template)
+        if {t.encoder for t in fresh} - {group.encoder_id for group in self.encoders} - RETIRED_ENCODER_IDS:
+            # a template of an encoder this gallery has no group for: group everything afresh
+            return EstateGallery.of(self.estate_id, version, new_rights, self._all(new_templates), started)
+        encoders = tuple(
+            EncoderGalleries(
+                group.encoder_id, group.app.replacing(changed, fresh), group.population.replacing(changed, fresh)
+            )
+            for group in self.encoders
+        )
+        elapsed = time.perf_counter() - started
+        return EstateGallery(self.estate_id, version, new_rights, new_templates, encoders, elapsed)
+
+    @staticmethod
+    def _all(templates: Mapping[str, tuple[FaceTemplate, ...]]) -> list[FaceTemplate]:
+        return [t for ts in templates.values() for t in ts]
 
 
 @dataclass
