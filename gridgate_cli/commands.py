@@ -43,10 +43,12 @@ keys_app = typer.Typer(help=t("cli.keys.help"), no_args_is_help=True)
 stats_app = typer.Typer(help=t("cli.stats.help"), no_args_is_help=True)
 flow_app = typer.Typer(help=t("cli.flow.help"), no_args_is_help=True)
 events_app = typer.Typer(help=t("cli.events.help"), no_args_is_help=True)
+gate_app = typer.Typer(help=t("cli.gate.help"), no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(stats_app, name="stats")
 app.add_typer(flow_app, name="flow")
 app.add_typer(events_app, name="events")
+app.add_typer(gate_app, name="gate")
 
 
 def progress() -> Progress:
@@ -392,6 +394,33 @@ def flow_schedule(
         "flows/prefect.yaml",
     ]
     raise typer.Exit(subprocess.run(command, cwd=repo).returncode)
+
+
+# --- gates -----------------------------------------------------------------------------------------
+
+
+@gate_app.command("face-matching", help=t("cli.gate.face_matching.help"))
+def gate_face_matching(
+    estate_id: str = typer.Argument(..., help=t("cli.gate.face_matching.estate")),
+    mode: str = typer.Argument(..., help=t("cli.gate.face_matching.mode")),
+) -> None:
+    """Where an estate's gate faces are matched (docs/gate.md, "Edge matching"); gates learn it from
+    their next snapshot, the cloud refuses that estate's images within a minute."""
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.model import FaceMatching, PlaceKind
+
+    try:
+        chosen = FaceMatching(mode)
+    except ValueError:
+        fail(t("cli.gate.face_matching.bad_mode", mode=mode))
+        return
+    places = PlaceRepository()
+    place = places.get(estate_id)
+    if place is None or place.kind != PlaceKind.ESTATE:
+        fail(t("cli.gate.face_matching.no_estate", estate=estate_id))
+        return
+    places.set_face_matching(estate_id, chosen)
+    console.print(t("cli.gate.face_matching.done", estate=estate_id, mode=chosen.value))
 
 
 # --- events out -----------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ RETRIES_FUNCTION = "webhook-retries"
 #: The data bucket's one prefix: the flows' Parquet snapshots of tables and of each day's access
 #: events (`gridgate.adapters.parquet_exports`). Its lifecycle rule is the retention of that data.
 SNAPSHOTS_PREFIX = "snapshots/"
+#: Where the gate function keeps each estate's face gallery as one object (its cold start).
+GALLERIES_PREFIX = "gate-galleries/"
 
 
 def short_name(table: type[BaseTable]) -> str:

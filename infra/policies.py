@@ -21,6 +21,7 @@ from infra.naming import (
     API_FUNCTION,
     EVENTS_FUNCTION,
     FACES_FUNCTION,
+    GALLERIES_PREFIX,
     GATE_FUNCTION,
     RETRIES_FUNCTION,
     SNAPSHOTS_PREFIX,
@@ -44,6 +45,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "persons": READ + PUT + UPDATE,  # corrections from grid workers, resident QR secret
         "face_templates": READ + PUT + UPDATE + DELETE,  # enrolment and withdrawal
         "places": READ + SCAN + UPDATE,  # data-center page lists districts; gallery_version bump
+        "gallery_changes": PUT,  # who a gallery_version bump was about (the gate applies deltas)
         "gates": READ,
         "homes": READ + UPDATE,  # granted_count, the per-home cap counter
         "ownerships": READ,
@@ -67,6 +69,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "persons": READ,
         "face_templates": READ,
         "places": READ,
+        "gallery_changes": READ,  # deltas of the warm face galleries
         "gates": READ,
         "homes": READ,
         "ownerships": READ,
@@ -82,6 +85,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "persons": READ + BULK_READ + PUT + UPDATE + BATCH_WRITE,  # registry import, corrections
         "face_templates": READ + BULK_READ + PUT + BATCH_WRITE,  # registry faces on import
         "places": READ + BULK_READ + PUT + UPDATE + BATCH_WRITE,
+        "gallery_changes": READ + BULK_READ + PUT,  # registry import and reconciliation change estates
         "homes": READ + BULK_READ + PUT + UPDATE + BATCH_WRITE,
         "ownerships": READ + BULK_READ + PUT + UPDATE + BATCH_WRITE,
         "grants": READ + BULK_READ + UPDATE,  # revoke grants of former owners
@@ -93,12 +97,12 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-#: principal -> (bucket prefix, S3 actions); the functions never touch the bucket (the gate's
-#: offline snapshot is built from the tables and signed on request).
+#: principal -> (bucket prefix, S3 actions). The gate function keeps one object per estate, its
+#: face gallery, so a cold instance loads it instead of reading the tables (`adapters/gallery_objects.py`).
 BUCKET_ACCESS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "api": (),
     "events": (),
-    "gate": (),
+    "gate": ((GALLERIES_PREFIX, ("s3:GetObject", "s3:PutObject")),),
     "flows": ((SNAPSHOTS_PREFIX, ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")),),
 }
 

@@ -78,7 +78,7 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
             grants=grants,
             scope=scope,
             audit=audit,
-            estate_changed=lambda estate_id: estate_changed(estate_id, places, settings),
+            estate_changed=lambda estate_id, people: estate_changed(estate_id, people, places, settings),
             settings=settings,
         ),
         passes=PassService(

@@ -1,12 +1,15 @@
-"""The warm per-estate gallery cache against moto's server: built once, rebuilt on a version bump."""
+"""The warm per-estate gallery cache against moto's server: built once, then kept current by deltas."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from gridgate.adapters.repositories import OwnershipRepository, PlaceRepository
-from gridgate.domain.model import Registry
-from gridgate.gate.estate_gallery import EstateGalleryCache
+from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.repositories import FaceTemplateRepository, OwnershipRepository, PlaceRepository
+from gridgate.adapters.tables import PlaceTable
+from gridgate.domain.model import Grant, GrantStatus, Registry, Relation
+from gridgate.gate.estate_gallery import GAP_PATIENCE_SECONDS, EstateGalleryCache
+from gridgate.residents.entry_rights import effective_right
 
 P01_TEMPLATES = ["faces/deepface_person01/img5.jpg", "faces/deepface_person01/img10.jpg"]
 P01_PROBE = "faces/deepface_person01/img11.jpg"
@@ -14,14 +17,31 @@ P09_TEMPLATE, P09_PROBE = "faces/deepface_person09/img25.jpg", "faces/deepface_p
 
 
 class CountingPlaces(PlaceRepository):
-    """The real repository, counting version reads (the cache's per-decision cost)."""
+    """The real repository, counting version and change-log reads (the cache's per-decision cost)."""
 
     def __init__(self) -> None:
         self.version_reads = 0
+        self.log_reads = 0
 
     def gallery_version(self, estate_id: str) -> int:
         self.version_reads += 1
         return super().gallery_version(estate_id)
+
+    def gallery_changes_since(self, estate_id: str, version: int):
+        self.log_reads += 1
+        return super().gallery_changes_since(estate_id, version)
+
+
+class CountingTemplates(FaceTemplateRepository):
+    """The real repository, recording whose templates the cache re-read."""
+
+    def __init__(self) -> None:
+        self.read_for: list[list[str]] = []
+
+    def for_people_batched(self, person_ids, workers: int = 8):
+        people = list(person_ids)
+        self.read_for.append(people)
+        return super().for_people_batched(people, workers)
 
 
 def estate_with_two_residents(face_city, probe_of):
@@ -54,20 +74,22 @@ def test_matching_through_the_cache_names_person_and_registry(face_city, probe_o
     assert cache.builds == 1
 
 
-def test_rebuilt_after_a_version_bump_and_only_then(face_city, probe_of):
+def test_a_change_is_applied_by_re_reading_only_the_people_it_names(face_city, probe_of):
     estate, p01, p09 = estate_with_two_residents(face_city, probe_of)
-    places = CountingPlaces()
-    cache = EstateGalleryCache(places=places)
+    places, templates = CountingPlaces(), CountingTemplates()
+    cache = EstateGalleryCache(places=places, templates=templates)
     first = cache.gallery(estate)
     assert cache.gallery(estate) is first and cache.builds == 1
-    assert places.version_reads == 2  # one GetItem per decision, no rebuild
+    assert (places.version_reads, places.log_reads) == (2, 0)  # one GetItem per decision, nothing else
 
     face_city.template(p09, probe_of(P09_PROBE).encoding, "app")  # p09 enrols in the app ...
     assert cache.gallery(estate) is first  # ... unseen until the version says so
-    PlaceRepository().bump_gallery_version(estate)
-    rebuilt = cache.gallery(estate)
-    assert cache.builds == 2 and rebuilt.version == first.version + 1
-    assert set(rebuilt.app.person_ids) == {p01, p09}
+    PlaceRepository().bump_gallery_version(estate, [p09])
+    updated = cache.gallery(estate)
+    assert (cache.builds, cache.deltas) == (1, 1) and updated.version == first.version + 1
+    assert set(updated.app.person_ids) == {p01, p09} and updated.app.templates == 3
+    assert templates.read_for[-1] == [p09]  # the delta read p09's templates, not the estate's
+    assert places.log_reads == 1
 
 
 def test_an_ended_ownership_leaves_the_gallery_at_the_next_decision(face_city, probe_of):
@@ -76,39 +98,88 @@ def test_an_ended_ownership_leaves_the_gallery_at_the_next_decision(face_city, p
     assert cache.match(estate, probe_of(P01_PROBE)).person_id == p01
     (home_id,) = [o.home_id for o in OwnershipRepository().for_person(p01)]
     OwnershipRepository().end(p01, home_id, date(2021, 1, 1))
-    PlaceRepository().bump_gallery_version(estate)
+    PlaceRepository().bump_gallery_version(estate, [p01])
     after = cache.match(estate, probe_of(P01_PROBE))
     assert not after.accepted and p01 not in cache.gallery(estate).rights
+    assert (cache.builds, cache.deltas) == (1, 1)
+
+
+def test_several_changes_are_applied_in_one_read(face_city, probe_of):
+    estate, p01, p09 = estate_with_two_residents(face_city, probe_of)
+    cache = EstateGalleryCache()
+    first = cache.gallery(estate)
+    FaceTemplateRepository().delete_for_person(p01)  # a withdrawal ...
+    PlaceRepository().bump_gallery_version(estate, [p01])
+    face_city.template(p09, probe_of(P09_PROBE).encoding, "app")  # ... and an enrolment
+    PlaceRepository().bump_gallery_version(estate, [p09])
+    now = cache.gallery(estate)
+    assert now.version == first.version + 2 and cache.deltas == 2 and cache.builds == 1
+    assert now.app.person_ids == (p09,) and not now.match(probe_of(P01_PROBE)).accepted
 
 
 def test_version_checks_can_be_spaced_out(face_city, probe_of):
-    estate, _, _ = estate_with_two_residents(face_city, probe_of)
+    estate, _, p09 = estate_with_two_residents(face_city, probe_of)
     places, clock = CountingPlaces(), [1000.0]
     cache = EstateGalleryCache(places=places, check_every_seconds=5.0, monotonic=lambda: clock[0])
     first = cache.gallery(estate)
-    PlaceRepository().bump_gallery_version(estate)
+    PlaceRepository().bump_gallery_version(estate, [p09])
     clock[0] += 4.0
     assert cache.gallery(estate) is first and places.version_reads == 1  # within 5 s: not even read
     clock[0] += 2.0
-    assert cache.gallery(estate) is not first and places.version_reads == 2 and cache.builds == 2
+    assert cache.gallery(estate) is not first and places.version_reads == 2 and cache.deltas == 1
 
 
-def test_a_new_local_day_rebuilds(face_city, probe_of):
-    estate, _, _ = estate_with_two_residents(face_city, probe_of)
-    cache = EstateGalleryCache()
+def test_midnight_rebuilds_nothing_and_a_grant_starting_tomorrow_is_already_a_member(face_city, probe_of):
+    estate, p01, _ = estate_with_two_residents(face_city, probe_of)
+    tenant = face_city.next_id("P")
+    face_city.template(tenant, probe_of(P09_PROBE).encoding, "app")
     noon = datetime(2031, 5, 4, 4, 0, tzinfo=UTC)  # 12:00 in the city (UTC+8)
-    cache.gallery(estate, noon)
-    cache.gallery(estate, noon + timedelta(hours=11))  # 23:00 local: same day
-    assert cache.builds == 1
+    (home_id,) = [o.home_id for o in OwnershipRepository().for_person(p01)]
+    tomorrow = date(2031, 5, 5)
+    grant = Grant(
+        "G-" + tenant, home_id, estate, tenant, Relation.TENANT, tomorrow, None, p01, GrantStatus.ACTIVE, noon
+    )
+    GrantRepository().create(grant, cap=5)
+    PlaceRepository().bump_gallery_version(estate, [tenant])
+    cache = EstateGalleryCache()
+    assert tenant in cache.gallery(estate, noon).rights  # a member before the right starts
+    assert effective_right(tenant, estate, noon) is None  # ... which the decision still refuses
     cache.gallery(estate, noon + timedelta(hours=13))  # 01:00 local: a new day
-    assert cache.builds == 2
+    assert (cache.builds, cache.deltas) == (1, 0)
+    assert effective_right(tenant, estate, noon + timedelta(hours=13)) is not None
+
+
+def test_a_cold_instance_loads_the_stored_gallery_and_applies_the_log_after_it(face_city, probe_of):
+    estate, p01, p09 = estate_with_two_residents(face_city, probe_of)
+    warm = EstateGalleryCache()
+    built = warm.gallery(estate)
+    warm.wait_for_objects()  # the build stored the estate's object in the background
+    face_city.template(p09, probe_of(P09_PROBE).encoding, "app")
+    PlaceRepository().bump_gallery_version(estate, [p09])
+    cold = EstateGalleryCache()
+    gallery = cold.gallery(estate)
+    assert (cold.builds, cold.loads, cold.deltas) == (0, 1, 1)
+    assert gallery.version == built.version + 1 and set(gallery.app.person_ids) == {p01, p09}
+    assert cold.match(estate, probe_of(P01_PROBE)).person_id == p01
+
+
+def test_a_gap_in_the_log_waits_then_rebuilds(face_city, probe_of):
+    estate, _, _ = estate_with_two_residents(face_city, probe_of)
+    clock = [1000.0]
+    cache = EstateGalleryCache(monotonic=lambda: clock[0])
+    first = cache.gallery(estate)
+    PlaceTable(place_id=estate).update(actions=[PlaceTable.gallery_version.add(1)])  # its entry not (yet) written
+    assert cache.gallery(estate) is first and cache.builds == 1  # held at the last version it could apply
+    clock[0] += GAP_PATIENCE_SECONDS
+    assert cache.gallery(estate).version == first.version + 1 and cache.builds == 2
 
 
 def test_least_recently_used_estates_are_dropped(face_city, probe_of):
     first, _, _ = estate_with_two_residents(face_city, probe_of)
     second, _, _ = estate_with_two_residents(face_city, probe_of)
-    cache = EstateGalleryCache(max_estates=1)
+    cache = EstateGalleryCache(max_people=2)  # one estate of two people fits, two do not
     cache.gallery(first)
     cache.gallery(second)
-    cache.gallery(first)
-    assert cache.builds == 3
+    cache.wait_for_objects()
+    cache.gallery(first)  # dropped: loaded again, from its object
+    assert (cache.builds, cache.loads) == (2, 1)

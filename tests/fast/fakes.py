@@ -38,6 +38,9 @@ class DictGateFacts:
     def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
         return self.events.get(event_id)
 
+    def face_coming(self, estate_id: str) -> None:
+        """Dicts need no fetching ahead."""
+
     def match_face(self, estate_id: str, probe) -> Identified:
         return self.faces.get(probe, Identified(score=0.1))
 
@@ -47,7 +50,7 @@ class DictGateFacts:
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
         return verified_pass(text, self.pass_keys, estate_id, at)
 
-    def resident_of_code(self, text: str, at: datetime) -> str:
+    def resident_of_code(self, text: str, estate_id: str, at: datetime) -> str:
         try:
             return verify_resident_code(text, self.secrets.get, at)
         except ResidentCodeRejected as rejected:

@@ -45,7 +45,7 @@ class Residents:
             Ownership(CO_OWNER, FLAT.home_id, "E-01", date(2021, 1, 1)),
         )
         self.grant_store, self.pass_store, self.audit = FakeGrants(), FakePasses(), FakeAudit()
-        self.changed: list[str] = []
+        self.changed: list[tuple[str, list[str]]] = []  # (estate, the people the change names)
         self.keyring = Keyring.generate()
         self.now = NOW
         scope = OwnerScope(self.homes, self.ownerships)
@@ -54,7 +54,7 @@ class Residents:
             grants=self.grant_store,
             scope=scope,
             audit=self.audit,
-            estate_changed=self.changed.append,
+            estate_changed=lambda estate_id, people: self.changed.append((estate_id, list(people))),
             settings=get_settings(),
             clock=lambda: self.now,
         )
@@ -150,7 +150,7 @@ def test_a_revoked_grant_cannot_be_revoked_again_and_an_unknown_one_is_not_found
 def test_every_grant_change_bumps_the_estate_and_is_audited(residents):
     grant = residents.grant(IDS[0])
     residents.grants.revoke(OWNER, SMALL.home_id, grant.grant_id, "req")
-    assert residents.changed == ["E-01", "E-01"]
+    assert residents.changed == [("E-01", [grant.grantee_id]), ("E-01", [grant.grantee_id])]
     assert [action for _, action, _ in residents.audit.records] == ["grant.create", "grant.revoke"]
 
 

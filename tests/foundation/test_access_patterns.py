@@ -88,7 +88,7 @@ def test_faces_and_gallery_versions(seeded, rows):
     estate = city.places.estate_ids[0]
     before = places.gallery_version(estate)  # [8]
     assert repo.delete_for_person(person, m.Registry.APP) == 1  # [7]
-    places.bump_gallery_version(estate)
+    places.bump_gallery_version(estate, [person])
     assert places.gallery_version(estate) == before + 1
     assert {t.source for t in repo.for_person(person)} == {m.Registry.POPULATION}
 

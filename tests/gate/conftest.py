@@ -167,8 +167,9 @@ def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
 def _bump_galleries(world: GateWorld) -> None:
     from gridgate.adapters.repositories import PlaceRepository
 
+    everyone = [resident.person_id for resident in world.residents.values()]
     for estate_id in (world.estate_id, world.other_estate_id):
-        PlaceRepository().bump_gallery_version(estate_id)
+        PlaceRepository().bump_gallery_version(estate_id, everyone)
 
 
 @pytest.fixture(scope="session")

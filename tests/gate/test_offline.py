@@ -1,9 +1,11 @@
 """Offline mode: signed snapshots, and a gate cut off from the cloud mid-stream.
 
-The consistency test plays one stream of passages twice, on two identical estates: at gate A the
-cloud (the real Chalice app over HTTP) is stopped part-way and started again; gate B stays online
-throughout and is the reference. Every decision must agree, and after reconnection estate A's
-event log must hold every passage exactly once, even when the upload is repeated.
+The consistency test plays one stream of passages three times, on three identical estates: at
+gate A the cloud (the real Chalice app over HTTP) is stopped part-way and started again; gate B
+stays online throughout and is the reference; gate C's estate matches faces on the device (edge
+mode: its faces are decided from the snapshot, online, and only the decision is uploaded). Every
+decision must agree, the cloud must refuse C's face images, and afterwards estates A's and C's
+event logs must hold every passage exactly once, even when A's upload is repeated.
 """
 
 from __future__ import annotations
@@ -125,7 +127,10 @@ class Twin:
     passes: dict[str, tuple[str, str]]  # symbol -> (pass id, QR text)
 
 
-def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: str, tmp_path: Path) -> Twin:
+def _twin(
+    tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: str, tmp_path: Path, *, edge: bool = False
+) -> Twin:
+    """`edge`: the estate is configured to match faces on its gates (`FaceMatching.DEVICE`)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from gridgate.adapters.grant_repository import GrantRepository
@@ -174,10 +179,14 @@ def _twin(tag: str, name: str, gate_world, pass_issuer, protector, cloud_url: st
             ),
             cap=5,
         )
-    PlaceRepository().bump_gallery_version(estate_id)
+    PlaceRepository().bump_gallery_version(estate_id, [r.person_id for r in residents.values()])
     key = Ed25519PrivateKey.generate().private_bytes_raw()
     gate = Gate(gate_id, estate_id, GateDirection.BOTH, f"{gate_id}-k", ed25519_public_key(key))
     GateRepository().add(gate)
+    if edge:
+        from gridgate.domain.model import FaceMatching
+
+        PlaceRepository().set_face_matching(estate_id, FaceMatching.DEVICE)
 
     now = clock.now().replace(microsecond=0)
     passes = {
@@ -288,11 +297,12 @@ def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
     try:
         gate_a = _twin(tag, "A", gate_world, pass_issuer, protector, cloud.url, tmp_path)
         gate_b = _twin(tag, "B", gate_world, pass_issuer, protector, reference_cloud.url, tmp_path)
-        for twin in (gate_a, gate_b):
+        gate_c = _twin(tag, "C", gate_world, pass_issuer, protector, reference_cloud.url, tmp_path, edge=True)
+        for twin in (gate_a, gate_b, gate_c):
             assert twin.device.refresh_snapshot()
         # (the stream shows only revocations made before the snapshot was fetched: one made after
         # it cannot be known offline; docs/gate.md bounds that window)
-        decided: dict[str, list[dict]] = {"A": [], "B": []}
+        decided: dict[str, list[dict]] = {"A": [], "B": [], "C": []}
         played: list[tuple[str, datetime]] = []
         for index, step in enumerate(STREAM):
             if index == CUT_AT:
@@ -305,7 +315,7 @@ def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
             else:
                 event_id, captured_at = uuid.uuid4().hex[:16], clock.now()
             played.append((event_id, captured_at))
-            for name, twin in (("A", gate_a), ("B", gate_b)):
+            for name, twin in (("A", gate_a), ("B", gate_b), ("C", gate_c)):
                 decided[name].append(_play(twin, step, gate_world, protector, testdata, event_id, captured_at))
 
         where = [d["decided"] for d in decided["A"]]
@@ -313,8 +323,27 @@ def test_cut_off_gate_decides_like_the_cloud_and_loses_or_duplicates_nothing(
             len(STREAM) - RESTORE_AT
         )
         assert all(d["decided"] == "online" for d in decided["B"])
-        for index, (a, b) in enumerate(zip(decided["A"], decided["B"])):
+        for index, (a, b, c) in enumerate(zip(decided["A"], decided["B"], decided["C"])):
             assert _comparable(a, gate_a) == _comparable(b, gate_b), (index, STREAM[index], a, b)
+            assert _comparable(c, gate_c) == _comparable(b, gate_b), (index, STREAM[index], c, b)
+        # edge mode: every face was decided on the device, every QR code by the cloud
+        played_steps = [STREAM[s[1]] if s[0] == "retry" else s for s in STREAM]
+        assert [d["decided"] for d in decided["C"]] == [
+            "device" if step[0] == "face" else "online" for step in played_steps
+        ]
+        assert gate_c.buffer.count(pending_only=True) == 0  # every device decision reached the cloud
+        status, refused = CloudClient(reference_cloud.url, gate_c).call(
+            "POST",
+            "/gate/entry/face",
+            gate_world.probe_frame("owner"),
+            "image/jpeg",
+            {"X-Device-Event-Id": "edge-image", "X-Captured-At": clock.now().isoformat(), "X-Liveness-Score": "0.93"},
+        )
+        assert (status, refused["code"]) == (403, "face_matched_on_device") and "decision" not in refused
+        edge_events = {e.event_id: e for e in _estate_events(gate_c.estate_id)}
+        assert set(edge_events) == {f"{gate_c.gate_id}:{eid}" for eid, _ in played}
+        for (eid, _), decision in zip(played, decided["C"]):
+            assert edge_events[f"{gate_c.gate_id}:{eid}"].reason == decision["reason"]
         # the stream covers what it claims to
         reasons = {d["reason"] for d in decided["A"][CUT_AT:RESTORE_AT]}
         assert {
@@ -471,7 +500,7 @@ def test_the_snapshot_is_rebuilt_when_the_estate_changes(gate, gate_world):
     first = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
     again = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
     assert again["snapshot_id"] == first["snapshot_id"] and first["url"].startswith("http")
-    PlaceRepository().bump_gallery_version(gate_world.estate_id)  # e.g. a grant was revoked
+    PlaceRepository().bump_gallery_version(gate_world.estate_id, [gate_world.residents["tenant"].person_id])
     time.sleep(1.1)  # snapshot ids are stamped to the second
     rebuilt = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
     assert rebuilt["snapshot_id"] != first["snapshot_id"]

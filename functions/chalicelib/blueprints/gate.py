@@ -13,7 +13,9 @@ the same 400).
 
 Answers: 200 with ``{"decision": {...}}`` for open / deny / recorded; 400 or 413 when the request
 itself was unusable, 403 when an entry-only gate reports an exit or an exit-only gate asks to
-open (the decision, a deny, is still recorded and returned under ``"decision"``);
+open (the decision, a deny, is still recorded and returned under ``"decision"``), and 403
+``face_matched_on_device`` (nothing recorded) for a face image from an estate whose gates match
+faces on the device (`GateServices.accept_face_image`);
 401 when the caller is not a trusted gate (nothing recorded, nothing opened). Logs carry event
 ids, gate ids, codes and scores, never a person's id or name (the event row holds those).
 """
@@ -183,6 +185,7 @@ def face_entry():
     unusable request, 413 for an image over the limit, 403 ``wrong_direction`` for an exit-only gate.
     """
     _, body, device, decider = _decision_request(Direction.IN)
+    gate_services().accept_face_image(device.gate.estate_id)
     return _answer(decider.face(device, body))
 
 
@@ -225,6 +228,7 @@ def exit_capture():
         return _answer(_qr_decision(request, body, device, decider))
     if kind != "face":
         raise ApiError(400, "bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
+    gate_services().accept_face_image(device.gate.estate_id)
     return _answer(decider.face(device, body))
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import cast
 
 from pynamodb.exceptions import DoesNotExist
@@ -17,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist
 from gridgate import clock
 from gridgate.adapters.tables import (
     FaceTemplateTable,
+    GalleryChangeTable,
     GateTable,
     HomeTable,
     OwnershipTable,
@@ -25,6 +27,7 @@ from gridgate.adapters.tables import (
 )
 from gridgate.domain.model import (
     LEGACY_ENCODER_ID,
+    FaceMatching,
     FaceTemplate,
     Gate,
     GateDirection,
@@ -147,9 +150,65 @@ class PlaceRepository:
         item = PlaceTable.get(estate_id, consistent_read=True, attributes_to_get=["gallery_version"])
         return int(item.gallery_version or 0)
 
-    def bump_gallery_version(self, estate_id: str) -> None:
-        """Call after any change to who may enter an estate or to an enrolled face there."""
-        PlaceTable(place_id=estate_id).update(actions=[PlaceTable.gallery_version.add(1)])
+    def bump_gallery_version(self, estate_id: str, person_ids: Iterable[str]) -> int:
+        """Call after any change to who may enter an estate or to an enrolled face there, naming the
+        people it concerned: bumps the estate's gallery version and logs them under the new version
+        (the gallery change log); returns the new version.
+
+        The bump comes first and the entry second (DynamoDB cannot return a counter's new value
+        inside a transaction): a reader that sees the version before its entry finds a gap and stays
+        at the last version it could apply (`gridgate.gate.estate_gallery`)."""
+        people = sorted(set(person_ids))
+        # One version per GALLERY_CHANGE_MAX_PEOPLE people: an item holds at most 400 KB.
+        chunks = [people[i : i + GALLERY_CHANGE_MAX_PEOPLE] for i in range(0, len(people), GALLERY_CHANGE_MAX_PEOPLE)]
+        version = 0
+        for chunk in chunks or [[]]:
+            place = PlaceTable(place_id=estate_id)
+            place.update(actions=[PlaceTable.gallery_version.add(1)])  # refreshes `place` with the new values
+            version = int(place.gallery_version)
+            GalleryChangeTable(
+                estate_id=estate_id,
+                version=version,
+                person_ids=set(chunk) or None,  # an entry even for nobody: a missing one reads as a gap
+                expires_at=clock.now() + GALLERY_CHANGE_RETENTION,
+            ).save()
+        return version
+
+    def face_matching(self, estate_id: str) -> FaceMatching:
+        """Where the estate's gate faces are matched (the cloud unless configured otherwise)."""
+        try:
+            item = PlaceTable.get(estate_id, attributes_to_get=["face_matching"])
+        except DoesNotExist:
+            return FaceMatching.CLOUD
+        return FaceMatching(item.face_matching or FaceMatching.CLOUD.value)
+
+    def set_face_matching(self, estate_id: str, mode: FaceMatching) -> None:
+        """Configure where the estate's gate faces are matched; gates learn it with their next snapshot,
+        the cloud within `gridgate.gate.cloud_facts.CachedLookup`'s ttl."""
+        PlaceTable(place_id=estate_id).update(
+            actions=[PlaceTable.face_matching.set(mode.value)], condition=PlaceTable.place_id.exists()
+        )
+        self.bump_gallery_version(estate_id, [])  # the stored snapshot (keyed by version) is rebuilt
+
+    def gallery_changes_since(self, estate_id: str, version: int) -> list[GalleryChange]:
+        """The estate's gallery changes after `version`, oldest first: one strongly consistent Query,
+        so a change a moment ago is seen."""
+        items = GalleryChangeTable.query(estate_id, GalleryChangeTable.version > version, consistent_read=True)
+        return [GalleryChange(int(item.version), frozenset(item.person_ids or ())) for item in items]
+
+
+#: How long a gallery change entry is kept; a gallery older than this is loaded afresh.
+GALLERY_CHANGE_RETENTION = timedelta(days=30)
+#: People named by one change entry (their ids fit one item's 400 KB many times over).
+GALLERY_CHANGE_MAX_PEOPLE = 5_000
+
+
+@dataclass(frozen=True)
+class GalleryChange:
+    """Version `version` of an estate's face gallery differs from the one before for these people only."""
+
+    version: int
+    person_ids: frozenset[str]
 
 
 def gate_to_item(gate: Gate) -> GateTable:
@@ -274,10 +333,11 @@ class OwnershipRepository:
             return False
         return ownership_from_item(item).is_current(on)
 
-    def current_in_estate(self, estate_id: str, on: date) -> list[Ownership]:
-        """Every current ownership at an estate: one index query (the gate's face gallery)."""
+    def current_in_estate(self, estate_id: str, on: date, *, upcoming: bool = False) -> list[Ownership]:
+        """Every current ownership at an estate (and, if `upcoming`, those starting after `on`): one
+        index query (the gate's face gallery)."""
         items = OwnershipTable.by_estate.query(estate_id)
-        return [o for o in map(ownership_from_item, items) if o.is_current(on)]
+        return [o for o in map(ownership_from_item, items) if o.is_current(on) or (upcoming and o.since > on)]
 
     def end(self, person_id: str, home_id: str, on: date) -> None:
         OwnershipTable(person_id=person_id, home_id=home_id).update(actions=[OwnershipTable.until.set(on.isoformat())])

@@ -132,8 +132,22 @@ class PlaceTable(BaseTable):
     #: Estates only: bumped whenever a right or an enrolled face at the estate changes, so warm
     #: gate functions know their cached face gallery is stale (see `gallery_version`).
     gallery_version = NumberAttribute(default=0)
+    #: Estates only: `FaceMatching` value; absent means the cloud matches.
+    face_matching = UnicodeAttribute(null=True)
 
     by_parent = PlaceByParent()
+
+
+class GalleryChangeTable(BaseTable):
+    """An estate's gallery change log: which people one bump of `PlaceTable.gallery_version` was
+    about, so a warm gate function applies a change by re-reading those people only."""
+
+    TTL_ATTRIBUTE = "expires_at"
+    Meta = _meta("gallery_changes")
+    estate_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)  # the gallery version this change produced
+    person_ids = UnicodeSetAttribute(null=True)  # DynamoDB stores no empty set: absent = nobody
+    expires_at = TTLAttribute()
 
 
 class GateByEstate(GlobalSecondaryIndex):
@@ -496,6 +510,7 @@ ALL_TABLES: tuple[type[BaseTable], ...] = (
     PersonTable,
     FaceTemplateTable,
     PlaceTable,
+    GalleryChangeTable,
     GateTable,
     HomeTable,
     OwnershipTable,

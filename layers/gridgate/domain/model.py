@@ -75,6 +75,17 @@ class GateDirection(str, enum.Enum):
     BOTH = "both"
 
 
+class FaceMatching(str, enum.Enum):
+    """Where an estate's gate faces are matched (docs/gate.md, "Edge matching").
+
+    CLOUD: the gate sends the camera frame and the cloud matches it. DEVICE: the gate matches
+    locally from its signed snapshot and sends only the decision; the cloud refuses its images,
+    so no face image of that estate crosses the internet."""
+
+    CLOUD = "cloud"
+    DEVICE = "device"
+
+
 class Direction(str, enum.Enum):
     """Direction of one passage through a gate."""
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -218,6 +218,33 @@ class Gallery:
         chosen = [t for t in templates if t.source == registry and t.encoder == encoder_id]
         matrix = np.frombuffer(b"".join(t.encoding for t in chosen), dtype="<f4").reshape(-1, ENCODING_DIM)
         return cls(registry, [t.person_id for t in chosen], matrix, encoder_id)
+
+    def replacing(self, people: Collection[str], templates: Iterable[FaceTemplate]) -> Gallery:
+        """This gallery with the rows of `people` replaced by their `templates` (those of this
+        registry and encoder): everyone else's rows are kept as they are grouped, the new ones are
+        appended grouped by person. A change of a few people costs array copies, not a regrouping
+        of the whole estate (an estate gallery's delta, `gridgate.gate.estate_gallery`)."""
+        counts = np.diff(np.r_[self._starts, len(self._templates)])
+        kept_people = np.fromiter((pid not in people for pid in self.person_ids), dtype=bool, count=self.people)
+        kept_rows = np.repeat(kept_people, counts)
+        mine = (t for t in templates if t.source == self.registry and t.encoder == self.encoder_id)
+        chosen = sorted((t for t in mine if t.person_id in people), key=lambda t: t.person_id)
+        added = np.frombuffer(b"".join(t.encoding for t in chosen), dtype="<f4").reshape(-1, ENCODING_DIM)
+        added_owners = [t.person_id for t in chosen]
+        added_starts = [n for n, pid in enumerate(added_owners) if n == 0 or pid != added_owners[n - 1]]
+        kept_counts = counts[kept_people]
+        kept_starts = np.r_[0, np.cumsum(kept_counts)[:-1]] if len(kept_counts) else np.zeros(0, dtype=int)
+        gallery = Gallery.__new__(Gallery)
+        gallery.registry, gallery.encoder_id = self.registry, self.encoder_id
+        gallery._templates = np.ascontiguousarray(np.concatenate([self._templates[kept_rows], added]))
+        gallery._square_norms = np.concatenate(
+            [self._square_norms[kept_rows], np.einsum("ij,ij->i", added, added).astype(self._square_norms.dtype)]
+        )
+        gallery._starts = np.r_[kept_starts, np.asarray(added_starts, dtype=int) + int(kept_rows.sum())].astype(int)
+        gallery.person_ids = tuple(
+            [pid for pid, kept in zip(self.person_ids, kept_people) if kept] + [added_owners[n] for n in added_starts]
+        )
+        return gallery
 
     @classmethod
     def empty(cls, registry: Registry, encoder_id: str = CURRENT_ENCODER_ID) -> Gallery:

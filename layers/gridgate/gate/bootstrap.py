@@ -9,6 +9,7 @@ root (`chalicelib.bootstrap`) calls it on the first gate request.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -16,17 +17,19 @@ from gridgate.adapters.device_nonces import DeviceNonceStore
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.gate_writes import GateEventWriter
 from gridgate.adapters.pass_repository import PassRepository
-from gridgate.adapters.repositories import GateRepository
+from gridgate.adapters.repositories import GateRepository, PlaceRepository
 from gridgate.adapters.resident_secrets import ResidentSecretStore
 from gridgate.clock import now as city_now
 from gridgate.config import Settings
+from gridgate.domain.model import FaceMatching
 from gridgate.faces.pipeline import probe_face
-from gridgate.gate.cloud_facts import CachedGates, CloudGateFacts
+from gridgate.gate.cloud_facts import CachedLookup, CloudGateFacts
 from gridgate.gate.decision import GateDecider, GateFacts
 from gridgate.gate.estate_gallery import EstateGalleryCache
 from gridgate.gate.offline_uploads import OfflineUploads
 from gridgate.gate.snapshot_publisher import GateSnapshotService
 from gridgate.qr.decode import read_qr_bytes
+from gridgate.refusals import NotAllowed
 from gridgate.security.device_auth import DeviceAuthenticator, NonceClaim
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import Keyring, get_keyring
@@ -40,11 +43,22 @@ class GateServices:
     decider_for: Callable[[GateFacts], GateDecider]
     uploads: OfflineUploads
     snapshots: GateSnapshotService
+    face_matching: Callable[[str], FaceMatching]  # estate -> where its faces are matched (cached)
 
     def decider(self, nonce: NonceClaim) -> GateDecider:
         """The decider of one verified request (`DeviceAuthenticator.verify`): it claims the request's
         nonce in the write that records its decision, or refuses it as `ReplayedRequest`."""
         return self.decider_for(self.facts.claiming(nonce))
+
+    def accept_face_image(self, estate_id: str) -> None:
+        """Refuse (`NotAllowed` ``face_matched_on_device``) a face image from an estate whose gates
+        match on the device: that estate's faces never cross the internet, not even by mistake.
+        Nothing is decided or recorded; the gate's own decision arrives as an event."""
+        if self.face_matching(estate_id) == FaceMatching.DEVICE:
+            raise NotAllowed(
+                "face_matched_on_device",
+                "this estate's gates match faces on the device; send the decision to /gate/events, not the image",
+            )
 
 
 def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> GateServices:
@@ -60,9 +74,10 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
         writer=GateEventWriter(events, passes, nonces, settings),
         galleries=EstateGalleryCache(),
         secret_for=secrets.get,
+        reads_ahead=ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate-reads-ahead"),
     )
     authenticator = DeviceAuthenticator(
-        CachedGates(GateRepository()).get,
+        CachedLookup(GateRepository().get).get,
         nonces.claim,
         window_seconds=settings.gate_request_window_seconds,
         clock=city_now,
@@ -80,4 +95,5 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
         decider_for=decider_for,
         uploads=OfflineUploads(facts, clock=city_now, retention_days=settings.event_retention_days),
         snapshots=GateSnapshotService(settings, keyring, passes, secrets.get),
+        face_matching=CachedLookup(PlaceRepository().face_matching).get,
     )

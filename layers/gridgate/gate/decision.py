@@ -169,6 +169,11 @@ class GateFacts(Protocol):
     def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
         """The event recorded for this device event (asked after `record` found one already)."""
 
+    def face_coming(self, estate_id: str) -> None:
+        """A face at this estate is about to be detected: start fetching what `match_face` needs,
+        so that it overlaps the face model (the cloud: the gallery's version check). A no-op where
+        the facts are at hand (the gate's snapshot)."""
+
     def match_face(self, estate_id: str, probe) -> Identified:
         """Who the probe face is (app registry first, then population), via `identified_from_match`."""
 
@@ -178,8 +183,9 @@ class GateFacts(Protocol):
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
         """Signature, key id, estate and window of a visitor pass; raises `Refused`."""
 
-    def resident_of_code(self, text: str, at: datetime) -> str:
-        """The person a resident rotating code belongs to, if current; raises `Refused`."""
+    def resident_of_code(self, text: str, estate_id: str, at: datetime) -> str:
+        """The person a resident rotating code belongs to, if current; raises `Refused`. The code is
+        shown at `estate_id`'s gate: the cloud reads the person's right there meanwhile."""
 
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         """Store the event (and count `pass_use`, atomically with it); False if an event with that
@@ -331,6 +337,7 @@ class GateDecider:
                 raise Refused(Reason.LIVENESS_MISSING)
             if device.liveness < self.liveness_floor:
                 raise Refused(Reason.LIVENESS_TOO_LOW)
+            self.facts.face_coming(device.gate.estate_id)
             try:
                 probe = self._probe_face(image)
             except FaceInputRejected as rejected:
@@ -352,7 +359,7 @@ class GateDecider:
     def _qr(self, device: DeviceEvent, method: AccessMethod, text: str, at: datetime) -> _Verdict:
         try:
             if method == AccessMethod.RESIDENT_QR:
-                person_id = self.facts.resident_of_code(text, at)
+                person_id = self.facts.resident_of_code(text, device.gate.estate_id, at)
                 return self._person(device, Identified(person_id=person_id), at)
             claims = self.facts.verify_pass(text, device.gate.estate_id, at)
             who = Identified(pass_id=claims.pass_id, home_id=claims.home_id)

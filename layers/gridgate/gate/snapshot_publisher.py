@@ -88,6 +88,7 @@ class GateSnapshotService:
             "generated_at": now.isoformat(),
             "valid_until": valid_until.isoformat(),
             "gallery_version": self._places.gallery_version(estate_id),
+            "face_matching": self._places.face_matching(estate_id).value,  # where the gate matches faces
             "city_timezone": settings.city_timezone,
             "liveness_floor": settings.gate_liveness_floor,
             "pass_public_keys": {k: _b64(v) for k, v in public_keys(self._keyring).items()},

@@ -65,7 +65,7 @@ class ReconciliationActions:
                 already += 1
             else:
                 applied += 1
-                estate_changed(row["estate_id"], self._places)
+                estate_changed(row["estate_id"], [row["grantee_id"]], self._places)
                 self._audit.record(
                     self._actor,
                     "grant.revoke",

@@ -27,7 +27,7 @@ import hashlib
 import io
 import math
 import struct
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -481,20 +481,22 @@ class RegistryImport:
         report.errors.sort(key=lambda e: (list(COLUMNS).index(e.file), e.line))
         self._request_id = request_id
         self._report = report
-        touched_estates: set[str] = set()
+        touched_estates: dict[str, set[str]] = defaultdict(set)  # estate -> people changed there
         for line, home in parsed.homes.values():
             self._upsert_home(line, home)
         person_ids = {number: self._upsert_person(line, person) for number, (line, person) in parsed.persons.items()}
         resolve = lambda number: person_ids.get(number) or self._persons.find_id_by_id_number(number)  # noqa: E731
         for line, number, home_id, since, until in parsed.ownerships.values():
-            if self._upsert_ownership(line, resolve(number), home_id, since, until):
-                touched_estates.add(self._home_estate(home_id, parsed))
+            owner_id = resolve(number)
+            if self._upsert_ownership(line, owner_id, home_id, since, until):
+                touched_estates[self._home_estate(home_id, parsed)].add(owner_id)
         for number, (line, encoding, consent_at, encoder_id, file) in parsed.faces.items():
             person_id = resolve(number)
             if self._upsert_face(line, person_id, encoding, consent_at, encoder_id, file):
-                touched_estates |= self._estates_of(person_id)
+                for estate_id in self._estates_of(person_id):
+                    touched_estates[estate_id].add(person_id)
         for estate_id in sorted(touched_estates):
-            estate_changed(estate_id, self._places)
+            estate_changed(estate_id, touched_estates[estate_id], self._places)
         self._audit.record(
             self._actor,
             "registry_import.run",

@@ -23,7 +23,7 @@ from gridgate.config import get_settings
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right, granted_right, owner_right, strongest
 
-__all__ = ["Right", "effective_right", "people_with_rights"]
+__all__ = ["Right", "effective_right", "gallery_right", "people_with_rights"]
 
 
 def effective_right(
@@ -49,10 +49,39 @@ def effective_right(
     return strongest(rights)
 
 
+def gallery_right(
+    person_id: str,
+    estate_id: str,
+    at: datetime,
+    *,
+    ownerships: OwnershipRepository | None = None,
+    grants: GrantRepository | None = None,
+) -> Right | None:
+    """Whether a person belongs in the estate's face gallery: their right at `at`, or else one that
+    starts on a later day (a tenant moving in next week), so that no midnight needs a rebuild.
+
+    Strongly consistent like `effective_right` (the gallery change log applies one person with it).
+    The decision still asks `effective_right`: a member whose right starts tomorrow is refused today."""
+    ownerships = ownerships or OwnershipRepository()
+    grants = grants or GrantRepository()
+    right = effective_right(person_id, estate_id, at, ownerships=ownerships, grants=grants)
+    if right is not None:
+        return right
+    today = local_date(at, get_settings().city_timezone)
+    later = [owner_right(o) for o in ownerships.for_person(person_id) if o.estate_id == estate_id and o.since > today]
+    later += [
+        granted_right(g)
+        for g in grants.active_for_grantee(person_id)
+        if g.estate_id == estate_id and g.starts_on > today and ownerships.owns(g.granted_by, g.home_id, today)
+    ]
+    return strongest(later)
+
+
 def people_with_rights(
     estate_id: str,
     on: date,
     *,
+    upcoming: bool = False,
     ownerships: OwnershipRepository | None = None,
     grants: GrantRepository | None = None,
 ) -> dict[str, Right]:
@@ -62,13 +91,18 @@ def people_with_rights(
     each day it covers), so an ownership known to end tomorrow ends its grants' rights tomorrow. This is the gate's face-gallery membership; the
     decision itself still asks `effective_right`, so a grant revoked after the gallery was built
     never opens the gate.
+
+    `upcoming`: also everyone whose right starts on a later day (the gallery's membership, see
+    `gallery_right`), with the same two queries.
     """
     by_person: dict[str, list[Right]] = {}
     owners_of: set[tuple[str, str]] = set()  # (person, home) owned on `on`: a grant needs its grantor among them
-    for ownership in (ownerships or OwnershipRepository()).current_in_estate(estate_id, on):
+    for ownership in (ownerships or OwnershipRepository()).current_in_estate(estate_id, on, upcoming=upcoming):
         by_person.setdefault(ownership.person_id, []).append(owner_right(ownership))
-        owners_of.add((ownership.person_id, ownership.home_id))
+        if ownership.is_current(on):
+            owners_of.add((ownership.person_id, ownership.home_id))
     for grant in (grants or GrantRepository()).active_in_estate(estate_id):
-        if grant.is_effective(on) and (grant.granted_by, grant.home_id) in owners_of:
+        starts = grant.is_effective(on) or (upcoming and grant.starts_on > on)
+        if starts and (grant.granted_by, grant.home_id) in owners_of:
             by_person.setdefault(grant.grantee_id, []).append(granted_right(grant))
     return {person_id: strongest(rights) for person_id, rights in by_person.items()}

@@ -6,6 +6,8 @@ whose zip carries no numpy, can call it from grant, face and registry services.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import boto3
 
 from gridgate.adapters.repositories import PlaceRepository
@@ -17,15 +19,22 @@ def snapshot_key(estate_id: str) -> str:
     return f"gate-snapshots/{estate_id}/latest.json"
 
 
-def estate_changed(estate_id: str, places: PlaceRepository | None = None, settings: Settings | None = None) -> None:
-    """A right or an enrolled face at `estate_id` changed: every copy the cloud holds must follow.
+def estate_changed(
+    estate_id: str,
+    person_ids: Iterable[str],
+    places: PlaceRepository | None = None,
+    settings: Settings | None = None,
+) -> None:
+    """A right or an enrolled face of `person_ids` at `estate_id` changed: every copy the cloud holds
+    must follow.
 
-    Bumps the estate's gallery version (warm gate functions reload their face gallery) and deletes
+    Bumps the estate's gallery version with an entry naming those people in the gallery change log
+    (warm gate functions re-read those people only, `gridgate.gate.estate_gallery`) and deletes
     the stored gate snapshot at once, so a withdrawn face, a revoked grant or an ended ownership is
     not kept in S3 until some gate happens to ask; the next `GateSnapshotService.locate` builds a
     new one. Gates that hold the earlier snapshot learn at their next fetch; offline, the
     snapshot's short validity (`gate_snapshot_validity_minutes`) bounds how long they act on it.
     """
     settings = settings or get_settings()
-    (places or PlaceRepository()).bump_gallery_version(estate_id)
+    (places or PlaceRepository()).bump_gallery_version(estate_id, person_ids)
     boto3.client("s3").delete_object(Bucket=settings.bucket, Key=snapshot_key(estate_id))

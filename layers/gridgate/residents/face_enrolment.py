@@ -232,7 +232,7 @@ class FaceEnrolment:
         estates = {o.estate_id for o in self._ownerships.for_person(person_id)}
         estates |= {g.estate_id for g in self._grants.active_for_grantee(person_id)}
         for estate_id in sorted(estates):
-            estate_changed(estate_id, self._places)
+            estate_changed(estate_id, [person_id], self._places)
         return estates
 
 

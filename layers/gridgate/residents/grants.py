@@ -10,7 +10,7 @@ gallery version, so warm gate functions reload who may enter.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -55,7 +55,7 @@ class GrantService:
         grants: GrantRepository,
         scope: OwnerScope,
         audit: AuditLog,
-        estate_changed: Callable[[str], None],
+        estate_changed: Callable[[str, Iterable[str]], None],  # (estate, people): the gallery change hook
         settings: Settings,
         clock: Callable[[], datetime] = city_now,
     ) -> None:
@@ -119,7 +119,7 @@ class GrantService:
             raise Conflict(
                 "over_cap", f"this home may grant at most {cap} people (floor area {home.floor_area_m2:g} m²)"
             ) from None
-        self._estate_changed(home.estate_id)
+        self._estate_changed(home.estate_id, [grantee_id])
         self._audit.record(
             owner_id,
             "grant.create",
@@ -161,7 +161,7 @@ class GrantService:
             if self._grants.get(home_id, grant_id) is None:
                 raise NotFound("unknown_grant", "no such grant for this home") from None
             raise Conflict("grant_not_active", "the grant is already revoked or expired") from None
-        self._estate_changed(home.estate_id)
+        self._estate_changed(home.estate_id, [grant.grantee_id])
         self._audit.record(
             owner_id,
             "grant.revoke",

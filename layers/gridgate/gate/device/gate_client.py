@@ -10,6 +10,10 @@ Coming back online, the buffer is uploaded *before* the next decision is asked o
 otherwise the cloud would judge a pass without the uses it had offline. While offline, each
 passage costs one connection attempt (that upload), never two.
 
+Edge matching (an estate configured `FaceMatching.DEVICE`, which its signed snapshot says): every
+face is decided here from the snapshot, online or not, and only the decision goes to the cloud, as
+an event upload right away; the image never leaves the gate. QR codes still go to the cloud.
+
 Only the Python standard library is used for HTTP: the gate image stays small.
 """
 
@@ -98,6 +102,10 @@ class GateDevice:
     # --- passages -----------------------------------------------------------------------------
 
     def face(self, device_event_id: str, captured_at: datetime, liveness: float, image: bytes, direction: Direction):
+        if self._verifier.matches_faces_locally:
+            decision = self._verifier.face(device_event_id, captured_at, direction, liveness, image)
+            self.flush()  # the decision (never the image) reaches the cloud now, or with the next upload
+            return {**decision.as_dict(), "decided": "device"}
         path = "/gate/entry/face" if direction == Direction.IN else "/gate/exit"
         headers = self._device_headers(
             device_event_id, captured_at, liveness, "face" if direction == Direction.OUT else None

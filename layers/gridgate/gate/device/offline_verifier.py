@@ -36,7 +36,15 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from gridgate.clock import now as city_now
-from gridgate.domain.model import CURRENT_ENCODER_ID, RETIRED_ENCODER_IDS, AccessEvent, Direction, Gate, Registry
+from gridgate.domain.model import (
+    CURRENT_ENCODER_ID,
+    RETIRED_ENCODER_IDS,
+    AccessEvent,
+    Direction,
+    FaceMatching,
+    Gate,
+    Registry,
+)
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.faces.matcher import EncoderGalleries, Gallery, match_probe
@@ -126,6 +134,9 @@ class SnapshotFacts:
     def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
         return self._buffer.get(event_id)
 
+    def face_coming(self, estate_id: str) -> None:
+        """The snapshot's galleries are in memory: nothing to fetch ahead."""
+
     def match_face(self, estate_id: str, probe) -> Identified:
         return identified_from_match(match_probe(probe, self._galleries))
 
@@ -137,7 +148,7 @@ class SnapshotFacts:
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
         return verified_pass(text, self._public_keys, estate_id, at)
 
-    def resident_of_code(self, text: str, at: datetime) -> str:
+    def resident_of_code(self, text: str, estate_id: str, at: datetime) -> str:
         try:
             person_id = person_of_code(text)
         except ResidentCodeRejected as rejected:
@@ -190,6 +201,9 @@ class NoSnapshotFacts:
 
     match_face = right_of = verify_pass = resident_of_code = _unavailable
 
+    def face_coming(self, estate_id: str) -> None:
+        """Nothing to fetch: the face is refused when it is matched."""
+
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         return self._buffer.add(event, decided_at=self._clock())
 
@@ -212,6 +226,9 @@ class OfflineVerifier:
         self._facts: SnapshotFacts | None = None
         self._fail_closed = self._decider(NoSnapshotFacts(buffer, clock), liveness_floor=0.0)
         self._decider_from_snapshot: GateDecider | None = None
+        #: Where this estate's faces are matched, as the last verified snapshot said (kept after it
+        #: expires: a device-matching gate never starts sending images because a snapshot is old).
+        self._face_matching = FaceMatching.CLOUD
 
     def _decider(self, facts, *, liveness_floor: float) -> GateDecider:
         return GateDecider(
@@ -225,6 +242,12 @@ class OfflineVerifier:
             raise SnapshotRejected("rolled_back", "the snapshot is older than the one this gate holds")
         self._facts = SnapshotFacts(document, self._buffer, self._clock)
         self._decider_from_snapshot = self._decider(self._facts, liveness_floor=document["liveness_floor"])
+        self._face_matching = FaceMatching(document.get("face_matching", FaceMatching.CLOUD.value))
+
+    @property
+    def matches_faces_locally(self) -> bool:
+        """The estate is configured for edge matching: faces are decided here, online or not."""
+        return self._face_matching == FaceMatching.DEVICE
 
     @property
     def snapshot_id(self) -> str | None:

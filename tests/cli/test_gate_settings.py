@@ -1,0 +1,31 @@
+"""`gridgate gate face-matching`: an estate switched to edge matching, and what is refused."""
+
+from __future__ import annotations
+
+import uuid
+
+from gridgate.adapters.repositories import PlaceRepository
+from gridgate.domain.model import FaceMatching, Place, PlaceKind
+from gridgate_cli.commands import app
+
+
+def test_an_estate_is_switched_to_device_matching_and_back(runner, moto_server):
+    estate = f"E-cli-{uuid.uuid4().hex[:6]}"
+    places = PlaceRepository()
+    places.add(Place(estate, PlaceKind.ESTATE, "测试小区", None))
+    version = places.gallery_version(estate)
+    assert places.face_matching(estate) == FaceMatching.CLOUD  # the default
+    switched = runner.invoke(app, ["gate", "face-matching", estate, "device"])
+    assert switched.exit_code == 0, switched.output
+    assert places.face_matching(estate) == FaceMatching.DEVICE
+    assert places.gallery_version(estate) == version + 1  # the stored snapshot is rebuilt with the mode
+    assert runner.invoke(app, ["gate", "face-matching", estate, "cloud"]).exit_code == 0
+    assert places.face_matching(estate) == FaceMatching.CLOUD
+
+
+def test_an_unknown_mode_or_estate_changes_nothing(runner, moto_server):
+    estate = f"E-cli-{uuid.uuid4().hex[:6]}"
+    PlaceRepository().add(Place(estate, PlaceKind.ESTATE, "测试小区", None))
+    assert runner.invoke(app, ["gate", "face-matching", estate, "phone"]).exit_code != 0
+    assert runner.invoke(app, ["gate", "face-matching", "E-nowhere", "device"]).exit_code != 0
+    assert PlaceRepository().face_matching(estate) == FaceMatching.CLOUD

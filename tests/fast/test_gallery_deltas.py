@@ -1,0 +1,73 @@
+"""A gallery delta (`Gallery.replacing`, `EstateGallery.updated`) finds exactly what a full rebuild
+of the same people would: the warm gate galleries are only ever changed this way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
+from gridgate.domain.rights import Right
+from gridgate.faces.matcher import Gallery
+from gridgate.gate.estate_gallery import EstateGallery
+
+pytestmark = pytest.mark.fast
+
+CONSENT = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _templates(rng, people: list[str], per_person: int = 2, source: Registry = Registry.APP) -> list[FaceTemplate]:
+    out = []
+    for pid in people:
+        for number in range(per_person):
+            vector = rng.normal(size=128).astype("<f4")
+            vector /= np.linalg.norm(vector)
+            out.append(FaceTemplate(pid, source, number, vector.tobytes(), CONSENT, encoder=CURRENT_ENCODER_ID))
+    return out
+
+
+def _nearest_everywhere(gallery: Gallery, probes: np.ndarray) -> list:
+    return [gallery.nearest(probe) for probe in probes]
+
+
+def test_replacing_people_matches_like_a_gallery_built_from_scratch():
+    rng = np.random.default_rng(5)
+    people = [f"P{n:04d}" for n in range(300)]
+    before = _templates(rng, people)
+    gallery = Gallery.from_templates(Registry.APP, before)
+    # P0003 withdraws, P0100 re-enrols with one new face, P9999 arrives, P0200 loses their right
+    changed = {"P0003", "P0100", "P9999", "P0200"}
+    fresh = _templates(rng, ["P0100"], 1) + _templates(rng, ["P9999"], 3)
+    after = [t for t in before if t.person_id not in changed] + fresh
+    probes = np.array([np.frombuffer(t.encoding, "<f4") for t in after[::7]])
+
+    replaced = gallery.replacing(changed, fresh)
+    rebuilt = Gallery.from_templates(Registry.APP, after)
+    assert sorted(replaced.person_ids) == sorted(rebuilt.person_ids) and replaced.templates == rebuilt.templates
+    assert _nearest_everywhere(replaced, probes) == _nearest_everywhere(rebuilt, probes)
+    assert replaced.nearest(np.frombuffer(before[6].encoding, "<f4")).person_id != "P0003"
+
+
+def test_an_estate_gallery_delta_equals_its_full_build():
+    rng = np.random.default_rng(6)
+    people = [f"P{n:03d}" for n in range(60)]
+    templates = _templates(rng, people[:40]) + _templates(rng, people[40:], 1, Registry.POPULATION)
+    rights = {pid: Right("owner", f"H-{pid}") for pid in people}
+    gallery = EstateGallery.of("E1", 1, rights, templates, 0.0)
+
+    changed = ["P001", "P045", "P077"]  # a withdrawal, a registry face replaced, a newcomer
+    new_rights = {"P045": rights["P045"], "P077": Right("tenant", "H-P000", "G1")}
+    fresh = _templates(rng, ["P045"], 1, Registry.POPULATION) + _templates(rng, ["P077"], 2)
+    delta = gallery.updated(2, changed, new_rights, fresh)
+
+    everyone = {**{p: r for p, r in rights.items() if p not in changed}, **new_rights}
+    kept = [t for t in templates if t.person_id not in changed]
+    full = EstateGallery.of("E1", 2, everyone, kept + fresh, 0.0)
+    assert delta.rights == full.rights and delta.version == 2
+    assert {p: set(ts) for p, ts in delta.templates.items()} == {p: set(ts) for p, ts in full.templates.items()}
+    probes = np.array([np.frombuffer(t.encoding, "<f4") for t in (kept + fresh)[::3]])
+    for registry in ("app", "population"):
+        mine, theirs = getattr(delta, registry), getattr(full, registry)
+        assert _nearest_everywhere(mine, probes) == _nearest_everywhere(theirs, probes)
