@@ -173,6 +173,8 @@ class FakePasses:
 class FakeAudit:
     def __init__(self) -> None:
         self.records: list[tuple[str, str, str]] = []
+        self.details: list[dict] = []
 
     def record(self, actor: str, action: str, subject: str, *, request_id=None, detail=None) -> None:
         self.records.append((actor, action, subject))
+        self.details.append({"request_id": request_id, **(detail or {})})

@@ -47,8 +47,13 @@ def places() -> None:
 
 
 def home_with_task(protector, home_id: str = "H-0001-0501", building: str = "B-01") -> tuple[str, str]:
-    """A home with two registered residents and an open task to verify it; returns (task, person)."""
-    HomeRepository().add(Home(home_id, ESTATE, building, "1", 5, "0501", 89.0, GRID))
+    """A home with two registered residents and an open task to verify it; returns (task, person).
+
+    The room is the home id's last part and its floor the room's first two digits (H-0001-0301 is
+    room 0301 on floor 3), so the home, the task's walking order and the page all name one door."""
+    room = home_id.rsplit("-", 1)[1]
+    floor = int(room[:2])
+    HomeRepository().add(Home(home_id, ESTATE, building, "1", floor, room, 89.0, GRID))
     people = PersonRepository(protector)
     for n, name in ((1, "王芳"), (2, "李雷")):
         people.add(
@@ -93,7 +98,7 @@ def home_with_task(protector, home_id: str = "H-0001-0501", building: str = "B-0
                 GRID,
                 f"F-{home_id}",
                 1,
-                (ESTATE, building, "1", 5, "0501"),
+                (ESTATE, building, "1", floor, room),
                 home_id,
                 "Registered resident not seen at the estate for 30 days",
                 NOW,

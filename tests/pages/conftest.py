@@ -13,6 +13,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 PREFECT_UI = "http://127.0.0.1:4200"
 CHROMIUM_ARGS = [
     "--headless",
+    # the users' browsers are Chinese: the date input's format follows the browser's own language,
+    # which a context's locale does not change (without this, 03/14/2026 on a 390 px screenshot)
+    "--lang=zh-CN",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",

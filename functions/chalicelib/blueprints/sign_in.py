@@ -27,7 +27,7 @@ from chalicelib.errors import ApiError
 from chalicelib.logs import logger
 from chalicelib.openapi import LANG, Param, documented
 from chalicelib.refusals import status_of
-from chalicelib.request_context import current_request
+from chalicelib.request_context import current_request, request_id
 from gridgate import clock, i18n
 from gridgate.config import get_settings
 from gridgate.security.oidc import SignInRefused
@@ -140,7 +140,10 @@ def callback():
         return _refused(SignInRefused("idp_refused", str(params["error"])[:200]), locale)
     try:
         session, page, locale = people_sign_in().complete(
-            params.get("state", ""), _cookies().get(LOGIN_COOKIE, ""), params.get("code", "")
+            params.get("state", ""),
+            _cookies().get(LOGIN_COOKIE, ""),
+            params.get("code", ""),
+            request_id(current_request()),
         )
     except SignInRefused as err:
         logger.warning("sign-in refused", extra={"code": err.code, "status": status_of(err)})
@@ -174,7 +177,7 @@ def refresh():
     if not token:
         raise ApiError(401, "not_signed_in", "nobody is signed in in this browser")
     try:
-        session = people_sign_in().refresh(token)
+        session = people_sign_in().refresh(token, request_id(current_request()))
     except SignInRefused as err:
         # the session is over: the browser forgets its refresh cookie too
         raise ApiError(
@@ -194,7 +197,7 @@ def sign_out():
     """End the session of this browser: its access token is refused from now on."""
     token = _from_page()
     if token:
-        people_sign_in().sign_out(token)
+        people_sign_in().sign_out(token, request_id(current_request()))
     return Response(
         body={"signed_out": True},
         status_code=200,

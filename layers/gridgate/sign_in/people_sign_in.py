@@ -11,6 +11,10 @@
    that `refresh` swaps for a new pair, rotating, until the working day is over. A refresh secret
    used twice ends the session (a copy was taken). `sign_out` ends it at once: the next request
    with its access token is refused.
+
+Signing in, refreshing, a refused replay and signing out are audit records like any other read or
+write (actor: the person; subject ``account#<subject>``, so "when was worker W signed in" is one
+query; detail: the session's id and roles, never a secret or a token).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from gridgate import clock
+from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.sign_in_sessions import SignInStore
 from gridgate.config import Settings, get_settings
 from gridgate.security.oidc import IdentityProvider, SignInRefused, random_secret
@@ -82,10 +87,22 @@ class PeopleSignIn:
         settings: Settings | None = None,
         provider: IdentityProvider | None = None,
         store: SignInStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self._provider = provider
         self.store = store or SignInStore()
+        self._audit = audit or AuditLog()
+
+    def _record(self, subject: str, action: str, session_id: str, roles, request_id: str | None) -> None:
+        """One audit record of a session's life (the session id only: it opens nothing alone)."""
+        self._audit.record(
+            subject,
+            action,
+            f"account#{subject}",
+            request_id=request_id,
+            detail={"session_id": session_id, "roles": sorted(roles)},
+        )
 
     @property
     def provider(self) -> IdentityProvider:
@@ -112,7 +129,9 @@ class PeopleSignIn:
         )
         return self.provider.authorize_url(redirect_uri, state, nonce, verifier, locale), state
 
-    def complete(self, state: str, browser_state: str, code: str) -> tuple[PageSession, str, str]:
+    def complete(
+        self, state: str, browser_state: str, code: str, request_id: str | None = None
+    ) -> tuple[PageSession, str, str]:
         """(the new session, the page to return to, its locale) for the IdP's answer."""
         if not (state and code) or len(code) > _MAX_CODE_LENGTH:
             raise SignInRefused("bad_callback", "the identity provider's answer has no code or state")
@@ -127,13 +146,15 @@ class PeopleSignIn:
         id_token = self.provider.exchange(code, login["redirect_uri"], login["verifier"])
         claims = self.provider.verify_id_token(id_token, login["nonce"], now, self.settings.token_leeway_seconds)
         principal = _principal(claims)
-        return self._start(principal, str(claims.get("name") or principal.subject), now), login["page"], login["locale"]
+        session = self._start(principal, str(claims.get("name") or principal.subject), now, request_id)
+        return session, login["page"], login["locale"]
 
-    def _start(self, principal: Principal, name: str, now: datetime) -> PageSession:
+    def _start(self, principal: Principal, name: str, now: datetime, request_id: str | None) -> PageSession:
         session_id = secrets.token_urlsafe(18)
         expires = now + timedelta(hours=self.settings.session_hours)
         session, data, refresh_hash = self._issue(session_id, principal, name, expires, now)
         self.store.put_session(session_id, data, refresh_hash, expires)
+        self._record(principal.subject, "sign_in.started", session_id, principal.roles, request_id)
         return session
 
     def _issue(
@@ -160,7 +181,7 @@ class PeopleSignIn:
         )
         return session, data, _hash(refresh)
 
-    def refresh(self, refresh_token: str) -> PageSession:
+    def refresh(self, refresh_token: str, request_id: str | None = None) -> PageSession:
         """A new access token and refresh secret for a live session; the old ones stop working."""
         session_id, secret = _split(refresh_token, REFRESH_PREFIX)
         now = clock.now()
@@ -170,6 +191,7 @@ class PeopleSignIn:
         data, current = found
         if not secrets.compare_digest(_hash(secret), current):
             self.store.end_session(session_id)  # an old refresh secret: a copy is in other hands
+            self._record(data["subject"], "sign_in.replayed", session_id, data["roles"], request_id)
             raise SignInRefused("session_replayed", "this sign-in was used elsewhere and has ended; sign in again")
         principal = Principal(data["subject"], frozenset(data["roles"]), frozenset(data["grids"]))
         session, new_data, refresh_hash = self._issue(
@@ -177,6 +199,7 @@ class PeopleSignIn:
         )
         if not self.store.rotate(session_id, current, new_data, refresh_hash):
             raise SignInRefused("session_replayed", "this sign-in was refreshed elsewhere; sign in again")
+        self._record(principal.subject, "sign_in.refreshed", session_id, principal.roles, request_id)
         return session
 
     def principal(self, access_token: str) -> Principal:
@@ -196,13 +219,18 @@ class PeopleSignIn:
             raise TokenError("token_expired", "access token has expired; refresh it")
         return Principal(data["subject"], frozenset(data["roles"]), frozenset(data["grids"]))
 
-    def sign_out(self, refresh_token: str) -> None:
-        """Ends the session of a refresh secret (whatever its state: signing out always succeeds)."""
+    def sign_out(self, refresh_token: str, request_id: str | None = None) -> None:
+        """Ends the session of a refresh secret (whatever its state: signing out always succeeds;
+        only a live session's end is audited, so a made-up cookie writes nothing)."""
         try:
             session_id, _ = _split(refresh_token, REFRESH_PREFIX)
         except SignInRefused:
             return
+        found = self.store.session(session_id, clock.now())
         self.store.end_session(session_id)
+        if found is not None:
+            data = found[0]
+            self._record(data["subject"], "sign_in.signed_out", session_id, data["roles"], request_id)
 
 
 def _principal(claims: dict) -> Principal:
