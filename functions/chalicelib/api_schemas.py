@@ -106,16 +106,16 @@ class FaceWithdrawnAnswer(FaceStatusAnswer):
 
 
 class FaceConsentRequest(BaseModel):
-    """A separate consent to face recognition, given after reading the notice (PIPL Art. 29)."""
+    """A separate consent to face recognition, given after reading the notice (PIPL Art. 29).
+
+    No guardian field: the token is the person's own, so a minor could name anyone; a person who
+    may be under 14 is refused (``guardian_consent_required``) until a guardian's own route exists."""
 
     model_config = ConfigDict(extra="forbid")
 
     estates: list[str] = Field(min_length=1, max_length=20, description="estates whose gates may match the face")
     matching: Matching = Field(description="cloud matching, or on the gate device only")
     notice_version: str = Field(min_length=1, max_length=64, description="the version of the notice shown")
-    guardian_person_id: str | None = Field(
-        None, min_length=1, max_length=128, description="for a person under 14: the guardian who consents"
-    )
 
 
 class FaceConsentAnswer(BaseModel):

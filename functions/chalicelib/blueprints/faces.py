@@ -9,8 +9,8 @@ encoded and dropped, never stored (`gridgate.residents.face_enrolment`).
 - ``PUT    /faces/me``   replace: this selfie becomes the only app template
 - ``DELETE /faces/me``   withdraw: the consent is withdrawn and every app-registry template deleted
 - ``PUT    /faces/me/consent`` record the separate consent enrolment needs (JSON: estates, matching,
-  notice version, a guardian for a person under 14); without one in force ``POST``/``PUT /faces/me``
-  answer 403 ``consent_required``
+  notice version; a person who may be under 14 is refused until a guardian's route exists);
+  without one in force ``POST``/``PUT /faces/me`` answer 403 ``consent_required``
 
 Refusals: 400 ``empty_body`` / ``not_an_image`` / ``unsupported_format`` / ``truncated_image``,
 413 ``image_too_large``, 422 ``no_face`` / ``ambiguous_faces`` / ``face_too_small`` (the
@@ -118,7 +118,7 @@ def give_face_consent():
             estates=frozenset(body.estates),
             matching=body.matching,
             notice_version=body.notice_version,
-            guardian_person_id=body.guardian_person_id,
+            guardian_person_id=None,
             request_id=_request_id(),
         )
     )
