@@ -103,4 +103,5 @@ def send(
 def give_consent(client, person_id: str, estate_id: str, **fields):
     """The resident's separate consent to face recognition at `estate_id` (issue 18), through the app."""
     body = {"estates": [estate_id], "matching": "device_only", "notice_version": "face-notice-2026-01", **fields}
-    return send(client, "PUT", "/faces/me/consent", json.dumps(body).encode(), who=person_id, content_type="application/json")
+    document = json.dumps(body).encode()
+    return send(client, "PUT", "/faces/me/consent", document, who=person_id, content_type="application/json")

@@ -96,7 +96,8 @@ def test_a_minor_needs_a_guardian_registered_at_the_same_home():
 def test_an_unknown_person_and_a_record_without_purpose_or_notice_are_refused():
     ledger = Ledger()
     refused(NotFound, "unknown_person", lambda: ledger.ledger.record(consent("NOBODY"), request_id=None))
-    refused(Invalid, "consent_purpose_missing", lambda: check_consent(consent(estates=frozenset()), birth_year=1980, at=NOW))
+    no_purpose = consent(estates=frozenset())
+    refused(Invalid, "consent_purpose_missing", lambda: check_consent(no_purpose, birth_year=1980, at=NOW))
     for bad in ("", " ", "x" * 65, "v\n2"):
         refused(Invalid, "invalid_field", lambda: check_consent(consent(notice_version=bad), birth_year=1980, at=NOW))
 
@@ -129,8 +130,9 @@ def test_an_approval_lasts_at_most_three_months(starts, ends, ok):
 
 
 def test_an_approval_names_its_approver_and_case():
-    refused(Invalid, "invalid_field", lambda: check_approval(approval(date(2026, 1, 1), date(2026, 2, 1), approved_by="")))
-    refused(Invalid, "invalid_field", lambda: check_approval(approval(date(2026, 1, 1), date(2026, 2, 1), case_no=" ")))
+    starts, ends = date(2026, 1, 1), date(2026, 2, 1)
+    refused(Invalid, "invalid_field", lambda: check_approval(approval(starts, ends, approved_by="")))
+    refused(Invalid, "invalid_field", lambda: check_approval(approval(starts, ends, case_no=" ")))
 
 
 def test_tracking_stops_by_itself_at_the_end_and_a_renewal_continues_it():

@@ -61,7 +61,11 @@ def approve_correction_tracking(person_ids, today) -> None:
     for person_id in person_ids:
         repository.add(
             CorrectionApproval(
-                person_id, f"case-{person_id}", "officer-test", today - timedelta(days=30), today + timedelta(days=30),
+                person_id,
+                f"case-{person_id}",
+                "officer-test",
+                today - timedelta(days=30),
+                today + timedelta(days=30),
                 clock.now(),
             )
         )

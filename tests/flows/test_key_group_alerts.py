@@ -138,7 +138,8 @@ def test_an_approved_alert_names_its_case_and_a_renewal_keeps_it_running():
     c = night_mover()
     [alert] = alerts(c)
     evidence = json.loads(alert["evidence"])
-    assert evidence["approval_case"] == "case-CC" and evidence["approval_ends"] == (DAY + timedelta(days=10)).isoformat()
+    assert evidence["approval_case"] == "case-CC"
+    assert evidence["approval_ends"] == (DAY + timedelta(days=10)).isoformat()
     first = approved("CC", starts=DAY - timedelta(days=60), ends=DAY - timedelta(days=1))
     renewal = approved("CC", starts=DAY, ends=DAY + timedelta(days=80))
     [renewed] = alerts(c, approvals=first + renewal)

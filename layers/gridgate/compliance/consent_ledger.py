@@ -102,7 +102,10 @@ class ConsentLedger:
         for consent in held:
             self._consents.add(replace(consent, withdrawn_at=at))
         self._audit.record(
-            person_id, "face.consent.withdrawn", f"person#{person_id}", request_id=request_id,
+            person_id,
+            "face.consent.withdrawn",
+            f"person#{person_id}",
+            request_id=request_id,
             detail={"consents_withdrawn": len(held)},
         )
         return len(held)
