@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gridgate.compliance.consent_ledger import ConsentLedger
+from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, face_figures
 from gridgate.compliance.rules import check_approval, check_consent
 from gridgate.domain.compliance import (
     POPULATION_REGISTRY_STATUTE,
@@ -18,7 +19,7 @@ from gridgate.domain.compliance import (
     add_months,
     approved_on,
 )
-from gridgate.domain.model import Person, Registry
+from gridgate.domain.model import FaceTemplate, Person, Registry
 from gridgate.refusals import Invalid, NotAllowed, NotFound
 
 from .fakes import FakeAudit, FakeConsents, FakeRegistry
@@ -141,3 +142,34 @@ def test_tracking_stops_by_itself_at_the_end_and_a_renewal_continues_it():
     assert approved_on([first], date(2026, 4, 1)) == frozenset()
     renewal = approval(date(2026, 4, 1), add_months(date(2026, 4, 1), 3), case_no="2026-NJ-001-R1")
     assert approved_on([first, renewal], date(2026, 4, 1)) == {"CC"}
+
+
+def template(pid: str, source: Registry, number: int = 0) -> FaceTemplate:
+    return FaceTemplate(pid, source, number, b"\0" * 512, NOW)
+
+
+def test_face_figures_count_people_once_templates_by_basis_and_withdrawals():
+    templates = [
+        template("A", Registry.APP),
+        template("A", Registry.APP, 1),
+        template("A", Registry.POPULATION),
+        template("B", Registry.POPULATION),
+        template("C", Registry.APP),  # no consent in force: a gap the figures show
+    ]
+    withdrawn = consent("D", withdrawn_at=NOW + timedelta(hours=1))
+    consents = [consent("A"), withdrawn]
+    later = NOW + timedelta(hours=2)
+    figures = face_figures(templates, consents, later)
+    assert figures.people_with_faces == 3
+    assert figures.templates_by_basis == {"separate_consent": 3, "statute": 2}
+    assert (figures.consents_in_force, figures.consents_withdrawn) == (1, 1)
+    assert figures.app_templates_without_consent == 1
+    assert not figures.filing_due
+    # before the withdrawal it was in force and not yet counted withdrawn
+    assert face_figures(templates, consents, NOW).consents_withdrawn == 0
+
+
+def test_the_filing_duty_is_due_at_one_hundred_thousand_people():
+    just_below = [template(f"P{n}", Registry.POPULATION) for n in range(FILING_THRESHOLD_PEOPLE - 1)]
+    assert not face_figures(just_below, [], NOW).filing_due
+    assert face_figures([*just_below, template("LAST", Registry.APP)], [], NOW).filing_due
