@@ -24,6 +24,7 @@ from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
+from gridgate.adapters.compliance_records import CorrectionApprovalRepository
 from gridgate.adapters.findings import FindingRepository, StatisticRepository
 from gridgate.adapters.flow_storage import ReportStore
 from gridgate.analytics.city_frames import CityFrames
@@ -37,6 +38,7 @@ from gridgate.analytics.population_statistics import (
 from gridgate.analytics.statistics_report import render_report, wide
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
+from gridgate.domain.compliance import CorrectionApproval
 from gridgate.domain.model import TaskStatus
 
 #: Days of visitors shown in the report's chart (the flow reads at least this many days of events).
@@ -48,9 +50,15 @@ def compute_statistics(city: CityFrames, day: date) -> pl.DataFrame:
     return population_statistics(city, day)
 
 
+@task(**STORAGE_TASK)
+def load_correction_approvals() -> list[CorrectionApproval]:
+    """Every recorded approval of correction tracking; the alerts keep those covering the day."""
+    return CorrectionApprovalRepository().everyone()
+
+
 @task(**COMPUTE_TASK)
-def compute_alerts(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
-    return key_group_alerts(city, policy)
+def compute_alerts(city: CityFrames, policy: AlertPolicy, approvals: list[CorrectionApproval]) -> pl.DataFrame:
+    return key_group_alerts(city, policy, approvals)
 
 
 @task(**COMPUTE_TASK)
@@ -105,9 +113,10 @@ def population_statistics_and_alerts(
     with progress.step("load city"):
         lookback = max(alert_policy.lookback_days, VISITOR_CHART_DAYS)
         city = load_city(day, lookback, export_snapshots=export_snapshots, as_of=snapshots_as_of)
+        approvals = load_correction_approvals()
     with progress.step("compute statistics and alerts"):
         stats_future = compute_statistics.submit(city, day)
-        alerts_future = compute_alerts.submit(city, alert_policy)
+        alerts_future = compute_alerts.submit(city, alert_policy, approvals)
         visitors_future = compute_visitors_per_day.submit(city)
         stats, alerts, visitors = stats_future.result(), alerts_future.result(), visitors_future.result()
         logger.info("%d statistics, %d key-group alerts", stats.height, alerts.height)

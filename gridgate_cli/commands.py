@@ -44,11 +44,13 @@ stats_app = typer.Typer(help=t("cli.stats.help"), no_args_is_help=True)
 flow_app = typer.Typer(help=t("cli.flow.help"), no_args_is_help=True)
 events_app = typer.Typer(help=t("cli.events.help"), no_args_is_help=True)
 gate_app = typer.Typer(help=t("cli.gate.help"), no_args_is_help=True)
+compliance_app = typer.Typer(help=t("cli.compliance.help"), no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(stats_app, name="stats")
 app.add_typer(flow_app, name="flow")
 app.add_typer(events_app, name="events")
 app.add_typer(gate_app, name="gate")
+app.add_typer(compliance_app, name="compliance")
 
 
 def progress() -> Progress:
@@ -121,6 +123,65 @@ def keys_list() -> None:
         active = t("cli.yes") if key_id == keyring.active_signing_key_id else ""
         table.add_row(key_id, active, base64.b64encode(public).decode())
     Console().print(table)
+
+
+# --- compliance (issue 18, docs/privacy.md) -------------------------------------------------------
+
+
+@compliance_app.command("figures", help=t("cli.compliance.figures.help"))
+def compliance_figures() -> None:
+    """The face figures counted from the stored templates and consents (never typed in)."""
+    from gridgate.adapters.compliance_records import ConsentRepository
+    from gridgate.adapters.repositories import FaceTemplateRepository
+    from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, face_figures
+
+    figures = face_figures(FaceTemplateRepository().everyone(), ConsentRepository().everyone(), clock.now())
+    table = Table(t("cli.compliance.col.figure"), t("cli.compliance.col.value"))
+    table.add_row(t("cli.compliance.people_with_faces"), str(figures.people_with_faces))
+    for basis, count in figures.templates_by_basis.items():
+        table.add_row(t("cli.compliance.templates_by_basis", basis=basis), str(count))
+    table.add_row(t("cli.compliance.consents_in_force"), str(figures.consents_in_force))
+    table.add_row(t("cli.compliance.consents_withdrawn"), str(figures.consents_withdrawn))
+    table.add_row(t("cli.compliance.app_without_consent"), str(figures.app_templates_without_consent))
+    Console().print(table)
+    if figures.filing_due:
+        console.print(f"[red]{t('cli.compliance.filing_due', threshold=FILING_THRESHOLD_PEOPLE)}[/red]")
+
+
+@compliance_app.command("approve-correction", help=t("cli.compliance.approve.help"))
+def compliance_approve_correction(
+    person_id: str = typer.Argument(..., help=t("cli.compliance.approve.person")),
+    case_no: str = typer.Option(..., "--case", help=t("cli.compliance.approve.case")),
+    approved_by: str = typer.Option(..., "--approved-by", help=t("cli.compliance.approve.by")),
+    starts: str = typer.Option(..., help=t("cli.compliance.approve.starts")),
+    ends: str = typer.Option(..., help=t("cli.compliance.approve.ends")),
+) -> None:
+    """Record an approval of correction tracking (at most three months; renew with a new one)."""
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.adapters.compliance_records import CorrectionApprovalRepository
+    from gridgate.compliance.rules import check_approval
+    from gridgate.domain.compliance import CorrectionApproval
+    from gridgate.refusals import Refused
+
+    try:
+        approval = CorrectionApproval(
+            person_id, case_no, approved_by, date.fromisoformat(starts), date.fromisoformat(ends), clock.now()
+        )
+        check_approval(approval)
+    except ValueError as bad_date:
+        fail(str(bad_date))
+        return
+    except Refused as refused:
+        fail(refused.message)
+        return
+    CorrectionApprovalRepository().add(approval)
+    AuditLog().record(
+        approved_by,
+        "correction.tracking.approved",
+        f"person#{person_id}",
+        detail={"case_no": case_no, "starts": starts, "ends": ends},
+    )
+    console.print(t("cli.compliance.approved", person=person_id, ends=ends))
 
 
 # --- stats ----------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "access_events": READ,  # events export (key queries per estate-day shard)
         "event_subscriptions": READ + PUT + UPDATE,
         "event_deliveries": READ,  # a subscriber's dead letters
+        "compliance_records": READ + PUT,  # face consents: given, and withdrawn (re-put with the date)
     },
     "events": {  # the stream consumer and the retry schedule (chalicelib/event_stream.py)
         "event_subscriptions": READ + SCAN,  # the active subscriptions, once per batch
@@ -94,6 +95,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "verification_tasks": READ + BULK_READ + PUT + UPDATE + BATCH_WRITE,
         "statistics": READ + BULK_READ + PUT + BATCH_WRITE + DELETE,
         "audit_log": READ + BULK_READ + PUT + BATCH_WRITE,
+        "compliance_records": READ + BULK_READ + PUT,  # correction approvals recorded by the CLI
     },
 }
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.resident_schemas import HomePlace, Page
+from gridgate.domain.compliance import Matching
 from gridgate.domain.model import AccessMethod, Direction, KeyGroup, Outcome, Registry, Severity, TaskResult, TaskStatus
 
 # --- gate ------------------------------------------------------------------------------------
@@ -102,6 +103,29 @@ class FaceEnrolledAnswer(FaceStatusAnswer):
 
 class FaceWithdrawnAnswer(FaceStatusAnswer):
     removed_templates: int
+
+
+class FaceConsentRequest(BaseModel):
+    """A separate consent to face recognition, given after reading the notice (PIPL Art. 29).
+
+    No guardian field: the token is the person's own, so a minor could name anyone; a person who
+    may be under 14 is refused (``guardian_consent_required``) until a guardian's own route exists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    estates: list[str] = Field(min_length=1, max_length=20, description="estates whose gates may match the face")
+    matching: Matching = Field(description="cloud matching, or on the gate device only")
+    notice_version: str = Field(min_length=1, max_length=64, description="the version of the notice shown")
+
+
+class FaceConsentAnswer(BaseModel):
+    person_id: str
+    basis: str
+    estates: list[str]
+    matching: str
+    notice_version: str
+    given_at: str
+    guardian_person_id: str | None
 
 
 # --- grid workers ----------------------------------------------------------------------------

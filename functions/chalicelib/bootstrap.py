@@ -67,7 +67,11 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
     def face_enrolment() -> FaceEnrolment:
         from gridgate.residents.face_enrolment import FaceEnrolment
 
-        return FaceEnrolment(places=places, ownerships=ownerships, grants=grants, audit=audit)
+        from gridgate.adapters.compliance_records import ConsentRepository
+        from gridgate.compliance.consent_ledger import ConsentLedger
+
+        consents = ConsentLedger(ConsentRepository(), people, audit)
+        return FaceEnrolment(consents=consents, places=places, ownerships=ownerships, grants=grants, audit=audit)
 
     return ApiServices(
         settings=settings,

@@ -50,14 +50,20 @@ class FaceCity:
         return estate_id
 
     def owner(self, estate_id: str, person_id: str | None = None) -> str:
-        """A person who owns a home at the estate since 2020 (an owner's right is derived)."""
-        from gridgate.adapters.repositories import HomeRepository, OwnershipRepository
-        from gridgate.domain.model import Home, Ownership
+        """An adult registered at a home they own at the estate since 2020 (an owner's right is derived)."""
+        from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository
+        from gridgate.domain.model import Home, Ownership, Person, Registry
+        from gridgate.security.identifiers import IdentifierProtector
+        from gridgate.security.keyring import get_keyring
 
         person_id = person_id or self.next_id("P")
         home_id = self.next_id("H")
         HomeRepository().add(Home(home_id, estate_id, "B1", "1", 3, home_id, 90.0, "G1"))
         OwnershipRepository().add(Ownership(person_id, home_id, estate_id, date(2020, 1, 1)))
+        id_number = f"320102{uuid.uuid4().int % 10**12:012d}"
+        PersonRepository(IdentifierProtector(get_keyring())).add(
+            Person(person_id, "测试", id_number, frozenset({Registry.APP}), 1985, "F", registered_home_id=home_id)
+        )
         return person_id
 
     def template(
@@ -92,3 +98,10 @@ def send(
     headers = {"Content-Type": content_type, **(bearer(who) if who else {})}
     response = client.http.request(method, path, headers=headers, body=body)
     return response.status_code, json.loads(response.body) if response.body else None
+
+
+def give_consent(client, person_id: str, estate_id: str, **fields):
+    """The resident's separate consent to face recognition at `estate_id` (issue 18), through the app."""
+    body = {"estates": [estate_id], "matching": "device_only", "notice_version": "face-notice-2026-01", **fields}
+    document = json.dumps(body).encode()
+    return send(client, "PUT", "/faces/me/consent", document, who=person_id, content_type="application/json")

@@ -15,7 +15,7 @@ from gridgate.faces.pipeline import probe_face
 from gridgate.gate.estate_gallery import EstateGalleryCache
 from gridgate.residents.face_enrolment import ENROLMENT_POLICY, MAX_APP_TEMPLATES
 
-from .helpers import send
+from .helpers import give_consent, send
 
 SELFIES = ["faces/deepface_person01/img5.jpg", "faces/deepface_person01/img10.jpg"]
 GATE_FRAME = "faces/deepface_person01/img11.jpg"
@@ -38,9 +38,41 @@ def actions(person_id: str) -> list[str]:
 
 
 @pytest.fixture
-def resident(clean_tables, face_city):
+def resident(clean_tables, face_city, client):
     estate = face_city.estate()
-    return estate, face_city.owner(estate)
+    person = face_city.owner(estate)
+    assert give_consent(client, person, estate)[0] == 200
+    return estate, person
+
+
+def test_no_enrolment_without_a_separate_consent_and_none_after_withdrawal(client, photo, face_city, clean_tables):
+    estate = face_city.estate()
+    person = face_city.owner(estate)
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)
+    assert (status, body["code"]) == (403, "consent_required")
+    assert app_templates(person) == []
+    status, consent = give_consent(client, person, estate, given_at="2020-01-01T00:00:00Z")
+    assert (status, consent["code"]) == (400, "invalid_field")  # the time is the server's, never sent
+    status, consent = give_consent(client, person, estate)
+    assert status == 200 and consent["basis"] == "separate_consent" and consent["estates"] == [estate]
+    assert send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)[0] == 200
+    # withdrawal is one action: the consent ends and the templates go together
+    status, body = send(client, "DELETE", "/faces/me", who=person, content_type="application/json")
+    assert status == 200 and body["removed_templates"] == 1 and app_templates(person) == []
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)
+    assert (status, body["code"]) == (403, "consent_required")
+    assert {"face.consent.given", "face.consent.withdrawn", "face.withdraw"} <= set(actions(person))
+
+
+def test_a_consent_names_only_the_callers_estates_and_a_known_matching_mode(client, face_city, clean_tables):
+    estate, elsewhere = face_city.estate(), face_city.estate()
+    person = face_city.owner(estate)
+    status, body = give_consent(client, person, elsewhere)
+    assert (status, body["code"]) == (403, "estate_not_yours")
+    status, body = give_consent(client, person, estate, matching="everywhere")
+    assert status == 400 and body["field"] == "matching"
+    status, body = give_consent(client, person, estate, notice_version="")
+    assert status == 400 and body["field"] == "notice_version"
 
 
 def test_a_selfie_becomes_a_template_not_a_stored_photo(client, photo, resident):
@@ -121,6 +153,7 @@ def test_a_selfie_of_another_enrolled_person_is_refused_audited_and_not_stored(c
     estate, first = resident
     assert send(client, "POST", "/faces/me", photo(SELFIES[0]), who=first)[0] == 200
     second = face_city.owner(estate)  # another account presents the same person's face
+    give_consent(client, second, estate)
     status, body = send(client, "POST", "/faces/me", photo(SELFIES[1]), who=second)
     assert (status, body["code"]) == (409, "duplicate_face")
     assert first not in body["detail"]  # the resident is told why, not who
@@ -130,6 +163,7 @@ def test_a_selfie_of_another_enrolled_person_is_refused_audited_and_not_stored(c
     assert record.detail["distance"] < record.detail["threshold"]
     # a different person's selfie is not a duplicate
     other = face_city.owner(estate)
+    give_consent(client, other, estate)
     assert send(client, "POST", "/faces/me", photo("faces/obama/obama.jpg"), who=other)[0] == 200
 
 

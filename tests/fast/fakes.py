@@ -178,3 +178,26 @@ class FakeAudit:
     def record(self, actor: str, action: str, subject: str, *, request_id=None, detail=None) -> None:
         self.records.append((actor, action, subject))
         self.details.append({"request_id": request_id, **(detail or {})})
+
+
+class FakeConsents:
+    """Consent records keyed like the table: (person, given_at); a re-add replaces (a withdrawal)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, datetime], object] = {}
+
+    def add(self, consent) -> None:
+        self.records[(consent.person_id, consent.given_at)] = consent
+
+    def for_person(self, person_id: str) -> list:
+        return [c for (pid, _), c in sorted(self.records.items(), key=lambda kv: kv[0][1]) if pid == person_id]
+
+
+class FakeRegistry:
+    """People by person id (`ConsentLedger`'s look-up of a birth year and a registered home)."""
+
+    def __init__(self, *people) -> None:
+        self.people = {p.person_id: p for p in people}
+
+    def get(self, person_id: str):
+        return self.people.get(person_id)

@@ -51,6 +51,26 @@ def reset_emulator(moto_server) -> None:
 NIGHTS = [datetime(2026, 12, 31, 15, 59, tzinfo=UTC), datetime(2026, 12, 31, 16, 1, tzinfo=UTC)]
 
 
+def approve_correction_tracking(person_ids, today) -> None:
+    """Correction alerts run only under an approval (issue 18): the planted night movers get one
+    covering the run's days, as a correction officer would have recorded it."""
+    from gridgate.adapters.compliance_records import CorrectionApprovalRepository
+    from gridgate.domain.compliance import CorrectionApproval
+
+    repository = CorrectionApprovalRepository()
+    for person_id in person_ids:
+        repository.add(
+            CorrectionApproval(
+                person_id,
+                f"case-{person_id}",
+                "officer-test",
+                today - timedelta(days=30),
+                today + timedelta(days=30),
+                clock.now(),
+            )
+        )
+
+
 @pytest.fixture(scope="module", params=NIGHTS, ids=lambda at: at.strftime("%m%d-%H%MZ"))
 def nightly(request, moto_server, prefect_server, tmp_path_factory) -> Iterator[NightlyRun]:
     """A fresh emulator with a synthetic city (8 days of history), then `run_nightly` once; the
@@ -66,6 +86,7 @@ def nightly(request, moto_server, prefect_server, tmp_path_factory) -> Iterator[
         city = build_city(CITY_PERSONS, seed=CITY_SEED, history_days=8)
         assert city.today == today
         load_into_dynamodb(city, get_settings(), max_table_events=500)
+        approve_correction_tracking(city.truth["night_movement"], today)
         report_dir = tmp_path_factory.mktemp("reports")
         day = today - timedelta(days=1)
         yield NightlyRun(city, day, run_nightly(day=day, report_dir=report_dir), report_dir)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-from tiny_city import TinyCity, days_before, local
+from tiny_city import TinyCity, approved, days_before, local
 
 from gridgate.analytics.key_group_alerts import ALERT_TYPES, AlertPolicy, AlertType, key_group_alerts
 from gridgate.analytics.reconciliation_checks import FINDING_TYPES, FindingType, ReconciliationPolicy, reconcile
@@ -83,7 +83,8 @@ def test_key_group_alerts_read_in_chinese_with_local_times():
     c.own("CC", "H2")
     c.daily_trips("CC", "H2", WEEK[:3])
     c.passage(local(WEEK[3], 8), "CC", "E1", "out", home_id="H2")  # left, never back
-    alerts = key_group_alerts(c.frames(DAY, DAY - timedelta(days=6)), AlertPolicy())
+    tracked = approved("CC", starts=DAY - timedelta(days=10), ends=DAY)
+    alerts = key_group_alerts(c.frames(DAY, DAY - timedelta(days=6)), AlertPolicy(), tracked)
 
     gran = _reason(_one(alerts, AlertType.LIVING_ALONE_NO_EXIT))
     assert (

@@ -6,7 +6,7 @@ import json
 from datetime import date, timedelta
 
 import polars as pl
-from tiny_city import TinyCity, days_before, local
+from tiny_city import TinyCity, approved, days_before, local
 
 from gridgate.analytics.key_group_alerts import AlertPolicy, AlertType, key_group_alerts
 
@@ -14,8 +14,14 @@ DAY = date(2026, 11, 20)
 WEEK = days_before(DAY, 7)
 
 
-def alerts(c: TinyCity, policy: AlertPolicy = AlertPolicy(), kind: str | None = None, day: date = DAY) -> list[dict]:
-    found = key_group_alerts(c.frames(day, day - timedelta(days=6)), policy)
+#: The correction person's tracking, approved for the month around DAY.
+APPROVAL = approved("CC", starts=DAY - timedelta(days=20), ends=DAY + timedelta(days=10))
+
+
+def alerts(
+    c: TinyCity, policy: AlertPolicy = AlertPolicy(), kind: str | None = None, day: date = DAY, approvals=APPROVAL
+) -> list[dict]:
+    found = key_group_alerts(c.frames(day, day - timedelta(days=6)), policy, approvals)
     return found.filter(pl.col("finding_type") == kind).to_dicts() if kind else found.to_dicts()
 
 
@@ -108,3 +114,38 @@ def test_community_correction_back_home_is_fine():
     c = correction_city()
     c.daily_trips("CC", "H1", WEEK)
     assert alerts(c) == []
+
+
+def night_mover() -> TinyCity:
+    c = correction_city()
+    c.daily_trips("CC", "H1", WEEK)
+    c.passage(local(DAY, 2, 15), "CC", "E1", "out", home_id="H1")
+    return c
+
+
+def test_no_correction_alert_without_an_approval_and_none_after_it_ends():
+    c = night_mover()
+    assert alerts(c, approvals=()) == []
+    ended = approved("CC", starts=DAY - timedelta(days=40), ends=DAY - timedelta(days=1))
+    assert alerts(c, approvals=ended) == []
+    later = approved("CC", starts=DAY + timedelta(days=1), ends=DAY + timedelta(days=30))
+    assert alerts(c, approvals=later) == []
+    other = approved("SOMEONE_ELSE", starts=DAY, ends=DAY)
+    assert alerts(c, approvals=other) == []
+
+
+def test_an_approved_alert_names_its_case_and_a_renewal_keeps_it_running():
+    c = night_mover()
+    [alert] = alerts(c)
+    evidence = json.loads(alert["evidence"])
+    assert evidence["approval_case"] == "case-CC"
+    assert evidence["approval_ends"] == (DAY + timedelta(days=10)).isoformat()
+    first = approved("CC", starts=DAY - timedelta(days=60), ends=DAY - timedelta(days=1))
+    renewal = approved("CC", starts=DAY, ends=DAY + timedelta(days=80))
+    [renewed] = alerts(c, approvals=first + renewal)
+    assert json.loads(renewed["evidence"])["approval_ends"] == (DAY + timedelta(days=80)).isoformat()
+
+
+def test_welfare_alerts_need_no_approval():
+    c = elderly_city()
+    assert [a["finding_type"] for a in alerts(c, approvals=())] == [AlertType.LIVING_ALONE_NO_EXIT]

@@ -8,13 +8,14 @@ snapshots. Times are given in the city's local time (Asia/Shanghai) and stored a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
 from gridgate.adapters.parquet_exports import SNAPSHOT_SCHEMAS
 from gridgate.analytics.city_frames import CityFrames
+from gridgate.domain.compliance import CorrectionApproval
 
 TZ = "Asia/Shanghai"
 
@@ -221,3 +222,9 @@ class TinyCity:
 def days_before(day: date, n: int) -> list[date]:
     """The `n` local days ending with `day`, oldest first."""
     return [day - timedelta(days=k) for k in range(n - 1, -1, -1)]
+
+
+def approved(*person_ids: str, starts: date, ends: date) -> list[CorrectionApproval]:
+    """Correction-tracking approvals (issue 18) for `person_ids` over [starts, ends]."""
+    at = datetime.combine(starts, time(9), tzinfo=UTC)
+    return [CorrectionApproval(pid, f"case-{pid}", "officer-1", starts, ends, at) for pid in person_ids]

@@ -7,7 +7,10 @@ encoded and dropped, never stored (`gridgate.residents.face_enrolment`).
 - ``GET    /faces/me``   the stored templates' slots, consent times and sizes (never encodings)
 - ``POST   /faces/me``   enrol one more selfie (at most 3 kept; the oldest consent is replaced)
 - ``PUT    /faces/me``   replace: this selfie becomes the only app template
-- ``DELETE /faces/me``   withdraw: every app-registry template is deleted
+- ``DELETE /faces/me``   withdraw: the consent is withdrawn and every app-registry template deleted
+- ``PUT    /faces/me/consent`` record the separate consent enrolment needs (JSON: estates, matching,
+  notice version; a person who may be under 14 is refused until a guardian's route exists);
+  without one in force ``POST``/``PUT /faces/me`` answer 403 ``consent_required``
 
 Refusals: 400 ``empty_body`` / ``not_an_image`` / ``unsupported_format`` / ``truncated_image``,
 413 ``image_too_large``, 422 ``no_face`` / ``ambiguous_faces`` / ``face_too_small`` (the
@@ -21,9 +24,16 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api_schemas import FaceEnrolledAnswer, FaceStatusAnswer, FaceWithdrawnAnswer
+from chalicelib.api_schemas import (
+    FaceConsentAnswer,
+    FaceConsentRequest,
+    FaceEnrolledAnswer,
+    FaceStatusAnswer,
+    FaceWithdrawnAnswer,
+)
 from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
+from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
 from chalicelib.request_context import current_request, request_id
 
@@ -91,4 +101,33 @@ def withdraw_face():
         "person_id": person_id,
         "removed_templates": removed,
         **api_services().face_enrolment().status(person_id, request_id=_request_id()).as_dict(),
+    }
+
+
+@bp.route("/me/consent", methods=["PUT"], content_types=["application/json"])
+@documented(request=FaceConsentRequest, responses={200: FaceConsentAnswer}, errors=(400, 403, 404, 413), role=RESIDENT)
+def give_face_consent():
+    """Record my separate consent to face recognition at the estates named (the notice version I read)."""
+    person_id = _resident()
+    body, _ = parse_body(current_request(), FaceConsentRequest)
+    consent = (
+        api_services()
+        .face_enrolment()
+        .give_consent(
+            person_id,
+            estates=frozenset(body.estates),
+            matching=body.matching,
+            notice_version=body.notice_version,
+            guardian_person_id=None,
+            request_id=_request_id(),
+        )
+    )
+    return {
+        "person_id": person_id,
+        "basis": consent.basis.value,
+        "estates": sorted(consent.estates),
+        "matching": consent.matching.value,
+        "notice_version": consent.notice_version,
+        "given_at": consent.given_at.isoformat(),
+        "guardian_person_id": consent.guardian_person_id,
     }

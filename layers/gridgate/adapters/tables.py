@@ -472,6 +472,21 @@ class AuditTable(BaseTable):
     by_actor = AuditByActor()
 
 
+# --- compliance (issue 18) -----------------------------------------------------------------------
+
+
+class ComplianceRecordTable(BaseTable):
+    """Consent records of faces and approvals of correction tracking. pk = "<kind>#<person_id>"
+    (``consent#P1``, ``correction#P1``), sk = the record's own key (the consent's time, the case)."""
+
+    Meta = _meta("compliance_records")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    person_id = UnicodeAttribute()
+    body = JSONAttribute()
+
+
 # --- request hygiene -----------------------------------------------------------------------------
 
 
@@ -523,6 +538,7 @@ ALL_TABLES: tuple[type[BaseTable], ...] = (
     VerificationTaskTable,
     StatisticTable,
     AuditTable,
+    ComplianceRecordTable,
     IdempotencyTable,
     DeviceNonceTable,
     SignInTable,

@@ -1,7 +1,10 @@
 """Key-group alerts from gate logs (paper §3.3): who needs a visit or a check, and why.
 
 - An elderly or disabled resident living alone who has not been seen leaving for N days.
-- A person under community correction passing a gate at unusual hours, or gone beyond a limit.
+- A person under community correction passing a gate at unusual hours, or gone beyond a limit,
+  computed ONLY for a person whose tracking is approved on the day (Community Correction Law
+  Art. 29: `gridgate.domain.compliance.CorrectionApproval`, at most three months, renewable). An
+  approval that has ended stops the alerts by itself; the alert names the approving case.
 
 Alerts are findings (`finding_frames`) whose explanation says what was seen and which threshold
 it crossed; the flow turns each into a verification task. Alert keys name the episode (the
@@ -11,6 +14,7 @@ many nights it is seen again, and a new episode is a new alert.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import polars as pl
@@ -20,6 +24,7 @@ from gridgate.analytics.city_frames import CityFrames
 from gridgate.analytics.event_queries import LAST_EXIT, LAST_PASSAGE, UNUSUAL_HOUR_PASSAGES, subjects, unusual_hour
 from gridgate.analytics.finding_frames import about_person_at_home, empty_findings, finding_rows
 from gridgate.analytics.registry_queries import KEY_GROUP_MEMBERS, in_key_groups
+from gridgate.domain.compliance import CorrectionApproval
 from gridgate.domain.model import KeyGroup, Severity
 
 
@@ -58,6 +63,23 @@ def _registered_members(city: CityFrames, *groups: KeyGroup) -> pl.DataFrame:
     return city.query(
         KEY_GROUP_MEMBERS, year=city.day.year, in_groups=in_key_groups(*(g.value for g in groups))
     ).with_columns(pl.col("key_groups").list.sort().list.join(",").alias("key_groups"))
+
+
+def _approved_correction_members(city: CityFrames, approvals: Sequence[CorrectionApproval]) -> pl.DataFrame:
+    """Community-correction members whose tracking is approved on `city.day`, with the case and
+    last day of the approval in force (the latest-ending one when renewals overlap)."""
+    in_force = sorted((a for a in approvals if a.covers(city.day)), key=lambda a: a.ends)
+    approved = pl.DataFrame(
+        {
+            "person_id": [a.person_id for a in in_force],
+            "approval_case": [a.case_no for a in in_force],
+            "approval_ends": [a.ends.isoformat() for a in in_force],
+        },
+        schema={"person_id": pl.String, "approval_case": pl.String, "approval_ends": pl.String},
+    ).unique("person_id", keep="last")
+    members = _registered_members(city, KeyGroup.COMMUNITY_CORRECTION)
+    approved = approved.with_columns(pl.col("person_id").cast(members.schema["person_id"]))
+    return members.join(approved, on="person_id", how="inner")
 
 
 def living_alone_without_exit(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
@@ -108,9 +130,11 @@ def living_alone_without_exit(city: CityFrames, policy: AlertPolicy) -> pl.DataF
     )
 
 
-def correction_unusual_hours(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
-    """A person under community correction passing a gate during the unusual (night) hours."""
-    members = _registered_members(city, KeyGroup.COMMUNITY_CORRECTION)
+def correction_unusual_hours(
+    city: CityFrames, policy: AlertPolicy, approvals: Sequence[CorrectionApproval]
+) -> pl.DataFrame:
+    """A person under approved correction tracking passing a gate during the unusual (night) hours."""
+    members = _approved_correction_members(city, approvals)
     local = city.local()
     unusual = unusual_hour(policy.unusual_hours_start, policy.unusual_hours_end)
     passages = (
@@ -143,13 +167,13 @@ def correction_unusual_hours(city: CityFrames, policy: AlertPolicy) -> pl.DataFr
             "local_date",
             pl.col("passages").list.first(),
         ),
-        evidence=["local_date", "passages_count", "passages", "unusual_hours"],
+        evidence=["local_date", "passages_count", "passages", "unusual_hours", "approval_case", "approval_ends"],
     )
 
 
-def correction_absent(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
-    """A person under community correction whose last passage was an exit longer ago than the limit."""
-    members = _registered_members(city, KeyGroup.COMMUNITY_CORRECTION)
+def correction_absent(city: CityFrames, policy: AlertPolicy, approvals: Sequence[CorrectionApproval]) -> pl.DataFrame:
+    """A person under approved correction tracking whose last passage was an exit longer ago than the limit."""
+    members = _approved_correction_members(city, approvals)
     last = city.query(LAST_PASSAGE, subjects(members, "person_id")).with_columns(
         pl.col("last_direction").cast(pl.String), pl.col("last_gate_id").cast(pl.String)
     )
@@ -193,15 +217,26 @@ def correction_absent(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
             gone,
             "limit_hours",
         ),
-        evidence=["last_passage_at", "last_gate_id", "hours_absent", "limit_hours", "window_days"],
+        evidence=[
+            "last_passage_at",
+            "last_gate_id",
+            "hours_absent",
+            "limit_hours",
+            "window_days",
+            "approval_case",
+            "approval_ends",
+        ],
     )
 
 
-def key_group_alerts(city: CityFrames, policy: AlertPolicy) -> pl.DataFrame:
-    """Every key-group alert as of `city.day`, in a stable order."""
+def key_group_alerts(
+    city: CityFrames, policy: AlertPolicy, correction_approvals: Sequence[CorrectionApproval] = ()
+) -> pl.DataFrame:
+    """Every key-group alert as of `city.day`, in a stable order. Without approvals no
+    community-correction alert is computed at all: the lawful default is no tracking."""
     parts = [
         living_alone_without_exit(city, policy),
-        correction_unusual_hours(city, policy),
-        correction_absent(city, policy),
+        correction_unusual_hours(city, policy, correction_approvals),
+        correction_absent(city, policy, correction_approvals),
     ]
     return pl.concat([empty_findings(), *parts]).sort("finding_type", "grid_id", "finding_id")

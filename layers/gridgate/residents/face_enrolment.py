@@ -47,6 +47,9 @@ from gridgate.adapters.repositories import (
     PlaceRepository,
 )
 from gridgate.clock import now as city_now
+from gridgate.compliance.consent_ledger import ConsentLedger
+from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+from gridgate.refusals import NotAllowed
 from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import RULES, galleries_by_encoder
 from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face
@@ -114,6 +117,7 @@ class FaceEnrolment:
     def __init__(
         self,
         *,
+        consents: ConsentLedger,
         templates: FaceTemplateRepository | None = None,
         places: PlaceRepository | None = None,
         ownerships: OwnershipRepository | None = None,
@@ -126,10 +130,13 @@ class FaceEnrolment:
         self._ownerships = ownerships or OwnershipRepository()
         self._grants = grants or GrantRepository()
         self._audit = audit or AuditLog()
+        self._consents = consents
         self._clock = clock
 
     def enrol(self, person_id: str, image: bytes, *, replace_all: bool, request_id: str | None) -> EnrolledFace:
-        """Check the selfie and store its encoding; raises `FaceInputRejected` for an unusable image."""
+        """Check the selfie and store its encoding; raises `FaceInputRejected` for an unusable image
+        and `NotAllowed` ``consent_required`` when the person has no separate consent in force."""
+        self._consents.require(person_id, LegalBasis.SEPARATE_CONSENT)
         probe = probe_face(image, ENROLMENT_POLICY)
         self._refuse_duplicate(person_id, probe, request_id)
         existing = self._app_templates(person_id)
@@ -168,6 +175,37 @@ class FaceEnrolment:
         )
         return EnrolledFace(slot, consent_at, probe.face_px, probe.encoder_id)
 
+    def give_consent(
+        self,
+        person_id: str,
+        *,
+        estates: frozenset[str],
+        matching: Matching,
+        notice_version: str,
+        guardian_person_id: str | None,
+        request_id: str | None,
+    ) -> FaceConsent:
+        """Record a separate consent for the estates the person lives at or holds a grant for;
+        an estate the caller has no right at is refused (``estate_not_yours``), not silently kept."""
+        entitled = self._current_estates(person_id)
+        if not estates <= entitled:
+            raise NotAllowed("estate_not_yours", "a consent may name only estates you live at or hold a grant for")
+        consent = FaceConsent(
+            person_id=person_id,
+            basis=LegalBasis.SEPARATE_CONSENT,
+            estates=estates,
+            matching=matching,
+            notice_version=notice_version,
+            given_at=self._clock(),
+            guardian_person_id=guardian_person_id,
+        )
+        return self._consents.record(consent, request_id=request_id)
+
+    def _current_estates(self, person_id: str) -> set[str]:
+        today = self._clock().date()
+        estates = {o.estate_id for o in self._ownerships.current_for_person(person_id, today)}
+        return estates | {g.estate_id for g in self._grants.active_for_grantee(person_id)}
+
     def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> None:
         """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face."""
         others = [t for t in self._templates.everyone() if t.person_id != person_id]
@@ -194,7 +232,9 @@ class FaceEnrolment:
                     raise DuplicateFace(nearest.person_id, nearest.distance, threshold, group.encoder_id)
 
     def withdraw(self, person_id: str, *, request_id: str | None) -> int:
-        """Delete every app-registry template of the person; returns how many were deleted."""
+        """Withdraw the person's consent and, in the same action, delete every app-registry template;
+        returns how many templates were deleted."""
+        self._consents.withdraw(person_id, request_id=request_id)
         removed = self._templates.delete_for_person(person_id, Registry.APP)
         estates = self._invalidate_galleries(person_id)
         self._audit.record(

@@ -1,0 +1,85 @@
+"""What the law asks to be recorded about faces and key-group tracking, as plain records.
+
+- `FaceConsent`: the basis on which a person's face templates are held (PIPL Arts. 28-29; the
+  2025 CAC/MPS face measures Arts. 6-8): a separate consent given in the app after seeing a
+  notice version, or, for templates imported from the actual-population registry, the statute
+  named. It says for which estates' gates and whether matching may run in the cloud or only on
+  the gate device, who consented for a minor (a guardian), and when it was withdrawn.
+- `CorrectionApproval`: the approval without which no gate-log alert about a person under
+  community correction is computed (Community Correction Law Art. 29): who approved, the case,
+  and a period of at most three months (renewed by a new approval, never extended in place).
+
+Pure data and predicates: the rules that refuse a bad record live in `gridgate.compliance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class LegalBasis(StrEnum):
+    SEPARATE_CONSENT = "separate_consent"
+    STATUTE = "statute"
+
+
+class Matching(StrEnum):
+    """Where a probe may be compared with the person's templates."""
+
+    CLOUD = "cloud"
+    DEVICE_ONLY = "device_only"
+
+
+#: The statute population-registry faces are held under (named on every such record).
+POPULATION_REGISTRY_STATUTE = "中华人民共和国居民身份证法 / 中华人民共和国户口登记条例"
+#: Under this age a guardian consents for the person (2025 CAC/MPS face measures Art. 7).
+GUARDIAN_AGE = 14
+#: An approval of electronic tracking lasts at most this many months (Community Correction Law Art. 29).
+CORRECTION_APPROVAL_MONTHS = 3
+
+
+@dataclass(frozen=True)
+class FaceConsent:
+    person_id: str
+    basis: LegalBasis
+    estates: frozenset[str]
+    matching: Matching
+    notice_version: str
+    given_at: datetime
+    statute: str | None = None
+    guardian_person_id: str | None = None
+    withdrawn_at: datetime | None = None
+
+    def in_force(self, at: datetime) -> bool:
+        return self.given_at <= at and (self.withdrawn_at is None or at < self.withdrawn_at)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it has fewer days (31 Jan + 1 = 28/29 Feb)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("every month has at least 28 days")
+
+
+@dataclass(frozen=True)
+class CorrectionApproval:
+    person_id: str
+    case_no: str
+    approved_by: str
+    starts: date
+    ends: date  # inclusive
+    approved_at: datetime
+
+    def covers(self, day: date) -> bool:
+        return self.starts <= day <= self.ends
+
+
+def approved_on(approvals: list[CorrectionApproval] | tuple[CorrectionApproval, ...], day: date) -> frozenset[str]:
+    """The people whose correction tracking is approved on `day` (an ended approval stops by itself)."""
+    return frozenset(a.person_id for a in approvals if a.covers(day))
