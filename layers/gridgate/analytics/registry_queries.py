@@ -203,26 +203,37 @@ def _per_level_persons(flags: str, counts: str, source: str) -> str:
 
 
 #: Residents per place and level: by role, in total, and floating (registered elsewhere, or nowhere).
-RESIDENT_COUNTS = """
+#:
+#: Why `placed` is narrow: each level's branch reads it, so DuckDB materialises it; with the
+#: five registered places as well as the five where a person lives, a million residents'
+#: rows broke the 512 MB limit at 1 M persons. Each row now carries one boolean per level
+#: (`floating_<column>`) instead of the five registered places. (`NOT MATERIALIZED` would
+#: stream it per level, but Spark SQL rejects the keyword and both engines run this text.)
+RESIDENT_COUNTS = (
+    """
 WITH registered_places AS (
-  SELECT p.person_id, hp.estate_id AS reg_estate_id, hp.grid_id AS reg_grid_id, hp.community_id AS reg_community_id,
-         hp.street_id AS reg_street_id, hp.district_id AS reg_district_id
+  SELECT p.person_id, hp.*
   FROM persons p JOIN home_places hp ON hp.home_id = p.registered_home_id
 ), placed AS (
-  SELECT r.person_id, r.role, hp.estate_id, hp.grid_id, hp.community_id, hp.street_id, hp.district_id,
-         rp.reg_estate_id, rp.reg_grid_id, rp.reg_community_id, rp.reg_street_id, rp.reg_district_id
+  SELECT r.person_id, r.role, """
+    + ", ".join(f"hp.{col}" for col in LEVEL_COLUMNS.values())
+    + ", "
+    + ", ".join(f"COALESCE(rp.{col} <> hp.{col}, TRUE) AS floating_{col}" for col in LEVEL_COLUMNS.values())
+    + """
   FROM residents r
   JOIN home_places hp ON hp.home_id = r.home_id
   LEFT JOIN registered_places rp ON rp.person_id = r.person_id
 )
-""" + _per_level_persons(
-    "MAX(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owner, "
-    "MAX(CASE WHEN role = 'family' THEN 1 ELSE 0 END) AS family, "
-    "MAX(CASE WHEN role = 'tenant' THEN 1 ELSE 0 END) AS tenant, "
-    "MAX(CASE WHEN reg_{col} IS NULL OR reg_{col} <> {col} THEN 1 ELSE 0 END) AS floating",
-    "CAST(SUM(owner) AS BIGINT) AS owners, CAST(SUM(family) AS BIGINT) AS family, "
-    "CAST(SUM(tenant) AS BIGINT) AS tenants, COUNT(*) AS total, CAST(SUM(floating) AS BIGINT) AS floating",
-    "placed",
+"""
+    + _per_level_persons(
+        "MAX(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owner, "
+        "MAX(CASE WHEN role = 'family' THEN 1 ELSE 0 END) AS family, "
+        "MAX(CASE WHEN role = 'tenant' THEN 1 ELSE 0 END) AS tenant, "
+        "MAX(CASE WHEN floating_{col} THEN 1 ELSE 0 END) AS floating",
+        "CAST(SUM(owner) AS BIGINT) AS owners, CAST(SUM(family) AS BIGINT) AS family, "
+        "CAST(SUM(tenant) AS BIGINT) AS tenants, COUNT(*) AS total, CAST(SUM(floating) AS BIGINT) AS floating",
+        "placed",
+    )
 )
 
 #: Persons the population registry has at a home of each place.
