@@ -31,8 +31,12 @@ import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the tables read their names from the settings: imported once moto runs
+    from gridgate.adapters.tables import BaseTable
 
 from bench.bench_gate_latency import _environment, _percentiles
 from gridgate import clock
@@ -116,11 +120,11 @@ def _load_estate(estate_id: str, people: int, rng) -> list[str]:
     consent, since = datetime(2024, 1, 1, tzinfo=UTC), date(2020, 1, 1)
     writer = BulkWriter(get_settings().region, threads=4)
     writer.write(
-        OwnershipTable.Meta.table_name,
+        _table_name(OwnershipTable),
         (ownership_to_item(Ownership(pid, f"H-{pid}", estate_id, since)).serialize() for pid in owners),
     )
     writer.write(
-        FaceTemplateTable.Meta.table_name,
+        _table_name(FaceTemplateTable),
         (
             template_to_item(FaceTemplate(pid, Registry.APP, 0, faces[n].tobytes(), consent)).serialize()
             for n, pid in enumerate(owners)
@@ -228,7 +232,7 @@ def _first_decisions_after_changes(cache, changes: Changes, reads: ReadCounter) 
         ("grant", grant),
         ("enrolment", changes.enrol),
         ("withdrawal", changes.withdraw),
-        ("revocation", lambda: changes.revoke(grant_id)),
+        ("revocation", lambda: changes.revoke(grant_id or "")),
         ("ownership_ended", changes.end_ownership),
     ):
         change()
@@ -241,6 +245,10 @@ def _first_decisions_after_changes(cache, changes: Changes, reads: ReadCounter) 
     return out
 
 
+def _table_name(table: type[BaseTable]) -> str:
+    return table.Meta.table_name
+
+
 def _storm(cache, estate_id: str, changes: Changes | None, seconds: float) -> dict:
     """Decisions (gallery + match of a random probe) for `seconds`, with grants meanwhile if `changes`."""
     probe_rng = np.random.default_rng(SEED + 1)
@@ -250,7 +258,7 @@ def _storm(cache, estate_id: str, changes: Changes | None, seconds: float) -> di
     def storm() -> None:
         interval = 60.0 / STORM_CHANGES_PER_MINUTE
         next_at = time.perf_counter()
-        while not stop.is_set():
+        while changes is not None and not stop.is_set():
             changes.grant()
             made[0] += 1
             next_at += interval

@@ -65,10 +65,9 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
     scope = OwnerScope(homes, ownerships)
 
     def face_enrolment() -> FaceEnrolment:
-        from gridgate.residents.face_enrolment import FaceEnrolment
-
         from gridgate.adapters.compliance_records import ConsentRepository
         from gridgate.compliance.consent_ledger import ConsentLedger
+        from gridgate.residents.face_enrolment import FaceEnrolment
 
         consents = ConsentLedger(ConsentRepository(), people, audit)
         return FaceEnrolment(consents=consents, places=places, ownerships=ownerships, grants=grants, audit=audit)

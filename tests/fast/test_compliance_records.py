@@ -100,7 +100,11 @@ def test_an_unknown_person_and_a_record_without_purpose_or_notice_are_refused():
     no_purpose = consent(estates=frozenset())
     refused(Invalid, "consent_purpose_missing", lambda: check_consent(no_purpose, birth_year=1980, at=NOW))
     for bad in ("", " ", "x" * 65, "v\n2"):
-        refused(Invalid, "invalid_field", lambda: check_consent(consent(notice_version=bad), birth_year=1980, at=NOW))
+        refused(
+            Invalid,
+            "invalid_field",
+            lambda bad=bad: check_consent(consent(notice_version=bad), birth_year=1980, at=NOW),
+        )
 
 
 def test_a_statutory_basis_must_name_the_statute():

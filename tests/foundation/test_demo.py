@@ -53,7 +53,7 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
     listening = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(pid (\d+)\)", out)
     assert listening, out
     url, pid = listening.group(1), int(listening.group(2))
-    assert "created 19 tables (gridgate-demotest-*) and bucket s3://gridgate-demotest-data" in out
+    assert "created 20 tables (gridgate-demotest-*) and bucket s3://gridgate-demotest-data" in out
     assert "synthetic city (seed 7): 300 persons" in out
     assert re.search(r"rejected 8 rows:\n\s+persons\.csv:\d+: id_number: ID number check digit is wrong", out)
     assert "the same files again: 0 changes" in out

@@ -49,11 +49,11 @@ from gridgate.adapters.repositories import (
 from gridgate.clock import now as city_now
 from gridgate.compliance.consent_ledger import ConsentLedger
 from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
-from gridgate.refusals import NotAllowed
 from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import RULES, galleries_by_encoder
 from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face
 from gridgate.faces.rejections import FaceRejected
+from gridgate.refusals import NotAllowed
 from gridgate.residents.estate_changes import estate_changed
 
 #: Every slot a person's app templates may use (the gate reads exactly these keys).
