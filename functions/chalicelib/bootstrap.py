@@ -114,16 +114,38 @@ def _once(build: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
-def _build_api() -> ApiServices:
-    return build_api_services(get_settings(), get_keyring())
+def _of_current_settings(build: Callable[[Settings, Keyring], T]) -> Callable[[], T]:
+    """`build(settings, keyring)` once for the settings and keyring in force: a warm function
+    builds once; a test that changes the settings (which clears their cache) gets services that
+    read the new ones, never services wired to the old ones."""
+    lock = threading.Lock()
+    built: list[tuple[Settings, Keyring, T]] = []
+
+    def current(settings: Settings, keyring: Keyring) -> T | None:
+        if built and built[0][0] is settings and built[0][1] is keyring:
+            return built[0][2]
+        return None
+
+    def get() -> T:
+        settings, keyring = get_settings(), get_keyring()
+        services = current(settings, keyring)
+        if services is None:
+            with lock:
+                services = current(settings, keyring)
+                if services is None:
+                    services = build(settings, keyring)
+                    built[:] = [(settings, keyring, services)]
+        return services
+
+    return get
 
 
-def _build_gate() -> GateServices:
+def _build_gate(settings: Settings, keyring: Keyring) -> GateServices:
     from gridgate.gate.bootstrap import build_gate_services
 
-    return build_gate_services(get_settings(), get_keyring())
+    return build_gate_services(settings, keyring)
 
 
 #: The warm function's services, each built on first use.
-api_services: Callable[[], ApiServices] = _once(_build_api)
-gate_services: Callable[[], GateServices] = _once(_build_gate)
+api_services: Callable[[], ApiServices] = _of_current_settings(build_api_services)
+gate_services: Callable[[], GateServices] = _of_current_settings(_build_gate)
