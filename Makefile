@@ -68,6 +68,9 @@ dlib-wheel:
 	CXXFLAGS="$(DLIB_CXXFLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		$(BIN)/pip wheel -q --no-deps --no-build-isolation --no-cache-dir --no-binary dlib -w $(DLIB_WHEELS) dlib==$(DLIB_VERSION)
 
+# npm's packages (axe-core, ECharts): defined before any rule names it, since prerequisites expand when read
+NODE_STAMP := node_modules/.installed-stamp
+
 test: venv browser faketime java $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -81,7 +84,6 @@ clean:
 	rm -rf $(VENV) .prefect .gridgate .pytest_cache
 
 # Deployable artifacts, offline (no AWS credentials): .serverless/ and build/chalice/, cfn-linted.
-NODE_STAMP := node_modules/.installed-stamp
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
