@@ -140,7 +140,7 @@ def _bucket_statements(principal: str) -> list[dict]:
         return []
     statements = [
         {
-            "Sid": "DataBucket" + prefix.strip("/").capitalize(),
+            "Sid": "DataBucket" + "".join(word.capitalize() for word in prefix.strip("/").split("-")),
             "Effect": "Allow",
             "Action": sorted(actions),
             "Resource": {"Fn::Sub": "${" + BUCKET_ID + ".Arn}/" + prefix + "*"},
