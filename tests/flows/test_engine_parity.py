@@ -11,7 +11,7 @@ Spark needs Java 17 (`make java`); without it the test is skipped, saying so.
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -47,10 +47,24 @@ def city_files(tmp_path_factory):
         path = folder / f"day={day.isoformat()}.parquet"
         pq.write_table(city_tables.events_table(city, day), path)
         files.append(str(path))
-    return snapshots, files
+    return snapshots, files, _approvals(city.truth["night_movement"])
 
 
-def _run(engine, snapshots, files) -> dict[str, pl.DataFrame]:
+def _approvals(person_ids) -> list:
+    """Correction tracking approved for the planted night movers (without one, no correction
+    alert is computed at all), so both engines have correction alerts to agree on."""
+    from gridgate.domain.compliance import CorrectionApproval
+
+    approved_at = datetime.combine(TODAY - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
+    return [
+        CorrectionApproval(
+            p, f"case-{p}", "officer-test", TODAY - timedelta(days=30), TODAY + timedelta(days=30), approved_at
+        )
+        for p in person_ids
+    ]
+
+
+def _run(engine, snapshots, files, approvals) -> dict[str, pl.DataFrame]:
     from gridgate.analytics.city_frames import CityFrames
     from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
     from gridgate.analytics.population_statistics import population_statistics, visitors_per_day
@@ -62,7 +76,7 @@ def _run(engine, snapshots, files) -> dict[str, pl.DataFrame]:
         "findings": result.findings,
         "grants_to_revoke": result.grants_to_revoke.with_columns(pl.col("notify").list.join(",")),
         "statistics": population_statistics(city, DAY),
-        "alerts": key_group_alerts(city, AlertPolicy()),
+        "alerts": key_group_alerts(city, AlertPolicy(), approvals),
         "visitors_per_day": visitors_per_day(city),
         "events": pl.DataFrame({"n": [city.event_count()]}),
     }
@@ -73,9 +87,9 @@ def test_duckdb_and_spark_find_the_same(city_files, tmp_path):
 
     from gridgate.adapters.sql_engines import DuckDBEngine, SparkEngine
 
-    snapshots, files = city_files
-    on_duckdb = _run(DuckDBEngine(work_dir=tmp_path / "duckdb"), snapshots, files)
-    on_spark = _run(SparkEngine("local[2]", work_dir=tmp_path / "spark"), snapshots, files)
+    snapshots, files, approvals = city_files
+    on_duckdb = _run(DuckDBEngine(work_dir=tmp_path / "duckdb"), snapshots, files, approvals)
+    on_spark = _run(SparkEngine("local[2]", work_dir=tmp_path / "spark"), snapshots, files, approvals)
     # The city has something in every category, so "identical" is not "both empty".
     assert on_duckdb["findings"]["finding_type"].n_unique() >= 6
     assert on_duckdb["alerts"]["finding_type"].n_unique() >= 2
