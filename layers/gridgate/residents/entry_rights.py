@@ -63,18 +63,16 @@ def gallery_right(
     Strongly consistent like `effective_right` (the gallery change log applies one person with it).
     The decision still asks `effective_right`: a member whose right starts tomorrow is refused today."""
     ownerships = ownerships or OwnershipRepository()
-    grants = grants or GrantRepository()
-    right = effective_right(person_id, estate_id, at, ownerships=ownerships, grants=grants)
-    if right is not None:
-        return right
     today = local_date(at, get_settings().city_timezone)
-    later = [owner_right(o) for o in ownerships.for_person(person_id) if o.estate_id == estate_id and o.since > today]
-    later += [
-        granted_right(g)
-        for g in grants.active_for_grantee(person_id)
-        if g.estate_id == estate_id and g.starts_on > today and ownerships.owns(g.granted_by, g.home_id, today)
-    ]
-    return strongest(later)
+    owned = [o for o in ownerships.for_person(person_id) if o.estate_id == estate_id]
+    now = [owner_right(o) for o in owned if o.is_current(today)]
+    later = [owner_right(o) for o in owned if o.since > today]
+    for g in (grants or GrantRepository()).active_for_grantee(person_id):  # read once for both
+        if g.estate_id != estate_id or not (g.is_effective(today) or g.starts_on > today):
+            continue
+        if ownerships.owns(g.granted_by, g.home_id, today):
+            (now if g.is_effective(today) else later).append(granted_right(g))
+    return strongest(now) or strongest(later)
 
 
 def people_with_rights(
