@@ -26,7 +26,7 @@ def bearer_token(request: Request) -> str:
     header = (request.headers or {}).get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != _SCHEME or not token.strip():
-        raise ApiError(401, "missing_token", "send 'Authorization: Bearer <token>' from the city app")
+        raise ApiError(401, "missing_token")
     return token.strip()
 
 
@@ -41,7 +41,7 @@ def require(request: Request, role: str) -> Principal:
     """The verified caller, who must hold `role`; raises 401 (no or a bad token) or 403."""
     principal = _verified(request)
     if role not in principal.roles:
-        raise ApiError(403, "forbidden", f"this call needs the '{role}' role")
+        raise ApiError(403, "forbidden", roles=[role])
     return principal
 
 
@@ -49,5 +49,5 @@ def require_any(request: Request, roles: tuple[str, ...]) -> Principal:
     """The verified caller, who must hold one of `roles`; raises `ApiError` 401 or 403."""
     principal = _verified(request)
     if not principal.roles & set(roles):
-        raise ApiError(403, "forbidden", f"this call needs one of the roles {', '.join(roles)}")
+        raise ApiError(403, "forbidden", roles=list(roles))
     return principal

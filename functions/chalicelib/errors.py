@@ -1,7 +1,9 @@
 """One error shape for every answer with a 4xx/5xx status: RFC 9457 ``application/problem+json``.
 
 Body: ``type`` (a stable URN per code), ``title`` (the status phrase), ``status``, ``detail`` (what
-went wrong, for a person), ``instance`` (``urn:gridgate:request:<request id>``: this occurrence; not the
+went wrong, for a person: the catalogue's ``error.<code>`` filled with the refusal's members, in
+the language of the request's ``Accept-Language``, Simplified Chinese by default; no code words a
+refusal itself), ``instance`` (``urn:gridgate:request:<request id>``: this occurrence; not the
 concrete path, which carries home and pass ids into whatever logs the client keeps), ``code`` (the stable machine code that
 clients switch on) and ``request_id`` (also in the ``X-Request-Id`` header and in every log line of
 the request). A 401 also carries ``WWW-Authenticate`` naming the scheme the caller must use.
@@ -36,6 +38,7 @@ from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
 from chalicelib.logs import logger
 from chalicelib.refusals import status_of
 from chalicelib.request_context import bind_request_id, request_id
+from gridgate import i18n
 from gridgate.adapters.ops_metrics import refusal
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -58,15 +61,20 @@ _CHALICE_CODES = {
 
 
 class ApiError(Exception):
-    """A client-visible error: HTTP status, stable code, human detail, and extension members."""
+    """A client-visible error: HTTP status, stable code and extension members (``extra``: also the
+    values the catalogue's words for the code are filled with)."""
 
-    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra) -> None:
-        super().__init__(message)
+    def __init__(self, status: int, code: str, *, headers: dict[str, str] | None = None, **extra) -> None:
+        super().__init__(code)
         self.status = status
         self.code = code
-        self.message = message
         self.headers = headers or {}
         self.extra = extra
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The members `i18n.refusal_text` words the problem with (the same shape as a refusal's)."""
+        return self.extra
 
 
 class _Escaped(ChaliceUnhandledError):
@@ -111,9 +119,9 @@ def _from_exception(err: BaseException) -> ApiError:
         return err
     status = status_of(err)
     if status is not None:
-        return ApiError(status, err.code, err.message, **getattr(err, "detail", {}))
+        return ApiError(status, err.code, **getattr(err, "detail", {}))
     logger.exception("unhandled error")
-    return ApiError(500, "internal_error", "internal error; the request was not applied")
+    return ApiError(500, "internal_error")
 
 
 def _from_chalice(response: Response) -> ApiError:
@@ -123,9 +131,8 @@ def _from_chalice(response: Response) -> ApiError:
     code = _CHALICE_CODES.get(chalice_code) or (
         _snake(chalice_code) if chalice_code else _snake(_title(response.status_code).replace(" ", ""))
     )
-    message = str(body.get("Message") or _title(response.status_code))
     kept = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")}
-    return ApiError(response.status_code, code, message, headers=kept)
+    return ApiError(response.status_code, code, headers=kept)
 
 
 def _content_type(response: Response) -> str:
@@ -148,8 +155,15 @@ def _problem_response(err: ApiError, request: Request | None, rid: str) -> Respo
     headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
     if err.status == 401:
         headers.setdefault("WWW-Authenticate", _challenge(path))
-    body = problem_body(err.status, err.code, err.message, request_id=rid, **err.extra)
+    locale = i18n.negotiate(None, _header(request, "accept-language"))
+    headers["Content-Language"] = i18n.HTML_LANG[locale]
+    body = problem_body(err.status, err.code, i18n.refusal_text(err, locale), request_id=rid, **err.extra)
     return Response(body=body, status_code=err.status, headers=headers)
+
+
+def _header(request: Request | None, name: str) -> str | None:
+    headers = getattr(request, "headers", None) or {}
+    return headers.get(name)
 
 
 def new_request_id(request: Request | None) -> str:

@@ -125,9 +125,7 @@ class IdempotentOperation:
         if key is None:
             return action()
         if not _KEY_SHAPE.match(key):
-            raise ApiError(
-                400, "invalid_idempotency_key", "Idempotency-Key must be 8-128 characters of [A-Za-z0-9._:-]"
-            )
+            raise ApiError(400, "invalid_idempotency_key")
         run = self._runner()
         if request.lambda_context is not None:
             # a crashed request's in-progress record then lapses with its invocation, not after the TTL
@@ -135,11 +133,9 @@ class IdempotentOperation:
         try:
             return run(request={"key": f"{caller}#{key}", "payload": payload}, action=action)
         except IdempotencyValidationError:
-            raise ApiError(
-                422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
-            ) from None
+            raise ApiError(422, "idempotency_key_reused") from None
         except IdempotencyAlreadyInProgressError:
-            raise ApiError(409, "request_in_progress", "a request with this Idempotency-Key is still running") from None
+            raise ApiError(409, "request_in_progress") from None
 
 
 def _execute(request: dict, action: Callable[[], dict]) -> dict:

@@ -94,11 +94,9 @@ def _instant(params: Mapping[str, str], name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(params.get(name) or "")
     except ValueError:
-        raise ApiError(
-            400, "bad_range", f"{name} must be an ISO time with offset, e.g. 2026-12-01T00:00:00+08:00"
-        ) from None
+        raise ApiError(400, "bad_range", reason="not_a_time", field=name) from None
     if moment.tzinfo is None:
-        raise ApiError(400, "bad_range", f"{name} needs a UTC offset, e.g. +08:00")
+        raise ApiError(400, "bad_range", reason="no_offset", field=name)
     return moment
 
 
@@ -115,7 +113,7 @@ def export_events():
     params: Mapping[str, str] = current_request().query_params or {}
     form = params.get("format", "csv")
     if form != "csv":
-        raise ApiError(400, "bad_format", "the API exports csv; Parquet: gridgate events export --format parquet")
+        raise ApiError(400, "bad_format", reason="api_export")
     estates = [e for e in (params.get("estate_ids") or "").split(",") if e] or None
     scope = scope_for(principal, estates)
     start, end = _instant(params, "from"), _instant(params, "to")

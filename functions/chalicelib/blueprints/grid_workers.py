@@ -38,7 +38,7 @@ _TASK_RESULT = IdempotentOperation("task_result")
 def _worker(grid_id: str) -> GridWorker:
     principal = require(current_request(), GRID_WORKER)
     if grid_id not in principal.grids:
-        raise ApiError(403, "out_of_scope", f"grid {grid_id} is not one of yours")
+        raise ApiError(403, "out_of_scope", grid_id=grid_id)
     return GridWorker(subject=principal.subject, grids=frozenset(principal.grids))
 
 
@@ -66,7 +66,7 @@ def list_tasks(grid_id: str):
     request = current_request()
     form = (request.query_params or {}).get("format", "json")
     if form not in {"json", "csv", "html"}:
-        raise ApiError(400, "bad_format", "format must be json, csv or html")
+        raise ApiError(400, "bad_format")
     page = page_request(request, worker.subject, format=form)
     every = VerificationTaskRepository().in_grid(grid_id)
     tasks, position = page.keyset(every, lambda task: list(walking_key(task)))
@@ -134,7 +134,7 @@ def submit_result(grid_id: str, task_id: str):
     changed that person first, 409 ``task_closed`` when the task is already done.
     """
     worker = _worker(grid_id)
-    body = parse_json(current_request().raw_body or b"null", "bad_json", "the body must be JSON")
+    body = parse_json(current_request().raw_body or b"null", "bad_json")
 
     def submit() -> dict:
         task = api_services().task_feedback.submit(

@@ -98,7 +98,7 @@ def health():
         raise ApiError(
             503,
             "unavailable",
-            f"not ready to serve: {failed}",
+            failed=failed,
             headers={"Cache-Control": "no-store"},
             checks=checks,
             at=clock.now().isoformat(),

@@ -162,7 +162,7 @@ def _echarts() -> str:
     for path in ECHARTS_FILES:
         if path.is_file():
             return path.read_text(encoding="utf-8")
-    raise ApiError(503, "charts_unavailable", "the chart library is not installed (npm ci)")
+    raise ApiError(503, "charts_unavailable")
 
 
 @bp.route("/vendor/echarts.min.js", methods=["GET"])
@@ -190,14 +190,14 @@ def _place_and_day(params: dict) -> tuple[str | None, date | None]:
     """The ``parent`` place id and the report ``day`` of a data-center query, checked."""
     parent = params.get("parent") or None
     if parent is not None and not _PLACE_ID.match(parent):
-        raise ApiError(400, "bad_place", "parent must be a place id")
+        raise ApiError(400, "bad_place")
     try:
         day = date.fromisoformat(params["day"]) if params.get("day") else None
     except ValueError:
-        raise ApiError(400, "bad_day", "day must be a date (YYYY-MM-DD)") from None
+        raise ApiError(400, "bad_day") from None
     problem = day and report_day_problem(day, city_clock().today(), get_settings().event_retention_days)
     if problem:
-        raise ApiError(400, "bad_day", problem)
+        raise ApiError(400, "bad_day", **problem)
     return parent, day
 
 
@@ -232,7 +232,7 @@ def data_center_overview():
     try:
         shown = int(params.get("shown") or FINDINGS_SHOWN)
     except ValueError:
-        raise ApiError(400, "bad_shown", "shown must be a whole number") from None
+        raise ApiError(400, "bad_shown") from None
     shown = max(1, min(shown, 500))
     result = api_services().overview.overview(parent, day, locale=_locale(), shown=shown)
     for kind, listed, total in (("finding", "findings", "findings_total"), ("alert", "alerts", "alerts_total")):
@@ -263,7 +263,7 @@ def data_center_findings():
     parent, day = _place_and_day(params)
     kind = params.get("kind", "finding")
     if kind not in ("finding", "alert"):
-        raise ApiError(400, "bad_kind", "kind must be finding or alert")
+        raise ApiError(400, "bad_kind")
     page = page_request(request, caller, parent=parent, day=day, kind=kind)
     listed = api_services().overview.findings(parent, day, alerts=kind == "alert", locale=_locale())
     shown, position = page.keyset(listed, _finding_key, descending=True)

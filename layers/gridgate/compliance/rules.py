@@ -25,7 +25,7 @@ MAX_TEXT = 64
 
 def _text(value: str | None, field: str) -> None:
     if not value or not value.strip() or len(value) > MAX_TEXT or not value.isprintable():
-        raise Invalid("invalid_field", f"{field} must be 1-{MAX_TEXT} printable characters", field=field)
+        raise Invalid("invalid_field", field=field, max=MAX_TEXT)
 
 
 def may_be_under_guardian_age(birth_year: int, at: datetime) -> bool:
@@ -37,20 +37,19 @@ def check_consent(consent: FaceConsent, *, birth_year: int, at: datetime) -> Non
     """Refuse a consent record the law would not accept as a basis for holding a face."""
     if consent.basis == LegalBasis.STATUTE:
         if consent.statute != POPULATION_REGISTRY_STATUTE:
-            raise Invalid("consent_statute_unnamed", "a statutory basis must name the statute", field="statute")
+            raise Invalid("consent_statute_unnamed", field="statute")
     else:
         _text(consent.notice_version, "notice_version")
         if consent.given_at > at:
-            raise Invalid("consent_in_future", "a consent cannot be given later than now", field="given_at")
+            raise Invalid("consent_in_future", field="given_at")
         if may_be_under_guardian_age(birth_year, at):
             if not consent.guardian_person_id or consent.guardian_person_id == consent.person_id:
                 raise Invalid(
                     "guardian_consent_required",
-                    "a person under 14 needs a guardian's consent",
                     field="guardian_person_id",
                 )
     if not consent.estates:
-        raise Invalid("consent_purpose_missing", "name the estates whose gates may use the face", field="estates")
+        raise Invalid("consent_purpose_missing", field="estates")
     for estate_id in consent.estates:
         _text(estate_id, "estates")
 
@@ -60,10 +59,6 @@ def check_approval(approval: CorrectionApproval) -> None:
     _text(approval.approved_by, "approved_by")
     _text(approval.case_no, "case_no")
     if approval.ends < approval.starts:
-        raise Invalid("approval_period_invalid", "the approval ends before it starts", field="ends")
+        raise Invalid("approval_period_invalid", field="ends")
     if approval.ends > add_months(approval.starts, CORRECTION_APPROVAL_MONTHS):
-        raise Invalid(
-            "approval_too_long",
-            f"an approval lasts at most {CORRECTION_APPROVAL_MONTHS} months; renew it with a new approval",
-            field="ends",
-        )
+        raise Invalid("approval_too_long", field="ends", months=CORRECTION_APPROVAL_MONTHS)

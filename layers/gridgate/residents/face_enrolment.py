@@ -189,7 +189,7 @@ class FaceEnrolment:
         an estate the caller has no right at is refused (``estate_not_yours``), not silently kept."""
         entitled = self._current_estates(person_id)
         if not estates <= entitled:
-            raise NotAllowed("estate_not_yours", "a consent may name only estates you live at or hold a grant for")
+            raise NotAllowed("estate_not_yours")
         consent = FaceConsent(
             person_id=person_id,
             basis=LegalBasis.SEPARATE_CONSENT,
