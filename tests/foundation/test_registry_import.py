@@ -11,6 +11,7 @@ import boto3
 import numpy as np
 import pytest
 
+from gridgate import i18n
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
@@ -18,7 +19,6 @@ from gridgate.adapters.repositories import (
     PlaceRepository,
 )
 from gridgate.adapters.tables import HomeTable, PersonTable
-from gridgate import i18n
 from gridgate.config import get_settings
 from gridgate.domain.model import Registry
 from gridgate.registry.registry_import import (

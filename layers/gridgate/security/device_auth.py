@@ -77,7 +77,7 @@ class ReplayedRequest(DeviceAuthError):
     """The request's nonce was used before: raised by whichever write claimed it, nothing stored."""
 
     def __init__(self) -> None:
-        super().__init__("replayed_request", "this request was already received")
+        super().__init__("replayed_request")
 
 
 @dataclass(frozen=True)
