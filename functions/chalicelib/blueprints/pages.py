@@ -22,7 +22,7 @@ import base64
 import hashlib
 import re
 from datetime import date
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
@@ -39,6 +39,7 @@ from chalicelib.request_context import current_request
 from gridgate import i18n
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
+from gridgate.data_center.chart_library import ChartsUnavailable, chart_option_js, echarts_js
 from gridgate.data_center.overview import FINDINGS_SHOWN
 from gridgate.domain.policy import report_day_problem
 
@@ -47,11 +48,9 @@ DATA_CENTER = "data_center"
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 #: Apache ECharts, served by the app itself (the pages fetch nothing from elsewhere): in the
-#: deployed zip under pages/vendor/ (`infra.package` copies it there), in the repository from npm.
-ECHARTS_FILES = (
-    PAGES_DIR / "vendor" / "echarts.min.js",
-    Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js",
-)
+#: deployed zip under pages/vendor/ (`infra.package` copies it there), in the repository from npm
+#: (`gridgate.data_center.chart_library`).
+ECHARTS_IN_ZIP = PAGES_DIR / "vendor" / "echarts.min.js"
 _PLACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _PLACE_PARAMS = (
     Param("parent", "query", {"type": "string"}, "the place to look under (a place id; the whole city when absent)"),
@@ -94,6 +93,7 @@ def _page(name: str, locale: str) -> Response:
         t=t,
         messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES),
         font_stack=Markup(i18n.FONT_STACK),  # a constant; escaped quotes would void the CSS rule
+        chart_option_js=Markup(chart_option_js()),  # the project's own script, shared with the report
     )
     policy = (
         "default-src 'none'; "
@@ -157,12 +157,11 @@ def grid_worker_service_worker():
     )
 
 
-@lru_cache(maxsize=1)
 def _echarts() -> str:
-    for path in ECHARTS_FILES:
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    raise ApiError(503, "charts_unavailable")
+    try:
+        return echarts_js(ECHARTS_IN_ZIP)
+    except ChartsUnavailable:
+        raise ApiError(503, "charts_unavailable") from None
 
 
 @bp.route("/vendor/echarts.min.js", methods=["GET"])
