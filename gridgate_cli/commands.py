@@ -383,7 +383,7 @@ def flow_list() -> None:
         out.print(f"[bold]{name}[/bold]", highlight=False)
         out.print(f"  {t('cli.flow.list.deployment')}: {item.name}", highlight=False)
         out.print(f"  {t('cli.flow.list.cron')}: {item.cron or t('cli.flow.list.by_night')}", highlight=False)
-        out.print(f"  {t.get(f'flow.{name}', item.description)}", highlight=False)
+        out.print(f"  {t(f'flow.{name}')}", highlight=False)
 
 
 @flow_app.command("run", help=t("cli.flow.run.help"))

@@ -26,6 +26,7 @@ from chalicelib.request_context import current_request, request_id
 from gridgate import i18n
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import VerificationTaskRepository
+from gridgate.adapters.repositories import PlaceRepository
 from gridgate.clock import city_clock
 from gridgate.grid_work.task_feedback import GridWorker, TaskSubmission
 from gridgate.grid_work.task_sheets import rows, to_csv, to_html, walking_key
@@ -108,7 +109,13 @@ def list_tasks(grid_id: str):
     if form == "html":
         sheet = to_html(grid_id, tasks, city_clock().today(), locale, details, first)
         return Response(body=sheet, headers={"Content-Type": "text/html; charset=utf-8", **link})
-    body = {"grid_id": grid_id, "count": len(every), "tasks": rows(tasks, details, first)}
+    grid = PlaceRepository().get(grid_id)
+    body = {
+        "grid_id": grid_id,
+        "grid_name": grid.name if grid else None,
+        "count": len(every),
+        "tasks": rows(tasks, details, first),
+    }
     return paged(request, page, body, position)
 
 
