@@ -76,10 +76,10 @@ app.add_typer(compliance_app, name="compliance")
 def choose_language(
     lang: str | None = typer.Option(None, "--lang", help=t("cli.lang"), metavar="zh-CN|en"),
 ) -> None:
-    """``gridgate --lang en …``: messages, refusals and bad-row reasons in that language."""
+    """``gridgate --lang en …``: messages, refusals and bad-row reasons in that language (each
+    invocation chooses anew: one process may run several, as the tests do)."""
     global t
-    if lang:
-        t = translator(lang)
+    t = translator(lang or cli_locale(sys.argv[1:], dict(os.environ)))
 
 
 def progress() -> Progress:
