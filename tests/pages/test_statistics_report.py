@@ -40,7 +40,16 @@ def _stats() -> pl.DataFrame:
 def report_file(tmp_path_factory):
     visitors = pl.DataFrame({"local_date": [date(2026, 11, 18), DAY], "visitors": [3, 12]})
     names = {"D-01": "玄武区", "D-02": "秦淮区", "E-0001": "梅花山庄", "E-0002": "龙江小区"}
-    html = render_report(DAY, _stats(), visitors, pl.DataFrame(), names=names)
+    alerts = pl.DataFrame(
+        {
+            "finding_type": ["living_alone_no_exit"],
+            "grid_id": ["D-01-S1-C1-G1"],
+            "home_id": ["H-0001-1302"],
+            "evidence": ['{"age": 75, "days_without_exit": 7, "no_exit_days": 3}'],
+            "explanation": ["75-year-old living alone, no exit for 7 days (over 3): please visit."],
+        }
+    )
+    html = render_report(DAY, _stats(), visitors, alerts, names=names)
     path = tmp_path_factory.mktemp("report") / f"{DAY}.html"
     path.write_text(html, encoding="utf-8")
     return path

@@ -50,6 +50,7 @@ h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid #cbd5e0; padding: 3px 8px; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, td.text { text-align: left; }
+td.text { white-space: normal; min-width: 7em; }
 th { background: #edf2f7; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; }
 .card { border: 1px solid #cbd5e0; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
@@ -137,7 +138,7 @@ def _alerts_table(alerts: pl.DataFrame, t: Translator) -> str:
         f'<td class="text">{html.escape(r["home_id"] or "")}</td><td class="text">{html.escape(_reason(r, t))}</td></tr>'
         for r in alerts.sort("finding_type", "grid_id", "home_id").iter_rows(named=True)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def chart_specs(
