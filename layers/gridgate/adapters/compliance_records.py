@@ -92,7 +92,7 @@ class ConsentRepository:
         from gridgate.adapters.findings import parallel_scan
 
         items = parallel_scan(ComplianceRecordTable, ComplianceRecordTable.kind == CONSENT)
-        return [consent_from_item(item) for item in items]  # type: ignore[arg-type]
+        return [consent_from_item(item) for item in items]
 
 
 class CorrectionApprovalRepository:
@@ -106,4 +106,4 @@ class CorrectionApprovalRepository:
         from gridgate.adapters.findings import parallel_scan
 
         items = parallel_scan(ComplianceRecordTable, ComplianceRecordTable.kind == CORRECTION)
-        return [approval_from_item(item) for item in items]  # type: ignore[arg-type]
+        return [approval_from_item(item) for item in items]

@@ -107,7 +107,7 @@ class GateEventWriter:
                 if nonce is not None and not self._nonces.claim(nonce):
                     raise ReplayedRequest() from None
                 return False
-            if _PASS in failed:
+            if _PASS in failed and pass_use is not None:  # the pass action exists only with a pass use
                 raise PassRejected(*self._passes.why_unusable(*pass_use, event.estate_id)) from None
             raise
         return True

@@ -36,6 +36,7 @@ from functools import lru_cache
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from gridgate.adapters.tables import GrantTable, HomeTable
@@ -175,7 +176,7 @@ class GrantRepository:
         grant = self.get(home_id, grant_id)
         if grant is None:
             raise GrantNotActive(f"no grant {grant_id} at home {home_id}")
-        actions = [GrantTable.status.set(status.value)]
+        actions: list[Action] = [GrantTable.status.set(status.value)]
         if revoked_at is not None:
             actions.append(GrantTable.revoked_at.set(revoked_at))
         still_active = GrantTable.status == GrantStatus.ACTIVE.value

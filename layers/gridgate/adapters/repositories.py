@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import cast
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -389,9 +388,7 @@ class FaceTemplateRepository:
         compares one selfie with all of them, once per enrolment, never per gate decision."""
         from gridgate.adapters.findings import parallel_scan  # findings imports nothing from here
 
-        return [
-            template_from_item(item) for item in cast(Iterable[FaceTemplateTable], parallel_scan(FaceTemplateTable))
-        ]
+        return [template_from_item(item) for item in parallel_scan(FaceTemplateTable)]
 
     def for_people(self, person_ids: Iterable[str]) -> list[FaceTemplate]:
         """All templates of many people: one query per person, in the order given."""

@@ -21,7 +21,7 @@ from gridgate.analytics.event_queries import TRAFFIC, VISITORS_PER_DAY
 from gridgate.analytics.registry_queries import CAPACITY_COUNTS, REGISTERED_COUNTS, RESIDENT_COUNTS
 from gridgate.domain.model import Statistic
 
-STATISTIC_SCHEMA = {
+STATISTIC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "level": pl.String,
     "place_id": pl.String,
     "metric": pl.String,

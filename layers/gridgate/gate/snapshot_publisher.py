@@ -161,6 +161,8 @@ class GateSnapshotService:
         if metadata is None or not self._fresh(metadata, estate_id, now):
             self.publish(estate_id, now)
             metadata = self._stored_metadata(estate_id)
+            if metadata is None:  # stored just above: gone only if the bucket lost it in between
+                raise RuntimeError(f"the snapshot of {estate_id} was published but cannot be read back")
         url = _s3().generate_presigned_url(
             "get_object",
             Params={"Bucket": self._settings.bucket, "Key": snapshot_key(estate_id)},

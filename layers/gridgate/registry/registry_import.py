@@ -31,7 +31,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -86,6 +88,7 @@ REQUIRED_FILES = ("persons.csv", "homes.csv", "ownership.csv")
 MIN_FLOOR_AREA_M2, MAX_FLOOR_AREA_M2 = 5.0, 2000.0
 ENCODING_BYTES = 128 * 4  # face_recognition: 128 float32, little-endian
 _LIST_SEPARATOR = ";"
+_Name = TypeVar("_Name", bound=Enum)  # the enum a list column's names come from
 _MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
@@ -233,7 +236,7 @@ def _id_number(text: str, column: str) -> str:
     return number
 
 
-def _names(text: str, allowed: type, column: str) -> frozenset:
+def _names(text: str, allowed: type[_Name], column: str) -> frozenset[_Name]:
     values = [v.strip() for v in text.split(_LIST_SEPARATOR) if v.strip()]
     try:
         return frozenset(allowed(v) for v in values)
@@ -485,14 +488,21 @@ class RegistryImport:
         for line, home in parsed.homes.values():
             self._upsert_home(line, home)
         person_ids = {number: self._upsert_person(line, person) for number, (line, person) in parsed.persons.items()}
-        resolve = lambda number: person_ids.get(number) or self._persons.find_id_by_id_number(number)  # noqa: E731
+
+        def resolve(number: str) -> str:
+            """The person a validated row names: imported just now or stored before (validation checked)."""
+            person_id = person_ids.get(number) or self._persons.find_id_by_id_number(number)
+            if person_id is None:  # the ID number itself stays out of the error (personal information)
+                raise LookupError("a validated row names a person who is not stored")
+            return person_id
+
         for line, number, home_id, since, until in parsed.ownerships.values():
             owner_id = resolve(number)
             if self._upsert_ownership(line, owner_id, home_id, since, until):
                 touched_estates[self._home_estate(home_id, parsed)].add(owner_id)
-        for number, (line, encoding, consent_at, encoder_id, file) in parsed.faces.items():
+        for number, (line, template, consent_at, encoder_id, file) in parsed.faces.items():
             person_id = resolve(number)
-            if self._upsert_face(line, person_id, encoding, consent_at, encoder_id, file):
+            if self._upsert_face(line, person_id, template, consent_at, encoder_id, file):
                 for estate_id in self._estates_of(person_id):
                     touched_estates[estate_id].add(person_id)
         for estate_id in sorted(touched_estates):

@@ -103,4 +103,5 @@ def people_with_rights(
         starts = grant.is_effective(on) or (upcoming and grant.starts_on > on)
         if starts and (grant.granted_by, grant.home_id) in owners_of:
             by_person.setdefault(grant.grantee_id, []).append(granted_right(grant))
-    return {person_id: strongest(rights) for person_id, rights in by_person.items()}
+    # every list holds at least one right, so each person has a strongest one
+    return {person_id: right for person_id, rights in by_person.items() if (right := strongest(rights)) is not None}
