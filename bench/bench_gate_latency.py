@@ -335,7 +335,10 @@ def _detectors(residents: Residents) -> dict:
         policy = FacePolicy(detector=name) if name != DEFAULT_POLICY.detector else DEFAULT_POLICY
         times, found = [], 0
         for _, frame in residents.probes:
-            rgb = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+            bgr = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
+            if bgr is None:  # the probes are the test set's JPEGs: each decodes
+                raise ValueError("a probe frame is not an image")
+            rgb = bgr[:, :, ::-1]
             started = time.perf_counter()
             boxes = detect_faces(np.ascontiguousarray(rgb), policy)
             times.append((time.perf_counter() - started) * 1000)

@@ -101,9 +101,9 @@ def nightly_reconciliation(
     with progress.step("store findings"):
         stored = store_findings(result.findings)
     with progress.step("revoke grants and expire passes"):
-        revoked = revoke_former_owner_grants.submit(result.grants_to_revoke.to_dicts())
-        expired = expire_stale_passes.submit(result.passes_to_expire.select("pass_id", "finding_id").to_dicts())
-        revoked, expired = revoked.result(), expired.result()
+        revoking = revoke_former_owner_grants.submit(result.grants_to_revoke.to_dicts())
+        expiring = expire_stale_passes.submit(result.passes_to_expire.select("pass_id", "finding_id").to_dicts())
+        revoked, expired = revoking.result(), expiring.result()
     by_type = dict(result.findings.group_by("finding_type").len().iter_rows())
     summary = {
         "day": day.isoformat(),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,6 +35,9 @@ from rich.table import Table
 from gridgate import clock
 from gridgate.config import get_settings
 from gridgate.i18n import translator
+
+if TYPE_CHECKING:  # the flows are imported by the commands that run them (Prefect is slow to import)
+    from flows.deployments import Scheduled
 
 console = Console(stderr=True)
 #: The staff's language for this process (GRIDGATE_LOCALE, default Simplified Chinese).
@@ -64,7 +68,7 @@ def progress() -> Progress:
     )
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     console.print(f"[red]{t('cli.error')}[/red] {message}")
     raise typer.Exit(1)
 
@@ -339,7 +343,7 @@ def _refuse_to_overwrite_a_city() -> None:
 # --- flows ----------------------------------------------------------------------------------------
 
 
-def _scheduled() -> dict[str, object]:
+def _scheduled() -> dict[str, Scheduled]:
     from flows.deployments import SCHEDULE
 
     return {item.flow.name: item for item in SCHEDULE}
@@ -382,6 +386,7 @@ def flow_run(
             fail(str(refused))
     deployment = f"{name}/{scheduled[name].name}"
     pool = _pool_with_worker(deployment)
+    result: dict | None  # the run's summary
     with console.status(t("cli.flow.running", name=name)):
         if pool:
             result = _run_deployment(name, deployment, pool, parameters)
@@ -419,13 +424,13 @@ def _pool_with_worker(deployment: str) -> str | None:
 
 
 def _run_deployment(name: str, deployment: str, pool: str, parameters: dict) -> dict:
-    from prefect.deployments import run_deployment
+    from flows.deployments import run_and_wait
 
-    run = run_deployment(deployment, parameters={k: v.isoformat() for k, v in parameters.items()}, timeout=None)
+    run = run_and_wait(deployment, parameters={k: v.isoformat() for k, v in parameters.items()}, timeout=None)
     console.print(t("cli.flow.via_deployment", name=name, deployment=deployment, run=run.name, pool=pool))
-    if not run.state.is_completed():
-        fail(t("cli.flow.failed", name=name, state=run.state.name, message=run.state.message or ""))
-    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": deployment, "state": run.state.name}
+    if not run.completed:
+        fail(t("cli.flow.failed", name=name, state=run.state, message=run.message))
+    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": deployment, "state": run.state}
 
 
 @flow_app.command("schedule", help=t("cli.flow.schedule.help"))
