@@ -23,7 +23,7 @@ _SCHEME = "bearer"
 
 def bearer_token(request: Request) -> str:
     """The token of an ``Authorization: Bearer <token>`` header; 401 ``missing_token`` otherwise."""
-    header = (request.headers or {}).get("authorization", "")
+    header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != _SCHEME or not token.strip():
         raise ApiError(401, "missing_token", "send 'Authorization: Bearer <token>' from the city app")

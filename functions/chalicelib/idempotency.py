@@ -81,7 +81,7 @@ class SealedDynamoDBPersistenceLayer(DynamoDBPersistenceLayer):
         return f"idempotency#{idempotency_key}"
 
 
-def _mark_replay(response: dict, _record) -> dict:
+def _mark_replay(response: dict, idempotent_data: DataRecord) -> dict:
     return {**response, REPLAY_FLAG: True}
 
 
@@ -121,7 +121,7 @@ class IdempotentOperation:
 
     def __call__(self, request: Request, caller: str, payload: Any, action: Callable[[], dict]) -> dict:
         """`action()`'s result, or the stored result of the first request with this key."""
-        key = (request.headers or {}).get(HEADER)
+        key = request.headers.get(HEADER)
         if key is None:
             return action()
         if not _KEY_SHAPE.match(key):
@@ -129,7 +129,7 @@ class IdempotentOperation:
                 400, "invalid_idempotency_key", "Idempotency-Key must be 8-128 characters of [A-Za-z0-9._:-]"
             )
         run = self._runner()
-        if request.lambda_context is not None:
+        if request.lambda_context is not None and self._config is not None:  # the runner built the config
             # a crashed request's in-progress record then lapses with its invocation, not after the TTL
             self._config.register_lambda_context(request.lambda_context)
         try:

@@ -20,6 +20,7 @@ from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import ApiError
+from chalicelib.request_context import body_bytes
 from gridgate.config import get_settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,7 +79,7 @@ def _nesting_depth(raw: bytes) -> int:
 
 def parse_body(request: Request, model: type[M]) -> tuple[M, dict]:
     """The body as `model`, and as the plain JSON object it was (for idempotency fingerprints)."""
-    raw = request.raw_body or b""
+    raw = body_bytes(request)
     limit = get_settings().app_max_body_bytes
     if len(raw) > limit:
         raise ApiError(413, "body_too_large", f"request body is larger than {limit} bytes")

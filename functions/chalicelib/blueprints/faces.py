@@ -35,7 +35,7 @@ from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
-from chalicelib.request_context import current_request, request_id
+from chalicelib.request_context import body_bytes, current_request, request_id
 
 bp = Blueprint(__name__)
 RESIDENT = "resident"
@@ -57,7 +57,7 @@ def _enrol(replace_all: bool) -> dict:
     face = (
         api_services()
         .face_enrolment()
-        .enrol(person_id, current_request().raw_body or b"", replace_all=replace_all, request_id=_request_id())
+        .enrol(person_id, body_bytes(current_request()), replace_all=replace_all, request_id=_request_id())
     )
     return {
         "person_id": person_id,
