@@ -8,8 +8,9 @@ the request). A 401 also carries ``WWW-Authenticate`` naming the scheme the call
 
 Why one place: integrators parse one shape, not three. The errors come from three layers, and
 all of them end up in `problem_middleware`, the only code that builds an error response:
-- handlers raise `ApiError`, or let a refusal (a service's, a token's, a face's) escape, which gets
-  the status `refusals.status_of` gives it (the one table of refusals to statuses); the route wrapper
+- handlers let a refusal (a service's, a token's, a face's, their own) escape, which gets the
+  status `refusals.status_of` gives it (the one table of refusals to statuses), or raise
+  `ApiError.refused` where the answer needs a header of its own (a cookie to forget); the route wrapper
   installed by `install_error_handling` lets it escape Chalice's view-level ``except Exception``
   (which would turn it into Chalice's own 500) by wrapping it in a `ChaliceUnhandledError`;
 - Chalice itself answers 405, 415 and its binary-``Accept`` 400 as ``{"Code", "Message"}`` before
@@ -34,9 +35,10 @@ from chalice import Chalice, Response
 from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
 
 from chalicelib.logs import logger
-from chalicelib.refusals import status_of
+from chalicelib.refusals import Refusal, is_refusal, status_of
 from chalicelib.request_context import bind_request_id, request_id
 from gridgate.adapters.ops_metrics import refusal
+from gridgate.refusals import Refused
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -57,16 +59,26 @@ _CHALICE_CODES = {
 }
 
 
+#: Response headers as Chalice takes them (a list: one header line per value, e.g. Set-Cookie).
+Headers = dict[str, str | list[str]]
+
+
 class ApiError(Exception):
     """A client-visible error: HTTP status, stable code, human detail, and extension members."""
 
-    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra) -> None:
+    def __init__(self, status: int, code: str, message: str, *, headers: Headers | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.headers = headers or {}
+        self.headers: Headers = headers or {}
         self.extra = extra
+
+    @classmethod
+    def refused(cls, refusal: Refusal, *, headers: Headers | None = None) -> ApiError:
+        """A refusal with the status the one table gives it, its code, message and detail."""
+        detail = refusal.detail if isinstance(refusal, Refused) else {}
+        return cls(status_of(refusal), refusal.code, refusal.message, headers=headers, **detail)
 
 
 class _Escaped(ChaliceUnhandledError):
@@ -109,9 +121,8 @@ def _from_exception(err: BaseException) -> ApiError:
     """An `ApiError` as raised, a refusal with the status `refusals.status_of` gives it, anything else a 500."""
     if isinstance(err, ApiError):
         return err
-    status = status_of(err)
-    if status is not None:
-        return ApiError(status, err.code, err.message, **getattr(err, "detail", {}))
+    if is_refusal(err):
+        return ApiError.refused(err)
     logger.exception("unhandled error")
     return ApiError(500, "internal_error", "internal error; the request was not applied")
 
@@ -124,12 +135,15 @@ def _from_chalice(response: Response) -> ApiError:
         _snake(chalice_code) if chalice_code else _snake(_title(response.status_code).replace(" ", ""))
     )
     message = str(body.get("Message") or _title(response.status_code))
-    kept = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")}
+    kept: Headers = {
+        k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")
+    }
     return ApiError(response.status_code, code, message, headers=kept)
 
 
 def _content_type(response: Response) -> str:
-    return {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    value = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    return value if isinstance(value, str) else ""  # only Set-Cookie is ever a list
 
 
 def _is_problem(response: Response) -> bool:
@@ -145,7 +159,7 @@ def _problem_response(err: ApiError, request: Request | None, rid: str) -> Respo
     log = logger.warning if err.status < 500 else logger.error
     log("request refused", extra={"code": err.code, "status": err.status})
     refusal(err.code)  # refusals by code, as a metric (EMF)
-    headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
+    headers: Headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
     if err.status == 401:
         headers.setdefault("WWW-Authenticate", _challenge(path))
     body = problem_body(err.status, err.code, err.message, request_id=rid, **err.extra)
@@ -209,5 +223,6 @@ def install_error_handling(app: Chalice) -> None:
 
         return original_register(name, guarded, kwargs, **unused)
 
-    app._register_route = register
+    # Chalice has no hook around every route: its registration method is replaced on this app
+    setattr(app, "_register_route", register)  # noqa: B010
     app.register_middleware(problem_middleware, "http")

@@ -35,3 +35,12 @@ class NotAllowed(Refused):
 
 class Conflict(Refused):
     """The request cannot be applied in the current state (cap reached, already revoked, stale)."""
+
+
+class Unavailable(Refused):
+    """What the answer needs is not there right now (a readiness check failed, a library is missing)."""
+
+
+class GateRequestRefused(Refused):
+    """A gate's request refused as a request (unusable, too large, the wrong direction) though its
+    deny is recorded: `code` is the decision's reason, ``detail["decision"]`` the decision."""

@@ -19,7 +19,6 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth import require_any
 from chalicelib.bootstrap import api_services
-from chalicelib.errors import ApiError
 from chalicelib.events_out_schemas import (
     CreatedSubscription,
     DeadLettersView,
@@ -29,9 +28,11 @@ from chalicelib.events_out_schemas import (
 )
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
-from chalicelib.request_context import current_request
+from chalicelib.request_context import current_request, query_params, request_locale
+from gridgate import i18n
 from gridgate.events_out.event_extract import render_csv, scoped_rows
 from gridgate.events_out.event_scope import scope_for
+from gridgate.refusals import Invalid
 from gridgate.security.tokens import Principal
 
 bp = Blueprint(__name__)
@@ -90,15 +91,13 @@ def dead_letters(subscription_id):
     ).model_dump(mode="json")
 
 
-def _instant(params: Mapping[str, str], name: str) -> datetime:
+def _instant(params: Mapping[str, str], name: str, t: i18n.Translator) -> datetime:
     try:
         moment = datetime.fromisoformat(params.get(name) or "")
     except ValueError:
-        raise ApiError(
-            400, "bad_range", f"{name} must be an ISO time with offset, e.g. 2026-12-01T00:00:00+08:00"
-        ) from None
+        raise Invalid("bad_range", t("error.export_bad_time", name=name)) from None
     if moment.tzinfo is None:
-        raise ApiError(400, "bad_range", f"{name} needs a UTC offset, e.g. +08:00")
+        raise Invalid("bad_range", t("error.export_no_offset", name=name))
     return moment
 
 
@@ -112,13 +111,14 @@ def export_events():
     (the API's zip carries no Parquet writer).
     """
     principal = _caller()
-    params: Mapping[str, str] = current_request().query_params or {}
+    request = current_request()
+    params, t = query_params(request), i18n.translator(request_locale(request))
     form = params.get("format", "csv")
     if form != "csv":
-        raise ApiError(400, "bad_format", "the API exports csv; Parquet: gridgate events export --format parquet")
+        raise Invalid("bad_format", t("error.export_format"))
     estates = [e for e in (params.get("estate_ids") or "").split(",") if e] or None
     scope = scope_for(principal, estates)
-    start, end = _instant(params, "from"), _instant(params, "to")
+    start, end = _instant(params, "from", t), _instant(params, "to", t)
     body = render_csv(scoped_rows(scope, start, end, api_services().protector), scope)
     name = f"events-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.{form}"
     return Response(

@@ -37,17 +37,17 @@ from chalicelib.api_schemas import (
     SnapshotLocation,
 )
 from chalicelib.bootstrap import gate_services
-from chalicelib.errors import ApiError
 from chalicelib.json_body import parse_json
 from chalicelib.logs import logger
 from chalicelib.openapi import DEVICE_PARAMS, Param, documented
 from chalicelib.refusals import decision_status
-from chalicelib.request_context import current_request
+from chalicelib.request_context import body_bytes, current_request
 from gridgate.adapters import ops_metrics
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import Direction
 from gridgate.gate.decision import DeviceEvent, GateDecision
+from gridgate.refusals import GateRequestRefused, Invalid
 from gridgate.security.device_auth import (
     HEADER_CAPTURE_KIND,
     HEADER_CAPTURED_AT,
@@ -74,11 +74,11 @@ _CAPTURE_KIND = Param(
 def _request(*, claim_nonce: bool = True):
     """The request, its body and its gate. `claim_nonce=False`: the caller's write claims the nonce."""
     request = current_request()
-    body = request.raw_body or b""
+    body = body_bytes(request)
     limit = get_settings().gate_max_upload_bytes
     if len(body) > limit:
         logger.warning("upload refused", extra={"code": "payload_too_large", "bytes": len(body)})
-        raise ApiError(413, "payload_too_large", f"the body is {len(body)} bytes; the limit is {limit}")
+        raise Invalid("payload_too_large", f"the body is {len(body)} bytes; the limit is {limit}")
     authenticator = gate_services().authenticator
     check = authenticator.authenticate if claim_nonce else authenticator.verify
     gate = check(request.method, request.path, request.headers, body)  # `DeviceAuthError`: 401, nothing done
@@ -101,17 +101,17 @@ def _device_event(request, gate, direction: Direction) -> DeviceEvent:
     headers = request.headers
     device_event_id = headers.get(HEADER_EVENT_ID.lower(), "")
     if not _DEVICE_EVENT_ID.match(device_event_id):
-        raise ApiError(400, "bad_device_event_id", f"{HEADER_EVENT_ID} must be 1-64 of [A-Za-z0-9_.-]")
+        raise Invalid("bad_device_event_id", f"{HEADER_EVENT_ID} must be 1-64 of [A-Za-z0-9_.-]")
     try:
         captured_at = datetime.fromisoformat(headers.get(HEADER_CAPTURED_AT.lower(), ""))
     except ValueError as err:
-        raise ApiError(400, "bad_captured_at", f"{HEADER_CAPTURED_AT} must be an ISO 8601 time") from err
+        raise Invalid("bad_captured_at", f"{HEADER_CAPTURED_AT} must be an ISO 8601 time") from err
     if captured_at.tzinfo is None:
-        raise ApiError(400, "bad_captured_at", f"{HEADER_CAPTURED_AT} must carry a UTC offset")
+        raise Invalid("bad_captured_at", f"{HEADER_CAPTURED_AT} must carry a UTC offset")
     now = city_now()
     window = timedelta(seconds=get_settings().gate_request_window_seconds)
     if not now - _LIVE_CAPTURE_MAX_AGE <= captured_at <= now + window:
-        raise ApiError(400, "bad_captured_at", "a live request must report a passage of the last 10 minutes")
+        raise Invalid("bad_captured_at", "a live request must report a passage of the last 10 minutes")
     return DeviceEvent(
         gate=gate.gate,
         device_event_id=device_event_id,
@@ -127,9 +127,9 @@ def _liveness(text: str | None) -> float | None:
     try:
         score = float(text)
     except ValueError as err:
-        raise ApiError(400, "bad_liveness_score", f"{HEADER_LIVENESS} must be a number in [0, 1]") from err
+        raise Invalid("bad_liveness_score", f"{HEADER_LIVENESS} must be a number in [0, 1]") from err
     if not 0.0 <= score <= 1.0:
-        raise ApiError(400, "bad_liveness_score", f"{HEADER_LIVENESS} must be a number in [0, 1]")
+        raise Invalid("bad_liveness_score", f"{HEADER_LIVENESS} must be a number in [0, 1]")
     return score
 
 
@@ -151,18 +151,17 @@ def _answer(decision: GateDecision) -> Response:
     )
     ops_metrics.gate_decision(body["outcome"], body["reason"], (time.perf_counter() - _arrival.started) * 1000)
     reason = decision.reason
-    status = decision_status(reason)
-    if status is None:
+    if decision_status(reason) is None:
         return Response(body={"decision": body}, status_code=200)
     # A refused request still carries its recorded deny, as an extension member of the problem.
-    raise ApiError(status, reason, f"the request was refused ({reason}); the gate stays closed", decision=body)
+    raise GateRequestRefused(reason, f"the request was refused ({reason}); the gate stays closed", decision=body)
 
 
 def _qr_text(body: bytes) -> str:
     document = parse_json(body, "bad_json", 'the body must be JSON: {"text": "<decoded QR text>"}')
     text = document.get("text") if isinstance(document, dict) else None
     if not isinstance(text, str) or not 0 < len(text) <= 4096:
-        raise ApiError(400, "bad_json", 'the body must be JSON: {"text": "<decoded QR text>"}')
+        raise Invalid("bad_json", 'the body must be JSON: {"text": "<decoded QR text>"}')
     return text
 
 
@@ -227,7 +226,7 @@ def exit_capture():
     if _is_json(request) or kind == "qr":
         return _answer(_qr_decision(request, body, device, decider))
     if kind != "face":
-        raise ApiError(400, "bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
+        raise Invalid("bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
     gate_services().accept_face_image(device.gate.estate_id)
     return _answer(decider.face(device, body))
 

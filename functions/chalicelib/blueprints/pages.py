@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
@@ -32,15 +33,15 @@ from markupsafe import Markup
 from chalicelib.api_schemas import FindingsPage, OverviewAnswer
 from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
-from chalicelib.errors import ApiError
 from chalicelib.openapi import LANG, Param, documented
 from chalicelib.paging import list_scope, page_request, paged, seal_cursor
-from chalicelib.request_context import current_request
+from chalicelib.request_context import current_request, query_params, request_locale
 from gridgate import i18n
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
 from gridgate.data_center.overview import FINDINGS_SHOWN
 from gridgate.domain.policy import report_day_problem
+from gridgate.refusals import Invalid, Unavailable
 
 bp = Blueprint(__name__)
 DATA_CENTER = "data_center"
@@ -80,10 +81,7 @@ _TEMPLATES = Environment(
 
 
 def _locale() -> str:
-    request = current_request()
-    params = request.query_params or {}
-    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
-    return i18n.negotiate(params.get("lang"), headers.get("accept-language"))
+    return request_locale(current_request())
 
 
 @cache
@@ -162,7 +160,7 @@ def _echarts() -> str:
     for path in ECHARTS_FILES:
         if path.is_file():
             return path.read_text(encoding="utf-8")
-    raise ApiError(503, "charts_unavailable", "the chart library is not installed (npm ci)")
+    raise Unavailable("charts_unavailable", "the chart library is not installed (npm ci)")
 
 
 @bp.route("/vendor/echarts.min.js", methods=["GET"])
@@ -186,18 +184,18 @@ def data_center_page():
     return _page("data_center", _locale())
 
 
-def _place_and_day(params: dict) -> tuple[str | None, date | None]:
+def _place_and_day(params: Mapping[str, str]) -> tuple[str | None, date | None]:
     """The ``parent`` place id and the report ``day`` of a data-center query, checked."""
     parent = params.get("parent") or None
     if parent is not None and not _PLACE_ID.match(parent):
-        raise ApiError(400, "bad_place", "parent must be a place id")
+        raise Invalid("bad_place", "parent must be a place id")
     try:
         day = date.fromisoformat(params["day"]) if params.get("day") else None
     except ValueError:
-        raise ApiError(400, "bad_day", "day must be a date (YYYY-MM-DD)") from None
+        raise Invalid("bad_day", "day must be a date (YYYY-MM-DD)") from None
     problem = day and report_day_problem(day, city_clock().today(), get_settings().event_retention_days)
     if problem:
-        raise ApiError(400, "bad_day", problem)
+        raise Invalid("bad_day", problem)
     return parent, day
 
 
@@ -227,12 +225,12 @@ def data_center_overview():
     ``/pages/data-center/findings`` (with the same ``parent`` and ``day``, ``kind=finding|alert``).
     """
     caller = require(current_request(), DATA_CENTER).subject
-    params = current_request().query_params or {}
+    params = query_params(current_request())
     parent, day = _place_and_day(params)
     try:
         shown = int(params.get("shown") or FINDINGS_SHOWN)
     except ValueError:
-        raise ApiError(400, "bad_shown", "shown must be a whole number") from None
+        raise Invalid("bad_shown", "shown must be a whole number") from None
     shown = max(1, min(shown, 500))
     result = api_services().overview.overview(parent, day, locale=_locale(), shown=shown)
     for kind, listed, total in (("finding", "findings", "findings_total"), ("alert", "alerts", "alerts_total")):
@@ -259,11 +257,11 @@ def data_center_findings():
     """The open findings (``kind=finding``) or key-group alerts (``kind=alert``) under a place, newest first, a page at a time."""
     request = current_request()
     caller = require(request, DATA_CENTER).subject
-    params = request.query_params or {}
+    params = query_params(request)
     parent, day = _place_and_day(params)
     kind = params.get("kind", "finding")
     if kind not in ("finding", "alert"):
-        raise ApiError(400, "bad_kind", "kind must be finding or alert")
+        raise Invalid("bad_kind", "kind must be finding or alert")
     page = page_request(request, caller, parent=parent, day=day, kind=kind)
     listed = api_services().overview.findings(parent, day, alerts=kind == "alert", locale=_locale())
     shown, position = page.keyset(listed, _finding_key, descending=True)
