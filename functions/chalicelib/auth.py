@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from chalice.app import Request
 
-from chalicelib.errors import ApiError
-from gridgate.security.tokens import Principal, verify_bearer
+from gridgate.refusals import NotAllowed
+from gridgate.security.tokens import Principal, TokenError, verify_bearer
 from gridgate.sign_in.people_sign_in import ACCESS_PREFIX, people_sign_in
 
 _SCHEME = "bearer"
@@ -26,7 +26,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != _SCHEME or not token.strip():
-        raise ApiError(401, "missing_token", "send 'Authorization: Bearer <token>' from the city app")
+        raise TokenError("missing_token", "send 'Authorization: Bearer <token>' from the city app")
     return token.strip()
 
 
@@ -41,13 +41,13 @@ def require(request: Request, role: str) -> Principal:
     """The verified caller, who must hold `role`; raises 401 (no or a bad token) or 403."""
     principal = _verified(request)
     if role not in principal.roles:
-        raise ApiError(403, "forbidden", f"this call needs the '{role}' role")
+        raise NotAllowed("forbidden", f"this call needs the '{role}' role")
     return principal
 
 
 def require_any(request: Request, roles: tuple[str, ...]) -> Principal:
-    """The verified caller, who must hold one of `roles`; raises `ApiError` 401 or 403."""
+    """The verified caller, who must hold one of `roles`; raises `TokenError` (401) or `NotAllowed` (403)."""
     principal = _verified(request)
     if not principal.roles & set(roles):
-        raise ApiError(403, "forbidden", f"this call needs one of the roles {', '.join(roles)}")
+        raise NotAllowed("forbidden", f"this call needs one of the roles {', '.join(roles)}")
     return principal

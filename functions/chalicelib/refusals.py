@@ -56,6 +56,8 @@ _STATUS: tuple[tuple[type[Refusal], int], ...] = (
 _CODE_STATUS = {
     "image_too_large": 413,
     "payload_too_large": 413,  # a gate's body over the upload limit
+    "body_too_large": 413,  # an app's JSON body over its limit
+    "idempotency_key_reused": 422,  # the same Idempotency-Key with another request
     "duplicate_face": 409,  # another person's face: held for review
     # a person's sign-in: no session (any more), no role for the pages, no IdP on this stage or
     # an IdP that cannot be used right now

@@ -1,10 +1,12 @@
-"""One refusal family, one mapper (issue 14): no blueprint picks an error status itself.
+"""One refusal family, one mapper (issue 14): no blueprint or API helper picks an error status itself.
 
-A blueprint raises a kind of the family (`gridgate.refusals`, or a token's, a face's, a sign-in's
-own refusal); `chalicelib.refusals.status_of` is the one table from a kind to its status, and
-`errors.ApiError.refused` the one way a handler adds headers to such an answer. These tests read
-the blueprints' source (an AST scan, so a new route cannot slip past) and check the table covers
-every kind of the family.
+A blueprint (or the request plumbing under it: auth, JSON bodies, paging, idempotency) raises a
+kind of the family (`gridgate.refusals`, or a token's, a face's, a sign-in's own refusal);
+`chalicelib.refusals.status_of` is the one table from a kind to its status, and
+`errors.ApiError.refused` the one way a handler adds headers to such an answer. `errors.py` itself
+(the mapper, which also turns Chalice's own answers and crashes into problems) is the only module
+that builds an `ApiError`. These tests read the API's source (an AST scan, so a new route cannot
+slip past) and check the table covers every kind of the family.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from chalicelib.refusals import REFUSAL_TYPES, Refusal, is_refusal, status_of
 from gridgate.gate.decision import INPUT_REASONS, Reason
 from gridgate.refusals import GateRequestRefused, Invalid, Refused
 
-BLUEPRINTS = Path(__file__).resolve().parents[2] / "functions" / "chalicelib" / "blueprints"
+CHALICELIB = Path(__file__).resolve().parents[2] / "functions" / "chalicelib"
+#: Every module of the API but the mapper: the blueprints and the plumbing they call.
+API_MODULES = sorted(path for path in CHALICELIB.rglob("*.py") if path != CHALICELIB / "errors.py")
 
 
 def _hand_built_errors(source: str) -> list[str]:
@@ -53,8 +57,13 @@ def test_the_scan_finds_a_hand_built_error():
     assert _hand_built_errors("raise ApiError.refused(err, headers=h)") == []
 
 
-@pytest.mark.parametrize("path", sorted(BLUEPRINTS.glob("*.py")), ids=lambda p: p.name)
-def test_no_blueprint_builds_an_error_status_by_hand(path):
+def test_the_scan_covers_every_blueprint():
+    assert {"events_out.py", "gate.py", "sign_in.py", "pages.py"} <= {p.name for p in API_MODULES}
+    assert len([p for p in API_MODULES if p.parent.name == "blueprints"]) >= 8
+
+
+@pytest.mark.parametrize("path", API_MODULES, ids=lambda p: str(p.relative_to(CHALICELIB)))
+def test_no_api_module_builds_an_error_status_by_hand(path):
     assert _hand_built_errors(path.read_text(encoding="utf-8")) == []
 
 
