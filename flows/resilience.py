@@ -63,7 +63,7 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 #: Options of every task that touches storage: 4 retries at 2, 4, 8, 16 s (with jitter), only for
 #: transient errors. Results stay in memory (frames are large and rebuilt on every run).
-STORAGE_TASK = dict(
+STORAGE_TASK: dict[str, Any] = dict(
     retries=4,
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     retry_jitter_factor=0.5,
@@ -73,4 +73,4 @@ STORAGE_TASK = dict(
 )
 
 #: Options of pure computations: nothing to retry, nothing to cache.
-COMPUTE_TASK = dict(cache_policy=NO_CACHE, persist_result=False)
+COMPUTE_TASK: dict[str, Any] = dict(cache_policy=NO_CACHE, persist_result=False)
