@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.resident_schemas import Page
+
 Kind = Literal["access", "finding", "alert"]
 
 
@@ -42,7 +44,7 @@ class CreatedSubscription(SubscriptionView):
     secret: str = Field(description="signing secret, shown only in this answer (see docs/events-out.md)")
 
 
-class SubscriptionsView(BaseModel):
+class SubscriptionsView(Page):
     subscriptions: list[SubscriptionView]
 
 
@@ -53,6 +55,6 @@ class DeadLetterView(BaseModel):
     payload: str = Field(description="the JSON body that could not be delivered")
 
 
-class DeadLettersView(BaseModel):
+class DeadLettersView(Page):
     subscription_id: str
     dead_letters: list[DeadLetterView]

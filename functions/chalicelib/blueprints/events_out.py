@@ -32,6 +32,7 @@ from chalicelib.events_out_schemas import (
 )
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import Param, documented
+from chalicelib.paging import page_request, paged
 from chalicelib.request_context import current_request
 from gridgate.events_out.event_extract import event_record_columns, render_csv, scoped_finding_rows, scoped_rows
 from gridgate.events_out.event_scope import ACCESS, KINDS, PLACE_FIELDS, scope_for
@@ -69,10 +70,16 @@ def create_subscription():
 
 
 @bp.route("/subscriptions", methods=["GET"])
-@documented(responses={200: SubscriptionsView}, errors=_ERRORS, role="property_company")
+@documented(responses={200: SubscriptionsView}, errors=_ERRORS, role="property_company", paged=True)
 def list_subscriptions():
-    """My active subscriptions (never their secrets)."""
-    return {"subscriptions": [subscription_view(s) for s in api_services().event_subscriptions.owned(_caller())]}
+    """My active subscriptions, oldest first, a page at a time (never their secrets)."""
+    request, principal = current_request(), _caller()
+    page = page_request(request, principal.subject)
+    shown, position = page.keyset(
+        api_services().event_subscriptions.owned(principal),
+        lambda s: [s.created_at.isoformat(), s.subscription_id],
+    )
+    return paged(request, page, {"subscriptions": [subscription_view(s) for s in shown]}, position)
 
 
 @bp.route("/subscriptions/{subscription_id}", methods=["DELETE"])
@@ -84,17 +91,23 @@ def delete_subscription(subscription_id):
 
 
 @bp.route("/subscriptions/{subscription_id}/dead-letters", methods=["GET"])
-@documented(responses={200: DeadLettersView}, errors=(*_ERRORS, 404), role="property_company")
+@documented(responses={200: DeadLettersView}, errors=(*_ERRORS, 404), role="property_company", paged=True)
 def dead_letters(subscription_id):
-    """Events that could not be delivered to one of my subscriptions after the last retry."""
-    letters = api_services().event_subscriptions.dead_letters(_caller(), subscription_id)
-    return DeadLettersView(
+    """Events that could not be delivered to one of my subscriptions after the last retry, by
+    event id, a page at a time."""
+    request, principal = current_request(), _caller()
+    page = page_request(request, principal.subject)
+    letters, position = page.keyset(
+        api_services().event_subscriptions.dead_letters(principal, subscription_id), lambda d: [d.event_id]
+    )
+    view = DeadLettersView(
         subscription_id=subscription_id,
         dead_letters=[
             DeadLetterView(event_id=d.event_id, attempts=d.attempts, last_error=d.last_error, payload=d.payload)
             for d in letters
         ],
-    ).model_dump(mode="json")
+    )
+    return paged(request, page, view.model_dump(mode="json", exclude={"next_cursor"}), position)
 
 
 def _instant(params: Mapping[str, str], name: str) -> datetime:
