@@ -171,12 +171,10 @@ class EventDelivery:
         subscription = self._subscriptions.get(delivery.subscription_id)
         attempt = delivery.attempts + 1
         if subscription is None:  # deleted since: nothing more goes to it
-            self._deliveries.record_attempt(delivery, "dead_letter", None, "subscription deleted")
-            counts.dead_letters += 1
+            self._dead_letter(delivery, attempt, "subscription deleted", counts)
             return
         if not _allowed(subscription, delivery.payload):  # never sent: its scope may not have it
-            self._deliveries.record_attempt(delivery, "dead_letter", None, "not allowed for this scope")
-            counts.dead_letters += 1
+            self._dead_letter(delivery, attempt, "not allowed for this scope", counts)
             return
         body = delivery.payload.encode("utf-8")
         headers = {
@@ -193,22 +191,26 @@ class EventDelivery:
             counts.delivered += 1
             return
         if attempt >= self.settings.webhook_max_attempts:
-            self._deliveries.record_attempt(delivery, "dead_letter", None, result.error)
-            counts.dead_letters += 1
-            logger.error(
-                "webhook dead letter",
-                extra={
-                    "subscription_id": subscription.subscription_id,
-                    "event_id": delivery.event_id,
-                    "attempts": attempt,
-                    "error": result.error,
-                },
-            )
-            count("WebhookDeadLetters")
+            self._dead_letter(delivery, attempt, result.error, counts)
             return
         wait = timedelta(seconds=self.settings.webhook_backoff_seconds * 2 ** (attempt - 1))
         self._deliveries.record_attempt(delivery, "pending", clock.now() + wait, result.error)
         counts.retrying += 1
+
+    def _dead_letter(self, delivery: Delivery, attempt: int, error: str | None, counts: DeliveryCounts) -> None:
+        """The end of a delivery: recorded with its payload, logged, and counted for the alarm."""
+        self._deliveries.record_attempt(delivery, "dead_letter", None, error)
+        counts.dead_letters += 1
+        logger.error(
+            "webhook dead letter",
+            extra={
+                "subscription_id": delivery.subscription_id,
+                "event_id": delivery.event_id,
+                "attempts": attempt,
+                "error": error,
+            },
+        )
+        count("WebhookDeadLetters")
 
 
 def deliver_recent(delivery: EventDelivery, since: datetime, until: datetime) -> DeliveryCounts:
