@@ -382,3 +382,25 @@ def test_the_alert_types_the_rules_know_are_the_ones_the_flow_raises():
 
     assert RECEIVABLE == frozenset(ALERT_TYPES)
     assert {t for rule in RULES.values() for t in rule.alert_types} == RECEIVABLE  # every alert has a recipient
+
+
+def test_every_refusal_of_the_events_routes_is_a_problem_with_its_request_id(client, planted):
+    """Issue 17, item 1, on this feature's routes: the service's refusals, Chalice's own 405 and
+    415, a missing token (401 with WWW-Authenticate) and another's subscription (404)."""
+    from problems import problem
+
+    url = "https://hooks.example.com/x"
+    body = json.dumps({"url": url, "kinds": ["alert"]})
+    kind = problem(
+        client.http.post("/events/subscriptions", headers=_headers(COMPANY), body=body), 403, "kind_not_allowed"
+    )
+    assert kind["kinds"] == ["alert"]
+    problem(client.http.request("PATCH", "/events/subscriptions", headers=_headers(COMPANY)), 405, "method_not_allowed")
+    text = {**_headers(COMPANY), "Content-Type": "text/plain"}
+    problem(client.http.post("/events/subscriptions", headers=text, body=b"x"), 415, "unsupported_media_type")
+    anonymous = client.http.get("/events/subscriptions")
+    problem(anonymous, 401, "missing_token")
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    mine = _subscribe(client, JUSTICE, url)["subscription_id"]
+    problem(client.http.delete(f"/events/subscriptions/{mine}", headers=_headers(CIVIL)), 404, "no_such_subscription")
+    problem(client.http.get("/events/export?kind=alert", headers=_headers(JUSTICE)), 400, "bad_range")
