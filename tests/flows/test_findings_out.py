@@ -376,9 +376,14 @@ def test_export_findings_and_alerts_for_a_time_range(client, planted, tmp_path):
 
 
 def test_the_alert_types_the_rules_know_are_the_ones_the_flow_raises():
+    from typing import get_args
+
+    from chalicelib.events_out_schemas import Kind
     from gridgate.analytics.key_group_alerts import ALERT_TYPES
     from gridgate.events_out.event_scope import ALERT_TYPES as RECEIVABLE
-    from gridgate.events_out.event_scope import RULES
+    from gridgate.events_out.event_scope import KINDS, RULES
+
+    assert get_args(Kind) == KINDS  # the API's schema names the kinds the rules know
 
     assert RECEIVABLE == frozenset(ALERT_TYPES)
     assert {t for rule in RULES.values() for t in rule.alert_types} == RECEIVABLE  # every alert has a recipient
