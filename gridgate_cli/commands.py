@@ -513,14 +513,17 @@ def events_export(
     start: str = typer.Option(..., "--from", help=t("cli.events.export.range")),
     end: str = typer.Option(..., "--to", help=t("cli.events.export.range")),
     form: str = typer.Option("parquet", "--format", help=t("cli.events.export.format")),
+    kind: str = typer.Option("access", "--kind", help=t("cli.events.export.kind")),
 ) -> None:
-    """The data center's own export (city detail, `event_scope.CITY`); integrators use the API."""
+    """The data center's own export (city detail, `event_scope.CITY`: access events and findings,
+    never alerts); integrators use the API."""
     from datetime import datetime
 
     from gridgate.analytics.event_parquet import render_parquet
-    from gridgate.events_out.event_extract import render_csv, scoped_rows
-    from gridgate.events_out.event_scope import CITY, Scope
-    from gridgate.refusals import Invalid
+    from gridgate.events_out.event_extract import event_record_columns, render_csv, scoped_finding_rows, scoped_rows
+    from gridgate.events_out.event_scope import ACCESS, CITY, KINDS, Scope
+    from gridgate.events_out.finding_records import finding_columns
+    from gridgate.refusals import Invalid, NotAllowed
     from gridgate.security.identifiers import IdentifierProtector
     from gridgate.security.keyring import get_keyring
 
@@ -530,13 +533,20 @@ def events_export(
         except ValueError:
             fail(t("cli.events.export.bad_time", value=repr(text)))
 
-    scope = Scope(CITY, frozenset(estates), "data-center-cli")
+    if kind not in KINDS:
+        fail(t("cli.events.export.bad_kind", kind=kind))
+    scope = Scope(CITY, frozenset(estates), "data-center-cli", frozenset({kind}))
+    protector = IdentifierProtector(get_keyring())
     try:
-        rows = scoped_rows(scope, instant(start), instant(end), IdentifierProtector(get_keyring()))
+        if kind == ACCESS:
+            rows, columns = scoped_rows(scope, instant(start), instant(end), protector), event_record_columns(scope)
+        else:
+            rows = scoped_finding_rows(scope, kind, instant(start), instant(end), protector)
+            columns = finding_columns(scope)
         if form not in ("csv", "parquet"):
             raise Invalid("bad_format", "format must be csv or parquet")
-        body = render_csv(rows, scope) if form == "csv" else render_parquet(rows, scope)
-    except Invalid as refused:
+        body = render_csv(rows, columns) if form == "csv" else render_parquet(rows, columns)
+    except (Invalid, NotAllowed) as refused:
         fail(refused.message)
     out.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
     console.print(t("cli.events.export.done", count=len(rows), path=str(out)))

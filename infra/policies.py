@@ -9,7 +9,8 @@ as data, so a reviewer reads one table per principal:
 - the gate function only reads what a decision needs and writes exactly three things:
   access events, device nonces and pass use counts (conditional writes), plus the audit log;
 - the flows' worker (Prefect) reads everything in bulk and writes findings, tasks, statistics,
-  reconciliation repairs and registry imports, but never access events.
+  reconciliation repairs, registry imports and the delivery records of the findings and alerts
+  it sends out, but never access events.
 
 No principal may delete a table item except where deletion is the feature (face withdrawal,
 idempotency records, statistics re-runs).
@@ -96,6 +97,7 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "statistics": READ + BULK_READ + PUT + BATCH_WRITE + DELETE,
         "audit_log": READ + BULK_READ + PUT + BATCH_WRITE,
         "compliance_records": READ + BULK_READ + PUT,  # correction approvals recorded by the CLI
+        "event_deliveries": READ + BULK_READ + PUT + UPDATE,  # findings and alerts out (flows/findings_out.py)
     },
 }
 

@@ -356,13 +356,15 @@ class SubscriptionByOwner(GlobalSecondaryIndex):
 
 
 class EventSubscriptionTable(BaseTable):
-    """A system that receives access events by signed webhook, scoped to estates or the city."""
+    """A system that receives events (access, findings, alerts) by signed webhook, scoped to
+    places (docs/events-out.md: estates, grids, districts, or the city)."""
 
     Meta = _meta("event_subscriptions")
     subscription_id = UnicodeAttribute(hash_key=True)
     owner = UnicodeAttribute()  # the token subject that created it
-    scope = UnicodeAttribute()  # "estates" (a property company) or "city"
-    estate_ids = UnicodeSetAttribute(null=True)  # scope "estates" only
+    scope = UnicodeAttribute()  # estates / grids / civil_affairs / justice / city
+    place_ids = UnicodeSetAttribute(null=True)  # the scope's estates, grids or districts; city: none = all
+    kinds = UnicodeSetAttribute(null=True)  # access / finding / alert; none: access (the first subscriptions)
     url = UnicodeAttribute()
     secret_enc = BinaryAttribute(legacy_encoding=False)  # the signing secret, AES-GCM sealed
     description = UnicodeAttribute(default="")

@@ -1,4 +1,4 @@
-"""Subscribing an outside system to access events: scope from the caller's token, a safe URL, a secret.
+"""Subscribing an outside system to events: scope and kinds from the caller's token, a safe URL, a secret.
 
 The secret is generated here, returned once in the creation answer and stored only sealed
 (AES-GCM, bound to the subscription); nobody can read it back, a lost secret means a new
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from gridgate import clock
 from gridgate.adapters.event_outbox import Delivery, DeliveryRepository, Subscription, SubscriptionRepository
 from gridgate.config import Settings, get_settings
-from gridgate.events_out.event_scope import scope_for
+from gridgate.events_out.event_scope import PLACE_FIELDS, RULES, scope_for
 from gridgate.refusals import Invalid, NotFound
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.tokens import Principal
@@ -56,18 +56,19 @@ class EventSubscriptions:
         """A new subscription for `principal` and its secret (shown to the caller this once)."""
         if not isinstance(body, dict):
             raise Invalid("bad_json", "the body must be a JSON object")
-        unknown = set(body) - {"url", "estate_ids", "description"}
+        unknown = set(body) - {"url", "kinds", *PLACE_FIELDS, "description"}
         if unknown:
             raise Invalid("unknown_field", f"unknown fields: {', '.join(sorted(map(str, unknown)))}")
         description = body.get("description", "")
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
             raise Invalid("bad_description", f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
-        scope = scope_for(principal, body.get("estate_ids"))
+        scope = scope_for(principal, {f: body.get(f) for f in PLACE_FIELDS}, body.get("kinds"))
         subscription = Subscription(
             subscription_id="sub_" + uuid.uuid4().hex,
             owner=principal.subject,
             scope=scope.kind,
-            estate_ids=scope.estate_ids,
+            place_ids=scope.places,
+            kinds=scope.kinds,
             url=check_url(body.get("url"), self._settings),
             description=description,
             created_at=clock.now(),
@@ -91,3 +92,18 @@ class EventSubscriptions:
         if subscription is None or subscription.owner != principal.subject:
             raise NotFound("no_such_subscription", "no such subscription")
         return subscription
+
+
+def subscription_view(subscription: Subscription) -> dict:
+    """What its owner may read back (never the secret): its places under the field of its scope
+    (`estate_ids`, `grid_ids` or `district_ids`; the other two empty)."""
+    field = RULES[subscription.scope].field
+    return {
+        "subscription_id": subscription.subscription_id,
+        "scope": subscription.scope,
+        "kinds": sorted(subscription.kinds),
+        **{f: sorted(subscription.place_ids) if f == field else [] for f in PLACE_FIELDS},
+        "url": subscription.url,
+        "description": subscription.description,
+        "created_at": subscription.created_at.isoformat(),
+    }
