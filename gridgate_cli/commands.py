@@ -184,6 +184,67 @@ def compliance_approve_correction(
     console.print(t("cli.compliance.approved", person=person_id, ends=ends))
 
 
+def _ids(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+@compliance_app.command("approve-flow-query", help=t("cli.compliance.flow.help"))
+def compliance_approve_flow_query(
+    approval_id: str = typer.Argument(..., help=t("cli.compliance.flow.id")),
+    officer: str = typer.Option(..., "--officer", help=t("cli.compliance.flow.officer")),
+    approved_by: str = typer.Option(..., "--approved-by", help=t("cli.compliance.approve.by")),
+    case_ref: str = typer.Option(..., "--case", help=t("cli.compliance.approve.case")),
+    purpose: str = typer.Option(..., help=t("cli.compliance.flow.purpose")),
+    estates: str = typer.Option("", help=t("cli.compliance.flow.estates")),
+    grids: str = typer.Option("", help=t("cli.compliance.flow.grids")),
+    persons: str = typer.Option("", help=t("cli.compliance.flow.persons")),
+    window_from: str = typer.Option(..., "--from", help=t("cli.compliance.flow.from")),
+    window_to: str = typer.Option(..., "--to", help=t("cli.compliance.flow.to")),
+    expires: str = typer.Option(..., help=t("cli.compliance.flow.expires")),
+    export: bool = typer.Option(False, "--export/--no-export", help=t("cli.compliance.flow.export")),
+) -> None:
+    """Record the approval an officer's epidemic flow queries rest on (paper §3.3.1; docs/privacy.md).
+
+    Typed from the health authority's written approval; checked (scope, window ≤ 28 days, usable ≤ 30
+    days, approver ≠ officer) and audited by `FlowQueries.record_approval`; never overwritten."""
+    from datetime import datetime
+
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.adapters.flow_approvals import FlowApprovalRepository
+    from gridgate.adapters.flow_events import FlowEventReader
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.public_health import FlowQueryApproval
+    from gridgate.public_health.flow_queries import FlowQueries
+    from gridgate.refusals import Refused
+
+    queries = FlowQueries(FlowApprovalRepository(), FlowEventReader(), PlaceRepository(), AuditLog())
+    try:
+        approval = queries.record_approval(
+            FlowQueryApproval(
+                approval_id=approval_id,
+                granted_to=officer,
+                approved_by=approved_by,
+                case_ref=case_ref,
+                purpose=purpose,
+                estates=_ids(estates),
+                grids=_ids(grids),
+                persons=_ids(persons),
+                window_from=datetime.fromisoformat(window_from),
+                window_to=datetime.fromisoformat(window_to),
+                expires_at=datetime.fromisoformat(expires),
+                export_allowed=export,
+                approved_at=clock.now(),
+            )
+        )
+    except ValueError as bad_time:
+        fail(str(bad_time))
+        return
+    except Refused as refused:
+        fail(refused.message)
+        return
+    console.print(t("cli.compliance.flow.approved", approval=approval.approval_id, officer=officer, expires=expires))
+
+
 # --- stats ----------------------------------------------------------------------------------------
 
 

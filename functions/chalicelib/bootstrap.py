@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
+from gridgate.adapters.flow_approvals import FlowApprovalRepository
+from gridgate.adapters.flow_events import FlowEventReader
 from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository, PlaceRepository
@@ -27,6 +29,7 @@ from gridgate.events_out.event_subscriptions import EventSubscriptions
 from gridgate.grid_work.home_roster import HomeRoster
 from gridgate.grid_work.task_feedback import TaskFeedback
 from gridgate.grid_work.task_list_details import TaskListDetailsReader
+from gridgate.public_health.flow_queries import FlowQueries
 from gridgate.residents.estate_changes import estate_changed
 from gridgate.residents.grants import GrantService
 from gridgate.residents.ownership import OwnerScope
@@ -55,6 +58,7 @@ class ApiServices:
     task_list_details: TaskListDetailsReader
     overview: DataCenterOverview
     event_subscriptions: EventSubscriptions
+    flow_queries: FlowQueries
     face_enrolment: Callable[[], FaceEnrolment]
 
 
@@ -93,6 +97,7 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
         task_list_details=TaskListDetailsReader(people, FindingRepository(), audit),
         overview=DataCenterOverview(places, FindingRepository(), StatisticRepository()),
         event_subscriptions=EventSubscriptions(protector),
+        flow_queries=FlowQueries(FlowApprovalRepository(), FlowEventReader(settings), places, audit),
         face_enrolment=_once(face_enrolment),
     )
 

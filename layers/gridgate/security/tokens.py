@@ -28,7 +28,9 @@ from gridgate.config import Settings, get_settings
 from gridgate.security.keyring import Keyring, get_keyring
 
 #: Roles a token may carry; anything else in the claim is ignored (it grants nothing here).
-ROLES = frozenset({"resident", "grid_worker", "data_center", "property_company"})
+#: ``public_health``: an officer running approved epidemic flow queries (no other data);
+#: ``correction_staff``: community-correction staff, the only readers of correction alerts.
+ROLES = frozenset({"resident", "grid_worker", "data_center", "property_company", "public_health", "correction_staff"})
 _ALGORITHM = "EdDSA"
 
 
