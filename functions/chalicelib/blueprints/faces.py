@@ -8,6 +8,8 @@ encoded and dropped, never stored (`gridgate.residents.face_enrolment`).
 - ``POST   /faces/me``   enrol one more selfie (at most 3 kept; the oldest consent is replaced)
 - ``PUT    /faces/me``   replace: this selfie becomes the only app template
 - ``DELETE /faces/me``   withdraw: the consent is withdrawn and every app-registry template deleted
+- ``POST   /faces/me/opt-out`` opt out of face entirely: every consent withdrawn, every template
+  (app and population registry) deleted, the registry import stops re-adding it; the QR still opens
 - ``PUT    /faces/me/consent`` record the separate consent enrolment needs (JSON: estates, matching,
   notice version; a person who may be under 14 is refused until a guardian's route exists);
   without one in force ``POST``/``PUT /faces/me`` answer 403 ``consent_required``
@@ -33,6 +35,7 @@ from chalicelib.api_schemas import (
 )
 from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
+from chalicelib.compliance_schemas import FaceOptOutAnswer
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
 from chalicelib.request_context import current_request, request_id
@@ -131,3 +134,11 @@ def give_face_consent():
         "given_at": consent.given_at.isoformat(),
         "guardian_person_id": consent.guardian_person_id,
     }
+
+
+@bp.route("/me/opt-out", methods=["POST"])
+@documented(responses={200: FaceOptOutAnswer}, role=RESIDENT)
+def opt_out_of_face():
+    """Opt out of face entirely: every template deleted everywhere, no gate matches me; I enter by my resident QR."""
+    person_id = _resident()
+    return api_services().face_opt_out.opt_out(person_id, request_id=_request_id()).as_dict()

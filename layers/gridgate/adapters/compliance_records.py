@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from gridgate.adapters.tables import ComplianceRecordTable
-from gridgate.domain.compliance import CorrectionApproval, FaceConsent, LegalBasis, Matching
+from gridgate.domain.compliance import CorrectionApproval, FaceConsent, FaceOptOut, LegalBasis, Matching
 
 CONSENT = "consent"
 CORRECTION = "correction"
+OPT_OUT = "face_opt_out"
 
 
 def consent_to_item(consent: FaceConsent) -> ComplianceRecordTable:
@@ -107,3 +108,20 @@ class CorrectionApprovalRepository:
 
         items = parallel_scan(ComplianceRecordTable, ComplianceRecordTable.kind == CORRECTION)
         return [approval_from_item(item) for item in items]  # type: ignore[arg-type]
+
+
+class FaceOptOutRepository:
+    """A resident's opt-outs of face (``face_opt_out#<person>``, one item per opt-out, never deleted)."""
+
+    def add(self, opt_out: FaceOptOut) -> None:
+        ComplianceRecordTable(
+            pk=f"{OPT_OUT}#{opt_out.person_id}",
+            sk=opt_out.at.isoformat(),
+            kind=OPT_OUT,
+            person_id=opt_out.person_id,
+            body={"at": opt_out.at.isoformat()},
+        ).save()
+
+    def for_person(self, person_id: str) -> list[FaceOptOut]:
+        items = ComplianceRecordTable.query(f"{OPT_OUT}#{person_id}", consistent_read=True)
+        return [FaceOptOut(item.person_id, datetime.fromisoformat(item.body["at"])) for item in items]

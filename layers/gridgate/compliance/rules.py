@@ -49,7 +49,8 @@ def check_consent(consent: FaceConsent, *, birth_year: int, at: datetime) -> Non
                     "a person under 14 needs a guardian's consent",
                     field="guardian_person_id",
                 )
-    if not consent.estates:
+    # a separate consent names the estates it is for; a statutory record's purpose is the statute's
+    if consent.basis == LegalBasis.SEPARATE_CONSENT and not consent.estates:
         raise Invalid("consent_purpose_missing", "name the estates whose gates may use the face", field="estates")
     for estate_id in consent.estates:
         _text(estate_id, "estates")

@@ -5,6 +5,9 @@
   notice version, or, for templates imported from the actual-population registry, the statute
   named. It says for which estates' gates and whether matching may run in the cloud or only on
   the gate device, who consented for a minor (a guardian), and when it was withdrawn.
+- `FaceOptOut`: a resident's choice not to use face at all (SPC provisions on face recognition
+  Art. 10; 2025 measures Art. 10): every template is deleted, the registry import stops bringing
+  the population-registry one back, and the person enters by QR; a consent given later ends it.
 - `CorrectionApproval`: the approval without which no gate-log alert about a person under
   community correction is computed (Community Correction Law Art. 29): who approved, the case,
   and a period of at most three months (renewed by a new approval, never extended in place).
@@ -53,6 +56,20 @@ class FaceConsent:
 
     def in_force(self, at: datetime) -> bool:
         return self.given_at <= at and (self.withdrawn_at is None or at < self.withdrawn_at)
+
+
+@dataclass(frozen=True)
+class FaceOptOut:
+    person_id: str
+    at: datetime
+
+
+def opted_out(opt_outs: list[FaceOptOut], consents: list[FaceConsent]) -> bool:
+    """Whether the person's latest opt-out is later than every separate consent they gave."""
+    if not opt_outs:
+        return False
+    last = max(o.at for o in opt_outs)
+    return all(c.given_at <= last for c in consents if c.basis == LegalBasis.SEPARATE_CONSENT)
 
 
 def add_months(day: date, months: int) -> date:

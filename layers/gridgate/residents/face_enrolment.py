@@ -54,7 +54,7 @@ from gridgate.faces.matcher import RULES, galleries_by_encoder
 from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face
 from gridgate.faces.rejections import FaceRejected
 from gridgate.refusals import NotAllowed
-from gridgate.residents.estate_changes import estate_changed
+from gridgate.residents.estate_changes import person_changed_everywhere
 
 #: Every slot a person's app templates may use (the gate reads exactly these keys).
 MAX_APP_TEMPLATES = TEMPLATE_SLOTS
@@ -267,13 +267,7 @@ class FaceEnrolment:
         return [t for t in self._templates.for_person(person_id) if t.source == Registry.APP]
 
     def _invalidate_galleries(self, person_id: str) -> set[str]:
-        """Bump every estate whose gallery may hold the person: owned homes (current or past) and
-        active grants. A superset is harmless (one extra rebuild); a missed estate is not."""
-        estates = {o.estate_id for o in self._ownerships.for_person(person_id)}
-        estates |= {g.estate_id for g in self._grants.active_for_grantee(person_id)}
-        for estate_id in sorted(estates):
-            estate_changed(estate_id, [person_id], self._places)
-        return estates
+        return person_changed_everywhere(person_id, self._ownerships, self._grants, self._places)
 
 
 def _free_or_oldest_slot(existing: list[FaceTemplate]) -> int:
