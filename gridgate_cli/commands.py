@@ -130,12 +130,28 @@ def keys_list() -> None:
 
 @compliance_app.command("figures", help=t("cli.compliance.figures.help"))
 def compliance_figures() -> None:
-    """The face figures counted from the stored templates and consents (never typed in)."""
-    from gridgate.adapters.compliance_records import ConsentRepository
+    """The compliance report counted from the stored data (the same `ComplianceReport` as the page)."""
+    from gridgate.adapters.compliance_records import (
+        ConsentRepository,
+        FaceOptOutRepository,
+        ImpactAssessmentRepository,
+    )
     from gridgate.adapters.repositories import FaceTemplateRepository
-    from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, face_figures
+    from gridgate.adapters.retention_probe import EventCopies
+    from gridgate.compliance.compliance_report import ComplianceReporter
+    from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE
 
-    figures = face_figures(FaceTemplateRepository().everyone(), ConsentRepository().everyone(), clock.now())
+    settings = get_settings()
+    report = ComplianceReporter(
+        FaceTemplateRepository(),
+        ConsentRepository(),
+        FaceOptOutRepository(),
+        ImpactAssessmentRepository(),
+        EventCopies(settings),
+        event_retention_days=settings.event_retention_days,
+        template_retention_days=settings.face_template_retention_days,
+    ).report()
+    figures = report.figures
     table = Table(t("cli.compliance.col.figure"), t("cli.compliance.col.value"))
     table.add_row(t("cli.compliance.people_with_faces"), str(figures.people_with_faces))
     for basis, count in figures.templates_by_basis.items():
@@ -143,9 +159,57 @@ def compliance_figures() -> None:
     table.add_row(t("cli.compliance.consents_in_force"), str(figures.consents_in_force))
     table.add_row(t("cli.compliance.consents_withdrawn"), str(figures.consents_withdrawn))
     table.add_row(t("cli.compliance.app_without_consent"), str(figures.app_templates_without_consent))
+    table.add_row(t("page.cr.people_opted_out"), str(report.people_opted_out))
+    for key, held in (("page.cr.events", report.events), ("page.cr.templates", report.templates)):
+        oldest = "-" if held.oldest_age_days is None else str(held.oldest_age_days)
+        verdict = t("page.cr.within" if held.within_policy else "page.cr.over")
+        table.add_row(
+            t("cli.compliance.retention", held=t(key), policy=held.policy_days),
+            f"{oldest} ({verdict}: {held.over_policy})",
+        )
+    latest = report.assessment
+    table.add_row(
+        t("page.cr.assessment"),
+        f"{latest.assessed_on} {latest.version} ({latest.recorded_by})"
+        if latest
+        else t("cli.compliance.assessment.none"),
+    )
     Console().print(table)
     if figures.filing_due:
         console.print(f"[red]{t('cli.compliance.filing_due', threshold=FILING_THRESHOLD_PEOPLE)}[/red]")
+
+
+@compliance_app.command("record-assessment", help=t("cli.compliance.assessment.help"))
+def compliance_record_assessment(
+    version: str = typer.Option(..., help=t("cli.compliance.assessment.version")),
+    assessed_on: str = typer.Option(..., "--date", help=t("cli.compliance.assessment.date")),
+    recorded_by: str = typer.Option(..., "--by", help=t("cli.compliance.assessment.by")),
+) -> None:
+    """Record the personal-information impact assessment done (PIPL Arts. 55-56): stored, never
+    overwritten or deleted, shown by the compliance report; audited."""
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.adapters.compliance_records import ImpactAssessmentRepository
+    from gridgate.compliance.rules import check_assessment
+    from gridgate.domain.compliance import ImpactAssessment
+    from gridgate.refusals import Refused
+
+    try:
+        assessment = ImpactAssessment(date.fromisoformat(assessed_on), version, recorded_by, clock.now())
+        check_assessment(assessment, today=clock.today())
+    except ValueError as bad_date:
+        fail(str(bad_date))
+        return
+    except Refused as refused:
+        fail(refused.message)
+        return
+    ImpactAssessmentRepository().add(assessment)
+    AuditLog().record(
+        recorded_by,
+        "compliance.impact_assessment.recorded",
+        "impact_assessment",
+        detail={"assessed_on": assessed_on, "version": version},
+    )
+    console.print(t("cli.compliance.assessment.recorded", date=assessed_on, version=version))
 
 
 @compliance_app.command("approve-correction", help=t("cli.compliance.approve.help"))

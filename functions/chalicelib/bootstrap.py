@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository
+from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository, ImpactAssessmentRepository
 from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
 from gridgate.adapters.flow_approvals import FlowApprovalRepository
 from gridgate.adapters.flow_events import FlowEventReader
@@ -29,7 +29,9 @@ from gridgate.adapters.repositories import (
     PlaceRepository,
 )
 from gridgate.adapters.resident_secrets import ResidentSecretStore
+from gridgate.adapters.retention_probe import EventCopies
 from gridgate.adapters.verification_results import VerificationResultStore
+from gridgate.compliance.compliance_report import ComplianceReporter
 from gridgate.compliance.consent_ledger import ConsentLedger
 from gridgate.config import Settings, get_settings
 from gridgate.data_center.overview import DataCenterOverview
@@ -69,6 +71,7 @@ class ApiServices:
     event_subscriptions: EventSubscriptions
     flow_queries: FlowQueries
     face_opt_out: FaceOptOutService
+    compliance_report: ComplianceReporter
     face_enrolment: Callable[[], FaceEnrolment]
 
 
@@ -115,6 +118,15 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
             grants=grants,
             audit=audit,
             changed=lambda person_id, owned, granted: person_changed_everywhere(person_id, owned, granted, places),
+        ),
+        compliance_report=ComplianceReporter(
+            FaceTemplateRepository(),
+            ConsentRepository(),
+            FaceOptOutRepository(),
+            ImpactAssessmentRepository(),
+            EventCopies(settings),
+            event_retention_days=settings.event_retention_days,
+            template_retention_days=settings.face_template_retention_days,
         ),
         face_enrolment=_once(face_enrolment),
     )

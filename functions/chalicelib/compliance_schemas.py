@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class FaceOptOutAnswer(BaseModel):
@@ -17,3 +17,33 @@ class FaceOptOutAnswer(BaseModel):
     consents_withdrawn: int
     estates_refreshed: list[str]
     entry_by: Literal["resident_qr"]
+
+
+class RetentionView(BaseModel):
+    policy_days: int
+    oldest_age_days: int | None
+    over_policy: int = Field(description="templates over the policy; for events, days of copies held beyond it")
+    within_policy: bool
+
+
+class AssessmentView(BaseModel):
+    assessed_on: str
+    version: str
+    recorded_by: str
+    recorded_at: str
+
+
+class ComplianceReportAnswer(BaseModel):
+    """The data center's compliance figures, counted from the stored data (docs/privacy.md)."""
+
+    people_with_faces: int
+    templates_by_basis: dict[str, int]
+    consents_in_force: int
+    consents_withdrawn: int
+    app_templates_without_consent: int
+    filing_due: bool
+    filing_threshold_people: int
+    people_opted_out: int
+    event_retention: RetentionView
+    template_retention: RetentionView
+    impact_assessment: AssessmentView | None

@@ -11,11 +11,19 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from gridgate.adapters.tables import ComplianceRecordTable
-from gridgate.domain.compliance import CorrectionApproval, FaceConsent, FaceOptOut, LegalBasis, Matching
+from gridgate.domain.compliance import (
+    CorrectionApproval,
+    FaceConsent,
+    FaceOptOut,
+    ImpactAssessment,
+    LegalBasis,
+    Matching,
+)
 
 CONSENT = "consent"
 CORRECTION = "correction"
 OPT_OUT = "face_opt_out"
+ASSESSMENT = "impact_assessment"
 
 
 def consent_to_item(consent: FaceConsent) -> ComplianceRecordTable:
@@ -125,3 +133,38 @@ class FaceOptOutRepository:
     def for_person(self, person_id: str) -> list[FaceOptOut]:
         items = ComplianceRecordTable.query(f"{OPT_OUT}#{person_id}", consistent_read=True)
         return [FaceOptOut(item.person_id, datetime.fromisoformat(item.body["at"])) for item in items]
+
+    def everyone(self) -> list[FaceOptOut]:
+        from gridgate.adapters.findings import parallel_scan
+
+        items = parallel_scan(ComplianceRecordTable, ComplianceRecordTable.kind == OPT_OUT)
+        return [FaceOptOut(item.person_id, datetime.fromisoformat(item.body["at"])) for item in items]  # type: ignore[attr-defined]
+
+
+class ImpactAssessmentRepository:
+    """The impact assessments, one partition (``impact_assessment``), sorted by date then version;
+    records are only ever added (PIPL Art. 56: kept at least three years)."""
+
+    def add(self, assessment: ImpactAssessment) -> None:
+        ComplianceRecordTable(
+            pk=ASSESSMENT,
+            sk=f"{assessment.assessed_on.isoformat()}#{assessment.version}",
+            kind=ASSESSMENT,
+            person_id=assessment.recorded_by,
+            body={
+                "assessed_on": assessment.assessed_on.isoformat(),
+                "version": assessment.version,
+                "recorded_at": assessment.recorded_at.isoformat(),
+            },
+        ).save()
+
+    def all(self) -> list[ImpactAssessment]:
+        return [
+            ImpactAssessment(
+                assessed_on=date.fromisoformat(item.body["assessed_on"]),
+                version=item.body["version"],
+                recorded_by=item.person_id,
+                recorded_at=datetime.fromisoformat(item.body["recorded_at"]),
+            )
+            for item in ComplianceRecordTable.query(ASSESSMENT, consistent_read=True)
+        ]

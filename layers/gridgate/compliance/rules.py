@@ -6,7 +6,7 @@ can say what is missing; nothing half-valid is kept (an enrolment then has no ba
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from gridgate.domain.compliance import (
     CORRECTION_APPROVAL_MONTHS,
@@ -14,6 +14,7 @@ from gridgate.domain.compliance import (
     POPULATION_REGISTRY_STATUTE,
     CorrectionApproval,
     FaceConsent,
+    ImpactAssessment,
     LegalBasis,
     add_months,
 )
@@ -68,3 +69,11 @@ def check_approval(approval: CorrectionApproval) -> None:
             f"an approval lasts at most {CORRECTION_APPROVAL_MONTHS} months; renew it with a new approval",
             field="ends",
         )
+
+
+def check_assessment(assessment: ImpactAssessment, *, today: date) -> None:
+    """Refuse an assessment record without version or recorder, or dated in the future."""
+    _text(assessment.version, "version")
+    _text(assessment.recorded_by, "recorded_by")
+    if assessment.assessed_on > today:
+        raise Invalid("assessment_in_future", "an impact assessment cannot be dated later than today", field="date")

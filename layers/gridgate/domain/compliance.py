@@ -8,6 +8,9 @@
 - `FaceOptOut`: a resident's choice not to use face at all (SPC provisions on face recognition
   Art. 10; 2025 measures Art. 10): every template is deleted, the registry import stops bringing
   the population-registry one back, and the person enters by QR; a consent given later ends it.
+- `ImpactAssessment`: the personal-information impact assessment done before faces are processed
+  (PIPL Arts. 55-56; 2025 measures Art. 9): its date, version and who recorded it; kept, never
+  deleted (the law asks for at least three years).
 - `CorrectionApproval`: the approval without which no gate-log alert about a person under
   community correction is computed (Community Correction Law Art. 29): who approved, the case,
   and a period of at most three months (renewed by a new approval, never extended in place).
@@ -70,6 +73,14 @@ def opted_out(opt_outs: list[FaceOptOut], consents: list[FaceConsent]) -> bool:
         return False
     last = max(o.at for o in opt_outs)
     return all(c.given_at <= last for c in consents if c.basis == LegalBasis.SEPARATE_CONSENT)
+
+
+@dataclass(frozen=True)
+class ImpactAssessment:
+    assessed_on: date
+    version: str
+    recorded_by: str
+    recorded_at: datetime
 
 
 def add_months(day: date, months: int) -> date:

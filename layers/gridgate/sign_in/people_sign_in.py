@@ -41,7 +41,7 @@ ROLE_OF_IDP_ROLE = {
     "public-health-officer": "public_health",
 }
 #: The pages a sign-in may return to (nothing else: no open redirect).
-PAGES = ("grid-worker", "data-center", "public-health")
+PAGES = ("grid-worker", "data-center", "public-health", "compliance")
 ACCESS_PREFIX, REFRESH_PREFIX = "gsa.", "gsr."
 _LOGIN_MINUTES = 10
 #: What `random_secret` makes (43 URL-safe characters); anything else is no state of ours, and
