@@ -33,6 +33,7 @@ from gridgate.adapters.retention_probe import EventCopies
 from gridgate.adapters.verification_results import VerificationResultStore
 from gridgate.compliance.compliance_report import ComplianceReporter
 from gridgate.compliance.consent_ledger import ConsentLedger
+from gridgate.compliance.correction_alerts import CorrectionAlerts
 from gridgate.config import Settings, get_settings
 from gridgate.data_center.overview import DataCenterOverview
 from gridgate.events_out.event_subscriptions import EventSubscriptions
@@ -72,6 +73,7 @@ class ApiServices:
     flow_queries: FlowQueries
     face_opt_out: FaceOptOutService
     compliance_report: ComplianceReporter
+    correction_alerts: CorrectionAlerts
     face_enrolment: Callable[[], FaceEnrolment]
 
 
@@ -128,6 +130,7 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
             event_retention_days=settings.event_retention_days,
             template_retention_days=settings.face_template_retention_days,
         ),
+        correction_alerts=CorrectionAlerts(FindingRepository(), audit),
         face_enrolment=_once(face_enrolment),
     )
 

@@ -1,5 +1,5 @@
-"""Answers of the issue-18 endpoints beside the flow queries: a resident's face opt-out (and, for
-data-center and correction staff, what the compliance wing reports), as pydantic models."""
+"""Answers of the issue-18 endpoints beside the flow queries: a resident's face opt-out, the
+data center's compliance report and the correction staff's alerts, as pydantic models."""
 
 from __future__ import annotations
 
@@ -47,3 +47,19 @@ class ComplianceReportAnswer(BaseModel):
     event_retention: RetentionView
     template_retention: RetentionView
     impact_assessment: AssessmentView | None
+
+
+class CorrectionAlertView(BaseModel):
+    finding_id: str
+    type: Literal["correction_unusual_hours", "correction_absent"]
+    severity: str
+    grid_id: str
+    person_id: str | None
+    detected_at: str
+    evidence: dict
+
+
+class CorrectionAlertsAnswer(BaseModel):
+    """Open correction alerts in the caller's grids, newest first; each one shown is audited."""
+
+    alerts: list[CorrectionAlertView]

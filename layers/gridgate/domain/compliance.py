@@ -43,6 +43,10 @@ POPULATION_REGISTRY_STATUTE = "中华人民共和国居民身份证法 / 中华�
 GUARDIAN_AGE = 14
 #: An approval of electronic tracking lasts at most this many months (Community Correction Law Art. 29).
 CORRECTION_APPROVAL_MONTHS = 3
+#: The alerts that are such tracking: their data serves correction work only, so only the
+#: ``correction_staff`` role sees them (every view audited), never the data center's or grid
+#: workers' lists, and no grid worker is sent to the door for one.
+CORRECTION_ALERT_TYPES = frozenset({"correction_unusual_hours", "correction_absent"})
 
 
 @dataclass(frozen=True)
