@@ -44,6 +44,7 @@ from gridgate.public_health.flow_queries import FlowQueries
 from gridgate.residents.estate_changes import estate_changed, person_changed_everywhere
 from gridgate.residents.face_opt_out import FaceOptOutService
 from gridgate.residents.grants import GrantService
+from gridgate.residents.guardian_consent import GuardianConsent
 from gridgate.residents.ownership import OwnerScope
 from gridgate.residents.resident_codes import ResidentCodes
 from gridgate.residents.visitor_passes import PassService
@@ -74,6 +75,7 @@ class ApiServices:
     face_opt_out: FaceOptOutService
     compliance_report: ComplianceReporter
     correction_alerts: CorrectionAlerts
+    guardian_consent: GuardianConsent
     face_enrolment: Callable[[], FaceEnrolment]
 
 
@@ -131,6 +133,7 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
             template_retention_days=settings.face_template_retention_days,
         ),
         correction_alerts=CorrectionAlerts(FindingRepository(), audit),
+        guardian_consent=GuardianConsent(consents, ownerships, grants),
         face_enrolment=_once(face_enrolment),
     )
 

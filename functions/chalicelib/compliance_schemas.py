@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api_schemas import FaceConsentAnswer
+from gridgate.domain.compliance import GuardianRelation, Matching
 
 
 class FaceOptOutAnswer(BaseModel):
@@ -63,3 +66,18 @@ class CorrectionAlertsAnswer(BaseModel):
     """Open correction alerts in the caller's grids, newest first; each one shown is audited."""
 
     alerts: list[CorrectionAlertView]
+
+
+class GuardianConsentRequest(BaseModel):
+    """A guardian's separate consent for a minor under 14, after reading the notice (Art. 7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relation: GuardianRelation = Field(description="how the caller is related to the minor")
+    estates: list[str] = Field(min_length=1, max_length=20, description="estates whose gates may match the face")
+    matching: Matching = Field(description="cloud matching, or on the gate device only")
+    notice_version: str = Field(min_length=1, max_length=64, description="the version of the notice shown")
+
+
+class GuardianConsentAnswer(FaceConsentAnswer):
+    guardian_relation: GuardianRelation

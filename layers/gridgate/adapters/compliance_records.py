@@ -40,6 +40,7 @@ def consent_to_item(consent: FaceConsent) -> ComplianceRecordTable:
             "given_at": consent.given_at.isoformat(),
             "statute": consent.statute,
             "guardian_person_id": consent.guardian_person_id,
+            "guardian_relation": consent.guardian_relation,
             "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
         },
     )
@@ -56,6 +57,7 @@ def consent_from_item(item: ComplianceRecordTable) -> FaceConsent:
         given_at=datetime.fromisoformat(body["given_at"]),
         statute=body.get("statute"),
         guardian_person_id=body.get("guardian_person_id"),
+        guardian_relation=body.get("guardian_relation"),
         withdrawn_at=datetime.fromisoformat(body["withdrawn_at"]) if body.get("withdrawn_at") else None,
     )
 

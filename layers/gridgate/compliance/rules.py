@@ -14,6 +14,7 @@ from gridgate.domain.compliance import (
     POPULATION_REGISTRY_STATUTE,
     CorrectionApproval,
     FaceConsent,
+    GuardianRelation,
     ImpactAssessment,
     LegalBasis,
     add_months,
@@ -50,6 +51,10 @@ def check_consent(consent: FaceConsent, *, birth_year: int, at: datetime) -> Non
                     "a person under 14 needs a guardian's consent",
                     field="guardian_person_id",
                 )
+            if consent.guardian_relation not in {r.value for r in GuardianRelation}:
+                raise Invalid("guardian_relation_missing", "say how the guardian is related", field="relation")
+        elif consent.guardian_person_id is not None:
+            raise Invalid("not_a_minor", "a person of 14 or over consents for themselves", field="person_id")
     # a separate consent names the estates it is for; a statutory record's purpose is the statute's
     if consent.basis == LegalBasis.SEPARATE_CONSENT and not consent.estates:
         raise Invalid("consent_purpose_missing", "name the estates whose gates may use the face", field="estates")

@@ -30,6 +30,13 @@ class LegalBasis(StrEnum):
     STATUTE = "statute"
 
 
+class GuardianRelation(StrEnum):
+    """Who may consent for a person under 14 (Civil Code Arts. 27-28: parents, else a guardian)."""
+
+    PARENT = "parent"
+    GUARDIAN = "guardian"
+
+
 class Matching(StrEnum):
     """Where a probe may be compared with the person's templates."""
 
@@ -60,6 +67,8 @@ class FaceConsent:
     statute: str | None = None
     guardian_person_id: str | None = None
     withdrawn_at: datetime | None = None
+    #: how the guardian who consented for a minor is related to them (`GuardianRelation`)
+    guardian_relation: str | None = None
 
     def in_force(self, at: datetime) -> bool:
         return self.given_at <= at and (self.withdrawn_at is None or at < self.withdrawn_at)
