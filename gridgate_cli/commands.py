@@ -131,26 +131,10 @@ def keys_list() -> None:
 @compliance_app.command("figures", help=t("cli.compliance.figures.help"))
 def compliance_figures() -> None:
     """The compliance report counted from the stored data (the same `ComplianceReport` as the page)."""
-    from gridgate.adapters.compliance_records import (
-        ConsentRepository,
-        FaceOptOutRepository,
-        ImpactAssessmentRepository,
-    )
-    from gridgate.adapters.repositories import FaceTemplateRepository
-    from gridgate.adapters.retention_probe import EventCopies
-    from gridgate.compliance.compliance_report import ComplianceReporter
     from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE
+    from gridgate.compliance.report_sources import stored_compliance_report
 
-    settings = get_settings()
-    report = ComplianceReporter(
-        FaceTemplateRepository(),
-        ConsentRepository(),
-        FaceOptOutRepository(),
-        ImpactAssessmentRepository(),
-        EventCopies(settings),
-        event_retention_days=settings.event_retention_days,
-        template_retention_days=settings.face_template_retention_days,
-    ).report()
+    report = stored_compliance_report(get_settings()).report()
     figures = report.figures
     table = Table(t("cli.compliance.col.figure"), t("cli.compliance.col.value"))
     table.add_row(t("cli.compliance.people_with_faces"), str(figures.people_with_faces))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from gridgate.adapters.audit import AuditLog
-from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository, ImpactAssessmentRepository
+from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository
 from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
 from gridgate.adapters.flow_approvals import FlowApprovalRepository
 from gridgate.adapters.flow_events import FlowEventReader
@@ -29,11 +29,11 @@ from gridgate.adapters.repositories import (
     PlaceRepository,
 )
 from gridgate.adapters.resident_secrets import ResidentSecretStore
-from gridgate.adapters.retention_probe import EventCopies
 from gridgate.adapters.verification_results import VerificationResultStore
 from gridgate.compliance.compliance_report import ComplianceReporter
 from gridgate.compliance.consent_ledger import ConsentLedger
 from gridgate.compliance.correction_alerts import CorrectionAlerts
+from gridgate.compliance.report_sources import stored_compliance_report
 from gridgate.config import Settings, get_settings
 from gridgate.data_center.overview import DataCenterOverview
 from gridgate.events_out.event_subscriptions import EventSubscriptions
@@ -123,15 +123,7 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
             audit=audit,
             changed=lambda person_id, owned, granted: person_changed_everywhere(person_id, owned, granted, places),
         ),
-        compliance_report=ComplianceReporter(
-            FaceTemplateRepository(),
-            ConsentRepository(),
-            FaceOptOutRepository(),
-            ImpactAssessmentRepository(),
-            EventCopies(settings),
-            event_retention_days=settings.event_retention_days,
-            template_retention_days=settings.face_template_retention_days,
-        ),
+        compliance_report=stored_compliance_report(settings),
         correction_alerts=CorrectionAlerts(FindingRepository(), audit),
         guardian_consent=GuardianConsent(consents, ownerships, grants),
         face_enrolment=_once(face_enrolment),
