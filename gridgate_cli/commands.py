@@ -134,12 +134,12 @@ def keys_list() -> None:
 
 @compliance_app.command("figures", help=t("cli.compliance.figures.help"))
 def compliance_figures() -> None:
-    """The face figures counted from the stored templates and consents (never typed in)."""
-    from gridgate.adapters.compliance_records import ConsentRepository
-    from gridgate.adapters.repositories import FaceTemplateRepository
-    from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, face_figures
+    """The compliance report counted from the stored data (the same `ComplianceReport` as the page)."""
+    from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE
+    from gridgate.compliance.report_sources import stored_compliance_report
 
-    figures = face_figures(FaceTemplateRepository().everyone(), ConsentRepository().everyone(), clock.now())
+    report = stored_compliance_report(get_settings()).report()
+    figures = report.figures
     table = Table(t("cli.compliance.col.figure"), t("cli.compliance.col.value"))
     table.add_row(t("cli.compliance.people_with_faces"), str(figures.people_with_faces))
     for basis, count in figures.templates_by_basis.items():
@@ -147,9 +147,57 @@ def compliance_figures() -> None:
     table.add_row(t("cli.compliance.consents_in_force"), str(figures.consents_in_force))
     table.add_row(t("cli.compliance.consents_withdrawn"), str(figures.consents_withdrawn))
     table.add_row(t("cli.compliance.app_without_consent"), str(figures.app_templates_without_consent))
+    table.add_row(t("page.cr.people_opted_out"), str(report.people_opted_out))
+    for key, held in (("page.cr.events", report.events), ("page.cr.templates", report.templates)):
+        oldest = "-" if held.oldest_age_days is None else str(held.oldest_age_days)
+        verdict = t("page.cr.within" if held.within_policy else "page.cr.over")
+        table.add_row(
+            t("cli.compliance.retention", held=t(key), policy=held.policy_days),
+            f"{oldest} ({verdict}: {held.over_policy})",
+        )
+    latest = report.assessment
+    table.add_row(
+        t("page.cr.assessment"),
+        f"{latest.assessed_on} {latest.version} ({latest.recorded_by})"
+        if latest
+        else t("cli.compliance.assessment.none"),
+    )
     Console().print(table)
     if figures.filing_due:
         console.print(f"[red]{t('cli.compliance.filing_due', threshold=FILING_THRESHOLD_PEOPLE)}[/red]")
+
+
+@compliance_app.command("record-assessment", help=t("cli.compliance.assessment.help"))
+def compliance_record_assessment(
+    version: str = typer.Option(..., help=t("cli.compliance.assessment.version")),
+    assessed_on: str = typer.Option(..., "--date", help=t("cli.compliance.assessment.date")),
+    recorded_by: str = typer.Option(..., "--by", help=t("cli.compliance.assessment.by")),
+) -> None:
+    """Record the personal-information impact assessment done (PIPL Arts. 55-56): stored, never
+    overwritten or deleted, shown by the compliance report; audited."""
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.adapters.compliance_records import ImpactAssessmentRepository
+    from gridgate.compliance.rules import check_assessment
+    from gridgate.domain.compliance import ImpactAssessment
+    from gridgate.refusals import Refused
+
+    try:
+        assessment = ImpactAssessment(date.fromisoformat(assessed_on), version, recorded_by, clock.now())
+        check_assessment(assessment, today=clock.today())
+    except ValueError as bad_date:
+        fail(str(bad_date))
+        return
+    except Refused as refused:
+        fail(refused.message)
+        return
+    ImpactAssessmentRepository().add(assessment)
+    AuditLog().record(
+        recorded_by,
+        "compliance.impact_assessment.recorded",
+        "impact_assessment",
+        detail={"assessed_on": assessed_on, "version": version},
+    )
+    console.print(t("cli.compliance.assessment.recorded", date=assessed_on, version=version))
 
 
 @compliance_app.command("approve-correction", help=t("cli.compliance.approve.help"))
@@ -186,6 +234,67 @@ def compliance_approve_correction(
         detail={"case_no": case_no, "starts": starts, "ends": ends},
     )
     console.print(t("cli.compliance.approved", person=person_id, ends=ends))
+
+
+def _ids(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+@compliance_app.command("approve-flow-query", help=t("cli.compliance.flow.help"))
+def compliance_approve_flow_query(
+    approval_id: str = typer.Argument(..., help=t("cli.compliance.flow.id")),
+    officer: str = typer.Option(..., "--officer", help=t("cli.compliance.flow.officer")),
+    approved_by: str = typer.Option(..., "--approved-by", help=t("cli.compliance.approve.by")),
+    case_ref: str = typer.Option(..., "--case", help=t("cli.compliance.approve.case")),
+    purpose: str = typer.Option(..., help=t("cli.compliance.flow.purpose")),
+    estates: str = typer.Option("", help=t("cli.compliance.flow.estates")),
+    grids: str = typer.Option("", help=t("cli.compliance.flow.grids")),
+    persons: str = typer.Option("", help=t("cli.compliance.flow.persons")),
+    window_from: str = typer.Option(..., "--from", help=t("cli.compliance.flow.from")),
+    window_to: str = typer.Option(..., "--to", help=t("cli.compliance.flow.to")),
+    expires: str = typer.Option(..., help=t("cli.compliance.flow.expires")),
+    export: bool = typer.Option(False, "--export/--no-export", help=t("cli.compliance.flow.export")),
+) -> None:
+    """Record the approval an officer's epidemic flow queries rest on (paper §3.3.1; docs/privacy.md).
+
+    Typed from the health authority's written approval; checked (scope, window ≤ 28 days, usable ≤ 30
+    days, approver ≠ officer) and audited by `FlowQueries.record_approval`; never overwritten."""
+    from datetime import datetime
+
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.adapters.flow_approvals import FlowApprovalRepository
+    from gridgate.adapters.flow_events import FlowEventReader
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.public_health import FlowQueryApproval
+    from gridgate.public_health.flow_queries import FlowQueries
+    from gridgate.refusals import Refused
+
+    queries = FlowQueries(FlowApprovalRepository(), FlowEventReader(), PlaceRepository(), AuditLog())
+    try:
+        approval = queries.record_approval(
+            FlowQueryApproval(
+                approval_id=approval_id,
+                granted_to=officer,
+                approved_by=approved_by,
+                case_ref=case_ref,
+                purpose=purpose,
+                estates=_ids(estates),
+                grids=_ids(grids),
+                persons=_ids(persons),
+                window_from=datetime.fromisoformat(window_from),
+                window_to=datetime.fromisoformat(window_to),
+                expires_at=datetime.fromisoformat(expires),
+                export_allowed=export,
+                approved_at=clock.now(),
+            )
+        )
+    except ValueError as bad_time:
+        fail(str(bad_time))
+        return
+    except Refused as refused:
+        fail(refused.message)
+        return
+    console.print(t("cli.compliance.flow.approved", approval=approval.approval_id, officer=officer, expires=expires))
 
 
 # --- stats ----------------------------------------------------------------------------------------

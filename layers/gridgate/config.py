@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     keyring_secret_id: str | None = None
     #: How long access events are kept before DynamoDB's TTL removes them (privacy retention).
     event_retention_days: int = Field(180, ge=1, le=3650)
+    #: How long a face template may be held after its consent before it must be re-confirmed
+    #: (re-enrolled) or deleted: the "shortest time" of the 2025 CAC/MPS face measures Art. 8;
+    #: the compliance report counts templates older than this (docs/privacy.md).
+    face_template_retention_days: int = Field(365, ge=1, le=3650)
     #: Write shards per estate-day partition of the access-events table (see docs/data-model.md).
     event_write_shards: int = Field(8, ge=1, le=64)
     #: Gate devices: a face entry whose device-reported liveness score (0..1) is below this floor

@@ -11,6 +11,10 @@ the inline script and style of each page (by hash) and connections to this origi
 - ``GET /pages/grid-worker``             mobile page: sign in, tasks, roster, submit a result
 - ``GET /pages/grid-worker-sw.js``       its service worker (the page opens without signal)
 - ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
+- ``GET /pages/public-health``           epidemic flows per day under an approval, table and chart
+  (role ``public_health``; the data: ``/public-health/approvals/{id}/flows``)
+- ``GET /pages/compliance``               the compliance report for data-center staff (its data:
+  ``/compliance/report``)
 - ``GET /pages/vendor/echarts.min.js``    Apache ECharts (npm ``echarts``), which draws its charts
 - ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=&shown=&lang=``
 - ``GET /pages/data-center/findings``    the findings or alerts under a place, paged: ``?parent=&day=&kind=&limit=&cursor=``
@@ -182,6 +186,20 @@ def echarts_library():
 def data_center_page():
     """The data center's page: statistics with charts, findings and alerts, links to the flows' runs."""
     return _page("data_center", _locale())
+
+
+@bp.route("/public-health", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
+def public_health_page():
+    """The public-health officer's page: flows between estates and grids per day, under an approval."""
+    return _page("public_health", _locale())
+
+
+@bp.route("/compliance", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
+def compliance_page():
+    """The data center's compliance report: faces held, legal bases, retention against policy, impact assessment."""
+    return _page("compliance", _locale())
 
 
 def _place_and_day(params: Mapping[str, str]) -> tuple[str | None, date | None]:

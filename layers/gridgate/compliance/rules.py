@@ -6,7 +6,7 @@ can say what is missing; nothing half-valid is kept (an enrolment then has no ba
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from gridgate.domain.compliance import (
     CORRECTION_APPROVAL_MONTHS,
@@ -14,6 +14,8 @@ from gridgate.domain.compliance import (
     POPULATION_REGISTRY_STATUTE,
     CorrectionApproval,
     FaceConsent,
+    GuardianRelation,
+    ImpactAssessment,
     LegalBasis,
     add_months,
 )
@@ -49,7 +51,12 @@ def check_consent(consent: FaceConsent, *, birth_year: int, at: datetime) -> Non
                     "a person under 14 needs a guardian's consent",
                     field="guardian_person_id",
                 )
-    if not consent.estates:
+            if consent.guardian_relation not in {r.value for r in GuardianRelation}:
+                raise Invalid("guardian_relation_missing", "say how the guardian is related", field="relation")
+        elif consent.guardian_person_id is not None:
+            raise Invalid("not_a_minor", "a person of 14 or over consents for themselves", field="person_id")
+    # a separate consent names the estates it is for; a statutory record's purpose is the statute's
+    if consent.basis == LegalBasis.SEPARATE_CONSENT and not consent.estates:
         raise Invalid("consent_purpose_missing", "name the estates whose gates may use the face", field="estates")
     for estate_id in consent.estates:
         _text(estate_id, "estates")
@@ -67,3 +74,11 @@ def check_approval(approval: CorrectionApproval) -> None:
             f"an approval lasts at most {CORRECTION_APPROVAL_MONTHS} months; renew it with a new approval",
             field="ends",
         )
+
+
+def check_assessment(assessment: ImpactAssessment, *, today: date) -> None:
+    """Refuse an assessment record without version or recorder, or dated in the future."""
+    _text(assessment.version, "version")
+    _text(assessment.recorded_by, "recorded_by")
+    if assessment.assessed_on > today:
+        raise Invalid("assessment_in_future", "an impact assessment cannot be dated later than today", field="date")

@@ -38,6 +38,7 @@ from typing import TypeVar
 from pynamodb.exceptions import DoesNotExist
 
 from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository
 from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
@@ -50,6 +51,8 @@ from gridgate.adapters.repositories import (
 )
 from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
 from gridgate.clock import now as city_now
+from gridgate.compliance.rules import check_consent
+from gridgate.domain.compliance import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching, opted_out
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
 from gridgate.domain.model import (
     LEGACY_ENCODER_ID,
@@ -119,6 +122,8 @@ class ImportReport:
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     unchanged: Counter = field(default_factory=Counter)
+    #: population faces not stored because the person opted out of face (docs/privacy.md)
+    opted_out: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)  # per file
     errors: list[RowError] = field(default_factory=list)
 
@@ -132,6 +137,7 @@ class ImportReport:
             "created": dict(self.created),
             "updated": dict(self.updated),
             "unchanged": dict(self.unchanged),
+            "opted_out": dict(self.opted_out),
             "rejected": dict(self.rejected),
         }
 
@@ -469,6 +475,8 @@ class RegistryImport:
         self._persons = PersonRepository(protector)
         self._ownerships = OwnershipRepository()
         self._faces = FaceTemplateRepository()
+        self._consents = ConsentRepository()
+        self._opt_outs = FaceOptOutRepository()
         self._grants = GrantRepository()
         self._places = PlaceRepository()
 
@@ -635,6 +643,9 @@ class RegistryImport:
         self, line: int, person_id: str, encoding: bytes, consent_at: datetime, encoder_id: str, file: str
     ) -> bool:
         subject = f"face#{person_id}"
+        if opted_out(self._opt_outs.for_person(person_id), self._consents.for_person(person_id)):
+            self._count("face", "opted_out", subject, line, file)
+            return False
         template = FaceTemplate(person_id, Registry.POPULATION, 0, encoding, consent_at, encoder=encoder_id)
         stored = [
             t for t in self._faces.for_person(person_id) if t.source == Registry.POPULATION and t.template_no == 0
@@ -647,8 +658,28 @@ class RegistryImport:
             self._count("face", "unchanged", subject, line, file)
             return False
         self._faces.add(template)
+        self._record_statutory_basis(person_id)
         self._count("face", "updated" if stored else "created", subject, line, file)
         return True
+
+    def _record_statutory_basis(self, person_id: str) -> None:
+        """A population-registry face is held by statute, not by consent: its record names the
+        statute (PIPL Art. 13 (3)); one record per person while none is in force."""
+        now = city_now()
+        held = self._consents.for_person(person_id)
+        if any(c.basis == LegalBasis.STATUTE and c.in_force(now) for c in held):
+            return
+        record = FaceConsent(
+            person_id=person_id,
+            basis=LegalBasis.STATUTE,
+            estates=frozenset(self._estates_of(person_id)),
+            matching=Matching.CLOUD,
+            notice_version="",
+            given_at=now,
+            statute=POPULATION_REGISTRY_STATUTE,
+        )
+        check_consent(record, birth_year=0, at=now)
+        self._consents.add(record)
 
     def _home_estate(self, home_id: str, parsed: _Parsed) -> str:
         if home_id in parsed.homes:

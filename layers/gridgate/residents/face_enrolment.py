@@ -53,8 +53,8 @@ from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import RULES, galleries_by_encoder
 from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face
 from gridgate.faces.rejections import FaceRejected
-from gridgate.refusals import NotAllowed
-from gridgate.residents.estate_changes import estate_changed
+from gridgate.residents.consent_purposes import check_consent_estates
+from gridgate.residents.estate_changes import person_changed_everywhere
 
 #: Every slot a person's app templates may use (the gate reads exactly these keys).
 MAX_APP_TEMPLATES = TEMPLATE_SLOTS
@@ -187,9 +187,7 @@ class FaceEnrolment:
     ) -> FaceConsent:
         """Record a separate consent for the estates the person lives at or holds a grant for;
         an estate the caller has no right at is refused (``estate_not_yours``), not silently kept."""
-        entitled = self._current_estates(person_id)
-        if not estates <= entitled:
-            raise NotAllowed("estate_not_yours", "a consent may name only estates you live at or hold a grant for")
+        check_consent_estates(person_id, estates, self._ownerships, self._grants, self._clock().date())
         consent = FaceConsent(
             person_id=person_id,
             basis=LegalBasis.SEPARATE_CONSENT,
@@ -200,11 +198,6 @@ class FaceEnrolment:
             guardian_person_id=guardian_person_id,
         )
         return self._consents.record(consent, request_id=request_id)
-
-    def _current_estates(self, person_id: str) -> set[str]:
-        today = self._clock().date()
-        estates = {o.estate_id for o in self._ownerships.current_for_person(person_id, today)}
-        return estates | {g.estate_id for g in self._grants.active_for_grantee(person_id)}
 
     def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> None:
         """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face."""
@@ -267,13 +260,7 @@ class FaceEnrolment:
         return [t for t in self._templates.for_person(person_id) if t.source == Registry.APP]
 
     def _invalidate_galleries(self, person_id: str) -> set[str]:
-        """Bump every estate whose gallery may hold the person: owned homes (current or past) and
-        active grants. A superset is harmless (one extra rebuild); a missed estate is not."""
-        estates = {o.estate_id for o in self._ownerships.for_person(person_id)}
-        estates |= {g.estate_id for g in self._grants.active_for_grantee(person_id)}
-        for estate_id in sorted(estates):
-            estate_changed(estate_id, [person_id], self._places)
-        return estates
+        return person_changed_everywhere(person_id, self._ownerships, self._grants, self._places)
 
 
 def _free_or_oldest_slot(existing: list[FaceTemplate]) -> int:

@@ -30,6 +30,8 @@ from gridgate.security.keyring import Keyring, get_keyring
 #: Roles a token may carry; anything else in the claim is ignored (it grants nothing here). The
 #: offices are outside systems that receive events (docs/events-out.md): a street office for its
 #: grids, a district's civil-affairs or justice (community correction) office for its districts.
+#: ``public_health``: an officer running approved epidemic flow queries (no other data);
+#: ``correction_staff``: community-correction staff, the only readers of correction alerts in the API.
 ROLES = frozenset(
     {
         "resident",
@@ -39,6 +41,8 @@ ROLES = frozenset(
         "street_office",
         "civil_affairs_office",
         "justice_office",
+        "public_health",
+        "correction_staff",
     }
 )
 _ALGORITHM = "EdDSA"

@@ -1,0 +1,57 @@
+"""A guardian records the separate face consent of a minor under 14 (2025 CAC/MPS measures Art. 7).
+
+Why a route of the guardian's own: the consent must come from the guardian, so the guardian signs
+in with their own token and names the minor; a minor's own token can never name a guardian. The
+ledger checks that the guardian is an adult registered at the minor's registered home and that
+the person is indeed under 14 (`ConsentLedger.record`, `gridgate.compliance.rules`); the record
+says who consented and how they are related, and the audit names the guardian as the actor.
+The minor then enrols (or the guardian withdraws) like anyone else. No face stack is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from gridgate.clock import now as city_now
+from gridgate.compliance.consent_ledger import ConsentLedger
+from gridgate.domain.compliance import FaceConsent, GuardianRelation, LegalBasis, Matching
+from gridgate.residents.consent_purposes import Grants, Ownerships, check_consent_estates
+
+
+class GuardianConsent:
+    def __init__(
+        self,
+        consents: ConsentLedger,
+        ownerships: Ownerships,
+        grants: Grants,
+        clock: Callable[[], datetime] = city_now,
+    ) -> None:
+        self._consents = consents
+        self._ownerships = ownerships
+        self._grants = grants
+        self._clock = clock
+
+    def give(
+        self,
+        guardian_id: str,
+        minor_id: str,
+        *,
+        relation: GuardianRelation,
+        estates: frozenset[str],
+        matching: Matching,
+        notice_version: str,
+        request_id: str | None,
+    ) -> FaceConsent:
+        check_consent_estates(minor_id, estates, self._ownerships, self._grants, self._clock().date())
+        consent = FaceConsent(
+            person_id=minor_id,
+            basis=LegalBasis.SEPARATE_CONSENT,
+            estates=estates,
+            matching=matching,
+            notice_version=notice_version,
+            given_at=self._clock(),
+            guardian_person_id=guardian_id,
+            guardian_relation=relation.value,
+        )
+        return self._consents.record(consent, request_id=request_id)
