@@ -484,6 +484,30 @@ def gate_face_matching(
     console.print(t("cli.gate.face_matching.done", estate=estate_id, mode=chosen.value))
 
 
+@gate_app.command("publish-gallery", help=t("cli.gate.publish_gallery.help"))
+def gate_publish_gallery(estate_id: str = typer.Argument(..., help=t("cli.gate.face_matching.estate"))) -> None:
+    """The estate's face gallery built from the tables and stored as its object, off every request
+    path (docs/gate.md, "Cold start"): before an estate's gates go live, or after a bulk import."""
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.model import PlaceKind
+    from gridgate.gate.gallery_publisher import GalleryPublisher
+
+    place = PlaceRepository().get(estate_id)
+    if place is None or place.kind != PlaceKind.ESTATE:
+        fail(t("cli.gate.face_matching.no_estate", estate=estate_id))
+        return
+    gallery = GalleryPublisher().publish(estate_id)
+    console.print(
+        t(
+            "cli.gate.publish_gallery.done",
+            estate=estate_id,
+            version=gallery.version,
+            people=gallery.people,
+            seconds=f"{gallery.build_seconds:.1f}",
+        )
+    )
+
+
 # --- events out -----------------------------------------------------------------------------------
 
 

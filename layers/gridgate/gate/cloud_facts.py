@@ -27,12 +27,14 @@ from gridgate.gate.decision import (
     RESIDENT_CODE_SKEW_STEPS,
     Identified,
     PassUse,
+    Reason,
+    Refused,
     identified_from_match,
     refused_from_pass,
     refused_from_resident_code,
     verified_pass,
 )
-from gridgate.gate.estate_gallery import EstateGalleryCache
+from gridgate.gate.estate_gallery import EstateGalleryCache, GalleryNotReady
 from gridgate.residents.entry_rights import effective_right
 from gridgate.security.device_auth import NonceClaim
 from gridgate.security.resident_qr import ResidentCodeRejected, person_of_code, verify_resident_code
@@ -77,7 +79,10 @@ class CloudGateFacts:
 
     def match_face(self, estate_id: str, probe) -> Identified:
         ahead = self.galleries_ahead.pop(estate_id, None)
-        gallery = ahead.result() if ahead is not None else self.galleries.gallery(estate_id)
+        try:
+            gallery = ahead.result() if ahead is not None else self.galleries.gallery(estate_id)
+        except GalleryNotReady as not_ready:
+            raise Refused(Reason.GALLERY_NOT_READY) from not_ready
         return identified_from_match(gallery.match(probe))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
