@@ -508,6 +508,24 @@ def gate_publish_gallery(estate_id: str = typer.Argument(..., help=t("cli.gate.f
     )
 
 
+@gate_app.command("shard", help=t("cli.gate.shard.help"))
+def gate_shard(estate_id: str = typer.Argument(..., help=t("cli.gate.face_matching.estate"))) -> None:
+    """What a gate device of this estate is provisioned with: its shard and that shard's base URL."""
+    from gridgate.config import get_settings
+    from gridgate.gate.affinity import shard_of, shard_url
+
+    settings = get_settings()
+    console.print(
+        t(
+            "cli.gate.shard.done",
+            estate=estate_id,
+            shard=shard_of(estate_id, settings),
+            shards=settings.gate_shards,
+            url=shard_url(estate_id, settings),
+        )
+    )
+
+
 # --- events out -----------------------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ from chalicelib.openapi import DEVICE_PARAMS, Param, documented
 from chalicelib.refusals import decision_status
 from chalicelib.request_context import current_request
 from gridgate.adapters import ops_metrics
+from gridgate.gate import affinity
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import Direction
@@ -82,6 +83,9 @@ def _request(*, claim_nonce: bool = True):
     authenticator = gate_services().authenticator
     check = authenticator.authenticate if claim_nonce else authenticator.verify
     gate = check(request.method, request.path, request.headers, body)  # `DeviceAuthError`: 401, nothing done
+    if not affinity.serves(gate.estate_id, get_settings()):  # decided all the same; the device's URL is old
+        logger.warning("gate request off its shard", extra={"gate_id": gate.gate_id})
+        ops_metrics.count("GateOffShard")
     return request, body, gate
 
 
