@@ -12,12 +12,8 @@ from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.repositories import FaceTemplateRepository, OwnershipRepository, PlaceRepository
 from gridgate.adapters.tables import PlaceTable
 from gridgate.domain.model import Grant, GrantStatus, Registry, Relation
-from gridgate.gate.estate_gallery import (
-    GAP_PATIENCE_SECONDS,
-    EstateGalleryCache,
-    GalleryNotReady,
-    members_with_upcoming,
-)
+from gridgate.gate.estate_gallery import GAP_PATIENCE_SECONDS, EstateGalleryCache, GalleryNotReady
+from gridgate.gate.gallery_contents import members_with_upcoming
 from gridgate.gate.gallery_publisher import GalleryPublisher
 from gridgate.residents.entry_rights import effective_right
 

@@ -13,7 +13,7 @@ from gridgate.adapters.gallery_objects import REGISTRIES, decode_gallery, encode
 from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, RETIRED_ENCODER_IDS, FaceTemplate, Registry
 from gridgate.domain.rights import Right
 from gridgate.faces.matcher import Gallery
-from gridgate.gate.estate_gallery import EstateGallery
+from gridgate.gate.gallery_contents import EstateGallery
 
 pytestmark = pytest.mark.fast
 
@@ -82,7 +82,9 @@ def test_stored_columns_read_back_into_the_same_galleries():
     people = [f"P{n:03d}" for n in range(80)]
     templates = _templates(rng, people[:50]) + _templates(rng, people[50:], 1, Registry.POPULATION)
     templates.append(FaceTemplate("P000", Registry.APP, 9, templates[0].encoding, CONSENT, encoder=LEGACY_ENCODER_ID))
-    templates.append(FaceTemplate("P001", Registry.APP, 8, templates[2].encoding, CONSENT, encoder=next(iter(RETIRED_ENCODER_IDS))))
+    templates.append(
+        FaceTemplate("P001", Registry.APP, 8, templates[2].encoding, CONSENT, encoder=next(iter(RETIRED_ENCODER_IDS)))
+    )
     gallery = EstateGallery.of("E1", 7, {pid: Right("owner", f"H-{pid}") for pid in people}, templates, 0.0)
 
     stored = decode_gallery(encode_gallery(gallery.stored()))

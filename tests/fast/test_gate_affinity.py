@@ -23,9 +23,15 @@ def test_estates_spread_over_the_shards_evenly_and_stably():
     assert max(counts.values()) < 1.15 * len(estates) / 16  # no shard holds 15 % more than its share
     # the same answer in a fresh interpreter (no per-process hash seed): a device's URL never moves
     again = subprocess.run(
-        [sys.executable, "-c", "from gridgate.config import Settings; from gridgate.gate.affinity import shard_of;"
-         "print([shard_of(f'E-{n:05d}', Settings(gate_shards=16)) for n in range(50)])"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "from gridgate.config import Settings; from gridgate.gate.affinity import shard_of;"
+            "print([shard_of(f'E-{n:05d}', Settings(gate_shards=16)) for n in range(50)])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert again.stdout.strip() == str([shard_of(estate, settings) for estate in estates[:50]])
 
@@ -40,7 +46,8 @@ def test_a_placed_estate_and_this_functions_shard():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"gate_shards": 4, "gate_shard": 4}, {"gate_shards": 2, "gate_shard_map": {"E-1": 5}}, {"gate_shard_url": "x"}]
+    "bad",
+    [{"gate_shards": 4, "gate_shard": 4}, {"gate_shards": 2, "gate_shard_map": {"E-1": 5}}, {"gate_shard_url": "x"}],
 )
 def test_a_shard_that_does_not_exist_is_refused_at_start(bad):
     with pytest.raises(ValueError):

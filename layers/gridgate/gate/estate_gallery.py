@@ -32,31 +32,23 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
 from gridgate import clock
-from gridgate.adapters.gallery_objects import GalleryColumns, GalleryObjectStore, StoredGallery
+from gridgate.adapters.gallery_objects import GalleryObjectStore
 from gridgate.adapters.repositories import FaceTemplateRepository, GalleryChange, PlaceRepository
 from gridgate.config import get_settings
-from gridgate.domain.model import CURRENT_ENCODER_ID, RETIRED_ENCODER_IDS, FaceTemplate, Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
-from gridgate.faces.matcher import (
-    RULES,
-    DecisionRule,
-    EncoderGalleries,
-    FaceMatch,
-    Gallery,
-    match_probe,
-)
+from gridgate.faces.matcher import FaceMatch
+from gridgate.gate.gallery_contents import EstateGallery, MembersSource, members_with_upcoming
+from gridgate.gate.gallery_publisher import GalleryPublisher
 
 log = logging.getLogger(__name__)
 
-#: Everyone who belongs in an estate's gallery on a local day (right then or later) -> their right.
-MembersSource = Callable[[str, date], Mapping[str, Right]]
 #: One person's membership of an estate's gallery at an instant (strongly consistent), or None.
 MemberRightSource = Callable[[str, str, datetime], Right | None]
 #: A change naming more people than this re-reads the estate's membership (two index queries)
@@ -68,13 +60,6 @@ GAP_PATIENCE_SECONDS = 10.0
 #: The estate's object is stored again once the warm gallery is this many versions past it, so a
 #: cold start never has more than this many change-log entries to apply.
 RESTORE_EVERY_VERSIONS = 200
-
-
-def members_with_upcoming(estate_id: str, on: date) -> Mapping[str, Right]:
-    """Everyone with a right at the estate on `on` or from a later day (the default `MembersSource`)."""
-    from gridgate.residents.entry_rights import people_with_rights
-
-    return people_with_rights(estate_id, on, upcoming=True)
 
 
 def _member_right(person_id: str, estate_id: str, at: datetime) -> Right | None:
@@ -91,90 +76,6 @@ class GalleryNotReady(Exception):
     def __init__(self, estate_id: str) -> None:
         super().__init__(estate_id)
         self.estate_id = estate_id
-
-
-@dataclass(frozen=True)
-class EstateGallery:
-    """One estate's galleries (app, population; per encoder) as of one gallery version.
-
-    `columns` are the members' templates as the estate's object stores them; `encoders` the same
-    rows grouped for matching (`gridgate.faces.matcher`)."""
-
-    estate_id: str
-    version: int
-    columns: GalleryColumns
-    encoders: tuple[EncoderGalleries, ...]
-    build_seconds: float = field(default=0.0, compare=False)
-
-    @classmethod
-    def of(
-        cls,
-        estate_id: str,
-        version: int,
-        rights: Mapping[str, Right],
-        templates: Iterable[FaceTemplate],
-        started: float,
-    ) -> EstateGallery:
-        """The gallery of `rights`' members, from templates (those of non-members are left out)."""
-        members = GalleryColumns.from_templates(t for t in templates if t.person_id in rights)
-        return cls.from_columns(estate_id, version, members, started)
-
-    @classmethod
-    def from_columns(cls, estate_id: str, version: int, columns: GalleryColumns, started: float) -> EstateGallery:
-        """The galleries of stored rows: one array selection and one `Gallery` per registry and
-        encoder, no Python object per template (a cold start at 50,000 people)."""
-        order = [CURRENT_ENCODER_ID, *sorted(set(columns.encoder_ids) - {CURRENT_ENCODER_ID})]
-        encoders = tuple(
-            EncoderGalleries(
-                encoder_id,
-                Gallery(Registry.APP, *columns.select(Registry.APP, encoder_id), encoder_id=encoder_id),
-                Gallery(Registry.POPULATION, *columns.select(Registry.POPULATION, encoder_id), encoder_id=encoder_id),
-            )
-            for encoder_id in order
-        )
-        return cls(estate_id, version, columns, encoders, time.perf_counter() - started)
-
-    @property
-    def app(self) -> Gallery:
-        """The current encoder's app-registry gallery (built first, always present)."""
-        return self.encoders[0].app
-
-    @property
-    def population(self) -> Gallery:
-        return self.encoders[0].population
-
-    @property
-    def people(self) -> int:
-        """Members with a face here (what the cache's memory budget counts)."""
-        return self.columns.people
-
-    def match(self, probe, rules: Mapping[str, DecisionRule] = RULES) -> FaceMatch:
-        """The paper's order: app registry first, then the population registry; a `ProbeFace` meets
-        each encoder's templates with its own encoding of that encoder only."""
-        return match_probe(probe, self.encoders, dict(rules))
-
-    def stored(self) -> StoredGallery:
-        return StoredGallery(self.version, self.columns)
-
-    def updated(
-        self, version: int, people: Iterable[str], rights: Mapping[str, Right], templates: Iterable[FaceTemplate]
-    ) -> EstateGallery:
-        """This gallery at `version`: `people` re-read, with their new membership (`rights`, only
-        members appear) and their current templates; everyone else as they were."""
-        started = time.perf_counter()
-        changed = set(people)
-        fresh = [t for t in templates if t.person_id in changed and t.person_id in rights]
-        columns = self.columns.replacing(changed, GalleryColumns.from_templates(fresh))
-        if {t.encoder for t in fresh} - {group.encoder_id for group in self.encoders} - RETIRED_ENCODER_IDS:
-            # a template of an encoder this gallery has no group for: group everything afresh
-            return EstateGallery.from_columns(self.estate_id, version, columns, started)
-        encoders = tuple(
-            EncoderGalleries(
-                group.encoder_id, group.app.replacing(changed, fresh), group.population.replacing(changed, fresh)
-            )
-            for group in self.encoders
-        )
-        return EstateGallery(self.estate_id, version, columns, encoders, time.perf_counter() - started)
 
 
 @dataclass
@@ -314,8 +215,6 @@ class EstateGalleryCache:
 
     def _publish_soon(self, estate_id: str) -> None:
         """Start building the estate's object from the tables in the background (once at a time)."""
-        from gridgate.gate.gallery_publisher import GalleryPublisher
-
         publisher = GalleryPublisher(
             places=self._places, templates=self._templates, objects=self._objects, members=self._members, now=self._now
         )

@@ -22,7 +22,7 @@ from gridgate.adapters.gallery_objects import GalleryObjectStore
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.config import get_settings
 from gridgate.domain.policy import local_date
-from gridgate.gate.estate_gallery import EstateGallery, MembersSource, members_with_upcoming
+from gridgate.gate.gallery_contents import EstateGallery, MembersSource, members_with_upcoming
 
 
 class GalleryPublisher:
