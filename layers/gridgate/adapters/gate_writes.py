@@ -102,9 +102,13 @@ class GateEventWriter:
     ) -> bool:
         if nonce is None and pass_use is None and not checks:
             return self._events.append(event)
-        actions = []  # what each action of the transaction is, in request order
+        # What each action of the transaction is, in the order pynamodb sends them: condition checks,
+        # then puts, then updates (the order of the cancellation reasons).
+        actions = [_CHECK] * len(checks)
         try:
             with TransactWrite(connection=_connection(self._settings.region)) as tx:
+                for check in checks:
+                    tx.condition_check(check.table, check.hash_key, check.range_key, condition=check.condition)
                 if nonce is not None:
                     tx.save(DeviceNonceStore.item(nonce), condition=DeviceNonceStore.unused_condition(nonce))
                     actions.append(_NONCE)
@@ -118,9 +122,6 @@ class GateEventWriter:
                         condition=PassRepository.usable_condition(at, event.estate_id),
                     )
                     actions.append(_PASS)
-                for check in checks:
-                    tx.condition_check(check.table, check.hash_key, check.range_key, condition=check.condition)
-                    actions.append(_CHECK)
         except TransactWriteError as exc:
             failed = {action for action, reason in zip(actions, exc.cancellation_reasons) if _failed(reason)}
             if _NONCE in failed:
