@@ -122,3 +122,30 @@ def _rows(gallery: EstateGallery) -> set[tuple[str, str, str, bytes]]:
             columns.person_ids, columns.registries, columns.encoders, columns.encodings, strict=True
         )
     }
+
+
+def test_pending_deltas_make_the_columns_a_full_build_would():
+    """Deltas change the galleries at once and leave the stored columns to be made later (the
+    background store): made from several deltas, one person changed twice, they are the rows a full
+    build of the final state has; a gallery whose columns were made continues from them."""
+    rng = np.random.default_rng(9)
+    people = [f"P{n:03d}" for n in range(30)]
+    templates = _templates(rng, people)
+    rights = {pid: Right("owner", f"H-{pid}") for pid in people}
+    gallery = EstateGallery.of("E1", 1, rights, templates, 0.0)
+    first = _templates(rng, ["P005", "P100"], 1)
+    second = _templates(rng, ["P005"], 3)
+    step = gallery.updated(2, ["P005", "P100", "P007"], {"P005": rights["P005"], "P100": Right("tenant", "H")}, first)
+    assert step.pending and step.people == 30  # P007 out, P100 in
+    step.stored()  # what the background store does: the columns are made
+    final = step.updated(3, ["P005"], {"P005": rights["P005"]}, second).updated(4, ["P009"], {}, [])
+    assert len(final.pending) == 2  # continued from the columns step made
+
+    kept = [t for t in templates if t.person_id not in {"P005", "P007", "P009"}]
+    full = EstateGallery.of("E1", 4, {**rights, "P100": Right("tenant", "H")}, kept + first[1:] + second, 0.0)
+    assert _rows(final) == _rows(full) and final.people == full.people == 29
+    chained = gallery.updated(
+        2, ["P005", "P100", "P007"], {"P005": rights["P005"], "P100": Right("tenant", "H")}, first
+    )
+    chained = chained.updated(3, ["P005"], {"P005": rights["P005"]}, second).updated(4, ["P009"], {}, [])
+    assert len(chained.pending) == 3 and _rows(chained) == _rows(full)

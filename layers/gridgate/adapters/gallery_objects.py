@@ -70,14 +70,6 @@ class GalleryColumns:
     def rows(self) -> int:
         return len(self.person_ids)
 
-    @cached_property
-    def people(self) -> int:
-        """How many people have a row (the gallery's members with a face)."""
-        return len(np.unique(self.person_ids))
-
-    def holds(self, person_id: str) -> bool:
-        return bool(np.any(self.person_ids == person_id))
-
     def select(self, registry: Registry, encoder_id: str) -> tuple[np.ndarray, np.ndarray]:
         """The person ids and encodings of one registry and encoder (empty when there are none)."""
         if encoder_id not in self.encoder_ids:
@@ -98,6 +90,19 @@ class GalleryColumns:
             encoder_ids=encoder_ids,
             encodings=np.concatenate([self.encodings[kept], fresh.encodings]),
         )
+
+    def rows_where(self, mask: np.ndarray) -> GalleryColumns:
+        return GalleryColumns(
+            self.person_ids[mask], self.registries[mask], self.encoders[mask], self.encoder_ids, self.encodings[mask]
+        )
+
+    @classmethod
+    def concatenated(cls, parts: list[GalleryColumns]) -> GalleryColumns:
+        """All rows of `parts`, in order (an empty list gives no rows)."""
+        joined = cls.from_templates([])
+        for part in parts:
+            joined = joined.replacing((), part)
+        return joined
 
     def sorted_by_person(self) -> GalleryColumns:
         """The same rows grouped by person (a stored object is, so its galleries need no regrouping)."""

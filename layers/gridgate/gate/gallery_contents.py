@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
+
+import numpy as np
 
 from gridgate.adapters.gallery_objects import GalleryColumns, StoredGallery
 from gridgate.domain.model import CURRENT_ENCODER_ID, RETIRED_ENCODER_IDS, FaceTemplate, Registry
@@ -31,18 +34,23 @@ def members_with_upcoming(estate_id: str, on: date) -> Mapping[str, Right]:
     return people_with_rights(estate_id, on, upcoming=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EstateGallery:
     """One estate's galleries (app, population; per encoder) as of one gallery version.
 
-    `columns` are the members' templates as the estate's object stores them; `encoders` the same
-    rows grouped for matching (`gridgate.faces.matcher`)."""
+    `encoders` are the members' templates grouped for matching (`gridgate.faces.matcher`);
+    `columns` the same rows as the estate's object stores them. A delta changes the galleries at
+    once and only records itself for the columns (`pending`, after `base`): they are made when
+    the object is stored, in the background, so a change costs a decision the galleries' copies
+    only."""
 
     estate_id: str
     version: int
-    columns: GalleryColumns
+    base: GalleryColumns
     encoders: tuple[EncoderGalleries, ...]
-    build_seconds: float = field(default=0.0, compare=False)
+    #: the deltas since `base`, oldest first: the people each named, and their rows then
+    pending: tuple[tuple[frozenset[str], GalleryColumns], ...] = ()
+    build_seconds: float = 0.0
 
     @classmethod
     def of(
@@ -70,7 +78,7 @@ class EstateGallery:
             )
             for encoder_id in order
         )
-        return cls(estate_id, version, columns, encoders, time.perf_counter() - started)
+        return cls(estate_id, version, columns, encoders, build_seconds=time.perf_counter() - started)
 
     @property
     def app(self) -> Gallery:
@@ -81,10 +89,24 @@ class EstateGallery:
     def population(self) -> Gallery:
         return self.encoders[0].population
 
-    @property
+    @cached_property
     def people(self) -> int:
         """Members with a face here (what the cache's memory budget counts)."""
-        return self.columns.people
+        return len({pid for group in self.encoders for g in (group.app, group.population) for pid in g.person_ids})
+
+    @cached_property
+    def columns(self) -> GalleryColumns:
+        """`base` with every pending delta applied, in one pass: each person's rows are those of
+        the last delta that named them."""
+        if not self.pending:
+            return self.base
+        named: set[str] = set()
+        latest = []
+        for people, fresh in reversed(self.pending):
+            unclaimed = ~np.isin(fresh.person_ids, np.array(sorted(named), dtype=str)) if named else None
+            latest.append(fresh if unclaimed is None else fresh.rows_where(unclaimed))
+            named |= people
+        return self.base.replacing(named, GalleryColumns.concatenated(latest))
 
     def match(self, probe, rules: Mapping[str, DecisionRule] = RULES) -> FaceMatch:
         """The paper's order: app registry first, then the population registry; a `ProbeFace` meets
@@ -100,11 +122,14 @@ class EstateGallery:
         """This gallery at `version`: `people` re-read, with their new membership (`rights`, only
         members appear) and their current templates; everyone else as they were."""
         started = time.perf_counter()
-        changed = set(people)
+        changed = frozenset(people)
         fresh = [t for t in templates if t.person_id in changed and t.person_id in rights]
-        columns = self.columns.replacing(changed, GalleryColumns.from_templates(fresh))
+        made = "columns" in self.__dict__  # the background store made them: start from there
+        base, pending = (self.columns, ()) if made else (self.base, self.pending)
+        pending = (*pending, (changed, GalleryColumns.from_templates(fresh)))
         if {t.encoder for t in fresh} - {group.encoder_id for group in self.encoders} - RETIRED_ENCODER_IDS:
             # a template of an encoder this gallery has no group for: group everything afresh
+            columns = EstateGallery(self.estate_id, version, base, self.encoders, pending).columns
             return EstateGallery.from_columns(self.estate_id, version, columns, started)
         encoders = tuple(
             EncoderGalleries(
@@ -112,7 +137,7 @@ class EstateGallery:
             )
             for group in self.encoders
         )
-        return EstateGallery(self.estate_id, version, columns, encoders, time.perf_counter() - started)
+        return EstateGallery(self.estate_id, version, base, encoders, pending, time.perf_counter() - started)
 
 
 def _gallery(columns: GalleryColumns, registry: Registry, encoder_id: str) -> Gallery:
