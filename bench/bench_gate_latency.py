@@ -313,13 +313,15 @@ def _qr_run(client, gate_id: str, key: bytes, estate_id: str, resident_id: str, 
     pass_text = sign_pass(claims, keyring)
     for _ in range(5):
         timed(pass_text)
-    round_trips = []
-    for _ in range(decisions // 2):
+    round_trips: list[float] = []
+    visitor: list[tuple[float, str]] = []
+    resident: list[tuple[float, str]] = []
+    for _ in range(decisions // 2):  # interleaved, so that the floor and both kinds see the same load
         started = time.perf_counter()
         GateRepository().get(gate_id)
         round_trips.append((time.perf_counter() - started) * 1000)
-    visitor = [timed(pass_text) for _ in range(decisions)]
-    resident = [timed(current_code(resident_id, secret, clock.now())) for _ in range(decisions // 2)]
+        visitor += [timed(pass_text), timed(pass_text)]
+        resident.append(timed(current_code(resident_id, secret, clock.now())))
     return {
         # the floor: one GetItem from moto's server (a visitor decision makes 1 round trip: one
         # transaction of nonce, pass use and event; a resident decision too once its secret and

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     #: Gate devices: largest accepted upload; bigger bodies get 413 (API Gateway stops at 6 MB anyway).
     gate_max_upload_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=6 * 1024 * 1024)
     #: Gate function: how many people's face templates one warm instance keeps, over all the estates
-    #: it holds (about 1.7 KB each: 600,000 is ~1 GB); the least recently used estates go beyond it.
+    #: it holds (about 1.2 KB each: 600,000 is ~0.75 GB); the least recently used estates go beyond it.
     #: docs/gate.md, "Galleries at city scale", sizes it against Nanjing's 5.16 M app users.
     gate_gallery_max_people: int = Field(600_000, ge=1_000, le=5_000_000)
     #: Gate function affinity (docs/gate.md, "Affinity"): the city's gate functions are this many
