@@ -598,6 +598,48 @@ def gate_face_matching(
     console.print(t("cli.gate.face_matching.done", estate=estate_id, mode=chosen.value))
 
 
+@gate_app.command("publish-gallery", help=t("cli.gate.publish_gallery.help"))
+def gate_publish_gallery(estate_id: str = typer.Argument(..., help=t("cli.gate.face_matching.estate"))) -> None:
+    """The estate's face gallery built from the tables and stored as its object, off every request
+    path (docs/gate.md, "Cold start"): before an estate's gates go live, or after a bulk import."""
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.model import PlaceKind
+    from gridgate.gate.gallery_publisher import GalleryPublisher
+
+    place = PlaceRepository().get(estate_id)
+    if place is None or place.kind != PlaceKind.ESTATE:
+        fail(t("cli.gate.face_matching.no_estate", estate=estate_id))
+        return
+    gallery = GalleryPublisher().publish(estate_id)
+    console.print(
+        t(
+            "cli.gate.publish_gallery.done",
+            estate=estate_id,
+            version=gallery.version,
+            people=gallery.people,
+            seconds=f"{gallery.build_seconds:.1f}",
+        )
+    )
+
+
+@gate_app.command("shard", help=t("cli.gate.shard.help"))
+def gate_shard(estate_id: str = typer.Argument(..., help=t("cli.gate.face_matching.estate"))) -> None:
+    """What a gate device of this estate is provisioned with: its shard and that shard's base URL."""
+    from gridgate.config import get_settings
+    from gridgate.gate.affinity import shard_of, shard_url
+
+    settings = get_settings()
+    console.print(
+        t(
+            "cli.gate.shard.done",
+            estate=estate_id,
+            shard=shard_of(estate_id, settings),
+            shards=settings.gate_shards,
+            url=shard_url(estate_id, settings),
+        )
+    )
+
+
 # --- events out -----------------------------------------------------------------------------------
 
 

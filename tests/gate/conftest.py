@@ -165,11 +165,15 @@ def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
 
 
 def _bump_galleries(world: GateWorld) -> None:
+    """A change naming everyone, then the estates' gallery objects published, as an estate's
+    gates find them when they go live (`gridgate gate publish-gallery`)."""
     from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.gate.gallery_publisher import GalleryPublisher
 
     everyone = [resident.person_id for resident in world.residents.values()]
     for estate_id in (world.estate_id, world.other_estate_id):
         PlaceRepository().bump_gallery_version(estate_id, everyone)
+        GalleryPublisher().publish(estate_id)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from chalice import Blueprint, Response
@@ -46,7 +47,9 @@ from gridgate.adapters import ops_metrics
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import Direction
-from gridgate.gate.decision import DeviceEvent, GateDecision
+from gridgate.gate import affinity
+from gridgate.gate.decision import DeviceEvent, GateDecider, GateDecision
+from gridgate.gate.resident_facts import FactsChanged
 from gridgate.refusals import GateRequestRefused, Invalid
 from gridgate.security.device_auth import (
     HEADER_CAPTURE_KIND,
@@ -82,6 +85,9 @@ def _request(*, claim_nonce: bool = True):
     authenticator = gate_services().authenticator
     check = authenticator.authenticate if claim_nonce else authenticator.verify
     gate = check(request.method, request.path, request.headers, body)  # `DeviceAuthError`: 401, nothing done
+    if not affinity.serves(gate.estate_id, get_settings()):  # decided all the same; the device's URL is old
+        logger.warning("gate request off its shard", extra={"gate_id": gate.gate_id})
+        ops_metrics.count("GateOffShard")
     return request, body, gate
 
 
@@ -90,11 +96,20 @@ _arrival = threading.local()
 
 
 def _decision_request(direction: Direction):
-    """A decision's request, body and device event, and the decider that claims its nonce."""
+    """A decision's request, body and device event, and `decided`: how to decide it."""
     _arrival.started = time.perf_counter()
     request, body, gate = _request(claim_nonce=False)
     device = _device_event(request, gate, direction)
-    return request, body, device, gate_services().decider(gate.nonce)
+
+    def decided(decide: Callable[[GateDecider], GateDecision]) -> GateDecision:
+        """By a decider that claims the request's nonce; once more, from fresh reads, when a fact the
+        warm function remembered no longer held at the write (`FactsChanged`: nothing was stored)."""
+        try:
+            return decide(gate_services().decider(gate.nonce))
+        except FactsChanged:
+            return decide(gate_services().decider(gate.nonce))
+
+    return request, body, device, decided
 
 
 def _device_event(request, gate, direction: Direction) -> DeviceEvent:
@@ -183,9 +198,9 @@ def face_entry():
     Errors that still record a deny carry it as the problem's ``decision`` member: 400 for an
     unusable request, 413 for an image over the limit, 403 ``wrong_direction`` for an exit-only gate.
     """
-    _, body, device, decider = _decision_request(Direction.IN)
+    _, body, device, decided = _decision_request(Direction.IN)
     gate_services().accept_face_image(device.gate.estate_id)
-    return _answer(decider.face(device, body))
+    return _answer(decided(lambda decider: decider.face(device, body)))
 
 
 def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDecision:
@@ -206,8 +221,8 @@ def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDeci
 )
 def qr_entry():
     """Open or not for a visitor pass or resident code: its decoded text (JSON) or the camera's image of it."""
-    request, body, device, decider = _decision_request(Direction.IN)
-    return _answer(_qr_decision(request, body, device, decider))
+    request, body, device, decided = _decision_request(Direction.IN)
+    return _answer(decided(lambda decider: _qr_decision(request, body, device, decider)))
 
 
 @bp.route("/exit", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
@@ -221,14 +236,14 @@ def qr_entry():
 )
 def exit_capture():
     """Record an exit (no barrier), with whoever the face or QR identified."""
-    request, body, device, decider = _decision_request(Direction.OUT)
+    request, body, device, decided = _decision_request(Direction.OUT)
     kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
     if _is_json(request) or kind == "qr":
-        return _answer(_qr_decision(request, body, device, decider))
+        return _answer(decided(lambda decider: _qr_decision(request, body, device, decider)))
     if kind != "face":
         raise Invalid("bad_capture_kind", f"{HEADER_CAPTURE_KIND} must be 'face' or 'qr'")
     gate_services().accept_face_image(device.gate.estate_id)
-    return _answer(decider.face(device, body))
+    return _answer(decided(lambda decider: decider.face(device, body)))
 
 
 @bp.route("/events", methods=["POST"], content_types=["application/json"])

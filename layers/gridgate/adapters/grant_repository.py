@@ -39,6 +39,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from gridgate.adapters.item_checks import ItemCheck
 from gridgate.adapters.tables import GrantTable, HomeTable
 from gridgate.config import get_settings
 from gridgate.domain.model import Grant, GrantStatus, Relation
@@ -135,6 +136,17 @@ class GrantRepository:
             return grant_from_item(GrantTable.get(home_id, grant_id, consistent_read=True))
         except DoesNotExist:
             return None
+
+    @staticmethod
+    def effective_check(home_id: str, grant_id: str, on: date) -> ItemCheck:
+        """`Grant.is_effective(on)` as a condition of a write on the stored grant."""
+        day = on.isoformat()
+        effective = (
+            (GrantTable.status == GrantStatus.ACTIVE.value)
+            & (GrantTable.starts_on <= day)
+            & (GrantTable.ends_on.does_not_exist() | (GrantTable.ends_on >= day))
+        )
+        return ItemCheck(GrantTable, home_id, grant_id, effective)
 
     def of_home(self, home_id: str) -> list[Grant]:
         return [grant_from_item(i) for i in GrantTable.query(home_id, consistent_read=True)]

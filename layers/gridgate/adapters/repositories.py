@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from gridgate import clock
+from gridgate.adapters.item_checks import ItemCheck
 from gridgate.adapters.tables import (
     FaceTemplateTable,
     GalleryChangeTable,
@@ -323,6 +324,13 @@ class OwnershipRepository:
 
     def of_home(self, home_id: str) -> list[Ownership]:
         return [ownership_from_item(item) for item in OwnershipTable.by_home.query(home_id)]
+
+    @staticmethod
+    def owns_check(person_id: str, home_id: str, on: date) -> ItemCheck:
+        """`owns` as a condition of a write: the ownership row is current on `on`."""
+        day = on.isoformat()
+        current = (OwnershipTable.since <= day) & (OwnershipTable.until.does_not_exist() | (OwnershipTable.until > day))
+        return ItemCheck(OwnershipTable, person_id, home_id, current)
 
     def owns(self, person_id: str, home_id: str, on: date) -> bool:
         """Whether `person_id` owns `home_id` on `on`: a strongly consistent read, so a sale bites at once."""

@@ -79,6 +79,9 @@ class Reason(str, enum.Enum):
     FACE_TOO_SMALL = "face_too_small"
     FACE_REJECTED = "face_rejected"  # any other refusal of the face pipeline
     FACE_NOT_MATCHED = "face_not_matched"
+    # the estate's face gallery is still being built off the request path (its first object, or a
+    # rebuild): faces are refused meanwhile, QR codes still open (docs/gate.md)
+    GALLERY_NOT_READY = "gallery_not_ready"
     NO_RIGHT = "no_right"
     # QR
     NO_QR = "no_qr"
