@@ -19,6 +19,7 @@ from gridgate.faces.matcher import (
     DecisionRule,
     Gallery,
     MatchReason,
+    MaximumTail,
     match,
 )
 
@@ -62,20 +63,61 @@ def test_the_legacy_threshold_tightens_as_the_gallery_grows():
     assert all(t <= LEGACY_RULE.max_threshold for t in thresholds)
 
 
-def test_the_sface_threshold_is_the_union_bound_on_its_measured_tail():
-    """The measured form: at G templates, one template's impostor chance (the fitted tail) is the
-    per-decision target / G, so G templates together stay within the target (Boole's inequality)."""
+def _cosine(distance: float) -> float:
+    return 1 - distance**2 / 2
+
+
+def test_the_sface_threshold_is_where_a_strangers_best_reaches_the_level():
+    """The measured form: at G templates the threshold is the cosine the tail of a stranger's BEST
+    over G templates reaches with chance `target_stranger_accept` (one decision's chance)."""
     rule = SFACE_RULE
     assert CALIBRATED_RULE is SFACE_RULE and rule.tail is not None
+    tail = rule.tail
     for templates in (1, 100, 5_000, 50_000):
-        cosine = 1 - rule.threshold(templates) ** 2 / 2
-        per_template = rule.tail.rate * math.exp(-(cosine - rule.tail.similarity) / rule.tail.scale)
-        assert templates * per_template == pytest.approx(rule.target_stranger_accept, rel=1e-9)
-    # ten times the templates: the cosine a match needs rises by exactly scale * ln(10)
-    rise = (1 - rule.threshold(5_000) ** 2 / 2) - (1 - rule.threshold(500) ** 2 / 2)
-    assert rise == pytest.approx(rule.tail.scale * math.log(10), rel=1e-9)
+        cosine = _cosine(rule.threshold(templates))
+        chance = tail.rate * math.exp(-(cosine - tail.location - tail.growth * math.log(templates)) / tail.scale)
+        assert chance == pytest.approx(rule.target_stranger_accept, rel=1e-9)
+    # ten times the templates: the cosine a match needs rises by exactly growth * ln(10)
+    rise = _cosine(rule.threshold(5_000)) - _cosine(rule.threshold(500))
+    assert rise == pytest.approx(tail.growth * math.log(10), rel=1e-9)
     assert 0 < rule.threshold(50_000) < rule.threshold(5_000) < rule.threshold(100) < rule.threshold(1)
     assert rule.margin > 0  # a face equally near two people is attributed to neither
+    # the runner-up line is looser than the acceptance line at every size, and tightens with it
+    floors = [rule.runner_up_floor(n) for n in (1, 100, 5_000, 50_000)]
+    assert all(f > rule.threshold(n) for f, n in zip(floors, (1, 100, 5_000, 50_000)))
+    assert floors == sorted(floors, reverse=True)
+
+
+def test_a_tail_of_the_best_scales_with_templates_and_level():
+    tail = MaximumTail(location=0.4, growth=0.03, rate=0.01, scale=0.02)
+    assert tail.similarity_at(1, 0.01) == pytest.approx(0.4)
+    assert tail.similarity_at(1_000, 0.01) == pytest.approx(0.4 + 0.03 * math.log(1_000))
+    assert tail.similarity_at(1, 0.001) == pytest.approx(0.4 + 0.02 * math.log(10))
+
+
+def test_the_runner_up_line_refuses_two_plausible_people():
+    """Known answers: a best at cosine 0.80 against 1,000 templates is far above the acceptance line
+    (0.653); a second person at 0.70 is far outside the margin (0.01 in distance), yet above the
+    runner-up line (0.607): two people that alike to one face, so neither is accepted."""
+    tail = MaximumTail(location=0.4, growth=0.03, rate=0.01, scale=0.02)
+    rule = DecisionRule(max_threshold=2.0, margin=0.01, tail=tail, target_stranger_accept=0.001, ambiguity_level=0.01)
+    line = tail.similarity_at(1_000, 0.001)
+    floor = tail.similarity_at(1_000, 0.01)
+    assert line == pytest.approx(0.6533, abs=1e-3) and floor == pytest.approx(0.6072, abs=1e-3)
+
+    def d(cosine):
+        return math.sqrt(2 - 2 * cosine)
+
+    best = np.array([d(0.80), d(0.80), d(0.80), d(0.64), d(0.80)])
+    second = np.array([d(0.50), d(0.62), d(0.70), d(0.10), np.inf])
+    got = rule.accepts(best, second, 1_000)
+    # clear; runner-up above the floor (0.62 > 0.607); the same; best below the line; alone
+    assert got.tolist() == [True, False, False, False, True]
+    assert rule.runner_up_floor(1_000) == pytest.approx(d(floor))
+    # without the line the second and third are accepted (the margin alone lets them through)
+    plain = DecisionRule(max_threshold=2.0, margin=0.01, tail=tail, target_stranger_accept=0.001)
+    assert plain.accepts(best, second, 1_000).tolist() == [True, True, True, False, True]
+    assert plain.runner_up_floor(1_000) == 0.0
 
 
 def test_the_model_threshold_keeps_the_whole_search_at_the_target():
@@ -176,6 +218,31 @@ def test_a_face_between_two_enrolled_people_is_attributed_to_neither(probe_of):
     twins = Gallery(Registry.APP, ["twin_a", "twin_b"], np.stack([same_face, same_face + 0.001]))
     result = match(probe_of(P01_PROBE).encoding, twins, Gallery.empty(Registry.POPULATION))
     assert not result.accepted and result.reason == MatchReason.AMBIGUOUS_MATCH and result.person_id is None
+
+
+def test_the_gate_refuses_a_face_two_enrolled_people_both_resemble(probe_of):
+    """The gate's own path (`match`): a person clearly above the acceptance line is accepted alone,
+    and refused (attributed to nobody) once a second person above the runner-up line is enrolled,
+    however far outside the margin that second person is."""
+    probe = probe_of(P01_PROBE).encoding
+    rng = np.random.default_rng(5)
+
+    def at(cosine):
+        other = rng.normal(size=probe.shape)
+        other -= (other @ probe) * probe
+        other /= np.linalg.norm(other)
+        return (cosine * probe + math.sqrt(1 - cosine**2) * other).astype(np.float32)
+
+    rule = SFACE_RULE
+    best = _cosine(rule.threshold(2)) + 0.15
+    second = _cosine(rule.runner_up_floor(2)) + 0.02
+    assert math.sqrt(2 - 2 * second) - math.sqrt(2 - 2 * best) > rule.margin  # the margin alone would accept
+    alone = Gallery(Registry.APP, ["resident", "far"], np.stack([at(best), at(0.0)]))
+    accepted = match(probe, alone, Gallery.empty(Registry.POPULATION))
+    assert accepted.accepted and accepted.person_id == "resident"
+    both = Gallery(Registry.APP, ["resident", "lookalike"], np.stack([at(best), at(second)]))
+    refused = match(probe, both, Gallery.empty(Registry.POPULATION))
+    assert not refused.accepted and refused.reason == MatchReason.AMBIGUOUS_MATCH and refused.person_id is None
 
 
 def test_nobody_enrolled():
