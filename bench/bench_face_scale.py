@@ -382,7 +382,8 @@ def fit(measured: dict, tail: MaximumTail, margins, ambiguity_levels) -> Decisio
                     max_threshold=2.0, margin=margin, tail=tail, target_stranger_accept=level, ambiguity_level=ambiguity
                 )
                 if all(
-                    rule.accepts(*m["stranger"][:3]).sum() <= FIT_TARGET * len(m["stranger"][0]) for m in measured.values()
+                    rule.accepts(*m["stranger"][:3]).sum() <= FIT_TARGET * len(m["stranger"][0])
+                    for m in measured.values()
                 ):
                     break
             accepted = [(rule.accepts(*m["genuine"][:3]), m["genuine"][3]) for m in measured.values()]
@@ -460,7 +461,8 @@ def rule_curve(rules: list[DecisionRule], parts: list[dict]) -> dict:
                 g1, g2, gt, right = m["genuine"]
                 accepted = moved.accepts(g1, g2, gt)
                 point = out.setdefault(size, {}).setdefault(
-                    str(level), {"strangers": 0, "stranger_attempts": 0, "genuine": 0, "genuine_attempts": 0, "someone_else": 0}
+                    str(level),
+                    {"strangers": 0, "stranger_attempts": 0, "genuine": 0, "genuine_attempts": 0, "someone_else": 0},
                 )
                 point["strangers"] += int(strangers.sum())
                 point["stranger_attempts"] += int(len(strangers))
@@ -527,11 +529,15 @@ def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok:
     rng = np.random.default_rng(SEED)
     folds = rng.permutation(len(people.names)) % 2
     everyone = np.arange(len(people.names))
-    rules = [fit_rule(encoder_id, dist, people, np.flatnonzero(folds != fold), genuine_ok, rng, FIT_SIZES)[0] for fold in (0, 1)]
+    rules = [
+        fit_rule(encoder_id, dist, people, np.flatnonzero(folds != fold), genuine_ok, rng, FIT_SIZES)[0]
+        for fold in (0, 1)
+    ]
     result: dict[str, Any] = {"fold_rules": [asdict(r) for r in rules]}
     for label, k in (("one_photo", 1), ("up_to_three_photos", MAX_ENROLLED)):
         held_out_parts = [
-            attempts(dist, people, np.flatnonzero(folds == fold), everyone, SIZES, k, genuine_ok, rng) for fold in (0, 1)
+            attempts(dist, people, np.flatnonzero(folds == fold), everyone, SIZES, k, genuine_ok, rng)
+            for fold in (0, 1)
         ]
         counted = [count(r, part) for r, part in zip(rules, held_out_parts)]
         summed = {}
@@ -722,7 +728,10 @@ def _print(result: dict) -> None:
             for fold in r[label]["tail_check_held_out"]:
                 print(f"tail check ({label}, held out):", [(c["people"], c["cosine"], c["measured"]) for c in fold])
             accepts = r[label]["stranger_accepts"]
-            print(f"stranger accepts ({label}):", {size: [(a["probe"], a["taken_for"]) for a in v] for size, v in accepts.items()})
+            print(
+                f"stranger accepts ({label}):",
+                {size: [(a["probe"], a["taken_for"]) for a in v] for size, v in accepts.items()},
+            )
     print("\nlabel errors:", json.dumps(result["label_errors"], indent=1)[:3000])
     print(
         "\nlook-alike pairs (current encoder):",

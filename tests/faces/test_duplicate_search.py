@@ -37,7 +37,9 @@ def _at_cosine(probe: np.ndarray, cosine: float, rng) -> np.ndarray:
 
 def _city(probe: np.ndarray, lookalike_cosine: float, fillers: int, rng) -> list[FaceTemplate]:
     """One other person at `lookalike_cosine`, plus `fillers` people at cosine 0."""
-    templates = [FaceTemplate("lookalike", Registry.APP, 0, template_bytes(_at_cosine(probe, lookalike_cosine, rng)), CONSENT)]
+    templates = [
+        FaceTemplate("lookalike", Registry.APP, 0, template_bytes(_at_cosine(probe, lookalike_cosine, rng)), CONSENT)
+    ]
     vectors = rng.normal(size=(fillers, probe.size))
     vectors -= np.outer(vectors @ probe, probe)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -164,7 +164,13 @@ def duplicate_search(probe: ProbeFace, others: Sequence[FaceTemplate]) -> Duplic
             if nearest is not None and nearest.distance < review_line:
                 found.append(
                     DuplicateFinding(
-                        nearest.person_id, gallery.registry, group.encoder_id, nearest.distance, city, threshold, review_line
+                        nearest.person_id,
+                        gallery.registry,
+                        group.encoder_id,
+                        nearest.distance,
+                        city,
+                        threshold,
+                        review_line,
                     )
                 )
     return min(found, key=lambda f: (not f.refused, f.distance - f.threshold), default=None)
