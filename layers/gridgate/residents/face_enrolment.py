@@ -28,9 +28,9 @@ size of that search, the way the gate would judge it against the whole city (`du
 - nearer than the rule's runner-up line at that size but not that near (the grey zone: a
   look-alike, say a twin, whom the gate would refuse to tell apart from this face): stored, and a
   ``face.enrol.lookalike_review`` audit record holds the pair for review, with the same detail.
-The one-template threshold is NOT used: against 50,000 templates it would call one new resident
-in three a duplicate of somebody, since a stranger's best of that many templates is far nearer
-than one template's (docs/face-matching.md section 0).
+The one-template threshold is NOT used: a stranger's best of thousands of templates is far nearer
+than one template's, so it would call many new residents duplicates of somebody (measured on
+LFW: docs/face-matching.md section 10).
 
 Every change bumps the gallery version of each estate the person owns a home in or holds an
 active grant for, so warm gate functions rebuild before their next face decision; every change
