@@ -51,8 +51,10 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import re
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -514,7 +516,8 @@ def stranger_accepts(rules: list[DecisionRule], parts: list[dict], people: Peopl
 
 
 def lookalikes(dist, people: People, rule: DecisionRule, top: int = 12) -> list[dict]:
-    """The closest different-person pairs, with the rule's threshold at 1 and at 4,000 templates."""
+    """The closest different-person pairs, and whether `rule` (the fit on everyone, which ships for
+    the current encoder) accepts a pair's distance against 1 and against 4,000 templates."""
     d = dist.copy()
     d[people.of_row[:, None] == people.of_row[None, :]] = np.inf
     flat = np.argsort(d, axis=None)[: top * 2 : 2]
@@ -544,23 +547,33 @@ def fit_rule(
     return fit(measured, tail, MARGIN_GRID[encoder_id], AMBIGUITY_GRID), measured
 
 
-def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok: np.ndarray) -> dict:
-    """Cross-validated by identity: each fold's rule is fitted on the other fold's people and counted
-    on this fold's probes (against galleries drawn from everyone), with one and up to three photos."""
-    dist = _distances(x, x)
-    rng = np.random.default_rng(SEED)
-    folds = rng.permutation(len(people.names)) % 2
+def _folds(people: People) -> np.ndarray:
+    """Each person's fold (0 or 1), seeded: every part of the run sees the same split."""
+    return np.random.default_rng(SEED).permutation(len(people.names)) % 2
+
+
+def fold_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray, fold: int) -> tuple:
+    """One fold of the cross-validation, with its own seeded draws (so the parts can run in any order
+    or in parallel, ``--parallel``, and give the same numbers): the rule fitted on the
+    OTHER fold's people, and this fold's held-out searches with one and up to three photos."""
+    rng = np.random.default_rng([SEED, fold])
+    folds = _folds(people)
+    rule = fit_rule(encoder_id, dist, people, np.flatnonzero(folds != fold), genuine_ok, rng, FIT_SIZES)[0]
     everyone = np.arange(len(people.names))
-    rules = [
-        fit_rule(encoder_id, dist, people, np.flatnonzero(folds != fold), genuine_ok, rng, FIT_SIZES)[0]
-        for fold in (0, 1)
-    ]
+    held_out = {
+        label: attempts(dist, people, np.flatnonzero(folds == fold), everyone, SIZES, k, genuine_ok, rng)
+        for label, k in (("one_photo", 1), ("up_to_three_photos", MAX_ENROLLED))
+    }
+    return rule, held_out
+
+
+def summarise(parts: list[tuple], people: People, deployed: DecisionRule, pairs: list[dict]) -> dict:
+    """Both folds' held-out counts summed per size, the trade-offs, the strangers let in by name, the
+    duplicate check on new people; and the rule fitted on everyone with the look-alike pairs."""
+    rules = [rule for rule, _ in parts]
     result: dict[str, Any] = {"fold_rules": [asdict(r) for r in rules]}
-    for label, k in (("one_photo", 1), ("up_to_three_photos", MAX_ENROLLED)):
-        held_out_parts = [
-            attempts(dist, people, np.flatnonzero(folds == fold), everyone, SIZES, k, genuine_ok, rng)
-            for fold in (0, 1)
-        ]
+    for label in ("one_photo", "up_to_three_photos"):
+        held_out_parts = [held[label] for _, held in parts]
         counted = [count(r, part) for r, part in zip(rules, held_out_parts)]
         summed = {}
         for size in SIZES:
@@ -587,10 +600,23 @@ def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok:
             "stranger_accepts": stranger_accepts(rules, held_out_parts, people),
             "duplicate_check_on_new_people": duplicate_check(rules, held_out_parts),
         }
-    result["deployed_rule"] = asdict(deployed_rule(encoder_id, dist, people, genuine_ok))
-    result["shipped_rule_now"] = asdict(RULES[encoder_id])
-    result["lookalike_pairs"] = lookalikes(dist, people, RULES[encoder_id])
+    result["deployed_rule"] = asdict(deployed)
+    result["lookalike_pairs"] = pairs
     return result
+
+
+def deployed_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray) -> tuple:
+    """The rule fitted on everyone and what it does to the closest different-person pairs."""
+    deployed = deployed_rule(encoder_id, dist, people, genuine_ok)
+    return deployed, lookalikes(dist, people, deployed)
+
+
+def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok: np.ndarray) -> dict:
+    """Cross-validated by identity: each fold's rule is fitted on the other fold's people and counted
+    on this fold's probes (against galleries drawn from everyone), with one and up to three photos."""
+    dist = _distances(x, x)
+    parts = [fold_part(encoder_id, dist, people, genuine_ok, fold) for fold in (0, 1)]
+    return summarise(parts, people, *deployed_part(encoder_id, dist, people, genuine_ok))
 
 
 def deployed_rule(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray) -> DecisionRule:
@@ -601,10 +627,11 @@ def deployed_rule(encoder_id: str, dist: np.ndarray, people: People, genuine_ok:
     return fit_rule(encoder_id, dist, people, everyone, genuine_ok, rng, FIT_SIZES + (3_000,))[0]
 
 
-def small_sets(encoder_ids, detector: str = "hog") -> dict:
+def small_sets(rules: dict[str, DecisionRule], detector: str = "hog") -> dict:
     """testdata/faces (one photo / up to three enrolled, everyone else's gallery) and the adversarial
     photos, through `detector` (HOG, the gate's, or YuNet: the detector comparison of issue 12)."""
-    out: dict[str, Any] = {"detector": detector}
+    encoder_ids = tuple(rules)
+    out: dict[str, Any] = {"detector": detector, "rules": {e: asdict(rules[e]) for e in encoder_ids}}
     faces = load("faces", detector)
     ok = faces.ok
     people = People(faces.identities[ok])
@@ -617,7 +644,7 @@ def small_sets(encoder_ids, detector: str = "hog") -> dict:
             everyone = np.arange(len(people.names))
             size = len(people.names) - 1
             m = attempts(dist, people, everyone, everyone, (size,), k, np.ones(len(x), bool), rng)
-            parts[label] = {"gallery_people": size, **count(RULES[e], m)[size]}
+            parts[label] = {"gallery_people": size, **count(rules[e], m)[size]}
         out[e] = {"photos_encoded": int(ok.sum()), "photos_refused": int((~ok).sum()), **parts}
     adversarial = load("adversarial", detector)
     rows = []
@@ -629,7 +656,7 @@ def small_sets(encoder_ids, detector: str = "hog") -> dict:
                 d = _distances(adversarial.encodings[e][i : i + 1], x)[0]
                 per = {name: d[people.of_row == p].min() for p, name in enumerate(people.names)}
                 best = sorted(per.items(), key=lambda kv: kv[1])[:2]
-                rule = RULES[e]
+                rule = rules[e]
                 accepted = bool(rule.accepts(best[0][1], best[1][1], int(ok.sum())))
                 row[e] = {"nearest": best[0][0], "distance": round(float(best[0][1]), 4), "accepted": accepted}
         rows.append(row)
@@ -637,24 +664,54 @@ def small_sets(encoder_ids, detector: str = "hog") -> dict:
     return out
 
 
+#: What the parts of a parallel run share (set before the worker processes fork).
+_SHARED: dict[str, Any] = {}
+
+
+def _part(task: tuple[str, str, int]) -> tuple:
+    """One part of the run, by (kind, encoder id, fold), on the prepared data in `_SHARED`."""
+    kind, encoder_id, fold = task
+    x, people, genuine_ok = _SHARED["x"][encoder_id], _SHARED["people"], _SHARED["genuine_ok"]
+    dist = _distances(x, x)
+    if kind == "fold":
+        return task, fold_part(encoder_id, dist, people, genuine_ok, fold)
+    return task, deployed_part(encoder_id, dist, people, genuine_ok)
+
+
 def main(argv: list[str]) -> None:
-    """The whole run; ``--fit-only`` prints the rule the current encoder's fit on everyone gives (to ship)."""
+    """The whole run; ``--fit-only`` prints the rule the current encoder's fit on everyone gives (to
+    ship); ``--parallel N`` runs the folds and fits of both encoders in N processes (the same
+    numbers: every part has its own seeded draws)."""
     started = time.monotonic()
     lfw, people, genuine_ok, keep, result = prepared_lfw()
+    encoders = (CURRENT_ENCODER_ID, LEGACY_ENCODER_ID)
+    _SHARED.update(x={e: lfw.encodings[e][lfw.ok][keep] for e in encoders}, people=people, genuine_ok=genuine_ok)
     if "--fit-only" in argv:  # the current encoder's rule is the one that ships
-        x = lfw.encodings[CURRENT_ENCODER_ID][lfw.ok][keep]
-        print(CURRENT_ENCODER_ID, deployed_rule(CURRENT_ENCODER_ID, _distances(x, x), people, genuine_ok), flush=True)
+        print(CURRENT_ENCODER_ID, _part(("deployed", CURRENT_ENCODER_ID, 0))[1][0], flush=True)
         return
-    for encoder_id in (CURRENT_ENCODER_ID, LEGACY_ENCODER_ID):
-        print(f"evaluating {encoder_id}", flush=True)
-        result["encoders"][encoder_id] = evaluate_encoder(
-            encoder_id, lfw.encodings[encoder_id][lfw.ok][keep], people, genuine_ok
-        )
-    result["small_sets"] = small_sets((CURRENT_ENCODER_ID, LEGACY_ENCODER_ID))
-    result["small_sets_yunet_detector"] = small_sets((CURRENT_ENCODER_ID, LEGACY_ENCODER_ID), "yunet")
+    tasks = [(kind, e, fold) for e in encoders for kind, fold in (("deployed", 0), ("fold", 0), ("fold", 1))]
+    workers = int(argv[argv.index("--parallel") + 1]) if "--parallel" in argv else 1
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = dict(pool.map(_part, tasks))
+    else:
+        done = dict(map(_part, tasks))
+    for e in encoders:
+        folds = [done[("fold", e, fold)] for fold in (0, 1)]
+        result["encoders"][e] = summarise(folds, people, *done[("deployed", e, 0)])
+    # the small sets are judged by the rule this run fitted on everyone (what ships: a WARNING below
+    # when matcher.SFACE_RULE differs) and by the legacy rule the gate keeps for dlib templates
+    fitted = {
+        CURRENT_ENCODER_ID: done[("deployed", CURRENT_ENCODER_ID, 0)][0],
+        LEGACY_ENCODER_ID: RULES[LEGACY_ENCODER_ID],
+    }
+    result["small_sets"] = small_sets(fitted)
+    result["small_sets_yunet_detector"] = small_sets(fitted, "yunet")
     result["seconds"] = round(time.monotonic() - started, 1)
     RESULTS.write_text(json.dumps(result, indent=1, default=str) + "\n")
     _print(result)
+    if fitted[CURRENT_ENCODER_ID] != RULES[CURRENT_ENCODER_ID]:
+        print("WARNING: matcher.SFACE_RULE differs from the rule this run fitted on everyone; ship it and re-run")
 
 
 def prepared_lfw():
@@ -709,7 +766,7 @@ def _print(result: dict) -> None:
         for label in ("one_photo", "up_to_three_photos"):
             for size, c in r[label]["held_out"].items():
                 print(
-                    f"| {encoder_id.split('/')[0]} | {label.replace('_', ' ')} | {size:,} | "
+                    f"| {encoder_id.split('/')[0]} | {label.replace('_', ' ')} | {int(size):,} | "
                     f"{c['genuine_accepted']}/{c['genuine_attempts']} ({c['genuine_accept_rate']:.1%}) | "
                     f"{c['genuine_accepted_as_someone_else']} | {c['stranger_accepted']}/{c['stranger_attempts']} "
                     f"({c['stranger_accept_rate']:.3%}) | {c['stranger_accept_95pct_upper_bound']:.3%} |"
@@ -726,7 +783,9 @@ def _print(result: dict) -> None:
                 + " |"
             )
             for size, points in r[label]["tradeoff_after_the_fact"].items():
-                print(f"| {size:,} | " + " | ".join(f"{points[x]['genuine_accept_rate']:.1%}" for x in rates) + " |")
+                print(
+                    f"| {int(size):,} | " + " | ".join(f"{points[x]['genuine_accept_rate']:.1%}" for x in rates) + " |"
+                )
         for label in ("one_photo", "up_to_three_photos"):
             points = r[label]["tradeoff_of_the_rule"]
             levels = list(next(iter(points.values())))
@@ -742,7 +801,7 @@ def _print(result: dict) -> None:
                     f"{p['genuine'] / max(p['genuine_attempts'], 1):.1%} · {p['someone_else']}"
                     for p in by_level.values()
                 ]
-                print(f"| {size:,} | " + " | ".join(cells) + " |")
+                print(f"| {int(size):,} | " + " | ".join(cells) + " |")
         print(
             f"duplicate check on new people ({encoder_id}, one photo):", r["one_photo"]["duplicate_check_on_new_people"]
         )
