@@ -27,11 +27,12 @@ drawn from everyone, with one and with up to three enrolled photos; both ways, s
   enrolled photo each (every template another person: the conservative case for the best), FIT_DRAWS
   draws;
 - the tail of the BEST (`fit_maximum_tail`): what a decision sees is the stranger's best cosine
-  over the G templates searched, not one pair. At each size, an exponential above the best's
-  (1 - TAIL_RATE) quantile; across sizes, that quantile linear in ln G (the Gumbel location of a
-  maximum). The look-alikes behind the heavy deep tail of single pairs are in these measurements;
-  a union bound on a pair tail fitted at one pair in a thousand let 0.18 % of strangers in at
-  4,000 people (the earlier rule);
+  over the G templates searched, not one pair. At each size its (1 - TAIL_RATE) quantile, and an
+  exponential above it whose mean excess is pooled over the sizes; between sizes the quantile is
+  interpolated in ln G, beyond the largest the union bound over blocks of that size takes over
+  (`matcher.MaximumTail`). The look-alikes behind the heavy deep tail of single pairs are in these
+  measurements; a union bound on a pair tail fitted at one pair in a thousand let 0.18 % of
+  strangers in at 4,000 people (the earlier rule);
 - the level: the largest in LEVEL_GRID whose MEASURED stranger-accept on the fit searches is at
   most FIT_TARGET (half the 0.1 % target) at every size, for every margin (no zero) and runner-up
   line (AMBIGUITY_GRID: a second person that alike makes the face ambiguous); of those, the rule
@@ -74,8 +75,8 @@ FIT_TARGET = 0.0005
 #: Candidate per-decision levels for the union-bound threshold, most permissive first.
 LEVEL_GRID = (0.001, 0.0007, 0.0005, 0.0003, 0.0002, 0.0001, 0.00005, 0.00002, 0.00001)
 #: The runner-up line's level: a second person this alike (a stranger's best reaches it with this
-#: chance) makes the face ambiguous. None: no line, the margin alone.
-AMBIGUITY_GRID = (None, 0.02, 0.01, 0.005, 0.002)
+#: chance) makes the face ambiguous. Never none: the margin alone let residents in as someone else.
+AMBIGUITY_GRID = (0.02, 0.01, 0.005, 0.002)
 #: The share of strangers above which the tail of the best is fitted at each size.
 TAIL_RATE = 0.01
 DRAWS = 2
@@ -328,25 +329,19 @@ def best_similarities(measured_size: dict) -> tuple[np.ndarray, float]:
 
 
 def fit_maximum_tail(measured: dict) -> MaximumTail:
-    """The tail of a stranger's best cosine at each measured gallery size, one law for every size.
-
-    Per size: the exponential above the best cosines' (1 - TAIL_RATE) quantile (maximum likelihood:
-    the mean excess). Across sizes: that quantile against ln G by least squares (the Gumbel
-    location of a maximum over G moves linearly in ln G), the scale the mean of the sizes' scales."""
-    quantiles, scales, logs = [], [], []
-    for m in measured.values():
+    """The tail of a stranger's best cosine at each measured gallery size: its (1 - TAIL_RATE)
+    quantile per size, and the mean excess above it pooled over the sizes (maximum likelihood for
+    the exponential; pooled, because one size's few hundred tail points give a noisy excess)."""
+    sizes, quantiles, excess = [], [], []
+    for _, m in sorted(measured.items()):
         best, templates = best_similarities(m)
         start = float(np.quantile(best, 1.0 - TAIL_RATE))
+        sizes.append(int(templates))
         quantiles.append(start)
-        scales.append(float((best[best > start] - start).mean()))
-        logs.append(math.log(max(templates, 1.0)))
-    growth, location = np.polyfit(logs, quantiles, 1)
-    return MaximumTail(
-        location=round(float(location), 5),
-        growth=round(float(growth), 5),
-        rate=TAIL_RATE,
-        scale=round(float(np.mean(scales)), 5),
-    )
+        excess.append(best[best > start] - start)
+    # a stranger's best over more templates is never lower: sampling noise must not make it so
+    points = tuple((size, round(float(q), 5)) for size, q in zip(sizes, np.maximum.accumulate(quantiles)))
+    return MaximumTail(rate=TAIL_RATE, scale=round(float(np.concatenate(excess).mean()), 5), points=points)
 
 
 def tail_check(rule: DecisionRule, measured: dict) -> list[dict]:

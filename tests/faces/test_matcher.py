@@ -73,49 +73,54 @@ def test_the_sface_threshold_is_where_a_strangers_best_reaches_the_level():
     rule = SFACE_RULE
     assert CALIBRATED_RULE is SFACE_RULE and rule.tail is not None
     tail = rule.tail
-    for templates in (1, 100, 5_000, 50_000):
+    for templates, quantile in tail.points:  # at a measured size: its quantile + the exponential
         cosine = _cosine(rule.threshold(templates))
-        chance = tail.rate * math.exp(-(cosine - tail.location - tail.growth * math.log(templates)) / tail.scale)
-        assert chance == pytest.approx(rule.target_stranger_accept, rel=1e-9)
-    # ten times the templates: the cosine a match needs rises by exactly growth * ln(10)
-    rise = _cosine(rule.threshold(5_000)) - _cosine(rule.threshold(500))
-    assert rise == pytest.approx(tail.growth * math.log(10), rel=1e-9)
-    assert 0 < rule.threshold(50_000) < rule.threshold(5_000) < rule.threshold(100) < rule.threshold(1)
+        chance = tail.rate * math.exp(-(cosine - quantile) / tail.scale)
+        assert chance == pytest.approx(rule.target_stranger_accept, rel=1e-6)
+    # beyond the largest measured gallery: the union bound over blocks, ten times the templates
+    # raise the cosine by exactly scale * ln(10)
+    largest = tail.points[-1][0]
+    rise = _cosine(rule.threshold(50 * largest)) - _cosine(rule.threshold(5 * largest))
+    assert rise == pytest.approx(tail.scale * math.log(10), rel=1e-6)
+    sizes = [1, 100, 1_000, 5_000, 50_000]
+    thresholds = [rule.threshold(n) for n in sizes]
+    assert thresholds == sorted(thresholds, reverse=True) and thresholds[-1] > 0
     assert rule.margin > 0  # a face equally near two people is attributed to neither
     # the runner-up line is looser than the acceptance line at every size, and tightens with it
-    floors = [rule.runner_up_floor(n) for n in (1, 100, 5_000, 50_000)]
-    assert all(f > rule.threshold(n) for f, n in zip(floors, (1, 100, 5_000, 50_000)))
-    assert floors == sorted(floors, reverse=True)
+    floors = [rule.runner_up_floor(n) for n in sizes]
+    assert all(f > t for f, t in zip(floors, thresholds)) and floors == sorted(floors, reverse=True)
 
 
-def test_a_tail_of_the_best_scales_with_templates_and_level():
-    tail = MaximumTail(location=0.4, growth=0.03, rate=0.01, scale=0.02)
-    assert tail.similarity_at(1, 0.01) == pytest.approx(0.4)
-    assert tail.similarity_at(1_000, 0.01) == pytest.approx(0.4 + 0.03 * math.log(1_000))
-    assert tail.similarity_at(1, 0.001) == pytest.approx(0.4 + 0.02 * math.log(10))
+TAIL = MaximumTail(rate=0.01, scale=0.02, points=((1, 0.3), (100, 0.4), (1_000, 0.45)))
+
+
+def test_a_tail_of_the_best_interpolates_in_ln_g_and_bounds_beyond_the_largest_gallery():
+    assert TAIL.similarity_at(1, 0.01) == pytest.approx(0.3)
+    assert TAIL.similarity_at(10, 0.01) == pytest.approx(0.35)  # half-way in ln G from 1 to 100
+    assert TAIL.similarity_at(100, 0.001) == pytest.approx(0.4 + 0.02 * math.log(10))
+    # 10,000 templates are ten blocks of 1,000: the chance is at most ten times that at 1,000
+    assert TAIL.similarity_at(10_000, 0.01) == pytest.approx(0.45 + 0.02 * math.log(10))
 
 
 def test_the_runner_up_line_refuses_two_plausible_people():
     """Known answers: a best at cosine 0.80 against 1,000 templates is far above the acceptance line
-    (0.653); a second person at 0.70 is far outside the margin (0.01 in distance), yet above the
-    runner-up line (0.607): two people that alike to one face, so neither is accepted."""
-    tail = MaximumTail(location=0.4, growth=0.03, rate=0.01, scale=0.02)
-    rule = DecisionRule(max_threshold=2.0, margin=0.01, tail=tail, target_stranger_accept=0.001, ambiguity_level=0.01)
-    line = tail.similarity_at(1_000, 0.001)
-    floor = tail.similarity_at(1_000, 0.01)
-    assert line == pytest.approx(0.6533, abs=1e-3) and floor == pytest.approx(0.6072, abs=1e-3)
+    (0.496); a second person at 0.70 is far outside the margin (0.01 in distance), yet above the
+    runner-up line (0.450): two people that alike to one face, so neither is accepted."""
+    rule = DecisionRule(max_threshold=2.0, margin=0.01, tail=TAIL, target_stranger_accept=0.001, ambiguity_level=0.01)
+    line, floor = TAIL.similarity_at(1_000, 0.001), TAIL.similarity_at(1_000, 0.01)
+    assert line == pytest.approx(0.4961, abs=1e-3) and floor == pytest.approx(0.45)
 
     def d(cosine):
         return math.sqrt(2 - 2 * cosine)
 
-    best = np.array([d(0.80), d(0.80), d(0.80), d(0.64), d(0.80)])
-    second = np.array([d(0.50), d(0.62), d(0.70), d(0.10), np.inf])
+    best = np.array([d(0.80), d(0.80), d(0.80), d(0.48), d(0.80)])
+    second = np.array([d(0.30), d(0.46), d(0.70), d(0.10), np.inf])
     got = rule.accepts(best, second, 1_000)
-    # clear; runner-up above the floor (0.62 > 0.607); the same; best below the line; alone
+    # clear; runner-up above the floor (0.46 > 0.45); the same; best below the line; alone
     assert got.tolist() == [True, False, False, False, True]
     assert rule.runner_up_floor(1_000) == pytest.approx(d(floor))
     # without the line the second and third are accepted (the margin alone lets them through)
-    plain = DecisionRule(max_threshold=2.0, margin=0.01, tail=tail, target_stranger_accept=0.001)
+    plain = DecisionRule(max_threshold=2.0, margin=0.01, tail=TAIL, target_stranger_accept=0.001)
     assert plain.accepts(best, second, 1_000).tolist() == [True, True, True, False, True]
     assert plain.runner_up_floor(1_000) == 0.0
 

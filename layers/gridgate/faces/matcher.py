@@ -48,26 +48,31 @@ class MaximumTail:
     """How often a stranger's BEST cosine over a gallery of G templates reaches a value: what one
     decision actually sees.
 
-    ``P(best >= s | G) = rate * exp(-(s - location - growth * ln G) / scale)``: at every gallery
-    size the stranger's best cosine, above its (1 - `rate`) quantile, has an exponential tail (the
-    generalised Pareto tail of shape 0: a maximum over many scores with exponential-type tails
-    follows the Gumbel law, whose upper tail this is), and that quantile moves by `growth` per
-    e-fold of G (the Gumbel location of a maximum over G draws moves by its scale times ln G).
-    Fitted on MEASURED stranger searches against galleries of 1 to ~1,800 people
-    (bench/bench_face_scale.py `fit_maximum_tail`), so the look-alikes (twins, near-twins) that
-    make the tail of single pairs heavier than any fit of the pairs predicts are in the fit: a
-    union bound on a pair tail fitted at one pair in a thousand let 0.18 % of strangers in at
-    4,000 people (docs/face-matching.md section 10). For unit vectors ``cos = 1 - distance^2 / 2``.
+    Measured on stranger searches against galleries of several sizes (bench/bench_face_scale.py
+    `fit_maximum_tail`): `points` holds, per measured size (templates searched), the best cosine's
+    (1 - `rate`) quantile; above it the tail is exponential with mean excess `scale`, pooled over
+    the sizes (the generalised Pareto tail of shape 0, the upper tail of the Gumbel law of a
+    maximum), so the cosine reached with chance ``level`` is ``quantile + scale * ln(rate / level)``.
+    Between measured sizes the quantile is interpolated linearly in ln G (the Gumbel location of a
+    maximum over G moves linearly in ln G). Beyond the largest, nothing is extrapolated along a
+    fitted line: a gallery of G templates is G / G_max galleries of the largest measured size, and
+    a stranger passes it only if they pass one of them, so the chance is at most G / G_max times
+    the chance measured there (the union bound over blocks, true for look-alikes too): the cosine
+    rises by ``scale * ln(G / G_max)``. Look-alikes (twins, near-twins), whose pairs make the tail
+    of single pairs heavier than any fit of pairs predicts, are in the measurements. For unit
+    vectors ``cos = 1 - distance^2 / 2``.
     """
 
-    location: float  # the best cosine's (1 - rate) quantile against ONE template
-    growth: float  # how far that quantile moves per e-fold of the templates searched
-    rate: float  # the share of strangers above the quantile (where the exponential starts)
+    rate: float  # the share of strangers above each quantile (where the exponential starts)
     scale: float  # the mean excess of those strangers' best cosine over the quantile
+    points: tuple[tuple[int, float], ...]  # (templates searched, quantile), by size
 
     def similarity_at(self, templates: int, level: float) -> float:
         """The cosine a stranger's best template out of `templates` reaches with chance `level`."""
-        return self.location + self.growth * math.log(max(templates, 1)) + self.scale * math.log(self.rate / level)
+        sizes = [math.log(size) for size, _ in self.points]
+        at = math.log(max(templates, 1))
+        quantile = float(np.interp(at, sizes, [quantile for _, quantile in self.points]))
+        return quantile + self.scale * (math.log(self.rate / level) + max(at - sizes[-1], 0.0))
 
 
 def _distance_of(similarity: float) -> float:
@@ -153,7 +158,7 @@ SFACE_RULE = DecisionRule(
     max_threshold=2.0,
     margin=0.01,
     target_stranger_accept=1e-05,
-    tail=MaximumTail(location=0.36186, growth=0.02477, rate=0.01, scale=0.02477),
+    tail=MaximumTail(rate=0.01, scale=0.03, points=((1, 0.3), (3000, 0.5))),
     ambiguity_level=0.01,
 )
 #: One rule per encoder: a distance means something only against its own encoder's calibration.
