@@ -51,7 +51,6 @@ Writes ``bench/results/face_scale.json``.
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import re
 import time
