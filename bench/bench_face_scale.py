@@ -548,7 +548,7 @@ def _folds(people: People) -> np.ndarray:
 
 def fold_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray, fold: int) -> tuple:
     """One fold of the cross-validation, with its own seeded draws (so the parts can run in any order
-    or in parallel, ``--parallel``, and give the same numbers): the rule fitted on the
+    or in parallel, ``--parallel=N``, and give the same numbers): the rule fitted on the
     OTHER fold's people, and this fold's held-out searches with one and up to three photos."""
     rng = np.random.default_rng([SEED, fold])
     folds = _folds(people)
@@ -674,7 +674,7 @@ def _part(task: tuple[str, str, int]) -> tuple:
 
 def main(argv: list[str]) -> None:
     """The whole run; ``--fit-only`` prints the rule the current encoder's fit on everyone gives (to
-    ship); ``--parallel N`` runs the folds and fits of both encoders in N processes (the same
+    ship); ``--parallel=N`` runs the folds and fits of both encoders in N processes (the same
     numbers: every part has its own seeded draws)."""
     started = time.monotonic()
     lfw, people, genuine_ok, keep, result = prepared_lfw()
@@ -684,7 +684,7 @@ def main(argv: list[str]) -> None:
         print(CURRENT_ENCODER_ID, _part(("deployed", CURRENT_ENCODER_ID, 0))[1][0], flush=True)
         return
     tasks = [(kind, e, fold) for e in encoders for kind, fold in (("deployed", 0), ("fold", 0), ("fold", 1))]
-    workers = int(argv[argv.index("--parallel") + 1]) if "--parallel" in argv else 1
+    workers = max([int(a.split("=", 1)[1]) for a in argv if a.startswith("--parallel=")], default=1)
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             done = dict(pool.map(_part, tasks))
