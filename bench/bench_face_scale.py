@@ -72,12 +72,21 @@ FIT_SIZES = (1, 10, 100, 300, 1_000, 1_800)
 TARGET_STRANGER = 0.001
 FIT_TARGET = 0.0005
 #: Candidate per-decision levels for the union-bound threshold, most permissive first.
-LEVEL_GRID = (0.001, 0.0007, 0.0005, 0.0003, 0.0002, 0.0001, 0.00005, 0.00002, 0.00001)
+LEVEL_GRID = (1e-3, 5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5, 5e-6, 2e-6, 1e-6, 5e-7, 2e-7, 1e-7)
+#: The gallery (templates) the fit must also hold at, beyond its largest measured one, by the union
+#: bound over blocks: the largest size reported (4,000 people), twice a fold's largest.
+BOUND_TEMPLATES = 4_000
+#: How many of the largest fit gallery's most alike strangers the tail keeps (the union bound beyond).
+DEEPEST = 40
 #: The runner-up line's level: a second person this alike (a stranger's best reaches it with this
 #: chance) makes the face ambiguous. Never none: the margin alone let residents in as someone else.
-AMBIGUITY_GRID = (0.02, 0.01, 0.005, 0.002)
-#: The share of strangers above which the tail of the best is fitted at each size.
-TAIL_RATE = 0.01
+#: At most 4 x TAIL_RATE: further below the measured quantile the exponential does not describe the
+#: best (a 2 % line from it refused 98 % of the team photos' residents as ambiguous).
+AMBIGUITY_GRID = (0.002, 0.001, 0.0005, 0.0002)
+#: The share of strangers above which the tail of the best is measured at each size: the fit's
+#: target itself, so at every measured size the threshold is where the measured strangers are, and
+#: the exponential only reaches deeper levels and, with the union bound, larger galleries.
+TAIL_RATE = FIT_TARGET
 DRAWS = 2
 #: Draws of the fit's searches (the fit needs the tail of the best at each size: more attempts).
 FIT_DRAWS = 4
@@ -340,7 +349,14 @@ def fit_maximum_tail(measured: dict) -> MaximumTail:
         excess.append(best[best > start] - start)
     # a stranger's best over more templates is never lower: sampling noise must not make it so
     points = tuple((size, round(float(q), 5)) for size, q in zip(sizes, np.maximum.accumulate(quantiles)))
-    return MaximumTail(rate=TAIL_RATE, scale=round(float(np.concatenate(excess).mean()), 5), points=points)
+    top = np.sort(best)[::-1][:DEEPEST]
+    return MaximumTail(
+        rate=TAIL_RATE,
+        scale=round(float(np.concatenate(excess).mean()), 5),
+        points=points,
+        deepest=tuple(round(float(c), 5) for c in top),
+        attempts=int(len(best)),
+    )
 
 
 def tail_check(rule: DecisionRule, measured: dict) -> list[dict]:
@@ -363,9 +379,24 @@ def tail_check(rule: DecisionRule, measured: dict) -> list[dict]:
     return out
 
 
+def _holds_beyond(rule: DecisionRule, largest: dict) -> bool:
+    """The rule at BOUND_TEMPLATES, applied to the strangers of the largest measured gallery (G_max
+    templates): a gallery of BOUND_TEMPLATES is BOUND_TEMPLATES / G_max such galleries, so its
+    stranger-accept is at most that many times the one measured here (the union bound over blocks),
+    and that must stay within FIT_TARGET. The look-alikes a larger gallery holds more of are what
+    this guards against."""
+    d1, d2, templates = largest["stranger"][:3]
+    g_max = float(np.median(templates))
+    if g_max >= BOUND_TEMPLATES:
+        return True
+    accepted = int(rule.accepts(d1, d2, BOUND_TEMPLATES).sum())
+    return accepted * BOUND_TEMPLATES / g_max <= FIT_TARGET * len(d1)
+
+
 def fit(measured: dict, tail: MaximumTail, margins, ambiguity_levels) -> DecisionRule:
     """For every margin and runner-up line: the largest per-decision level (LEVEL_GRID) whose
-    MEASURED stranger-accept stays within FIT_TARGET at every training size; of those rules, the one
+    MEASURED stranger-accept stays within FIT_TARGET at every training size, and by the union bound
+    over blocks at BOUND_TEMPLATES (`_holds_beyond`); of those rules, the one
     with nobody accepted as someone else and the most genuine accepts (fewest wrong persons first
     when none reaches zero)."""
     best: tuple[tuple[int, int], DecisionRule] | None = None
@@ -380,7 +411,7 @@ def fit(measured: dict, tail: MaximumTail, margins, ambiguity_levels) -> Decisio
                 if all(
                     rule.accepts(*m["stranger"][:3]).sum() <= FIT_TARGET * len(m["stranger"][0])
                     for m in measured.values()
-                ):
+                ) and _holds_beyond(rule, measured[max(measured)]):
                     break
             accepted = [(rule.accepts(*m["genuine"][:3]), m["genuine"][3]) for m in measured.values()]
             genuine = sum(int((a & right).sum()) for a, right in accepted)
