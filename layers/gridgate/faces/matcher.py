@@ -76,14 +76,16 @@ class MaximumTail:
         sizes = [math.log(size) for size, _ in self.points]
         at = math.log(max(templates, 1))
         quantile = float(np.interp(at, sizes, [quantile for _, quantile in self.points]))
+        modelled = quantile + self.scale * (math.log(self.rate / level) + max(at - sizes[-1], 0.0))
         if at <= sizes[-1] or not self.deepest:
-            return quantile + self.scale * (math.log(self.rate / level) + max(at - sizes[-1], 0.0))
+            return modelled
         # G / G_max blocks of the largest gallery: each may let in at most level * G_max / G, read
-        # off the most alike strangers measured there
+        # off the most alike strangers measured there; never looser than at G_max itself
+        at_largest = quantile + self.scale * math.log(self.rate / level)
         rank = level * math.exp(sizes[-1] - at) * self.attempts
         if rank >= 1:
-            return self.deepest[min(int(rank), len(self.deepest)) - 1]
-        return self.deepest[0] + self.scale * math.log(1.0 / rank)  # beyond the most alike measured
+            return max(at_largest, self.deepest[min(int(rank), len(self.deepest)) - 1])
+        return max(at_largest, self.deepest[0] + self.scale * math.log(1.0 / rank))
 
 
 def _distance_of(similarity: float) -> float:
