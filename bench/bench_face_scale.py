@@ -29,14 +29,17 @@ drawn from everyone, with one and with up to three enrolled photos; both ways, s
 - the tail of the BEST (`fit_maximum_tail`): what a decision sees is the stranger's best cosine
   over the G templates searched, not one pair. At each size its (1 - TAIL_RATE) quantile, and an
   exponential above it whose mean excess is pooled over the sizes; between sizes the quantile is
-  interpolated in ln G, beyond the largest the union bound over blocks of that size takes over
-  (`matcher.MaximumTail`). The look-alikes behind the heavy deep tail of single pairs are in these
+  interpolated in ln G, beyond the largest the union bound over blocks of that size takes over,
+  read off its DEEPEST most alike strangers (`matcher.MaximumTail`). The look-alikes behind the heavy deep tail of single pairs are in these
   measurements; a union bound on a pair tail fitted at one pair in a thousand let 0.18 % of
   strangers in at 4,000 people (the earlier rule);
 - the level: the largest in LEVEL_GRID whose MEASURED stranger-accept on the fit searches is at
-  most FIT_TARGET (half the 0.1 % target) at every size, for every margin (no zero) and runner-up
-  line (AMBIGUITY_GRID: a second person that alike makes the face ambiguous); of those, the rule
-  with nobody accepted as someone else and the most genuine accepts.
+  most FIT_TARGET (half the 0.1 % target) at every size and, by the union bound, at
+  BOUND_TEMPLATES (`_holds_beyond`), for every margin (no zero) and runner-up line (AMBIGUITY_GRID:
+  a second person that alike makes the face ambiguous); of those, the rule with nobody accepted as
+  someone else and the most genuine accepts.
+`rule_curve` counts the fitted rules at other levels (their own trade-off), `duplicate_check` what
+enrolment's duplicate-face check does to new people at each city size.
 `tail_check_held_out` compares the tail's chance at the threshold with the held-out strangers whose
 best reaches it; `stranger_accepts` names every stranger let in. The rule the gate ships
 (`matcher.SFACE_RULE`) is the same fit on all people (``--fit-only``).
