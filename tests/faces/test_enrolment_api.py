@@ -11,6 +11,7 @@ from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, Registry
+from gridgate.faces.matcher import SFACE_RULE
 from gridgate.faces.pipeline import probe_face
 from gridgate.gate.estate_gallery import EstateGalleryCache
 from gridgate.gate.gallery_publisher import GalleryPublisher
@@ -167,6 +168,31 @@ def test_a_selfie_of_another_enrolled_person_is_refused_audited_and_not_stored(c
     other = face_city.owner(estate)
     give_consent(client, other, estate)
     assert send(client, "POST", "/faces/me", photo("faces/obama/obama.jpg"), who=other)[0] == 200
+    assert "face.enrol.lookalike_review" not in actions(other)
+
+
+def test_a_lookalike_in_the_grey_zone_is_stored_and_held_for_review(client, photo, resident, face_city):
+    """Another person's template nearer than the rule's runner-up line at the city's size but not
+    within its threshold (a look-alike, not the same face): the selfie is stored, and the pair is
+    audited for the data centre's review with the lines it was judged against."""
+    estate, person = resident
+    selfie = enrolment_encoding(photo, SELFIES[0])
+    city = len([t for t in FaceTemplateRepository().everyone() if t.person_id != person]) + 1
+    line, review = 1 - SFACE_RULE.threshold(city) ** 2 / 2, 1 - SFACE_RULE.runner_up_floor(city) ** 2 / 2
+    cosine = (line + review) / 2
+    rng = np.random.default_rng(3)
+    other = rng.normal(size=selfie.shape)
+    other -= (other @ selfie) * selfie
+    other /= np.linalg.norm(other)
+    twin = face_city.owner(estate)
+    face_city.template(twin, cosine * selfie + np.sqrt(1 - cosine**2) * other, "population")
+
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)
+    assert status == 200 and len(app_templates(person)) == 1
+    (record,) = [r for r in AuditLog().about(f"person#{person}") if r.action == "face.enrol.lookalike_review"]
+    assert record.detail["matches_person"] == twin and record.detail["review"] == "pending"
+    assert record.detail["threshold"] < record.detail["distance"] < record.detail["review_line"]
+    assert record.detail["city_templates"] == city
 
 
 def test_a_legacy_template_opens_the_gate_until_re_enrolment_replaces_it(client, photo, probe_of, resident, face_city):

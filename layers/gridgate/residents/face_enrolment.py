@@ -19,11 +19,18 @@ for a new selfie. An enrolment by the current encoder removes the person's legac
 once a current template exists, the legacy ones only add chances for a stranger.
 
 Duplicate-face check: before a selfie is stored, it is compared with every OTHER person's
-templates city-wide (each encoder's templates with that encoder's vector). If another person's
-nearest template is closer than that encoder's one-to-one acceptance threshold (the distance at
-which the gate would take two faces for one person), the selfie is refused with code
-``duplicate_face`` (409) and a ``face.enrol.duplicate_refused`` audit record that names the other
-person for review by data-centre staff (the resident is told why, not who).
+templates city-wide (each encoder's templates with that encoder's vector and rule), judged at the
+size of that search, the way the gate would judge it against the whole city (`duplicate_search`):
+- nearer than the rule's threshold for the city's template count (the gate would take the selfie
+  for that person): refused with code ``duplicate_face`` (409) and a
+  ``face.enrol.duplicate_refused`` audit record that names the other person for review by
+  data-centre staff (the resident is told why, not who);
+- nearer than the rule's runner-up line at that size but not that near (the grey zone: a
+  look-alike, say a twin, whom the gate would refuse to tell apart from this face): stored, and a
+  ``face.enrol.lookalike_review`` audit record holds the pair for review, with the same detail.
+The one-template threshold is NOT used: a stranger's best of thousands of templates is far nearer
+than one template's, so it would call many new residents duplicates of somebody (measured on
+LFW: docs/face-matching.md section 10).
 
 Every change bumps the gallery version of each estate the person owns a home in or holds an
 active grant for, so warm gate functions rebuild before their next face decision; every change
@@ -32,7 +39,7 @@ and every status read is written to the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -113,6 +120,62 @@ class DuplicateFace(FaceRejected):
         self.encoder_id = encoder_id
 
 
+@dataclass(frozen=True)
+class DuplicateFinding:
+    """The other person nearest to a selfie city-wide, with the lines it was judged against."""
+
+    person_id: str
+    registry: Registry
+    encoder_id: str
+    distance: float
+    city_templates: int  # every other person's templates searched, of every encoder
+    threshold: float  # the rule's threshold at that size: nearer is the same face
+    review_line: float  # the rule's runner-up line at that size: nearer is a look-alike
+
+    @property
+    def refused(self) -> bool:
+        return self.distance < self.threshold
+
+    def as_detail(self) -> dict:
+        return {
+            "matches_person": self.person_id,
+            "registry": self.registry.value,
+            "encoder": self.encoder_id,
+            "distance": round(self.distance, 4),
+            "city_templates": self.city_templates,
+            "threshold": round(self.threshold, 4),
+            "review_line": round(self.review_line, 4),
+        }
+
+
+def duplicate_search(probe: ProbeFace, others: Sequence[FaceTemplate]) -> DuplicateFinding | None:
+    """The selfie against every other person's templates (`others`), judged by each encoder's rule
+    at the size of the WHOLE search, as `matcher.match_probe` judges a gate probe: a refusing
+    finding (nearer than the threshold) if any, else the nearest grey-zone look-alike (nearer than
+    the runner-up line), else None."""
+    groups = galleries_by_encoder(others)
+    city = sum(group.templates for group in groups)
+    found: list[DuplicateFinding] = []
+    for group in groups:
+        rule = RULES[group.encoder_id]
+        threshold, review_line = rule.threshold(city), max(rule.runner_up_floor(city), rule.threshold(city))
+        for gallery in (group.app, group.population):
+            nearest = gallery.nearest(probe.encoding_for(group.encoder_id))
+            if nearest is not None and nearest.distance < review_line:
+                found.append(
+                    DuplicateFinding(
+                        nearest.person_id,
+                        gallery.registry,
+                        group.encoder_id,
+                        nearest.distance,
+                        city,
+                        threshold,
+                        review_line,
+                    )
+                )
+    return min(found, key=lambda f: (not f.refused, f.distance - f.threshold), default=None)
+
+
 class FaceEnrolment:
     def __init__(
         self,
@@ -138,7 +201,7 @@ class FaceEnrolment:
         and `NotAllowed` ``consent_required`` when the person has no separate consent in force."""
         self._consents.require(person_id, LegalBasis.SEPARATE_CONSENT)
         probe = probe_face(image, ENROLMENT_POLICY)
-        self._refuse_duplicate(person_id, probe, request_id)
+        lookalike = self._refuse_duplicate(person_id, probe, request_id)
         existing = self._app_templates(person_id)
         kept = [] if replace_all else [t for t in existing if t.encoder == probe.encoder_id]
         if len(kept) < len(existing):
@@ -173,6 +236,14 @@ class FaceEnrolment:
                 "estates_refreshed": sorted(estates),
             },
         )
+        if lookalike is not None:
+            self._audit.record(
+                person_id,
+                "face.enrol.lookalike_review",
+                f"person#{person_id}",
+                request_id=request_id,
+                detail={"reason": "lookalike", "template_no": slot, **lookalike.as_detail(), "review": "pending"},
+            )
         return EnrolledFace(slot, consent_at, probe.face_px, probe.encoder_id)
 
     def give_consent(
@@ -199,30 +270,20 @@ class FaceEnrolment:
         )
         return self._consents.record(consent, request_id=request_id)
 
-    def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> None:
-        """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face."""
-        others = [t for t in self._templates.everyone() if t.person_id != person_id]
-        for group in galleries_by_encoder(others):
-            threshold = RULES[group.encoder_id].threshold(1)
-            for gallery in (group.app, group.population):
-                nearest = gallery.nearest(probe.encoding_for(group.encoder_id))
-                if nearest is not None and nearest.distance < threshold:
-                    self._audit.record(
-                        person_id,
-                        "face.enrol.duplicate_refused",
-                        f"person#{person_id}",
-                        request_id=request_id,
-                        detail={
-                            "reason": "duplicate_face",
-                            "matches_person": nearest.person_id,
-                            "registry": gallery.registry.value,
-                            "encoder": group.encoder_id,
-                            "distance": round(nearest.distance, 4),
-                            "threshold": round(threshold, 4),
-                            "review": "held",
-                        },
-                    )
-                    raise DuplicateFace(nearest.person_id, nearest.distance, threshold, group.encoder_id)
+    def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> DuplicateFinding | None:
+        """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face; return
+        the grey-zone look-alike to hold for review (None when there is none)."""
+        finding = duplicate_search(probe, [t for t in self._templates.everyone() if t.person_id != person_id])
+        if finding is not None and finding.refused:
+            self._audit.record(
+                person_id,
+                "face.enrol.duplicate_refused",
+                f"person#{person_id}",
+                request_id=request_id,
+                detail={"reason": "duplicate_face", **finding.as_detail(), "review": "held"},
+            )
+            raise DuplicateFace(finding.person_id, finding.distance, finding.threshold, finding.encoder_id)
+        return finding
 
     def withdraw(self, person_id: str, *, request_id: str | None) -> int:
         """Withdraw the person's consent and, in the same action, delete every app-registry template;
