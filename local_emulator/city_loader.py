@@ -167,15 +167,25 @@ def consent_items(city: City) -> Iterator[Item]:
         seconds = int(city.template_consent[row])
         given[person_ids[row]] = min(seconds, given.get(person_ids[row], seconds))
     for person_id, seconds in sorted(given.items()):
-        consent = FaceConsent(
-            person_id=person_id,
-            basis=LegalBasis.SEPARATE_CONSENT,
-            estates=frozenset(estates.get(person_id, ())),
-            matching=Matching.CLOUD,
-            notice_version=SYNTHETIC_NOTICE_VERSION,
-            given_at=datetime.fromtimestamp(seconds, UTC),
-        )
-        yield consent_to_item(consent).serialize()
+        yield consent_item(person_id, estates.get(person_id, set()), datetime.fromtimestamp(seconds, UTC))
+
+
+def synthetic_consent(person_id: str, estates: set[str], given_at: datetime) -> FaceConsent:
+    """A synthetic resident's separate consent to cloud matching at `estates` (also what the
+    benchmarks give with their templates)."""
+    return FaceConsent(
+        person_id=person_id,
+        basis=LegalBasis.SEPARATE_CONSENT,
+        estates=frozenset(estates),
+        matching=Matching.CLOUD,
+        notice_version=SYNTHETIC_NOTICE_VERSION,
+        given_at=given_at,
+    )
+
+
+def consent_item(person_id: str, estates: set[str], given_at: datetime) -> Item:
+    """`synthetic_consent` as the table stores it (for bulk writes)."""
+    return consent_to_item(synthetic_consent(person_id, estates, given_at)).serialize()
 
 
 def home_items(city: City) -> Iterator[Item]:
