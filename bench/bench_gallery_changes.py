@@ -112,10 +112,11 @@ def _load_estate(estate_id: str, people: int, rng) -> list[str]:
         ownership_to_item,
         template_to_item,
     )
-    from gridgate.adapters.tables import FaceTemplateTable, OwnershipTable
+    from gridgate.adapters.tables import ComplianceRecordTable, FaceTemplateTable, OwnershipTable
     from gridgate.config import get_settings
     from gridgate.domain.model import FaceTemplate, Home, Ownership, Place, PlaceKind, Registry
     from local_emulator.bulk_writer import BulkWriter
+    from local_emulator.city_loader import consent_item
 
     PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "bench estate", "G-bench", {PlaceKind.GRID: "G-bench"}))
     owners = [f"{estate_id}-S{n:06d}" for n in range(people)]
@@ -134,6 +135,9 @@ def _load_estate(estate_id: str, people: int, rng) -> list[str]:
             for n, pid in enumerate(owners)
         ),
     )
+    writer.write(  # an app face is matched only where its consent says (issue 18)
+        _table_name(ComplianceRecordTable), (consent_item(pid, {estate_id}, consent) for pid in owners)
+    )
     HomeRepository().add(Home(f"H-{owners[0]}", estate_id, "B1", "1", 1, "101", 120.0, "G-bench"))
     PlaceRepository().bump_gallery_version(estate_id, owners)
     return owners
@@ -147,11 +151,14 @@ class Changes:
         self.serial = 0
 
     def _face(self, person_id: str, number: int = 0) -> None:
+        from gridgate.adapters.compliance_records import ConsentRepository
         from gridgate.adapters.repositories import FaceTemplateRepository
         from gridgate.domain.model import FaceTemplate, Registry
+        from local_emulator.city_loader import synthetic_consent
 
         vector = self.rng.normal(0.0, 1.0, 128)
         vector = (vector / np.linalg.norm(vector)).astype("<f4").tobytes()
+        ConsentRepository().add(synthetic_consent(person_id, {self.estate_id}, clock.now()))  # before enrolling
         FaceTemplateRepository().add(FaceTemplate(person_id, Registry.APP, number, vector, clock.now()))
 
     def _changed(self, person_id: str) -> None:

@@ -113,7 +113,7 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
         ownership_to_item,
         template_to_item,
     )
-    from gridgate.adapters.tables import FaceTemplateTable, OwnershipTable
+    from gridgate.adapters.tables import ComplianceRecordTable, FaceTemplateTable, OwnershipTable
     from gridgate.config import get_settings
     from gridgate.domain.model import (
         FaceTemplate,
@@ -126,6 +126,7 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
     )
     from gridgate.security.keyring import ed25519_public_key
     from local_emulator.bulk_writer import BulkWriter
+    from local_emulator.city_loader import consent_item
 
     settings = get_settings()
     PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "bench estate", "G-bench", {PlaceKind.GRID: "G-bench"}))
@@ -153,6 +154,10 @@ def _load_estate(estate_id: str, people: int, residents: Residents, gate_key: by
     writer = BulkWriter(settings.region, threads=4)
     writer.write(OwnershipTable.Meta.table_name, ownerships)
     writer.write(FaceTemplateTable.Meta.table_name, templates)
+    writer.write(  # an app face is matched only where its consent says (issue 18)
+        ComplianceRecordTable.Meta.table_name,
+        (consent_item(pid, {estate_id}, consent) for pid in [*synthetic, *real.values()]),
+    )
     PlaceRepository().bump_gallery_version(estate_id, [*synthetic, *real.values()])
     return real
 

@@ -125,7 +125,12 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
         ),
         compliance_report=stored_compliance_report(settings),
         correction_alerts=CorrectionAlerts(FindingRepository(), audit),
-        guardian_consent=GuardianConsent(consents, ownerships, grants),
+        guardian_consent=GuardianConsent(
+            consents,
+            ownerships,
+            grants,
+            changed=lambda person_id: person_changed_everywhere(person_id, ownerships, grants, places),
+        ),
         face_enrolment=_once(face_enrolment),
     )
 

@@ -16,7 +16,7 @@ from app_helpers import call, grant_body
 from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.compliance_records import ConsentRepository
-from gridgate.adapters.repositories import OwnershipRepository, PersonRepository
+from gridgate.adapters.repositories import OwnershipRepository, PersonRepository, PlaceRepository
 from gridgate.domain.model import Ownership, Person, Registry
 
 BODY = {"relation": "parent", "matching": "cloud", "notice_version": "face-notice-2026-01"}
@@ -54,8 +54,12 @@ def test_a_guardian_consents_for_a_minor_who_cannot_consent_alone(client, city, 
     assert (status, alone["code"]) == (400, "guardian_consent_required")
     status, refused = call(client, "PUT", f"/faces/minors/{child}/consent", stranger, body)
     assert (status, refused["code"]) == (400, "guardian_not_recognised")
+    version = PlaceRepository().gallery_version(estate.estate_id)
     status, answer = call(client, "PUT", f"/faces/minors/{child}/consent", parent, body)
     assert status == 200, answer
+    # its purposes decide where the minor's face is matched: the estate's gallery re-reads the minor
+    [change] = PlaceRepository().gallery_changes_since(estate.estate_id, version)
+    assert child in change.person_ids
     assert (answer["person_id"], answer["guardian_person_id"], answer["guardian_relation"]) == (child, parent, "parent")
     [stored] = ConsentRepository().for_person(child)
     assert (stored.guardian_person_id, stored.guardian_relation, stored.estates) == (

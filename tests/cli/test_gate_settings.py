@@ -37,7 +37,9 @@ def test_publishing_an_estates_gallery_stores_the_object_a_cold_gate_loads(runne
     import numpy as np
 
     from gridgate import clock
+    from gridgate.adapters.compliance_records import ConsentRepository
     from gridgate.adapters.repositories import FaceTemplateRepository, OwnershipRepository
+    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
     from gridgate.domain.model import FaceTemplate, Ownership, Registry
     from gridgate.gate.estate_gallery import EstateGalleryCache
 
@@ -49,6 +51,10 @@ def test_publishing_an_estates_gallery_stores_the_object_a_cold_gate_loads(runne
         vector = np.zeros(128, dtype="<f4")
         vector[n] = 1.0
         FaceTemplateRepository().add(FaceTemplate(owner, Registry.APP, 0, vector.tobytes(), clock.now()))
+        consent = FaceConsent(
+            owner, LegalBasis.SEPARATE_CONSENT, frozenset({estate}), Matching.CLOUD, "face-notice-2026-01", clock.now()
+        )
+        ConsentRepository().add(consent)  # an app face is matched only where its consent says (issue 18)
     PlaceRepository().bump_gallery_version(estate, owners)
 
     published = runner.invoke(app, ["gate", "publish-gallery", estate])

@@ -156,8 +156,10 @@ def test_a_new_estate_refuses_faces_until_its_gallery_is_built_off_the_request_p
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from gate_helpers import SignedGate
 
+    from gridgate.adapters.compliance_records import ConsentRepository
     from gridgate.adapters.repositories import GateRepository, OwnershipRepository, PlaceRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
+    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
     from gridgate.domain.model import Gate, GateDirection, Ownership, Place, PlaceKind
     from gridgate.security.keyring import ed25519_public_key
     from gridgate.security.resident_qr import current_code
@@ -167,6 +169,12 @@ def test_a_new_estate_refuses_faces_until_its_gallery_is_built_off_the_request_p
     owner = gate_world.residents["owner"].person_id
     PlaceRepository().add(Place(estate, PlaceKind.ESTATE, "新小区", "G-gt", {PlaceKind.GRID: "G-gt"}))
     OwnershipRepository().add(Ownership(owner, f"H-{estate}-1", estate, date(2020, 1, 1)))
+    # the owner's consent now names the new estate too: without it their face is never matched there
+    estates = frozenset({gate_world.estate_id, gate_world.other_estate_id, estate})
+    notice = "face-notice-2026-01"
+    ConsentRepository().add(
+        FaceConsent(owner, LegalBasis.SEPARATE_CONSENT, estates, Matching.CLOUD, notice, clock.now())
+    )
     PlaceRepository().bump_gallery_version(estate, [owner])
     key = Ed25519PrivateKey.generate().private_bytes_raw()
     GateRepository().add(Gate(gate_id, estate, GateDirection.BOTH, f"{gate_id}-k1", ed25519_public_key(key)))

@@ -1,11 +1,12 @@
 """Per-estate face galleries, kept warm in the gate function and kept current by deltas.
 
 A gallery holds the templates of the estate's members: everyone with a right there today or from a
-later day (`gridgate.residents.entry_rights.gallery_right`). Every opening re-checks the person's
+later day (`gridgate.residents.entry_rights.gallery_right`), and of their app-registry templates
+only those whose consent names this estate for cloud matching (`gridgate.gate.consented_faces`). Every opening re-checks the person's
 right at that instant (`GateFacts.right_of`), so membership only has to include everyone who may
 open; it is kept exact for every person a change names.
 
-Every change (grant, enrolment, withdrawal, revocation, ownership) bumps the estate's gallery
+Every change (grant, enrolment, consent given or withdrawn, revocation, ownership) bumps the estate's gallery
 version and logs the people it concerned under the new version (`PlaceRepository.bump_gallery_version`).
 Before serving an estate's gallery the cache re-reads that one number (a strongly consistent
 GetItem), at most every `check_every_seconds` (default 0: before every decision, so a withdrawn face
@@ -41,9 +42,11 @@ from gridgate import clock
 from gridgate.adapters.gallery_objects import GalleryObjectStore
 from gridgate.adapters.repositories import FaceTemplateRepository, GalleryChange, PlaceRepository
 from gridgate.config import get_settings
+from gridgate.domain.model import FaceMatching
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.faces.matcher import FaceMatch
+from gridgate.gate.consented_faces import ConsentedFaces
 from gridgate.gate.gallery_contents import EstateGallery, MembersSource, members_with_upcoming
 from gridgate.gate.gallery_publisher import GalleryPublisher
 
@@ -103,6 +106,7 @@ class EstateGalleryCache:
         objects: GalleryObjectStore | None = None,
         members: MembersSource = members_with_upcoming,
         member_right: MemberRightSource = _member_right,
+        consented: ConsentedFaces | None = None,
         check_every_seconds: float = 0.0,
         max_people: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -113,6 +117,7 @@ class EstateGalleryCache:
         self._objects = objects or GalleryObjectStore(get_settings())
         self._members = members
         self._member_right = member_right
+        self._consented = consented or ConsentedFaces()
         self._check_every = check_every_seconds
         self._max_people = max_people or get_settings().gate_gallery_max_people
         self._monotonic = monotonic
@@ -210,13 +215,19 @@ class EstateGalleryCache:
         else:
             found = {pid: self._member_right(pid, gallery.estate_id, at) for pid in people}
             rights = {pid: right for pid, right in found.items() if right is not None}
-        templates = self._templates.for_people_batched(sorted(rights)) if rights else []
+        found_templates = self._templates.for_people_batched(sorted(rights)) if rights else []
+        templates = self._consented.keep(found_templates, gallery.estate_id, at, FaceMatching.CLOUD)
         return gallery.updated(changes[-1].version, people, rights, templates)
 
     def _publish_soon(self, estate_id: str) -> None:
         """Start building the estate's object from the tables in the background (once at a time)."""
         publisher = GalleryPublisher(
-            places=self._places, templates=self._templates, objects=self._objects, members=self._members, now=self._now
+            places=self._places,
+            templates=self._templates,
+            objects=self._objects,
+            members=self._members,
+            consented=self._consented,
+            now=self._now,
         )
 
         def publish() -> None:

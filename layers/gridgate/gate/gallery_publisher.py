@@ -21,7 +21,9 @@ from gridgate import clock
 from gridgate.adapters.gallery_objects import GalleryObjectStore
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.config import get_settings
+from gridgate.domain.model import FaceMatching
 from gridgate.domain.policy import local_date
+from gridgate.gate.consented_faces import ConsentedFaces
 from gridgate.gate.gallery_contents import EstateGallery, MembersSource, members_with_upcoming
 
 
@@ -33,21 +35,27 @@ class GalleryPublisher:
         templates: FaceTemplateRepository | None = None,
         objects: GalleryObjectStore | None = None,
         members: MembersSource = members_with_upcoming,
+        consented: ConsentedFaces | None = None,
         now: Callable[[], datetime] = clock.now,
     ) -> None:
         self._places = places or PlaceRepository()
         self._templates = templates or FaceTemplateRepository()
         self._objects = objects or GalleryObjectStore(get_settings())
         self._members = members
+        self._consented = consented or ConsentedFaces()
         self._now = now
 
     def publish(self, estate_id: str) -> EstateGallery:
         """The estate's gallery from the tables, stored as its object. The version is read BEFORE
-        the facts: a change meanwhile has a log entry after it, which every reader applies."""
+        the facts: a change meanwhile has a log entry after it, which every reader applies. Only the
+        templates the cloud may match here are kept (their consent's purposes)."""
         started = time.perf_counter()
         version = self._places.gallery_version(estate_id)
-        rights = self._members(estate_id, local_date(self._now(), get_settings().city_timezone))
-        templates = self._templates.for_people_batched(sorted(rights))
+        at = self._now()
+        rights = self._members(estate_id, local_date(at, get_settings().city_timezone))
+        templates = self._consented.keep(
+            self._templates.for_people_batched(sorted(rights)), estate_id, at, FaceMatching.CLOUD
+        )
         gallery = EstateGallery.of(estate_id, version, rights, templates, started)
         self._objects.save(estate_id, gallery.stored())
         return gallery

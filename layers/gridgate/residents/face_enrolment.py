@@ -32,7 +32,7 @@ The one-template threshold is NOT used: a stranger's best of thousands of templa
 than one template's, so it would call many new residents duplicates of somebody (measured on
 LFW: docs/face-matching.md section 10).
 
-Every change bumps the gallery version of each estate the person owns a home in or holds an
+Every change (a consent given too) bumps the gallery version of each estate the person owns a home in or holds an
 active grant for, so warm gate functions rebuild before their next face decision; every change
 and every status read is written to the audit log.
 """
@@ -257,7 +257,8 @@ class FaceEnrolment:
         request_id: str | None,
     ) -> FaceConsent:
         """Record a separate consent for the estates the person lives at or holds a grant for;
-        an estate the caller has no right at is refused (``estate_not_yours``), not silently kept."""
+        an estate the caller has no right at is refused (``estate_not_yours``), not silently kept.
+        The latest consent's purposes are the ones that hold (`compliance.face_purposes`)."""
         check_consent_estates(person_id, estates, self._ownerships, self._grants, self._clock().date())
         consent = FaceConsent(
             person_id=person_id,
@@ -268,7 +269,11 @@ class FaceEnrolment:
             given_at=self._clock(),
             guardian_person_id=guardian_person_id,
         )
-        return self._consents.record(consent, request_id=request_id)
+        recorded = self._consents.record(consent, request_id=request_id)
+        # Its purposes replace the earlier consent's: every gallery that may hold the face follows
+        # at its next decision (a delta), and stored snapshots are rebuilt.
+        self._invalidate_galleries(person_id)
+        return recorded
 
     def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> DuplicateFinding | None:
         """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face; return

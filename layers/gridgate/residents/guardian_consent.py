@@ -25,11 +25,16 @@ class GuardianConsent:
         consents: ConsentLedger,
         ownerships: Ownerships,
         grants: Grants,
+        *,
+        changed: Callable[[str], object],
         clock: Callable[[], datetime] = city_now,
     ) -> None:
+        """`changed(person_id)`: what must follow a change of the person's consent (their estates'
+        galleries and snapshots, `residents.estate_changes.person_changed_everywhere`)."""
         self._consents = consents
         self._ownerships = ownerships
         self._grants = grants
+        self._changed = changed
         self._clock = clock
 
     def give(
@@ -54,4 +59,6 @@ class GuardianConsent:
             guardian_person_id=guardian_id,
             guardian_relation=relation.value,
         )
-        return self._consents.record(consent, request_id=request_id)
+        recorded = self._consents.record(consent, request_id=request_id)
+        self._changed(minor_id)  # its purposes decide where the minor's face is matched, from the next decision
+        return recorded
