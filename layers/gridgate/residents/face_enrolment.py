@@ -60,7 +60,7 @@ from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import RULES, galleries_by_encoder
 from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face
 from gridgate.faces.rejections import FaceRejected
-from gridgate.residents.consent_purposes import check_consent_estates
+from gridgate.residents.consent_purposes import separate_consent
 from gridgate.residents.estate_changes import person_changed_everywhere
 
 #: Every slot a person's app templates may use (the gate reads exactly these keys).
@@ -259,14 +259,14 @@ class FaceEnrolment:
         """Record a separate consent for the estates the person lives at or holds a grant for;
         an estate the caller has no right at is refused (``estate_not_yours``), not silently kept.
         The latest consent's purposes are the ones that hold (`compliance.face_purposes`)."""
-        check_consent_estates(person_id, estates, self._ownerships, self._grants, self._clock().date())
-        consent = FaceConsent(
-            person_id=person_id,
-            basis=LegalBasis.SEPARATE_CONSENT,
-            estates=estates,
+        consent = separate_consent(
+            person_id,
+            estates,
+            self._ownerships,
+            self._grants,
             matching=matching,
             notice_version=notice_version,
-            given_at=self._clock(),
+            at=self._clock(),
             guardian_person_id=guardian_person_id,
         )
         recorded = self._consents.record(consent, request_id=request_id)

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from gridgate.clock import now as city_now
 from gridgate.compliance.consent_ledger import ConsentLedger
-from gridgate.domain.compliance import FaceConsent, GuardianRelation, LegalBasis, Matching
-from gridgate.residents.consent_purposes import Grants, Ownerships, check_consent_estates
+from gridgate.domain.compliance import FaceConsent, GuardianRelation, Matching
+from gridgate.residents.consent_purposes import Grants, Ownerships, separate_consent
 
 
 class GuardianConsent:
@@ -48,14 +48,14 @@ class GuardianConsent:
         notice_version: str,
         request_id: str | None,
     ) -> FaceConsent:
-        check_consent_estates(minor_id, estates, self._ownerships, self._grants, self._clock().date())
-        consent = FaceConsent(
-            person_id=minor_id,
-            basis=LegalBasis.SEPARATE_CONSENT,
-            estates=estates,
+        consent = separate_consent(
+            minor_id,
+            estates,
+            self._ownerships,
+            self._grants,
             matching=matching,
             notice_version=notice_version,
-            given_at=self._clock(),
+            at=self._clock(),
             guardian_person_id=guardian_id,
             guardian_relation=relation.value,
         )
