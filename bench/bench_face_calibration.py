@@ -50,7 +50,7 @@ import numpy as np
 from bench.face_frames import bare_detect_encode, gate_frames
 from gridgate.domain.model import Registry
 from gridgate.faces.images import decode_image
-from gridgate.faces.matcher import BASELINE_RULE, CALIBRATED_RULE, DecisionRule, Gallery, match
+from gridgate.faces.matcher import BASELINE_RULE, CALIBRATED_RULE, Candidates, DecisionRule, Gallery, match
 from gridgate.faces.pipeline import DEFAULT_POLICY, ENCODER_ID, choose_face, detect_faces, encode_face, probe_image
 from gridgate.faces.rejections import FaceInputRejected
 
@@ -151,7 +151,7 @@ class Scenarios:
         return cls([], [], [], [], [], [], [])
 
     def add(self, protocol: str, genuine: bool, probe: int, identity: str, gallery: Gallery, encoding) -> None:
-        found = gallery.nearest(encoding)
+        found = _nearest(gallery, encoding)
         self.protocol.append(protocol)
         self.genuine.append(genuine)
         self.probe.append(probe)
@@ -425,7 +425,17 @@ def bigger_galleries(rule: DecisionRule, identities: np.ndarray, encodings: np.n
     return out
 
 
+def _nearest(gallery: Gallery, probe: np.ndarray) -> Candidates:
+    """The nearest people in a gallery the benchmark built (never empty)."""
+    found = gallery.nearest(probe)
+    if found is None:
+        raise ValueError("the benchmark searched an empty gallery")
+    return found
+
+
 def _normal_cdf(rule: DecisionRule, distance: float) -> float:
+    if rule.impostor_location is None or rule.impostor_scale is None:
+        raise ValueError("the rule has no fitted impostor distribution")
     return NormalDist(rule.impostor_location, rule.impostor_scale).cdf(distance)
 
 
@@ -449,7 +459,7 @@ def adversarial(identities: np.ndarray, encodings: np.ndarray, rule: DecisionRul
         else:
             probes[path.name] = encode_face(rgb, chosen)
             decision = match(probes[path.name], everyone, Gallery.empty(Registry.POPULATION), rule)
-            nearest = everyone.nearest(probes[path.name])
+            nearest = _nearest(everyone, probes[path.name])
             entry |= {
                 "pipeline": "face_judged",
                 "nearest_identity": nearest.person_id,
@@ -464,7 +474,9 @@ def adversarial(identities: np.ndarray, encodings: np.ndarray, rule: DecisionRul
         for spoof in ("sfas_image_F1.jpg", "sfas_image_F2.jpg"):
             if spoof in probes:
                 decision = match(probes[spoof], resident, Gallery.empty(Registry.POPULATION), rule)
-                out[spoof]["distance_to_live_sample_T1"] = round(decision.distance, 4)
+                # a gallery of one template always has a nearest distance
+                distance = decision.distance if decision.distance is not None else float("nan")
+                out[spoof]["distance_to_live_sample_T1"] = round(distance, 4)
                 out[spoof]["accepted_if_T1_enrolled_alone"] = decision.accepted
     return out
 

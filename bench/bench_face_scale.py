@@ -21,19 +21,28 @@ runner-up person distances, as the gate computes them):
 - DRAWS seeded draws of galleries and enrolled photos.
 
 The rule is cross-validated by identity: people are split into two folds; the rule is fitted on
-one fold's people only, then counted on the other fold's probes against galleries drawn from
-everyone; both ways, summed. The fit (`fit_tail`, `fit`):
-- the tail: every pair of photos of two different fit-fold people (~7 million), as a cosine; an
-  exponential (generalised Pareto, shape 0) fitted above their (1 - TAIL_RATE) quantile;
-- the shape in gallery size: the union bound (`DecisionRule.threshold`): at G templates the
-  threshold is where one template's impostor chance is level / G, so the whole search stays
-  within `level` whatever G is; nothing is extrapolated along a fitted line;
-- the level: the largest in LEVEL_GRID whose MEASURED stranger-accept on fit-fold galleries (sizes
-  FIT_SIZES, strangers from the fit fold) is at most FIT_TARGET (half the 0.1 % target) at every
-  size; then the margin (no zero) with nobody accepted as someone else and the most genuine accepts.
-`tail_check_on_held_out_pairs` compares the tail's predicted per-template chance with the share of
-the other fold's impostor pairs measured beyond it. The rule the gate ships (`matcher.SFACE_RULE`)
-is the same fit on all people.
+one fold's people only (`fit_rule`), then counted on the other fold's probes against galleries
+drawn from everyone, with one and with up to three enrolled photos; both ways, summed. The fit:
+- the searches: stranger and genuine attempts against fit-fold galleries of FIT_SIZES people, one
+  enrolled photo each (every template another person: the conservative case for the best), FIT_DRAWS
+  draws;
+- the tail of the BEST (`fit_maximum_tail`): what a decision sees is the stranger's best cosine
+  over the G templates searched, not one pair. At each size its (1 - TAIL_RATE) quantile, and an
+  exponential above it whose mean excess is pooled over the sizes; between sizes the quantile is
+  interpolated in ln G, beyond the largest the union bound over blocks of that size takes over,
+  read off its DEEPEST most alike strangers (`matcher.MaximumTail`). The look-alikes behind the heavy deep tail of single pairs are in these
+  measurements; a union bound on a pair tail fitted at one pair in a thousand let 0.18 % of
+  strangers in at 4,000 people (the earlier rule);
+- the level: the largest in LEVEL_GRID whose MEASURED stranger-accept on the fit searches is at
+  most FIT_TARGET (half the 0.1 % target) at every size and, by the union bound, at
+  BOUND_TEMPLATES (`_holds_beyond`), for every margin (no zero) and runner-up line (AMBIGUITY_GRID:
+  a second person that alike makes the face ambiguous); of those, the rule with nobody accepted as
+  someone else and the most genuine accepts.
+`rule_curve` counts the fitted rules at other levels (their own trade-off), `duplicate_check` what
+enrolment's duplicate-face check does to new people at each city size.
+`tail_check_held_out` compares the tail's chance at the threshold with the held-out strangers whose
+best reaches it; `stranger_accepts` names every stranger let in. The rule the gate ships
+(`matcher.SFACE_RULE`) is the same fit on all people (``--fit-only``).
 
 The trade-off curve (genuine-accept at the threshold that reaches a given MEASURED stranger-accept
 on the reported people, i.e. chosen after the fact) is reported per size too: it shows what no rule
@@ -45,9 +54,11 @@ Writes ``bench/results/face_scale.json``.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 import time
-from dataclasses import asdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,23 +67,39 @@ import numpy as np
 from bench.bench_face_calibration import _upper_bound
 from bench.face_encodings import load
 from gridgate.faces.encoders import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID
-from gridgate.faces.matcher import RULES, DecisionRule, ImpostorTail
+from gridgate.faces.matcher import RULES, DecisionRule, MaximumTail
 
 RESULTS = Path(__file__).resolve().parent / "results" / "face_scale.json"
 SIZES = (1, 100, 1_000, 4_000)
 FIT_SIZES = (1, 10, 100, 300, 1_000, 1_800)
 TARGET_STRANGER = 0.001
 FIT_TARGET = 0.0005
-#: The impostor pairs' share the tail is fitted above (of ~7 million pairs per fold: ~7,000 pairs).
-TAIL_RATE = 0.001
 #: Candidate per-decision levels for the union-bound threshold, most permissive first.
-LEVEL_GRID = (0.001, 0.0007, 0.0005, 0.0003, 0.0002, 0.0001, 0.00005, 0.00002, 0.00001)
+LEVEL_GRID = (1e-3, 5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5, 5e-6, 2e-6, 1e-6, 5e-7, 2e-7, 1e-7)
+#: The gallery (templates) the fit must also hold at, beyond its largest measured one, by the union
+#: bound over blocks: the largest size reported (4,000 people), twice a fold's largest.
+BOUND_TEMPLATES = 4_000
+#: How many of the largest fit gallery's most alike strangers the tail keeps (the union bound beyond).
+DEEPEST = 40
+#: The runner-up line's level: a second person this alike (a stranger's best reaches it with this
+#: chance) makes the face ambiguous. Never none: the margin alone let residents in as someone else.
+#: At most 4 x TAIL_RATE: further below the measured quantile the exponential does not describe the
+#: best (a 2 % line from it refused 98 % of the team photos' residents as ambiguous).
+AMBIGUITY_GRID = (0.002, 0.001, 0.0005, 0.0002)
+#: The share of strangers above which the tail of the best is measured at each size: the fit's
+#: target itself, so at every measured size the threshold is where the measured strangers are, and
+#: the exponential only reaches deeper levels and, with the union bound, larger galleries.
+TAIL_RATE = FIT_TARGET
 DRAWS = 2
+#: Draws of the fit's searches (the fit needs the tail of the best at each size: more attempts).
+FIT_DRAWS = 4
 MAX_ENROLLED = 3
 SEED = 20261201
 #: No zero margin: a face equally near two enrolled people must be attributed to neither.
 MARGIN_GRID = {CURRENT_ENCODER_ID: (0.01, 0.02, 0.04), LEGACY_ENCODER_ID: (0.01, 0.02, 0.04)}
 CURVE_STRANGER_RATES = (0.0, 0.0001, 0.0005, 0.001, 0.005, 0.01)
+#: The levels at which the fitted rule's own trade-off is counted (`rule_curve`).
+CURVE_LEVELS = (0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001, 0.00005, 0.00002)
 #: Under both encoders, two photos closer than this are the same image (re-crops of one news photo).
 SAME_IMAGE = {CURRENT_ENCODER_ID: 0.30, LEGACY_ENCODER_ID: 0.20}
 #: A photo farther than this from every other photo of its name, under both encoders, is not that
@@ -93,6 +120,8 @@ KNOWN_SAME_PERSON = (
     ("Doc_Rivers", "Glenn_Rivers"),  # Glenn "Doc" Rivers
     ("Cristina_Fernandez", "Cristina_Kirchner"),  # Cristina Fernandez de Kirchner
     ("Felipe_De_Borbon", "Prince_Felipe"),  # Felipe de Borbon, then Prince of Asturias
+    ("Ruano_Pascual", "Virgina_Ruano_Pascal"),  # Virginia Ruano Pascual, her name misspelt
+    ("John_Gruden", "Jon_Gruden"),  # Jon Gruden, the coach, under two spellings
 )
 #: Photos filed under one name that show another named person (left out as probe and template).
 #: Found as the closest different-name pairs of this run (second pass): the photo is within the
@@ -233,17 +262,18 @@ def attempts(
     k: int,
     genuine_ok: np.ndarray,
     rng,
+    draws: int = DRAWS,
 ) -> dict:
     """Nearest/runner-up distances for stranger and genuine attempts at each size.
 
     `probe_people`: whose photos probe; `gallery_people`: who may be drawn into galleries.
-    Returns, per size, arrays of (d1, d2, templates) for strangers, and (d1, d2, templates, right)
-    for genuine attempts (`right`: the nearest person is the probe's own).
+    Returns, per size, arrays of (d1, d2, templates, probe row, nearest person) for strangers, and
+    (d1, d2, templates, right) for genuine attempts (`right`: the nearest person is the probe's own).
     """
     out: dict[int, dict[str, Any]] = {}
     probe_rows = np.concatenate([people.rows[p] for p in probe_people])
     owner = people.of_row[probe_rows]
-    for _draw in range(DRAWS):
+    for _draw in range(draws):
         enrolled = _enrol(people, rng, k)
         sub = dist[probe_rows]
         person = _person_min(sub, [enrolled[p] for p in gallery_people])  # probes x gallery people
@@ -270,14 +300,14 @@ def attempts(
             values[mine] = np.inf
             # drop one column per row: the probe's own if drawn, else the last
             values[~mine.any(1), -1] = np.inf
-            _, d1, d2 = _top_two(values)
+            nearest, d1, d2 = _top_two(values)
             t = np.where(
                 mine.any(1),
                 templates_of[perm].sum() - (templates_of[own_col] * mine.any(1)),
                 templates_of[perm[:-1]].sum(),
             )
             s = out.setdefault(requested, {"stranger": [], "genuine": [], "gallery_people": size})
-            s["stranger"].append((d1, d2, t))
+            s["stranger"].append((d1, d2, t, probe_rows, gallery_people[perm[nearest]]))
             # genuine: the probe's own other photos (up to k, drawn once per draw), plus N-1 others
             others_perm = rng.permutation(len(gallery_people))[:size]
             if size > 1:
@@ -302,74 +332,96 @@ def attempts(
     }
 
 
-def _accept(rule: DecisionRule, d1, d2, templates) -> np.ndarray:
-    thresholds = np.array([rule.threshold(int(t)) for t in np.unique(templates)])
-    lookup = dict(zip(np.unique(templates).tolist(), thresholds))
-    t = np.array([lookup[int(v)] for v in templates]) if np.ndim(templates) else lookup[int(templates)]
-    return (d1 < t) & (d2 - d1 >= rule.margin)
+def best_similarities(measured_size: dict) -> tuple[np.ndarray, float]:
+    """A stranger's best cosine over the gallery (``1 - d^2 / 2``, unit vectors), per attempt, and
+    the templates searched (median over attempts: all equal with one photo each)."""
+    d1, _, templates = measured_size["stranger"][:3]
+    return 1.0 - d1.astype(np.float64) ** 2 / 2.0, float(np.median(templates))
 
 
-def impostor_similarities(dist: np.ndarray, people: People, persons: np.ndarray) -> np.ndarray:
-    """``1 - d^2 / 2`` (the cosine, for unit vectors) of every pair of photos of two different
-    people among `persons`, each pair once: the scale `ImpostorTail` and the rule work in."""
-    rows = np.concatenate([people.rows[p] for p in persons])
-    owner = people.of_row[rows]
-    upper = np.triu(owner[:, None] != owner[None, :], 1)
-    return 1.0 - dist[np.ix_(rows, rows)][upper].astype(np.float64) ** 2 / 2.0
-
-
-def fit_tail(similarities: np.ndarray) -> ImpostorTail:
-    """The exponential tail above the impostor pairs' (1 - TAIL_RATE) quantile (maximum likelihood)."""
-    ordered = np.sort(similarities)[::-1]
-    above = max(int(TAIL_RATE * len(ordered)), 50)
-    start = float(ordered[above - 1])
-    return ImpostorTail(
-        similarity=round(start, 5),
-        rate=round(above / len(ordered), 8),
-        scale=round(float((ordered[:above] - start).mean()), 5),
+def fit_maximum_tail(measured: dict) -> MaximumTail:
+    """The tail of a stranger's best cosine at each measured gallery size: its (1 - TAIL_RATE)
+    quantile per size, and the mean excess above it pooled over the sizes (maximum likelihood for
+    the exponential; pooled, because one size's few hundred tail points give a noisy excess)."""
+    sizes, quantiles, excess = [], [], []
+    for _, m in sorted(measured.items()):
+        best, templates = best_similarities(m)
+        start = float(np.quantile(best, 1.0 - TAIL_RATE))
+        sizes.append(int(templates))
+        quantiles.append(start)
+        excess.append(best[best > start] - start)
+    # a stranger's best over more templates is never lower: sampling noise must not make it so
+    points = tuple((size, round(float(q), 5)) for size, q in zip(sizes, np.maximum.accumulate(quantiles)))
+    top = np.sort(best)[::-1][:DEEPEST]
+    return MaximumTail(
+        rate=TAIL_RATE,
+        scale=round(float(np.concatenate(excess).mean()), 5),
+        points=points,
+        deepest=tuple(round(float(c), 5) for c in top),
+        attempts=int(len(best)),
     )
 
 
-def tail_check(tail: ImpostorTail, similarities: np.ndarray) -> list[dict]:
-    """Per-template impostor chance the tail predicts vs the share of `similarities` measured at it."""
-    ordered = np.sort(similarities)
+def tail_check(rule: DecisionRule, measured: dict) -> list[dict]:
+    """Per size: the share of (held-out) strangers whose best cosine reaches the rule's threshold,
+    against the chance the tail gives it (`target_stranger_accept`), before margin and runner-up."""
     out = []
-    for templates in (1, 100, 1_000, 4_000, 50_000):
-        predicted = TARGET_STRANGER / templates
-        at = tail.similarity_at(predicted)
-        measured = int(len(ordered) - np.searchsorted(ordered, at, side="left"))
+    for size, m in sorted(measured.items()):
+        best, templates = best_similarities(m)
+        at = rule.tail.similarity_at(int(templates), rule.target_stranger_accept) if rule.tail else float("nan")
         out.append(
             {
-                "templates": templates,
+                "people": size,
+                "templates": int(templates),
                 "cosine": round(at, 4),
-                "predicted_rate": predicted,
-                "measured_pairs": measured,
-                "pairs": int(len(ordered)),
-                "measured_rate": measured / len(ordered),
+                "predicted_rate": rule.target_stranger_accept,
+                "measured": int((best >= at).sum()),
+                "attempts": int(len(best)),
             }
         )
     return out
 
 
-def fit(measured: dict, tail: ImpostorTail, margins) -> DecisionRule:
-    """The tail's shape in gallery size (union bound), at the largest per-decision level
-    (`target_stranger_accept`, from LEVEL_GRID) whose MEASURED stranger-accept stays within
-    FIT_TARGET at every training size; then the margin with nobody accepted as someone else and the
-    most genuine accepts (fewest wrong persons first when none reaches zero)."""
+def _holds_beyond(rule: DecisionRule, largest: dict) -> bool:
+    """The rule at BOUND_TEMPLATES, applied to the strangers of the largest measured gallery (G_max
+    templates): a gallery of BOUND_TEMPLATES is BOUND_TEMPLATES / G_max such galleries, so its
+    stranger-accept is at most that many times the one measured here (the union bound over blocks),
+    and that must stay within FIT_TARGET. The look-alikes a larger gallery holds more of are what
+    this guards against."""
+    d1, d2, templates = largest["stranger"][:3]
+    g_max = float(np.median(templates))
+    if g_max >= BOUND_TEMPLATES:
+        return True
+    accepted = int(rule.accepts(d1, d2, BOUND_TEMPLATES).sum())
+    return accepted * BOUND_TEMPLATES / g_max <= FIT_TARGET * len(d1)
+
+
+def fit(measured: dict, tail: MaximumTail, margins, ambiguity_levels) -> DecisionRule:
+    """For every margin and runner-up line: the largest per-decision level (LEVEL_GRID) whose
+    MEASURED stranger-accept stays within FIT_TARGET at every training size, and by the union bound
+    over blocks at BOUND_TEMPLATES (`_holds_beyond`); of those rules, the one
+    with nobody accepted as someone else and the most genuine accepts (fewest wrong persons first
+    when none reaches zero)."""
     best: tuple[tuple[int, int], DecisionRule] | None = None
     for margin in margins:
-        for level in LEVEL_GRID:
-            rule = DecisionRule(max_threshold=2.0, margin=margin, tail=tail, target_stranger_accept=level)
-            if all(
-                _accept(rule, *m["stranger"]).sum() <= FIT_TARGET * len(m["stranger"][0]) for m in measured.values()
-            ):
-                break
-        accepted = [(_accept(rule, *m["genuine"][:3]), m["genuine"][3]) for m in measured.values()]
-        genuine = sum(int((a & right).sum()) for a, right in accepted)
-        wrong = sum(int((a & ~right).sum()) for a, right in accepted)
-        key = (-wrong, genuine)
-        if best is None or key > best[0]:
-            best = (key, rule)
+        for ambiguity in ambiguity_levels:
+            for level in LEVEL_GRID:
+                if ambiguity is not None and ambiguity <= level:
+                    continue
+                rule = DecisionRule(
+                    max_threshold=2.0, margin=margin, tail=tail, target_stranger_accept=level, ambiguity_level=ambiguity
+                )
+                if all(
+                    rule.accepts(*m["stranger"][:3]).sum() <= FIT_TARGET * len(m["stranger"][0])
+                    for m in measured.values()
+                ) and _holds_beyond(rule, measured[max(measured)]):
+                    break
+            accepted = [(rule.accepts(*m["genuine"][:3]), m["genuine"][3]) for m in measured.values()]
+            genuine = sum(int((a & right).sum()) for a, right in accepted)
+            wrong = sum(int((a & ~right).sum()) for a, right in accepted)
+            key = (-wrong, genuine)
+            if best is None or key > best[0]:
+                best = (key, rule)
     if best is None:
         raise ValueError("no margin to fit: the grid is empty")
     return best[1]
@@ -378,10 +430,10 @@ def fit(measured: dict, tail: ImpostorTail, margins) -> DecisionRule:
 def count(rule: DecisionRule, measured: dict) -> dict:
     out = {}
     for size, m in sorted(measured.items()):
-        d1, d2, t = m["stranger"]
-        strangers = int(_accept(rule, d1, d2, t).sum())
+        d1, d2, t = m["stranger"][:3]
+        strangers = int(rule.accepts(d1, d2, t).sum())
         g1, g2, gt, right = m["genuine"]
-        accepted = _accept(rule, g1, g2, gt)
+        accepted = rule.accepts(g1, g2, gt)
         out[size] = {
             "gallery_people": m.get("gallery_people", size),
             "stranger_attempts": int(len(d1)),
@@ -393,6 +445,7 @@ def count(rule: DecisionRule, measured: dict) -> dict:
             "genuine_accept_rate": round(float((accepted & right).mean()), 4) if len(g1) else None,
             "genuine_accepted_as_someone_else": int((accepted & ~right).sum()),
             "threshold_at_mean_templates": round(rule.threshold(int(np.mean(t))), 4),
+            "runner_up_floor_at_mean_templates": round(rule.runner_up_floor(int(np.mean(t))), 4),
         }
     return out
 
@@ -426,8 +479,73 @@ def curve(measured: dict) -> dict:
     return out
 
 
+def rule_curve(rules: list[DecisionRule], parts: list[dict]) -> dict:
+    """Per size: the fitted rule's own trade-off (margin and runner-up line kept) at every level of
+    CURVE_LEVELS, both folds summed: strangers let in, genuine accepted, accepted as someone else."""
+    out: dict[int, dict[str, dict]] = {}
+    for level in CURVE_LEVELS:
+        for rule, part in zip(rules, parts):
+            moved = replace(rule, target_stranger_accept=level)
+            for size, m in part.items():
+                strangers = moved.accepts(*m["stranger"][:3])
+                g1, g2, gt, right = m["genuine"]
+                accepted = moved.accepts(g1, g2, gt)
+                point = out.setdefault(size, {}).setdefault(
+                    str(level),
+                    {"strangers": 0, "stranger_attempts": 0, "genuine": 0, "genuine_attempts": 0, "someone_else": 0},
+                )
+                point["strangers"] += int(strangers.sum())
+                point["stranger_attempts"] += int(len(strangers))
+                point["genuine"] += int((accepted & right).sum())
+                point["genuine_attempts"] += int(len(g1))
+                point["someone_else"] += int((accepted & ~right).sum())
+    return dict(sorted(out.items()))
+
+
+def duplicate_check(rules: list[DecisionRule], parts: list[dict]) -> dict:
+    """What enrolment's duplicate-face check does to NEW people (a stranger's photo is a new
+    resident's selfie, the gallery the city): refused by the one-template threshold the check used
+    before, refused by the rule at the city's size (`face_enrolment.duplicate_search`), and held for
+    review in the grey zone between that threshold and the runner-up line."""
+    out: dict[int, dict[str, int]] = {}
+    for rule, part in zip(rules, parts):
+        for size, m in part.items():
+            d1, _, t = m["stranger"][:3]
+            unique, inverse = np.unique(t, return_inverse=True)
+            threshold = np.array([rule.threshold(int(g)) for g in unique])[inverse]
+            line = np.maximum(np.array([rule.runner_up_floor(int(g)) for g in unique])[inverse], threshold)
+            slot = out.setdefault(
+                size, {"new_people": 0, "one_template_refused": 0, "refused": 0, "held_for_review": 0}
+            )
+            slot["new_people"] += int(len(d1))
+            slot["one_template_refused"] += int((d1 < rule.threshold(1)).sum())
+            slot["refused"] += int((d1 < threshold).sum())
+            slot["held_for_review"] += int(((d1 >= threshold) & (d1 < line)).sum())
+    return dict(sorted(out.items()))
+
+
+def stranger_accepts(rules: list[DecisionRule], parts: list[dict], people: People) -> dict:
+    """Per size: every stranger the fold's rule let in, as (probe's person, taken for, distance), so
+    the look-alikes behind the rate are named (and a label error among them is seen)."""
+    out: dict[int, list[dict]] = {}
+    for rule, part in zip(rules, parts):
+        for size, m in part.items():
+            d1, d2, t, rows, nearest = m["stranger"]
+            found = out.setdefault(size, [])
+            for index in np.flatnonzero(rule.accepts(d1, d2, t)):
+                found.append(
+                    {
+                        "probe": str(people.names[people.of_row[rows[index]]]),
+                        "taken_for": str(people.names[nearest[index]]),
+                        "distance": round(float(d1[index]), 4),
+                    }
+                )
+    return {size: sorted(found, key=lambda r: r["distance"]) for size, found in sorted(out.items())}
+
+
 def lookalikes(dist, people: People, rule: DecisionRule, top: int = 12) -> list[dict]:
-    """The closest different-person pairs, with the rule's threshold at 1 and at 4,000 templates."""
+    """The closest different-person pairs, and whether `rule` (the fit on everyone, which ships for
+    the current encoder) accepts a pair's distance against 1 and against 4,000 templates."""
     d = dist.copy()
     d[people.of_row[:, None] == people.of_row[None, :]] = np.inf
     flat = np.argsort(d, axis=None)[: top * 2 : 2]
@@ -446,31 +564,45 @@ def lookalikes(dist, people: People, rule: DecisionRule, top: int = 12) -> list[
     return pairs
 
 
-def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok: np.ndarray) -> dict:
-    dist = _distances(x, x)
-    rng = np.random.default_rng(SEED)
-    folds = rng.permutation(len(people.names)) % 2
+def fit_rule(
+    encoder_id: str, dist: np.ndarray, people: People, persons: np.ndarray, genuine_ok: np.ndarray, rng, sizes
+) -> tuple[DecisionRule, dict]:
+    """The whole fit on `persons` only: stranger and genuine searches at `sizes` (one enrolled photo,
+    FIT_DRAWS draws: each template another person, the conservative case for the tail of the best),
+    the tail of the best, then level, margin and runner-up line. Returns the rule and the searches."""
+    measured = attempts(dist, people, persons, persons, sizes, 1, genuine_ok, rng, draws=FIT_DRAWS)
+    tail = fit_maximum_tail(measured)
+    return fit(measured, tail, MARGIN_GRID[encoder_id], AMBIGUITY_GRID), measured
+
+
+def _folds(people: People) -> np.ndarray:
+    """Each person's fold (0 or 1), seeded: every part of the run sees the same split."""
+    return np.random.default_rng(SEED).permutation(len(people.names)) % 2
+
+
+def fold_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray, fold: int) -> tuple:
+    """One fold of the cross-validation, with its own seeded draws (so the parts can run in any order
+    or in parallel, ``--parallel=N``, and give the same numbers): the rule fitted on the
+    OTHER fold's people, and this fold's held-out searches with one and up to three photos."""
+    rng = np.random.default_rng([SEED, fold])
+    folds = _folds(people)
+    rule = fit_rule(encoder_id, dist, people, np.flatnonzero(folds != fold), genuine_ok, rng, FIT_SIZES)[0]
     everyone = np.arange(len(people.names))
-    result: dict[str, Any] = {}
-    tails = [fit_tail(impostor_similarities(dist, people, np.flatnonzero(folds != fold))) for fold in (0, 1)]
-    result["tail_check_on_held_out_pairs"] = [
-        {
-            "tail": asdict(tail),
-            "check": tail_check(tail, impostor_similarities(dist, people, np.flatnonzero(folds == fold))),
-        }
-        for fold, tail in zip((0, 1), tails)
-    ]
-    for label, k in (("one_photo", 1), ("up_to_three_photos", MAX_ENROLLED)):
-        held_out_parts, rules = [], []
-        for fold in (0, 1):
-            train = np.flatnonzero(folds != fold)
-            test = np.flatnonzero(folds == fold)
-            measured_train = attempts(dist, people, train, train, FIT_SIZES, k, genuine_ok, rng)
-            fitted = fit(measured_train, tails[fold], MARGIN_GRID[encoder_id])
-            rules.append(fitted)
-            measured = attempts(dist, people, test, everyone, SIZES, k, genuine_ok, rng)
-            held_out_parts.append({s: {"rule": fitted, **m} for s, m in measured.items()})
-        counted = [count(r, {s: m for s, m in part.items()}) for r, part in zip(rules, held_out_parts)]
+    held_out = {
+        label: attempts(dist, people, np.flatnonzero(folds == fold), everyone, SIZES, k, genuine_ok, rng)
+        for label, k in (("one_photo", 1), ("up_to_three_photos", MAX_ENROLLED))
+    }
+    return rule, held_out
+
+
+def summarise(parts: list[tuple], people: People, deployed: DecisionRule, pairs: list[dict]) -> dict:
+    """Both folds' held-out counts summed per size, the trade-offs, the strangers let in by name, the
+    duplicate check on new people; and the rule fitted on everyone with the look-alike pairs."""
+    rules = [rule for rule, _ in parts]
+    result: dict[str, Any] = {"fold_rules": [asdict(r) for r in rules]}
+    for label in ("one_photo", "up_to_three_photos"):
+        held_out_parts = [held[label] for _, held in parts]
+        counted = [count(r, part) for r, part in zip(rules, held_out_parts)]
         summed = {}
         for size in SIZES:
             rows = [c[size] for c in counted if size in c]
@@ -485,19 +617,34 @@ def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok:
                 _upper_bound(total["stranger_accepted"], total["stranger_attempts"]), 6
             )
             total["genuine_accept_rate"] = round(total["genuine_accepted"] / max(total["genuine_attempts"], 1), 4)
+            total["thresholds_per_fold"] = [r["threshold_at_mean_templates"] for r in rows]
+            total["runner_up_floors_per_fold"] = [r["runner_up_floor_at_mean_templates"] for r in rows]
             summed[size] = total
-        merged = _merge(
-            [{s: {k2: v for k2, v in m.items() if k2 != "rule"} for s, m in part.items()} for part in held_out_parts]
-        )
         result[label] = {
             "held_out": summed,
-            "fold_rules": [asdict(r) for r in rules],
-            "tradeoff_after_the_fact": curve(merged),
+            "tail_check_held_out": [tail_check(r, part) for r, part in zip(rules, held_out_parts)],
+            "tradeoff_after_the_fact": curve(_merge(held_out_parts)),
+            "tradeoff_of_the_rule": rule_curve(rules, held_out_parts),
+            "stranger_accepts": stranger_accepts(rules, held_out_parts, people),
+            "duplicate_check_on_new_people": duplicate_check(rules, held_out_parts),
         }
-    result["deployed_rule"] = asdict(deployed_rule(encoder_id, dist, people, genuine_ok))
-    result["shipped_rule_now"] = asdict(RULES[encoder_id])
-    result["lookalike_pairs"] = lookalikes(dist, people, RULES[encoder_id])
+    result["deployed_rule"] = asdict(deployed)
+    result["lookalike_pairs"] = pairs
     return result
+
+
+def deployed_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray) -> tuple:
+    """The rule fitted on everyone and what it does to the closest different-person pairs."""
+    deployed = deployed_rule(encoder_id, dist, people, genuine_ok)
+    return deployed, lookalikes(dist, people, deployed)
+
+
+def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok: np.ndarray) -> dict:
+    """Cross-validated by identity: each fold's rule is fitted on the other fold's people and counted
+    on this fold's probes (against galleries drawn from everyone), with one and up to three photos."""
+    dist = _distances(x, x)
+    parts = [fold_part(encoder_id, dist, people, genuine_ok, fold) for fold in (0, 1)]
+    return summarise(parts, people, *deployed_part(encoder_id, dist, people, genuine_ok))
 
 
 def deployed_rule(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray) -> DecisionRule:
@@ -505,17 +652,14 @@ def deployed_rule(encoder_id: str, dist: np.ndarray, people: People, genuine_ok:
     very rule the full run reports)."""
     rng = np.random.default_rng(SEED + 1)
     everyone = np.arange(len(people.names))
-    return fit(
-        attempts(dist, people, everyone, everyone, FIT_SIZES + (3_000,), 1, genuine_ok, rng),
-        fit_tail(impostor_similarities(dist, people, everyone)),
-        MARGIN_GRID[encoder_id],
-    )
+    return fit_rule(encoder_id, dist, people, everyone, genuine_ok, rng, FIT_SIZES + (3_000,))[0]
 
 
-def small_sets(encoder_ids, detector: str = "hog") -> dict:
+def small_sets(rules: dict[str, DecisionRule], detector: str = "hog") -> dict:
     """testdata/faces (one photo / up to three enrolled, everyone else's gallery) and the adversarial
     photos, through `detector` (HOG, the gate's, or YuNet: the detector comparison of issue 12)."""
-    out: dict[str, Any] = {"detector": detector}
+    encoder_ids = tuple(rules)
+    out: dict[str, Any] = {"detector": detector, "rules": {e: asdict(rules[e]) for e in encoder_ids}}
     faces = load("faces", detector)
     ok = faces.ok
     people = People(faces.identities[ok])
@@ -528,7 +672,7 @@ def small_sets(encoder_ids, detector: str = "hog") -> dict:
             everyone = np.arange(len(people.names))
             size = len(people.names) - 1
             m = attempts(dist, people, everyone, everyone, (size,), k, np.ones(len(x), bool), rng)
-            parts[label] = {"gallery_people": size, **count(RULES[e], m)[size]}
+            parts[label] = {"gallery_people": size, **count(rules[e], m)[size]}
         out[e] = {"photos_encoded": int(ok.sum()), "photos_refused": int((~ok).sum()), **parts}
     adversarial = load("adversarial", detector)
     rows = []
@@ -540,7 +684,7 @@ def small_sets(encoder_ids, detector: str = "hog") -> dict:
                 d = _distances(adversarial.encodings[e][i : i + 1], x)[0]
                 per = {name: d[people.of_row == p].min() for p, name in enumerate(people.names)}
                 best = sorted(per.items(), key=lambda kv: kv[1])[:2]
-                rule = RULES[e]
+                rule = rules[e]
                 accepted = bool(rule.accepts(best[0][1], best[1][1], int(ok.sum())))
                 row[e] = {"nearest": best[0][0], "distance": round(float(best[0][1]), 4), "accepted": accepted}
         rows.append(row)
@@ -548,26 +692,54 @@ def small_sets(encoder_ids, detector: str = "hog") -> dict:
     return out
 
 
+#: What the parts of a parallel run share (set before the worker processes fork).
+_SHARED: dict[str, Any] = {}
+
+
+def _part(task: tuple[str, str, int]) -> tuple:
+    """One part of the run, by (kind, encoder id, fold), on the prepared data in `_SHARED`."""
+    kind, encoder_id, fold = task
+    x, people, genuine_ok = _SHARED["x"][encoder_id], _SHARED["people"], _SHARED["genuine_ok"]
+    dist = _distances(x, x)
+    if kind == "fold":
+        return task, fold_part(encoder_id, dist, people, genuine_ok, fold)
+    return task, deployed_part(encoder_id, dist, people, genuine_ok)
+
+
 def main(argv: list[str]) -> None:
-    """The whole run; ``--fit-only`` prints the rule each encoder's fit on everyone gives (to ship)."""
+    """The whole run; ``--fit-only`` prints the rule the current encoder's fit on everyone gives (to
+    ship); ``--parallel=N`` runs the folds and fits of both encoders in N processes (the same
+    numbers: every part has its own seeded draws)."""
     started = time.monotonic()
     lfw, people, genuine_ok, keep, result = prepared_lfw()
-    if "--fit-only" in argv:
-        for encoder_id in (CURRENT_ENCODER_ID, LEGACY_ENCODER_ID):
-            x = lfw.encodings[encoder_id][lfw.ok][keep]
-            dist = _distances(x, x)
-            print(encoder_id, deployed_rule(encoder_id, dist, people, genuine_ok), flush=True)
+    encoders = (CURRENT_ENCODER_ID, LEGACY_ENCODER_ID)
+    _SHARED.update(x={e: lfw.encodings[e][lfw.ok][keep] for e in encoders}, people=people, genuine_ok=genuine_ok)
+    if "--fit-only" in argv:  # the current encoder's rule is the one that ships
+        print(CURRENT_ENCODER_ID, _part(("deployed", CURRENT_ENCODER_ID, 0))[1][0], flush=True)
         return
-    for encoder_id in (CURRENT_ENCODER_ID, LEGACY_ENCODER_ID):
-        print(f"evaluating {encoder_id}", flush=True)
-        result["encoders"][encoder_id] = evaluate_encoder(
-            encoder_id, lfw.encodings[encoder_id][lfw.ok][keep], people, genuine_ok
-        )
-    result["small_sets"] = small_sets((CURRENT_ENCODER_ID, LEGACY_ENCODER_ID))
-    result["small_sets_yunet_detector"] = small_sets((CURRENT_ENCODER_ID, LEGACY_ENCODER_ID), "yunet")
+    tasks = [(kind, e, fold) for e in encoders for kind, fold in (("deployed", 0), ("fold", 0), ("fold", 1))]
+    workers = max([int(a.split("=", 1)[1]) for a in argv if a.startswith("--parallel=")], default=1)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = dict(pool.map(_part, tasks))
+    else:
+        done = dict(map(_part, tasks))
+    for e in encoders:
+        folds = [done[("fold", e, fold)] for fold in (0, 1)]
+        result["encoders"][e] = summarise(folds, people, *done[("deployed", e, 0)])
+    # the small sets are judged by the rule this run fitted on everyone (what ships: a WARNING below
+    # when matcher.SFACE_RULE differs) and by the legacy rule the gate keeps for dlib templates
+    fitted = {
+        CURRENT_ENCODER_ID: done[("deployed", CURRENT_ENCODER_ID, 0)][0],
+        LEGACY_ENCODER_ID: RULES[LEGACY_ENCODER_ID],
+    }
+    result["small_sets"] = small_sets(fitted)
+    result["small_sets_yunet_detector"] = small_sets(fitted, "yunet")
     result["seconds"] = round(time.monotonic() - started, 1)
     RESULTS.write_text(json.dumps(result, indent=1, default=str) + "\n")
     _print(result)
+    if fitted[CURRENT_ENCODER_ID] != RULES[CURRENT_ENCODER_ID]:
+        print("WARNING: matcher.SFACE_RULE differs from the rule this run fitted on everyone; ship it and re-run")
 
 
 def prepared_lfw():
@@ -622,7 +794,7 @@ def _print(result: dict) -> None:
         for label in ("one_photo", "up_to_three_photos"):
             for size, c in r[label]["held_out"].items():
                 print(
-                    f"| {encoder_id.split('/')[0]} | {label.replace('_', ' ')} | {size:,} | "
+                    f"| {encoder_id.split('/')[0]} | {label.replace('_', ' ')} | {int(size):,} | "
                     f"{c['genuine_accepted']}/{c['genuine_attempts']} ({c['genuine_accept_rate']:.1%}) | "
                     f"{c['genuine_accepted_as_someone_else']} | {c['stranger_accepted']}/{c['stranger_attempts']} "
                     f"({c['stranger_accept_rate']:.3%}) | {c['stranger_accept_95pct_upper_bound']:.3%} |"
@@ -639,16 +811,37 @@ def _print(result: dict) -> None:
                 + " |"
             )
             for size, points in r[label]["tradeoff_after_the_fact"].items():
-                print(f"| {size:,} | " + " | ".join(f"{points[x]['genuine_accept_rate']:.1%}" for x in rates) + " |")
-        print(f"deployed rule ({encoder_id}): {r['deployed_rule']}")
-        print(
-            f"fold rules ({encoder_id}):",
-            [(f["tail"], f["target_stranger_accept"], f["margin"]) for f in r["one_photo"]["fold_rules"]],
-        )
-        for fold in r["tail_check_on_held_out_pairs"]:
+                print(
+                    f"| {int(size):,} | " + " | ".join(f"{points[x]['genuine_accept_rate']:.1%}" for x in rates) + " |"
+                )
+        for label in ("one_photo", "up_to_three_photos"):
+            points = r[label]["tradeoff_of_the_rule"]
+            levels = list(next(iter(points.values())))
             print(
-                "tail check (held-out pairs):",
-                [(c["templates"], c["cosine"], c["predicted_rate"], c["measured_pairs"]) for c in fold["check"]],
+                f"\nthe rule's own trade-off, {encoder_id.split('/')[0]}, {label.replace('_', ' ')} "
+                "(strangers let in / genuine accepted / as someone else, per level): | people | "
+                + " | ".join(levels)
+                + " |"
+            )
+            for size, by_level in points.items():
+                cells = [
+                    f"{p['strangers']}/{p['stranger_attempts']} ({p['strangers'] / p['stranger_attempts']:.3%}) · "
+                    f"{p['genuine'] / max(p['genuine_attempts'], 1):.1%} · {p['someone_else']}"
+                    for p in by_level.values()
+                ]
+                print(f"| {int(size):,} | " + " | ".join(cells) + " |")
+        print(
+            f"duplicate check on new people ({encoder_id}, one photo):", r["one_photo"]["duplicate_check_on_new_people"]
+        )
+        print(f"deployed rule ({encoder_id}): {r['deployed_rule']}")
+        print(f"fold rules ({encoder_id}):", r["fold_rules"])
+        for label in ("one_photo", "up_to_three_photos"):
+            for fold in r[label]["tail_check_held_out"]:
+                print(f"tail check ({label}, held out):", [(c["people"], c["cosine"], c["measured"]) for c in fold])
+            accepts = r[label]["stranger_accepts"]
+            print(
+                f"stranger accepts ({label}):",
+                {size: [(a["probe"], a["taken_for"]) for a in v] for size, v in accepts.items()},
             )
     print("\nlabel errors:", json.dumps(result["label_errors"], indent=1)[:3000])
     print(

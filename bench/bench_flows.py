@@ -295,7 +295,7 @@ def _speedups(runs: list[dict], baseline_runs: list[dict]) -> dict[str, float]:
 
 def main(argv: list[str]) -> None:
     global DATA_ROOT, RESULTS
-    sizes = SIZES
+    sizes: tuple[int, ...] = SIZES
     baseline: Path | None = None
     baseline_sizes: tuple[int, ...] = ()
     cap_mb: int | None = None

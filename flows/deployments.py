@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
 
-from prefect import serve
+from prefect import Flow, serve
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
@@ -29,7 +32,7 @@ from gridgate.config import Settings, get_settings
 @dataclass(frozen=True)
 class Scheduled:
     name: str
-    flow: object
+    flow: Flow[..., Any]
     cron: str | None  # None: no schedule of its own (a step the night runs)
     description: str
 
@@ -45,14 +48,48 @@ SCHEDULE = (
 )
 
 
+@dataclass(frozen=True)
+class DeploymentRun:
+    """How a run of a deployment ended (`run_and_wait`)."""
+
+    id: UUID
+    name: str
+    state: str  # the final state's name: Completed, Failed, ...
+    completed: bool
+    message: str
+
+
+def run_and_wait(
+    deployment: str, parameters: dict[str, Any] | None = None, timeout: float | None = None
+) -> DeploymentRun:
+    """Start a run of `deployment` ("flow/deployment") on the server and wait for it (`timeout` s, None: as long as it takes)."""
+    from prefect.deployments import run_deployment
+
+    # Prefect's async_dispatch types the call as `FlowRun | Coroutine`; from sync code it is the FlowRun
+    run = cast(FlowRun, run_deployment(deployment, parameters=parameters, timeout=timeout))
+    state = run.state  # a run waited for has one; "Unknown" only if the server lost it
+    return DeploymentRun(
+        id=run.id,
+        name=run.name,
+        state=(state.name if state is not None else None) or "Unknown",
+        completed=state is not None and state.is_completed(),
+        message=(state.message if state is not None else None) or "",
+    )
+
+
 def build_deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
     tz = (settings or get_settings()).city_timezone
+    # Prefect's async_dispatch types `to_deployment` as `RunnerDeployment | Coroutine`; called from
+    # sync code it returns the deployment
     return [
-        item.flow.to_deployment(
-            name=item.name,
-            schedule=Cron(item.cron, timezone=tz) if item.cron else None,
-            description=item.description,
-            tags=["gridgate", "nightly"],
+        cast(
+            RunnerDeployment,
+            item.flow.to_deployment(
+                name=item.name,
+                schedule=Cron(item.cron, timezone=tz) if item.cron else None,
+                description=item.description,
+                tags=["gridgate", "nightly"],
+            ),
         )
         for item in SCHEDULE
     ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import cast
+from uuid import UUID
 
 from prefect import get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -17,8 +19,13 @@ class StepProgress:
         self._steps = list(steps)
         self._done = 0
         self._logger = get_run_logger()
-        self._artifact = create_progress_artifact(
-            0.0, key=f"{key}-progress", description=f"{len(steps)} steps: " + ", ".join(steps)
+        # Prefect's async_dispatch types the call as `UUID | Coroutine`; called from sync code
+        # (a flow run's thread) it returns the UUID
+        self._artifact = cast(
+            UUID,
+            create_progress_artifact(
+                0.0, key=f"{key}-progress", description=f"{len(steps)} steps: " + ", ".join(steps)
+            ),
         )
 
     @contextmanager

@@ -3,7 +3,8 @@
 Steps (each visible as progress in Prefect): load the city in bulk; run every check
 (`gridgate.analytics.reconciliation_checks`); store the findings compare-before-write (deterministic
 ids, so a re-run on the same data writes nothing); revoke grants given by former owners and
-tell the owners; mark stale visitor passes expired. A summary and the findings are published
+tell the owners; mark stale visitor passes expired; send the open findings to their subscribers
+(`flows.findings_out`: signed webhooks, scoped). A summary and the findings are published
 as Prefect artifacts.
 """
 
@@ -17,6 +18,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.city_data import check_report_day, default_day, load_city, release_live_days
+from flows.findings_out import send_findings_out
 from flows.flow_metrics import record_flow_end
 from flows.notify import notify_failure
 from flows.progress import StepProgress
@@ -86,7 +88,8 @@ def nightly_reconciliation(
     logger = get_run_logger()
     day = check_report_day(day or default_day())
     progress = StepProgress(
-        "reconciliation", ["load city", "run checks", "store findings", "revoke grants and expire passes"]
+        "reconciliation",
+        ["load city", "run checks", "store findings", "revoke grants and expire passes", "send findings out"],
     )
     with progress.step("load city"):
         city = load_city(day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of)
@@ -101,9 +104,11 @@ def nightly_reconciliation(
     with progress.step("store findings"):
         stored = store_findings(result.findings)
     with progress.step("revoke grants and expire passes"):
-        revoked = revoke_former_owner_grants.submit(result.grants_to_revoke.to_dicts())
-        expired = expire_stale_passes.submit(result.passes_to_expire.select("pass_id", "finding_id").to_dicts())
-        revoked, expired = revoked.result(), expired.result()
+        revoking = revoke_former_owner_grants.submit(result.grants_to_revoke.to_dicts())
+        expiring = expire_stale_passes.submit(result.passes_to_expire.select("pass_id", "finding_id").to_dicts())
+        revoked, expired = revoking.result(), expiring.result()
+    with progress.step("send findings out"):
+        sent = send_findings_out(result.findings["finding_id"].to_list())
     by_type = dict(result.findings.group_by("finding_type").len().iter_rows())
     summary = {
         "day": day.isoformat(),
@@ -111,6 +116,7 @@ def nightly_reconciliation(
         "stored": stored,
         "grants_revoked": revoked,
         "passes_expired": expired,
+        "sent_out": sent,
         "skipped": result.skipped,
     }
     create_markdown_artifact(

@@ -7,11 +7,12 @@ check that failed, a missing table, a bug — fails at once, because retrying ca
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.tasks import exponential_backoff
 from pynamodb.exceptions import PynamoDBException
 
@@ -61,9 +62,20 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     return isinstance(outcome, BaseException) and is_transient(outcome)
 
 
+class TaskOptions(TypedDict, total=False):
+    """The `prefect.task` options the flows set, typed as `task` takes them (for ``**`` passing)."""
+
+    retries: int
+    retry_delay_seconds: Callable[[int], list[float]]
+    retry_jitter_factor: float
+    retry_condition_fn: Callable[[Any, Any, Any], bool]
+    cache_policy: CachePolicy
+    persist_result: bool
+
+
 #: Options of every task that touches storage: 4 retries at 2, 4, 8, 16 s (with jitter), only for
 #: transient errors. Results stay in memory (frames are large and rebuilt on every run).
-STORAGE_TASK = dict(
+STORAGE_TASK = TaskOptions(
     retries=4,
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     retry_jitter_factor=0.5,
@@ -73,4 +85,4 @@ STORAGE_TASK = dict(
 )
 
 #: Options of pure computations: nothing to retry, nothing to cache.
-COMPUTE_TASK = dict(cache_policy=NO_CACHE, persist_result=False)
+COMPUTE_TASK = TaskOptions(cache_policy=NO_CACHE, persist_result=False)

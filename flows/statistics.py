@@ -4,7 +4,8 @@ Steps: load the city in bulk; compute the statistics of the day for every estate
 community, street and district, the key-group alerts and the visitors-per-day series (three
 independent computations, submitted together so a parallel task runner runs them at once);
 store the statistics; store the alerts as findings and create a verification task for each
-(deterministic ids: a re-run creates nothing new); render the HTML report with its inline-SVG
+(deterministic ids: a re-run creates nothing new); send the open alerts to the district offices
+that subscribed (`flows.findings_out`); render the HTML report with its inline-SVG
 charts to S3 and the local report folder; publish table and markdown artifacts.
 """
 
@@ -19,6 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.city_data import check_report_day, default_day, load_city, release_live_days
+from flows.findings_out import send_findings_out
 from flows.flow_metrics import record_flow_end
 from flows.notify import notify_failure
 from flows.progress import StepProgress
@@ -113,6 +115,7 @@ def population_statistics_and_alerts(
             "compute statistics and alerts",
             "store statistics",
             "store alerts and create tasks",
+            "send alerts out",
             "publish report",
         ],
     )
@@ -132,6 +135,8 @@ def population_statistics_and_alerts(
         stored, open_alerts = store_alerts(alerts)
         tasks_created = create_tasks_for_findings(open_alerts, city.homes_of(open_alerts["home_id"]))
         release_live_days(city)  # the city's last question is answered
+    with progress.step("send alerts out"):
+        sent = send_findings_out(open_alerts["finding_id"].to_list())
     with progress.step("publish report"):
         report = publish_report(render_report(day, stats, visitors, alerts, names=place_names(stats)), day, report_dir)
     districts = wide(stats, "district")
@@ -155,5 +160,6 @@ def population_statistics_and_alerts(
         "alerts_by_type": by_type,
         "alerts_stored": stored,
         "tasks_created": tasks_created,
+        "alerts_sent_out": sent,
         "report": report,
     }

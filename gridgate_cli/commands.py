@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -53,6 +54,9 @@ def cli_locale(argv: Sequence[str], environ: dict[str, str]) -> str:
         return environ["GRIDGATE_LOCALE"]
     return "en" if environ.get("LANG", "").lower().startswith("en") else "zh_CN"
 
+
+if TYPE_CHECKING:  # the flows are imported by the commands that run them (Prefect is slow to import)
+    from flows.deployments import Scheduled
 
 console = Console(stderr=True)
 #: The staff's language for this process; `choose_language` (the ``--lang`` option) may replace it.
@@ -93,7 +97,7 @@ def progress() -> Progress:
     )
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     console.print(f"[red]{t('cli.error')}[/red] {message}")
     raise typer.Exit(1)
 
@@ -159,12 +163,12 @@ def keys_list() -> None:
 
 @compliance_app.command("figures", help=t("cli.compliance.figures.help"))
 def compliance_figures() -> None:
-    """The face figures counted from the stored templates and consents (never typed in)."""
-    from gridgate.adapters.compliance_records import ConsentRepository
-    from gridgate.adapters.repositories import FaceTemplateRepository
-    from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, face_figures
+    """The compliance report counted from the stored data (the same `ComplianceReport` as the page)."""
+    from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE
+    from gridgate.compliance.report_sources import stored_compliance_report
 
-    figures = face_figures(FaceTemplateRepository().everyone(), ConsentRepository().everyone(), clock.now())
+    report = stored_compliance_report(get_settings()).report()
+    figures = report.figures
     table = Table(t("cli.compliance.col.figure"), t("cli.compliance.col.value"))
     table.add_row(t("cli.compliance.people_with_faces"), str(figures.people_with_faces))
     for basis, count in figures.templates_by_basis.items():
@@ -172,9 +176,57 @@ def compliance_figures() -> None:
     table.add_row(t("cli.compliance.consents_in_force"), str(figures.consents_in_force))
     table.add_row(t("cli.compliance.consents_withdrawn"), str(figures.consents_withdrawn))
     table.add_row(t("cli.compliance.app_without_consent"), str(figures.app_templates_without_consent))
+    table.add_row(t("page.cr.people_opted_out"), str(report.people_opted_out))
+    for key, held in (("page.cr.events", report.events), ("page.cr.templates", report.templates)):
+        oldest = "-" if held.oldest_age_days is None else str(held.oldest_age_days)
+        verdict = t("page.cr.within" if held.within_policy else "page.cr.over")
+        table.add_row(
+            t("cli.compliance.retention", held=t(key), policy=held.policy_days),
+            f"{oldest} ({verdict}: {held.over_policy})",
+        )
+    latest = report.assessment
+    table.add_row(
+        t("page.cr.assessment"),
+        f"{latest.assessed_on} {latest.version} ({latest.recorded_by})"
+        if latest
+        else t("cli.compliance.assessment.none"),
+    )
     Console().print(table)
     if figures.filing_due:
         console.print(f"[red]{t('cli.compliance.filing_due', threshold=FILING_THRESHOLD_PEOPLE)}[/red]")
+
+
+@compliance_app.command("record-assessment", help=t("cli.compliance.assessment.help"))
+def compliance_record_assessment(
+    version: str = typer.Option(..., help=t("cli.compliance.assessment.version")),
+    assessed_on: str = typer.Option(..., "--date", help=t("cli.compliance.assessment.date")),
+    recorded_by: str = typer.Option(..., "--by", help=t("cli.compliance.assessment.by")),
+) -> None:
+    """Record the personal-information impact assessment done (PIPL Arts. 55-56): stored, never
+    overwritten or deleted, shown by the compliance report; audited."""
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.adapters.compliance_records import ImpactAssessmentRepository
+    from gridgate.compliance.rules import check_assessment
+    from gridgate.domain.compliance import ImpactAssessment
+    from gridgate.refusals import Refused
+
+    try:
+        assessment = ImpactAssessment(date.fromisoformat(assessed_on), version, recorded_by, clock.now())
+        check_assessment(assessment, today=clock.today())
+    except ValueError as bad_date:
+        fail(str(bad_date))
+        return
+    except Refused as refused:
+        fail(refusal_text(refused, t.locale))
+        return
+    ImpactAssessmentRepository().add(assessment)
+    AuditLog().record(
+        recorded_by,
+        "compliance.impact_assessment.recorded",
+        "impact_assessment",
+        detail={"assessed_on": assessed_on, "version": version},
+    )
+    console.print(t("cli.compliance.assessment.recorded", date=assessed_on, version=version))
 
 
 @compliance_app.command("approve-correction", help=t("cli.compliance.approve.help"))
@@ -211,6 +263,67 @@ def compliance_approve_correction(
         detail={"case_no": case_no, "starts": starts, "ends": ends},
     )
     console.print(t("cli.compliance.approved", person=person_id, ends=ends))
+
+
+def _ids(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+@compliance_app.command("approve-flow-query", help=t("cli.compliance.flow.help"))
+def compliance_approve_flow_query(
+    approval_id: str = typer.Argument(..., help=t("cli.compliance.flow.id")),
+    officer: str = typer.Option(..., "--officer", help=t("cli.compliance.flow.officer")),
+    approved_by: str = typer.Option(..., "--approved-by", help=t("cli.compliance.approve.by")),
+    case_ref: str = typer.Option(..., "--case", help=t("cli.compliance.approve.case")),
+    purpose: str = typer.Option(..., help=t("cli.compliance.flow.purpose")),
+    estates: str = typer.Option("", help=t("cli.compliance.flow.estates")),
+    grids: str = typer.Option("", help=t("cli.compliance.flow.grids")),
+    persons: str = typer.Option("", help=t("cli.compliance.flow.persons")),
+    window_from: str = typer.Option(..., "--from", help=t("cli.compliance.flow.from")),
+    window_to: str = typer.Option(..., "--to", help=t("cli.compliance.flow.to")),
+    expires: str = typer.Option(..., help=t("cli.compliance.flow.expires")),
+    export: bool = typer.Option(False, "--export/--no-export", help=t("cli.compliance.flow.export")),
+) -> None:
+    """Record the approval an officer's epidemic flow queries rest on (paper §3.3.1; docs/privacy.md).
+
+    Typed from the health authority's written approval; checked (scope, window ≤ 28 days, usable ≤ 30
+    days, approver ≠ officer) and audited by `FlowQueries.record_approval`; never overwritten."""
+    from datetime import datetime
+
+    from gridgate.adapters.audit import AuditLog
+    from gridgate.adapters.flow_approvals import FlowApprovalRepository
+    from gridgate.adapters.flow_events import FlowEventReader
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.public_health import FlowQueryApproval
+    from gridgate.public_health.flow_queries import FlowQueries
+    from gridgate.refusals import Refused
+
+    queries = FlowQueries(FlowApprovalRepository(), FlowEventReader(), PlaceRepository(), AuditLog())
+    try:
+        approval = queries.record_approval(
+            FlowQueryApproval(
+                approval_id=approval_id,
+                granted_to=officer,
+                approved_by=approved_by,
+                case_ref=case_ref,
+                purpose=purpose,
+                estates=_ids(estates),
+                grids=_ids(grids),
+                persons=_ids(persons),
+                window_from=datetime.fromisoformat(window_from),
+                window_to=datetime.fromisoformat(window_to),
+                expires_at=datetime.fromisoformat(expires),
+                export_allowed=export,
+                approved_at=clock.now(),
+            )
+        )
+    except ValueError as bad_time:
+        fail(str(bad_time))
+        return
+    except Refused as refused:
+        fail(refusal_text(refused, t.locale))
+        return
+    console.print(t("cli.compliance.flow.approved", approval=approval.approval_id, officer=officer, expires=expires))
 
 
 # --- stats ----------------------------------------------------------------------------------------
@@ -368,7 +481,7 @@ def _refuse_to_overwrite_a_city() -> None:
 # --- flows ----------------------------------------------------------------------------------------
 
 
-def _scheduled() -> dict[str, object]:
+def _scheduled() -> dict[str, Scheduled]:
     from flows.deployments import SCHEDULE
 
     return {item.flow.name: item for item in SCHEDULE}
@@ -411,6 +524,7 @@ def flow_run(
             fail(refusal_text(refused, t.locale))
     deployment = f"{name}/{scheduled[name].name}"
     pool = _pool_with_worker(deployment)
+    result: dict | None  # the run's summary
     with console.status(t("cli.flow.running", name=name)):
         if pool:
             result = _run_deployment(name, deployment, pool, parameters)
@@ -448,13 +562,13 @@ def _pool_with_worker(deployment: str) -> str | None:
 
 
 def _run_deployment(name: str, deployment: str, pool: str, parameters: dict) -> dict:
-    from prefect.deployments import run_deployment
+    from flows.deployments import run_and_wait
 
-    run = run_deployment(deployment, parameters={k: v.isoformat() for k, v in parameters.items()}, timeout=None)
+    run = run_and_wait(deployment, parameters={k: v.isoformat() for k, v in parameters.items()}, timeout=None)
     console.print(t("cli.flow.via_deployment", name=name, deployment=deployment, run=run.name, pool=pool))
-    if not run.state.is_completed():
-        fail(t("cli.flow.failed", name=name, state=run.state.name, message=run.state.message or ""))
-    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": deployment, "state": run.state.name}
+    if not run.completed:
+        fail(t("cli.flow.failed", name=name, state=run.state, message=run.message))
+    return {"flow_run_id": str(run.id), "flow_run_name": run.name, "deployment": deployment, "state": run.state}
 
 
 @flow_app.command("schedule", help=t("cli.flow.schedule.help"))
@@ -513,6 +627,48 @@ def gate_face_matching(
     console.print(t("cli.gate.face_matching.done", estate=estate_id, mode=chosen.value))
 
 
+@gate_app.command("publish-gallery", help=t("cli.gate.publish_gallery.help"))
+def gate_publish_gallery(estate_id: str = typer.Argument(..., help=t("cli.gate.face_matching.estate"))) -> None:
+    """The estate's face gallery built from the tables and stored as its object, off every request
+    path (docs/gate.md, "Cold start"): before an estate's gates go live, or after a bulk import."""
+    from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.domain.model import PlaceKind
+    from gridgate.gate.gallery_publisher import GalleryPublisher
+
+    place = PlaceRepository().get(estate_id)
+    if place is None or place.kind != PlaceKind.ESTATE:
+        fail(t("cli.gate.face_matching.no_estate", estate=estate_id))
+        return
+    gallery = GalleryPublisher().publish(estate_id)
+    console.print(
+        t(
+            "cli.gate.publish_gallery.done",
+            estate=estate_id,
+            version=gallery.version,
+            people=gallery.people,
+            seconds=f"{gallery.build_seconds:.1f}",
+        )
+    )
+
+
+@gate_app.command("shard", help=t("cli.gate.shard.help"))
+def gate_shard(estate_id: str = typer.Argument(..., help=t("cli.gate.face_matching.estate"))) -> None:
+    """What a gate device of this estate is provisioned with: its shard and that shard's base URL."""
+    from gridgate.config import get_settings
+    from gridgate.gate.affinity import shard_of, shard_url
+
+    settings = get_settings()
+    console.print(
+        t(
+            "cli.gate.shard.done",
+            estate=estate_id,
+            shard=shard_of(estate_id, settings),
+            shards=settings.gate_shards,
+            url=shard_url(estate_id, settings),
+        )
+    )
+
+
 # --- events out -----------------------------------------------------------------------------------
 
 
@@ -537,13 +693,17 @@ def events_export(
     start: str = typer.Option(..., "--from", help=t("cli.events.export.range")),
     end: str = typer.Option(..., "--to", help=t("cli.events.export.range")),
     form: str = typer.Option("parquet", "--format", help=t("cli.events.export.format")),
+    kind: str = typer.Option("access", "--kind", help=t("cli.events.export.kind")),
 ) -> None:
-    """The data center's own export (city detail, `event_scope.CITY`); integrators use the API."""
+    """The data center's own export (city detail, `event_scope.CITY`: access events and findings,
+    never alerts); integrators use the API."""
     from datetime import datetime
 
     from gridgate.analytics.event_parquet import render_parquet
-    from gridgate.events_out.event_extract import render_csv, scoped_rows
-    from gridgate.events_out.event_scope import CITY, Scope
+    from gridgate.events_out.event_extract import event_record_columns, render_csv, scoped_finding_rows, scoped_rows
+    from gridgate.events_out.event_scope import ACCESS, CITY, KINDS, Scope
+    from gridgate.events_out.finding_records import finding_columns
+    from gridgate.refusals import NotAllowed
     from gridgate.security.identifiers import IdentifierProtector
     from gridgate.security.keyring import get_keyring
 
@@ -553,13 +713,20 @@ def events_export(
         except ValueError:
             fail(t("cli.events.export.bad_time", value=repr(text)))
 
-    scope = Scope(CITY, frozenset(estates), "data-center-cli")
+    if kind not in KINDS:
+        fail(t("cli.events.export.bad_kind", kind=kind))
+    scope = Scope(CITY, frozenset(estates), "data-center-cli", frozenset({kind}))
+    protector = IdentifierProtector(get_keyring())
     try:
-        rows = scoped_rows(scope, instant(start), instant(end), IdentifierProtector(get_keyring()))
+        if kind == ACCESS:
+            rows, columns = scoped_rows(scope, instant(start), instant(end), protector), event_record_columns(scope)
+        else:
+            rows = scoped_finding_rows(scope, kind, instant(start), instant(end), protector)
+            columns = finding_columns(scope)
         if form not in ("csv", "parquet"):
             raise Invalid("bad_format", reason="events_export")
-        body = render_csv(rows, scope) if form == "csv" else render_parquet(rows, scope)
-    except Invalid as refused:
+        body = render_csv(rows, columns) if form == "csv" else render_parquet(rows, columns)
+    except (Invalid, NotAllowed) as refused:
         fail(refusal_text(refused, t.locale))
     out.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
     console.print(t("cli.events.export.done", count=len(rows), path=str(out)))

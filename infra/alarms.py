@@ -95,15 +95,18 @@ def alarm_resources() -> dict:
             statistic="p95",
             comparison="GreaterThanThreshold",
         ),
-        "WebhookDeadLettersAlarm": _alarm(
+    }
+    # dead letters of the events functions (access events, every retry) and of the flows (the
+    # first attempt of a finding or an alert, made by the flow that found it)
+    for service, prefix in ((EVENTS_SERVICE, ""), (FLOWS_SERVICE, "Flows")):
+        resources[prefix + "WebhookDeadLettersAlarm"] = _alarm(
             "a subscriber's webhook deliveries end as dead letters",
             NAMESPACE,
             "WebhookDeadLetters",
-            {"service": EVENTS_SERVICE},
+            {"service": service},
             threshold=1,
             period=900,
-        ),
-    }
+        )
     for function in (API_FUNCTION, FACES_FUNCTION, GATE_FUNCTION, EVENTS_FUNCTION, RETRIES_FUNCTION):
         resources[_logical(function) + "ErrorsAlarm"] = _alarm(
             f"the {function} function fails (unhandled errors, timeouts)",

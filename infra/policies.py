@@ -9,7 +9,8 @@ as data, so a reviewer reads one table per principal:
 - the gate function only reads what a decision needs and writes exactly three things:
   access events, device nonces and pass use counts (conditional writes), plus the audit log;
 - the flows' worker (Prefect) reads everything in bulk and writes findings, tasks, statistics,
-  reconciliation repairs and registry imports, but never access events.
+  reconciliation repairs, registry imports and the delivery records of the findings and alerts
+  it sends out, but never access events.
 
 No principal may delete a table item except where deletion is the feature (face withdrawal,
 idempotency records, statistics re-runs).
@@ -30,6 +31,8 @@ from infra.naming import (
 )
 from infra.resources import BUCKET_ID, KEY_ID, SECRET_ID
 
+EVENT_COPIES_PREFIX = SNAPSHOTS_PREFIX + "access_events/"
+
 READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 PUT = ("dynamodb:PutItem",)
 UPDATE = ("dynamodb:UpdateItem",)
@@ -43,7 +46,9 @@ APPEND = ("dynamodb:PutItem", "dynamodb:ConditionCheckItem")
 TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
     "api": {
         "persons": READ + PUT + UPDATE,  # corrections from grid workers, resident QR secret
-        "face_templates": READ + PUT + UPDATE + DELETE,  # enrolment and withdrawal
+        # enrolment, withdrawal and opt-out (every source); the duplicate check and the compliance
+        # report read all templates
+        "face_templates": READ + PUT + UPDATE + DELETE + SCAN,
         "places": READ + SCAN + UPDATE,  # data-center page lists districts; gallery_version bump
         "gallery_changes": PUT,  # who a gallery_version bump was about (the gate applies deltas)
         "gates": READ,
@@ -60,7 +65,9 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "access_events": READ,  # events export (key queries per estate-day shard)
         "event_subscriptions": READ + PUT + UPDATE,
         "event_deliveries": READ,  # a subscriber's dead letters
-        "compliance_records": READ + PUT,  # face consents: given, and withdrawn (re-put with the date)
+        # face consents (given, withdrawn: re-put with the date), opt-outs, flow-query approvals;
+        # the compliance report counts them all
+        "compliance_records": READ + PUT + SCAN,
     },
     "events": {  # the stream consumer and the retry schedule (chalicelib/event_stream.py)
         "event_subscriptions": READ + SCAN,  # the active subscriptions, once per batch
@@ -96,13 +103,16 @@ TABLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
         "statistics": READ + BULK_READ + PUT + BATCH_WRITE + DELETE,
         "audit_log": READ + BULK_READ + PUT + BATCH_WRITE,
         "compliance_records": READ + BULK_READ + PUT,  # correction approvals recorded by the CLI
+        "event_deliveries": READ + BULK_READ + PUT + UPDATE,  # findings and alerts out (flows/findings_out.py)
     },
 }
 
 #: principal -> (bucket prefix, S3 actions). The gate function keeps one object per estate, its
 #: face gallery, so a cold instance loads it instead of reading the tables (`adapters/gallery_objects.py`).
+#: A prefix with no object actions is only listed: the API's compliance report finds the oldest
+#: day of event copies from the prefix names alone (`adapters/retention_probe.py`).
 BUCKET_ACCESS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "api": (),
+    "api": ((EVENT_COPIES_PREFIX, ()),),
     "events": (),
     "gate": ((GALLERIES_PREFIX, ("s3:GetObject", "s3:PutObject")),),
     "flows": ((SNAPSHOTS_PREFIX, ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")),),
@@ -146,6 +156,7 @@ def _bucket_statements(principal: str) -> list[dict]:
             "Resource": {"Fn::Sub": "${" + BUCKET_ID + ".Arn}/" + prefix + "*"},
         }
         for prefix, actions in grants
+        if actions
     ]
     statements.append(
         {

@@ -7,6 +7,8 @@ code is a new index in the template the next time `python -m infra.generate` run
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from gridgate.adapters.tables import ALL_TABLES, BaseTable, DeviceNonceTable, IdempotencyTable, SignInTable
 from infra.naming import SNAPSHOTS_PREFIX, logical_id, table_name_sub
 
@@ -43,7 +45,7 @@ PARAMETERS = {
 CONDITIONS = {"IsProduction": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}
 
 
-def _key_schema(schema: list[dict]) -> list[dict]:
+def _key_schema(schema: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
     """HASH before RANGE, as DynamoDB expects (PynamoDB does not keep that order)."""
     return sorted(
         ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in schema),

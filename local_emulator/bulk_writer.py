@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -20,6 +20,13 @@ from botocore.config import Config
 
 Item = dict[str, dict[str, Any]]
 _BATCH = 25  # DynamoDB's BatchWriteItem limit
+
+
+def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
+    """`items` in lists of `_BATCH`, read lazily (a city's items are never all in memory)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, _BATCH)):
+        yield batch
 
 
 class BulkWriter:
@@ -39,9 +46,8 @@ class BulkWriter:
         """Put every item into `table_name`; returns how many were written."""
         written = 0
         pending: set[Future] = set()
-        batches = iter(lambda it=iter(items): list(itertools.islice(it, _BATCH)), [])
         with ThreadPoolExecutor(max_workers=self._threads) as pool:
-            for batch in batches:
+            for batch in _batches(items):
                 if len(pending) >= self._threads * 3:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     written += sum(f.result() for f in done)

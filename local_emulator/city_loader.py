@@ -32,17 +32,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gridgate import clock
+from gridgate.adapters.compliance_records import consent_to_item
 from gridgate.adapters.events import event_shard, partition_key
 from gridgate.adapters.parquet_exports import write_events_day
 from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import gate_to_item, place_to_item
 from gridgate.config import Settings
+from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
 from gridgate.domain.model import (
     Gate,
     GateDirection,
+    GrantStatus,
     PassStatus,
     Place,
     PlaceKind,
+    Registry,
     VisitorPass,
 )
 from gridgate.security.identifiers import IdentifierProtector
@@ -57,6 +61,8 @@ if TYPE_CHECKING:
 
 #: Events written to the table when seeding (the most recent ones); the rest only to Parquet.
 DEFAULT_MAX_TABLE_EVENTS = 20_000
+#: The notice version the synthetic city's residents read before consenting.
+SYNTHETIC_NOTICE_VERSION = "face-notice-2026-01"
 _LEVELS = ("district", "street", "community", "grid", "estate")
 
 
@@ -135,6 +141,51 @@ def face_template_items(city: City, chunk: int = 20_000) -> Iterator[Item]:
                 "consent_at": {"S": consent[row]},
                 "quality": {"N": "0"},
             }
+
+
+def consent_items(city: City) -> Iterator[Item]:
+    """The separate consent each app-registry face was enrolled under (issue 18; the gates match an
+    app face only where its consent says): cloud matching at every estate the person owns a home in
+    or holds a grant for, given at their earliest app template's consent time."""
+    estates: dict[str, set[str]] = {}
+    owned = city_tables.ownerships_table(city).to_pydict()
+    granted = city_tables.grants_table(city).to_pydict()
+    for person_id, estate_id in [
+        *zip(owned["person_id"], owned["estate_id"], strict=True),
+        *(
+            (grantee, estate)
+            for grantee, estate, status in zip(
+                granted["grantee_id"], granted["estate_id"], granted["status"], strict=True
+            )
+            if status == GrantStatus.ACTIVE.value
+        ),
+    ]:
+        estates.setdefault(person_id, set()).add(estate_id)
+    given: dict[str, int] = {}
+    person_ids = city.person_ids(city.template_person).to_pylist()
+    for row in np.flatnonzero(city.template_source == SOURCES.index(Registry.APP.value)).tolist():
+        seconds = int(city.template_consent[row])
+        given[person_ids[row]] = min(seconds, given.get(person_ids[row], seconds))
+    for person_id, seconds in sorted(given.items()):
+        yield consent_item(person_id, estates.get(person_id, set()), datetime.fromtimestamp(seconds, UTC))
+
+
+def synthetic_consent(person_id: str, estates: set[str], given_at: datetime) -> FaceConsent:
+    """A synthetic resident's separate consent to cloud matching at `estates` (also what the
+    benchmarks give with their templates)."""
+    return FaceConsent(
+        person_id=person_id,
+        basis=LegalBasis.SEPARATE_CONSENT,
+        estates=frozenset(estates),
+        matching=Matching.CLOUD,
+        notice_version=SYNTHETIC_NOTICE_VERSION,
+        given_at=given_at,
+    )
+
+
+def consent_item(person_id: str, estates: set[str], given_at: datetime) -> Item:
+    """`synthetic_consent` as the table stores it (for bulk writes)."""
+    return consent_to_item(synthetic_consent(person_id, estates, given_at)).serialize()
 
 
 def home_items(city: City) -> Iterator[Item]:
@@ -307,6 +358,7 @@ def load_into_dynamodb(
         "ownerships": lambda: ownership_items(city),
         "grants": lambda: grant_items(city),
         "face_templates": lambda: face_template_items(city),
+        "compliance_records": lambda: consent_items(city),
         "visitor_passes": lambda: pass_items(city, protector, key_id),
         "access_events": lambda: recent_event_items(city, settings, max_table_events),
     }

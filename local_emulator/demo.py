@@ -20,6 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported by the steps that need them, once the environment is set
+    from gridgate.config import Settings
+    from local_emulator.prefect_server import PrefectServer
+    from local_emulator.server import MotoServer
+    from local_emulator.synthetic_city import City
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 #: Where the emulator keeps its local secrets (git-ignored).
@@ -31,10 +38,11 @@ class Demo:
     """State shared by the steps."""
 
     args: argparse.Namespace
-    server: object = None  # local_emulator.server.MotoServer
-    settings: object = None  # gridgate.config.Settings
-    city: object = None  # local_emulator.synthetic_city.City
-    prefect: object = None  # local_emulator.prefect_server.PrefectServer
+    server: MotoServer | None = None  # until the emulator starts
+    prefect: PrefectServer | None = None  # until the night starts Prefect's server
+    # set by their steps (provisioning, seeding) before any later step reads them
+    settings: Settings = field(init=False)
+    city: City = field(init=False)
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gridgate-demo-")))
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
@@ -69,10 +77,10 @@ def prepare_environment(demo: Demo) -> None:
 def start_emulator(demo: Demo) -> None:
     from local_emulator.server import start_moto_server
 
-    demo.server = start_moto_server(port=demo.args.port)
-    demo.cleanups.append(demo.server.stop)
-    os.environ.update(demo.server.environment())
-    demo.say(f"emulator: moto server (DynamoDB, S3) listening on {demo.server.url} (pid {demo.server.process.pid})")
+    demo.server = server = start_moto_server(port=demo.args.port)
+    demo.cleanups.append(server.stop)
+    os.environ.update(server.environment())
+    demo.say(f"emulator: moto server (DynamoDB, S3) listening on {server.url} (pid {server.process.pid})")
 
 
 def provision_tables(demo: Demo) -> None:

@@ -77,5 +77,6 @@ def install() -> None:
             raise OptionsNotAllowed(_problem_headers(request_id, Allow=allowed), json.dumps(document).encode())
         return original(self, method, path, headers, body)
 
-    handle_request._gridgate_unknown_route = True
-    gateway.handle_request = handle_request
+    # Chalice has no hook for an unknown route: its method is replaced, marked so installing twice is a no-op
+    setattr(handle_request, "_gridgate_unknown_route", True)  # noqa: B010
+    setattr(gateway, "handle_request", handle_request)  # noqa: B010

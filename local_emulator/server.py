@@ -31,7 +31,7 @@ def free_port() -> int:
 class MotoServer:
     host: str
     port: int
-    process: subprocess.Popen | None
+    process: subprocess.Popen
 
     @property
     def url(self) -> str:

@@ -27,6 +27,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -493,6 +494,70 @@ def _draw_places(persons: int, rng: np.random.Generator) -> Places:
     )
 
 
+class _HomeColumns(TypedDict):
+    """The homes' columns of `City`."""
+
+    home_building: np.ndarray
+    home_unit: np.ndarray
+    home_floor: np.ndarray
+    home_room: np.ndarray
+    home_area: np.ndarray
+    home_household: np.ndarray
+
+
+class _PersonColumns(TypedDict):
+    """The persons' columns of `City`."""
+
+    person_home: np.ndarray
+    person_role: np.ndarray
+    person_registries: np.ndarray
+    person_birth: np.ndarray
+    person_male: np.ndarray
+    person_area: np.ndarray
+    person_sequence: np.ndarray
+    person_surname: np.ndarray
+    person_given: np.ndarray
+    person_phone: np.ndarray
+    person_registered_home: np.ndarray
+    person_key_groups: np.ndarray
+    person_silent: np.ndarray
+    person_night_owl: np.ndarray
+    person_pass_regular: np.ndarray
+
+
+class _PropertyColumns(TypedDict):
+    """The ownerships' and grants' columns of `City`."""
+
+    ownership_person: np.ndarray
+    ownership_home: np.ndarray
+    ownership_since: np.ndarray
+    ownership_until: np.ndarray
+    grant_home: np.ndarray
+    grant_grantee: np.ndarray
+    grant_relation: np.ndarray
+    grant_starts: np.ndarray
+    grant_ends: np.ndarray
+    grant_by: np.ndarray
+    grant_status: np.ndarray
+    grant_created: np.ndarray
+
+
+class _GateColumns(TypedDict):
+    """The gates' columns of `City`."""
+
+    gate_estate: np.ndarray
+    gate_direction: np.ndarray
+    gate_ids: list[str]
+
+
+class _TemplateColumns(TypedDict):
+    """The face templates' columns of `City`."""
+
+    template_person: np.ndarray
+    template_source: np.ndarray
+    template_consent: np.ndarray
+
+
 @dataclass
 class _Homes:
     building: np.ndarray
@@ -504,7 +569,7 @@ class _Homes:
     size: np.ndarray  # residents per home
     estate: np.ndarray
 
-    def columns(self) -> dict[str, np.ndarray]:
+    def columns(self) -> _HomeColumns:
         return {
             "home_building": self.building,
             "home_unit": self.unit,
@@ -599,7 +664,7 @@ class _People:
     phone: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     registered_home: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
 
-    def columns(self) -> dict[str, np.ndarray]:
+    def columns(self) -> _PersonColumns:
         return {
             "person_home": self.home,
             "person_role": self.role,
@@ -731,8 +796,21 @@ class _Property:
     sold_homes: np.ndarray
     over_cap_homes: np.ndarray
 
-    def columns(self) -> dict[str, np.ndarray]:
-        return {k: v for k, v in self.__dict__.items() if k.startswith(("ownership_", "grant_"))}
+    def columns(self) -> _PropertyColumns:
+        return {
+            "ownership_person": self.ownership_person,
+            "ownership_home": self.ownership_home,
+            "ownership_since": self.ownership_since,
+            "ownership_until": self.ownership_until,
+            "grant_home": self.grant_home,
+            "grant_grantee": self.grant_grantee,
+            "grant_relation": self.grant_relation,
+            "grant_starts": self.grant_starts,
+            "grant_ends": self.grant_ends,
+            "grant_by": self.grant_by,
+            "grant_status": self.grant_status,
+            "grant_created": self.grant_created,
+        }
 
 
 def _draw_property(homes: _Homes, people: _People, today: date, rng: np.random.Generator) -> _Property:
@@ -852,7 +930,7 @@ def _draw_registries(
     people.phone = np.where(app, 13_000_000_000 + rng.integers(0, 6_000_000_000, persons), 0).astype(np.int64)
 
 
-def _draw_gates(places: Places, homes: _Homes, rng: np.random.Generator) -> dict:
+def _draw_gates(places: Places, homes: _Homes, rng: np.random.Generator) -> _GateColumns:
     """An entry and an exit gate per estate; estates of more than 400 homes have two of each."""
     estate_homes = np.bincount(homes.estate, minlength=len(places.estate_ids))
     pairs = 1 + (estate_homes > 400)
@@ -866,7 +944,7 @@ def _draw_gates(places: Places, homes: _Homes, rng: np.random.Generator) -> dict
     }
 
 
-def _draw_templates(people: _People, today: date, rng: np.random.Generator) -> dict:
+def _draw_templates(people: _People, today: date, rng: np.random.Generator) -> _TemplateColumns:
     """A face template per registry a person is in: app enrolment and population-registry photo."""
     app = np.flatnonzero(people.registries & REGISTRY_APP)
     population = np.flatnonzero(people.registries & REGISTRY_POPULATION)

@@ -95,7 +95,7 @@ class TableImporter:
 
     def _stage(self, prefix: str, items: Iterable[Item]) -> list[str]:
         """Write `items` as gzip DynamoDB-JSON parts under `prefix`; the keys written (none if no items)."""
-        keys = []
+        keys: list[str] = []
         iterator = iter(items)
         while lines := [_line(item) for item in itertools.islice(iterator, ITEMS_PER_PART)]:
             key = f"{prefix}part-{len(keys):05d}.json.gz"

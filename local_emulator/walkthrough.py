@@ -44,7 +44,10 @@ class Walkthrough:
         self.say = say
         self.client = Client(app)
         self.owner, self.home_id, estate_id = self._an_owned_home()
-        self.gate = self._gate_at(estate_id, same=True)
+        gate = self._gate_at(estate_id, same=True)
+        if gate is None:  # the synthetic city gives every estate its entry gates
+            raise RuntimeError(f"estate {estate_id} has no entry gate")
+        self.gate = gate
         self.foreign_gate = self._gate_at(estate_id, same=False)
 
     def _an_owned_home(self) -> tuple[str, str, str]:
@@ -110,6 +113,8 @@ class Walkthrough:
             )
             if grant.json_body.get("code") not in _NOT_A_NEW_GRANTEE:
                 break
+        if grant is None:
+            raise RuntimeError(f"nobody in the city after {self.owner} to grant a right to")
         say(
             f"  grant a tenant on {self.home_id}: HTTP {grant.status_code} "
             f"{grant.json_body.get('grant_id') or grant.json_body.get('code')}"

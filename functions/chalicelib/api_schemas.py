@@ -109,7 +109,8 @@ class FaceConsentRequest(BaseModel):
     """A separate consent to face recognition, given after reading the notice (PIPL Art. 29).
 
     No guardian field: the token is the person's own, so a minor could name anyone; a person who
-    may be under 14 is refused (``guardian_consent_required``) until a guardian's own route exists."""
+    may be under 14 is refused (``guardian_consent_required``): their guardian records the consent
+    with their own token on ``PUT /faces/minors/{person_id}/consent``."""
 
     model_config = ConfigDict(extra="forbid")
 

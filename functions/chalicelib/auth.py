@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from chalice.app import Request
 
-from chalicelib.errors import ApiError
-from gridgate.security.tokens import Principal, verify_bearer
+from gridgate.refusals import NotAllowed
+from gridgate.security.tokens import Principal, TokenError, verify_bearer
 from gridgate.sign_in.people_sign_in import ACCESS_PREFIX, people_sign_in
 
 _SCHEME = "bearer"
@@ -23,10 +23,10 @@ _SCHEME = "bearer"
 
 def bearer_token(request: Request) -> str:
     """The token of an ``Authorization: Bearer <token>`` header; 401 ``missing_token`` otherwise."""
-    header = (request.headers or {}).get("authorization", "")
+    header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != _SCHEME or not token.strip():
-        raise ApiError(401, "missing_token")
+        raise TokenError("missing_token")
     return token.strip()
 
 
@@ -41,13 +41,13 @@ def require(request: Request, role: str) -> Principal:
     """The verified caller, who must hold `role`; raises 401 (no or a bad token) or 403."""
     principal = _verified(request)
     if role not in principal.roles:
-        raise ApiError(403, "forbidden", roles=[role])
+        raise NotAllowed("forbidden", roles=[role])
     return principal
 
 
 def require_any(request: Request, roles: tuple[str, ...]) -> Principal:
-    """The verified caller, who must hold one of `roles`; raises `ApiError` 401 or 403."""
+    """The verified caller, who must hold one of `roles`; raises `TokenError` (401) or `NotAllowed` (403)."""
     principal = _verified(request)
     if not principal.roles & set(roles):
-        raise ApiError(403, "forbidden", roles=list(roles))
+        raise NotAllowed("forbidden", roles=list(roles))
     return principal

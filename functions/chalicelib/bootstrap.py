@@ -15,20 +15,36 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository
 from gridgate.adapters.findings import FindingRepository, StatisticRepository, VerificationTaskRepository
+from gridgate.adapters.flow_approvals import FlowApprovalRepository
+from gridgate.adapters.flow_events import FlowEventReader
 from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.pass_repository import PassRepository
-from gridgate.adapters.repositories import HomeRepository, OwnershipRepository, PersonRepository, PlaceRepository
+from gridgate.adapters.repositories import (
+    FaceTemplateRepository,
+    HomeRepository,
+    OwnershipRepository,
+    PersonRepository,
+    PlaceRepository,
+)
 from gridgate.adapters.resident_secrets import ResidentSecretStore
 from gridgate.adapters.verification_results import VerificationResultStore
+from gridgate.compliance.compliance_report import ComplianceReporter
+from gridgate.compliance.consent_ledger import ConsentLedger
+from gridgate.compliance.correction_alerts import CorrectionAlerts
+from gridgate.compliance.report_sources import stored_compliance_report
 from gridgate.config import Settings, get_settings
 from gridgate.data_center.overview import DataCenterOverview
 from gridgate.events_out.event_subscriptions import EventSubscriptions
 from gridgate.grid_work.home_roster import HomeRoster
 from gridgate.grid_work.task_feedback import TaskFeedback
 from gridgate.grid_work.task_list_details import TaskListDetailsReader
-from gridgate.residents.estate_changes import estate_changed
+from gridgate.public_health.flow_queries import FlowQueries
+from gridgate.residents.estate_changes import estate_changed, person_changed_everywhere
+from gridgate.residents.face_opt_out import FaceOptOutService
 from gridgate.residents.grants import GrantService
+from gridgate.residents.guardian_consent import GuardianConsent
 from gridgate.residents.ownership import OwnerScope
 from gridgate.residents.resident_codes import ResidentCodes
 from gridgate.residents.visitor_passes import PassService
@@ -55,6 +71,11 @@ class ApiServices:
     task_list_details: TaskListDetailsReader
     overview: DataCenterOverview
     event_subscriptions: EventSubscriptions
+    flow_queries: FlowQueries
+    face_opt_out: FaceOptOutService
+    compliance_report: ComplianceReporter
+    correction_alerts: CorrectionAlerts
+    guardian_consent: GuardianConsent
     face_enrolment: Callable[[], FaceEnrolment]
 
 
@@ -64,12 +85,11 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
     people, audit, places = PersonRepository(protector), AuditLog(), PlaceRepository()
     scope = OwnerScope(homes, ownerships)
 
+    consents = ConsentLedger(ConsentRepository(), people, audit)
+
     def face_enrolment() -> FaceEnrolment:
-        from gridgate.adapters.compliance_records import ConsentRepository
-        from gridgate.compliance.consent_ledger import ConsentLedger
         from gridgate.residents.face_enrolment import FaceEnrolment
 
-        consents = ConsentLedger(ConsentRepository(), people, audit)
         return FaceEnrolment(consents=consents, places=places, ownerships=ownerships, grants=grants, audit=audit)
 
     return ApiServices(
@@ -93,6 +113,24 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
         task_list_details=TaskListDetailsReader(people, FindingRepository(), audit),
         overview=DataCenterOverview(places, FindingRepository(), StatisticRepository()),
         event_subscriptions=EventSubscriptions(protector),
+        flow_queries=FlowQueries(FlowApprovalRepository(), FlowEventReader(settings), places, audit),
+        face_opt_out=FaceOptOutService(
+            consents=consents,
+            templates=FaceTemplateRepository(),
+            opt_outs=FaceOptOutRepository(),
+            ownerships=ownerships,
+            grants=grants,
+            audit=audit,
+            changed=lambda person_id, owned, granted: person_changed_everywhere(person_id, owned, granted, places),
+        ),
+        compliance_report=stored_compliance_report(settings),
+        correction_alerts=CorrectionAlerts(FindingRepository(), audit),
+        guardian_consent=GuardianConsent(
+            consents,
+            ownerships,
+            grants,
+            changed=lambda person_id: person_changed_everywhere(person_id, ownerships, grants, places),
+        ),
         face_enrolment=_once(face_enrolment),
     )
 

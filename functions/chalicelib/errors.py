@@ -10,8 +10,9 @@ the request). A 401 also carries ``WWW-Authenticate`` naming the scheme the call
 
 Why one place: integrators parse one shape, not three. The errors come from three layers, and
 all of them end up in `problem_middleware`, the only code that builds an error response:
-- handlers raise `ApiError`, or let a refusal (a service's, a token's, a face's) escape, which gets
-  the status `refusals.status_of` gives it (the one table of refusals to statuses); the route wrapper
+- handlers let a refusal (a service's, a token's, a face's, their own) escape, which gets the
+  status `refusals.status_of` gives it (the one table of refusals to statuses), or raise
+  `ApiError.refused` where the answer needs a header of its own (a cookie to forget); the route wrapper
   installed by `install_error_handling` lets it escape Chalice's view-level ``except Exception``
   (which would turn it into Chalice's own 500) by wrapping it in a `ChaliceUnhandledError`;
 - Chalice itself answers 405, 415 and its binary-``Accept`` 400 as ``{"Code", "Message"}`` before
@@ -36,7 +37,7 @@ from chalice import Chalice, Response
 from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
 
 from chalicelib.logs import logger
-from chalicelib.refusals import status_of
+from chalicelib.refusals import Refusal, is_refusal, status_of
 from chalicelib.request_context import bind_request_id, request_id
 from gridgate import i18n
 from gridgate.adapters.ops_metrics import refusal
@@ -60,21 +61,30 @@ _CHALICE_CODES = {
 }
 
 
+#: Response headers as Chalice takes them (a list: one header line per value, e.g. Set-Cookie).
+Headers = dict[str, str | list[str]]
+
+
 class ApiError(Exception):
     """A client-visible error: HTTP status, stable code and extension members (``extra``: also the
     values the catalogue's words for the code are filled with)."""
 
-    def __init__(self, status: int, code: str, *, headers: dict[str, str] | None = None, **extra) -> None:
+    def __init__(self, status: int, code: str, *, headers: Headers | None = None, **extra: Any) -> None:
         super().__init__(code)
         self.status = status
         self.code = code
-        self.headers = headers or {}
+        self.headers: Headers = headers or {}
         self.extra = extra
 
     @property
     def detail(self) -> dict[str, Any]:
         """The members `i18n.refusal_text` words the problem with (the same shape as a refusal's)."""
         return self.extra
+
+    @classmethod
+    def refused(cls, refusal: Refusal, *, headers: Headers | None = None) -> ApiError:
+        """A refusal with the status the one table gives it, its code and detail members."""
+        return cls(status_of(refusal), refusal.code, headers=headers, **refusal.detail)
 
 
 class _Escaped(ChaliceUnhandledError):
@@ -117,9 +127,8 @@ def _from_exception(err: BaseException) -> ApiError:
     """An `ApiError` as raised, a refusal with the status `refusals.status_of` gives it, anything else a 500."""
     if isinstance(err, ApiError):
         return err
-    status = status_of(err)
-    if status is not None:
-        return ApiError(status, err.code, **getattr(err, "detail", {}))
+    if is_refusal(err):
+        return ApiError.refused(err)
     logger.exception("unhandled error")
     return ApiError(500, "internal_error")
 
@@ -131,12 +140,15 @@ def _from_chalice(response: Response) -> ApiError:
     code = _CHALICE_CODES.get(chalice_code) or (
         _snake(chalice_code) if chalice_code else _snake(_title(response.status_code).replace(" ", ""))
     )
-    kept = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")}
+    kept: Headers = {
+        k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")
+    }
     return ApiError(response.status_code, code, headers=kept)
 
 
 def _content_type(response: Response) -> str:
-    return {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    value = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    return value if isinstance(value, str) else ""  # only Set-Cookie is ever a list
 
 
 def _is_problem(response: Response) -> bool:
@@ -152,7 +164,7 @@ def _problem_response(err: ApiError, request: Request | None, rid: str) -> Respo
     log = logger.warning if err.status < 500 else logger.error
     log("request refused", extra={"code": err.code, "status": err.status})
     refusal(err.code)  # refusals by code, as a metric (EMF)
-    headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
+    headers: Headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
     if err.status == 401:
         headers.setdefault("WWW-Authenticate", _challenge(path))
     locale = i18n.negotiate(None, _header(request, "accept-language"))
@@ -223,5 +235,6 @@ def install_error_handling(app: Chalice) -> None:
 
         return original_register(name, guarded, kwargs, **unused)
 
-    app._register_route = register
+    # Chalice has no hook around every route: its registration method is replaced on this app
+    setattr(app, "_register_route", register)  # noqa: B010
     app.register_middleware(problem_middleware, "http")

@@ -37,9 +37,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from chalice.app import Request
 
-from chalicelib.errors import ApiError
 from gridgate.adapters.tables import IdempotencyTable
 from gridgate.config import get_settings
+from gridgate.refusals import Conflict, Invalid
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import get_keyring
 
@@ -81,7 +81,7 @@ class SealedDynamoDBPersistenceLayer(DynamoDBPersistenceLayer):
         return f"idempotency#{idempotency_key}"
 
 
-def _mark_replay(response: dict, _record) -> dict:
+def _mark_replay(response: dict, idempotent_data: DataRecord) -> dict:
     return {**response, REPLAY_FLAG: True}
 
 
@@ -121,21 +121,21 @@ class IdempotentOperation:
 
     def __call__(self, request: Request, caller: str, payload: Any, action: Callable[[], dict]) -> dict:
         """`action()`'s result, or the stored result of the first request with this key."""
-        key = (request.headers or {}).get(HEADER)
+        key = request.headers.get(HEADER)
         if key is None:
             return action()
         if not _KEY_SHAPE.match(key):
-            raise ApiError(400, "invalid_idempotency_key")
+            raise Invalid("invalid_idempotency_key")
         run = self._runner()
-        if request.lambda_context is not None:
+        if request.lambda_context is not None and self._config is not None:  # the runner built the config
             # a crashed request's in-progress record then lapses with its invocation, not after the TTL
             self._config.register_lambda_context(request.lambda_context)
         try:
             return run(request={"key": f"{caller}#{key}", "payload": payload}, action=action)
         except IdempotencyValidationError:
-            raise ApiError(422, "idempotency_key_reused") from None
+            raise Conflict("idempotency_key_reused") from None
         except IdempotencyAlreadyInProgressError:
-            raise ApiError(409, "request_in_progress") from None
+            raise Conflict("request_in_progress") from None
 
 
 def _execute(request: dict, action: Callable[[], dict]) -> dict:

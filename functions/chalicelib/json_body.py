@@ -19,8 +19,9 @@ from typing import TypeVar
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import ApiError
+from chalicelib.request_context import body_bytes
 from gridgate.config import get_settings
+from gridgate.refusals import Invalid
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,18 +36,18 @@ def parse_json(
     *,
     non_finite: bool = False,
 ):
-    """`raw` as a JSON value; `ApiError` 400 `code` when it is not JSON, not UTF-8 or nested too deep.
+    """`raw` as a JSON value; `Invalid` (400) `code` when it is not JSON, not UTF-8 or nested too deep.
 
     The depth is checked on the bytes before parsing, so the parser never recurses deeper than
     `MAX_JSON_DEPTH`. NaN and Infinity (which JSON does not have) are refused, unless `non_finite`:
     a gate's upload may carry them in one event's score, and that event, not the batch, is refused.
     """
     if _nesting_depth(raw) > MAX_JSON_DEPTH:
-        raise ApiError(400, code, max_depth=MAX_JSON_DEPTH)
+        raise Invalid(code, max_depth=MAX_JSON_DEPTH)
     try:
         return json.loads(raw) if non_finite else json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, code) from None
+        raise Invalid(code) from None
 
 
 def _no_constant(name: str):
@@ -77,22 +78,22 @@ def _nesting_depth(raw: bytes) -> int:
 
 def parse_body(request: Request, model: type[M]) -> tuple[M, dict]:
     """The body as `model`, and as the plain JSON object it was (for idempotency fingerprints)."""
-    raw = request.raw_body or b""
+    raw = body_bytes(request)
     limit = get_settings().app_max_body_bytes
     if len(raw) > limit:
-        raise ApiError(413, "body_too_large", limit=limit)
+        raise Invalid("body_too_large", limit=limit)
     document = parse_json(raw)
     if not isinstance(document, dict):
-        raise ApiError(400, "malformed_json")
+        raise Invalid("malformed_json")
     try:
         return model.model_validate_json(raw, strict=True), document
     except ValidationError as exc:
         raise _field_error(exc) from None
 
 
-def _field_error(exc: ValidationError) -> ApiError:
+def _field_error(exc: ValidationError) -> Invalid:
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first["loc"]) or "body"
     if first["type"] == "missing":
-        return ApiError(400, "missing_field", field=field)
-    return ApiError(400, "invalid_field", field=field)
+        return Invalid("missing_field", field=field)
+    return Invalid("invalid_field", field=field)

@@ -23,10 +23,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chalice import Chalice
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib.errors import PROBLEM_CONTENT_TYPE
 from chalicelib.openapi_security import BEARER, DEVICE_HEADERS, GATE, GATE_HEADERS, security_schemes
@@ -97,7 +98,8 @@ def documented(**details) -> Callable[[Callable], Callable]:
     """Attach OpenAPI details to a route handler (the error wrapper copies them onto the route)."""
 
     def attach(handler: Callable) -> Callable:
-        handler.__openapi__ = Documented(**details)
+        # a function declares no attributes for the checker; `build_openapi` reads it back with getattr
+        setattr(handler, "__openapi__", Documented(**details))  # noqa: B010
         return handler
 
     return attach
@@ -195,7 +197,7 @@ def _bodies(body: Body | tuple[Body, ...]) -> tuple[Body, ...]:
 
 def _schemas(all_details) -> dict:
     """Request models as they are validated, response models as they are serialised."""
-    modes: dict[type[BaseModel], str] = {Problem: "serialization"}
+    modes: dict[type[BaseModel], JsonSchemaMode] = {Problem: "serialization"}
     for details in all_details:
         for bodies in details.responses.values():
             modes.update((m, "serialization") for m in _bodies(bodies) if isinstance(m, type))
@@ -273,7 +275,7 @@ def error_statuses(details: Documented, has_path_params: bool) -> set[int]:
 def _responses(details: Documented, has_path_params: bool) -> dict:
     responses: dict[str, dict] = {}
     for status, bodies in sorted((details.responses or {200: ()}).items()):
-        response = {"description": _STATUS_TEXT.get(status, "OK"), "headers": dict(_HEADERS)}
+        response: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK"), "headers": dict(_HEADERS)}
         if details.paged:
             response["headers"]["Link"] = _LINK
         if 300 <= status < 400:

@@ -30,7 +30,7 @@ from chalice import Response
 from chalice.app import Request
 from cryptography.exceptions import InvalidTag
 
-from chalicelib.errors import ApiError
+from gridgate.refusals import Invalid
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import get_keyring
 
@@ -59,7 +59,7 @@ def seal_cursor(scope: str, position: Any) -> str:
 
 def open_cursor(scope: str, cursor: str) -> Any:
     """The position sealed in `cursor`; 400 ``bad_cursor`` when it was not made for this list."""
-    refused = ApiError(400, "bad_cursor")
+    refused = Invalid("bad_cursor")
     if len(cursor) > MAX_CURSOR_CHARS:
         raise refused
     try:
@@ -108,7 +108,7 @@ def page_request(request: Request, caller: str, **filters: Any) -> PageRequest:
     limit = DEFAULT_LIMIT
     if text is not None:
         if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_LIMIT):
-            raise ApiError(400, "bad_limit", max=MAX_LIMIT)
+            raise Invalid("bad_limit", max=MAX_LIMIT)
         limit = int(text)
     cursor = params.get("cursor")
     position = open_cursor(scope, cursor) if cursor else None

@@ -10,12 +10,14 @@ thread sees separately.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from chalice.app import Request
+
+from gridgate import i18n
 
 _current: ContextVar[Request | None] = ContextVar("gridgate_current_request", default=None)
 _request_id: ContextVar[str | None] = ContextVar("gridgate_request_id", default=None)
@@ -34,6 +36,23 @@ def current_request() -> Request:
     if request is None:
         raise RuntimeError("no request bound: is bind_current_request registered as http middleware?")
     return request
+
+
+def query_params(request: Request) -> Mapping[str, str]:
+    """The query string's parameters (a repeated one: its last value); empty without a query string."""
+    return request.query_params or {}
+
+
+def request_locale(request: Request) -> str:
+    """The language to answer a person in: ``?lang=``, else the browser's ``Accept-Language``, else Chinese."""
+    return i18n.negotiate(query_params(request).get("lang"), request.headers.get("accept-language"))
+
+
+def body_bytes(request: Request) -> bytes:
+    """The request's body as bytes (``b""`` when it has none)."""
+    # Chalice types `raw_body` as `str | bytes`, but it always hands back bytes: base64-decoded,
+    # UTF-8-encoded, or as received
+    return cast(bytes, request.raw_body)
 
 
 @contextmanager

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     keyring_secret_id: str | None = None
     #: How long access events are kept before DynamoDB's TTL removes them (privacy retention).
     event_retention_days: int = Field(180, ge=1, le=3650)
+    #: How long a face template may be held after its consent before it must be re-confirmed
+    #: (re-enrolled) or deleted: the "shortest time" of the 2025 CAC/MPS face measures Art. 8;
+    #: the compliance report counts templates older than this (docs/privacy.md).
+    face_template_retention_days: int = Field(365, ge=1, le=3650)
     #: Write shards per estate-day partition of the access-events table (see docs/data-model.md).
     event_write_shards: int = Field(8, ge=1, le=64)
     #: Gate devices: a face entry whose device-reported liveness score (0..1) is below this floor
@@ -38,9 +42,19 @@ class Settings(BaseSettings):
     #: Gate devices: largest accepted upload; bigger bodies get 413 (API Gateway stops at 6 MB anyway).
     gate_max_upload_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=6 * 1024 * 1024)
     #: Gate function: how many people's face templates one warm instance keeps, over all the estates
-    #: it holds (about 1.7 KB each: 600,000 is ~1 GB); the least recently used estates go beyond it.
+    #: it holds (about 1.2 KB each: 600,000 is ~0.75 GB); the least recently used estates go beyond it.
     #: docs/gate.md, "Galleries at city scale", sizes it against Nanjing's 5.16 M app users.
     gate_gallery_max_people: int = Field(600_000, ge=1_000, le=5_000_000)
+    #: Gate function affinity (docs/gate.md, "Affinity"): the city's gate functions are this many
+    #: shards of one image, each warming only its own estates; an estate's shard is a stable hash of
+    #: its id unless `gate_shard_map` places it (`gridgate.gate.affinity`).
+    gate_shards: int = Field(1, ge=1, le=256)
+    #: The shard this gate function serves (each shard's deployment sets it); None: every estate.
+    gate_shard: int | None = Field(None, ge=0, le=255)
+    #: Estates placed by hand, estate id -> shard (a very large estate moved to a quieter shard).
+    gate_shard_map: dict[str, int] = Field(default_factory=dict)
+    #: The base URL a gate device of shard {shard} is provisioned with.
+    gate_shard_url: str = "https://gate-{shard}.gridgate.local"
     #: Offline snapshots: how long a gate may decide from one snapshot before it refuses to. This is
     #: the bound on how long an offline gate can act on a withdrawn face or a revoked right.
     gate_snapshot_validity_minutes: int = Field(30, ge=5, le=24 * 60)
@@ -119,6 +133,15 @@ class Settings(BaseSettings):
     def _s3_reads_need_spark(self) -> Settings:
         if self.analytics_read_s3 and self.analytics_engine != "spark":
             raise ValueError("analytics_read_s3 needs analytics_engine='spark' (DuckDB here has no S3 reader)")
+        return self
+
+    @model_validator(mode="after")
+    def _shards_exist(self) -> Settings:
+        named = [self.gate_shard] if self.gate_shard is not None else []
+        if any(shard >= self.gate_shards for shard in [*named, *self.gate_shard_map.values()]):
+            raise ValueError(f"gate shards are numbered 0..{self.gate_shards - 1}")
+        if "{shard}" not in self.gate_shard_url:
+            raise ValueError("gate_shard_url must contain {shard}")
         return self
 
     @property

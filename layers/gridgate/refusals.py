@@ -15,13 +15,11 @@ from __future__ import annotations
 
 
 class Refused(Exception):
-    """Base of the family: never raised itself, always one of the kinds below.
+    """Base of the family: never raised itself, always one of the kinds below. It takes no words:
+    a second positional argument is a type error, so no sentence can slip into a refusal."""
 
-    ``note`` is a developer's note for logs only, never shown to a person (the issue-17 events-out
-    code still passes one; everything else passes none)."""
-
-    def __init__(self, code: str, note: str = "", /, **detail) -> None:
-        super().__init__(f"{code}: {note}" if note else code)
+    def __init__(self, code: str, /, **detail) -> None:
+        super().__init__(code)
         self.code = code
         self.detail = detail
 
@@ -40,6 +38,15 @@ class NotAllowed(Refused):
 
 class Conflict(Refused):
     """The request cannot be applied in the current state (cap reached, already revoked, stale)."""
+
+
+class Unavailable(Refused):
+    """What the answer needs is not there right now (a readiness check failed, a library is missing)."""
+
+
+class GateRequestRefused(Refused):
+    """A gate's request refused as a request (unusable, too large, the wrong direction) though its
+    deny is recorded: `code` is the decision's reason, ``detail["decision"]`` the decision."""
 
 
 class CodedError(Exception):

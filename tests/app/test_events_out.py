@@ -319,3 +319,41 @@ def test_the_documented_signature_example_is_what_gridgate_computes():
     body = re.search(r"body\n\n```\n(.+)\n```", page).group(1).encode()
     documented = re.search(r"gives `Gridgate-Signature: (t=\d+,v1=[0-9a-f]{64})`", page).group(1)
     assert signature_header("whsec_" + "0" * 64, 1767196800, body) == documented
+
+
+def test_subscriptions_and_dead_letters_page_with_limit_and_cursor(client, outbox):
+    """Every list pages (issue 17, item 3): a company's subscriptions and a subscription's dead
+    letters, read to the end two at a time, each exactly once, the next page in body and Link."""
+    created = [_subscribe(client, f"http://127.0.0.1:9/hook{n}")["subscription_id"] for n in range(5)]
+
+    def read_all(path: str) -> tuple[list[dict], int]:
+        items, pages, cursor = [], 0, None
+        while True:
+            query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
+            answer = client.http.get(f"{path}?{query}", headers=_bearer(*COMPANY))
+            assert answer.status_code == 200, answer.body
+            body = json.loads(answer.body)
+            key = "subscriptions" if "subscriptions" in body else "dead_letters"
+            assert len(body[key]) <= 2
+            items, pages, cursor = items + body[key], pages + 1, body["next_cursor"]
+            if cursor is None:
+                assert "Link" not in answer.headers
+                return items, pages
+            assert cursor in answer.headers["Link"] and answer.headers["Link"].endswith('rel="next"')
+
+    listed, pages = read_all("/events/subscriptions")
+    assert [s["subscription_id"] for s in listed] == sorted(created) and pages == 3  # one instant: by id
+    with LoopbackReceiver(status=500) as hook:
+        target = _subscribe(client, hook.url)["subscription_id"]
+        delivery = _delivery()
+        settings_max = get_settings().webhook_max_attempts
+        delivery.accept([_event(n, MINE) for n in range(5)])
+        for attempt in range(1, settings_max):
+            with clock.pinned(T0 + timedelta(seconds=60 * 2**attempt)):
+                delivery.retry_due()
+    letters, pages = read_all(f"/events/subscriptions/{target}/dead-letters")
+    assert sorted(d["event_id"] for d in letters) == [f"G-E-MINE:{n}" for n in range(5)] and pages == 3
+    tampered = client.http.get(f"/events/subscriptions?limit=2&cursor=AAAA{'x' * 40}", headers=_bearer(*COMPANY))
+    assert tampered.status_code == 400 and json.loads(tampered.body)["code"] == "bad_cursor"
+    foreign = client.http.get("/events/subscriptions?limit=0", headers=_bearer(*COMPANY))
+    assert foreign.status_code == 400 and json.loads(foreign.body)["code"] == "bad_limit"

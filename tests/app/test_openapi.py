@@ -73,6 +73,8 @@ def test_every_operation_documents_its_bodies_and_every_status(chalice_app):
         "/homes/{home_id}/passes",
         "/grid/{grid_id}/tasks",
         "/pages/data-center/findings",
+        "/events/subscriptions",
+        "/events/subscriptions/{subscription_id}/dead-letters",
     }
     gate = document["paths"]["/gate/entry/face"]["post"]
     assert gate["security"] == [{"gateSignature": []}]

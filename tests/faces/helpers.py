@@ -36,6 +36,7 @@ class FaceCity:
 
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     serial: int = 0
+    estates: list[str] = field(default_factory=list)
 
     def next_id(self, kind: str) -> str:
         self.serial += 1
@@ -47,6 +48,7 @@ class FaceCity:
 
         estate_id = self.next_id("E")
         PlaceRepository().add(Place(estate_id, PlaceKind.ESTATE, "测试小区", None))
+        self.estates.append(estate_id)
         return estate_id
 
     def owner(self, estate_id: str, person_id: str | None = None) -> str:
@@ -67,11 +69,23 @@ class FaceCity:
         return person_id
 
     def template(
-        self, person_id: str, encoding: np.ndarray, source: str = "app", number: int = 0, encoder: str | None = None
+        self,
+        person_id: str,
+        encoding: np.ndarray,
+        source: str = "app",
+        number: int = 0,
+        encoder: str | None = None,
+        *,
+        consent_estates: list[str] | None = None,
     ) -> None:
-        """Store one template (by the current encoder unless `encoder` names another)."""
+        """Store one template (by the current encoder unless `encoder` names another). An app-registry
+        one comes with the separate consent enrolment needs: cloud matching at `consent_estates`
+        (every estate of this city unless given), so the gates may match it (issue 18)."""
         from gridgate.adapters.repositories import FaceTemplateRepository
         from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
+
+        if Registry(source) == Registry.APP:
+            self.consent(person_id, self.estates if consent_estates is None else consent_estates)
 
         FaceTemplateRepository().add(
             FaceTemplate(
@@ -81,6 +95,22 @@ class FaceCity:
                 template_bytes(encoding),
                 clock.now(),
                 encoder=encoder or CURRENT_ENCODER_ID,
+            )
+        )
+
+    def consent(self, person_id: str, estates: list[str], matching: str = "cloud") -> None:
+        """Record the person's separate consent (as `PUT /faces/me/consent` stores it) now."""
+        from gridgate.adapters.compliance_records import ConsentRepository
+        from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+
+        ConsentRepository().add(
+            FaceConsent(
+                person_id=person_id,
+                basis=LegalBasis.SEPARATE_CONSENT,
+                estates=frozenset(estates),
+                matching=Matching(matching),
+                notice_version="face-notice-2026-01",
+                given_at=clock.now(),
             )
         )
 
@@ -102,6 +132,6 @@ def send(
 
 def give_consent(client, person_id: str, estate_id: str, **fields):
     """The resident's separate consent to face recognition at `estate_id` (issue 18), through the app."""
-    body = {"estates": [estate_id], "matching": "device_only", "notice_version": "face-notice-2026-01", **fields}
+    body = {"estates": [estate_id], "matching": "cloud", "notice_version": "face-notice-2026-01", **fields}
     document = json.dumps(body).encode()
     return send(client, "PUT", "/faces/me/consent", document, who=person_id, content_type="application/json")

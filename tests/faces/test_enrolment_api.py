@@ -11,8 +11,10 @@ from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
 from gridgate.domain.model import CURRENT_ENCODER_ID, LEGACY_ENCODER_ID, Registry
+from gridgate.faces.matcher import SFACE_RULE
 from gridgate.faces.pipeline import probe_face
 from gridgate.gate.estate_gallery import EstateGalleryCache
+from gridgate.gate.gallery_publisher import GalleryPublisher
 from gridgate.residents.face_enrolment import ENROLMENT_POLICY, MAX_APP_TEMPLATES
 
 from .helpers import give_consent, send
@@ -100,6 +102,7 @@ def test_the_enrolled_face_opens_the_match_at_the_gate_and_withdrawal_closes_it(
     face_city.template(person, probe_of(SELFIES[1]).encoding, "population")  # from the registry import
     for selfie in SELFIES:
         assert send(client, "POST", "/faces/me", photo(selfie), who=person)[0] == 200
+    GalleryPublisher().publish(estate)  # the estate's object, as its gates find it
     cache = EstateGalleryCache()
     probe = probe_of(GATE_FRAME)
     before = cache.match(estate, probe)
@@ -110,7 +113,7 @@ def test_the_enrolled_face_opens_the_match_at_the_gate_and_withdrawal_closes_it(
     assert body["app_templates"] == [] and body["population_templates"] == 1
     assert app_templates(person) == []
     after = cache.match(estate, probe)  # the very next decision: the app templates are gone
-    assert (cache.builds, cache.deltas) == (1, 1) and cache.gallery(estate).app.people == 0
+    assert (cache.loads, cache.deltas) == (1, 1) and cache.gallery(estate).app.people == 0
     assert after.registry in (None, Registry.POPULATION)  # only the registry's own face is left
     assert "face.withdraw" in actions(person)
 
@@ -165,6 +168,31 @@ def test_a_selfie_of_another_enrolled_person_is_refused_audited_and_not_stored(c
     other = face_city.owner(estate)
     give_consent(client, other, estate)
     assert send(client, "POST", "/faces/me", photo("faces/obama/obama.jpg"), who=other)[0] == 200
+    assert "face.enrol.lookalike_review" not in actions(other)
+
+
+def test_a_lookalike_in_the_grey_zone_is_stored_and_held_for_review(client, photo, resident, face_city):
+    """Another person's template nearer than the rule's runner-up line at the city's size but not
+    within its threshold (a look-alike, not the same face): the selfie is stored, and the pair is
+    audited for the data centre's review with the lines it was judged against."""
+    estate, person = resident
+    selfie = enrolment_encoding(photo, SELFIES[0])
+    city = len([t for t in FaceTemplateRepository().everyone() if t.person_id != person]) + 1
+    line, review = 1 - SFACE_RULE.threshold(city) ** 2 / 2, 1 - SFACE_RULE.runner_up_floor(city) ** 2 / 2
+    cosine = (line + review) / 2
+    rng = np.random.default_rng(3)
+    other = rng.normal(size=selfie.shape)
+    other -= (other @ selfie) * selfie
+    other /= np.linalg.norm(other)
+    twin = face_city.owner(estate)
+    face_city.template(twin, cosine * selfie + np.sqrt(1 - cosine**2) * other, "population")
+
+    status, body = send(client, "POST", "/faces/me", photo(SELFIES[0]), who=person)
+    assert status == 200 and len(app_templates(person)) == 1
+    (record,) = [r for r in AuditLog().about(f"person#{person}") if r.action == "face.enrol.lookalike_review"]
+    assert record.detail["matches_person"] == twin and record.detail["review"] == "pending"
+    assert record.detail["threshold"] < record.detail["distance"] < record.detail["review_line"]
+    assert record.detail["city_templates"] == city
 
 
 def test_a_legacy_template_opens_the_gate_until_re_enrolment_replaces_it(client, photo, probe_of, resident, face_city):
@@ -176,6 +204,7 @@ def test_a_legacy_template_opens_the_gate_until_re_enrolment_replaces_it(client,
     status, body = send(client, "GET", "/faces/me", who=person, content_type="application/json")
     assert body["reenrolment_required"] is True and body["app_templates"][0]["encoder"] == LEGACY_ENCODER_ID
 
+    GalleryPublisher().publish(estate)
     cache = EstateGalleryCache()
     found = cache.match(estate, probe_of(GATE_FRAME))
     assert found.accepted and found.person_id == person and found.encoder_id == LEGACY_ENCODER_ID

@@ -19,6 +19,7 @@ from gridgate.faces.matcher import (
     DecisionRule,
     Gallery,
     MatchReason,
+    MaximumTail,
     match,
 )
 
@@ -62,20 +63,70 @@ def test_the_legacy_threshold_tightens_as_the_gallery_grows():
     assert all(t <= LEGACY_RULE.max_threshold for t in thresholds)
 
 
-def test_the_sface_threshold_is_the_union_bound_on_its_measured_tail():
-    """The measured form: at G templates, one template's impostor chance (the fitted tail) is the
-    per-decision target / G, so G templates together stay within the target (Boole's inequality)."""
+def _cosine(distance: float) -> float:
+    return 1 - distance**2 / 2
+
+
+def test_the_sface_threshold_is_where_a_strangers_best_reaches_the_level():
+    """The measured form: at G templates the threshold is the cosine the tail of a stranger's BEST
+    over G templates reaches with chance `target_stranger_accept` (one decision's chance)."""
     rule = SFACE_RULE
     assert CALIBRATED_RULE is SFACE_RULE and rule.tail is not None
-    for templates in (1, 100, 5_000, 50_000):
-        cosine = 1 - rule.threshold(templates) ** 2 / 2
-        per_template = rule.tail.rate * math.exp(-(cosine - rule.tail.similarity) / rule.tail.scale)
-        assert templates * per_template == pytest.approx(rule.target_stranger_accept, rel=1e-9)
-    # ten times the templates: the cosine a match needs rises by exactly scale * ln(10)
-    rise = (1 - rule.threshold(5_000) ** 2 / 2) - (1 - rule.threshold(500) ** 2 / 2)
-    assert rise == pytest.approx(rule.tail.scale * math.log(10), rel=1e-9)
-    assert 0 < rule.threshold(50_000) < rule.threshold(5_000) < rule.threshold(100) < rule.threshold(1)
+    tail = rule.tail
+    for templates, quantile in tail.points:  # at a measured size: its quantile + the exponential
+        cosine = _cosine(rule.threshold(templates))
+        chance = tail.rate * math.exp(-(cosine - quantile) / tail.scale)
+        assert chance == pytest.approx(rule.target_stranger_accept, rel=1e-6)
+    # beyond the largest measured gallery: the union bound over blocks of that size, read off the
+    # most alike strangers measured there (4,000 templates: rank level * 3,000 / 4,000 * attempts),
+    # never looser than at the largest measured gallery itself
+    largest = tail.points[-1][0]
+    rank = rule.target_stranger_accept * largest / 4_000 * tail.attempts
+    at_largest = _cosine(rule.threshold(largest))
+    assert rank >= 1 and _cosine(rule.threshold(4_000)) == pytest.approx(
+        max(at_largest, tail.deepest[int(rank) - 1]), abs=1e-9
+    )
+    sizes = [1, 100, 1_000, 5_000, 50_000]
+    thresholds = [rule.threshold(n) for n in sizes]
+    assert thresholds == sorted(thresholds, reverse=True) and thresholds[-1] > 0
     assert rule.margin > 0  # a face equally near two people is attributed to neither
+    # the runner-up line is never tighter than the acceptance line, and tightens with the size
+    floors = [rule.runner_up_floor(n) for n in sizes]
+    assert all(f >= t for f, t in zip(floors, thresholds)) and floors == sorted(floors, reverse=True)
+
+
+TAIL = MaximumTail(rate=0.01, scale=0.02, points=((1, 0.3), (100, 0.4), (1_000, 0.45)))
+
+
+def test_a_tail_of_the_best_interpolates_in_ln_g_and_bounds_beyond_the_largest_gallery():
+    assert TAIL.similarity_at(1, 0.01) == pytest.approx(0.3)
+    assert TAIL.similarity_at(10, 0.01) == pytest.approx(0.35)  # half-way in ln G from 1 to 100
+    assert TAIL.similarity_at(100, 0.001) == pytest.approx(0.4 + 0.02 * math.log(10))
+    # 10,000 templates are ten blocks of 1,000: the chance is at most ten times that at 1,000
+    assert TAIL.similarity_at(10_000, 0.01) == pytest.approx(0.45 + 0.02 * math.log(10))
+
+
+def test_the_runner_up_line_refuses_two_plausible_people():
+    """Known answers: a best at cosine 0.80 against 1,000 templates is far above the acceptance line
+    (0.496); a second person at 0.70 is far outside the margin (0.01 in distance), yet above the
+    runner-up line (0.450): two people that alike to one face, so neither is accepted."""
+    rule = DecisionRule(max_threshold=2.0, margin=0.01, tail=TAIL, target_stranger_accept=0.001, ambiguity_level=0.01)
+    line, floor = TAIL.similarity_at(1_000, 0.001), TAIL.similarity_at(1_000, 0.01)
+    assert line == pytest.approx(0.4961, abs=1e-3) and floor == pytest.approx(0.45)
+
+    def d(cosine):
+        return math.sqrt(2 - 2 * cosine)
+
+    best = np.array([d(0.80), d(0.80), d(0.80), d(0.48), d(0.80)])
+    second = np.array([d(0.30), d(0.46), d(0.70), d(0.10), np.inf])
+    got = rule.accepts(best, second, 1_000)
+    # clear; runner-up above the floor (0.46 > 0.45); the same; best below the line; alone
+    assert got.tolist() == [True, False, False, False, True]
+    assert rule.runner_up_floor(1_000) == pytest.approx(d(floor))
+    # without the line the second and third are accepted (the margin alone lets them through)
+    plain = DecisionRule(max_threshold=2.0, margin=0.01, tail=TAIL, target_stranger_accept=0.001)
+    assert plain.accepts(best, second, 1_000).tolist() == [True, True, True, False, True]
+    assert plain.runner_up_floor(1_000) == 0.0
 
 
 def test_the_model_threshold_keeps_the_whole_search_at_the_target():
@@ -176,6 +227,31 @@ def test_a_face_between_two_enrolled_people_is_attributed_to_neither(probe_of):
     twins = Gallery(Registry.APP, ["twin_a", "twin_b"], np.stack([same_face, same_face + 0.001]))
     result = match(probe_of(P01_PROBE).encoding, twins, Gallery.empty(Registry.POPULATION))
     assert not result.accepted and result.reason == MatchReason.AMBIGUOUS_MATCH and result.person_id is None
+
+
+def test_the_gate_refuses_a_face_two_enrolled_people_both_resemble(probe_of):
+    """The gate's own path (`match`): a person clearly above the acceptance line is accepted alone,
+    and refused (attributed to nobody) once a second person above the runner-up line is enrolled,
+    however far outside the margin that second person is."""
+    probe = probe_of(P01_PROBE).encoding
+    rng = np.random.default_rng(5)
+
+    def at(cosine):
+        other = rng.normal(size=probe.shape)
+        other -= (other @ probe) * probe
+        other /= np.linalg.norm(other)
+        return (cosine * probe + math.sqrt(1 - cosine**2) * other).astype(np.float32)
+
+    rule = SFACE_RULE
+    best = _cosine(rule.threshold(2)) + 0.15
+    second = _cosine(rule.runner_up_floor(2)) + 0.02
+    assert math.sqrt(2 - 2 * second) - math.sqrt(2 - 2 * best) > rule.margin  # the margin alone would accept
+    alone = Gallery(Registry.APP, ["resident", "far"], np.stack([at(best), at(0.0)]))
+    accepted = match(probe, alone, Gallery.empty(Registry.POPULATION))
+    assert accepted.accepted and accepted.person_id == "resident"
+    both = Gallery(Registry.APP, ["resident", "lookalike"], np.stack([at(best), at(second)]))
+    refused = match(probe, both, Gallery.empty(Registry.POPULATION))
+    assert not refused.accepted and refused.reason == MatchReason.AMBIGUOUS_MATCH and refused.person_id is None
 
 
 def test_nobody_enrolled():

@@ -16,6 +16,8 @@ from gridgate.domain.rights import Right, pass_status_at
 from gridgate.gate.decision import (
     Identified,
     PassUse,
+    Reason,
+    Refused,
     refused_from_pass,
     refused_from_resident_code,
     verified_pass,
@@ -34,6 +36,7 @@ class DictGateFacts:
         self.passes: dict[str, VisitorPass] = {}
         self.secrets: dict[str, bytes] = {}
         self.events: dict[str, AccessEvent] = {}
+        self.galleries_not_ready: set[str] = set()  # estates whose gallery is still being built
 
     def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
         return self.events.get(event_id)
@@ -42,6 +45,8 @@ class DictGateFacts:
         """Dicts need no fetching ahead."""
 
     def match_face(self, estate_id: str, probe) -> Identified:
+        if estate_id in self.galleries_not_ready:
+            raise Refused(Reason.GALLERY_NOT_READY)
         return self.faces.get(probe, Identified(score=0.1))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:

@@ -88,10 +88,25 @@ def test_a_minor_needs_a_guardian_registered_at_the_same_home():
     refused(
         Invalid,
         "guardian_not_recognised",
-        lambda: ledger.ledger.record(consent("CHILD", guardian_person_id="STRANGER"), request_id=None),
+        lambda: ledger.ledger.record(
+            consent("CHILD", guardian_person_id="STRANGER", guardian_relation="guardian"), request_id=None
+        ),
     )
-    ledger.ledger.record(consent("CHILD", guardian_person_id="PARENT"), request_id=None)
+    refused(
+        Invalid,
+        "guardian_relation_missing",
+        lambda: ledger.ledger.record(consent("CHILD", guardian_person_id="PARENT"), request_id=None),
+    )
+    ledger.ledger.record(consent("CHILD", guardian_person_id="PARENT", guardian_relation="parent"), request_id=None)
     assert ledger.audit.records[-1] == ("PARENT", "face.consent.given", "person#CHILD")
+    assert ledger.audit.details[-1]["guardian_relation"] == "parent"
+    refused(
+        Invalid,
+        "not_a_minor",
+        lambda: ledger.ledger.record(
+            consent("ADULT", guardian_person_id="PARENT", guardian_relation="parent"), request_id=None
+        ),
+    )
 
 
 def test_an_unknown_person_and_a_record_without_purpose_or_notice_are_refused():

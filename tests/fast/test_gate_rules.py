@@ -134,6 +134,11 @@ def _qr(world: World, text: str, **device):
     return world.decider.qr_text(world.device(**device), text)
 
 
+def _gallery_not_ready(world: World):
+    world.facts.galleries_not_ready.add(GATE.estate_id)
+    return _face(world, b"resident-face")
+
+
 def _offline_unavailable(world: World, tmp_path):
     from gridgate.gate.device.event_buffer import EventBuffer
     from gridgate.gate.device.offline_verifier import OfflineVerifier
@@ -165,6 +170,7 @@ SCENARIOS = {
     Reason.FACE_REJECTED: (lambda w, _: _face(w, b"blurred"), Outcome.DENY),
     Reason.FACE_NOT_MATCHED: (lambda w, _: _face(w, b"nobody-face"), Outcome.DENY),
     Reason.NO_RIGHT: (lambda w, _: _face(w, b"stranger-face"), Outcome.DENY),
+    Reason.GALLERY_NOT_READY: (lambda w, _: _gallery_not_ready(w), Outcome.DENY),
     Reason.NO_QR: (lambda w, _: w.decider.qr_image(w.device(), b"no-code"), Outcome.DENY),
     Reason.AMBIGUOUS_QR: (lambda w, _: w.decider.qr_image(w.device(), b"two-codes"), Outcome.DENY),
     Reason.MALFORMED_QR: (lambda w, _: _qr(w, "GGP1:not-a-pass"), Outcome.DENY),

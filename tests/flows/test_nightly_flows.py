@@ -117,9 +117,12 @@ def test_every_open_finding_needing_a_visit_has_one_open_task(nightly, findings)
     for task in tasks:
         per_finding[task.finding_id] += 1
     assert set(per_finding.values()) == {1}
-    for kind in ("resident_not_seen", "living_alone_no_exit", "correction_unusual_hours", "visitor_pass_regular"):
+    for kind in ("resident_not_seen", "living_alone_no_exit", "visitor_pass_regular"):
         assert all(per_finding[f.finding_id] == 1 for f in findings[kind] if f.status == "open"), kind
     assert not any(f.finding_id in per_finding for f in findings["expired_pass_active"])
+    # correction tracking serves correction work only: no grid worker visits for it (issue 18.4)
+    assert findings["correction_unusual_hours"]
+    assert not any(f.finding_id in per_finding for f in findings["correction_unusual_hours"])
 
 
 def test_grid_lists_are_published_in_walking_order(nightly):

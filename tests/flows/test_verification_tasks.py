@@ -122,3 +122,13 @@ def test_printable_page_lists_the_tasks_in_order_without_personal_data():
     assert page.count("&#9744; not reachable") == 0
     assert to_html("G1", tasks, date(2026, 11, 21), locale="en").count("&#9744; not reachable") == 5
     assert "<script" not in page
+
+
+def test_no_grid_worker_is_sent_to_the_door_for_a_correction_alert():
+    alerts = findings(
+        finding("correction_unusual_hours", "high", "H-B2-F3"),
+        finding("correction_absent", "high", "H-B1-F10"),
+        finding("living_alone_no_exit", "high", "H-B1-F2"),  # welfare alerts still send a visit
+    )
+    planned = plan_tasks(alerts, NO_TASKS, homes())
+    assert planned["finding_id"].to_list() == [finding_id("living_alone_no_exit", "H-B1-F2")]

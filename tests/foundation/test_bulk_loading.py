@@ -25,6 +25,7 @@ _TABLES = (
     "ownerships",
     "grants",
     "face_templates",
+    "compliance_records",
     "visitor_passes",
     "access_events",
 )

@@ -38,6 +38,11 @@ def test_every_table_holds_the_whole_city(seeded):
     city, report = seeded
     expected = {name: build(city).num_rows for name, build in city_tables.CITY_SNAPSHOTS.items()}
     expected["gates"] = len(city.gate_ids)
+    # one separate consent per person with an app face (the gates match an app face only under one)
+    templates = city_tables.face_templates_table(city).to_pydict()
+    expected["compliance_records"] = len(
+        {p for p, r in zip(templates["person_id"], templates["source"], strict=True) if r == Registry.APP.value}
+    )
     finished, still_open = _split_days(city, report)
     expected["access_events"] = min(800, city_tables.events_table(city, finished[-1]).num_rows) + sum(
         city_tables.events_table(city, day).num_rows for day in still_open

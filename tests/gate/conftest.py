@@ -147,7 +147,9 @@ def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
     tests see the same residents; the gallery versions are bumped so warm galleries and snapshots
     built before the enrolment are rebuilt with the new templates.
     """
+    from gridgate.adapters.compliance_records import ConsentRepository
     from gridgate.adapters.repositories import FaceTemplateRepository
+    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
     from gridgate.domain.model import FaceTemplate, Registry
 
     frames = _frames(testdata)
@@ -155,6 +157,12 @@ def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
     consent = clock.now() - timedelta(days=30)
     for role, (identity, registry, enrolled, _) in ROLES.items():
         person_id = gate_world.residents[role].person_id
+        if Registry(registry) == Registry.APP:  # the separate consent an app enrolment needs (issue 18)
+            estates = frozenset({gate_world.estate_id, gate_world.other_estate_id})
+            notice = "face-notice-2026-01"
+            ConsentRepository().add(
+                FaceConsent(person_id, LegalBasis.SEPARATE_CONSENT, estates, Matching.CLOUD, notice, consent)
+            )
         for number, photo in enumerate(enrolled, start=1):
             FaceTemplateRepository().add(
                 FaceTemplate(person_id, Registry(registry), number, encodings[f"{identity}/{photo}"], consent)
@@ -165,11 +173,15 @@ def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
 
 
 def _bump_galleries(world: GateWorld) -> None:
+    """A change naming everyone, then the estates' gallery objects published, as an estate's
+    gates find them when they go live (`gridgate gate publish-gallery`)."""
     from gridgate.adapters.repositories import PlaceRepository
+    from gridgate.gate.gallery_publisher import GalleryPublisher
 
     everyone = [resident.person_id for resident in world.residents.values()]
     for estate_id in (world.estate_id, world.other_estate_id):
         PlaceRepository().bump_gallery_version(estate_id, everyone)
+        GalleryPublisher().publish(estate_id)
 
 
 @pytest.fixture(scope="session")

@@ -144,3 +144,52 @@ def test_an_rgba_png_is_decoded_like_any_other_frame(gate, gate_world):
     rgba.save(out, "PNG")
     decision = decision_of(gate.send("/gate/entry/face", out.getvalue(), "image/png"))
     assert (decision["outcome"], decision["person_id"]) == ("open", gate_world.residents["owner"].person_id)
+
+
+def test_a_new_estate_refuses_faces_until_its_gallery_is_built_off_the_request_path(api, gate_world, protector):
+    """No object yet: the face is denied `gallery_not_ready` at once (recorded; no build inside the
+    request), the resident's QR code still opens, and once the gate function's background build has
+    stored the estate's object the same face opens."""
+    import time
+    from datetime import date
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from gate_helpers import SignedGate
+
+    from gridgate.adapters.compliance_records import ConsentRepository
+    from gridgate.adapters.repositories import GateRepository, OwnershipRepository, PlaceRepository
+    from gridgate.adapters.resident_secrets import ResidentSecretStore
+    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+    from gridgate.domain.model import Gate, GateDirection, Ownership, Place, PlaceKind
+    from gridgate.security.keyring import ed25519_public_key
+    from gridgate.security.resident_qr import current_code
+
+    tag = uuid.uuid4().hex[:6]
+    estate, gate_id = f"E-new-{tag}", f"GT-new-{tag}"
+    owner = gate_world.residents["owner"].person_id
+    PlaceRepository().add(Place(estate, PlaceKind.ESTATE, "新小区", "G-gt", {PlaceKind.GRID: "G-gt"}))
+    OwnershipRepository().add(Ownership(owner, f"H-{estate}-1", estate, date(2020, 1, 1)))
+    # the owner's consent now names the new estate too: without it their face is never matched there
+    estates = frozenset({gate_world.estate_id, gate_world.other_estate_id, estate})
+    notice = "face-notice-2026-01"
+    ConsentRepository().add(
+        FaceConsent(owner, LegalBasis.SEPARATE_CONSENT, estates, Matching.CLOUD, notice, clock.now())
+    )
+    PlaceRepository().bump_gallery_version(estate, [owner])
+    key = Ed25519PrivateKey.generate().private_bytes_raw()
+    GateRepository().add(Gate(gate_id, estate, GateDirection.BOTH, f"{gate_id}-k1", ed25519_public_key(key)))
+    gate = SignedGate(api, gate_id, key)
+
+    started = time.perf_counter()
+    first = decision_of(gate.face("/gate/entry/face", gate_world.probe_frame("owner")))
+    assert (first["outcome"], first["reason"], first["person_id"]) == ("deny", "gallery_not_ready", None)
+    code = current_code(owner, ResidentSecretStore(protector).get(owner), clock.now())
+    by_code = decision_of(gate.qr("/gate/entry/qr", code))
+    assert (by_code["outcome"], by_code["person_id"]) == ("open", owner)
+
+    deadline = started + 60
+    while (face := decision_of(gate.face("/gate/entry/face", gate_world.probe_frame("owner"))))["reason"] == (
+        "gallery_not_ready"
+    ) and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    assert (face["outcome"], face["person_id"]) == ("open", owner)

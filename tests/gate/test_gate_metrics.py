@@ -47,3 +47,22 @@ def test_a_refused_request_emits_a_refusal_under_its_code(gate, capsys):
     code = json.loads(refused.body)["code"]
     [refusal] = _named(_emf(capsys.readouterr().out), "Refusals")
     assert (refusal["code"], refusal["Refusals"]) == (code, [1.0])
+
+
+def test_a_request_off_its_shard_is_decided_the_same_and_counted(gate, gate_world, pass_issuer, settings_env, capsys):
+    """A device still calling another shard's URL: the passage is decided as anywhere else (routing
+    is for warmth), and `GateOffShard` says the device needs its shard's URL."""
+    from gridgate.config import Settings
+    from gridgate.gate.affinity import shard_of
+
+    home = shard_of(gate_world.estate_id, Settings(gate_shards=2))
+    settings_env(GRIDGATE_GATE_SHARDS="2", GRIDGATE_GATE_SHARD=str(1 - home))
+    _, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
+    capsys.readouterr()
+    assert decision_of(gate.qr("/gate/entry/qr", text))["outcome"] == "open"
+    [off] = _named(_emf(capsys.readouterr().out), "GateOffShard")
+    assert off["GateOffShard"] == [1.0]
+    settings_env(GRIDGATE_GATE_SHARD=str(home))
+    _, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
+    assert decision_of(gate.qr("/gate/entry/qr", text))["outcome"] == "open"
+    assert _named(_emf(capsys.readouterr().out), "GateOffShard") == []

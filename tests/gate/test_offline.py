@@ -155,6 +155,7 @@ def _twin(
     from gridgate.gate.device.event_buffer import EventBuffer
     from gridgate.gate.device.gate_client import GateCloudClient, GateDevice
     from gridgate.gate.device.offline_verifier import OfflineVerifier
+    from gridgate.gate.gallery_publisher import GalleryPublisher
     from gridgate.security.keyring import ed25519_public_key, get_keyring
     from gridgate.security.signed_passes import public_keys
 
@@ -180,6 +181,7 @@ def _twin(
             cap=5,
         )
     PlaceRepository().bump_gallery_version(estate_id, [r.person_id for r in residents.values()])
+    GalleryPublisher().publish(estate_id)  # the estate's gallery object, before its gates go live
     key = Ed25519PrivateKey.generate().private_bytes_raw()
     gate = Gate(gate_id, estate_id, GateDirection.BOTH, f"{gate_id}-k", ed25519_public_key(key))
     GateRepository().add(gate)

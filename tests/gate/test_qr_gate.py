@@ -199,3 +199,81 @@ def test_an_exit_with_a_pass_is_recorded_without_using_it(gate, gate_world, pass
 def test_an_unknown_capture_kind_at_the_exit_is_refused(gate, faceless_frame):
     response = gate.send("/gate/exit", faceless_frame, "image/jpeg", kind="fingerprint")
     assert response.status_code == 400 and response.json_body["code"] == "bad_capture_kind"
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch):
+    """The DynamoDB operations made while `counting` (botocore's one call path: every client,
+    every thread of the warm function, each call one round trip to moto's server)."""
+    from botocore.client import BaseClient
+
+    calls: list[str] = []
+    counting = [False]
+    original = BaseClient._make_api_call
+
+    def counted(client, operation, params):
+        if counting[0] and client.meta.service_model.service_name == "dynamodb":
+            calls.append(operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+
+    def during(call) -> list[str]:
+        calls.clear()
+        counting[0] = True
+        try:
+            call()
+        finally:
+            counting[0] = False
+        return list(calls)
+
+    return during
+
+
+def test_a_resident_code_costs_the_round_trips_of_a_visitor_pass(
+    gate, gate_world, protector, pass_issuer, dynamodb_calls
+):
+    """After a person's first code at a warm function (the secret and the right read together, then
+    the write), every code is the write alone, like a visitor pass: the write checks that the secret
+    and the right's rows still hold. An ended ownership and a removed secret still bite at the very
+    next decision (the write is cancelled and the decision made again from fresh reads)."""
+    from datetime import date
+
+    from gridgate.adapters.repositories import OwnershipRepository, PersonRepository
+    from gridgate.adapters.resident_secrets import ResidentSecretStore
+    from gridgate.adapters.tables import PersonTable
+    from gridgate.domain.model import Ownership, Person, Registry
+    from gridgate.security.resident_qr import current_code, new_secret
+
+    person = f"P-rt-{uuid.uuid4().hex[:8]}"
+    PersonRepository(protector).add(
+        Person(person, "住户", f"32010219800101{uuid.uuid4().int % 1000:03d}X", frozenset({Registry.APP}), 1980, "F")
+    )
+    secret = ResidentSecretStore(protector).put_if_absent(person, new_secret())
+    home = f"H-rt-{person}"
+    OwnershipRepository().add(Ownership(person, home, gate_world.estate_id, date(2020, 1, 1)))
+
+    def code_entry() -> dict:
+        decided: dict = {}
+        calls = dynamodb_calls(lambda: decided.update(_entry(gate, current_code(person, secret, clock.now()))))
+        return {**decided, "calls": calls}
+
+    first = code_entry()
+    assert (first["outcome"], first["person_id"]) == ("open", person)
+    assert first["calls"][-1] == "TransactWriteItems" and "GetItem" in first["calls"]  # read once
+    again = code_entry()
+    assert (again["outcome"], again["person_id"], again["right"]) == ("open", person, "owner")
+    assert again["calls"] == ["TransactWriteItems"]
+    _, text = pass_issuer(gate_world.estate_id, gate_world.home_id)
+    assert dynamodb_calls(lambda: _entry(gate, text)) == ["TransactWriteItems"]  # the visitor pass
+
+    OwnershipRepository().end(person, home, date(2021, 1, 1))  # sold
+    sold = code_entry()
+    assert (sold["outcome"], sold["reason"], sold["person_id"]) == ("deny", "no_right", person)
+    assert sold["calls"][0] == "TransactWriteItems" and sold["calls"].count("TransactWriteItems") == 2
+
+    OwnershipRepository().add(Ownership(person, f"{home}-b", gate_world.estate_id, date(2020, 1, 1)))
+    assert code_entry()["outcome"] == "open"
+    PersonTable._get_connection().update_item(person, actions=[PersonTable.qr_secret_enc.remove()])
+    withdrawn = code_entry()  # the phone's secret is gone: its codes stop at once
+    assert (withdrawn["outcome"], withdrawn["reason"]) == ("deny", "unknown_person")

@@ -13,7 +13,7 @@ import io
 import json
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from PIL import Image
@@ -90,6 +90,8 @@ def callers(gate_world, gate, protector):
         Person(person_id, "sweeper", f"32010219900101{tag[:4]}", frozenset({Registry.APP}), 1990, "F")
     )
     OwnershipRepository().add(Ownership(person_id, home_id, estate_id, date(2020, 1, 1)))
+    approval_id = f"A-sweep-{tag}"
+    _record_flow_approval(approval_id, "ph-sweep", estate_id, person_id)
 
     def bearer(subject, roles, grids=()):
         return {"Authorization": f"Bearer {issue_token(subject, list(roles), list(grids))}"}
@@ -98,6 +100,7 @@ def callers(gate_world, gate, protector):
         "resident": bearer(person_id, ["resident"]),
         "grid": bearer("worker-sweep", ["grid_worker"], [grid_id]),
         "data_center": bearer("dc-sweep", ["data_center"]),
+        "public_health": bearer("ph-sweep", ["public_health"]),
         "params": {
             "home_id": home_id,
             "grid_id": grid_id,
@@ -105,8 +108,40 @@ def callers(gate_world, gate, protector):
             "pass_id": "0" * 32,
             "task_id": "t-1",
             "subscription_id": "sub_" + "0" * 32,
+            "approval_id": approval_id,
+            "estate_id": estate_id,
+            "person_id": person_id,
         },
     }
+
+
+def _record_flow_approval(approval_id: str, officer: str, estate_id: str, person_id: str) -> None:
+    """An approval the public-health routes can reach past the look-up with (their whole window)."""
+    from datetime import UTC, datetime
+
+    from gridgate import clock
+    from gridgate.adapters.flow_approvals import FlowApprovalRepository
+    from gridgate.domain.public_health import FlowQueryApproval
+
+    now = clock.now()
+    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    FlowApprovalRepository().add(
+        FlowQueryApproval(
+            approval_id,
+            officer,
+            "ph-director",
+            "case-sweep",
+            "sweep",
+            frozenset({estate_id}),
+            frozenset(),
+            frozenset({person_id}),
+            day - timedelta(days=7),
+            day + timedelta(days=1),
+            now + timedelta(days=1),
+            True,
+            now,
+        )
+    )
 
 
 def _routes():
@@ -119,13 +154,31 @@ def _paths(path: str, params: dict) -> list[str]:
     names = re.findall(r"{(\w+)}", path)
     real = path.format(**{n: params[n] for n in names})
     odd = [path.format(**{n: value for n in names}) for value in ODD_PARAMETERS] if names else []
-    return [real, *odd, f"{real}?format=%ff&day=9999-99-99&parent={'x' * 2000}&replace=1e400"]
+    from gridgate import clock
+
+    today = clock.today()  # inside the sweep approval's window (a week back, a day ahead)
+    window = f"from={today - timedelta(days=1)}T00:00:00%2B00:00&to={today}T00:00:00%2B00:00&minutes=30"
+    return [
+        real,
+        *odd,
+        f"{real}?format=%ff&day=9999-99-99&parent={'x' * 2000}&replace=1e400",
+        f"{real}?{window}&format=csv",
+        f"{real}?from=1e400&to=%ff&minutes=99999999999999999999",
+    ]
 
 
 def _send(api, gate, callers, method: str, path: str, body: bytes, content_type: str):
     if path.startswith("/gate/"):
         return gate.send(path, body, content_type, method=method, kind="qr" if b"text" in body else None)
-    role = "grid" if path.startswith("/grid/") else "data_center" if path.startswith("/pages/") else "resident"
+    role = (
+        "grid"
+        if path.startswith("/grid/")
+        else "data_center"
+        if path.startswith("/pages/")
+        else "public_health"
+        if path.startswith("/public-health/")
+        else "resident"
+    )
     headers = {**callers[role], "Content-Type": content_type}
     return api.http.request(method, path, headers=headers, body=body)
 

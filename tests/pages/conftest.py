@@ -34,6 +34,7 @@ STAFF = {
     "worker-7": ("gw-7-secret", "张伟", ("grid-worker",), ("D-01-S1-C1-G1",)),
     "worker-8": ("gw-8-secret", "刘洋", ("grid-worker",), ("D-09-S1-C1-G9",)),
     "staff-1": ("dc-1-secret", "陈静", ("data-center-staff",), ()),
+    "ph-1": ("ph-1-secret", "王芳", ("public-health-officer",), ()),
     "resident-1": ("res-1-secret", "赵敏", ("resident",), ()),
 }
 

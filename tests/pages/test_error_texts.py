@@ -26,7 +26,11 @@ PAGE_SOURCES = [
     "layers/gridgate/security/oidc.py",
     "layers/gridgate/security/tokens.py",
 ]
-_CODE = re.compile(r"""(?:ApiError\(\d{3}, |TokenError\(|SignInRefused\(|\bcode = )["']([a-z_]+)["']""")
+#: A code where a refusal is raised: a kind of the family, a token's or sign-in's own, or a subclass's.
+_CODE = re.compile(
+    r"""(?:ApiError\(\d{3}, |(?:Invalid|NotAllowed|NotFound|Conflict|Unavailable|TokenError|SignInRefused)\(|\bcode = )"""
+    r"""["']([a-z_]+)["']"""
+)
 
 
 def _codes() -> set[str]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from chalice import Blueprint, Response
@@ -37,17 +38,19 @@ from chalicelib.api_schemas import (
     SnapshotLocation,
 )
 from chalicelib.bootstrap import gate_services
-from chalicelib.errors import ApiError
 from chalicelib.json_body import parse_json
 from chalicelib.logs import logger
 from chalicelib.openapi import DEVICE_PARAMS, Param, documented
 from chalicelib.refusals import decision_status
-from chalicelib.request_context import current_request
+from chalicelib.request_context import body_bytes, current_request
 from gridgate.adapters import ops_metrics
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
 from gridgate.domain.model import Direction
-from gridgate.gate.decision import DeviceEvent, GateDecision
+from gridgate.gate import affinity
+from gridgate.gate.decision import DeviceEvent, GateDecider, GateDecision
+from gridgate.gate.resident_facts import FactsChanged
+from gridgate.refusals import GateRequestRefused, Invalid
 from gridgate.security.device_auth import (
     HEADER_CAPTURE_KIND,
     HEADER_CAPTURED_AT,
@@ -74,14 +77,17 @@ _CAPTURE_KIND = Param(
 def _request(*, claim_nonce: bool = True):
     """The request, its body and its gate. `claim_nonce=False`: the caller's write claims the nonce."""
     request = current_request()
-    body = request.raw_body or b""
+    body = body_bytes(request)
     limit = get_settings().gate_max_upload_bytes
     if len(body) > limit:
         logger.warning("upload refused", extra={"code": "payload_too_large", "bytes": len(body)})
-        raise ApiError(413, "payload_too_large", size=len(body), limit=limit)
+        raise Invalid("payload_too_large", size=len(body), limit=limit)
     authenticator = gate_services().authenticator
     check = authenticator.authenticate if claim_nonce else authenticator.verify
     gate = check(request.method, request.path, request.headers, body)  # `DeviceAuthError`: 401, nothing done
+    if not affinity.serves(gate.estate_id, get_settings()):  # decided all the same; the device's URL is old
+        logger.warning("gate request off its shard", extra={"gate_id": gate.gate_id})
+        ops_metrics.count("GateOffShard")
     return request, body, gate
 
 
@@ -90,28 +96,37 @@ _arrival = threading.local()
 
 
 def _decision_request(direction: Direction):
-    """A decision's request, body and device event, and the decider that claims its nonce."""
+    """A decision's request, body and device event, and `decided`: how to decide it."""
     _arrival.started = time.perf_counter()
     request, body, gate = _request(claim_nonce=False)
     device = _device_event(request, gate, direction)
-    return request, body, device, gate_services().decider(gate.nonce)
+
+    def decided(decide: Callable[[GateDecider], GateDecision]) -> GateDecision:
+        """By a decider that claims the request's nonce; once more, from fresh reads, when a fact the
+        warm function remembered no longer held at the write (`FactsChanged`: nothing was stored)."""
+        try:
+            return decide(gate_services().decider(gate.nonce))
+        except FactsChanged:
+            return decide(gate_services().decider(gate.nonce))
+
+    return request, body, device, decided
 
 
 def _device_event(request, gate, direction: Direction) -> DeviceEvent:
     headers = request.headers
     device_event_id = headers.get(HEADER_EVENT_ID.lower(), "")
     if not _DEVICE_EVENT_ID.match(device_event_id):
-        raise ApiError(400, "bad_device_event_id", header=HEADER_EVENT_ID)
+        raise Invalid("bad_device_event_id", header=HEADER_EVENT_ID)
     try:
         captured_at = datetime.fromisoformat(headers.get(HEADER_CAPTURED_AT.lower(), ""))
     except ValueError as err:
-        raise ApiError(400, "bad_captured_at", header=HEADER_CAPTURED_AT) from err
+        raise Invalid("bad_captured_at", header=HEADER_CAPTURED_AT) from err
     if captured_at.tzinfo is None:
-        raise ApiError(400, "bad_captured_at", header=HEADER_CAPTURED_AT)
+        raise Invalid("bad_captured_at", header=HEADER_CAPTURED_AT)
     now = city_now()
     window = timedelta(seconds=get_settings().gate_request_window_seconds)
     if not now - _LIVE_CAPTURE_MAX_AGE <= captured_at <= now + window:
-        raise ApiError(400, "bad_captured_at", header=HEADER_CAPTURED_AT)
+        raise Invalid("bad_captured_at", header=HEADER_CAPTURED_AT)
     return DeviceEvent(
         gate=gate.gate,
         device_event_id=device_event_id,
@@ -127,9 +142,9 @@ def _liveness(text: str | None) -> float | None:
     try:
         score = float(text)
     except ValueError as err:
-        raise ApiError(400, "bad_liveness_score", header=HEADER_LIVENESS) from err
+        raise Invalid("bad_liveness_score", header=HEADER_LIVENESS) from err
     if not 0.0 <= score <= 1.0:
-        raise ApiError(400, "bad_liveness_score", header=HEADER_LIVENESS)
+        raise Invalid("bad_liveness_score", header=HEADER_LIVENESS)
     return score
 
 
@@ -151,18 +166,17 @@ def _answer(decision: GateDecision) -> Response:
     )
     ops_metrics.gate_decision(body["outcome"], body["reason"], (time.perf_counter() - _arrival.started) * 1000)
     reason = decision.reason
-    status = decision_status(reason)
-    if status is None:
+    if decision_status(reason) is None:
         return Response(body={"decision": body}, status_code=200)
     # A refused request still carries its recorded deny, as an extension member of the problem.
-    raise ApiError(status, reason, decision=body)
+    raise GateRequestRefused(reason, decision=body)
 
 
 def _qr_text(body: bytes) -> str:
     document = parse_json(body, "bad_json")
     text = document.get("text") if isinstance(document, dict) else None
     if not isinstance(text, str) or not 0 < len(text) <= 4096:
-        raise ApiError(400, "bad_json")
+        raise Invalid("bad_json")
     return text
 
 
@@ -184,9 +198,9 @@ def face_entry():
     Errors that still record a deny carry it as the problem's ``decision`` member: 400 for an
     unusable request, 413 for an image over the limit, 403 ``wrong_direction`` for an exit-only gate.
     """
-    _, body, device, decider = _decision_request(Direction.IN)
+    _, body, device, decided = _decision_request(Direction.IN)
     gate_services().accept_face_image(device.gate.estate_id)
-    return _answer(decider.face(device, body))
+    return _answer(decided(lambda decider: decider.face(device, body)))
 
 
 def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDecision:
@@ -207,8 +221,8 @@ def _qr_decision(request, body: bytes, device: DeviceEvent, decider) -> GateDeci
 )
 def qr_entry():
     """Open or not for a visitor pass or resident code: its decoded text (JSON) or the camera's image of it."""
-    request, body, device, decider = _decision_request(Direction.IN)
-    return _answer(_qr_decision(request, body, device, decider))
+    request, body, device, decided = _decision_request(Direction.IN)
+    return _answer(decided(lambda decider: _qr_decision(request, body, device, decider)))
 
 
 @bp.route("/exit", methods=["POST"], content_types=["application/json", *IMAGE_TYPES])
@@ -222,14 +236,14 @@ def qr_entry():
 )
 def exit_capture():
     """Record an exit (no barrier), with whoever the face or QR identified."""
-    request, body, device, decider = _decision_request(Direction.OUT)
+    request, body, device, decided = _decision_request(Direction.OUT)
     kind = request.headers.get(HEADER_CAPTURE_KIND.lower(), "face")
     if _is_json(request) or kind == "qr":
-        return _answer(_qr_decision(request, body, device, decider))
+        return _answer(decided(lambda decider: _qr_decision(request, body, device, decider)))
     if kind != "face":
-        raise ApiError(400, "bad_capture_kind", header=HEADER_CAPTURE_KIND)
+        raise Invalid("bad_capture_kind", header=HEADER_CAPTURE_KIND)
     gate_services().accept_face_image(device.gate.estate_id)
-    return _answer(decider.face(device, body))
+    return _answer(decided(lambda decider: decider.face(device, body)))
 
 
 @bp.route("/events", methods=["POST"], content_types=["application/json"])

@@ -17,12 +17,11 @@ from chalice import Blueprint, Response
 from chalicelib.api_schemas import RosterAnswer, TaskListAnswer, TaskResultAnswer, TaskResultRequest
 from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
-from chalicelib.errors import ApiError
 from chalicelib.idempotency import IdempotentOperation
 from chalicelib.json_body import parse_json
 from chalicelib.openapi import LANG, Param, documented
 from chalicelib.paging import next_page, page_request, paged
-from chalicelib.request_context import current_request, request_id
+from chalicelib.request_context import body_bytes, current_request, query_params, request_id, request_locale
 from gridgate import i18n
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import VerificationTaskRepository
@@ -30,6 +29,7 @@ from gridgate.adapters.repositories import PlaceRepository
 from gridgate.clock import city_clock
 from gridgate.grid_work.task_feedback import GridWorker, TaskSubmission
 from gridgate.grid_work.task_sheets import rows, to_csv, to_html, walking_key
+from gridgate.refusals import Invalid, NotAllowed
 
 bp = Blueprint(__name__)
 GRID_WORKER = "grid_worker"
@@ -39,7 +39,7 @@ _TASK_RESULT = IdempotentOperation("task_result")
 def _worker(grid_id: str) -> GridWorker:
     principal = require(current_request(), GRID_WORKER)
     if grid_id not in principal.grids:
-        raise ApiError(403, "out_of_scope", grid_id=grid_id)
+        raise NotAllowed("out_of_scope", grid_id=grid_id)
     return GridWorker(subject=principal.subject, grids=frozenset(principal.grids))
 
 
@@ -65,9 +65,9 @@ def list_tasks(grid_id: str):
     """
     worker = _worker(grid_id)
     request = current_request()
-    form = (request.query_params or {}).get("format", "json")
+    form = query_params(request).get("format", "json")
     if form not in {"json", "csv", "html"}:
-        raise ApiError(400, "bad_format")
+        raise Invalid("bad_format")
     page = page_request(request, worker.subject, format=form)
     every = VerificationTaskRepository().in_grid(grid_id)
     tasks, position = page.keyset(every, lambda task: list(walking_key(task)))
@@ -95,8 +95,7 @@ def list_tasks(grid_id: str):
                 **link,
             },
         )
-    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
-    locale = i18n.negotiate((request.query_params or {}).get("lang"), headers.get("accept-language"))
+    locale = request_locale(request)
     # names (each read audited per person), estates by name, reasons in the reader's language
     details = api_services().task_list_details.read(
         worker.subject,
@@ -141,7 +140,7 @@ def submit_result(grid_id: str, task_id: str):
     changed that person first, 409 ``task_closed`` when the task is already done.
     """
     worker = _worker(grid_id)
-    body = parse_json(current_request().raw_body or b"null", "bad_json")
+    body = parse_json(body_bytes(current_request()) or b"null", "bad_json")
 
     def submit() -> dict:
         task = api_services().task_feedback.submit(

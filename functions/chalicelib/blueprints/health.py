@@ -27,6 +27,7 @@ from chalicelib.openapi import documented
 from gridgate import clock
 from gridgate.adapters.tables import PlaceTable
 from gridgate.config import get_settings
+from gridgate.refusals import Unavailable
 from gridgate.security.keyring import load_keyring
 
 bp = Blueprint(__name__)
@@ -95,14 +96,8 @@ def health():
     checks = run_checks()
     if not all(c["ok"] for c in checks.values()):
         failed = ", ".join(name for name, c in checks.items() if not c["ok"])
-        raise ApiError(
-            503,
-            "unavailable",
-            failed=failed,
-            headers={"Cache-Control": "no-store"},
-            checks=checks,
-            at=clock.now().isoformat(),
-        )
+        refusal = Unavailable("unavailable", failed=failed, checks=checks, at=clock.now().isoformat())
+        raise ApiError.refused(refusal, headers={"Cache-Control": "no-store"})
     body = {"status": "ok", "checks": checks, "at": clock.now().isoformat()}
     return Response(
         body=body, status_code=200, headers={"Content-Type": "application/json", "Cache-Control": "no-store"}

@@ -11,6 +11,10 @@ the inline script and style of each page (by hash) and connections to this origi
 - ``GET /pages/grid-worker``             mobile page: sign in, tasks, roster, submit a result
 - ``GET /pages/grid-worker-sw.js``       its service worker (the page opens without signal)
 - ``GET /pages/data-center``             statistics with charts, findings, alerts, Prefect links
+- ``GET /pages/public-health``           epidemic flows per day under an approval, table and chart
+  (role ``public_health``; the data: ``/public-health/approvals/{id}/flows``)
+- ``GET /pages/compliance``               the compliance report for data-center staff (its data:
+  ``/compliance/report``)
 - ``GET /pages/vendor/echarts.min.js``    Apache ECharts (npm ``echarts``), which draws its charts
 - ``GET /pages/data-center/overview``    JSON for it (role ``data_center``): ``?parent=&day=&shown=&lang=``
 - ``GET /pages/data-center/findings``    the findings or alerts under a place, paged: ``?parent=&day=&kind=&limit=&cursor=``
@@ -21,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -32,16 +37,16 @@ from markupsafe import Markup
 from chalicelib.api_schemas import FindingsPage, OverviewAnswer
 from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
-from chalicelib.errors import ApiError
 from chalicelib.openapi import LANG, Param, documented
 from chalicelib.paging import list_scope, page_request, paged, seal_cursor
-from chalicelib.request_context import current_request
+from chalicelib.request_context import current_request, query_params, request_locale
 from gridgate import i18n
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
 from gridgate.data_center.chart_library import ChartsUnavailable, chart_option_js, echarts_js
 from gridgate.data_center.overview import FINDINGS_SHOWN
 from gridgate.domain.policy import report_day_problem
+from gridgate.refusals import Invalid, Unavailable
 
 bp = Blueprint(__name__)
 DATA_CENTER = "data_center"
@@ -79,10 +84,7 @@ _TEMPLATES = Environment(
 
 
 def _locale() -> str:
-    request = current_request()
-    params = request.query_params or {}
-    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
-    return i18n.negotiate(params.get("lang"), headers.get("accept-language"))
+    return request_locale(current_request())
 
 
 @cache
@@ -161,7 +163,7 @@ def _echarts() -> str:
     try:
         return echarts_js(ECHARTS_IN_ZIP)
     except ChartsUnavailable:
-        raise ApiError(503, "charts_unavailable") from None
+        raise Unavailable("charts_unavailable") from None
 
 
 @bp.route("/vendor/echarts.min.js", methods=["GET"])
@@ -185,18 +187,32 @@ def data_center_page():
     return _page("data_center", _locale())
 
 
-def _place_and_day(params: dict) -> tuple[str | None, date | None]:
+@bp.route("/public-health", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
+def public_health_page():
+    """The public-health officer's page: flows between estates and grids per day, under an approval."""
+    return _page("public_health", _locale())
+
+
+@bp.route("/compliance", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
+def compliance_page():
+    """The data center's compliance report: faces held, legal bases, retention against policy, impact assessment."""
+    return _page("compliance", _locale())
+
+
+def _place_and_day(params: Mapping[str, str]) -> tuple[str | None, date | None]:
     """The ``parent`` place id and the report ``day`` of a data-center query, checked."""
     parent = params.get("parent") or None
     if parent is not None and not _PLACE_ID.match(parent):
-        raise ApiError(400, "bad_place")
+        raise Invalid("bad_place")
     try:
         day = date.fromisoformat(params["day"]) if params.get("day") else None
     except ValueError:
-        raise ApiError(400, "bad_day") from None
+        raise Invalid("bad_day") from None
     problem = day and report_day_problem(day, city_clock().today(), get_settings().event_retention_days)
     if problem:
-        raise ApiError(400, "bad_day", **problem)
+        raise Invalid("bad_day", **problem)
     return parent, day
 
 
@@ -226,12 +242,12 @@ def data_center_overview():
     ``/pages/data-center/findings`` (with the same ``parent`` and ``day``, ``kind=finding|alert``).
     """
     caller = require(current_request(), DATA_CENTER).subject
-    params = current_request().query_params or {}
+    params = query_params(current_request())
     parent, day = _place_and_day(params)
     try:
         shown = int(params.get("shown") or FINDINGS_SHOWN)
     except ValueError:
-        raise ApiError(400, "bad_shown") from None
+        raise Invalid("bad_shown") from None
     shown = max(1, min(shown, 500))
     result = api_services().overview.overview(parent, day, locale=_locale(), shown=shown)
     for kind, listed, total in (("finding", "findings", "findings_total"), ("alert", "alerts", "alerts_total")):
@@ -258,11 +274,11 @@ def data_center_findings():
     """The open findings (``kind=finding``) or key-group alerts (``kind=alert``) under a place, newest first, a page at a time."""
     request = current_request()
     caller = require(request, DATA_CENTER).subject
-    params = request.query_params or {}
+    params = query_params(request)
     parent, day = _place_and_day(params)
     kind = params.get("kind", "finding")
     if kind not in ("finding", "alert"):
-        raise ApiError(400, "bad_kind")
+        raise Invalid("bad_kind")
     page = page_request(request, caller, parent=parent, day=day, kind=kind)
     listed = api_services().overview.findings(parent, day, alerts=kind == "alert", locale=_locale())
     shown, position = page.keyset(listed, _finding_key, descending=True)

@@ -15,6 +15,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
+from chalicelib.errors import Headers
 from chalicelib.idempotency import REPLAY_FLAG, IdempotentOperation
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
@@ -51,7 +52,7 @@ def _today():
 
 
 def _json(result: dict) -> Response:
-    headers = {"Content-Type": "application/json"}
+    headers: Headers = {"Content-Type": "application/json"}
     if result.get(REPLAY_FLAG):
         headers["Idempotent-Replayed"] = "true"
     return Response(body=result["body"], status_code=result["status"], headers=headers)

@@ -27,9 +27,10 @@ from chalicelib.errors import ApiError
 from chalicelib.logs import logger
 from chalicelib.openapi import LANG, Param, documented
 from chalicelib.refusals import status_of
-from chalicelib.request_context import current_request, request_id
+from chalicelib.request_context import current_request, query_params, request_id, request_locale
 from gridgate import clock, i18n
 from gridgate.config import get_settings
+from gridgate.refusals import NotAllowed
 from gridgate.security.oidc import SignInRefused
 from gridgate.sign_in.people_sign_in import PAGES, PageSession, people_sign_in
 
@@ -60,12 +61,11 @@ def _cookies() -> dict[str, str]:
 
 
 def _params() -> Mapping[str, str]:
-    return current_request().query_params or {}
+    return query_params(current_request())
 
 
 def _locale() -> str:
-    headers = {key.lower(): value for key, value in (current_request().headers or {}).items()}
-    return i18n.negotiate(_params().get("lang"), headers.get("accept-language"))
+    return request_locale(current_request())
 
 
 def _redirect_uri() -> str:
@@ -85,7 +85,7 @@ def _page_url(page: str, locale: str) -> str:
 def _refused(err: SignInRefused, locale: str, page: str = PAGES[0]) -> Response:
     t = i18n.translator(locale)
     return render_message_page(
-        status_of(err) or 400,  # every SignInRefused has a status; 400 only satisfies the type
+        status_of(err),
         locale,
         t("page.sign_in.refused_title"),
         i18n.refusal_text(err, locale),
@@ -163,7 +163,7 @@ def _from_page() -> str:
     request = current_request()
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
     if headers.get(PAGE_HEADER) != "1":
-        raise ApiError(403, "not_from_page", header=PAGE_HEADER)
+        raise NotAllowed("not_from_page", header=PAGE_HEADER)
     return _cookies().get(REFRESH_COOKIE, "")
 
 
@@ -175,16 +175,13 @@ def refresh():
     Needs the ``X-Gridgate-Page: 1`` header and the refresh cookie; 401 once the session is over."""
     token = _from_page()
     if not token:
-        raise ApiError(401, "not_signed_in")
+        raise SignInRefused("not_signed_in")
     try:
         session = people_sign_in().refresh(token, request_id(current_request()))
     except SignInRefused as err:
         # the session is over: the browser forgets its refresh cookie too
-        raise ApiError(
-            status_of(err) or 401,
-            err.code,
-            headers={**_NO_STORE, "Set-Cookie": _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)},
-        ) from None
+        forget = _cookie(REFRESH_COOKIE, "", "/auth", "Strict", 0)
+        raise ApiError.refused(err, headers={**_NO_STORE, "Set-Cookie": forget}) from None
     return Response(
         body=session.public(), status_code=200, headers={**_NO_STORE, "Set-Cookie": _refresh_cookie(session)}
     )

@@ -11,10 +11,19 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from gridgate.adapters.tables import ComplianceRecordTable
-from gridgate.domain.compliance import CorrectionApproval, FaceConsent, LegalBasis, Matching
+from gridgate.domain.compliance import (
+    CorrectionApproval,
+    FaceConsent,
+    FaceOptOut,
+    ImpactAssessment,
+    LegalBasis,
+    Matching,
+)
 
 CONSENT = "consent"
 CORRECTION = "correction"
+OPT_OUT = "face_opt_out"
+ASSESSMENT = "impact_assessment"
 
 
 def consent_to_item(consent: FaceConsent) -> ComplianceRecordTable:
@@ -31,6 +40,7 @@ def consent_to_item(consent: FaceConsent) -> ComplianceRecordTable:
             "given_at": consent.given_at.isoformat(),
             "statute": consent.statute,
             "guardian_person_id": consent.guardian_person_id,
+            "guardian_relation": consent.guardian_relation,
             "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
         },
     )
@@ -47,6 +57,7 @@ def consent_from_item(item: ComplianceRecordTable) -> FaceConsent:
         given_at=datetime.fromisoformat(body["given_at"]),
         statute=body.get("statute"),
         guardian_person_id=body.get("guardian_person_id"),
+        guardian_relation=body.get("guardian_relation"),
         withdrawn_at=datetime.fromisoformat(body["withdrawn_at"]) if body.get("withdrawn_at") else None,
     )
 
@@ -92,7 +103,7 @@ class ConsentRepository:
         from gridgate.adapters.findings import parallel_scan
 
         items = parallel_scan(ComplianceRecordTable, ComplianceRecordTable.kind == CONSENT)
-        return [consent_from_item(item) for item in items]  # type: ignore[arg-type]
+        return [consent_from_item(item) for item in items]
 
 
 class CorrectionApprovalRepository:
@@ -106,4 +117,56 @@ class CorrectionApprovalRepository:
         from gridgate.adapters.findings import parallel_scan
 
         items = parallel_scan(ComplianceRecordTable, ComplianceRecordTable.kind == CORRECTION)
-        return [approval_from_item(item) for item in items]  # type: ignore[arg-type]
+        return [approval_from_item(item) for item in items]
+
+
+class FaceOptOutRepository:
+    """A resident's opt-outs of face (``face_opt_out#<person>``, one item per opt-out, never deleted)."""
+
+    def add(self, opt_out: FaceOptOut) -> None:
+        ComplianceRecordTable(
+            pk=f"{OPT_OUT}#{opt_out.person_id}",
+            sk=opt_out.at.isoformat(),
+            kind=OPT_OUT,
+            person_id=opt_out.person_id,
+            body={"at": opt_out.at.isoformat()},
+        ).save()
+
+    def for_person(self, person_id: str) -> list[FaceOptOut]:
+        items = ComplianceRecordTable.query(f"{OPT_OUT}#{person_id}", consistent_read=True)
+        return [FaceOptOut(item.person_id, datetime.fromisoformat(item.body["at"])) for item in items]
+
+    def everyone(self) -> list[FaceOptOut]:
+        from gridgate.adapters.findings import parallel_scan
+
+        items = parallel_scan(ComplianceRecordTable, ComplianceRecordTable.kind == OPT_OUT)
+        return [FaceOptOut(item.person_id, datetime.fromisoformat(item.body["at"])) for item in items]
+
+
+class ImpactAssessmentRepository:
+    """The impact assessments, one partition (``impact_assessment``), sorted by date then version;
+    records are only ever added (PIPL Art. 56: kept at least three years)."""
+
+    def add(self, assessment: ImpactAssessment) -> None:
+        ComplianceRecordTable(
+            pk=ASSESSMENT,
+            sk=f"{assessment.assessed_on.isoformat()}#{assessment.version}",
+            kind=ASSESSMENT,
+            person_id=assessment.recorded_by,
+            body={
+                "assessed_on": assessment.assessed_on.isoformat(),
+                "version": assessment.version,
+                "recorded_at": assessment.recorded_at.isoformat(),
+            },
+        ).save()
+
+    def all(self) -> list[ImpactAssessment]:
+        return [
+            ImpactAssessment(
+                assessed_on=date.fromisoformat(item.body["assessed_on"]),
+                version=item.body["version"],
+                recorded_by=item.person_id,
+                recorded_at=datetime.fromisoformat(item.body["recorded_at"]),
+            )
+            for item in ComplianceRecordTable.query(ASSESSMENT, consistent_read=True)
+        ]

@@ -110,7 +110,7 @@ def export_event_days(
     run = work_dir / f"export-{uuid.uuid4().hex}"
     run.mkdir(parents=True)
     s3 = _s3()
-    local = []
+    local: list[str] = []
     for window_start, window_end in write_windows(start, now):
         for key in request_export(settings, window_start, window_end):
             path = run / f"{len(local):05d}.json.gz"

@@ -1,4 +1,4 @@
-"""Subscriptions to gridgate's events and the record of every delivery (pending, delivered, dead).
+"""Subscriptions to gridgate's events (access events, findings, alerts) and the record of every delivery (pending, delivered, dead).
 
 A delivery record is keyed (subscription, event id) and created with a conditional put, so an
 event is handed to a subscriber's queue once however often the stream or the local job sees it;
@@ -27,22 +27,12 @@ NOT_DUE = "-"
 class Subscription:
     subscription_id: str
     owner: str
-    scope: str  # "estates" or "city"
-    estate_ids: frozenset[str]
+    scope: str  # estates / grids / civil_affairs / justice / city (`events_out.event_scope`)
+    place_ids: frozenset[str]  # the scope's estates, grids or districts (city: empty for all)
+    kinds: frozenset[str]  # access / finding / alert
     url: str
     description: str
     created_at: datetime
-
-    def public(self) -> dict:
-        """What its owner may read back (never the secret)."""
-        return {
-            "subscription_id": self.subscription_id,
-            "scope": self.scope,
-            "estate_ids": sorted(self.estate_ids),
-            "url": self.url,
-            "description": self.description,
-            "created_at": self.created_at.isoformat(),
-        }
 
 
 @dataclass(frozen=True)
@@ -68,7 +58,8 @@ class SubscriptionRepository:
             subscription_id=subscription.subscription_id,
             owner=subscription.owner,
             scope=subscription.scope,
-            estate_ids=set(subscription.estate_ids) or None,
+            place_ids=set(subscription.place_ids) or None,
+            kinds=set(subscription.kinds),
             url=subscription.url,
             secret_enc=self._protector.encrypt(secret, context=_secret_context(subscription.subscription_id)),
             description=subscription.description,
@@ -111,7 +102,8 @@ def _subscription(item: EventSubscriptionTable) -> Subscription:
         subscription_id=item.subscription_id,
         owner=item.owner,
         scope=item.scope,
-        estate_ids=frozenset(item.estate_ids or ()),
+        place_ids=frozenset(item.place_ids or ()),
+        kinds=frozenset(item.kinds or {"access"}),
         url=item.url,
         description=item.description,
         created_at=item.created_at,

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -22,13 +23,15 @@ from gridgate.domain.model import Finding, Severity, Statistic, TaskResult, Task
 #: Scan segments read in parallel (DynamoDB parallel scan); enough to keep a few partitions busy.
 SCAN_SEGMENTS = 4
 
+_Item = TypeVar("_Item", bound=BaseTable)
+
 
 def parallel_scan(
-    model: type[BaseTable], condition: Condition | None = None, segments: int = SCAN_SEGMENTS, **kwargs
-) -> list[BaseTable]:
+    model: type[_Item], condition: Condition | None = None, segments: int = SCAN_SEGMENTS, **kwargs
+) -> list[_Item]:
     """Every item of `model` matching `condition`, read as `segments` concurrent scan segments."""
 
-    def segment(n: int) -> list[BaseTable]:
+    def segment(n: int) -> list[_Item]:
         return list(model.scan(condition, segment=n, total_segments=segments, **kwargs))
 
     with ThreadPoolExecutor(max_workers=segments) as pool:

@@ -8,7 +8,10 @@ order, each with its own condition:
    claimed by the write that records the decision instead of a put of its own before it;
 2. the event (``attribute_not_exists(pk)``);
 3. the pass use (a visitor entry; `PassRepository.usable_condition`, which includes that the pass
-   is of the event's estate: the pass id may come from a device's upload).
+   is of the event's estate: the pass id may come from a device's upload);
+4. the checks of facts the warm function did not read again for this decision
+   (`gridgate.adapters.item_checks`: the resident's QR secret unchanged, the rows of the person's
+   right still current), so a resident code costs this one round trip, like a visitor pass.
 
 The transaction's cancellation reasons (one per action, in request order) say which condition
 failed, and so what happened:
@@ -19,6 +22,8 @@ failed, and so what happened:
   second round trip, on a rare path), so a replay of the retry is refused too;
 - the pass has no use left (or is revoked, expired): no event claims an opening; the caller
   stores the deny instead (`PassRejected`), again with the nonce;
+- a check failed: a fact changed since it was read (`CheckFailed`); nothing is stored and the
+  caller decides again from fresh reads;
 - and a crash between "nonce claimed", "use counted" and "event stored" cannot happen: there is no
   between.
 
@@ -28,6 +33,7 @@ put (`EventRepository.append`): a transaction costs DynamoDB twice the writes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
@@ -37,6 +43,7 @@ from pynamodb.transactions import TransactWrite
 
 from gridgate.adapters.device_nonces import DeviceNonceStore
 from gridgate.adapters.events import EventRepository, event_to_item
+from gridgate.adapters.item_checks import CheckFailed, ItemCheck
 from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.tables import AccessEventTable, VisitorPassTable
 from gridgate.config import Settings
@@ -44,7 +51,7 @@ from gridgate.domain.model import AccessEvent
 from gridgate.security.device_auth import NonceClaim, ReplayedRequest
 from gridgate.security.signed_passes import PassRejected
 
-_NONCE, _EVENT, _PASS = "nonce", "event", "pass"
+_NONCE, _EVENT, _PASS, _CHECK = "nonce", "event", "pass", "check"
 
 
 @lru_cache(maxsize=1)
@@ -65,12 +72,18 @@ class GateEventWriter:
         self._nonces = nonces
         self._settings = settings
 
-    def append(self, event: AccessEvent, nonce: NonceClaim | None = None) -> bool:
-        """Store `event` once, claiming `nonce` with it. False when the event was stored before."""
-        return self._write(event, nonce, None)
+    def append(self, event: AccessEvent, nonce: NonceClaim | None = None, checks: Sequence[ItemCheck] = ()) -> bool:
+        """Store `event` once, claiming `nonce` with it, if every check holds (else `CheckFailed`).
+        False when the event was stored before."""
+        return self._write(event, nonce, None, checks)
 
     def append_with_pass_use(
-        self, event: AccessEvent, pass_id: str, at: datetime, nonce: NonceClaim | None = None
+        self,
+        event: AccessEvent,
+        pass_id: str,
+        at: datetime,
+        nonce: NonceClaim | None = None,
+        checks: Sequence[ItemCheck] = (),
     ) -> bool:
         """Store `event`, count one use of `pass_id` at `at` and claim `nonce`: all or nothing.
 
@@ -78,14 +91,24 @@ class GateEventWriter:
         raises `PassRejected` (revoked, used_up, expired, not_yet_valid, unknown_pass) when the pass
         cannot be used, and `ReplayedRequest` when the nonce was used (nothing changed).
         """
-        return self._write(event, nonce, (pass_id, at))
+        return self._write(event, nonce, (pass_id, at), checks)
 
-    def _write(self, event: AccessEvent, nonce: NonceClaim | None, pass_use: tuple[str, datetime] | None) -> bool:
-        if nonce is None and pass_use is None:
+    def _write(
+        self,
+        event: AccessEvent,
+        nonce: NonceClaim | None,
+        pass_use: tuple[str, datetime] | None,
+        checks: Sequence[ItemCheck],
+    ) -> bool:
+        if nonce is None and pass_use is None and not checks:
             return self._events.append(event)
-        actions = []  # what each action of the transaction is, in request order
+        # What each action of the transaction is, in the order pynamodb sends them: condition checks,
+        # then puts, then updates (the order of the cancellation reasons).
+        actions = [_CHECK] * len(checks)
         try:
             with TransactWrite(connection=_connection(self._settings.region)) as tx:
+                for check in checks:
+                    tx.condition_check(check.table, check.hash_key, check.range_key, condition=check.condition)
                 if nonce is not None:
                     tx.save(DeviceNonceStore.item(nonce), condition=DeviceNonceStore.unused_condition(nonce))
                     actions.append(_NONCE)
@@ -103,11 +126,13 @@ class GateEventWriter:
             failed = {action for action, reason in zip(actions, exc.cancellation_reasons) if _failed(reason)}
             if _NONCE in failed:
                 raise ReplayedRequest() from None
+            if _CHECK in failed:
+                raise CheckFailed() from None
             if _EVENT in failed:  # a retry: its stored decision stands; its own nonce is still used up
                 if nonce is not None and not self._nonces.claim(nonce):
                     raise ReplayedRequest() from None
                 return False
-            if _PASS in failed:
+            if _PASS in failed and pass_use is not None:  # the pass action exists only with a pass use
                 raise PassRejected(*self._passes.why_unusable(*pass_use, event.estate_id)) from None
             raise
         return True

@@ -36,8 +36,10 @@ from functools import lru_cache
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from gridgate.adapters.item_checks import ItemCheck
 from gridgate.adapters.tables import GrantTable, HomeTable
 from gridgate.config import get_settings
 from gridgate.domain.model import Grant, GrantStatus, Relation
@@ -135,6 +137,17 @@ class GrantRepository:
         except DoesNotExist:
             return None
 
+    @staticmethod
+    def effective_check(home_id: str, grant_id: str, on: date) -> ItemCheck:
+        """`Grant.is_effective(on)` as a condition of a write on the stored grant."""
+        day = on.isoformat()
+        effective = (
+            (GrantTable.status == GrantStatus.ACTIVE.value)
+            & (GrantTable.starts_on <= day)
+            & (GrantTable.ends_on.does_not_exist() | (GrantTable.ends_on >= day))
+        )
+        return ItemCheck(GrantTable, home_id, grant_id, effective)
+
     def of_home(self, home_id: str) -> list[Grant]:
         return [grant_from_item(i) for i in GrantTable.query(home_id, consistent_read=True)]
 
@@ -175,7 +188,7 @@ class GrantRepository:
         grant = self.get(home_id, grant_id)
         if grant is None:
             raise GrantNotActive(f"no grant {grant_id} at home {home_id}")
-        actions = [GrantTable.status.set(status.value)]
+        actions: list[Action] = [GrantTable.status.set(status.value)]
         if revoked_at is not None:
             actions.append(GrantTable.revoked_at.set(revoked_at))
         still_active = GrantTable.status == GrantStatus.ACTIVE.value

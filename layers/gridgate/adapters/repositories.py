@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import cast
 
 from pynamodb.exceptions import DoesNotExist
 
 from gridgate import clock
+from gridgate.adapters.item_checks import ItemCheck
 from gridgate.adapters.tables import (
     FaceTemplateTable,
     GalleryChangeTable,
@@ -325,6 +325,13 @@ class OwnershipRepository:
     def of_home(self, home_id: str) -> list[Ownership]:
         return [ownership_from_item(item) for item in OwnershipTable.by_home.query(home_id)]
 
+    @staticmethod
+    def owns_check(person_id: str, home_id: str, on: date) -> ItemCheck:
+        """`owns` as a condition of a write: the ownership row is current on `on`."""
+        day = on.isoformat()
+        current = (OwnershipTable.since <= day) & (OwnershipTable.until.does_not_exist() | (OwnershipTable.until > day))
+        return ItemCheck(OwnershipTable, person_id, home_id, current)
+
     def owns(self, person_id: str, home_id: str, on: date) -> bool:
         """Whether `person_id` owns `home_id` on `on`: a strongly consistent read, so a sale bites at once."""
         try:
@@ -389,9 +396,7 @@ class FaceTemplateRepository:
         compares one selfie with all of them, once per enrolment, never per gate decision."""
         from gridgate.adapters.findings import parallel_scan  # findings imports nothing from here
 
-        return [
-            template_from_item(item) for item in cast(Iterable[FaceTemplateTable], parallel_scan(FaceTemplateTable))
-        ]
+        return [template_from_item(item) for item in parallel_scan(FaceTemplateTable)]
 
     def for_people(self, person_ids: Iterable[str]) -> list[FaceTemplate]:
         """All templates of many people: one query per person, in the order given."""

@@ -9,11 +9,19 @@ version counter is the lock grid workers' corrections use, and a QR secret is no
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from gridgate.adapters.item_checks import ItemCheck
 from gridgate.adapters.tables import PersonTable
 from gridgate.security.identifiers import IdentifierProtector
+
+
+@dataclass(frozen=True)
+class SealedSecret:
+    secret: bytes
+    sealed: bytes  # as stored: changes whenever the secret does
 
 
 class UnknownPerson(Exception):
@@ -30,13 +38,25 @@ class ResidentSecretStore:
 
     def get(self, person_id: str) -> bytes | None:
         """The person's secret, or None (no person, or no code requested yet)."""
+        found = self.get_sealed(person_id)
+        return None if found is None else found.secret
+
+    def get_sealed(self, person_id: str) -> SealedSecret | None:
+        """The person's secret with its sealed form, which `unchanged_check` compares."""
         try:
             item = PersonTable.get(person_id, attributes_to_get=["person_id", "qr_secret_enc"])
         except DoesNotExist:
             return None
         if item.qr_secret_enc is None:
             return None
-        return base64.b64decode(self._protector.decrypt(item.qr_secret_enc, context=_context(person_id)))
+        secret = base64.b64decode(self._protector.decrypt(item.qr_secret_enc, context=_context(person_id)))
+        return SealedSecret(secret, bytes(item.qr_secret_enc))
+
+    @staticmethod
+    def unchanged_check(person_id: str, sealed: bytes) -> ItemCheck:
+        """A write's condition that the person's secret is still the one sealed as `sealed` (a
+        warm gate function may verify codes with a secret it read before)."""
+        return ItemCheck(PersonTable, person_id, None, PersonTable.qr_secret_enc == sealed)
 
     def put_if_absent(self, person_id: str, secret: bytes) -> bytes:
         """Store `secret` unless the person already has one; returns the secret in force."""

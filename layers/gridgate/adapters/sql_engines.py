@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import polars as pl
 import pyarrow as pa
@@ -64,13 +64,19 @@ def sql_instant(value: datetime) -> str:
     return "TIMESTAMP '" + value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "'"
 
 
+def frame_of(table: pa.Table) -> pl.DataFrame:
+    """An Arrow table as a polars frame (what every engine answers, what every snapshot reads as)."""
+    # polars types `from_arrow` as `DataFrame | Series` whatever the input; a table is a DataFrame
+    return cast(pl.DataFrame, pl.from_arrow(table))
+
+
 def _plain(frame: pl.DataFrame) -> pl.DataFrame:
     """Categoricals as strings: what an engine can read from Arrow or Parquet without enums."""
     return frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
 
 
 def _events_table(table: pa.Table) -> pa.Table:
-    frame = _plain(pl.from_arrow(table))
+    frame = _plain(frame_of(table))
     return frame.with_columns(pl.col("occurred_at").cast(pl.Datetime("ms", "UTC"))).to_arrow()
 
 
@@ -172,7 +178,7 @@ class DuckDBEngine:
             for name, snapshot in events.snapshots.items():
                 if isinstance(snapshot, pa.Table) or not snapshot:
                     table = snapshot if isinstance(snapshot, pa.Table) else _empty_snapshot(name)
-                    con.register(name, _plain(pl.from_arrow(table)).to_arrow())
+                    con.register(name, _plain(frame_of(table)).to_arrow())
                 else:
                     con.execute(
                         f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{_quoted_files(snapshot)}], union_by_name = true)"
@@ -181,7 +187,7 @@ class DuckDBEngine:
                 con.execute(f"CREATE TEMP VIEW {name} AS {view}")
             for name, frame in tables.items():
                 con.register(name, _plain(frame).to_arrow())
-            return conform_result(pl.from_arrow(con.sql(sql).to_arrow_table()))
+            return conform_result(frame_of(con.sql(sql).to_arrow_table()))
         finally:
             con.close()
 
@@ -271,7 +277,7 @@ class SparkEngine:
     ) -> pl.DataFrame:
         files = list(events.files)
         if events.table is not None:
-            files.append(self._staged(pl.from_arrow(_events_table(events.table)), run, "memory_events"))
+            files.append(self._staged(frame_of(_events_table(events.table)), run, "memory_events"))
         if files:
             source = spark.read.option("mergeSchema", "true").parquet(*files).selectExpr(*_EVENT_SELECT.split(", "))
         else:
@@ -281,13 +287,13 @@ class SparkEngine:
         for name, snapshot in events.snapshots.items():
             if isinstance(snapshot, pa.Table) or not snapshot:
                 table = snapshot if isinstance(snapshot, pa.Table) else _empty_snapshot(name)
-                snapshot = (self._staged(_plain(pl.from_arrow(table)), run, f"snapshot-{name}"),)
+                snapshot = (self._staged(_plain(frame_of(table)), run, f"snapshot-{name}"),)
             spark.read.parquet(*snapshot).createOrReplaceTempView(name)
         for name, view in events.views:
             spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {view}")
         for name, frame in tables.items():
             spark.read.parquet(self._staged(_plain(frame), run, name)).createOrReplaceTempView(name)
-        return conform_result(pl.from_arrow(spark.sql(sql).toArrow()))
+        return conform_result(frame_of(spark.sql(sql).toArrow()))
 
 
 #: The event columns the queries may use (a file without one of them is a bug upstream).

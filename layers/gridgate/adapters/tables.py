@@ -7,6 +7,8 @@ are the only code that touches these classes outside table creation.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from pynamodb.attributes import (
     BinaryAttribute,
     JSONAttribute,
@@ -20,20 +22,22 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
+from pynamodb.models import MetaProtocol, Model
 
 from gridgate.config import get_settings
 
 _settings = get_settings()
 
 
-def _meta(name: str) -> type:
+def _meta(name: str) -> MetaProtocol:
     class Meta:
         table_name = _settings.table_name(name)
         region = _settings.region
         billing_mode = "PAY_PER_REQUEST"
 
-    return Meta
+    # PynamoDB's stubs type `Model.Meta` as a protocol of every option, but its metaclass fills in
+    # the options a Meta leaves out (capacity, timeouts, credentials); only these three are ours.
+    return cast(MetaProtocol, Meta)
 
 
 def _index_meta(name: str, projection) -> type:
@@ -128,7 +132,7 @@ class PlaceTable(BaseTable):
     kind = UnicodeAttribute()
     name = UnicodeAttribute()
     parent_id = UnicodeAttribute(null=True)
-    ancestors = MapAttribute(default=dict)  # {"district": "D01", "street": "D01-S02", ...}
+    ancestors: MapAttribute[str, str] = MapAttribute(default=dict)  # {"district": "D01", "street": "D01-S02", ...}
     #: Estates only: bumped whenever a right or an enrolled face at the estate changes, so warm
     #: gate functions know their cached face gallery is stale (see `gallery_version`).
     gallery_version = NumberAttribute(default=0)
@@ -352,13 +356,15 @@ class SubscriptionByOwner(GlobalSecondaryIndex):
 
 
 class EventSubscriptionTable(BaseTable):
-    """A system that receives access events by signed webhook, scoped to estates or the city."""
+    """A system that receives events (access, findings, alerts) by signed webhook, scoped to
+    places (docs/events-out.md: estates, grids, districts, or the city)."""
 
     Meta = _meta("event_subscriptions")
     subscription_id = UnicodeAttribute(hash_key=True)
     owner = UnicodeAttribute()  # the token subject that created it
-    scope = UnicodeAttribute()  # "estates" (a property company) or "city"
-    estate_ids = UnicodeSetAttribute(null=True)  # scope "estates" only
+    scope = UnicodeAttribute()  # estates / grids / civil_affairs / justice / city
+    place_ids = UnicodeSetAttribute(null=True)  # the scope's estates, grids or districts; city: none = all
+    kinds = UnicodeSetAttribute(null=True)  # access / finding / alert; none: access (the first subscriptions)
     url = UnicodeAttribute()
     secret_enc = BinaryAttribute(legacy_encoding=False)  # the signing secret, AES-GCM sealed
     description = UnicodeAttribute(default="")
@@ -427,7 +433,7 @@ class VerificationTaskTable(BaseTable):
     task_id = UnicodeAttribute(range_key=True)
     finding_id = UnicodeAttribute()
     priority = NumberAttribute()
-    walking_order = ListAttribute()
+    walking_order: ListAttribute[Any] = ListAttribute()  # [estate, building, unit, floor number, room]
     home_id = UnicodeAttribute()
     summary = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
@@ -448,7 +454,8 @@ class StatisticTable(BaseTable):
     scope = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     value = NumberAttribute()
-    series = ListAttribute(of=NumberAttribute, null=True)  # hourly metrics: 24 local-hour values
+    # PynamoDB types `of` as the elements' type, but it takes their attribute class (the items are floats)
+    series: ListAttribute[float] = ListAttribute(of=NumberAttribute, null=True)  # type: ignore[arg-type]  # 24 local-hour values
 
 
 class AuditByActor(GlobalSecondaryIndex):

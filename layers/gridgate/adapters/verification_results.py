@@ -116,7 +116,9 @@ def _person_actions(change: RegistryChange, at: datetime) -> list:
     else:
         actions += [
             PersonTable.registered_home_id.set(change.registered_home_id),
-            PersonTable.registered_grid_id.set(change.registered_grid_id),
+            PersonTable.registered_grid_id.set(change.registered_grid_id)
+            if change.registered_grid_id is not None
+            else PersonTable.registered_grid_id.remove(),
         ]
     if change.key_groups is not None:
         # DynamoDB has no empty sets: no tags left means no attribute.

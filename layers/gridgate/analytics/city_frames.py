@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from gridgate.adapters.sql_engines import DuckDBEngine, EventSource, SqlEngine, render
+from gridgate.adapters.sql_engines import DuckDBEngine, EventSource, SqlEngine, frame_of, render
 from gridgate.analytics.event_queries import EVENT_COUNT, fill
 from gridgate.analytics.registry_queries import (
     CITY_VIEWS,
@@ -57,7 +57,7 @@ def local_midnight(day: date, tz: str) -> datetime:
 def normalise(name: str, table: pa.Table | pl.DataFrame) -> pl.DataFrame:
     """(Part of) one snapshot as a polars frame: ids categorical, days as dates, instants as UTC
     datetimes — the one shape whether it came from a Parquet file or an engine's answer."""
-    frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
+    frame = table if isinstance(table, pl.DataFrame) else frame_of(table)
     casts = [
         pl.col(c).cast(pl.String).cast(pl.Categorical)
         for c in _ID_COLUMNS.get(name, ())

@@ -129,6 +129,18 @@ FROM (
 GROUP BY estate_id, direction, hour, visitor
 """
 
+#: Per estate and identified person entering in [start, end): whether they came in by face and
+#: whether by resident QR (the ways in of issue 18 point 2: face is never the only one).
+ENTRY_WAYS = """
+SELECT estate_id, person_id,
+       MAX(CASE WHEN method = 'face' THEN 1 ELSE 0 END) AS by_face,
+       MAX(CASE WHEN method = 'resident_qr' THEN 1 ELSE 0 END) AS by_qr
+FROM events
+WHERE occurred_at >= {start} AND occurred_at < {end} AND direction = 'in' AND outcome = 'open'
+  AND person_id IS NOT NULL AND method IN ('face', 'resident_qr')
+GROUP BY estate_id, person_id
+"""
+
 #: Visitor-pass entries let in per estate and local day, over the whole window.
 VISITORS_PER_DAY = """
 SELECT local_date, estate_id, COUNT(*) AS visitors

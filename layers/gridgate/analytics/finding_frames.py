@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from typing import TypedDict
 
 import polars as pl
 
@@ -29,6 +30,16 @@ FINDING_SCHEMA = {
 }
 
 
+class FindingTarget(TypedDict):
+    """What a finding is about, as `finding_rows`' keyword arguments: its case, subject and place."""
+
+    key: pl.Expr
+    subject: pl.Expr
+    grid_id: pl.Expr
+    home_id: pl.Expr | None
+    person_id: pl.Expr | None
+
+
 def finding_id(finding_type: str, key: str) -> str:
     """Deterministic, URL-safe id: the same type and key always give the same finding."""
     return "f-" + hashlib.sha1(f"{finding_type}|{key}".encode()).hexdigest()[:24]
@@ -38,10 +49,10 @@ def empty_findings() -> pl.DataFrame:
     return pl.DataFrame(schema=FINDING_SCHEMA)
 
 
-def about_person_at_home(key: pl.Expr) -> dict[str, pl.Expr]:
+def about_person_at_home(key: pl.Expr) -> FindingTarget:
     """`finding_rows` arguments for a finding about a person at a home: both, in the home's grid;
     `key` names the case."""
-    return dict(
+    return FindingTarget(
         key=key,
         subject=pl.format("person#{}", "person_id"),
         grid_id=pl.col("grid_id"),

@@ -1,7 +1,8 @@
 """Population statistics per estate, grid, community, street and district (paper §3.3).
 
 For one local day: residents by role (owners, family, tenants), registered and floating
-population, visitors, entries and exits per local hour, and grants against the homes' caps.
+population, visitors, entries and exits per local hour, grants against the homes' caps, and per
+estate how many people came in by face only, by QR only or by both (face is never the only way).
 Resident and capacity counts are SQL definitions (`registry_queries`) grouped per place at
 every level in one pass; traffic is counted per estate and hour by the engine (`event_queries`)
 and rolled up here through the place hierarchy (a few thousand rows).
@@ -17,11 +18,11 @@ from datetime import date, timedelta
 import polars as pl
 
 from gridgate.analytics.city_frames import LEVEL_COLUMNS, LEVELS, CityFrames, local_midnight
-from gridgate.analytics.event_queries import TRAFFIC, VISITORS_PER_DAY
+from gridgate.analytics.event_queries import ENTRY_WAYS, TRAFFIC, VISITORS_PER_DAY
 from gridgate.analytics.registry_queries import CAPACITY_COUNTS, REGISTERED_COUNTS, RESIDENT_COUNTS
 from gridgate.domain.model import Statistic
 
-STATISTIC_SCHEMA = {
+STATISTIC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "level": pl.String,
     "place_id": pl.String,
     "metric": pl.String,
@@ -130,12 +131,25 @@ def _traffic_statistics(traffic: pl.DataFrame, estate_levels: pl.DataFrame) -> l
     return out
 
 
+def _entry_way_statistics(city: CityFrames, day: date) -> list[pl.DataFrame]:
+    """Per estate: people who entered on `day` by face only, by resident QR only, by both."""
+    start, end = local_midnight(day, city.timezone), local_midnight(day + timedelta(days=1), city.timezone)
+    ways = city.query(ENTRY_WAYS, start=start, end=end)
+    counts = ways.group_by("estate_id").agg(
+        ((pl.col("by_face") == 1) & (pl.col("by_qr") == 0)).sum().alias("face"),
+        ((pl.col("by_face") == 0) & (pl.col("by_qr") == 1)).sum().alias("qr"),
+        ((pl.col("by_face") == 1) & (pl.col("by_qr") == 1)).sum().alias("both"),
+    )
+    return [_long(counts, "estate", f"entry_ways.{way}", way) for way in ("face", "qr", "both")]
+
+
 def population_statistics(city: CityFrames, day: date) -> pl.DataFrame:
     """All statistics of `day` (a local day) for every place at every level, sorted."""
     parts = [
         *_resident_statistics(city),
         *_capacity_statistics(city),
         *_traffic_statistics(local_day_traffic(city, day), city.estate_places()),
+        *_entry_way_statistics(city, day),
     ]
     return (
         pl.concat([pl.DataFrame(schema=STATISTIC_SCHEMA), *parts])

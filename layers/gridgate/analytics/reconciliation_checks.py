@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridgate.analytics.city_frames import CityFrames
 from gridgate.analytics.event_queries import FACES_OVER_GRANTS, RESIDENTS_NOT_SEEN, VISITOR_PASS_REGULARS
-from gridgate.analytics.finding_frames import about_person_at_home, empty_findings, finding_id, finding_rows
+from gridgate.analytics.finding_frames import (
+    FindingTarget,
+    about_person_at_home,
+    empty_findings,
+    finding_id,
+    finding_rows,
+)
 from gridgate.analytics.registry_queries import (
     EXPIRED_PASSES_ACTIVE,
     GRANTEES_NOT_REGISTERED,
@@ -100,9 +106,9 @@ class ReconciliationResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def _about_home() -> dict[str, pl.Expr | None]:
+def _about_home() -> FindingTarget:
     """Where a finding about a home as a whole points: the home, in its grid."""
-    return dict(
+    return FindingTarget(
         key=pl.col("home_id"),
         subject=pl.format("home#{}", "home_id"),
         grid_id=pl.col("grid_id"),

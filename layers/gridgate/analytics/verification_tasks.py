@@ -17,12 +17,14 @@ import polars as pl
 
 from gridgate.analytics.key_group_alerts import ALERT_TYPES
 from gridgate.analytics.reconciliation_checks import AUTO_RESOLVED_TYPES, FINDING_TYPES
+from gridgate.domain.compliance import CORRECTION_ALERT_TYPES
 from gridgate.domain.model import Severity, TaskStatus, VerificationTask
 
 PRIORITY = {Severity.HIGH.value: 1, Severity.MEDIUM.value: 2, Severity.LOW.value: 3}
 
-#: Finding types that send a grid worker to the door.
-VISIT_TYPES = frozenset(FINDING_TYPES) - AUTO_RESOLVED_TYPES | frozenset(ALERT_TYPES)
+#: Finding types that send a grid worker to the door (never a correction alert: its data serves
+#: correction work only, Community Correction Law Art. 29).
+VISIT_TYPES = (frozenset(FINDING_TYPES) - AUTO_RESOLVED_TYPES | frozenset(ALERT_TYPES)) - CORRECTION_ALERT_TYPES
 
 WALKING_ORDER = ("estate_id", "building_id", "unit", "floor", "room")
 

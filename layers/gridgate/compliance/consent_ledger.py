@@ -75,6 +75,7 @@ class ConsentLedger:
                 "matching": consent.matching.value,
                 "notice_version": consent.notice_version,
                 "guardian": consent.guardian_person_id is not None,
+                "guardian_relation": consent.guardian_relation,
             },
         )
         return consent

@@ -6,7 +6,7 @@ can say what is missing; nothing half-valid is kept (an enrolment then has no ba
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from gridgate.domain.compliance import (
     CORRECTION_APPROVAL_MONTHS,
@@ -14,6 +14,8 @@ from gridgate.domain.compliance import (
     POPULATION_REGISTRY_STATUTE,
     CorrectionApproval,
     FaceConsent,
+    GuardianRelation,
+    ImpactAssessment,
     LegalBasis,
     add_months,
 )
@@ -48,7 +50,12 @@ def check_consent(consent: FaceConsent, *, birth_year: int, at: datetime) -> Non
                     "guardian_consent_required",
                     field="guardian_person_id",
                 )
-    if not consent.estates:
+            if consent.guardian_relation not in {r.value for r in GuardianRelation}:
+                raise Invalid("guardian_relation_missing", field="relation")
+        elif consent.guardian_person_id is not None:
+            raise Invalid("not_a_minor", field="person_id")
+    # a separate consent names the estates it is for; a statutory record's purpose is the statute's
+    if consent.basis == LegalBasis.SEPARATE_CONSENT and not consent.estates:
         raise Invalid("consent_purpose_missing", field="estates")
     for estate_id in consent.estates:
         _text(estate_id, "estates")
@@ -62,3 +69,11 @@ def check_approval(approval: CorrectionApproval) -> None:
         raise Invalid("approval_period_invalid", field="ends")
     if approval.ends > add_months(approval.starts, CORRECTION_APPROVAL_MONTHS):
         raise Invalid("approval_too_long", field="ends", months=CORRECTION_APPROVAL_MONTHS)
+
+
+def check_assessment(assessment: ImpactAssessment, *, today: date) -> None:
+    """Refuse an assessment record without version or recorder, or dated in the future."""
+    _text(assessment.version, "version")
+    _text(assessment.recorded_by, "recorded_by")
+    if assessment.assessed_on > today:
+        raise Invalid("assessment_in_future", field="date")

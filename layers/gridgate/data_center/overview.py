@@ -23,6 +23,7 @@ from gridgate.adapters.overview_queries import districts, latest_statistics_day,
 from gridgate.adapters.repositories import PlaceRepository
 from gridgate.clock import city_clock
 from gridgate.data_center.finding_explanations import explain_finding
+from gridgate.domain.compliance import CORRECTION_ALERT_TYPES
 from gridgate.domain.model import Finding, Place, PlaceKind, TaskStatus
 from gridgate.i18n import Translator, translator
 from gridgate.refusals import NotFound
@@ -104,7 +105,9 @@ class DataCenterOverview:
                 found = [
                     f for f in found if f.grid_id in grids and grids[f.grid_id].ancestor(parent.kind) == parent.place_id
                 ]
-        return sorted(found, key=lambda f: (f.detected_at, f.finding_id), reverse=True)
+        # correction tracking is for correction staff only (`gridgate.compliance.correction_alerts`)
+        shown = [f for f in found if f.finding_type not in CORRECTION_ALERT_TYPES]
+        return sorted(shown, key=lambda f: (f.detected_at, f.finding_id), reverse=True)
 
     def _place(self, parent_id: str | None) -> Place | None:
         """The place to look under (None: the whole city); `UnknownPlace` when there is no such place."""

@@ -5,6 +5,12 @@
   notice version, or, for templates imported from the actual-population registry, the statute
   named. It says for which estates' gates and whether matching may run in the cloud or only on
   the gate device, who consented for a minor (a guardian), and when it was withdrawn.
+- `FaceOptOut`: a resident's choice not to use face at all (SPC provisions on face recognition
+  Art. 10; 2025 measures Art. 10): every template is deleted, the registry import stops bringing
+  the population-registry one back, and the person enters by QR; a consent given later ends it.
+- `ImpactAssessment`: the personal-information impact assessment done before faces are processed
+  (PIPL Arts. 55-56; 2025 measures Art. 9): its date, version and who recorded it; kept, never
+  deleted (the law asks for at least three years).
 - `CorrectionApproval`: the approval without which no gate-log alert about a person under
   community correction is computed (Community Correction Law Art. 29): who approved, the case,
   and a period of at most three months (renewed by a new approval, never extended in place).
@@ -24,6 +30,13 @@ class LegalBasis(StrEnum):
     STATUTE = "statute"
 
 
+class GuardianRelation(StrEnum):
+    """Who may consent for a person under 14 (Civil Code Arts. 27-28: parents, else a guardian)."""
+
+    PARENT = "parent"
+    GUARDIAN = "guardian"
+
+
 class Matching(StrEnum):
     """Where a probe may be compared with the person's templates."""
 
@@ -37,6 +50,10 @@ POPULATION_REGISTRY_STATUTE = "中华人民共和国居民身份证法 / 中华�
 GUARDIAN_AGE = 14
 #: An approval of electronic tracking lasts at most this many months (Community Correction Law Art. 29).
 CORRECTION_APPROVAL_MONTHS = 3
+#: The alerts that are such tracking: their data serves correction work only, so only the
+#: ``correction_staff`` role sees them (every view audited), never the data center's or grid
+#: workers' lists, and no grid worker is sent to the door for one.
+CORRECTION_ALERT_TYPES = frozenset({"correction_unusual_hours", "correction_absent"})
 
 
 @dataclass(frozen=True)
@@ -50,9 +67,33 @@ class FaceConsent:
     statute: str | None = None
     guardian_person_id: str | None = None
     withdrawn_at: datetime | None = None
+    #: how the guardian who consented for a minor is related to them (`GuardianRelation`)
+    guardian_relation: str | None = None
 
     def in_force(self, at: datetime) -> bool:
         return self.given_at <= at and (self.withdrawn_at is None or at < self.withdrawn_at)
+
+
+@dataclass(frozen=True)
+class FaceOptOut:
+    person_id: str
+    at: datetime
+
+
+def opted_out(opt_outs: list[FaceOptOut], consents: list[FaceConsent]) -> bool:
+    """Whether the person's latest opt-out is later than every separate consent they gave."""
+    if not opt_outs:
+        return False
+    last = max(o.at for o in opt_outs)
+    return all(c.given_at <= last for c in consents if c.basis == LegalBasis.SEPARATE_CONSENT)
+
+
+@dataclass(frozen=True)
+class ImpactAssessment:
+    assessed_on: date
+    version: str
+    recorded_by: str
+    recorded_at: datetime
 
 
 def add_months(day: date, months: int) -> date:

@@ -1,4 +1,4 @@
-"""Subscribing an outside system to access events: scope from the caller's token, a safe URL, a secret.
+"""Subscribing an outside system to events: scope and kinds from the caller's token, a safe URL, a secret.
 
 The secret is generated here, returned once in the creation answer and stored only sealed
 (AES-GCM, bound to the subscription); nobody can read it back, a lost secret means a new
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from gridgate import clock
 from gridgate.adapters.event_outbox import Delivery, DeliveryRepository, Subscription, SubscriptionRepository
 from gridgate.config import Settings, get_settings
-from gridgate.events_out.event_scope import scope_for
+from gridgate.events_out.event_scope import PLACE_FIELDS, RULES, scope_for
 from gridgate.refusals import Invalid, NotFound
 from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.tokens import Principal
@@ -29,20 +29,20 @@ MAX_DESCRIPTION_LENGTH = 200
 
 def check_url(url, settings: Settings) -> str:
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise Invalid("bad_url", f"url must be a string of at most {MAX_URL_LENGTH} characters")
+        raise Invalid("bad_url", reason="too_long", max=MAX_URL_LENGTH)
     parts = urlsplit(url)
     host = parts.hostname or ""
     loopback_http = settings.webhook_allow_loopback_http and parts.scheme == "http" and host == "127.0.0.1"
     if parts.scheme != "https" and not loopback_http:
-        raise Invalid("bad_url", "url must be https")
+        raise Invalid("bad_url", reason="not_https")
     if parts.username or parts.password:
-        raise Invalid("bad_url", "url must not carry credentials")
+        raise Invalid("bad_url", reason="credentials")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
     if not host or (address is not None and not loopback_http and not address.is_global):
-        raise Invalid("bad_url", "url must name a public host")
+        raise Invalid("bad_url", reason="not_public")
     return url
 
 
@@ -55,19 +55,20 @@ class EventSubscriptions:
     def create(self, principal: Principal, body) -> tuple[Subscription, str]:
         """A new subscription for `principal` and its secret (shown to the caller this once)."""
         if not isinstance(body, dict):
-            raise Invalid("bad_json", "the body must be a JSON object")
-        unknown = set(body) - {"url", "estate_ids", "description"}
+            raise Invalid("bad_json", reason="not_object")
+        unknown = set(body) - {"url", "kinds", *PLACE_FIELDS, "description"}
         if unknown:
-            raise Invalid("unknown_field", f"unknown fields: {', '.join(sorted(map(str, unknown)))}")
+            raise Invalid("unknown_field", fields=", ".join(sorted(map(str, unknown))))
         description = body.get("description", "")
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
-            raise Invalid("bad_description", f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
-        scope = scope_for(principal, body.get("estate_ids"))
+            raise Invalid("bad_description", max=MAX_DESCRIPTION_LENGTH)
+        scope = scope_for(principal, {f: body.get(f) for f in PLACE_FIELDS}, body.get("kinds"))
         subscription = Subscription(
             subscription_id="sub_" + uuid.uuid4().hex,
             owner=principal.subject,
             scope=scope.kind,
-            estate_ids=scope.estate_ids,
+            place_ids=scope.places,
+            kinds=scope.kinds,
             url=check_url(body.get("url"), self._settings),
             description=description,
             created_at=clock.now(),
@@ -89,5 +90,20 @@ class EventSubscriptions:
         """The caller's own subscription; another caller's is "not found", never "forbidden"."""
         subscription = self._subscriptions.get(subscription_id)
         if subscription is None or subscription.owner != principal.subject:
-            raise NotFound("no_such_subscription", "no such subscription")
+            raise NotFound("no_such_subscription")
         return subscription
+
+
+def subscription_view(subscription: Subscription) -> dict:
+    """What its owner may read back (never the secret): its places under the field of its scope
+    (`estate_ids`, `grid_ids` or `district_ids`; the other two empty)."""
+    field = RULES[subscription.scope].field
+    return {
+        "subscription_id": subscription.subscription_id,
+        "scope": subscription.scope,
+        "kinds": sorted(subscription.kinds),
+        **{f: sorted(subscription.place_ids) if f == field else [] for f in PLACE_FIELDS},
+        "url": subscription.url,
+        "description": subscription.description,
+        "created_at": subscription.created_at.isoformat(),
+    }

@@ -7,9 +7,11 @@ registry matched, with the distance and margin that explain the decision.
 
 One rule per encoder (`RULES`): a probe is only compared with templates of its own encoder
 (`EncoderGalleries`, `match_probe`). The SFace rule (`SFACE_RULE`) takes its thresholds from what
-a large impostor population MEASURED: the tail of the similarity between different people's
-templates over ~27 million LFW pairs (`ImpostorTail`), turned into a threshold per gallery size by
-the union bound (bench/bench_face_scale.py, docs/face-matching.md section 10). The legacy dlib rule (`LEGACY_RULE`), calibrated in bench/bench_face_calibration.py
+measured stranger searches against LFW galleries of 1 to ~1,800 people SAW: the tail of a
+stranger's best cosine over a gallery of G templates (`MaximumTail`), and it refuses a face when a
+second person is a plausible match too (`DecisionRule.runner_up_floor`; bench/bench_face_scale.py,
+docs/face-matching.md section 10). The legacy dlib rule (`LEGACY_RULE`), calibrated in
+bench/bench_face_calibration.py
 on the 47 people of testdata/faces, is the model-based form:
 - distance: a person's distance is that of their NEAREST enrolled template (several templates
   per person cover more poses and lighting); the nearest person must be closer than a
@@ -42,39 +44,74 @@ ENCODING_DIM = 128
 
 
 @dataclass(frozen=True)
-class ImpostorTail:
-    """How often one template of another person is at least this similar to a probe (cosine).
+class MaximumTail:
+    """How often a stranger's BEST cosine over a gallery of G templates reaches a value: what one
+    decision actually sees.
 
-    Exponential above `similarity`: ``P(cos >= s) = rate * exp(-(s - similarity) / scale)``, the
-    generalised Pareto tail with shape 0, fitted by maximum likelihood to the impostor pairs above
-    the empirical (1 - `rate`) quantile. For unit vectors ``cos = 1 - distance^2 / 2``. Measured on
-    held-out LFW pairs it holds to about one pair in a million; deeper, look-alikes (twins,
-    near-twins) make the real tail heavier than the exponential, which is why the rule's level is
-    fitted on measured galleries too (bench/bench_face_scale.py, docs/face-matching.md section 10).
+    Measured on stranger searches against galleries of several sizes (bench/bench_face_scale.py
+    `fit_maximum_tail`): `points` holds, per measured size (templates searched), the best cosine's
+    (1 - `rate`) quantile; above it the tail is exponential with mean excess `scale`, pooled over
+    the sizes (the generalised Pareto tail of shape 0, the upper tail of the Gumbel law of a
+    maximum), so the cosine reached with chance ``level`` is ``quantile + scale * ln(rate / level)``.
+    Between measured sizes the quantile is interpolated linearly in ln G (the Gumbel location of a
+    maximum over G moves linearly in ln G). Beyond the largest, nothing is extrapolated along a
+    fitted line: a gallery of G templates is G / G_max galleries of the largest measured size, and
+    a stranger passes it only if they pass one of them, so the chance is at most G / G_max times
+    the chance measured there (the union bound over blocks, true for look-alikes too): the cosine
+    rises by ``scale * ln(G / G_max)``. Look-alikes (twins, near-twins), whose pairs make the tail
+    of single pairs heavier than any fit of pairs predicts, are in the measurements. For unit
+    vectors ``cos = 1 - distance^2 / 2``.
     """
 
-    similarity: float  # the cosine the fit starts at (the impostor pairs' 1 - rate quantile)
-    rate: float  # the share of impostor pairs at or above `similarity`
-    scale: float  # the mean excess over `similarity` of those pairs
+    rate: float  # the share of strangers above each quantile (where the exponential starts)
+    scale: float  # the mean excess of those strangers' best cosine over the quantile
+    points: tuple[tuple[int, float], ...]  # (templates searched, quantile), by size
+    #: The largest gallery's measured upper tail, highest first: the best cosine of the k-th most
+    #: alike stranger there is ``deepest[k - 1]``, out of `attempts` (the union bound beyond it).
+    deepest: tuple[float, ...] = ()
+    attempts: int = 0
 
-    def similarity_at(self, per_template_rate: float) -> float:
-        """The cosine a stranger's one template reaches with chance `per_template_rate`."""
-        return self.similarity + self.scale * math.log(self.rate / per_template_rate)
+    def similarity_at(self, templates: int, level: float) -> float:
+        """The cosine a stranger's best template out of `templates` reaches with chance `level`."""
+        sizes = [math.log(size) for size, _ in self.points]
+        at = math.log(max(templates, 1))
+        quantile = float(np.interp(at, sizes, [quantile for _, quantile in self.points]))
+        modelled = quantile + self.scale * (math.log(self.rate / level) + max(at - sizes[-1], 0.0))
+        if at <= sizes[-1] or not self.deepest:
+            return modelled
+        # G / G_max blocks of the largest gallery: each may let in at most level * G_max / G, read
+        # off the most alike strangers measured there; never looser than at G_max itself
+        at_largest = quantile + self.scale * math.log(self.rate / level)
+        rank = level * math.exp(sizes[-1] - at) * self.attempts
+        if rank >= 1:
+            return max(at_largest, self.deepest[min(int(rank), len(self.deepest)) - 1])
+        return max(at_largest, self.deepest[0] + self.scale * math.log(1.0 / rank))
+
+
+def _distance_of(similarity: float) -> float:
+    return math.sqrt(max(2.0 - 2.0 * similarity, 0.0))
 
 
 @dataclass(frozen=True)
 class DecisionRule:
-    """Accept the nearest person only if close enough and clearly nearer than anyone else.
+    """Accept the nearest person only if close enough and nobody else is a plausible match too.
 
-    "Close enough" depends on how many templates are searched. A stranger is let in when ANY of
-    the G searched templates is nearer than the threshold, about ``1 - (1 - p)^G`` for a per-
-    template chance p, so a fixed threshold that is safe against 50 templates lets many strangers
-    in against 5,000. With `impostor_location`/`impostor_scale` set (the normal that fits the lower
-    tail of the distances between different people's faces, measured by the calibration
-    benchmark; the tail is where the threshold lies), the threshold is
-    the distance at which a stranger's chance of passing against the whole search is
-    `target_stranger_accept`; it never exceeds `max_threshold`. Without them the threshold is
-    simply `max_threshold` (face_recognition's fixed tolerance).
+    "Close enough" depends on how many templates are searched: a stranger is let in when ANY of
+    the G searched templates is near enough, so a threshold that is safe against 50 templates lets
+    many strangers in against 5,000. Three forms:
+    - measured (`tail`, SFace): the threshold is where the stranger's best cosine over G templates
+      (`MaximumTail`) is reached with chance `target_stranger_accept`, per decision;
+    - modelled (`impostor_location`/`impostor_scale`, legacy dlib): a normal fitted to the lower
+      tail of the distances between different people's faces, turned into a per-decision chance by
+      ``1 - (1 - p)^G``;
+    - neither: `max_threshold` (face_recognition's fixed tolerance).
+    The threshold never exceeds `max_threshold`.
+
+    "Nobody else": the second-nearest DIFFERENT person must be at least `margin` further away, and,
+    with `ambiguity_level` set (measured form only), not within the line a stranger's best reaches
+    with chance `ambiguity_level`: two different people both that alike to one face means the face
+    is a look-alike of at least one of them, and the gate cannot know which (`runner_up_floor`).
+    This is what keeps a resident from being let in as someone else.
     """
 
     max_threshold: float
@@ -82,37 +119,45 @@ class DecisionRule:
     impostor_location: float | None = None
     impostor_scale: float | None = None
     target_stranger_accept: float = 0.001
-    #: The measured form (SFace): the upper tail of the similarity between different people's
-    #: templates, fitted on a large impostor population (bench/bench_face_scale.py). Takes precedence
-    #: over the normal above; see `threshold`.
-    tail: ImpostorTail | None = None
+    #: The measured form (SFace): the tail of a stranger's best cosine over G templates, fitted on
+    #: measured stranger searches (bench/bench_face_scale.py). Takes precedence over the normal.
+    tail: MaximumTail | None = None
+    #: The runner-up line's level (measured form): a second person a stranger's best reaches only
+    #: with this chance makes the decision ambiguous. None: no runner-up line.
+    ambiguity_level: float | None = None
 
     def threshold(self, templates: int) -> float:
-        """The distance below which a match is accepted, when `templates` templates are searched.
-
-        With a `tail`: a stranger searched against G templates is let in only if SOME template is
-        nearer than the threshold, and the chance of that is at most G times the chance against one
-        template (the union bound; it holds for every stranger, look-alike or not, so also on
-        average). The threshold is therefore the distance at which one template's impostor chance is
-        ``target_stranger_accept / G``: conservative at every gallery size, by construction, as far
-        as the fitted tail describes the population.
-        """
+        """The distance below which the nearest person is accepted, when `templates` are searched."""
         templates = max(int(templates), 1)
         if self.tail is not None:
-            similarity = self.tail.similarity_at(self.target_stranger_accept / templates)
-            return min(self.max_threshold, math.sqrt(max(2.0 - 2.0 * similarity, 0.0)))
+            similarity = self.tail.similarity_at(templates, self.target_stranger_accept)
+            return min(self.max_threshold, _distance_of(similarity))
         if self.impostor_location is None or self.impostor_scale is None:
             return self.max_threshold
         per_template = -math.expm1(math.log1p(-self.target_stranger_accept) / templates)
         modelled = self.impostor_location + self.impostor_scale * NormalDist().inv_cdf(per_template)
         return min(self.max_threshold, modelled)
 
+    def runner_up_floor(self, templates: int) -> float:
+        """The distance the second-nearest different person must reach for the match to be clear
+        (0 without a runner-up line): below it, two people are plausible and neither is accepted."""
+        if self.tail is None or self.ambiguity_level is None:
+            return 0.0
+        return _distance_of(self.tail.similarity_at(max(int(templates), 1), self.ambiguity_level))
+
     def accepts(self, distance, runner_up, templates):
-        """Works on floats and on numpy arrays alike (the calibration evaluates thousands at once)."""
+        """The decision, on floats and on numpy arrays alike: the gate decides one probe with it, the
+        calibration benchmark thousands at once (one code path for both)."""
         sizes = np.asarray(templates)
-        thresholds = np.vectorize(self.threshold, otypes=[float])(sizes) if sizes.ndim else self.threshold(int(sizes))
-        distance = np.asarray(distance)
-        return (distance < thresholds) & (np.asarray(runner_up) - distance >= self.margin)
+        if sizes.ndim:
+            unique, inverse = np.unique(sizes, return_inverse=True)
+            thresholds = np.array([self.threshold(int(g)) for g in unique])[inverse]
+            floors = np.array([self.runner_up_floor(int(g)) for g in unique])[inverse]
+        else:
+            thresholds = np.asarray(self.threshold(int(sizes)))
+            floors = np.asarray(self.runner_up_floor(int(sizes)))
+        distance, runner_up = np.asarray(distance), np.asarray(runner_up)
+        return (distance < thresholds) & (runner_up - distance >= self.margin) & (runner_up >= floors)
 
 
 #: face_recognition's default ``tolerance=0.6``: the uncalibrated rule, kept for comparison.
@@ -121,13 +166,72 @@ BASELINE_RULE = DecisionRule(max_threshold=0.6)
 LEGACY_RULE = DecisionRule(max_threshold=0.6, margin=0.04, impostor_location=0.8344, impostor_scale=0.0823)
 #: The SFace rule the gate uses: fitted by bench/bench_face_scale.py on ALL LFW identities with the
 #: same procedure whose held-out results docs/face-matching.md reports (``--fit-only`` prints it).
-#: The level is the strictest the fit allows: LFW's look-alike pairs (twins, near-twins) are in
-#: almost every large gallery, so the measured stranger-accept shrinks little with the level.
+#: Beyond 3,000 templates the threshold comes from the most alike strangers measured there by the
+#: union bound over blocks: LFW's look-alike pairs then set it, which is why residents are rarely let
+#: in at 4,000 people and more (docs/face-matching.md section 10).
 SFACE_RULE = DecisionRule(
     max_threshold=2.0,
     margin=0.01,
-    target_stranger_accept=1e-05,
-    tail=ImpostorTail(similarity=0.36186, rate=0.00099998, scale=0.02477),
+    target_stranger_accept=0.0001,
+    tail=MaximumTail(
+        rate=0.0005,
+        scale=0.07023,
+        points=(
+            (1, 0.39408),
+            (10, 0.44316),
+            (100, 0.4772),
+            (300, 0.50922),
+            (1000, 0.55877),
+            (1800, 0.73168),
+            (3000, 0.76789),
+        ),
+        # the 40 most alike of 29,408 stranger searches against 3,000 people (the same look-alike
+        # pairs come back in several draws: Taniguchi/Mori 0.875, the Moraes twins, the Mowry twins)
+        deepest=(
+            0.87509,
+            0.87509,
+            0.87509,
+            0.87509,
+            0.87509,
+            0.87509,
+            0.79257,
+            0.79257,
+            0.79257,
+            0.79257,
+            0.79257,
+            0.77796,
+            0.77796,
+            0.77796,
+            0.76789,
+            0.76789,
+            0.76789,
+            0.76789,
+            0.73168,
+            0.73168,
+            0.73168,
+            0.73168,
+            0.73168,
+            0.73168,
+            0.70419,
+            0.70419,
+            0.70419,
+            0.70411,
+            0.70411,
+            0.70411,
+            0.70411,
+            0.70411,
+            0.64128,
+            0.64128,
+            0.64128,
+            0.64128,
+            0.64128,
+            0.62417,
+            0.62417,
+            0.62417,
+        ),
+        attempts=29408,
+    ),
+    ambiguity_level=0.0002,
 )
 #: One rule per encoder: a distance means something only against its own encoder's calibration.
 RULES: dict[str, DecisionRule] = {CURRENT_ENCODER_ID: SFACE_RULE, LEGACY_ENCODER_ID: LEGACY_RULE}
@@ -324,9 +428,12 @@ def match(
     `probe` is one vector of the galleries' encoder."""
     # A stranger gets one chance per template in EITHER registry: both stages use the threshold
     # for the whole search, so the two-stage order does not add to the stranger-accept rate.
-    threshold = rule.threshold(app.templates + population.templates)
+    templates = app.templates + population.templates
+    threshold = rule.threshold(templates)
     found = [(gallery, gallery.nearest(probe)) for gallery in (app, population)]
-    return _decide([(gallery, candidates, rule, threshold) for gallery, candidates in found if candidates is not None])
+    return _decide(
+        [(gallery, candidates, rule, threshold, templates) for gallery, candidates in found if candidates is not None]
+    )
 
 
 def match_probe(probe, galleries: Sequence[EncoderGalleries], rules: dict[str, DecisionRule] = RULES) -> FaceMatch:
@@ -346,17 +453,18 @@ def match_probe(probe, galleries: Sequence[EncoderGalleries], rules: dict[str, D
                 continue
             rule = rules[group.encoder_id]
             candidates = gallery.nearest(probe.encoding_for(group.encoder_id))
-            stages.append((gallery, candidates, rule, rule.threshold(total)))
+            stages.append((gallery, candidates, rule, rule.threshold(total), total))
     if not stages:
         return _decide([], default_threshold=rules[CURRENT_ENCODER_ID].threshold(total))
     return _decide(stages)
 
 
 def _decide(stages: list, default_threshold: float | None = None) -> FaceMatch:
-    """The first stage whose nearest person passes threshold and margin is the match; else a deny
-    that explains how near the nearest candidate (by its encoder's threshold) came."""
-    for gallery, candidates, rule, threshold in stages:
-        if candidates.distance < threshold and candidates.runner_up_distance - candidates.distance >= rule.margin:
+    """The first stage whose nearest person its rule accepts (`DecisionRule.accepts`) is the match;
+    else a deny that explains how near the nearest candidate (by its encoder's threshold) came.
+    Each stage is (gallery, candidates, rule, threshold, templates searched in all)."""
+    for gallery, candidates, rule, threshold, templates in stages:
+        if rule.accepts(candidates.distance, candidates.runner_up_distance, templates):
             return FaceMatch(
                 person_id=candidates.person_id,
                 registry=gallery.registry,
@@ -370,7 +478,7 @@ def _decide(stages: list, default_threshold: float | None = None) -> FaceMatch:
     if not stages:
         threshold = CALIBRATED_RULE.max_threshold if default_threshold is None else default_threshold
         return FaceMatch(None, None, None, None, threshold, accepted=False, reason=MatchReason.NO_TEMPLATES)
-    gallery, nearest, _, threshold = min(stages, key=lambda stage: stage[1].distance - stage[3])
+    gallery, nearest, _, threshold, _ = min(stages, key=lambda stage: stage[1].distance - stage[3])
     return FaceMatch(
         person_id=None,
         registry=None,

@@ -27,6 +27,7 @@ from gridgate.gate.cloud_facts import CachedLookup, CloudGateFacts
 from gridgate.gate.decision import GateDecider, GateFacts
 from gridgate.gate.estate_gallery import EstateGalleryCache
 from gridgate.gate.offline_uploads import OfflineUploads
+from gridgate.gate.resident_facts import ResidentFacts
 from gridgate.gate.snapshot_publisher import GateSnapshotService
 from gridgate.qr.decode import read_qr_bytes
 from gridgate.refusals import NotAllowed
@@ -72,8 +73,9 @@ def build_gate_services(settings: Settings, keyring: Keyring | None = None) -> G
         events=events,
         writer=GateEventWriter(events, passes, nonces, settings),
         galleries=EstateGalleryCache(),
-        secret_for=secrets.get,
+        secret_for=secrets.get_sealed,
         reads_ahead=ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate-reads-ahead"),
+        remembered=ResidentFacts(),
     )
     authenticator = DeviceAuthenticator(
         CachedLookup(GateRepository().get).get,

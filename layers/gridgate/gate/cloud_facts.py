@@ -21,19 +21,26 @@ from typing import Generic, TypeVar
 
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.gate_writes import GateEventWriter
+from gridgate.adapters.item_checks import CheckFailed, ItemCheck
+from gridgate.adapters.resident_secrets import ResidentSecretStore, SealedSecret
+from gridgate.config import get_settings
 from gridgate.domain.model import AccessEvent
+from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.gate.decision import (
     RESIDENT_CODE_SKEW_STEPS,
     Identified,
     PassUse,
+    Reason,
+    Refused,
     identified_from_match,
     refused_from_pass,
     refused_from_resident_code,
     verified_pass,
 )
-from gridgate.gate.estate_gallery import EstateGalleryCache
-from gridgate.residents.entry_rights import effective_right
+from gridgate.gate.estate_gallery import EstateGalleryCache, GalleryNotReady
+from gridgate.gate.resident_facts import FactsChanged, ResidentFacts
+from gridgate.residents.entry_rights import effective_right, effective_right_with_basis
 from gridgate.security.device_auth import NonceClaim
 from gridgate.security.resident_qr import ResidentCodeRejected, person_of_code, verify_resident_code
 from gridgate.security.signed_passes import PassClaims, PassRejected
@@ -54,18 +61,23 @@ class CloudGateFacts:
     events: EventRepository
     writer: GateEventWriter
     galleries: EstateGalleryCache
-    secret_for: Callable[[str], bytes | None]
+    secret_for: Callable[[str], SealedSecret | None]
     #: Runs the reads a decision can start before it needs them (`face_coming`, `resident_of_code`).
     reads_ahead: Executor
+    #: Secrets and rights earlier live decisions read (`gridgate.gate.resident_facts`).
+    remembered: ResidentFacts
     nonce: NonceClaim | None = None
     #: This request's reads started ahead: estate -> its gallery; (person, estate, at) -> the right.
     galleries_ahead: dict[str, Future] = field(default_factory=dict, compare=False)
     rights_ahead: dict[tuple[str, str, datetime], Future] = field(default_factory=dict, compare=False)
+    #: This request's remembered facts: the conditions its write carries, and whose facts they are.
+    checks: list[ItemCheck] = field(default_factory=list, compare=False)
+    relied_on: set[str] = field(default_factory=set, compare=False)
 
     def claiming(self, nonce: NonceClaim) -> CloudGateFacts:
         """These facts for one decision request: `record` claims `nonce` in the write that stores the
         event, and raises `ReplayedRequest` (storing nothing) when it was used before."""
-        return replace(self, nonce=nonce, galleries_ahead={}, rights_ahead={})
+        return replace(self, nonce=nonce, galleries_ahead={}, rights_ahead={}, checks=[], relied_on=set())
 
     def stored_event(self, event_id: str, estate_id: str, occurred_at: datetime) -> AccessEvent | None:
         return self.events.get(estate_id, occurred_at, event_id)
@@ -77,36 +89,78 @@ class CloudGateFacts:
 
     def match_face(self, estate_id: str, probe) -> Identified:
         ahead = self.galleries_ahead.pop(estate_id, None)
-        gallery = ahead.result() if ahead is not None else self.galleries.gallery(estate_id)
+        try:
+            gallery = ahead.result() if ahead is not None else self.galleries.gallery(estate_id)
+        except GalleryNotReady as not_ready:
+            raise Refused(Reason.GALLERY_NOT_READY) from not_ready
         return identified_from_match(gallery.match(probe))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
+        """A live decision uses a right remembered here, its rows checked by the write; else it is read
+        (and remembered when it opens)."""
+        if self.nonce is None:
+            return effective_right(person_id, estate_id, at)
         ahead = self.rights_ahead.pop((person_id, estate_id, at), None)
-        return ahead.result() if ahead is not None else effective_right(person_id, estate_id, at)
+        if ahead is None and (known := self.remembered.right(person_id, estate_id)) is not None:
+            remembered_right, its_basis = known
+            self._rely_on(person_id, its_basis.checks(local_date(at, get_settings().city_timezone)))
+            return remembered_right
+        right, basis = ahead.result() if ahead is not None else effective_right_with_basis(person_id, estate_id, at)
+        if right is not None and basis is not None:
+            self.remembered.remember_right(person_id, estate_id, right, basis)
+        return right
 
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
         return verified_pass(text, self.pass_keys, estate_id, at)
 
     def resident_of_code(self, text: str, estate_id: str, at: datetime) -> str:
-        """The secret's read and the named person's right are read together (one round trip's
-        wait, not two); the right is only used once the code proved to be that person's."""
+        """A live decision checks the code with the person's secret remembered here (the write
+        checks that it is still theirs) or reads it; a right not remembered is read together with
+        it (one round trip's wait, not two) and only used once the code proved to be that person's."""
         try:
-            if self.nonce is not None:
-                claimed = person_of_code(text)
+            if self.nonce is None:
+                return verify_resident_code(text, self._secret, at, skew_steps=RESIDENT_CODE_SKEW_STEPS)
+            claimed = person_of_code(text)
+            if self.remembered.right(claimed, estate_id) is None:
                 self.rights_ahead[(claimed, estate_id, at)] = self.reads_ahead.submit(
-                    effective_right, claimed, estate_id, at
+                    effective_right_with_basis, claimed, estate_id, at
                 )
-            return verify_resident_code(text, self.secret_for, at, skew_steps=RESIDENT_CODE_SKEW_STEPS)
+            sealed = self.remembered.secret(claimed)
+            if sealed is not None:
+                self._rely_on(claimed, [ResidentSecretStore.unchanged_check(claimed, sealed.sealed)])
+            else:
+                sealed = self.secret_for(claimed)
+                if sealed is not None:
+                    self.remembered.remember_secret(claimed, sealed)
+            secret = None if sealed is None else sealed.secret
+            return verify_resident_code(
+                text, lambda pid: secret if pid == claimed else None, at, skew_steps=RESIDENT_CODE_SKEW_STEPS
+            )
         except ResidentCodeRejected as rejected:
             raise refused_from_resident_code(rejected) from rejected
 
+    def _secret(self, person_id: str) -> bytes | None:
+        sealed = self.secret_for(person_id)
+        return None if sealed is None else sealed.secret
+
+    def _rely_on(self, person_id: str, checks) -> None:
+        self.checks.extend(checks)
+        self.relied_on.add(person_id)
+
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
-        if pass_use is None:
-            return self.writer.append(event, self.nonce)
+        """Raises `FactsChanged` (nothing stored, the facts relied on forgotten) when a remembered
+        fact no longer held."""
+        checks = tuple(self.checks)
         try:
-            return self.writer.append_with_pass_use(event, pass_use.pass_id, pass_use.at, self.nonce)
+            if pass_use is None:
+                return self.writer.append(event, self.nonce, checks)
+            return self.writer.append_with_pass_use(event, pass_use.pass_id, pass_use.at, self.nonce, checks)
         except PassRejected as rejected:
             raise refused_from_pass(rejected) from rejected
+        except CheckFailed as failed:
+            for person_id in self.relied_on:
+                self.remembered.forget(person_id)
+            raise FactsChanged() from failed
 
 
 class CachedLookup(Generic[Value]):

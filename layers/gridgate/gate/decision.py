@@ -79,6 +79,9 @@ class Reason(str, enum.Enum):
     FACE_TOO_SMALL = "face_too_small"
     FACE_REJECTED = "face_rejected"  # any other refusal of the face pipeline
     FACE_NOT_MATCHED = "face_not_matched"
+    # the estate's face gallery is still being built off the request path (its first object, or a
+    # rebuild): faces are refused meanwhile, QR codes still open (docs/gate.md)
+    GALLERY_NOT_READY = "gallery_not_ready"
     NO_RIGHT = "no_right"
     # QR
     NO_QR = "no_qr"
@@ -345,13 +348,13 @@ class GateDecider:
             who = self.facts.match_face(device.gate.estate_id, probe)
             if who.person_id is None:
                 raise Refused(Reason.FACE_NOT_MATCHED, who)
-            return self._person(device, who, at)
+            return self._person(device, who.person_id, who, at)
         except Refused as refused:
             return self._refuse(device, refused)
 
-    def _person(self, device: DeviceEvent, who: Identified, at: datetime) -> _Verdict:
-        """An identified person enters only with a right here; an exit is recorded either way."""
-        right = self.facts.right_of(who.person_id, device.gate.estate_id, at)
+    def _person(self, device: DeviceEvent, person_id: str, who: Identified, at: datetime) -> _Verdict:
+        """An identified person (`who` says how) enters only with a right here; an exit is recorded either way."""
+        right = self.facts.right_of(person_id, device.gate.estate_id, at)
         if right is None and device.direction == Direction.IN:
             raise Refused(Reason.NO_RIGHT, who)
         return self._admit(device, Reason.RESIDENT_RIGHT, who, right)
@@ -360,7 +363,7 @@ class GateDecider:
         try:
             if method == AccessMethod.RESIDENT_QR:
                 person_id = self.facts.resident_of_code(text, device.gate.estate_id, at)
-                return self._person(device, Identified(person_id=person_id), at)
+                return self._person(device, person_id, Identified(person_id=person_id), at)
             claims = self.facts.verify_pass(text, device.gate.estate_id, at)
             who = Identified(pass_id=claims.pass_id, home_id=claims.home_id)
             use = PassUse(claims.pass_id, claims.max_uses, at)

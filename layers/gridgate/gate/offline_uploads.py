@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gridgate.domain.model import AccessMethod, Direction, Gate, Outcome
+from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Gate, Outcome
 from gridgate.gate.decision import MAX_EVENT_TEXT, GateFacts, PassUse, Reason, Refused, event_from_dict
 from gridgate.refusals import Invalid
 
@@ -89,7 +89,7 @@ class OfflineUploads:
             if problem:
                 result.refused.append({"event_id": event.event_id, "code": problem})
                 continue
-            use = PassUse(event.pass_id, None, event.occurred_at) if self._is_pass_entry(event) else None
+            use = self._pass_use(event)
             try:
                 new = self._facts.record(event, use)
             except Refused as refused:
@@ -112,13 +112,16 @@ class OfflineUploads:
         return None
 
     @staticmethod
-    def _is_pass_entry(event) -> bool:
-        return (
+    def _pass_use(event: AccessEvent) -> PassUse | None:
+        """The use of a visitor pass an entry spent offline, if it was one (counted like a live one)."""
+        if (
             event.method == AccessMethod.VISITOR_PASS
             and event.outcome == Outcome.OPEN
             and event.direction == Direction.IN
             and event.pass_id is not None
-        )
+        ):
+            return PassUse(event.pass_id, None, event.occurred_at)
+        return None
 
 
 def _reported_id(raw) -> str | None:

@@ -5,8 +5,9 @@ What is in it, and why that is safe to hold on a gate (docs/gate.md, "Offline mo
 - visitor-pass *public* keys (they verify, they cannot issue) and, for the estate's passes that
   are not over yet, their status, use count and use limit: the revocation list and the counts;
 - for each person with a right to *this* estate on the snapshot's day: the right (kind, home, grant)
-  and their face templates (encodings, never photos), under the pseudonymous person id only: no
-  name, ID number, phone or address;
+  and the face templates their consent allows at this estate (`gridgate.compliance.face_purposes`:
+  a `device_only` face only when the estate matches on the device) as encodings, never photos, under
+  the pseudonymous person id only: no name, ID number, phone or address;
 - resident rotating codes: not the per-person secrets (a stolen gate could then mint codes for
   those residents at every estate), but, per resident, keyed digests of the codes that will be
   valid during the snapshot's lifetime (a digest cannot be turned back into a code).

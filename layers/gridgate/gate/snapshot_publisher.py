@@ -30,6 +30,7 @@ from gridgate.config import Settings
 from gridgate.domain.model import Registry
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
+from gridgate.gate.consented_faces import ConsentedFaces
 from gridgate.gate.signed_snapshot import FORMAT, code_digest, encode_templates, seal
 from gridgate.residents.entry_rights import people_with_rights
 from gridgate.residents.estate_changes import snapshot_key
@@ -56,6 +57,7 @@ class GateSnapshotService:
         *,
         templates: FaceTemplateRepository | None = None,
         places: PlaceRepository | None = None,
+        consented: ConsentedFaces | None = None,
     ) -> None:
         self._settings = settings
         self._keyring = keyring
@@ -63,6 +65,7 @@ class GateSnapshotService:
         self._secret_for = secret_for
         self._templates = templates or FaceTemplateRepository()
         self._places = places or PlaceRepository()
+        self._consented = consented or ConsentedFaces()
 
     def build(self, estate_id: str, now: datetime) -> dict:
         """The snapshot document of `estate_id` as of `now` (unsigned)."""
@@ -73,10 +76,16 @@ class GateSnapshotService:
             day.isoformat(): people_with_rights(estate_id, day) for day in self._local_days(now, valid_until)
         }
         person_ids = sorted({pid for rights in rights_by_day.values() for pid in rights})
+        # The estate's gates match on the device (DEVICE) or only while the cloud is out of reach (CLOUD):
+        # a `device_only` consent's templates ride along only in the first case (see `face_purposes`).
+        face_matching = self._places.face_matching(estate_id)
+        templates = self._consented.keep(
+            self._templates.for_people_concurrently(person_ids), estate_id, now, face_matching
+        )
         # person -> registry -> encoder id -> templates: the gate compares a probe with each encoder's
         # templates using its own encoding of that encoder only.
         encodings: dict[str, dict[str, dict[str, list[bytes]]]] = {}
-        for template in self._templates.for_people_concurrently(person_ids):
+        for template in templates:
             by_encoder = encodings.setdefault(template.person_id, {}).setdefault(template.source.value, {})
             by_encoder.setdefault(template.encoder, []).append(template.encoding)
         first_step = time_step(now) - 1
@@ -88,7 +97,7 @@ class GateSnapshotService:
             "generated_at": now.isoformat(),
             "valid_until": valid_until.isoformat(),
             "gallery_version": self._places.gallery_version(estate_id),
-            "face_matching": self._places.face_matching(estate_id).value,  # where the gate matches faces
+            "face_matching": face_matching.value,  # where the gate matches faces
             "city_timezone": settings.city_timezone,
             "liveness_floor": settings.gate_liveness_floor,
             "pass_public_keys": {k: _b64(v) for k, v in public_keys(self._keyring).items()},
@@ -161,6 +170,8 @@ class GateSnapshotService:
         if metadata is None or not self._fresh(metadata, estate_id, now):
             self.publish(estate_id, now)
             metadata = self._stored_metadata(estate_id)
+            if metadata is None:  # stored just above: gone only if the bucket lost it in between
+                raise RuntimeError(f"the snapshot of {estate_id} was published but cannot be read back")
         url = _s3().generate_presigned_url(
             "get_object",
             Params={"Bucket": self._settings.bucket, "Key": snapshot_key(estate_id)},

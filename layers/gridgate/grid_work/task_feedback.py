@@ -11,6 +11,8 @@ other one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Final, Literal, TypeGuard
 
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import FindingRepository, VerificationTaskRepository
@@ -26,7 +28,14 @@ from gridgate.clock import now as city_now
 from gridgate.domain.model import KeyGroup, TaskResult, TaskStatus, VerificationTask
 from gridgate.refusals import Conflict, Invalid, NotAllowed, NotFound
 
-_UNSET = object()
+
+class _Unset(Enum):
+    """The marker of a fact the correction leaves as it is (``None`` is a fact: moved out)."""
+
+    UNSET = "unset"
+
+
+_UNSET: Final = _Unset.UNSET
 
 
 class InvalidSubmission(Invalid):
@@ -66,7 +75,7 @@ class PersonCorrection:
 
     person_id: str
     seen_version: int
-    registered_home_id: object = _UNSET
+    registered_home_id: str | None | Literal[_Unset.UNSET] = _UNSET
     key_groups: frozenset[KeyGroup] | None = None
 
     @classmethod
@@ -81,7 +90,7 @@ class PersonCorrection:
             raise InvalidSubmission("correction_person_id")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise InvalidSubmission("correction_seen_version")
-        home: object = _UNSET
+        home: str | None | Literal[_Unset.UNSET] = _UNSET
         if doc.get("moved_out") is True:
             home = None
         elif "registered_home_id" in doc:
@@ -101,7 +110,7 @@ class PersonCorrection:
         return cls(person_id=person_id, seen_version=version, registered_home_id=home, key_groups=groups)
 
 
-def _storable_text(value, max_length: int, *, allow_empty: bool = False) -> bool:
+def _storable_text(value: object, max_length: int, *, allow_empty: bool = False) -> TypeGuard[str]:
     """A string DynamoDB and the registry can hold: bounded, and no lone surrogate (which JSON's
     ``\\ud800`` escape lets in but UTF-8 cannot encode)."""
     if not isinstance(value, str) or len(value) > max_length or not (value or allow_empty):
@@ -248,7 +257,10 @@ class TaskFeedback:
                 request_id=request_id,
                 detail={"task_id": task.task_id, "result": submission.result.value},
             )
-        return self._tasks.get(grid_id, task_id)
+        closed = self._tasks.get(grid_id, task_id)
+        if closed is None:  # written in the transaction above: gone only if the task was deleted since
+            raise TaskNotFound(task_id=task_id, grid_id=grid_id)
+        return closed
 
 
 def _change_record(entry: RegistryEntry, change: RegistryChange) -> dict:

@@ -49,7 +49,9 @@ class DecodedQr:
 
 
 def read_with_zxing(grey: np.ndarray, binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage) -> list[str]:
-    found = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer)
+    found = zxingcpp.read_barcodes(
+        grey, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode), binarizer=binarizer
+    )
     return [code.text for code in found if code.valid]
 
 

@@ -31,11 +31,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 
 from gridgate.adapters.audit import AuditLog
+from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository
 from gridgate.adapters.grant_repository import GrantRepository
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
@@ -48,6 +51,8 @@ from gridgate.adapters.repositories import (
 )
 from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
 from gridgate.clock import now as city_now
+from gridgate.compliance.rules import check_consent
+from gridgate.domain.compliance import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching, opted_out
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
 from gridgate.domain.model import (
     LEGACY_ENCODER_ID,
@@ -87,6 +92,7 @@ REQUIRED_FILES = ("persons.csv", "homes.csv", "ownership.csv")
 MIN_FLOOR_AREA_M2, MAX_FLOOR_AREA_M2 = 5.0, 2000.0
 ENCODING_BYTES = 128 * 4  # face_recognition: 128 float32, little-endian
 _LIST_SEPARATOR = ";"
+_Name = TypeVar("_Name", bound=Enum)  # the enum a list column's names come from
 _MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
@@ -130,6 +136,8 @@ class ImportReport:
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     unchanged: Counter = field(default_factory=Counter)
+    #: population faces not stored because the person opted out of face (docs/privacy.md)
+    opted_out: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)  # per file
     errors: list[RowError] = field(default_factory=list)
 
@@ -143,6 +151,7 @@ class ImportReport:
             "created": dict(self.created),
             "updated": dict(self.updated),
             "unchanged": dict(self.unchanged),
+            "opted_out": dict(self.opted_out),
             "rejected": dict(self.rejected),
         }
 
@@ -256,7 +265,7 @@ def _id_number(text: str, column: str) -> str:
     return number
 
 
-def _names(text: str, allowed: type, column: str) -> frozenset:
+def _names(text: str, allowed: type[_Name], column: str) -> frozenset[_Name]:
     values = [v.strip() for v in text.split(_LIST_SEPARATOR) if v.strip()]
     try:
         return frozenset(allowed(v) for v in values)
@@ -491,6 +500,8 @@ class RegistryImport:
         self._persons = PersonRepository(protector)
         self._ownerships = OwnershipRepository()
         self._faces = FaceTemplateRepository()
+        self._consents = ConsentRepository()
+        self._opt_outs = FaceOptOutRepository()
         self._grants = GrantRepository()
         self._places = PlaceRepository()
 
@@ -510,14 +521,21 @@ class RegistryImport:
         for line, home in parsed.homes.values():
             self._upsert_home(line, home)
         person_ids = {number: self._upsert_person(line, person) for number, (line, person) in parsed.persons.items()}
-        resolve = lambda number: person_ids.get(number) or self._persons.find_id_by_id_number(number)  # noqa: E731
+
+        def resolve(number: str) -> str:
+            """The person a validated row names: imported just now or stored before (validation checked)."""
+            person_id = person_ids.get(number) or self._persons.find_id_by_id_number(number)
+            if person_id is None:  # the ID number itself stays out of the error (personal information)
+                raise LookupError("a validated row names a person who is not stored")
+            return person_id
+
         for line, number, home_id, since, until in parsed.ownerships.values():
             owner_id = resolve(number)
             if self._upsert_ownership(line, owner_id, home_id, since, until):
                 touched_estates[self._home_estate(home_id, parsed)].add(owner_id)
-        for number, (line, encoding, consent_at, encoder_id, file) in parsed.faces.items():
+        for number, (line, template, consent_at, encoder_id, file) in parsed.faces.items():
             person_id = resolve(number)
-            if self._upsert_face(line, person_id, encoding, consent_at, encoder_id, file):
+            if self._upsert_face(line, person_id, template, consent_at, encoder_id, file):
                 for estate_id in self._estates_of(person_id):
                     touched_estates[estate_id].add(person_id)
         for estate_id in sorted(touched_estates):
@@ -650,6 +668,9 @@ class RegistryImport:
         self, line: int, person_id: str, encoding: bytes, consent_at: datetime, encoder_id: str, file: str
     ) -> bool:
         subject = f"face#{person_id}"
+        if opted_out(self._opt_outs.for_person(person_id), self._consents.for_person(person_id)):
+            self._count("face", "opted_out", subject, line, file)
+            return False
         template = FaceTemplate(person_id, Registry.POPULATION, 0, encoding, consent_at, encoder=encoder_id)
         stored = [
             t for t in self._faces.for_person(person_id) if t.source == Registry.POPULATION and t.template_no == 0
@@ -662,8 +683,28 @@ class RegistryImport:
             self._count("face", "unchanged", subject, line, file)
             return False
         self._faces.add(template)
+        self._record_statutory_basis(person_id)
         self._count("face", "updated" if stored else "created", subject, line, file)
         return True
+
+    def _record_statutory_basis(self, person_id: str) -> None:
+        """A population-registry face is held by statute, not by consent: its record names the
+        statute (PIPL Art. 13 (3)); one record per person while none is in force."""
+        now = city_now()
+        held = self._consents.for_person(person_id)
+        if any(c.basis == LegalBasis.STATUTE and c.in_force(now) for c in held):
+            return
+        record = FaceConsent(
+            person_id=person_id,
+            basis=LegalBasis.STATUTE,
+            estates=frozenset(self._estates_of(person_id)),
+            matching=Matching.CLOUD,
+            notice_version="",
+            given_at=now,
+            statute=POPULATION_REGISTRY_STATUTE,
+        )
+        check_consent(record, birth_year=0, at=now)
+        self._consents.add(record)
 
     def _home_estate(self, home_id: str, parsed: _Parsed) -> str:
         if home_id in parsed.homes:

@@ -15,15 +15,42 @@ until midnight of the 3rd in the city, whatever the server's time zone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.item_checks import ItemCheck
 from gridgate.adapters.repositories import OwnershipRepository
 from gridgate.config import get_settings
 from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right, granted_right, owner_right, strongest
 
-__all__ = ["Right", "effective_right", "gallery_right", "people_with_rights"]
+__all__ = [
+    "Right",
+    "RightBasis",
+    "effective_right",
+    "effective_right_with_basis",
+    "gallery_right",
+    "people_with_rights",
+]
+
+
+@dataclass(frozen=True)
+class RightBasis:
+    """The rows a right stands on: an ownership of `home_id` by `owner_id` (the person, or the
+    grant's grantor) and, for a granted right, the grant. `checks(on)` are the conditions that hold
+    exactly while the right does on day `on`: a warm gate sends them with the decision's write
+    instead of reading the right again (`gridgate.gate.cloud_facts`)."""
+
+    owner_id: str
+    home_id: str
+    grant_id: str | None = None
+
+    def checks(self, on: date) -> tuple[ItemCheck, ...]:
+        owned = OwnershipRepository.owns_check(self.owner_id, self.home_id, on)
+        if self.grant_id is None:
+            return (owned,)
+        return (owned, GrantRepository.effective_check(self.home_id, self.grant_id, on))
 
 
 def effective_right(
@@ -35,18 +62,31 @@ def effective_right(
     grants: GrantRepository | None = None,
 ) -> Right | None:
     """The strongest right `person_id` has at `estate_id` at instant `at`, or None."""
+    return effective_right_with_basis(person_id, estate_id, at, ownerships=ownerships, grants=grants)[0]
+
+
+def effective_right_with_basis(
+    person_id: str,
+    estate_id: str,
+    at: datetime,
+    *,
+    ownerships: OwnershipRepository | None = None,
+    grants: GrantRepository | None = None,
+) -> tuple[Right | None, RightBasis | None]:
+    """`effective_right` and the rows it stands on (None, None without a right)."""
     today = local_date(at, get_settings().city_timezone)
-    owned = (ownerships or OwnershipRepository()).current_for_person(person_id, today)
-    rights = [owner_right(o) for o in owned if o.estate_id == estate_id]
-    if not rights:  # an owner needs no grant look-up
-        ownerships = ownerships or OwnershipRepository()
+    ownerships = ownerships or OwnershipRepository()
+    owned = ownerships.current_for_person(person_id, today)
+    found = [(owner_right(o), RightBasis(person_id, o.home_id)) for o in owned if o.estate_id == estate_id]
+    if not found:  # an owner needs no grant look-up
         active = (grants or GrantRepository()).active_for_grantee(person_id)
-        rights = [
-            granted_right(g)
+        found = [
+            (granted_right(g), RightBasis(g.granted_by, g.home_id, g.grant_id))
             for g in active
             if g.estate_id == estate_id and g.is_effective(today) and ownerships.owns(g.granted_by, g.home_id, today)
         ]
-    return strongest(rights)
+    right = strongest(right for right, _ in found)
+    return right, next((basis for candidate, basis in found if candidate is right), None)
 
 
 def gallery_right(
@@ -103,4 +143,5 @@ def people_with_rights(
         starts = grant.is_effective(on) or (upcoming and grant.starts_on > on)
         if starts and (grant.granted_by, grant.home_id) in owners_of:
             by_person.setdefault(grant.grantee_id, []).append(granted_right(grant))
-    return {person_id: strongest(rights) for person_id, rights in by_person.items()}
+    # every list holds at least one right, so each person has a strongest one
+    return {person_id: right for person_id, rights in by_person.items() if (right := strongest(rights)) is not None}

@@ -7,6 +7,7 @@ whose zip carries no numpy, can call it from grant, face and registry services.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 import boto3
 
@@ -38,3 +39,24 @@ def estate_changed(
     settings = settings or get_settings()
     (places or PlaceRepository()).bump_gallery_version(estate_id, person_ids)
     boto3.client("s3").delete_object(Bucket=settings.bucket, Key=snapshot_key(estate_id))
+
+
+class _Ownerships(Protocol):
+    def for_person(self, person_id: str) -> list: ...
+
+
+class _Grants(Protocol):
+    def active_for_grantee(self, person_id: str) -> list: ...
+
+
+def person_changed_everywhere(
+    person_id: str, ownerships: _Ownerships, grants: _Grants, places: PlaceRepository | None = None
+) -> set[str]:
+    """The person's face changed: `estate_changed` at every estate whose gallery may hold them
+    (owned homes, current or past, and active grants); returns those estates. A superset is
+    harmless (one extra rebuild); a missed estate is not."""
+    estates = {o.estate_id for o in ownerships.for_person(person_id)}
+    estates |= {g.estate_id for g in grants.active_for_grantee(person_id)}
+    for estate_id in sorted(estates):
+        estate_changed(estate_id, [person_id], places)
+    return estates

@@ -19,20 +19,27 @@ for a new selfie. An enrolment by the current encoder removes the person's legac
 once a current template exists, the legacy ones only add chances for a stranger.
 
 Duplicate-face check: before a selfie is stored, it is compared with every OTHER person's
-templates city-wide (each encoder's templates with that encoder's vector). If another person's
-nearest template is closer than that encoder's one-to-one acceptance threshold (the distance at
-which the gate would take two faces for one person), the selfie is refused with code
-``duplicate_face`` (409) and a ``face.enrol.duplicate_refused`` audit record that names the other
-person for review by data-centre staff (the resident is told why, not who).
+templates city-wide (each encoder's templates with that encoder's vector and rule), judged at the
+size of that search, the way the gate would judge it against the whole city (`duplicate_search`):
+- nearer than the rule's threshold for the city's template count (the gate would take the selfie
+  for that person): refused with code ``duplicate_face`` (409) and a
+  ``face.enrol.duplicate_refused`` audit record that names the other person for review by
+  data-centre staff (the resident is told why, not who);
+- nearer than the rule's runner-up line at that size but not that near (the grey zone: a
+  look-alike, say a twin, whom the gate would refuse to tell apart from this face): stored, and a
+  ``face.enrol.lookalike_review`` audit record holds the pair for review, with the same detail.
+The one-template threshold is NOT used: a stranger's best of thousands of templates is far nearer
+than one template's, so it would call many new residents duplicates of somebody (measured on
+LFW: docs/face-matching.md section 10).
 
-Every change bumps the gallery version of each estate the person owns a home in or holds an
+Every change (a consent given too) bumps the gallery version of each estate the person owns a home in or holds an
 active grant for, so warm gate functions rebuild before their next face decision; every change
 and every status read is written to the audit log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,8 +60,8 @@ from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import RULES, galleries_by_encoder
 from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face
 from gridgate.faces.rejections import FaceRejected
-from gridgate.refusals import NotAllowed
-from gridgate.residents.estate_changes import estate_changed
+from gridgate.residents.consent_purposes import separate_consent
+from gridgate.residents.estate_changes import person_changed_everywhere
 
 #: Every slot a person's app templates may use (the gate reads exactly these keys).
 MAX_APP_TEMPLATES = TEMPLATE_SLOTS
@@ -109,6 +116,62 @@ class DuplicateFace(FaceRejected):
         self.encoder_id = encoder_id
 
 
+@dataclass(frozen=True)
+class DuplicateFinding:
+    """The other person nearest to a selfie city-wide, with the lines it was judged against."""
+
+    person_id: str
+    registry: Registry
+    encoder_id: str
+    distance: float
+    city_templates: int  # every other person's templates searched, of every encoder
+    threshold: float  # the rule's threshold at that size: nearer is the same face
+    review_line: float  # the rule's runner-up line at that size: nearer is a look-alike
+
+    @property
+    def refused(self) -> bool:
+        return self.distance < self.threshold
+
+    def as_detail(self) -> dict:
+        return {
+            "matches_person": self.person_id,
+            "registry": self.registry.value,
+            "encoder": self.encoder_id,
+            "distance": round(self.distance, 4),
+            "city_templates": self.city_templates,
+            "threshold": round(self.threshold, 4),
+            "review_line": round(self.review_line, 4),
+        }
+
+
+def duplicate_search(probe: ProbeFace, others: Sequence[FaceTemplate]) -> DuplicateFinding | None:
+    """The selfie against every other person's templates (`others`), judged by each encoder's rule
+    at the size of the WHOLE search, as `matcher.match_probe` judges a gate probe: a refusing
+    finding (nearer than the threshold) if any, else the nearest grey-zone look-alike (nearer than
+    the runner-up line), else None."""
+    groups = galleries_by_encoder(others)
+    city = sum(group.templates for group in groups)
+    found: list[DuplicateFinding] = []
+    for group in groups:
+        rule = RULES[group.encoder_id]
+        threshold, review_line = rule.threshold(city), max(rule.runner_up_floor(city), rule.threshold(city))
+        for gallery in (group.app, group.population):
+            nearest = gallery.nearest(probe.encoding_for(group.encoder_id))
+            if nearest is not None and nearest.distance < review_line:
+                found.append(
+                    DuplicateFinding(
+                        nearest.person_id,
+                        gallery.registry,
+                        group.encoder_id,
+                        nearest.distance,
+                        city,
+                        threshold,
+                        review_line,
+                    )
+                )
+    return min(found, key=lambda f: (not f.refused, f.distance - f.threshold), default=None)
+
+
 class FaceEnrolment:
     def __init__(
         self,
@@ -134,7 +197,7 @@ class FaceEnrolment:
         and `NotAllowed` ``consent_required`` when the person has no separate consent in force."""
         self._consents.require(person_id, LegalBasis.SEPARATE_CONSENT)
         probe = probe_face(image, ENROLMENT_POLICY)
-        self._refuse_duplicate(person_id, probe, request_id)
+        lookalike = self._refuse_duplicate(person_id, probe, request_id)
         existing = self._app_templates(person_id)
         kept = [] if replace_all else [t for t in existing if t.encoder == probe.encoder_id]
         if len(kept) < len(existing):
@@ -169,6 +232,14 @@ class FaceEnrolment:
                 "estates_refreshed": sorted(estates),
             },
         )
+        if lookalike is not None:
+            self._audit.record(
+                person_id,
+                "face.enrol.lookalike_review",
+                f"person#{person_id}",
+                request_id=request_id,
+                detail={"reason": "lookalike", "template_no": slot, **lookalike.as_detail(), "review": "pending"},
+            )
         return EnrolledFace(slot, consent_at, probe.face_px, probe.encoder_id)
 
     def give_consent(
@@ -182,50 +253,38 @@ class FaceEnrolment:
         request_id: str | None,
     ) -> FaceConsent:
         """Record a separate consent for the estates the person lives at or holds a grant for;
-        an estate the caller has no right at is refused (``estate_not_yours``), not silently kept."""
-        entitled = self._current_estates(person_id)
-        if not estates <= entitled:
-            raise NotAllowed("estate_not_yours")
-        consent = FaceConsent(
-            person_id=person_id,
-            basis=LegalBasis.SEPARATE_CONSENT,
-            estates=estates,
+        an estate the caller has no right at is refused (``estate_not_yours``), not silently kept.
+        The latest consent's purposes are the ones that hold (`compliance.face_purposes`)."""
+        consent = separate_consent(
+            person_id,
+            estates,
+            self._ownerships,
+            self._grants,
             matching=matching,
             notice_version=notice_version,
-            given_at=self._clock(),
+            at=self._clock(),
             guardian_person_id=guardian_person_id,
         )
-        return self._consents.record(consent, request_id=request_id)
+        recorded = self._consents.record(consent, request_id=request_id)
+        # Its purposes replace the earlier consent's: every gallery that may hold the face follows
+        # at its next decision (a delta), and stored snapshots are rebuilt.
+        self._invalidate_galleries(person_id)
+        return recorded
 
-    def _current_estates(self, person_id: str) -> set[str]:
-        today = self._clock().date()
-        estates = {o.estate_id for o in self._ownerships.current_for_person(person_id, today)}
-        return estates | {g.estate_id for g in self._grants.active_for_grantee(person_id)}
-
-    def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> None:
-        """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face."""
-        others = [t for t in self._templates.everyone() if t.person_id != person_id]
-        for group in galleries_by_encoder(others):
-            threshold = RULES[group.encoder_id].threshold(1)
-            for gallery in (group.app, group.population):
-                nearest = gallery.nearest(probe.encoding_for(group.encoder_id))
-                if nearest is not None and nearest.distance < threshold:
-                    self._audit.record(
-                        person_id,
-                        "face.enrol.duplicate_refused",
-                        f"person#{person_id}",
-                        request_id=request_id,
-                        detail={
-                            "reason": "duplicate_face",
-                            "matches_person": nearest.person_id,
-                            "registry": gallery.registry.value,
-                            "encoder": group.encoder_id,
-                            "distance": round(nearest.distance, 4),
-                            "threshold": round(threshold, 4),
-                            "review": "held",
-                        },
-                    )
-                    raise DuplicateFace(nearest.person_id, nearest.distance, threshold, group.encoder_id)
+    def _refuse_duplicate(self, person_id: str, probe: ProbeFace, request_id: str | None) -> DuplicateFinding | None:
+        """Raise `DuplicateFace` (audited) when the selfie is another person's enrolled face; return
+        the grey-zone look-alike to hold for review (None when there is none)."""
+        finding = duplicate_search(probe, [t for t in self._templates.everyone() if t.person_id != person_id])
+        if finding is not None and finding.refused:
+            self._audit.record(
+                person_id,
+                "face.enrol.duplicate_refused",
+                f"person#{person_id}",
+                request_id=request_id,
+                detail={"reason": "duplicate_face", **finding.as_detail(), "review": "held"},
+            )
+            raise DuplicateFace(finding.person_id, finding.distance, finding.threshold, finding.encoder_id)
+        return finding
 
     def withdraw(self, person_id: str, *, request_id: str | None) -> int:
         """Withdraw the person's consent and, in the same action, delete every app-registry template;
@@ -263,13 +322,7 @@ class FaceEnrolment:
         return [t for t in self._templates.for_person(person_id) if t.source == Registry.APP]
 
     def _invalidate_galleries(self, person_id: str) -> set[str]:
-        """Bump every estate whose gallery may hold the person: owned homes (current or past) and
-        active grants. A superset is harmless (one extra rebuild); a missed estate is not."""
-        estates = {o.estate_id for o in self._ownerships.for_person(person_id)}
-        estates |= {g.estate_id for g in self._grants.active_for_grantee(person_id)}
-        for estate_id in sorted(estates):
-            estate_changed(estate_id, [person_id], self._places)
-        return estates
+        return person_changed_everywhere(person_id, self._ownerships, self._grants, self._places)
 
 
 def _free_or_oldest_slot(existing: list[FaceTemplate]) -> int:

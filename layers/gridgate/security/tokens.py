@@ -28,8 +28,24 @@ from gridgate.config import Settings, get_settings
 from gridgate.refusals import CodedError
 from gridgate.security.keyring import Keyring, get_keyring
 
-#: Roles a token may carry; anything else in the claim is ignored (it grants nothing here).
-ROLES = frozenset({"resident", "grid_worker", "data_center", "property_company"})
+#: Roles a token may carry; anything else in the claim is ignored (it grants nothing here). The
+#: offices are outside systems that receive events (docs/events-out.md): a street office for its
+#: grids, a district's civil-affairs or justice (community correction) office for its districts.
+#: ``public_health``: an officer running approved epidemic flow queries (no other data);
+#: ``correction_staff``: community-correction staff, the only readers of correction alerts in the API.
+ROLES = frozenset(
+    {
+        "resident",
+        "grid_worker",
+        "data_center",
+        "property_company",
+        "street_office",
+        "civil_affairs_office",
+        "justice_office",
+        "public_health",
+        "correction_staff",
+    }
+)
 _ALGORITHM = "EdDSA"
 
 
@@ -42,6 +58,8 @@ class Principal:
     grids: frozenset[str] = frozenset()
     #: A property company: the estates it manages (the only ones whose events it may receive).
     estates: frozenset[str] = frozenset()
+    #: A district office (civil affairs, justice): the districts it serves.
+    districts: frozenset[str] = frozenset()
 
 
 class TokenError(CodedError):
@@ -56,6 +74,7 @@ def issue_token(
     ttl_seconds: int = 900,
     *,
     estates: Iterable[str] = (),
+    districts: Iterable[str] = (),
     now: datetime | None = None,
     keyring: Keyring | None = None,
     settings: Settings | None = None,
@@ -77,6 +96,7 @@ def issue_token(
         "roles": sorted(set(roles)),
         "grids": sorted(set(grids)),
         "estates": sorted(set(estates)),
+        "districts": sorted(set(districts)),
     }
     key = Ed25519PrivateKey.from_private_bytes(keyring.token_issuer_key)
     return jwt.encode(claims, key, algorithm=_ALGORITHM, headers={"kid": keyring.token_issuer_key_id})
@@ -150,13 +170,17 @@ def _numeric_date(value) -> bool:
 
 def _principal(claims: dict) -> Principal:
     roles, grids, subject = claims.get("roles", []), claims.get("grids", []), claims["sub"]
-    estates = claims.get("estates", [])
+    estates, districts = claims.get("estates", []), claims.get("districts", [])
     if not (isinstance(subject, str) and subject):
         raise TokenError("bad_token")
-    if not (_strings(roles) and _strings(grids) and _strings(estates)):
+    if not (_strings(roles) and _strings(grids) and _strings(estates) and _strings(districts)):
         raise TokenError("bad_token")
     return Principal(
-        subject=subject, roles=frozenset(roles) & ROLES, grids=frozenset(grids), estates=frozenset(estates)
+        subject=subject,
+        roles=frozenset(roles) & ROLES,
+        grids=frozenset(grids),
+        estates=frozenset(estates),
+        districts=frozenset(districts),
     )
 
 

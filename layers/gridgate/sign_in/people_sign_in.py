@@ -35,9 +35,13 @@ from gridgate.security.tokens import Principal, TokenError
 
 #: The IdP's role names (claim ``roles``) and the project's token roles they grant on the pages.
 #: Anything else the IdP says grants nothing here; residents sign in with the city app, not here.
-ROLE_OF_IDP_ROLE = {"grid-worker": "grid_worker", "data-center-staff": "data_center"}
+ROLE_OF_IDP_ROLE = {
+    "grid-worker": "grid_worker",
+    "data-center-staff": "data_center",
+    "public-health-officer": "public_health",
+}
 #: The pages a sign-in may return to (nothing else: no open redirect).
-PAGES = ("grid-worker", "data-center")
+PAGES = ("grid-worker", "data-center", "public-health", "compliance")
 ACCESS_PREFIX, REFRESH_PREFIX = "gsa.", "gsr."
 _LOGIN_MINUTES = 10
 #: What `random_secret` makes (43 URL-safe characters); anything else is no state of ours, and

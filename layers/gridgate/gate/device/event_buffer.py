@@ -54,7 +54,8 @@ class EventBuffer:
                 (event.event_id, json.dumps(event_to_dict(event))),
             )
             added = cursor.rowcount == 1
-            if added and event.outcome == Outcome.OPEN and event.method == AccessMethod.VISITOR_PASS:
+            spent_pass = event.outcome == Outcome.OPEN and event.method == AccessMethod.VISITOR_PASS
+            if added and spent_pass and event.pass_id is not None:
                 self._note(event.event_id, event.pass_id, decided_at)
         return added
 

@@ -260,8 +260,9 @@ class OfflineVerifier:
     @property
     def decider(self) -> GateDecider:
         """The snapshot's decider while the snapshot is valid; otherwise one that opens nothing."""
-        if self._facts is not None and self._facts.usable_at(self._clock()):
-            return self._decider_from_snapshot
+        snapshot_decider = self._decider_from_snapshot  # set with `_facts`
+        if self._facts is not None and snapshot_decider is not None and self._facts.usable_at(self._clock()):
+            return snapshot_decider
         return self._fail_closed
 
     def device_event(self, device_event_id: str, captured_at: datetime, direction: Direction, liveness=None):
