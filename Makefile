@@ -88,7 +88,7 @@ lint: venv
 	$(LINT_PATH) $(BIN)/lint-imports
 	$(BIN)/mypy
 
-demo: venv
+demo: venv $(NODE_STAMP)
 	$(BIN)/python -m local_emulator.demo $(DEMO_ARGS)
 
 bench: venv

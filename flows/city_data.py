@@ -32,6 +32,8 @@ from gridgate.clock import city_clock
 from gridgate.clock import now as city_now
 from gridgate.config import Settings, get_settings
 from gridgate.domain.policy import report_day_problem
+from gridgate.i18n import refusal_text
+from gridgate.refusals import Invalid
 from gridgate.residents.grants import cap_policy
 
 
@@ -54,8 +56,16 @@ def check_report_day(day: date, settings: Settings | None = None) -> date:
     return day
 
 
-class BadReportDay(ValueError):
-    """A nightly run asked for a day it cannot report on (not yet ended, or past retention)."""
+class BadReportDay(Invalid, ValueError):
+    """A nightly run asked for a day it cannot report on (not yet ended, or past retention): a
+    ``bad_day`` refusal whose text (what the failed run shows in Prefect) is the catalogue's, in
+    the city's language."""
+
+    def __init__(self, problem: dict[str, object]) -> None:
+        super().__init__("bad_day", **problem)
+
+    def __str__(self) -> str:
+        return refusal_text(self)
 
 
 @task(task_run_name="export-{name}", **STORAGE_TASK)

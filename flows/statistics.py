@@ -29,6 +29,7 @@ from flows.task_generation import DEFAULT_REPORT_DIR, create_tasks_for_findings
 from gridgate.adapters.compliance_records import CorrectionApprovalRepository
 from gridgate.adapters.findings import FindingRepository, StatisticRepository
 from gridgate.adapters.flow_storage import ReportStore
+from gridgate.adapters.overview_queries import places_by_id
 from gridgate.analytics.city_frames import CityFrames
 from gridgate.analytics.finding_frames import to_findings
 from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
@@ -91,6 +92,11 @@ def publish_report(html: str, day: date, report_dir: Path | None) -> dict:
     return {"s3": published.s3_uri, "local": str(published.local_path) if published.local_path else None}
 
 
+def place_names(stats: pl.DataFrame) -> dict[str, str]:
+    """The names of the places `stats` counts (the report names places, codes in small print)."""
+    return {place_id: place.name for place_id, place in places_by_id(set(stats["place_id"].to_list())).items()}
+
+
 @flow(name="population-statistics", on_completion=[record_flow_end], on_failure=[notify_failure, record_flow_end])
 def population_statistics_and_alerts(
     day: date | None = None,
@@ -132,7 +138,7 @@ def population_statistics_and_alerts(
     with progress.step("send alerts out"):
         sent = send_findings_out(open_alerts["finding_id"].to_list())
     with progress.step("publish report"):
-        report = publish_report(render_report(day, stats, visitors, alerts), day, report_dir)
+        report = publish_report(render_report(day, stats, visitors, alerts, names=place_names(stats)), day, report_dir)
     districts = wide(stats, "district")
     create_table_artifact(districts.to_dicts(), key="statistics-districts", description=f"district statistics {day}")
     by_type = dict(alerts.group_by("finding_type").len().iter_rows())

@@ -17,6 +17,9 @@ for developers (why a command behaves as it does); the help people see is the ca
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -34,14 +37,30 @@ from rich.table import Table
 
 from gridgate import clock
 from gridgate.config import get_settings
-from gridgate.i18n import translator
+from gridgate.i18n import refusal_text, translator
+from gridgate.refusals import Invalid
+
+
+def cli_locale(argv: Sequence[str], environ: dict[str, str]) -> str:
+    """The staff's language: ``--lang`` on the command line, else ``GRIDGATE_LOCALE``, else the
+    shell's ``LANG`` when it names English (``C.UTF-8`` names no language), else Chinese.
+    Read before the commands are built, so that their help is in that language too."""
+    for at, arg in enumerate(argv):
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+        if arg == "--lang" and at + 1 < len(argv):
+            return argv[at + 1]
+    if environ.get("GRIDGATE_LOCALE"):
+        return environ["GRIDGATE_LOCALE"]
+    return "en" if environ.get("LANG", "").lower().startswith("en") else "zh_CN"
+
 
 if TYPE_CHECKING:  # the flows are imported by the commands that run them (Prefect is slow to import)
     from flows.deployments import Scheduled
 
 console = Console(stderr=True)
-#: The staff's language for this process (GRIDGATE_LOCALE, default Simplified Chinese).
-t = translator()
+#: The staff's language for this process; `choose_language` (the ``--lang`` option) may replace it.
+t = translator(cli_locale(sys.argv[1:], dict(os.environ)))
 app = typer.Typer(help=t("cli.help"), no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 keys_app = typer.Typer(help=t("cli.keys.help"), no_args_is_help=True)
 stats_app = typer.Typer(help=t("cli.stats.help"), no_args_is_help=True)
@@ -55,6 +74,16 @@ app.add_typer(flow_app, name="flow")
 app.add_typer(events_app, name="events")
 app.add_typer(gate_app, name="gate")
 app.add_typer(compliance_app, name="compliance")
+
+
+@app.callback()
+def choose_language(
+    lang: str | None = typer.Option(None, "--lang", help=t("cli.lang"), metavar="zh-CN|en"),
+) -> None:
+    """``gridgate --lang en …``: messages, refusals and bad-row reasons in that language (each
+    invocation chooses anew: one process may run several, as the tests do)."""
+    global t
+    t = translator(lang or cli_locale(sys.argv[1:], dict(os.environ)))
 
 
 def progress() -> Progress:
@@ -87,8 +116,8 @@ def keys_init() -> None:
 
     try:
         keyring, where = init_keyring(get_settings())
-    except KeyringAlreadyExists as exc:
-        fail(str(exc))
+    except KeyringAlreadyExists:
+        fail(t("cli.keys.exists"))
     console.print(t("cli.keys.created", where=where, key=keyring.active_signing_key_id))
 
 
@@ -188,7 +217,7 @@ def compliance_record_assessment(
         fail(str(bad_date))
         return
     except Refused as refused:
-        fail(refused.message)
+        fail(refusal_text(refused, t.locale))
         return
     ImpactAssessmentRepository().add(assessment)
     AuditLog().record(
@@ -220,11 +249,11 @@ def compliance_approve_correction(
             person_id, case_no, approved_by, date.fromisoformat(starts), date.fromisoformat(ends), clock.now()
         )
         check_approval(approval)
-    except ValueError as bad_date:
-        fail(str(bad_date))
+    except ValueError:
+        fail(t("cli.not_a_date", value=f"{starts!r} / {ends!r}"))
         return
     except Refused as refused:
-        fail(refused.message)
+        fail(refusal_text(refused, t.locale))
         return
     CorrectionApprovalRepository().add(approval)
     AuditLog().record(
@@ -292,7 +321,7 @@ def compliance_approve_flow_query(
         fail(str(bad_time))
         return
     except Refused as refused:
-        fail(refused.message)
+        fail(refusal_text(refused, t.locale))
         return
     console.print(t("cli.compliance.flow.approved", approval=approval.approval_id, officer=officer, expires=expires))
 
@@ -323,7 +352,7 @@ def stats_export(
 
         problem = report_day_problem(wanted_day, city_clock().today(), get_settings().event_retention_days)
         if problem:
-            fail(problem)
+            fail(refusal_text(Invalid("bad_day", **problem), t.locale))
     stats = read_statistics(wanted_day, level)
     with progress() as bar:
         task = bar.add_task(t("cli.stats.writing", name=out.name), total=len(stats))
@@ -367,18 +396,18 @@ def import_export(
                 directory, IdentifierProtector(get_keyring()), actor=actor, encoding=encoding
             )
         except ImportRefused as refused:
-            fail(t("cli.import.refused", reason=str(refused)))
+            fail(refusal_text(refused, t.locale))
         bar.advance(step)
     table = Table(*(t(f"cli.import.col.{c}") for c in ("entity", "created", "updated", "unchanged")))
     for entity in sorted(set(report.created) | set(report.updated) | set(report.unchanged)):
         table.add_row(entity, str(report.created[entity]), str(report.updated[entity]), str(report.unchanged[entity]))
     Console().print(table)
     for error in report.errors[:20]:
-        console.print(t("cli.import.rejected", error=error))
+        console.print(t("cli.import.rejected", file=error.file, line=error.line, reason=error.text(t.locale)))
     if len(report.errors) > 20:
         console.print(t("cli.import.more_rejected", count=len(report.errors) - 20))
     if errors_dir is not None and report.errors:
-        write_rejected_rows(directory, report.errors, errors_dir, encoding)
+        write_rejected_rows(directory, report.errors, errors_dir, encoding, t.locale)
         console.print(t("cli.import.errors_written", folder=errors_dir))
     console.print(
         t("cli.import.summary", import_id=report.import_id[:12], changes=report.changed, rejected=len(report.errors))
@@ -467,7 +496,7 @@ def flow_list() -> None:
         out.print(f"[bold]{name}[/bold]", highlight=False)
         out.print(f"  {t('cli.flow.list.deployment')}: {item.name}", highlight=False)
         out.print(f"  {t('cli.flow.list.cron')}: {item.cron or t('cli.flow.list.by_night')}", highlight=False)
-        out.print(f"  {t.get(f'flow.{name}', item.description)}", highlight=False)
+        out.print(f"  {t(f'flow.{name}')}", highlight=False)
 
 
 @flow_app.command("run", help=t("cli.flow.run.help"))
@@ -492,7 +521,7 @@ def flow_run(
         try:
             check_report_day(parameters["day"])
         except BadReportDay as refused:
-            fail(str(refused))
+            fail(refusal_text(refused, t.locale))
     deployment = f"{name}/{scheduled[name].name}"
     pool = _pool_with_worker(deployment)
     result: dict | None  # the run's summary
@@ -674,7 +703,7 @@ def events_export(
     from gridgate.events_out.event_extract import event_record_columns, render_csv, scoped_finding_rows, scoped_rows
     from gridgate.events_out.event_scope import ACCESS, CITY, KINDS, Scope
     from gridgate.events_out.finding_records import finding_columns
-    from gridgate.refusals import Invalid, NotAllowed
+    from gridgate.refusals import NotAllowed
     from gridgate.security.identifiers import IdentifierProtector
     from gridgate.security.keyring import get_keyring
 
@@ -695,10 +724,10 @@ def events_export(
             rows = scoped_finding_rows(scope, kind, instant(start), instant(end), protector)
             columns = finding_columns(scope)
         if form not in ("csv", "parquet"):
-            raise Invalid("bad_format", "format must be csv or parquet")
+            raise Invalid("bad_format", reason="events_export")
         body = render_csv(rows, columns) if form == "csv" else render_parquet(rows, columns)
     except (Invalid, NotAllowed) as refused:
-        fail(refused.message)
+        fail(refusal_text(refused, t.locale))
     out.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
     console.print(t("cli.events.export.done", count=len(rows), path=str(out)))
 

@@ -151,6 +151,7 @@ class TaskRow(BaseModel):
 
 class TaskListAnswer(Page):
     grid_id: str
+    grid_name: str | None = Field(description="the grid's name, for the page's grid choice (the id stays small print)")
     count: int = Field(description="open tasks in the whole grid (all pages)")
     tasks: list[TaskRow]
 

@@ -26,7 +26,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != _SCHEME or not token.strip():
-        raise TokenError("missing_token", "send 'Authorization: Bearer <token>' from the city app")
+        raise TokenError("missing_token")
     return token.strip()
 
 
@@ -41,7 +41,7 @@ def require(request: Request, role: str) -> Principal:
     """The verified caller, who must hold `role`; raises 401 (no or a bad token) or 403."""
     principal = _verified(request)
     if role not in principal.roles:
-        raise NotAllowed("forbidden", f"this call needs the '{role}' role")
+        raise NotAllowed("forbidden", roles=[role])
     return principal
 
 
@@ -49,5 +49,5 @@ def require_any(request: Request, roles: tuple[str, ...]) -> Principal:
     """The verified caller, who must hold one of `roles`; raises `TokenError` (401) or `NotAllowed` (403)."""
     principal = _verified(request)
     if not principal.roles & set(roles):
-        raise NotAllowed("forbidden", f"this call needs one of the roles {', '.join(roles)}")
+        raise NotAllowed("forbidden", roles=list(roles))
     return principal

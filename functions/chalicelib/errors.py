@@ -1,7 +1,9 @@
 """One error shape for every answer with a 4xx/5xx status: RFC 9457 ``application/problem+json``.
 
 Body: ``type`` (a stable URN per code), ``title`` (the status phrase), ``status``, ``detail`` (what
-went wrong, for a person), ``instance`` (``urn:gridgate:request:<request id>``: this occurrence; not the
+went wrong, for a person: the catalogue's ``error.<code>`` filled with the refusal's members, in
+the language of the request's ``Accept-Language``, Simplified Chinese by default; no code words a
+refusal itself), ``instance`` (``urn:gridgate:request:<request id>``: this occurrence; not the
 concrete path, which carries home and pass ids into whatever logs the client keeps), ``code`` (the stable machine code that
 clients switch on) and ``request_id`` (also in the ``X-Request-Id`` header and in every log line of
 the request). A 401 also carries ``WWW-Authenticate`` naming the scheme the caller must use.
@@ -37,8 +39,8 @@ from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
 from chalicelib.logs import logger
 from chalicelib.refusals import Refusal, is_refusal, status_of
 from chalicelib.request_context import bind_request_id, request_id
+from gridgate import i18n
 from gridgate.adapters.ops_metrics import refusal
-from gridgate.refusals import Refused
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -64,21 +66,25 @@ Headers = dict[str, str | list[str]]
 
 
 class ApiError(Exception):
-    """A client-visible error: HTTP status, stable code, human detail, and extension members."""
+    """A client-visible error: HTTP status, stable code and extension members (``extra``: also the
+    values the catalogue's words for the code are filled with)."""
 
-    def __init__(self, status: int, code: str, message: str, *, headers: Headers | None = None, **extra: Any) -> None:
-        super().__init__(message)
+    def __init__(self, status: int, code: str, *, headers: Headers | None = None, **extra: Any) -> None:
+        super().__init__(code)
         self.status = status
         self.code = code
-        self.message = message
         self.headers: Headers = headers or {}
         self.extra = extra
 
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The members `i18n.refusal_text` words the problem with (the same shape as a refusal's)."""
+        return self.extra
+
     @classmethod
     def refused(cls, refusal: Refusal, *, headers: Headers | None = None) -> ApiError:
-        """A refusal with the status the one table gives it, its code, message and detail."""
-        detail = refusal.detail if isinstance(refusal, Refused) else {}
-        return cls(status_of(refusal), refusal.code, refusal.message, headers=headers, **detail)
+        """A refusal with the status the one table gives it, its code and detail members."""
+        return cls(status_of(refusal), refusal.code, headers=headers, **refusal.detail)
 
 
 class _Escaped(ChaliceUnhandledError):
@@ -124,7 +130,7 @@ def _from_exception(err: BaseException) -> ApiError:
     if is_refusal(err):
         return ApiError.refused(err)
     logger.exception("unhandled error")
-    return ApiError(500, "internal_error", "internal error; the request was not applied")
+    return ApiError(500, "internal_error")
 
 
 def _from_chalice(response: Response) -> ApiError:
@@ -134,11 +140,10 @@ def _from_chalice(response: Response) -> ApiError:
     code = _CHALICE_CODES.get(chalice_code) or (
         _snake(chalice_code) if chalice_code else _snake(_title(response.status_code).replace(" ", ""))
     )
-    message = str(body.get("Message") or _title(response.status_code))
     kept: Headers = {
         k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after", "www-authenticate")
     }
-    return ApiError(response.status_code, code, message, headers=kept)
+    return ApiError(response.status_code, code, headers=kept)
 
 
 def _content_type(response: Response) -> str:
@@ -162,8 +167,15 @@ def _problem_response(err: ApiError, request: Request | None, rid: str) -> Respo
     headers: Headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **err.headers}
     if err.status == 401:
         headers.setdefault("WWW-Authenticate", _challenge(path))
-    body = problem_body(err.status, err.code, err.message, request_id=rid, **err.extra)
+    locale = i18n.negotiate(None, _header(request, "accept-language"))
+    headers["Content-Language"] = i18n.HTML_LANG[locale]
+    body = problem_body(err.status, err.code, i18n.refusal_text(err, locale), request_id=rid, **err.extra)
     return Response(body=body, status_code=err.status, headers=headers)
+
+
+def _header(request: Request | None, name: str) -> str | None:
+    headers = getattr(request, "headers", None) or {}
+    return headers.get(name)
 
 
 def new_request_id(request: Request | None) -> str:

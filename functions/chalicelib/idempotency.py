@@ -125,7 +125,7 @@ class IdempotentOperation:
         if key is None:
             return action()
         if not _KEY_SHAPE.match(key):
-            raise Invalid("invalid_idempotency_key", "Idempotency-Key must be 8-128 characters of [A-Za-z0-9._:-]")
+            raise Invalid("invalid_idempotency_key")
         run = self._runner()
         if request.lambda_context is not None and self._config is not None:  # the runner built the config
             # a crashed request's in-progress record then lapses with its invocation, not after the TTL
@@ -133,9 +133,9 @@ class IdempotentOperation:
         try:
             return run(request={"key": f"{caller}#{key}", "payload": payload}, action=action)
         except IdempotencyValidationError:
-            raise Conflict("idempotency_key_reused", "this Idempotency-Key was used for a different request") from None
+            raise Conflict("idempotency_key_reused") from None
         except IdempotencyAlreadyInProgressError:
-            raise Conflict("request_in_progress", "a request with this Idempotency-Key is still running") from None
+            raise Conflict("request_in_progress") from None
 
 
 def _execute(request: dict, action: Callable[[], dict]) -> dict:

@@ -33,7 +33,6 @@ MAX_JSON_DEPTH = 32
 def parse_json(
     raw: bytes,
     code: str = "malformed_json",
-    message: str = "request body is not valid JSON",
     *,
     non_finite: bool = False,
 ):
@@ -44,11 +43,11 @@ def parse_json(
     a gate's upload may carry them in one event's score, and that event, not the batch, is refused.
     """
     if _nesting_depth(raw) > MAX_JSON_DEPTH:
-        raise Invalid(code, f"{message} (nested deeper than {MAX_JSON_DEPTH} levels)")
+        raise Invalid(code, max_depth=MAX_JSON_DEPTH)
     try:
         return json.loads(raw) if non_finite else json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Invalid(code, message) from None
+        raise Invalid(code) from None
 
 
 def _no_constant(name: str):
@@ -82,10 +81,10 @@ def parse_body(request: Request, model: type[M]) -> tuple[M, dict]:
     raw = body_bytes(request)
     limit = get_settings().app_max_body_bytes
     if len(raw) > limit:
-        raise Invalid("body_too_large", f"request body is larger than {limit} bytes")
+        raise Invalid("body_too_large", limit=limit)
     document = parse_json(raw)
     if not isinstance(document, dict):
-        raise Invalid("malformed_json", "request body must be a JSON object")
+        raise Invalid("malformed_json")
     try:
         return model.model_validate_json(raw, strict=True), document
     except ValidationError as exc:
@@ -96,5 +95,5 @@ def _field_error(exc: ValidationError) -> Invalid:
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first["loc"]) or "body"
     if first["type"] == "missing":
-        return Invalid("missing_field", f"'{field}' is required", field=field)
-    return Invalid("invalid_field", f"'{field}': {first['msg']}", field=field)
+        return Invalid("missing_field", field=field)
+    return Invalid("invalid_field", field=field)

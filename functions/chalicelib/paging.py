@@ -59,7 +59,7 @@ def seal_cursor(scope: str, position: Any) -> str:
 
 def open_cursor(scope: str, cursor: str) -> Any:
     """The position sealed in `cursor`; 400 ``bad_cursor`` when it was not made for this list."""
-    refused = Invalid("bad_cursor", "cursor is not one this list gave out (send back next_cursor unchanged)")
+    refused = Invalid("bad_cursor")
     if len(cursor) > MAX_CURSOR_CHARS:
         raise refused
     try:
@@ -108,7 +108,7 @@ def page_request(request: Request, caller: str, **filters: Any) -> PageRequest:
     limit = DEFAULT_LIMIT
     if text is not None:
         if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_LIMIT):
-            raise Invalid("bad_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+            raise Invalid("bad_limit", max=MAX_LIMIT)
         limit = int(text)
     cursor = params.get("cursor")
     position = open_cursor(scope, cursor) if cursor else None

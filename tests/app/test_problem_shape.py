@@ -30,6 +30,25 @@ def test_an_app_refusal_is_a_problem_with_its_request_id(client, city):
     assert document["detail"] and document["request_id"]
 
 
+def test_the_detail_is_worded_in_the_callers_language_chinese_first(client, city):
+    """The problem's ``detail`` is the catalogue's text for its code (issue 16.1), in the language
+    of ``Accept-Language``: Simplified Chinese without one, English when asked, the code the same."""
+    home_id = city.estate(homes=1).homes[0]
+    path = f"/homes/{home_id}/grants"
+    plain = problem(client.http.get(path, headers=bearer("someone-else")), 403, "not_owner")
+    english = client.http.get(path, headers={**bearer("someone-else"), "Accept-Language": "en-GB,en;q=0.9"})
+    chinese = client.http.get(path, headers={**bearer("someone-else"), "Accept-Language": "zh-CN"})
+    assert plain["detail"] == "您只能操作自己名下的房屋。" == problem(chinese, 403, "not_owner")["detail"]
+    assert problem(english, 403, "not_owner")["detail"] == "You can act only on homes you own."
+    assert (chinese.headers["Content-Language"], english.headers["Content-Language"]) == ("zh-CN", "en")
+
+
+def test_a_detail_carries_the_refusals_members(client):
+    response = client.http.get("/me/homes?limit=5000", headers={**bearer("p-1"), "Accept-Language": "en"})
+    document = problem(response, 400, "bad_limit")
+    assert document["max"] == 200 and document["detail"] == "limit must be a whole number from 1 to 200."
+
+
 def test_every_answer_has_a_request_id_and_each_request_its_own(client):
     first = client.http.get("/me/homes", headers=bearer("p-1"))
     second = client.http.get("/me/homes", headers=bearer("p-1"))

@@ -52,7 +52,7 @@ def test_import_reports_bad_rows_and_reimport_changes_nothing(runner, clean_tabl
     errors = tmp_path / "rejected"
     first = runner.invoke(app, ["import", str(export), "--errors", str(errors)])
     assert first.exit_code == 0, first.output
-    assert "homes.csv:3" in first.output and "unknown estate" in first.output
+    assert "已拒绝 homes.csv 第 3 行：未知的小区 “E-404”" in first.output
     assert (errors / "homes.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith("H-2,E-404,")
     assert (PersonTable.count(), HomeTable.count(), OwnershipTable.count()) == (2, 1, 1)
 
@@ -86,8 +86,8 @@ def test_rejected_rows_come_back_as_a_folder_to_correct_and_import_again(runner,
     homes = (rejected / "homes.csv").read_bytes()
     assert homes.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows Chinese
     header, row = homes.decode("utf-8-sig").splitlines()
-    assert header == "home_id,estate_id,building_id,unit,floor,room,floor_area_m2,rejected_because"
-    assert row.startswith("H-2,E-404,E-1-B1,1,6,0601,70,line 3:") and "unknown estate" in row
+    assert header == "home_id,estate_id,building_id,unit,floor,room,floor_area_m2,rejected_code,rejected_because"
+    assert row == "H-2,E-404,E-1-B1,1,6,0601,70,unknown_estate,第 3 行：未知的小区 “E-404”"
     assert (rejected / "persons.csv").exists() and (rejected / "ownership.csv").exists()  # a complete export
 
     (rejected / "homes.csv").write_text(homes.decode("utf-8-sig").replace("E-404", "E-1"), encoding="utf-8-sig")
@@ -110,3 +110,27 @@ def test_a_gb18030_export_imports_with_encoding(runner, clean_tables, tmp_path):
     assert PersonTable.count() == 2
     unknown = runner.invoke(app, ["import", str(export), "--encoding", "klingon"])
     assert unknown.exit_code == 1 and "klingon" in unknown.output
+
+
+def test_lang_en_words_the_bad_rows_in_english_and_keeps_their_codes(runner, clean_tables, tmp_path):
+    """``--lang en`` (or an English LANG): the report and the bad-rows file in English; the
+    reason code column is the same in every language, so either file imports again."""
+    _places()
+    export = _export(tmp_path / "export", bad_row=True)
+    rejected = tmp_path / "rejected"
+    result = runner.invoke(app, ["--lang", "en", "import", str(export), "--errors", str(rejected)])
+    assert result.exit_code == 0, result.output
+    assert "Rejected homes.csv line 3: unknown estate “E-404”" in result.output
+    row = (rejected / "homes.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert row == "H-2,E-404,E-1-B1,1,6,0601,70,unknown_estate,line 3: unknown estate “E-404”"
+
+
+def test_the_language_comes_from_lang_then_the_environment(monkeypatch):
+    from gridgate_cli.commands import cli_locale
+
+    assert cli_locale(["--lang", "en", "import"], {}) == "en"
+    assert cli_locale(["import", "--lang=zh-CN"], {"LANG": "en_US.UTF-8"}) == "zh-CN"
+    assert cli_locale([], {"GRIDGATE_LOCALE": "en", "LANG": "zh_CN.UTF-8"}) == "en"
+    assert cli_locale([], {"LANG": "en_GB.UTF-8"}) == "en"
+    assert cli_locale([], {"LANG": "C.UTF-8"}) == "zh_CN"  # names no language: Chinese first
+    assert cli_locale([], {}) == "zh_CN"

@@ -57,7 +57,9 @@ def test_init_refuses_to_overwrite_a_keyring(runner, settings_env, tmp_path):
     settings_env(GRIDGATE_KEYRING_FILE=str(path))
     result = runner.invoke(app, ["keys", "init"])
     assert result.exit_code == 1
-    assert "already" in result.output
+    assert "已存在密钥环" in result.output and "gridgate keys rotate" in result.output
+    english = runner.invoke(app, ["--lang", "en", "keys", "init"])
+    assert english.exit_code == 1 and "A keyring is already stored" in english.output
     assert path.read_text() == original
 
 

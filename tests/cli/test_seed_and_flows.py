@@ -34,8 +34,9 @@ def test_unknown_flow_and_bad_day_are_refused(runner):
 def test_flow_list_names_the_three_nightly_flows(runner):
     listing = runner.invoke(app, ["flow", "list"])
     assert listing.exit_code == 0
-    for name in ("nightly-reconciliation", "population-statistics", "verification-task-generation"):
+    for name in ("nightly-night", "nightly-reconciliation", "population-statistics", "verification-task-generation"):
         assert f"\n{name}\n" in f"\n{listing.output}"  # the whole name, on a line of its own
+    assert "夜间总流程" in listing.output and "the night" not in listing.output  # each flow described in Chinese
 
 
 def test_a_day_that_has_not_ended_or_is_past_retention_is_refused_and_creates_nothing(runner, clean_tables):

@@ -94,17 +94,17 @@ class World:
 def _probe(image: bytes) -> bytes:
     """The face pipeline's port: named images stand for its refusals; anything else is the probe."""
     refusals = {
-        b"": ImageRejected("empty_body", "empty"),
-        b"huge": ImageRejected("image_too_large", "too large"),
-        b"tiny": ImageRejected("image_too_small", "too small"),
-        b"text": ImageRejected("not_an_image", "not an image"),
-        b"tiff": ImageRejected("unsupported_format", "tiff"),
-        b"cut": ImageRejected("truncated_image", "truncated"),
-        b"odd-image": ImageRejected("some_new_image_code", "a code the gate has no reason for"),
-        b"blank": FaceRejected("no_face", "no face"),
-        b"crowd": FaceRejected("ambiguous_faces", "two faces"),
-        b"far": FaceRejected("face_too_small", "small face"),
-        b"blurred": FaceRejected("blurred", "a refusal the gate groups"),
+        b"": ImageRejected("empty_body"),
+        b"huge": ImageRejected("image_too_large"),
+        b"tiny": ImageRejected("image_too_small"),
+        b"text": ImageRejected("not_an_image"),
+        b"tiff": ImageRejected("unsupported_format"),
+        b"cut": ImageRejected("truncated_image"),
+        b"odd-image": ImageRejected("some_new_image_code"),
+        b"blank": FaceRejected("no_face"),
+        b"crowd": FaceRejected("ambiguous_faces"),
+        b"far": FaceRejected("face_too_small"),
+        b"blurred": FaceRejected("blurred"),
     }
     if image in refusals:
         raise refusals[image]
@@ -113,11 +113,11 @@ def _probe(image: bytes) -> bytes:
 
 def _read_qr(image: bytes) -> str:
     if image == b"no-code":
-        raise QrNotRead("no_qr", "no code")
+        raise QrNotRead("no_qr")
     if image == b"two-codes":
-        raise QrNotRead("ambiguous_qr", "two codes")
+        raise QrNotRead("ambiguous_qr")
     if image == b"text":
-        raise ImageRejected("not_an_image", "not an image")
+        raise ImageRejected("not_an_image")
     return image.decode()
 
 

@@ -91,7 +91,7 @@ def test_a_home_grants_up_to_its_cap_from_floor_area_and_no_further(residents):
     residents.grant(IDS[0])
     residents.grant(IDS[1])
     over = _refused(Conflict, "over_cap", lambda: residents.grant(IDS[2]))
-    assert "2" in over.message and "25" in over.message
+    assert (over.detail["cap"], over.detail["floor_area_m2"]) == (2, 25)
     listing = residents.grants.of_home(OWNER, SMALL.home_id)
     assert (listing.cap, listing.slots_used) == (2, 2)
 

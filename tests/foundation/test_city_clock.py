@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gridgate import clock
+from gridgate import clock, i18n
 from gridgate.clock import CityClock
 from gridgate.domain.policy import report_day_problem
+from gridgate.refusals import Invalid
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -66,10 +67,10 @@ def test_no_other_module_reads_the_system_clock():
     "day, problem",
     [
         (date(2026, 12, 31), None),  # yesterday: a whole local day
-        (date(2027, 1, 1), "has not ended"),  # today
-        (date(2027, 1, 2), "has not ended"),  # a future day
+        (date(2027, 1, 1), "day_not_ended"),  # today
+        (date(2027, 1, 2), "day_not_ended"),  # a future day
         (date(2026, 7, 5), None),  # the oldest day kept (180 days)
-        (date(2026, 7, 4), "retention"),
+        (date(2026, 7, 4), "day_past_retention"),
     ],
 )
 def test_only_whole_kept_days_can_be_reported_on(day, problem):
@@ -77,7 +78,10 @@ def test_only_whole_kept_days_can_be_reported_on(day, problem):
     if problem is None:
         assert said is None
     else:
-        assert said and problem in said and re.search(r"[\u4e00-\u9fff]", said)  # Chinese first, then English
+        assert said is not None and said["reason"] == problem and said["day"] == day.isoformat()
+        words = i18n.refusal_text(Invalid("bad_day", **said))  # what staff read: Chinese first
+        assert day.isoformat() in words and re.search(r"[\u4e00-\u9fff]", words), words
+        assert day.isoformat() in i18n.refusal_text(Invalid("bad_day", **said), "en")
 
 
 @pytest.mark.parametrize("offset_days", range(40))
@@ -112,5 +116,5 @@ def test_a_nightly_run_for_a_day_that_has_not_ended_is_refused_before_it_starts(
     at = datetime(2026, 12, 31, 16, 1, tzinfo=UTC)  # 00:01 on 01-01 in Nanjing
     with clock.pinned(at):
         for day in (date(2027, 1, 1), date(2027, 2, 1)):
-            with pytest.raises(BadReportDay, match="has not ended"):
+            with pytest.raises(BadReportDay, match="尚未结束"):
                 run_nightly(day=day)

@@ -11,6 +11,7 @@ import boto3
 import numpy as np
 import pytest
 
+from gridgate import i18n
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
@@ -77,18 +78,23 @@ def test_good_rows_land_bad_rows_are_reported(seeded, export, protector):
     }
     assert report.updated == {"person": 1}  # the known person with a new phone number
     assert dict(report.rejected) == export.bad_rows
-    reasons = [(e.file, e.line, e.reason) for e in report.errors]
+    reasons = [(e.file, e.line, e.reason, e.values) for e in report.errors]
     persons_lines = good["persons.csv"] + 1  # header + good rows
     assert reasons == [
-        ("persons.csv", persons_lines + 1, "id_number: ID number check digit is wrong"),
-        ("persons.csv", persons_lines + 2, "duplicate id_number (first on line 4)"),
-        ("persons.csv", persons_lines + 3, "bad date in birth_date: '1990-02-30' (expected YYYY-MM-DD)"),
-        ("homes.csv", good["homes.csv"] + 2, "bad floor area '-12' (m², 5 to 2000)"),
-        ("homes.csv", good["homes.csv"] + 3, "unknown estate 'E99999'"),
-        ("ownership.csv", good["ownership.csv"] + 2, "unknown home 'NO-SUCH-HOME'"),
-        ("ownership.csv", good["ownership.csv"] + 3, "bad date: until must be after since"),
-        ("faces.csv", good["faces.csv"] + 2, "bad face encoding: not base64"),
+        ("persons.csv", persons_lines + 1, "id_number_check_digit", {"column": "id_number"}),
+        ("persons.csv", persons_lines + 2, "duplicate_id_number", {"first_line": 4}),
+        ("persons.csv", persons_lines + 3, "bad_date", {"column": "birth_date", "value": "1990-02-30"}),
+        ("homes.csv", good["homes.csv"] + 2, "bad_floor_area", {"value": "-12", "low": "5", "high": "2000"}),
+        ("homes.csv", good["homes.csv"] + 3, "unknown_estate", {"value": "E99999"}),
+        ("ownership.csv", good["ownership.csv"] + 2, "unknown_home", {"column": "home_id", "value": "NO-SUCH-HOME"}),
+        ("ownership.csv", good["ownership.csv"] + 3, "until_before_since", {}),
+        ("faces.csv", good["faces.csv"] + 2, "encoding_not_base64", {}),
     ]
+    # what staff read, from the catalogue: Chinese by default, English on request
+    by_reason = {e.reason: e for e in report.errors}
+    assert by_reason["unknown_estate"].text() == "未知的小区 “E99999”"
+    assert by_reason["unknown_estate"].text("en") == "unknown estate “E99999”"
+    assert by_reason["bad_floor_area"].text("en") == "bad floor area “-12” (m², 5 to 2000)"
     # the good rows are there, sealed and linked
     rows = list(csv.DictReader((export.directory / "persons.csv").open(encoding="utf-8")))
     repo = PersonRepository(protector)
@@ -207,15 +213,15 @@ def _missing(path: Path) -> None:
 @pytest.mark.parametrize(
     "file, damage, reason",
     [
-        ("homes.csv", _rename_column, "wrong header: missing columns ['home_id']; unexpected columns ['house_id']"),
-        ("ownership.csv", _drop_column, "missing columns ['until']"),
-        ("persons.csv", _extra_column, "unexpected columns ['notes']"),
-        ("persons.csv", _gbk, "not UTF-8"),
-        ("ownership.csv", _empty, "file is empty"),
+        ("homes.csv", _rename_column, "wrong_header"),
+        ("ownership.csv", _drop_column, "wrong_header"),
+        ("persons.csv", _extra_column, "wrong_header"),
+        ("persons.csv", _gbk, "wrong_encoding"),
+        ("ownership.csv", _empty, "empty"),
         ("faces.csv", _binary, "binary"),
-        ("homes.csv", _json, "wrong header"),
-        ("homes.csv", _broken_quote, "not valid CSV"),
-        ("persons.csv", _missing, "missing from the export"),
+        ("homes.csv", _json, "wrong_header"),
+        ("homes.csv", _broken_quote, "bad_csv"),
+        ("persons.csv", _missing, "missing_file"),
     ],
 )
 def test_a_malformed_file_refuses_the_import_and_writes_nothing(seeded, export, protector, file, damage, reason):
@@ -223,14 +229,18 @@ def test_a_malformed_file_refuses_the_import_and_writes_nothing(seeded, export, 
     before = _state()
     with pytest.raises(ImportRefused) as refused:
         import_registry_export(export.directory, protector)
-    assert refused.value.file == file and reason in refused.value.reason
-    assert "nothing was imported" in str(refused.value)
+    assert (refused.value.file, refused.value.reason) == (file, reason)
+    if damage is _rename_column:
+        assert (refused.value.detail["missing"], refused.value.detail["unexpected"]) == (["home_id"], ["house_id"])
+    assert "未导入任何数据" in i18n.refusal_text(refused.value)
+    assert "nothing was imported" in i18n.refusal_text(refused.value, "en")
     assert _state() == before
 
 
 def test_a_directory_that_is_not_one_is_refused(tmp_path, protector, moto_server):
-    with pytest.raises(ImportRefused, match="not a directory"):
+    with pytest.raises(ImportRefused) as refused:
         import_registry_export(tmp_path / "nope", protector)
+    assert refused.value.reason == "not_a_directory"
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
@@ -260,8 +270,11 @@ def test_face_photos_are_encoded_on_import_by_the_current_encoder_and_not_kept(s
     (export.directory / "faces.csv").write_text("id_number,encoding_base64,consent_at\n", encoding="utf-8")
     report = import_registry_export(export.directory, protector)
     assert report.updated.get("face") == 1 and first.import_id != report.import_id
-    reasons = [e.reason for e in report.errors if e.file == "face_photos.csv"]
-    assert any("no_face" in r for r in reasons) and any("bad photo_file" in r for r in reasons), reasons
+    reasons = [(e.reason, e.values) for e in report.errors if e.file == "face_photos.csv"]
+    assert ("photo_refused", {"value": "b.png", "face": "no_face"}) in reasons, reasons
+    assert ("bad_photo_file", {"value": "../persons.csv", "folder": "photos"}) in reasons, reasons
+    refused = next(e for e in report.errors if e.reason == "photo_refused")
+    assert refused.text() == "照片 “b.png” 不可用：图片中没有找到人脸。"
     (template,) = FaceTemplateRepository().for_person(person_id)
     assert (template.source, template.encoder, len(template.encoding)) == (Registry.POPULATION, CURRENT_ENCODER_ID, 512)
     stored = _state()

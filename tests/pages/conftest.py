@@ -11,10 +11,13 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 #: Where the data-center page links the Prefect runs (nothing listens there in the tests).
 PREFECT_UI = "http://127.0.0.1:4200"
+#: The users' browsers are Chinese. The date input's format follows the browser's own language,
+#: which a context's locale does not change: Chromium takes it from --lang on Windows and from
+#: LANGUAGE on Linux, and draws it only where its Chinese resources are installed (Debian's
+#: chromium-l10n; without them, 11/20/2026, which is why the page writes the day out beside it).
+CHROMIUM_ENV = {**os.environ, "LANGUAGE": "zh_CN:zh", "LANG": "zh_CN.UTF-8"}
 CHROMIUM_ARGS = [
     "--headless",
-    # the users' browsers are Chinese: the date input's format follows the browser's own language,
-    # which a context's locale does not change (without this, 03/14/2026 on a 390 px screenshot)
     "--lang=zh-CN",
     "--no-sandbox",
     "--disable-gpu",
@@ -110,7 +113,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, env=CHROMIUM_ENV)
         yield chromium
         chromium.close()
 

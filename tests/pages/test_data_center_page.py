@@ -57,6 +57,10 @@ def test_staff_see_statistics_charts_findings_and_drill_down(desktop, app_url):
     assert_glyphs_render(desktop, "#places td, #places th, #findings li, #charts text")
     screenshot(desktop, "data-center")
     assert desktop.locator("#day").input_value() == city.DAY.isoformat()
+    # the day in the city's format beside the date input, whatever the browser draws inside it
+    day = city.DAY
+    assert desktop.locator("#day-shown").inner_text().startswith(f"{day.year}年{day.month}月{day.day}日")
+    assert f"{day.year}年{day.month}月{day.day}日" in desktop.locator("#status").inner_text()
     links = desktop.locator("#prefect-links a")
     assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
         f"{PREFECT_UI}/runs",

@@ -29,6 +29,7 @@ def test_worker_signs_in_submits_a_result_and_sees_the_change(phone, app_url, pr
     # the CJK fallbacks reach the browser (an escaped quote in the rule would void the whole stack)
     assert "WenQuanYi Micro Hei" in phone.evaluate("getComputedStyle(document.body).fontFamily")
     assert tasks.first.locator(".where").inner_text() == "梅园新村 · B-01 · 1单元 · 3层 · 0301室"
+    assert phone.locator("#grid option:checked").inner_text() == "第一网格（D-01-S1-C1-G1）"  # a name, not a code
     # who by name, the kind and the reason in words; the codes in small print
     first = tasks.first.inner_text()
     assert "李雷 · 居民长期未出现" in first and "登记住在本户，但已连续 30 天未经过任何门禁：可能已搬离。" in first

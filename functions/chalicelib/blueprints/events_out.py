@@ -32,8 +32,7 @@ from chalicelib.events_out_schemas import (
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import Param, documented
 from chalicelib.paging import page_request, paged
-from chalicelib.request_context import current_request, query_params, request_locale
-from gridgate import i18n
+from chalicelib.request_context import current_request, query_params
 from gridgate.events_out.event_extract import event_record_columns, render_csv, scoped_finding_rows, scoped_rows
 from gridgate.events_out.event_scope import ACCESS, KINDS, PLACE_FIELDS, scope_for
 from gridgate.events_out.event_subscriptions import subscription_view
@@ -111,13 +110,13 @@ def dead_letters(subscription_id):
     return paged(request, page, view.model_dump(mode="json", exclude={"next_cursor"}), position)
 
 
-def _instant(params: Mapping[str, str], name: str, t: i18n.Translator) -> datetime:
+def _instant(params: Mapping[str, str], name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(params.get(name) or "")
     except ValueError:
-        raise Invalid("bad_range", t("error.export_bad_time", name=name)) from None
+        raise Invalid("bad_range", reason="not_a_time", field=name) from None
     if moment.tzinfo is None:
-        raise Invalid("bad_range", t("error.export_no_offset", name=name))
+        raise Invalid("bad_range", reason="no_offset", field=name)
     return moment
 
 
@@ -144,16 +143,16 @@ def export_events():
     """
     principal = _caller()
     request = current_request()
-    params, t = query_params(request), i18n.translator(request_locale(request))
+    params = query_params(request)
     form = params.get("format", "csv")
     if form != "csv":
-        raise Invalid("bad_format", t("error.export_format"))
+        raise Invalid("bad_format", reason="api_export")
     kind = params.get("kind", ACCESS)
     if kind not in KINDS:
-        raise Invalid("bad_kinds", t("error.export_kind", kinds=", ".join(KINDS)))
+        raise Invalid("bad_kinds", kinds=", ".join(KINDS))
     places = {f: [p for p in params[f].split(",") if p] or None for f in PLACE_FIELDS if f in params}
     scope = scope_for(principal, places, [kind])
-    start, end = _instant(params, "from", t), _instant(params, "to", t)
+    start, end = _instant(params, "from"), _instant(params, "to")
     protector = api_services().protector
     if kind == ACCESS:
         body = render_csv(scoped_rows(scope, start, end, protector), event_record_columns(scope))

@@ -163,7 +163,7 @@ def give_minor_face_consent(person_id):
     """As a minor's guardian (an adult registered at their home), record their consent to face recognition."""
     guardian_id = _resident()
     if not _PERSON_ID.match(person_id):
-        raise Invalid("bad_id", "person_id must be 1-64 letters, digits or . _ : -", field="person_id")
+        raise Invalid("bad_id", field="person_id")
     body, _ = parse_body(current_request(), GuardianConsentRequest)
     consent = api_services().guardian_consent.give(
         guardian_id,

@@ -25,6 +25,7 @@ from chalicelib.request_context import body_bytes, current_request, query_params
 from gridgate import i18n
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import VerificationTaskRepository
+from gridgate.adapters.repositories import PlaceRepository
 from gridgate.clock import city_clock
 from gridgate.grid_work.task_feedback import GridWorker, TaskSubmission
 from gridgate.grid_work.task_sheets import rows, to_csv, to_html, walking_key
@@ -38,7 +39,7 @@ _TASK_RESULT = IdempotentOperation("task_result")
 def _worker(grid_id: str) -> GridWorker:
     principal = require(current_request(), GRID_WORKER)
     if grid_id not in principal.grids:
-        raise NotAllowed("out_of_scope", f"grid {grid_id} is not one of yours")
+        raise NotAllowed("out_of_scope", grid_id=grid_id)
     return GridWorker(subject=principal.subject, grids=frozenset(principal.grids))
 
 
@@ -66,7 +67,7 @@ def list_tasks(grid_id: str):
     request = current_request()
     form = query_params(request).get("format", "json")
     if form not in {"json", "csv", "html"}:
-        raise Invalid("bad_format", "format must be json, csv or html")
+        raise Invalid("bad_format")
     page = page_request(request, worker.subject, format=form)
     every = VerificationTaskRepository().in_grid(grid_id)
     tasks, position = page.keyset(every, lambda task: list(walking_key(task)))
@@ -107,7 +108,13 @@ def list_tasks(grid_id: str):
     if form == "html":
         sheet = to_html(grid_id, tasks, city_clock().today(), locale, details, first)
         return Response(body=sheet, headers={"Content-Type": "text/html; charset=utf-8", **link})
-    body = {"grid_id": grid_id, "count": len(every), "tasks": rows(tasks, details, first)}
+    grid = PlaceRepository().get(grid_id)
+    body = {
+        "grid_id": grid_id,
+        "grid_name": grid.name if grid else None,
+        "count": len(every),
+        "tasks": rows(tasks, details, first),
+    }
     return paged(request, page, body, position)
 
 
@@ -133,7 +140,7 @@ def submit_result(grid_id: str, task_id: str):
     changed that person first, 409 ``task_closed`` when the task is already done.
     """
     worker = _worker(grid_id)
-    body = parse_json(body_bytes(current_request()) or b"null", "bad_json", "the body must be JSON")
+    body = parse_json(body_bytes(current_request()) or b"null", "bad_json")
 
     def submit() -> dict:
         task = api_services().task_feedback.submit(

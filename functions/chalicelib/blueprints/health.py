@@ -96,7 +96,7 @@ def health():
     checks = run_checks()
     if not all(c["ok"] for c in checks.values()):
         failed = ", ".join(name for name, c in checks.items() if not c["ok"])
-        refusal = Unavailable("unavailable", f"not ready to serve: {failed}", checks=checks, at=clock.now().isoformat())
+        refusal = Unavailable("unavailable", failed=failed, checks=checks, at=clock.now().isoformat())
         raise ApiError.refused(refusal, headers={"Cache-Control": "no-store"})
     body = {"status": "ok", "checks": checks, "at": clock.now().isoformat()}
     return Response(

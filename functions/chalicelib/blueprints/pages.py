@@ -27,7 +27,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import date
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
@@ -43,6 +43,7 @@ from chalicelib.request_context import current_request, query_params, request_lo
 from gridgate import i18n
 from gridgate.clock import city_clock
 from gridgate.config import get_settings
+from gridgate.data_center.chart_library import ChartsUnavailable, chart_option_js, echarts_js
 from gridgate.data_center.overview import FINDINGS_SHOWN
 from gridgate.domain.policy import report_day_problem
 from gridgate.refusals import Invalid, Unavailable
@@ -52,11 +53,9 @@ DATA_CENTER = "data_center"
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 #: Apache ECharts, served by the app itself (the pages fetch nothing from elsewhere): in the
-#: deployed zip under pages/vendor/ (`infra.package` copies it there), in the repository from npm.
-ECHARTS_FILES = (
-    PAGES_DIR / "vendor" / "echarts.min.js",
-    Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js",
-)
+#: deployed zip under pages/vendor/ (`infra.package` copies it there), in the repository from npm
+#: (`gridgate.data_center.chart_library`).
+ECHARTS_IN_ZIP = PAGES_DIR / "vendor" / "echarts.min.js"
 _PLACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _PLACE_PARAMS = (
     Param("parent", "query", {"type": "string"}, "the place to look under (a place id; the whole city when absent)"),
@@ -96,6 +95,7 @@ def _page(name: str, locale: str) -> Response:
         t=t,
         messages=t.subset(i18n.PAGE_MESSAGE_PREFIXES),
         font_stack=Markup(i18n.FONT_STACK),  # a constant; escaped quotes would void the CSS rule
+        chart_option_js=Markup(chart_option_js()),  # the project's own script, shared with the report
     )
     policy = (
         "default-src 'none'; "
@@ -159,12 +159,11 @@ def grid_worker_service_worker():
     )
 
 
-@lru_cache(maxsize=1)
 def _echarts() -> str:
-    for path in ECHARTS_FILES:
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    raise Unavailable("charts_unavailable", "the chart library is not installed (npm ci)")
+    try:
+        return echarts_js(ECHARTS_IN_ZIP)
+    except ChartsUnavailable:
+        raise Unavailable("charts_unavailable") from None
 
 
 @bp.route("/vendor/echarts.min.js", methods=["GET"])
@@ -206,14 +205,14 @@ def _place_and_day(params: Mapping[str, str]) -> tuple[str | None, date | None]:
     """The ``parent`` place id and the report ``day`` of a data-center query, checked."""
     parent = params.get("parent") or None
     if parent is not None and not _PLACE_ID.match(parent):
-        raise Invalid("bad_place", "parent must be a place id")
+        raise Invalid("bad_place")
     try:
         day = date.fromisoformat(params["day"]) if params.get("day") else None
     except ValueError:
-        raise Invalid("bad_day", "day must be a date (YYYY-MM-DD)") from None
+        raise Invalid("bad_day") from None
     problem = day and report_day_problem(day, city_clock().today(), get_settings().event_retention_days)
     if problem:
-        raise Invalid("bad_day", problem)
+        raise Invalid("bad_day", **problem)
     return parent, day
 
 
@@ -248,7 +247,7 @@ def data_center_overview():
     try:
         shown = int(params.get("shown") or FINDINGS_SHOWN)
     except ValueError:
-        raise Invalid("bad_shown", "shown must be a whole number") from None
+        raise Invalid("bad_shown") from None
     shown = max(1, min(shown, 500))
     result = api_services().overview.overview(parent, day, locale=_locale(), shown=shown)
     for kind, listed, total in (("finding", "findings", "findings_total"), ("alert", "alerts", "alerts_total")):
@@ -279,7 +278,7 @@ def data_center_findings():
     parent, day = _place_and_day(params)
     kind = params.get("kind", "finding")
     if kind not in ("finding", "alert"):
-        raise Invalid("bad_kind", "kind must be finding or alert")
+        raise Invalid("bad_kind")
     page = page_request(request, caller, parent=parent, day=day, kind=kind)
     listed = api_services().overview.findings(parent, day, alerts=kind == "alert", locale=_locale())
     shown, position = page.keyset(listed, _finding_key, descending=True)

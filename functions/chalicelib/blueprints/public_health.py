@@ -55,7 +55,7 @@ def _params() -> Mapping[str, str]:
 
 def _id(value: str, field: str) -> str:
     if not _ID.match(value):
-        raise Invalid("bad_id", f"{field} must be 1-64 letters, digits or . _ : -", field=field)
+        raise Invalid("bad_id", field=field)
     return value
 
 
@@ -66,9 +66,7 @@ def _instant(name: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise Invalid(
-            "bad_range", f"{name} must be an ISO time with offset, e.g. 2026-12-01T00:00:00+08:00", field=name
-        )
+        raise Invalid("bad_range", reason="not_a_time", field=name)
     return moment
 
 
@@ -84,7 +82,7 @@ def estate_passages(approval_id, estate_id):
     officer = _officer()
     form = _params().get("format", "json")
     if form not in ("json", "csv"):
-        raise Invalid("bad_format", "format must be json or csv", field="format")
+        raise Invalid("bad_format", reason="json_csv", field="format")
     answer = api_services().flow_queries.estate_passages(
         officer,
         _id(approval_id, "approval_id"),
@@ -126,9 +124,7 @@ def person_trace(approval_id, person_id):
     officer = _officer()
     text = _params().get("minutes") or ""
     if not (text.isascii() and text.isdigit() and len(text) <= 3):
-        raise Invalid(
-            "bad_minutes", f"minutes must be a whole number from 1 to {MAX_CO_PASSAGE_MINUTES}", field="minutes"
-        )
+        raise Invalid("bad_minutes", field="minutes", max=MAX_CO_PASSAGE_MINUTES)
     return api_services().flow_queries.person_trace(
         officer,
         _id(approval_id, "approval_id"),

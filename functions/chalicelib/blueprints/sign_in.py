@@ -88,7 +88,7 @@ def _refused(err: SignInRefused, locale: str, page: str = PAGES[0]) -> Response:
         status_of(err),
         locale,
         t("page.sign_in.refused_title"),
-        t.get(f"error.{err.code}", t("error.other", code=err.code, message=err.message), message=err.message),
+        i18n.refusal_text(err, locale),
         "/auth/login?" + urllib.parse.urlencode({"page": page, "lang": i18n.HTML_LANG[locale]}),
         t("page.sign_in.again"),
         err.code,
@@ -137,7 +137,7 @@ def callback():
     A refused answer (state, code, verifier, id token) is a 4xx page in the person's language."""
     params, locale = _params(), _locale()
     if params.get("error"):
-        return _refused(SignInRefused("idp_refused", str(params["error"])[:200]), locale)
+        return _refused(SignInRefused("idp_refused", idp_error=str(params["error"])[:200]), locale)
     try:
         session, page, locale = people_sign_in().complete(
             params.get("state", ""),
@@ -163,7 +163,7 @@ def _from_page() -> str:
     request = current_request()
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
     if headers.get(PAGE_HEADER) != "1":
-        raise NotAllowed("not_from_page", f"send the {PAGE_HEADER} header from the page")
+        raise NotAllowed("not_from_page", header=PAGE_HEADER)
     return _cookies().get(REFRESH_COOKIE, "")
 
 
@@ -175,7 +175,7 @@ def refresh():
     Needs the ``X-Gridgate-Page: 1`` header and the refresh cookie; 401 once the session is over."""
     token = _from_page()
     if not token:
-        raise SignInRefused("not_signed_in", "nobody is signed in in this browser")
+        raise SignInRefused("not_signed_in")
     try:
         session = people_sign_in().refresh(token, request_id(current_request()))
     except SignInRefused as err:

@@ -16,7 +16,9 @@
       this.token = ""; this.who = null;
     },
     async fetch(path, options = {}) {
-      const call = () => fetch(path, { ...options, headers: { ...(options.headers || {}), "Authorization": "Bearer " + this.token } });
+      // the API words its refusals in the page's language (Accept-Language), like the page itself
+      const language = { "Accept-Language": document.documentElement.lang };
+      const call = () => fetch(path, { ...options, headers: { ...language, ...(options.headers || {}), "Authorization": "Bearer " + this.token } });
       let response = await call();
       if (response.status === 401) {
         const body = await response.clone().json().catch(() => ({}));

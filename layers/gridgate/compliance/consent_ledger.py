@@ -49,7 +49,7 @@ class ConsentLedger:
         consent = replace(consent, given_at=at, withdrawn_at=None)
         person = self._people.get(consent.person_id)
         if person is None:
-            raise NotFound("unknown_person", "no such person in the registry")
+            raise NotFound("unknown_person")
         check_consent(consent, birth_year=person.birth_year, at=at)
         if consent.guardian_person_id is not None:
             guardian = self._people.get(consent.guardian_person_id)
@@ -61,7 +61,6 @@ class ConsentLedger:
             ):
                 raise Invalid(
                     "guardian_not_recognised",
-                    "the guardian must be an adult registered at the same home",
                     field="guardian_person_id",
                 )
         self._consents.add(consent)
@@ -91,7 +90,6 @@ class ConsentLedger:
         if not held:
             raise NotAllowed(
                 "consent_required",
-                "record a separate consent to face recognition (after reading the notice) before enrolling a face",
             )
         return max(held, key=lambda c: c.given_at)
 

@@ -27,7 +27,7 @@ MAX_TEXT = 64
 
 def _text(value: str | None, field: str) -> None:
     if not value or not value.strip() or len(value) > MAX_TEXT or not value.isprintable():
-        raise Invalid("invalid_field", f"{field} must be 1-{MAX_TEXT} printable characters", field=field)
+        raise Invalid("invalid_field", field=field, max=MAX_TEXT)
 
 
 def may_be_under_guardian_age(birth_year: int, at: datetime) -> bool:
@@ -39,25 +39,24 @@ def check_consent(consent: FaceConsent, *, birth_year: int, at: datetime) -> Non
     """Refuse a consent record the law would not accept as a basis for holding a face."""
     if consent.basis == LegalBasis.STATUTE:
         if consent.statute != POPULATION_REGISTRY_STATUTE:
-            raise Invalid("consent_statute_unnamed", "a statutory basis must name the statute", field="statute")
+            raise Invalid("consent_statute_unnamed", field="statute")
     else:
         _text(consent.notice_version, "notice_version")
         if consent.given_at > at:
-            raise Invalid("consent_in_future", "a consent cannot be given later than now", field="given_at")
+            raise Invalid("consent_in_future", field="given_at")
         if may_be_under_guardian_age(birth_year, at):
             if not consent.guardian_person_id or consent.guardian_person_id == consent.person_id:
                 raise Invalid(
                     "guardian_consent_required",
-                    "a person under 14 needs a guardian's consent",
                     field="guardian_person_id",
                 )
             if consent.guardian_relation not in {r.value for r in GuardianRelation}:
-                raise Invalid("guardian_relation_missing", "say how the guardian is related", field="relation")
+                raise Invalid("guardian_relation_missing", field="relation")
         elif consent.guardian_person_id is not None:
-            raise Invalid("not_a_minor", "a person of 14 or over consents for themselves", field="person_id")
+            raise Invalid("not_a_minor", field="person_id")
     # a separate consent names the estates it is for; a statutory record's purpose is the statute's
     if consent.basis == LegalBasis.SEPARATE_CONSENT and not consent.estates:
-        raise Invalid("consent_purpose_missing", "name the estates whose gates may use the face", field="estates")
+        raise Invalid("consent_purpose_missing", field="estates")
     for estate_id in consent.estates:
         _text(estate_id, "estates")
 
@@ -67,13 +66,9 @@ def check_approval(approval: CorrectionApproval) -> None:
     _text(approval.approved_by, "approved_by")
     _text(approval.case_no, "case_no")
     if approval.ends < approval.starts:
-        raise Invalid("approval_period_invalid", "the approval ends before it starts", field="ends")
+        raise Invalid("approval_period_invalid", field="ends")
     if approval.ends > add_months(approval.starts, CORRECTION_APPROVAL_MONTHS):
-        raise Invalid(
-            "approval_too_long",
-            f"an approval lasts at most {CORRECTION_APPROVAL_MONTHS} months; renew it with a new approval",
-            field="ends",
-        )
+        raise Invalid("approval_too_long", field="ends", months=CORRECTION_APPROVAL_MONTHS)
 
 
 def check_assessment(assessment: ImpactAssessment, *, today: date) -> None:
@@ -81,4 +76,4 @@ def check_assessment(assessment: ImpactAssessment, *, today: date) -> None:
     _text(assessment.version, "version")
     _text(assessment.recorded_by, "recorded_by")
     if assessment.assessed_on > today:
-        raise Invalid("assessment_in_future", "an impact assessment cannot be dated later than today", field="date")
+        raise Invalid("assessment_in_future", field="date")

@@ -43,7 +43,7 @@ _DRILL_LEVELS = (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY, Plac
 
 class UnknownPlace(NotFound):
     def __init__(self, place_id: str) -> None:
-        super().__init__("unknown_place", f"no place {place_id}")
+        super().__init__("unknown_place", place_id=place_id)
 
 
 @dataclass(frozen=True)

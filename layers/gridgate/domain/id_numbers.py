@@ -23,18 +23,19 @@ def check_character(first17: str) -> str:
 
 
 def id_number_problem(id_number: str) -> str | None:
-    """Why `id_number` is not a valid resident ID number, or None when it is."""
+    """Why `id_number` is not a valid resident ID number, as a reason code (the catalogue words
+    it: ``registry.reject.<code>``), or None when it is."""
     if len(id_number) != 18:
-        return f"ID number must have 18 characters, has {len(id_number)}"
+        return "id_number_length"
     head, check = id_number[:17], id_number[17].upper()
     if not (head.isascii() and head.isdigit()) or check not in CHECK_CHARACTERS:
-        return "ID number must be 17 digits and a digit or X"
+        return "id_number_characters"
     try:
         birth_date(id_number)
     except ValueError:
-        return f"ID number has an impossible birth date {id_number[6:14]}"
+        return "id_number_birth_date"
     if check_character(head) != check:
-        return "ID number check digit is wrong"
+        return "id_number_check_digit"
     return None
 
 

@@ -45,14 +45,14 @@ def local_date(at: datetime, timezone: str) -> date:
 
 
 def grant_dates_problem(starts_on: date, ends_on: date | None, today: date) -> str | None:
-    """Why a grant's dates are unacceptable, or None: no start in the past, end not before start,
-    start at most a year ahead."""
+    """Why a grant's dates are unacceptable, as the reason of a ``bad_dates`` refusal, or None:
+    no start in the past, end not before start, start at most a year ahead."""
     if starts_on < today:
-        return "the grant cannot start in the past"
+        return "grant_starts_in_past"
     if ends_on is not None and ends_on < starts_on:
-        return "the grant cannot end before it starts"
+        return "grant_ends_before_start"
     if starts_on > today + MAX_GRANT_ADVANCE:
-        return "the grant cannot start more than a year ahead"
+        return "grant_starts_too_far"
     return None
 
 
@@ -60,40 +60,36 @@ def grant_dates_problem(starts_on: date, ends_on: date | None, today: date) -> s
 MIN_PASS_VALIDITY = timedelta(minutes=10)
 
 
-def report_day_problem(day: date, today: date, retention_days: int) -> str | None:
-    """Why `day` cannot be reported on (statistics, alerts, reconciliation, task sheets), or None.
+def report_day_problem(day: date, today: date, retention_days: int) -> dict[str, object] | None:
+    """Why `day` cannot be reported on (statistics, alerts, reconciliation, task sheets), as the
+    members of a ``bad_day`` refusal (``reason`` and the days that explain it), or None.
 
     Only whole local days can: today has not ended (its "no exit for 7 days" would be false for
     everyone still out), a future day has no events at all, and a day past the event retention
-    window has lost its events. The message is Chinese first, then English.
+    window has lost its events. The words are the catalogue's ``error.bad_day.<reason>``.
     """
     latest, oldest = today - timedelta(days=1), today - timedelta(days=retention_days)
+    days = {"day": day.isoformat(), "latest": latest.isoformat(), "oldest": oldest.isoformat()}
     if day > latest:
-        return (
-            f"{day.isoformat()} 尚未结束：最晚可统计 {latest.isoformat()}（今天是 {today.isoformat()}） / "
-            f"{day.isoformat()} has not ended in the city yet: the latest day is {latest.isoformat()} "
-            f"(today is {today.isoformat()})"
-        )
+        return {"reason": "day_not_ended", **days, "today": today.isoformat()}
     if day < oldest:
-        return (
-            f"{day.isoformat()} 早于访问记录保留期（{retention_days} 天，最早 {oldest.isoformat()}） / "
-            f"{day.isoformat()} is before the {retention_days}-day event retention window "
-            f"(oldest day kept: {oldest.isoformat()})"
-        )
+        return {"reason": "day_past_retention", **days, "retention_days": retention_days}
     return None
 
 
-def pass_window_problem(valid_from: datetime, validity_hours: float, now: datetime) -> tuple[str, str] | None:
-    """(code, message) of what is wrong with a visitor-pass window, or None."""
+def pass_window_problem(
+    valid_from: datetime, validity_hours: float, now: datetime
+) -> tuple[str, dict[str, object]] | None:
+    """(code, members) of the refusal of a visitor-pass window, or None."""
     if not validity_hours > 0:
-        return "bad_dates", "the pass must be valid for some time"
+        return "bad_dates", {"reason": "pass_without_time"}
     if validity_hours * 3600 < MIN_PASS_VALIDITY.total_seconds():
         # 1e-300 hours is "more than 0" and made a pass that no gate could ever accept
-        return "validity_too_short", f"a visitor pass is valid for at least {MIN_PASS_VALIDITY.seconds // 60} minutes"
+        return "validity_too_short", {"minutes": MIN_PASS_VALIDITY.seconds // 60}
     if validity_hours * 3600 > MAX_PASS_VALIDITY.total_seconds():
-        return "validity_too_long", "a visitor pass is valid for at most 24 hours"
+        return "validity_too_long", {"hours": int(MAX_PASS_VALIDITY.total_seconds() // 3600)}
     if valid_from < now - PASS_START_TOLERANCE:
-        return "bad_dates", "the pass cannot start in the past"
+        return "bad_dates", {"reason": "pass_starts_in_past"}
     if valid_from > now + MAX_PASS_ADVANCE:
-        return "bad_dates", "the pass cannot start more than 30 days ahead"
+        return "bad_dates", {"reason": "pass_starts_too_far", "days": MAX_PASS_ADVANCE.days}
     return None

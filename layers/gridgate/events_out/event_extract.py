@@ -62,11 +62,11 @@ COLUMNS = (
 
 def check_range(start: datetime, end: datetime, settings: Settings) -> None:
     if start.tzinfo is None or end.tzinfo is None:
-        raise Invalid("bad_range", "from and to need a UTC offset (e.g. 2026-12-01T00:00:00+08:00)")
+        raise Invalid("bad_range", reason="no_offset", field="from" if start.tzinfo is None else "to")
     if not start < end:
-        raise Invalid("bad_range", "from must be before to")
+        raise Invalid("bad_range", reason="order", field="to")
     if end - start > timedelta(days=settings.event_export_max_days):
-        raise Invalid("bad_range", f"at most {settings.event_export_max_days} days per export")
+        raise Invalid("bad_range", reason="too_long", field="to", days=settings.event_export_max_days)
 
 
 def scoped_rows(
@@ -95,15 +95,12 @@ def scoped_rows(
 def _check_kind(scope: Scope, kind: str) -> None:
     """The export's own check of the rules (the CLI builds its scope without `scope_for`)."""
     if kind not in scope.rule.kinds or kind not in scope.kinds:
-        raise NotAllowed("kind_not_allowed", f"a {scope.rule.role} may not receive {kind} events", kinds=[kind])
+        raise NotAllowed("kind_not_allowed", kinds=[kind])
 
 
 def _named_places(scope: Scope) -> frozenset[str]:
     if not scope.places:
-        raise Invalid(
-            "estate_ids_required",
-            "name the estates to export (estate_ids); the whole city's events are in the nightly Parquet snapshots",
-        )
+        raise Invalid("estate_ids_required")
     return scope.places
 
 

@@ -120,20 +120,17 @@ def _rule_for(principal: Principal) -> tuple[str, ScopeRule]:
     for name, rule in RULES.items():
         if rule.role in principal.roles:
             return name, rule
-    raise NotAllowed(
-        "forbidden",
-        "events go out only to property companies, street offices, district offices and the data center",
-    )
+    raise NotAllowed("forbidden", reason="events_out")
 
 
 def _places(requested, field: str) -> frozenset[str]:
     if requested is not None and (
         not isinstance(requested, list) or not all(isinstance(e, str) and e for e in requested)
     ):
-        raise Invalid("bad_places", f"{field} must be a list of place ids")
+        raise Invalid("bad_places", field=field)
     wanted = frozenset(requested or ())
     if len(wanted) > MAX_PLACES:
-        raise Invalid("bad_places", f"at most {MAX_PLACES} places per subscription")
+        raise Invalid("bad_places", reason="too_many", field=field, max=MAX_PLACES)
     return wanted
 
 
@@ -141,14 +138,10 @@ def _kinds(requested, rule: ScopeRule) -> frozenset[str]:
     if requested is None:  # what a scope gets unless it asks: access events where it may have them
         return frozenset({ACCESS}) if ACCESS in rule.kinds else rule.kinds
     if not isinstance(requested, list) or not requested or not all(k in KINDS for k in requested):
-        raise Invalid("bad_kinds", f"kinds must be a non-empty list of {', '.join(KINDS)}")
+        raise Invalid("bad_kinds", kinds=", ".join(KINDS))
     refused = set(requested) - rule.kinds
     if refused:
-        raise NotAllowed(
-            "kind_not_allowed",
-            f"a {rule.role} may not receive {', '.join(sorted(refused))} events",
-            kinds=sorted(refused),
-        )
+        raise NotAllowed("kind_not_allowed", kinds=sorted(refused))
     return frozenset(requested)
 
 
@@ -158,17 +151,17 @@ def scope_for(principal: Principal, requested: dict, kinds=None) -> Scope:
     name, rule = _rule_for(principal)
     foreign_fields = sorted(f for f in PLACE_FIELDS if f != rule.field and requested.get(f) is not None)
     if foreign_fields:
-        raise NotAllowed("out_of_scope", f"a {rule.role} names its places in {rule.field}, not {foreign_fields[0]}")
+        raise NotAllowed("out_of_scope", reason="wrong_field", field=foreign_fields[0], expected=rule.field)
     wanted = _places(requested.get(rule.field), rule.field)
     chosen = _kinds(kinds, rule)
     if rule.claim is None:
         return Scope(name, wanted, principal.subject, chosen)
     entitled: frozenset[str] = getattr(principal, rule.claim)
     if not entitled:
-        raise NotAllowed("out_of_scope", f"this token names no {rule.claim}")
+        raise NotAllowed("out_of_scope", reason="no_claim", claim=rule.claim)
     foreign = wanted - entitled
     if foreign:
-        raise NotAllowed("out_of_scope", f"{rule.claim} not in this token: {', '.join(sorted(foreign))}")
+        raise NotAllowed("out_of_scope", reason="not_in_token", places=", ".join(sorted(foreign)))
     return Scope(name, wanted or entitled, principal.subject, chosen)
 
 

@@ -29,20 +29,20 @@ MAX_DESCRIPTION_LENGTH = 200
 
 def check_url(url, settings: Settings) -> str:
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise Invalid("bad_url", f"url must be a string of at most {MAX_URL_LENGTH} characters")
+        raise Invalid("bad_url", reason="too_long", max=MAX_URL_LENGTH)
     parts = urlsplit(url)
     host = parts.hostname or ""
     loopback_http = settings.webhook_allow_loopback_http and parts.scheme == "http" and host == "127.0.0.1"
     if parts.scheme != "https" and not loopback_http:
-        raise Invalid("bad_url", "url must be https")
+        raise Invalid("bad_url", reason="not_https")
     if parts.username or parts.password:
-        raise Invalid("bad_url", "url must not carry credentials")
+        raise Invalid("bad_url", reason="credentials")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
     if not host or (address is not None and not loopback_http and not address.is_global):
-        raise Invalid("bad_url", "url must name a public host")
+        raise Invalid("bad_url", reason="not_public")
     return url
 
 
@@ -55,13 +55,13 @@ class EventSubscriptions:
     def create(self, principal: Principal, body) -> tuple[Subscription, str]:
         """A new subscription for `principal` and its secret (shown to the caller this once)."""
         if not isinstance(body, dict):
-            raise Invalid("bad_json", "the body must be a JSON object")
+            raise Invalid("bad_json", reason="not_object")
         unknown = set(body) - {"url", "kinds", *PLACE_FIELDS, "description"}
         if unknown:
-            raise Invalid("unknown_field", f"unknown fields: {', '.join(sorted(map(str, unknown)))}")
+            raise Invalid("unknown_field", fields=", ".join(sorted(map(str, unknown))))
         description = body.get("description", "")
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
-            raise Invalid("bad_description", f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
+            raise Invalid("bad_description", max=MAX_DESCRIPTION_LENGTH)
         scope = scope_for(principal, {f: body.get(f) for f in PLACE_FIELDS}, body.get("kinds"))
         subscription = Subscription(
             subscription_id="sub_" + uuid.uuid4().hex,
@@ -90,7 +90,7 @@ class EventSubscriptions:
         """The caller's own subscription; another caller's is "not found", never "forbidden"."""
         subscription = self._subscriptions.get(subscription_id)
         if subscription is None or subscription.owner != principal.subject:
-            raise NotFound("no_such_subscription", "no such subscription")
+            raise NotFound("no_such_subscription")
         return subscription
 
 

@@ -59,9 +59,9 @@ def decode_image(
     ``not_an_image``, ``unsupported_format`` or ``truncated_image``.
     """
     if not data:
-        raise ImageRejected("empty_body", "the request body is empty; send a JPEG or PNG image")
+        raise ImageRejected("empty_body")
     if len(data) > max_bytes:
-        raise ImageRejected("image_too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}")
+        raise ImageRejected("image_too_large", reason="bytes", size=len(data), limit=max_bytes)
     image = _open(data)
     _reduce_while_decoding(image, max_long_side)
     _load_strictly(image)
@@ -72,9 +72,7 @@ def decode_image(
 
 def _refuse_if_too_small(width: int, height: int) -> None:
     if min(width, height) < MIN_SHORT_SIDE:
-        raise ImageRejected(
-            "image_too_small", f"the image is {width}x{height} pixels; both sides must be at least {MIN_SHORT_SIDE}"
-        )
+        raise ImageRejected("image_too_small", width=width, height=height, min_side=MIN_SHORT_SIDE)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -85,22 +83,19 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as err:
-        raise ImageRejected("not_an_image", "the body is not a JPEG or PNG image") from err
+        raise ImageRejected("not_an_image") from err
     except Image.DecompressionBombError as err:
-        raise ImageRejected("image_too_large", str(err)) from err
+        raise ImageRejected("image_too_large", reason="pixels", megapixels=MAX_SOURCE_PIXELS // 1_000_000) from err
     except _CORRUPT_DATA_ERRORS as err:
-        raise ImageRejected("truncated_image", f"the image header is truncated or corrupt ({err})") from err
+        raise ImageRejected("truncated_image") from err
     if image.format not in ACCEPTED_FORMATS:
-        raise ImageRejected("unsupported_format", f"{image.format} images are not accepted; send JPEG or PNG")
+        raise ImageRejected("unsupported_format", format=str(image.format))
     width, height = image.size
     if width < 1 or height < 1:
-        raise ImageRejected("not_an_image", "the image has no pixels")
+        raise ImageRejected("not_an_image")
     _refuse_if_too_small(width, height)
     if width * height > MAX_SOURCE_PIXELS:
-        raise ImageRejected(
-            "image_too_large",
-            f"the image is {width}x{height} pixels; the limit is {MAX_SOURCE_PIXELS // 1_000_000} megapixels",
-        )
+        raise ImageRejected("image_too_large", reason="pixels", megapixels=MAX_SOURCE_PIXELS // 1_000_000)
     return image
 
 
@@ -117,9 +112,9 @@ def _load_strictly(image: Image.Image) -> None:
         try:
             image.load()
         except Image.DecompressionBombError as err:
-            raise ImageRejected("image_too_large", str(err)) from err
+            raise ImageRejected("image_too_large", reason="pixels", megapixels=MAX_SOURCE_PIXELS // 1_000_000) from err
         except _CORRUPT_DATA_ERRORS as err:
-            raise ImageRejected("truncated_image", f"the image data is truncated or corrupt ({err})") from err
+            raise ImageRejected("truncated_image") from err
         finally:
             ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
 

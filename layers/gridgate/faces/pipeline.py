@@ -270,14 +270,9 @@ def choose_face(boxes: list[FaceBox], policy: FacePolicy = DEFAULT_POLICY) -> Fa
     ranked = sorted(boxes, key=lambda box: box.width, reverse=True)
     largest = ranked[0]
     if len(ranked) > 1 and ranked[1].width >= policy.dominance_ratio * largest.width:
-        raise FaceRejected(
-            "ambiguous_faces",
-            f"{len(ranked)} faces of similar size ({largest.width} px and {ranked[1].width} px): one person at a time",
-        )
+        raise FaceRejected("ambiguous_faces", count=len(ranked))
     if largest.width < policy.min_face_px:
-        raise FaceRejected(
-            "face_too_small", f"the face is {largest.width} px wide; at least {policy.min_face_px} px are needed"
-        )
+        raise FaceRejected("face_too_small", width=largest.width, min_width=policy.min_face_px)
     return largest
 
 
@@ -289,7 +284,7 @@ def face_landmarks(rgb: np.ndarray, box: FaceBox) -> Landmarks5:
 
     row = yunet_points(rgb, box)
     if row is None:
-        raise NoFace("no face landmarks could be placed on the chosen face")
+        raise NoFace()
     rect = dlib.rectangle(box.left, box.top, box.right, box.bottom)
     dlib5 = landmarks_from_dlib(_fr_api.pose_predictor_5_point(rgb, rect))
     return Landmarks5(dlib5.points, dlib_shape=dlib5.dlib_shape, yunet_face=np.asarray(row, dtype=np.float32))

@@ -6,17 +6,15 @@ these, so an endpoint maps them all to one 4xx/deny shape without knowing which 
 
 from __future__ import annotations
 
+from gridgate.refusals import CodedError
 
-class FaceInputRejected(Exception):
-    """Base of every face-path refusal: `code` is stable (clients branch on it), `message` is not."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class FaceInputRejected(CodedError):
+    """Base of every face-path refusal: `code` is stable (clients branch on it), `detail` holds
+    the measurements behind it; the words are the catalogue's ``error.<code>``."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+        return f"{type(self).__name__}({self.code!r}, {self.detail!r})"
 
 
 class ImageRejected(FaceInputRejected):
@@ -28,5 +26,5 @@ class FaceRejected(FaceInputRejected):
 
 
 class NoFace(FaceRejected):
-    def __init__(self, message: str = "no face was found in the image") -> None:
-        super().__init__("no_face", message)
+    def __init__(self) -> None:
+        super().__init__("no_face")

@@ -58,7 +58,6 @@ class GateServices:
         if self.face_matching(estate_id) == FaceMatching.DEVICE:
             raise NotAllowed(
                 "face_matched_on_device",
-                "this estate's gates match faces on the device; send the decision to /gate/events, not the image",
             )
 
 

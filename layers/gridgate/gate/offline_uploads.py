@@ -76,7 +76,7 @@ class OfflineUploads:
     def accept(self, gate: Gate, document) -> UploadResult:
         events = document.get("events") if isinstance(document, dict) else None
         if not isinstance(events, list) or not 0 < len(events) <= MAX_EVENTS_PER_UPLOAD:
-            raise UploadRefused("bad_upload", f'the body must be {{"events": [1..{MAX_EVENTS_PER_UPLOAD} events]}}')
+            raise UploadRefused("bad_upload", max=MAX_EVENTS_PER_UPLOAD)
         result = UploadResult()
         now = self._clock()
         for raw in events:

@@ -27,8 +27,8 @@ ROLE_ORDER = ("owner", "family", "tenant", "registered")
 
 
 class HomeNotFound(NotFound):
-    def __init__(self, message: str) -> None:
-        super().__init__("home_not_found", message)
+    def __init__(self, **detail) -> None:
+        super().__init__("home_not_found", **detail)
 
 
 class HomeRoster:
@@ -61,12 +61,12 @@ class HomeRoster:
 
     def read(self, worker: GridWorker, grid_id: str, home_id: str, request_id: str | None = None) -> dict:
         if grid_id not in worker.grids:
-            raise OutOfScope(f"grid {grid_id} is not one of yours")
+            raise OutOfScope(grid_id=grid_id)
         home = self._homes.get(home_id)
         if home is None:
-            raise HomeNotFound(f"no home {home_id}")
+            raise HomeNotFound(home_id=home_id)
         if home.grid_id != grid_id:
-            raise OutOfScope(f"home {home_id} is not in grid {grid_id}")
+            raise OutOfScope(grid_id=grid_id, home_id=home_id)
         residents = []
         for person_id, roles in sorted(self._roles(home_id).items()):
             person = self._persons.get(person_id)

@@ -39,28 +39,30 @@ _UNSET: Final = _Unset.UNSET
 
 
 class InvalidSubmission(Invalid):
-    def __init__(self, message: str, **detail) -> None:
-        super().__init__("invalid_submission", message, **detail)
+    """`reason` says which rule the submission broke (worded by ``error.invalid_submission.<reason>``)."""
+
+    def __init__(self, reason: str, **detail) -> None:
+        super().__init__("invalid_submission", reason=reason, **detail)
 
 
 class OutOfScope(NotAllowed):
-    def __init__(self, message: str, **detail) -> None:
-        super().__init__("out_of_scope", message, **detail)
+    def __init__(self, **detail) -> None:
+        super().__init__("out_of_scope", **detail)
 
 
 class TaskNotFound(NotFound):
-    def __init__(self, message: str, **detail) -> None:
-        super().__init__("task_not_found", message, **detail)
+    def __init__(self, **detail) -> None:
+        super().__init__("task_not_found", **detail)
 
 
 class TaskClosed(Conflict):
-    def __init__(self, message: str, **detail) -> None:
-        super().__init__("task_closed", message, **detail)
+    def __init__(self, **detail) -> None:
+        super().__init__("task_closed", **detail)
 
 
 class CorrectionConflict(Conflict):
-    def __init__(self, message: str, **detail) -> None:
-        super().__init__("correction_conflict", message, **detail)
+    def __init__(self, **detail) -> None:
+        super().__init__("correction_conflict", **detail)
 
 
 @dataclass(frozen=True)
@@ -79,32 +81,32 @@ class PersonCorrection:
     @classmethod
     def from_json(cls, doc: object) -> PersonCorrection:
         if not isinstance(doc, dict):
-            raise InvalidSubmission("each correction must be an object")
+            raise InvalidSubmission("correction_not_object")
         unknown = set(doc) - {"person_id", "seen_version", "registered_home_id", "moved_out", "key_groups"}
         if unknown:
-            raise InvalidSubmission(f"unknown correction fields: {sorted(unknown)}")
+            raise InvalidSubmission("correction_unknown_fields", fields=sorted(map(str, unknown)))
         person_id, version = doc.get("person_id"), doc.get("seen_version")
         if not _storable_text(person_id, 128):
-            raise InvalidSubmission("correction.person_id must be a non-empty string")
+            raise InvalidSubmission("correction_person_id")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-            raise InvalidSubmission("correction.seen_version must be the person version you were shown")
+            raise InvalidSubmission("correction_seen_version")
         home: str | None | Literal[_Unset.UNSET] = _UNSET
         if doc.get("moved_out") is True:
             home = None
         elif "registered_home_id" in doc:
             home = doc["registered_home_id"]
             if home is not None and not _storable_text(home, 128):
-                raise InvalidSubmission("correction.registered_home_id must be a home id or null")
+                raise InvalidSubmission("correction_home_id")
         groups = doc.get("key_groups")
         if groups is not None:
             if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-                raise InvalidSubmission("correction.key_groups must be a list of key-group names")
+                raise InvalidSubmission("correction_key_groups")
             try:
                 groups = frozenset(KeyGroup(g) for g in groups)
             except ValueError:
-                raise InvalidSubmission(f"key groups are {[k.value for k in KeyGroup]}") from None
+                raise InvalidSubmission("correction_key_groups") from None
         if home is _UNSET and groups is None:
-            raise InvalidSubmission("a correction must change registered_home_id, moved_out or key_groups")
+            raise InvalidSubmission("correction_changes_nothing")
         return cls(person_id=person_id, seen_version=version, registered_home_id=home, key_groups=groups)
 
 
@@ -129,22 +131,22 @@ class TaskSubmission:
     @classmethod
     def from_json(cls, doc: object) -> TaskSubmission:
         if not isinstance(doc, dict):
-            raise InvalidSubmission("the body must be a JSON object")
+            raise InvalidSubmission("not_object")
         try:
             result = TaskResult(doc.get("result"))
         except ValueError:
-            raise InvalidSubmission(f"result must be one of {[r.value for r in TaskResult]}") from None
+            raise InvalidSubmission("bad_result", results=[r.value for r in TaskResult]) from None
         note = doc.get("note", "")
         if not _storable_text(note, 2000, allow_empty=True):
-            raise InvalidSubmission("note must be text (valid Unicode) of at most 2000 characters")
+            raise InvalidSubmission("bad_note", max=2000)
         raw = doc.get("corrections", [])
         if not isinstance(raw, list) or len(raw) > 20:
-            raise InvalidSubmission("corrections must be a list of at most 20 items")
+            raise InvalidSubmission("too_many_corrections", max=20)
         corrections = tuple(PersonCorrection.from_json(c) for c in raw)
         if (result == TaskResult.CORRECTED) != bool(corrections):
-            raise InvalidSubmission("corrections are required with result 'corrected' and only then")
+            raise InvalidSubmission("corrections_mismatch")
         if len({c.person_id for c in corrections}) != len(corrections):
-            raise InvalidSubmission("one correction per person")
+            raise InvalidSubmission("duplicate_correction")
         return cls(result=result, note=note, corrections=corrections)
 
 
@@ -172,12 +174,12 @@ class TaskFeedback:
 
     def open_task(self, worker: GridWorker, grid_id: str, task_id: str) -> VerificationTask:
         if grid_id not in worker.grids:
-            raise OutOfScope(f"grid {grid_id} is not one of yours")
+            raise OutOfScope(grid_id=grid_id)
         task = self._tasks.get(grid_id, task_id)
         if task is None:
-            raise TaskNotFound(f"no task {task_id} in grid {grid_id}")
+            raise TaskNotFound(task_id=task_id, grid_id=grid_id)
         if task.status != TaskStatus.OPEN:
-            raise TaskClosed(f"task {task_id} is already closed ({task.result.value if task.result else 'done'})")
+            raise TaskClosed(task_id=task_id)
         return task
 
     def _resolve(
@@ -185,15 +187,14 @@ class TaskFeedback:
     ) -> tuple[RegistryEntry, RegistryChange]:
         entry = self._store.registry_entry(correction.person_id)
         if entry is None:
-            raise InvalidSubmission(f"no person {correction.person_id} in the registry")
+            raise InvalidSubmission("unknown_person", person_id=correction.person_id)
         related = correction.person_id == task.person_id or entry.registered_home_id == task.home_id
         if not related and entry.registered_grid_id not in worker.grids:
-            raise OutOfScope(f"person {correction.person_id} is neither part of this task nor registered in your grids")
+            raise OutOfScope(person_id=correction.person_id)
         if entry.version != correction.seen_version:
             raise CorrectionConflict(
-                f"person {correction.person_id} changed since you saw them (version {correction.seen_version}, "
-                f"now {entry.version}); reload the roster and check again",
                 person_id=correction.person_id,
+                seen_version=correction.seen_version,
                 current_version=entry.version,
             )
         home_id, grid_id = entry.registered_home_id, entry.registered_grid_id
@@ -203,7 +204,7 @@ class TaskFeedback:
             if home_id is not None:
                 home = self._homes.get(home_id)
                 if home is None:
-                    raise InvalidSubmission(f"no home {home_id} in the property records")
+                    raise InvalidSubmission("unknown_home", home_id=home_id)
                 grid_id = home.grid_id
         groups = frozenset(g.value for g in correction.key_groups) if correction.key_groups is not None else None
         return entry, RegistryChange(correction.person_id, entry.version, home_id, grid_id, groups)
@@ -228,12 +229,11 @@ class TaskFeedback:
         except StaleRegistryEntry as stale:
             current = self._store.registry_entry(stale.person_id)
             raise CorrectionConflict(
-                f"person {stale.person_id} was changed by someone else while you submitted; reload and check again",
                 person_id=stale.person_id,
                 current_version=current.version if current else None,
             ) from None
         except TaskNoLongerOpen:
-            raise TaskClosed(f"task {task_id} was closed by another submission") from None
+            raise TaskClosed(task_id=task_id) from None
         for entry, change in resolved:
             self._audit.record(
                 worker.subject,
@@ -259,7 +259,7 @@ class TaskFeedback:
             )
         closed = self._tasks.get(grid_id, task_id)
         if closed is None:  # written in the transaction above: gone only if the task was deleted since
-            raise TaskNotFound(f"no task {task_id} in grid {grid_id}")
+            raise TaskNotFound(task_id=task_id, grid_id=grid_id)
         return closed
 
 

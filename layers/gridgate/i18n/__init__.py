@@ -15,6 +15,7 @@ The .po files are read at run time with Babel (pure Python, no compile step), on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
@@ -107,6 +108,36 @@ class Translator:
         from gridgate.clock import city_clock
 
         return self("time.local", time=city_clock().local_time(at).strftime("%Y-%m-%d %H:%M"))
+
+
+def refusal_text(refusal: object, locale: str | None = None) -> str:
+    """The words of a refusal (any exception with a ``code`` and ``detail`` members: the
+    `gridgate.refusals` family, a token's, a face's, a gate's) in `locale`: the catalogue's
+    ``error.<code>.<reason>`` when its ``reason`` member names one, else ``error.<code>``, filled
+    with the members. Code never words a refusal itself; a code with no text gets the catalogue's
+    ``error.other`` (the i18n tests fail on such a code before it ships)."""
+    t = translator(locale)
+    code = str(getattr(refusal, "code", "") or "internal_error")
+    detail = dict(getattr(refusal, "detail", None) or {})
+    values = {key: _listed(value) for key, value in detail.items()}
+    for key in (f"error.{code}.{detail.get('reason')}", f"error.{code}"):
+        # a text whose members this refusal does not carry (a gate's decision carries none) is
+        # passed over for the plainer one
+        if key in t.messages and placeholders(t.messages[key]) <= values.keys():
+            return t(key, **values)
+    return t("error.other", code=code)
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` members a catalogue text is filled with."""
+    return set(re.findall(r"\{(\w+)\}", text))
+
+
+def _listed(value: object) -> object:
+    """A list member as text for a sentence (``a, b``); anything else as it is."""
+    if isinstance(value, (list, tuple, frozenset, set)):
+        return ", ".join(map(str, value)) or "-"
+    return value
 
 
 def translator(locale: str | None = None) -> Translator:

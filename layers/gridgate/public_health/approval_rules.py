@@ -28,20 +28,20 @@ MAX_SCOPE = 200
 
 def _text(value: str, field: str, limit: int = MAX_TEXT) -> None:
     if not value or not value.strip() or len(value) > limit or not value.isprintable():
-        raise Invalid("invalid_field", f"{field} must be 1-{limit} printable characters", field=field)
+        raise Invalid("invalid_field", field=field, max=limit)
 
 
 def _ids(values: Iterable[str], field: str) -> None:
     values = list(values)
     if len(values) > MAX_SCOPE:
-        raise Invalid("invalid_field", f"{field} may name at most {MAX_SCOPE}", field=field)
+        raise Invalid("invalid_field", reason="too_many", field=field, max=MAX_SCOPE)
     for value in values:
         _text(value, field)
 
 
 def _aware(moment: datetime, field: str) -> None:
     if moment.tzinfo is None:
-        raise Invalid("bad_range", f"{field} needs a UTC offset, e.g. +08:00", field=field)
+        raise Invalid("bad_range", reason="no_offset", field=field)
 
 
 def check_flow_approval(approval: FlowQueryApproval) -> None:
@@ -55,9 +55,9 @@ def check_flow_approval(approval: FlowQueryApproval) -> None:
         _text(value, field)
     _text(approval.purpose, "purpose", MAX_PURPOSE)
     if approval.approved_by == approval.granted_to:
-        raise Invalid("approval_self_granted", "an officer cannot approve their own queries", field="approved_by")
+        raise Invalid("approval_self_granted", field="approved_by")
     if not approval.estates and not approval.grids:
-        raise Invalid("approval_scope_missing", "name the estates or grids the queries may cover", field="estates")
+        raise Invalid("approval_scope_missing", field="estates")
     _ids(approval.estates, "estates")
     _ids(approval.grids, "grids")
     _ids(approval.persons, "persons")
@@ -65,11 +65,9 @@ def check_flow_approval(approval: FlowQueryApproval) -> None:
         _aware(moment, field)
     _aware(approval.expires_at, "expires_at")
     if approval.window_to <= approval.window_from:
-        raise Invalid("approval_period_invalid", "the window ends before it starts", field="window_to")
+        raise Invalid("approval_period_invalid", field="window_to")
     if approval.window_to - approval.window_from > timedelta(days=MAX_APPROVAL_WINDOW_DAYS):
-        raise Invalid(
-            "approval_too_long", f"an approval's window is at most {MAX_APPROVAL_WINDOW_DAYS} days", field="window_to"
-        )
+        raise Invalid("approval_too_long", reason="window", field="window_to", days=MAX_APPROVAL_WINDOW_DAYS)
     if (
         not approval.approved_at
         < approval.expires_at
@@ -77,8 +75,9 @@ def check_flow_approval(approval: FlowQueryApproval) -> None:
     ):
         raise Invalid(
             "approval_too_long",
-            f"an approval stays usable at most {MAX_APPROVAL_VALIDITY_DAYS} days after it is given",
+            reason="validity",
             field="expires_at",
+            days=MAX_APPROVAL_VALIDITY_DAYS,
         )
 
 
@@ -87,28 +86,25 @@ def check_window(start: datetime, end: datetime) -> None:
     _aware(start, "from")
     _aware(end, "to")
     if end <= start:
-        raise Invalid("bad_range", "to must be later than from", field="to")
+        raise Invalid("bad_range", reason="order", field="to")
     if end - start > timedelta(days=MAX_QUERY_DAYS):
-        raise Invalid("window_too_long", f"one query covers at most {MAX_QUERY_DAYS} days", field="to")
+        raise Invalid("window_too_long", field="to", days=MAX_QUERY_DAYS)
 
 
 def check_minutes(minutes: int) -> None:
     if not 1 <= minutes <= MAX_CO_PASSAGE_MINUTES:
-        raise Invalid(
-            "bad_minutes", f"minutes must be a whole number from 1 to {MAX_CO_PASSAGE_MINUTES}", field="minutes"
-        )
+        raise Invalid("bad_minutes", field="minutes", max=MAX_CO_PASSAGE_MINUTES)
 
 
 def authorise(approval: FlowQueryApproval, caller: str, at: datetime, start: datetime, end: datetime) -> None:
     """Refuse a query the approval does not cover: another officer's, an expired one, another window."""
     if approval.granted_to != caller:
-        raise NotAllowed("approval_not_yours", "this approval was granted to another officer")
+        raise NotAllowed("approval_not_yours")
     if not approval.usable(at):
-        raise NotAllowed("approval_expired", "this approval is no longer (or not yet) usable; ask for a new one")
+        raise NotAllowed("approval_expired")
     if start < approval.window_from or end > approval.window_to:
         raise NotAllowed(
             "outside_approval_window",
-            "the query's time window is outside the approval's",
             window_from=approval.window_from.isoformat(),
             window_to=approval.window_to.isoformat(),
         )

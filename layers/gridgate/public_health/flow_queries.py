@@ -87,7 +87,7 @@ class FlowQueries:
         approval = replace(approval, approved_at=self._clock())
         check_flow_approval(approval)
         if not self._approvals.add(approval):
-            raise Conflict("approval_exists", "an approval with this id is already recorded", field="approval_id")
+            raise Conflict("approval_exists", field="approval_id")
         self._audit.record(
             approval.approved_by,
             "public_health.approval.recorded",
@@ -124,7 +124,7 @@ class FlowQueries:
 
         def answer(approval: FlowQueryApproval) -> tuple[dict, int]:
             if export and not approval.export_allowed:
-                raise NotAllowed("export_not_approved", "this approval does not allow its results to be exported")
+                raise NotAllowed("export_not_approved")
             self._require_estate(approval, estate_id)
             rows = passage_rows(self._events.at_estate(estate_id, start, end))
             return {"estate_id": estate_id, "passages": rows}, len(rows)
@@ -149,7 +149,7 @@ class FlowQueries:
         def answer(approval: FlowQueryApproval) -> tuple[dict, int]:
             check_minutes(minutes)
             if person_id not in approval.persons:
-                raise NotAllowed("person_not_in_approval", "the approval does not name this person for tracing")
+                raise NotAllowed("person_not_in_approval")
             grids = self._grids()
             own = passages(self._events.of_person(person_id, start, end))
             inside = [e for e in own if estate_in_scope(approval, e.estate_id, grids(e.estate_id))]
@@ -209,7 +209,7 @@ class FlowQueries:
             check_window(start, end)
             approval = self._approvals.get(approval_id)
             if approval is None:
-                raise NotFound("approval_unknown", "no such flow-query approval")
+                raise NotFound("approval_unknown")
             authorise(approval, caller, self._clock(), start, end)
             body, rows = answer(approval)
         except Refused as refused:
@@ -250,7 +250,7 @@ class FlowQueries:
 
     def _require_estate(self, approval: FlowQueryApproval, estate_id: str) -> None:
         if not estate_in_scope(approval, estate_id, self._grids()(estate_id)):
-            raise NotAllowed("outside_approval_scope", "this estate is not in the approval's estates or grids")
+            raise NotAllowed("outside_approval_scope")
 
     def _estates_of(self, approval: FlowQueryApproval) -> list[str]:
         """The estates the approval names, and those of the grids it names."""

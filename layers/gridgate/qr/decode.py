@@ -94,16 +94,16 @@ def decode_qr(image: np.ndarray) -> DecodedQr:
     """The text of the single QR code in `image`; raises `QrNotRead` (``no_qr`` / ``ambiguous_qr``)."""
     grey = to_grey(image)
     if min(grey.shape[:2]) < MIN_SHORT_SIDE:  # arrays may come from elsewhere than `decode_image`
-        raise QrNotRead("no_qr", f"an image under {MIN_SHORT_SIDE} pixels high or wide holds no QR code")
+        raise QrNotRead("no_qr")
     for name, attempt in LADDER:
         if name == "zxing_double_size" and grey.size > _MAX_PIXELS_FOR_UPSCALING:
             continue
         texts = list(dict.fromkeys(text.replace("\r\n", "\n") for text in attempt(grey)))
         if len(texts) > 1:
-            raise QrNotRead("ambiguous_qr", f"the image shows {len(texts)} different QR codes; show only one")
+            raise QrNotRead("ambiguous_qr", count=len(texts))
         if texts:
             return DecodedQr(text=texts[0], attempt=name)
-    raise QrNotRead("no_qr", "no QR code could be read in the image")
+    raise QrNotRead("no_qr")
 
 
 def read_qr_bytes(data: bytes, *, max_bytes: int | None = None) -> str:

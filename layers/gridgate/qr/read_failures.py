@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+from gridgate.refusals import CodedError
 
-class QrNotRead(Exception):
+
+class QrNotRead(CodedError):
     """No QR code could be read (``no_qr``), or the frame holds several (``ambiguous_qr``)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message

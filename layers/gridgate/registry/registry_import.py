@@ -64,7 +64,8 @@ from gridgate.domain.model import (
     PlaceKind,
     Registry,
 )
-from gridgate.refusals import Invalid
+from gridgate.i18n import refusal_text, translator
+from gridgate.refusals import CodedError, Invalid
 from gridgate.residents.estate_changes import estate_changed
 from gridgate.security.identifiers import IdentifierProtector, normalise_id_number
 
@@ -96,22 +97,35 @@ _MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
 class ImportRefused(Invalid):
-    """A file of the export is unusable as a whole; nothing was written."""
+    """A file of the export is unusable as a whole; nothing was written. `reason` is a code
+    (worded by the catalogue's ``error.import_refused.<reason>``)."""
 
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__("import_refused", f"{file}: {reason} (nothing was imported)", file=file)
+    def __init__(self, file: str, reason: str, **values: object) -> None:
+        super().__init__("import_refused", file=file, reason=reason, **values)
         self.file = file
         self.reason = reason
 
 
 @dataclass(frozen=True)
 class RowError:
+    """A rejected row: where, the machine-readable `reason` and the `values` its words are filled
+    with (the catalogue's ``registry.reject.<reason>``, in the reader's language)."""
+
     file: str
     line: int
     reason: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def text(self, locale: str | None = None) -> str:
+        """Why the row was rejected, for a person."""
+        t = translator(locale)
+        values = {key: ", ".join(map(str, v)) if isinstance(v, list) else v for key, v in self.values.items()}
+        if "face" in values:  # a photo the face check refused: that refusal's own words
+            values["face"] = refusal_text(CodedError(str(values["face"])), t.locale)
+        return t(f"registry.reject.{self.reason}", **values)
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
+        return f"{self.file}:{self.line}: {self.text()}"
 
 
 @dataclass
@@ -151,9 +165,12 @@ class _Row:
     values: dict[str, str]
 
 
-#: The column `gridgate import --errors` adds to the rejected rows it writes back out; an import
-#: ignores it, so staff correct those files and import them again as they are.
+#: The columns `gridgate import --errors` adds to the rejected rows it writes back out: the
+#: machine-readable reason codes and the reasons in the staff's words. An import ignores both, so
+#: staff correct those files and import them again as they are.
+REASON_CODE_COLUMN = "rejected_code"
 REASON_COLUMN = "rejected_because"
+ADDED_COLUMNS = (REASON_CODE_COLUMN, REASON_COLUMN)
 
 
 def read_export_file(
@@ -167,41 +184,42 @@ def read_export_file(
     name = path.name
     raw = path.read_bytes()
     if len(raw) > _MAX_FILE_BYTES:
-        raise ImportRefused(name, f"file is larger than {_MAX_FILE_BYTES // 2**20} MB")
+        raise ImportRefused(name, "too_large", mb=_MAX_FILE_BYTES // 2**20)
     if not raw.strip():
-        raise ImportRefused(name, "file is empty")
+        raise ImportRefused(name, "empty")
     if b"\x00" in raw:
-        raise ImportRefused(name, "file is binary, not a text CSV file")
+        raise ImportRefused(name, "binary")
     codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
-        raise ImportRefused(
-            name, f"file is not {encoding.upper()} (invalid byte at offset {exc.start}; try --encoding gb18030?)"
-        ) from None
+        raise ImportRefused(name, "wrong_encoding", encoding=encoding, offset=exc.start) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [column.strip() for column in next(reader)]
         rows, errors = [], []
-        reason_at = header.index(REASON_COLUMN) if REASON_COLUMN in header else None
-        if reason_at is not None:
-            del header[reason_at]
+        added = sorted((header.index(c) for c in ADDED_COLUMNS if c in header), reverse=True)
+        for at in added:
+            del header[at]
         _check_header(name, header, columns)
         line = reader.line_num
         for values in reader:
             first_line, line = line + 1, reader.line_num
-            if reason_at is not None and len(values) == len(header) + 1:
-                del values[reason_at]
+            if added and len(values) == len(header) + len(added):
+                for at in added:
+                    del values[at]
             if not any(value.strip() for value in values):
                 continue  # blank lines are not rows
             if len(values) != len(header):
-                errors.append(RowError(name, first_line, f"expected {len(header)} fields, found {len(values)}"))
+                errors.append(
+                    RowError(name, first_line, "wrong_width", {"expected": len(header), "found": len(values)})
+                )
                 continue
             rows.append(_Row(first_line, {h: v.strip() for h, v in zip(header, values)}))
-    except csv.Error as exc:
-        raise ImportRefused(name, f"not valid CSV near line {reader.line_num}: {exc}") from None
+    except csv.Error:
+        raise ImportRefused(name, "bad_csv", line=reader.line_num) from None
     return rows, errors
 
 
@@ -209,36 +227,41 @@ def _check_header(name: str, header: list[str], columns: tuple[str, ...]) -> Non
     duplicated = sorted({c for c in header if header.count(c) > 1})
     missing = [c for c in columns if c not in header]
     unexpected = [c for c in header if c not in columns]
-    problems = []
-    if duplicated:
-        problems.append(f"duplicated columns {duplicated}")
-    if missing:
-        problems.append(f"missing columns {missing}")
-    if unexpected:
-        problems.append(f"unexpected columns {unexpected}")
-    if problems:
-        raise ImportRefused(name, "wrong header: " + "; ".join(problems) + f" (expected {list(columns)})")
+    if duplicated or missing or unexpected:
+        raise ImportRefused(
+            name,
+            "wrong_header",
+            missing=missing or "-",
+            unexpected=unexpected or "-",
+            duplicated=duplicated or "-",
+            expected=list(columns),
+        )
 
 
 # --- phase 1b: rows ---------------------------------------------------------------------------------
 
 
 class _Reject(Exception):
-    """A row's reason for rejection."""
+    """A row's reason for rejection: a code and the values its words need."""
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
 
 
 def _date(text: str, column: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _Reject(f"bad date in {column}: {text!r} (expected YYYY-MM-DD)") from None
+        raise _Reject("bad_date", column=column, value=text) from None
 
 
 def _id_number(text: str, column: str) -> str:
     number = normalise_id_number(text)
     problem = id_number_problem(number)
     if problem:
-        raise _Reject(f"{column}: {problem}")
+        raise _Reject(problem, column=column)
     return number
 
 
@@ -248,7 +271,7 @@ def _names(text: str, allowed: type[_Name], column: str) -> frozenset[_Name]:
         return frozenset(allowed(v) for v in values)
     except ValueError:
         choices = ", ".join(m.value for m in allowed)
-        raise _Reject(f"bad {column}: {text!r} (use {choices}, separated by ';')") from None
+        raise _Reject("bad_choice", column=column, value=text, choices=choices) from None
 
 
 @dataclass
@@ -273,8 +296,8 @@ class _Validator:
         self._stored_homes: dict[str, Home | None] = {}
         self._stored_people: dict[str, str | None] = {}
 
-    def reject(self, file: str, line: int, reason: str) -> None:
-        self._report.errors.append(RowError(file, line, reason))
+    def reject(self, file: str, line: int, reason: str, values: dict[str, object]) -> None:
+        self._report.errors.append(RowError(file, line, reason, values))
         self._report.rejected[file] += 1
 
     def each(self, file: str, rows: list[_Row], check: Callable[[_Row], None]) -> None:
@@ -282,7 +305,7 @@ class _Validator:
             try:
                 check(row)
             except _Reject as exc:
-                self.reject(file, row.line, str(exc))
+                self.reject(file, row.line, exc.reason, exc.values)
 
     def place(self, place_id: str):
         if place_id not in self._place_cache:
@@ -309,31 +332,33 @@ def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Pars
         v = row.values
         home_id = v["home_id"]
         if not home_id or len(home_id) > 64 or "#" in home_id:
-            raise _Reject(f"bad home_id {home_id!r} (1-64 characters, no '#')")
+            raise _Reject("bad_home_id", value=home_id)
         if home_id in parsed.homes:
-            raise _Reject(f"duplicate home_id {home_id} (first on line {parsed.homes[home_id][0]})")
+            raise _Reject("duplicate_home_id", value=home_id, first_line=parsed.homes[home_id][0])
         estate = validator.place(v["estate_id"])
         if estate is None or estate.kind != PlaceKind.ESTATE:
-            raise _Reject(f"unknown estate {v['estate_id']!r}")
+            raise _Reject("unknown_estate", value=v["estate_id"])
         building = validator.place(v["building_id"])
         if building is None or building.kind != PlaceKind.BUILDING:
-            raise _Reject(f"unknown building {v['building_id']!r}")
+            raise _Reject("unknown_building", value=v["building_id"])
         if building.parent_id != estate.place_id:
-            raise _Reject(f"building {building.place_id} is not in estate {estate.place_id}")
+            raise _Reject("building_not_in_estate", building=building.place_id, estate=estate.place_id)
         if not v["unit"] or not v["room"]:
-            raise _Reject("unit and room must not be empty")
+            raise _Reject("unit_room_empty")
         try:
             floor = int(v["floor"])
         except ValueError:
-            raise _Reject(f"bad floor {v['floor']!r} (a whole number)") from None
+            raise _Reject("bad_floor", value=v["floor"], low=-5, high=200) from None
         if not -5 <= floor <= 200:
-            raise _Reject(f"bad floor {floor} (-5 to 200)")
+            raise _Reject("bad_floor", value=floor, low=-5, high=200)
         try:
             area = float(v["floor_area_m2"])
         except ValueError:
             area = math.nan
         if not MIN_FLOOR_AREA_M2 <= area <= MAX_FLOOR_AREA_M2:
-            raise _Reject(f"bad floor area {v['floor_area_m2']!r} (m², {MIN_FLOOR_AREA_M2:g} to {MAX_FLOOR_AREA_M2:g})")
+            raise _Reject(
+                "bad_floor_area", value=v["floor_area_m2"], low=f"{MIN_FLOOR_AREA_M2:g}", high=f"{MAX_FLOOR_AREA_M2:g}"
+            )
         grid_id = estate.ancestor(PlaceKind.GRID)
         home = Home(
             home_id, estate.place_id, building.place_id, v["unit"], floor, v["room"], round(area, 2), grid_id or ""
@@ -347,25 +372,25 @@ def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Pars
         v = row.values
         number = _id_number(v["id_number"], "id_number")
         if number in parsed.persons:
-            raise _Reject(f"duplicate id_number (first on line {parsed.persons[number][0]})")
+            raise _Reject("duplicate_id_number", first_line=parsed.persons[number][0])
         name = v["name"]
         if not name or len(name) > 50:
-            raise _Reject("name must have 1 to 50 characters")
+            raise _Reject("bad_name", max=50)
         if v["sex"] not in ("M", "F"):
-            raise _Reject(f"bad sex {v['sex']!r} (M or F)")
+            raise _Reject("bad_sex", value=v["sex"])
         if v["sex"] != sex_of(number):
-            raise _Reject("sex does not match the ID number")
+            raise _Reject("sex_mismatch")
         if _date(v["birth_date"], "birth_date") != birth_date(number):
-            raise _Reject("birth_date does not match the ID number")
+            raise _Reject("birth_date_mismatch")
         registries = _names(v["registries"], Registry, "registries")
         if not registries:
-            raise _Reject("registries must name at least one registry (app, population)")
+            raise _Reject("no_registry")
         home_id = v["registered_home_id"] or None
         if home_id and not known_home(home_id):
-            raise _Reject(f"unknown home {home_id!r} in registered_home_id")
+            raise _Reject("unknown_home", column="registered_home_id", value=home_id)
         phone = v["phone"] or None
         if phone and not (len(phone) == 11 and phone.isascii() and phone.isdigit() and phone[0] == "1"):
-            raise _Reject(f"bad phone {phone!r} (11 digits, starting with 1)")
+            raise _Reject("bad_phone", value=phone)
         key_groups = _names(v["key_groups"], KeyGroup, "key_groups")
         person = Person(
             person_id="",
@@ -387,33 +412,33 @@ def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Pars
         v = row.values
         number = _id_number(v["owner_id_number"], "owner_id_number")
         if not known_person(number):
-            raise _Reject("unknown person in owner_id_number")
+            raise _Reject("unknown_person", column="owner_id_number")
         home_id = v["home_id"]
         if not known_home(home_id):
-            raise _Reject(f"unknown home {home_id!r}")
+            raise _Reject("unknown_home", column="home_id", value=home_id)
         since = _date(v["since"], "since")
         until = _date(v["until"], "until") if v["until"] else None
         if until is not None and until <= since:
-            raise _Reject("bad date: until must be after since")
+            raise _Reject("until_before_since")
         key = (number, home_id)
         if key in parsed.ownerships:
-            raise _Reject(f"duplicate ownership of {home_id} (first on line {parsed.ownerships[key][0]})")
+            raise _Reject("duplicate_ownership", value=home_id, first_line=parsed.ownerships[key][0])
         parsed.ownerships[key] = (row.line, number, home_id, since, until)
 
     def face_person(row: _Row, file: str) -> tuple[str, datetime]:
         v = row.values
         number = _id_number(v["id_number"], "id_number")
         if not known_person(number):
-            raise _Reject("unknown person in id_number")
+            raise _Reject("unknown_person", column="id_number")
         if number in parsed.faces:
             first_line, *_, first_file = parsed.faces[number]
-            raise _Reject(f"duplicate face for this person (first on line {first_line} of {first_file})")
+            raise _Reject("duplicate_face", first_line=first_line, first_file=first_file)
         try:
             consent_at = datetime.fromisoformat(v["consent_at"])
         except ValueError:
-            raise _Reject(f"bad consent_at {v['consent_at']!r} (ISO time with offset)") from None
+            raise _Reject("bad_consent_at", value=v["consent_at"]) from None
         if consent_at.tzinfo is None:
-            raise _Reject("bad consent_at: give the UTC offset, e.g. 2024-05-01T10:00:00+08:00")
+            raise _Reject("bad_consent_at", value=v["consent_at"])
         return number, consent_at.astimezone(UTC)
 
     def face_row(row: _Row) -> None:
@@ -421,9 +446,9 @@ def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Pars
         try:
             encoding = base64.b64decode(row.values["encoding_base64"], validate=True)
         except ValueError:
-            raise _Reject("bad face encoding: not base64") from None
+            raise _Reject("encoding_not_base64") from None
         if len(encoding) != ENCODING_BYTES or not all(map(math.isfinite, struct.unpack("<128f", encoding))):
-            raise _Reject(f"bad face encoding: need {ENCODING_BYTES} bytes of 128 finite float32")
+            raise _Reject("bad_encoding", bytes=ENCODING_BYTES)
         parsed.faces[number] = (row.line, encoding, consent_at, LEGACY_ENCODER_ID, "faces.csv")
 
     def face_photo_row(row: _Row) -> None:
@@ -432,9 +457,9 @@ def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Pars
         folder = (directory / PHOTO_FOLDER).resolve()
         path = (folder / name).resolve()
         if not name or path.parent != folder:
-            raise _Reject(f"bad photo_file {name!r}: a file name inside {PHOTO_FOLDER}/")
+            raise _Reject("bad_photo_file", value=name, folder=PHOTO_FOLDER)
         if not path.is_file():
-            raise _Reject(f"photo_file {name!r} is not in {PHOTO_FOLDER}/")
+            raise _Reject("photo_missing", value=name, folder=PHOTO_FOLDER)
         # The face stack loads on first use only: exports without photos need no numpy or models.
         from gridgate.faces.pipeline import probe_face
         from gridgate.faces.rejections import FaceInputRejected
@@ -443,7 +468,7 @@ def _validate(files: dict[str, list[_Row]], validator: _Validator, parsed: _Pars
         try:
             probe = probe_face(path.read_bytes(), ENROLMENT_POLICY)
         except FaceInputRejected as rejected:
-            raise _Reject(f"photo_file {name!r} refused: {rejected.code} ({rejected.message})") from None
+            raise _Reject("photo_refused", value=name, face=rejected.code) from None
         encoding = probe.encoding.astype("<f4").tobytes()
         parsed.faces[number] = (row.line, encoding, consent_at, probe.encoder_id, "face_photos.csv")
 
@@ -529,7 +554,7 @@ class RegistryImport:
     @staticmethod
     def _read_files(directory: Path, encoding: str = "utf-8") -> tuple[dict[str, list[_Row]], list[RowError], str]:
         if not directory.is_dir():
-            raise ImportRefused(str(directory), "not a directory")
+            raise ImportRefused(str(directory), "not_a_directory")
         files: dict[str, list[_Row]] = {}
         errors: list[RowError] = []
         digest = hashlib.sha256()
@@ -537,7 +562,7 @@ class RegistryImport:
             path = directory / name
             if not path.exists():
                 if name in REQUIRED_FILES:
-                    raise ImportRefused(name, "file is missing from the export")
+                    raise ImportRefused(name, "missing_file")
                 continue
             rows, bad = read_export_file(path, columns, encoding)
             files[name] = rows
@@ -706,18 +731,20 @@ def import_registry_export(
 
 
 def write_rejected_rows(
-    directory: Path | str, errors: list[RowError], out: Path | str, encoding: str = "utf-8"
+    directory: Path | str, errors: list[RowError], out: Path | str, encoding: str = "utf-8", locale: str | None = None
 ) -> dict[str, int]:
     """Write the rejected rows back out as an export of their own, for staff to correct and
-    import again: one file per export file (the same columns, plus `REASON_COLUMN` saying why;
-    required files are written with their header even when none of their rows was rejected, so
-    the folder is a complete export). Files are UTF-8 with a byte-order mark, which Excel needs
-    to show Chinese. Rows of the wrong width are written as they were read. Returns rows per file."""
+    import again: one file per export file (the same columns, plus `REASON_CODE_COLUMN` and
+    `REASON_COLUMN`: the reason codes, and why in `locale`'s words; required files are written
+    with their header even when none of their rows was rejected, so the folder is a complete
+    export). Files are UTF-8 with a byte-order mark, which Excel needs to show Chinese. Rows of
+    the wrong width are written as they were read. Returns rows per file."""
     directory, out = Path(directory), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    reasons: dict[str, dict[int, list[str]]] = {}
+    t = translator(locale)
+    reasons: dict[str, dict[int, list[RowError]]] = {}
     for error in errors:
-        reasons.setdefault(error.file, {}).setdefault(error.line, []).append(error.reason)
+        reasons.setdefault(error.file, {}).setdefault(error.line, []).append(error)
     written = {}
     for name, columns in COLUMNS.items():
         wanted = reasons.get(name, {})
@@ -744,8 +771,14 @@ def write_rejected_rows(
                     )
         with (out / name).open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
-            writer.writerow([*columns, REASON_COLUMN])
+            writer.writerow([*columns, *ADDED_COLUMNS])
             for line in sorted(wanted):
-                writer.writerow([*raw_lines.get(line, [""] * len(columns)), f"line {line}: " + "; ".join(wanted[line])])
+                codes = ";".join(error.reason for error in wanted[line])
+                why = t(
+                    "registry.reject.line",
+                    line=line,
+                    reasons=t("registry.reject.and").join(e.text(t.locale) for e in wanted[line]),
+                )
+                writer.writerow([*raw_lines.get(line, [""] * len(columns)), codes, why])
         written[name] = len(wanted)
     return written

@@ -28,7 +28,7 @@ def check_consent_estates(
     entitled = {o.estate_id for o in ownerships.current_for_person(person_id, today)}
     entitled |= {g.estate_id for g in grants.active_for_grantee(person_id)}
     if not estates <= entitled:
-        raise NotAllowed("estate_not_yours", "a consent may name only estates the person lives at or holds a grant for")
+        raise NotAllowed("estate_not_yours")
 
 
 def separate_consent(

@@ -109,11 +109,7 @@ class DuplicateFace(FaceRejected):
     """The selfie is another enrolled person's face: one face, one identity."""
 
     def __init__(self, other_person_id: str, distance: float, threshold: float, encoder_id: str) -> None:
-        super().__init__(
-            "duplicate_face",
-            "this face matches a person already enrolled in the city; it was not stored and is "
-            "held for review by the data centre",
-        )
+        super().__init__("duplicate_face")
         self.other_person_id = other_person_id
         self.distance = distance
         self.threshold = threshold

@@ -32,7 +32,7 @@ def cap_policy(settings: Settings | None = None) -> GrantCapPolicy:
 
 
 def _already_granted() -> Conflict:
-    return Conflict("already_granted", "this person already has an active grant for the home")
+    return Conflict("already_granted")
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,12 @@ class GrantService:
         home = self._scope.owned_home(owner_id, home_id, today)
         problem = grant_dates_problem(starts_on, ends_on, today)
         if problem:
-            raise Invalid("bad_dates", problem)
+            raise Invalid("bad_dates", reason=problem)
         grantee_id = self._people.find_id_by_id_number(grantee_id_number)
         if grantee_id is None:
-            raise NotFound("unknown_grantee", "no person with this ID number in the city registry")
+            raise NotFound("unknown_grantee")
         if self._scope.owns(grantee_id, home_id, today):
-            raise Invalid("grantee_is_owner", "an owner of the home needs no grant")
+            raise Invalid("grantee_is_owner")
         self._grants.expire_due(home_id, today)
         # Read first for grants stored before the home carried its grantee set; the transaction
         # below is what makes two concurrent requests unable to both pass.
@@ -116,9 +116,7 @@ class GrantService:
         except AlreadyGranted:
             raise _already_granted() from None
         except CapReached:
-            raise Conflict(
-                "over_cap", f"this home may grant at most {cap} people (floor area {home.floor_area_m2:g} m²)"
-            ) from None
+            raise Conflict("over_cap", cap=cap, floor_area_m2=home.floor_area_m2) from None
         self._estate_changed(home.estate_id, [grantee_id])
         self._audit.record(
             owner_id,
@@ -159,8 +157,8 @@ class GrantService:
             grant = self._grants.revoke(home_id, grant_id, self._clock())
         except GrantNotActive:
             if self._grants.get(home_id, grant_id) is None:
-                raise NotFound("unknown_grant", "no such grant for this home") from None
-            raise Conflict("grant_not_active", "the grant is already revoked or expired") from None
+                raise NotFound("unknown_grant") from None
+            raise Conflict("grant_not_active") from None
         self._estate_changed(home.estate_id, [grant.grantee_id])
         self._audit.record(
             owner_id,

@@ -25,9 +25,9 @@ class OwnerScope:
         """The home, if `person_id` owns it on `on`: `NotFound` unknown_home, `NotAllowed` not_owner."""
         home = self._homes.get(home_id)
         if home is None:
-            raise NotFound("unknown_home", f"no home {home_id} in the property records")
+            raise NotFound("unknown_home", home_id=home_id)
         if not self.owns(person_id, home_id, on):
-            raise NotAllowed("not_owner", "you can act only on homes you own")
+            raise NotAllowed("not_owner")
         return home
 
     def owns(self, person_id: str, home_id: str, on: date) -> bool:

@@ -36,6 +36,6 @@ class ResidentCodes:
             try:
                 secret = self._secrets.put_if_absent(person_id, new_secret())
             except UnknownPerson:
-                raise NotFound("unknown_person", "you are not in the city's real-name registry") from None
+                raise NotFound("unknown_person") from None
             self._audit.record(person_id, "resident_qr.enrol", f"person#{person_id}", request_id=request_id)
         return ResidentCode(current_code(person_id, secret, now), STEP_SECONDS, seconds_left(now))

@@ -71,7 +71,8 @@ class PassService:
         start = (valid_from or now).replace(microsecond=0)
         problem = pass_window_problem(start, validity_hours, now)
         if problem:
-            raise Invalid(*problem)
+            code, values = problem
+            raise Invalid(code, **values)
         visitor_pass = VisitorPass(
             pass_id=new_pass_id(),
             estate_id=home.estate_id,
@@ -129,7 +130,7 @@ class PassService:
         """A pass of a home the caller owns: `NotFound` unknown_pass, `NotAllowed` not_owner."""
         visitor_pass = self._passes.get(pass_id)
         if visitor_pass is None:
-            raise NotFound("unknown_pass", "no such visitor pass")
+            raise NotFound("unknown_pass")
         self._scope.owned_home(owner_id, visitor_pass.home_id, local_date(self._clock(), self._timezone))
         return visitor_pass
 
@@ -142,7 +143,7 @@ class PassService:
         try:
             revoked = self._passes.revoke(pass_id, self._clock())
         except PassRejected:
-            raise Conflict("pass_not_active", "the pass is already revoked or over") from None
+            raise Conflict("pass_not_active") from None
         self._audit.record(
             owner_id,
             "pass.revoke",

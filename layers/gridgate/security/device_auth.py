@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from gridgate.clock import now as city_now
 from gridgate.domain.model import Gate
+from gridgate.refusals import CodedError
 
 SCHEME = "gridgate-gate-request-v1"
 HEADER_GATE_ID = "X-Gate-Id"
@@ -68,20 +69,15 @@ _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _GATE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
-class DeviceAuthError(Exception):
+class DeviceAuthError(CodedError):
     """The request is not from a gate we trust: `code` is one of the refusals listed above."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class ReplayedRequest(DeviceAuthError):
     """The request's nonce was used before: raised by whichever write claimed it, nothing stored."""
 
     def __init__(self) -> None:
-        super().__init__("replayed_request", "this request was already received")
+        super().__init__("replayed_request")
 
 
 @dataclass(frozen=True)
@@ -194,20 +190,20 @@ class DeviceAuthenticator:
         signature_text = _header(headers, HEADER_SIGNATURE)
         well_formed = _GATE_ID.match(gate_id) and stamp.isdigit() and len(stamp) <= 12 and _NONCE.match(nonce)
         if not (well_formed and signature_text):
-            raise DeviceAuthError("missing_signature", "gate id, timestamp, nonce and signature headers are required")
+            raise DeviceAuthError("missing_signature")
         gate = self._find_gate(gate_id)
         if gate is None or len(gate.device_public_key) != 32:
-            raise DeviceAuthError("unknown_gate", "this gate is not registered")
+            raise DeviceAuthError("unknown_gate")
         now = self._clock()
         if abs(now.timestamp() - int(stamp)) > self._window:
-            raise DeviceAuthError("stale_request", f"the request timestamp is more than {self._window}s off")
+            raise DeviceAuthError("stale_request", window_seconds=self._window)
         message = canonical_message(method, path, gate_id, stamp, nonce, body, headers)
         try:
             Ed25519PublicKey.from_public_bytes(gate.device_public_key).verify(
                 _decode_signature(signature_text), message
             )
         except InvalidSignature as err:
-            raise DeviceAuthError("bad_signature", "the request signature does not verify") from err
+            raise DeviceAuthError("bad_signature") from err
         remember_until = datetime.fromtimestamp(int(stamp), UTC) + timedelta(seconds=2 * self._window)
         return AuthenticatedGate(gate, NonceClaim(gate_id, nonce, now, remember_until))
 

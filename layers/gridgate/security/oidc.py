@@ -23,6 +23,7 @@ from datetime import datetime
 
 import jwt
 
+from gridgate.refusals import CodedError
 from gridgate.security.tokens import TokenError, check_token_times
 
 #: Asymmetric algorithms an id token may be signed with (the IdP's key decides which one).
@@ -31,13 +32,9 @@ _TIMEOUT_SECONDS = 5
 _MAX_RESPONSE_BYTES = 256 * 1024
 
 
-class SignInRefused(Exception):
+class SignInRefused(CodedError):
     """A step of the sign-in that must be refused: `code` is machine-readable (its HTTP status is
     `chalicelib.refusals`' to give, as for every refusal)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 def random_secret() -> str:
@@ -62,9 +59,9 @@ def _get_json(url: str, data: dict | None = None) -> dict:
             detail = json.loads(err.read(_MAX_RESPONSE_BYTES))
         except ValueError:
             detail = {}
-        raise SignInRefused("idp_refused", f"the identity provider refused: {detail.get('error', err.code)}") from None
-    except (OSError, ValueError) as err:
-        raise SignInRefused("idp_unavailable", f"the identity provider cannot be reached: {err}") from None
+        raise SignInRefused("idp_refused", idp_error=str(detail.get("error", err.code))[:200]) from None
+    except (OSError, ValueError):
+        raise SignInRefused("idp_unavailable") from None
 
 
 @dataclass
@@ -81,7 +78,7 @@ class IdentityProvider:
         if self._discovery is None:
             document = _get_json(self.issuer.rstrip("/") + "/.well-known/openid-configuration")
             if document.get("issuer") != self.issuer:
-                raise SignInRefused("idp_misconfigured", "the identity provider names another issuer")
+                raise SignInRefused("idp_misconfigured")
             self._discovery = document
         return self._discovery
 
@@ -115,7 +112,7 @@ class IdentityProvider:
         )
         token = answer.get("id_token")
         if not isinstance(token, str):
-            raise SignInRefused("idp_refused", "the identity provider sent no id token")
+            raise SignInRefused("idp_refused")
         return token
 
     def _key(self, kid: str) -> jwt.PyJWK:
@@ -132,17 +129,17 @@ class IdentityProvider:
                         self._keys[entry["kid"]] = key
             if kid in self._keys:
                 return self._keys[kid]
-        raise SignInRefused("bad_id_token", "id token signed with a key the identity provider does not publish")
+        raise SignInRefused("bad_id_token")
 
     def verify_id_token(self, token: str, nonce: str, now: datetime, leeway: int) -> dict:
         """The id token's claims, once signature, issuer, audience, times and nonce all hold."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise SignInRefused("bad_id_token", "the id token is not a JWT") from None
+            raise SignInRefused("bad_id_token") from None
         key = self._key(str(header.get("kid", "")))
         if header.get("alg") != key.algorithm_name:
-            raise SignInRefused("bad_id_token", "id token algorithm does not match its key")
+            raise SignInRefused("bad_id_token")
         try:
             claims = jwt.decode(
                 token,
@@ -157,12 +154,12 @@ class IdentityProvider:
                     "verify_iat": False,
                 },
             )
-        except jwt.PyJWTError as err:
-            raise SignInRefused("bad_id_token", f"id token refused: {err}") from None
+        except jwt.PyJWTError:
+            raise SignInRefused("bad_id_token") from None
         try:
             check_token_times(claims, now.timestamp(), leeway)
-        except TokenError as err:
-            raise SignInRefused("bad_id_token", f"id token refused: {err.message}") from None
+        except TokenError:
+            raise SignInRefused("bad_id_token") from None
         if not secrets.compare_digest(str(claims["nonce"]).encode(), nonce.encode()):  # bytes: any text compares
-            raise SignInRefused("bad_id_token", "id token was not issued for this sign-in (nonce)")
+            raise SignInRefused("bad_id_token")
         return claims

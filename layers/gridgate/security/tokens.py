@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from gridgate import clock
 from gridgate.config import Settings, get_settings
+from gridgate.refusals import CodedError
 from gridgate.security.keyring import Keyring, get_keyring
 
 #: Roles a token may carry; anything else in the claim is ignored (it grants nothing here). The
@@ -61,14 +62,9 @@ class Principal:
     districts: frozenset[str] = frozenset()
 
 
-class TokenError(Exception):
+class TokenError(CodedError):
     """A bearer token that must be refused: `code` is one of token_expired, token_not_yet_valid,
     bad_token, unknown_key, wrong_issuer, wrong_audience."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def issue_token(
@@ -118,13 +114,13 @@ def verify_bearer(
     settings = settings or get_settings()
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise TokenError("bad_token", f"not a JWT: {exc}") from None
+    except jwt.PyJWTError:
+        raise TokenError("bad_token") from None
     if header.get("alg") != _ALGORITHM:
-        raise TokenError("bad_token", f"token algorithm must be {_ALGORITHM}")
+        raise TokenError("bad_token")
     public_key = keyring.token_verify_keys.get(str(header.get("kid", "")))
     if public_key is None:
-        raise TokenError("unknown_key", "token signed with a key this service does not trust")
+        raise TokenError("unknown_key")
     try:
         claims = jwt.decode(
             token,
@@ -141,11 +137,11 @@ def verify_bearer(
             },
         )
     except jwt.InvalidAudienceError:
-        raise TokenError("wrong_audience", "token is not meant for this service") from None
+        raise TokenError("wrong_audience") from None
     except jwt.InvalidIssuerError:
-        raise TokenError("wrong_issuer", "token was not issued by the city identity provider") from None
-    except jwt.PyJWTError as exc:
-        raise TokenError("bad_token", f"token refused: {exc}") from None
+        raise TokenError("wrong_issuer") from None
+    except jwt.PyJWTError:
+        raise TokenError("bad_token") from None
     check_token_times(claims, (now or clock.now()).timestamp(), settings.token_leeway_seconds)
     return _principal(claims)
 
@@ -161,11 +157,11 @@ def check_token_times(claims: dict, now: float, leeway: int) -> None:
     ``NaN`` or ``"1700000000"``, and a float() of those made a token that never expires."""
     expires, issued, not_before = (claims.get(k, claims["iat"]) for k in ("exp", "iat", "nbf"))
     if not all(_numeric_date(value) for value in (expires, issued, not_before)):
-        raise TokenError("bad_token", "token times must be whole seconds since 1970 (exp, iat, nbf)")
+        raise TokenError("bad_token")
     if now >= expires + leeway:
-        raise TokenError("token_expired", "token has expired; sign in again")
+        raise TokenError("token_expired")
     if now + leeway < max(issued, not_before):
-        raise TokenError("token_not_yet_valid", "token is not valid yet (check the device clock)")
+        raise TokenError("token_not_yet_valid")
 
 
 def _numeric_date(value) -> bool:
@@ -176,9 +172,9 @@ def _principal(claims: dict) -> Principal:
     roles, grids, subject = claims.get("roles", []), claims.get("grids", []), claims["sub"]
     estates, districts = claims.get("estates", []), claims.get("districts", [])
     if not (isinstance(subject, str) and subject):
-        raise TokenError("bad_token", "token subject is empty")
+        raise TokenError("bad_token")
     if not (_strings(roles) and _strings(grids) and _strings(estates) and _strings(districts)):
-        raise TokenError("bad_token", "token roles, grids, estates and districts must be lists of strings")
+        raise TokenError("bad_token")
     return Principal(
         subject=subject,
         roles=frozenset(roles) & ROLES,

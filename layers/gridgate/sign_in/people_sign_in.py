@@ -81,7 +81,7 @@ class PageSession:
 def _split(token: str, prefix: str) -> tuple[str, str]:
     session_id, _, secret = token[len(prefix) :].partition(".") if token.startswith(prefix) else ("", "", "")
     if not (session_id and secret and len(token) < 200):
-        raise SignInRefused("bad_session", "not a session token of this service")
+        raise SignInRefused("bad_session")
     return session_id, secret
 
 
@@ -114,16 +114,14 @@ class PeopleSignIn:
         if self._provider is None:
             if not self.settings.oidc_issuer:
                 # a stage without an IdP offers no sign-in: not found here, not a server fault
-                raise SignInRefused(
-                    "sign_in_not_configured", "no identity provider is configured (GRIDGATE_OIDC_ISSUER)"
-                )
+                raise SignInRefused("sign_in_not_configured")
             self._provider = IdentityProvider(self.settings.oidc_issuer, self.settings.oidc_client_id)
         return self._provider
 
     def begin(self, page: str, redirect_uri: str, locale: str) -> tuple[str, str]:
         """(the IdP login URL to send the browser to, the state to remember in its cookie)."""
         if page not in PAGES:
-            raise SignInRefused("bad_page", f"page must be one of {', '.join(PAGES)}")
+            raise SignInRefused("bad_page", pages=list(PAGES))
         state, nonce, verifier = random_secret(), random_secret(), random_secret()
         now = clock.now()
         self.store.put_login(
@@ -138,15 +136,15 @@ class PeopleSignIn:
     ) -> tuple[PageSession, str, str]:
         """(the new session, the page to return to, its locale) for the IdP's answer."""
         if not (state and code) or len(code) > _MAX_CODE_LENGTH:
-            raise SignInRefused("bad_callback", "the identity provider's answer has no code or state")
+            raise SignInRefused("bad_callback")
         if not _STATE.match(state):
-            raise SignInRefused("bad_state", "this sign-in was not started here; sign in again")
+            raise SignInRefused("bad_state")
         if not (browser_state and secrets.compare_digest(state.encode(), browser_state.encode())):
-            raise SignInRefused("bad_state", "this sign-in was not started in this browser; sign in again")
+            raise SignInRefused("bad_state")
         now = clock.now()
         login = self.store.take_login(state, now)
         if login is None:
-            raise SignInRefused("bad_state", "this sign-in is unknown, used or expired; sign in again")
+            raise SignInRefused("bad_state")
         id_token = self.provider.exchange(code, login["redirect_uri"], login["verifier"])
         claims = self.provider.verify_id_token(id_token, login["nonce"], now, self.settings.token_leeway_seconds)
         principal = _principal(claims)
@@ -191,18 +189,18 @@ class PeopleSignIn:
         now = clock.now()
         found = self.store.session(session_id, now)
         if found is None:
-            raise SignInRefused("session_ended", "the session has ended; sign in again")
+            raise SignInRefused("session_ended")
         data, current = found
         if not secrets.compare_digest(_hash(secret), current):
             self.store.end_session(session_id)  # an old refresh secret: a copy is in other hands
             self._record(data["subject"], "sign_in.replayed", session_id, data["roles"], request_id)
-            raise SignInRefused("session_replayed", "this sign-in was used elsewhere and has ended; sign in again")
+            raise SignInRefused("session_replayed")
         principal = Principal(data["subject"], frozenset(data["roles"]), frozenset(data["grids"]))
         session, new_data, refresh_hash = self._issue(
             session_id, principal, data["name"], datetime.fromisoformat(data["expires_at"]), now
         )
         if not self.store.rotate(session_id, current, new_data, refresh_hash):
-            raise SignInRefused("session_replayed", "this sign-in was refreshed elsewhere; sign in again")
+            raise SignInRefused("session_replayed")
         self._record(principal.subject, "sign_in.refreshed", session_id, principal.roles, request_id)
         return session
 
@@ -210,17 +208,17 @@ class PeopleSignIn:
         """The person an access token stands for; `TokenError` (as for any bearer token) otherwise."""
         try:
             session_id, secret = _split(access_token, ACCESS_PREFIX)
-        except SignInRefused as err:
-            raise TokenError("bad_token", err.message) from None
+        except SignInRefused:
+            raise TokenError("bad_token") from None
         now = clock.now()
         found = self.store.session(session_id, now)
         if found is None:
-            raise TokenError("session_ended", "the session has ended; sign in again")
+            raise TokenError("session_ended")
         data, _ = found
         if not secrets.compare_digest(_hash(secret), data["access_hash"]):
-            raise TokenError("bad_token", "access token is not the session's current one")
+            raise TokenError("bad_token")
         if now >= datetime.fromisoformat(data["access_expires_at"]):
-            raise TokenError("token_expired", "access token has expired; refresh it")
+            raise TokenError("token_expired")
         return Principal(data["subject"], frozenset(data["roles"]), frozenset(data["grids"]))
 
     def sign_out(self, refresh_token: str, request_id: str | None = None) -> None:
@@ -246,10 +244,10 @@ def _principal(claims: dict) -> Principal:
         and isinstance(grids, list)
         and all(isinstance(value, str) for value in [*idp_roles, *grids])
     ):
-        raise SignInRefused("bad_id_token", "id token subject, roles and grids must be text")
+        raise SignInRefused("bad_id_token")
     roles = frozenset(ROLE_OF_IDP_ROLE[role] for role in idp_roles if role in ROLE_OF_IDP_ROLE)
     if not roles:
-        raise SignInRefused("no_page_role", "this account is neither a grid worker nor data-center staff")
+        raise SignInRefused("no_page_role")
     return Principal(subject, roles, frozenset(grids) if "grid_worker" in roles else frozenset())
 
 
