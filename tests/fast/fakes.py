@@ -14,12 +14,12 @@ from gridgate.adapters.grant_repository import AlreadyGranted, CapReached, Grant
 from gridgate.domain.model import AccessEvent, Grant, GrantStatus, Home, Ownership, PassStatus, VisitorPass
 from gridgate.domain.rights import Right, pass_status_at
 from gridgate.gate.decision import (
+    Denied,
     Identified,
     PassUse,
     Reason,
-    Refused,
-    refused_from_pass,
-    refused_from_resident_code,
+    denied_from_pass,
+    denied_from_resident_code,
     verified_pass,
 )
 from gridgate.security.resident_qr import ResidentCodeRejected, verify_resident_code
@@ -46,7 +46,7 @@ class DictGateFacts:
 
     def match_face(self, estate_id: str, probe) -> Identified:
         if estate_id in self.galleries_not_ready:
-            raise Refused(Reason.GALLERY_NOT_READY)
+            raise Denied(Reason.GALLERY_NOT_READY)
         return self.faces.get(probe, Identified(score=0.1))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
@@ -59,7 +59,7 @@ class DictGateFacts:
         try:
             return verify_resident_code(text, self.secrets.get, at)
         except ResidentCodeRejected as rejected:
-            raise refused_from_resident_code(rejected) from rejected
+            raise denied_from_resident_code(rejected) from rejected
 
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         if event.event_id in self.events:
@@ -67,10 +67,10 @@ class DictGateFacts:
         if pass_use is not None:
             known = self.passes.get(pass_use.pass_id)
             if known is None:
-                raise refused_from_pass(PassRejected("unknown_pass"))
+                raise denied_from_pass(PassRejected("unknown_pass"))
             status = pass_status_at(known, pass_use.at)
             if status != PassStatus.ACTIVE:
-                raise refused_from_pass(PassRejected(status.value))
+                raise denied_from_pass(PassRejected(status.value))
             self.passes[known.pass_id] = replace(known, uses=known.uses + 1)
         self.events[event.event_id] = event
         return True

@@ -29,13 +29,13 @@ from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.gate.decision import (
     RESIDENT_CODE_SKEW_STEPS,
+    Denied,
     Identified,
     PassUse,
     Reason,
-    Refused,
+    denied_from_pass,
+    denied_from_resident_code,
     identified_from_match,
-    refused_from_pass,
-    refused_from_resident_code,
     verified_pass,
 )
 from gridgate.gate.estate_gallery import EstateGalleryCache, GalleryNotReady
@@ -92,7 +92,7 @@ class CloudGateFacts:
         try:
             gallery = ahead.result() if ahead is not None else self.galleries.gallery(estate_id)
         except GalleryNotReady as not_ready:
-            raise Refused(Reason.GALLERY_NOT_READY) from not_ready
+            raise Denied(Reason.GALLERY_NOT_READY) from not_ready
         return identified_from_match(gallery.match(probe))
 
     def right_of(self, person_id: str, estate_id: str, at: datetime) -> Right | None:
@@ -137,7 +137,7 @@ class CloudGateFacts:
                 text, lambda pid: secret if pid == claimed else None, at, skew_steps=RESIDENT_CODE_SKEW_STEPS
             )
         except ResidentCodeRejected as rejected:
-            raise refused_from_resident_code(rejected) from rejected
+            raise denied_from_resident_code(rejected) from rejected
 
     def _secret(self, person_id: str) -> bytes | None:
         sealed = self.secret_for(person_id)
@@ -156,7 +156,7 @@ class CloudGateFacts:
                 return self.writer.append(event, self.nonce, checks)
             return self.writer.append_with_pass_use(event, pass_use.pass_id, pass_use.at, self.nonce, checks)
         except PassRejected as rejected:
-            raise refused_from_pass(rejected) from rejected
+            raise denied_from_pass(rejected) from rejected
         except CheckFailed as failed:
             for person_id in self.relied_on:
                 self.remembered.forget(person_id)

@@ -157,8 +157,11 @@ class Identified:
     score: float | None = None
 
 
-class Refused(Exception):
-    """A fact source's refusal (bad pass, stale code, no snapshot, ...) as a gate `Reason`."""
+class Denied(Exception):
+    """A fact source saying "deny, for this gate `Reason`" (bad pass, stale code, no snapshot, ...).
+
+    Not an API refusal (`gridgate.refusals.Refused`): it becomes a decision with a reason, never a
+    problem response."""
 
     def __init__(self, reason: Reason, who: Identified | None = None) -> None:
         super().__init__(reason.value)
@@ -184,15 +187,15 @@ class GateFacts(Protocol):
         """The person's effective right at the estate at `at`, or None."""
 
     def verify_pass(self, text: str, estate_id: str, at: datetime) -> PassClaims:
-        """Signature, key id, estate and window of a visitor pass; raises `Refused`."""
+        """Signature, key id, estate and window of a visitor pass; raises `Denied`."""
 
     def resident_of_code(self, text: str, estate_id: str, at: datetime) -> str:
-        """The person a resident rotating code belongs to, if current; raises `Refused`. The code is
+        """The person a resident rotating code belongs to, if current; raises `Denied`. The code is
         shown at `estate_id`'s gate: the cloud reads the person's right there meanwhile."""
 
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         """Store the event (and count `pass_use`, atomically with it); False if an event with that
-        id exists already (then nothing is changed). Raises `Refused` (and stores nothing) when the
+        id exists already (then nothing is changed). Raises `Denied` (and stores nothing) when the
         pass use cannot be counted: revoked, used up, expired, unknown. A source bound to a request
         may refuse the request itself (the cloud's, for a replay): that exception passes through
         the decider, nothing stored."""
@@ -291,9 +294,9 @@ class GateDecider:
         try:
             text = self._read_qr(image)
         except ImageRejected as rejected:
-            unread = Refused(face_reason(rejected))
+            unread = Denied(face_reason(rejected))
         except QrNotRead as not_read:
-            unread = Refused(Reason(not_read.code))
+            unread = Denied(Reason(not_read.code))
         else:
             return self.qr_text(device, text)
         return self._once(device, AccessMethod.UNREAD_QR, lambda at: self._refuse(device, unread))
@@ -308,8 +311,8 @@ class GateDecider:
         event = _event(device, method, verdict)
         try:
             stored = self.facts.record(event, verdict.pass_use)
-        except Refused as refused:  # the pass had no use left after all: that is the decision
-            event = _event(device, method, self._refuse(device, Refused(refused.reason, verdict.who)))
+        except Denied as denied:  # the pass had no use left after all: that is the decision
+            event = _event(device, method, self._refuse(device, Denied(denied.reason, verdict.who)))
             stored = self.facts.record(event)
         if stored:
             return GateDecision(event)
@@ -321,10 +324,10 @@ class GateDecider:
     # --- the rules ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _refuse(device: DeviceEvent, refused: Refused) -> _Verdict:
+    def _refuse(device: DeviceEvent, denied: Denied) -> _Verdict:
         """A deny at an entry; at an exit the passage is still recorded, with why it is anonymous."""
         outcome = Outcome.RECORDED if device.direction == Direction.OUT else Outcome.DENY
-        return _Verdict(outcome, refused.reason, refused.who)
+        return _Verdict(outcome, denied.reason, denied.who)
 
     @staticmethod
     def _admit(
@@ -337,26 +340,26 @@ class GateDecider:
     def _face(self, device: DeviceEvent, image: bytes, at: datetime) -> _Verdict:
         try:
             if device.liveness is None:
-                raise Refused(Reason.LIVENESS_MISSING)
+                raise Denied(Reason.LIVENESS_MISSING)
             if device.liveness < self.liveness_floor:
-                raise Refused(Reason.LIVENESS_TOO_LOW)
+                raise Denied(Reason.LIVENESS_TOO_LOW)
             self.facts.face_coming(device.gate.estate_id)
             try:
                 probe = self._probe_face(image)
             except FaceInputRejected as rejected:
-                raise Refused(face_reason(rejected)) from rejected
+                raise Denied(face_reason(rejected)) from rejected
             who = self.facts.match_face(device.gate.estate_id, probe)
             if who.person_id is None:
-                raise Refused(Reason.FACE_NOT_MATCHED, who)
+                raise Denied(Reason.FACE_NOT_MATCHED, who)
             return self._person(device, who.person_id, who, at)
-        except Refused as refused:
-            return self._refuse(device, refused)
+        except Denied as denied:
+            return self._refuse(device, denied)
 
     def _person(self, device: DeviceEvent, person_id: str, who: Identified, at: datetime) -> _Verdict:
         """An identified person (`who` says how) enters only with a right here; an exit is recorded either way."""
         right = self.facts.right_of(person_id, device.gate.estate_id, at)
         if right is None and device.direction == Direction.IN:
-            raise Refused(Reason.NO_RIGHT, who)
+            raise Denied(Reason.NO_RIGHT, who)
         return self._admit(device, Reason.RESIDENT_RIGHT, who, right)
 
     def _qr(self, device: DeviceEvent, method: AccessMethod, text: str, at: datetime) -> _Verdict:
@@ -368,8 +371,8 @@ class GateDecider:
             who = Identified(pass_id=claims.pass_id, home_id=claims.home_id)
             use = PassUse(claims.pass_id, claims.max_uses, at)
             return self._admit(device, Reason.VISITOR_PASS, who, Right(VISITOR, claims.home_id), use)
-        except Refused as refused:
-            return self._refuse(device, refused)
+        except Denied as denied:
+            return self._refuse(device, denied)
 
 
 def _event(device: DeviceEvent, method: AccessMethod, verdict: _Verdict) -> AccessEvent:
@@ -403,20 +406,20 @@ def identified_from_match(found: FaceMatch) -> Identified:
 
 
 def verified_pass(text: str, public_keys: dict[str, bytes], estate_id: str, at: datetime) -> PassClaims:
-    """A visitor pass's signed claims (format, key id, signature, estate, window) or its `Refused`:
+    """A visitor pass's signed claims (format, key id, signature, estate, window) or its `Denied`:
     the check every fact source makes with the public keys it holds."""
     try:
         return verify_pass_text(text, public_keys, estate_id, at)
     except PassRejected as rejected:
-        raise refused_from_pass(rejected) from rejected
+        raise denied_from_pass(rejected) from rejected
 
 
-def refused_from_pass(rejected: PassRejected) -> Refused:
-    return Refused(_PASS_REASONS.get(rejected.reason, Reason.MALFORMED_QR))
+def denied_from_pass(rejected: PassRejected) -> Denied:
+    return Denied(_PASS_REASONS.get(rejected.reason, Reason.MALFORMED_QR))
 
 
-def refused_from_resident_code(rejected: ResidentCodeRejected) -> Refused:
-    return Refused(_RESIDENT_CODE_REASONS.get(rejected.reason, Reason.MALFORMED_QR))
+def denied_from_resident_code(rejected: ResidentCodeRejected) -> Denied:
+    return Denied(_RESIDENT_CODE_REASONS.get(rejected.reason, Reason.MALFORMED_QR))
 
 
 def face_reason(rejected: FaceInputRejected) -> Reason:

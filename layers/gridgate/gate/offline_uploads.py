@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Gate, Outcome
-from gridgate.gate.decision import MAX_EVENT_TEXT, GateFacts, PassUse, Reason, Refused, event_from_dict
+from gridgate.gate.decision import MAX_EVENT_TEXT, Denied, GateFacts, PassUse, Reason, event_from_dict
 from gridgate.refusals import Invalid
 
 MAX_EVENTS_PER_UPLOAD = 500
@@ -92,11 +92,11 @@ class OfflineUploads:
             use = self._pass_use(event)
             try:
                 new = self._facts.record(event, use)
-            except Refused as refused:
-                if refused.reason == Reason.PASS_WRONG_ESTATE:
+            except Denied as denied:
+                if denied.reason == Reason.PASS_WRONG_ESTATE:
                     result.refused.append({"event_id": event.event_id, "code": "pass_of_other_estate"})
                     continue
-                result.conflicts.append({"event_id": event.event_id, "code": refused.reason.value})
+                result.conflicts.append({"event_id": event.event_id, "code": denied.reason.value})
                 new = self._facts.record(event)
             (result.stored if new else result.duplicates).append(event.event_id)
         return result

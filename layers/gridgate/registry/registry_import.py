@@ -29,27 +29,22 @@ import math
 import struct
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
-from pynamodb.exceptions import DoesNotExist
-
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository
 from gridgate.adapters.grant_repository import GrantRepository
+from gridgate.adapters.registry_records import RegistryRecords, Upserted
 from gridgate.adapters.repositories import (
     FaceTemplateRepository,
     OwnershipRepository,
     PersonRepository,
     PlaceRepository,
-    home_from_item,
-    home_to_item,
-    ownership_to_item,
 )
-from gridgate.adapters.tables import HomeTable, OwnershipTable, PersonTable
 from gridgate.clock import now as city_now
 from gridgate.compliance.rules import check_consent
 from gridgate.domain.compliance import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching, opted_out
@@ -288,8 +283,9 @@ class _Parsed:
 class _Validator:
     """Row checks that need the stored registries: known estates, buildings, homes and people."""
 
-    def __init__(self, protector: IdentifierProtector, report: ImportReport) -> None:
-        self._protector = protector
+    def __init__(self, persons: PersonRepository, records: RegistryRecords, report: ImportReport) -> None:
+        self._persons = persons
+        self._records = records
         self._report = report
         self._places = PlaceRepository()
         self._place_cache: dict[str, object] = {}
@@ -314,16 +310,12 @@ class _Validator:
 
     def stored_home(self, home_id: str) -> Home | None:
         if home_id not in self._stored_homes:
-            try:
-                self._stored_homes[home_id] = home_from_item(HomeTable.get(home_id))
-            except DoesNotExist:
-                self._stored_homes[home_id] = None
+            self._stored_homes[home_id] = self._records.home(home_id)
         return self._stored_homes[home_id]
 
     def stored_person_id(self, id_number: str) -> str | None:
         if id_number not in self._stored_people:
-            hits = PersonTable.by_id_hash.query(self._protector.lookup_hash(id_number), limit=1)
-            self._stored_people[id_number] = next((hit.person_id for hit in hits), None)
+            self._stored_people[id_number] = self._persons.find_id_by_id_number(id_number)
         return self._stored_people[id_number]
 
 
@@ -498,6 +490,7 @@ class RegistryImport:
         self._actor = actor
         self._audit = audit or AuditLog()
         self._persons = PersonRepository(protector)
+        self._records = RegistryRecords(self._persons)
         self._ownerships = OwnershipRepository()
         self._faces = FaceTemplateRepository()
         self._consents = ConsentRepository()
@@ -513,7 +506,7 @@ class RegistryImport:
             report.errors.append(error)
             report.rejected[error.file] += 1
         parsed = _Parsed()
-        _validate(files, _Validator(self._protector, report), parsed, directory)
+        _validate(files, _Validator(self._persons, self._records, report), parsed, directory)
         report.errors.sort(key=lambda e: (list(COLUMNS).index(e.file), e.line))
         self._request_id = request_id
         self._report = report
@@ -586,83 +579,29 @@ class RegistryImport:
         )
 
     def _upsert_home(self, line: int, home: Home) -> None:
-        subject = f"home#{home.home_id}"
-        try:
-            item = HomeTable.get(home.home_id)
-        except DoesNotExist:
-            home_to_item(home).save(condition=HomeTable.home_id.does_not_exist())
-            self._count("home", "created", subject, line, "homes.csv")
-            return
-        stored = home_from_item(item)
-        changed = [name for name in home.__dataclass_fields__ if getattr(stored, name) != getattr(home, name)]
-        if not changed:
-            self._count("home", "unchanged", subject, line, "homes.csv")
-            return
-        # update in place: the grant counter (granted_count) is not the registry's to reset
-        item.update(actions=[getattr(HomeTable, name).set(getattr(home, name)) for name in changed])
-        self._count("home", "updated", subject, line, "homes.csv", changed)
+        self._counted(self._records.upsert_home(home), "home", f"home#{home.home_id}", line, "homes.csv")
 
     def _upsert_person(self, line: int, person: Person) -> str:
         grid_id = self._registered_grid(person.registered_home_id)
-        person_id = self._persons.find_id_by_id_number(person.id_number)
-        if person_id is None:
-            person_id = _person_id_for(self._protector, person.id_number)
-            item = self._persons.to_item(replace(person, person_id=person_id), grid_id)
-            item.save()  # versioned: refuses to overwrite an existing item
-            self._count("person", "created", f"person#{person_id}", line, "persons.csv")
-            return person_id
-        item = PersonTable.get(person_id, consistent_read=True)
-        stored = self._persons.from_item(item)
-        # registries are only ever added by an import (leaving one is a separate, audited act)
-        new = replace(
-            person, person_id=person_id, version=stored.version, registries=stored.registries | person.registries
-        )
-        fields = ("name", "registries", "birth_year", "sex", "registered_home_id", "phone", "key_groups")
-        changed = [name for name in fields if getattr(stored, name) != getattr(new, name)]
-        if item.registered_grid_id != grid_id:
-            changed.append("registered_grid_id")
-        if not changed:
-            self._count("person", "unchanged", f"person#{person_id}", line, "persons.csv")
-            return person_id
-        sealed = self._persons.to_item(new, grid_id)
-        actions = []
-        for name in changed:
-            attribute = {"name": "name_enc", "phone": "phone_enc"}.get(name, name)
-            value = getattr(sealed, attribute)
-            column = getattr(PersonTable, attribute)
-            actions.append(column.set(value) if value is not None else column.remove())
-        actions.append(PersonTable.updated_at.set(city_now()))
-        item.update(actions=actions)  # conditional on the version read above
-        self._count("person", "updated", f"person#{person_id}", line, "persons.csv", changed)
+        new_id = _person_id_for(self._protector, person.id_number)
+        person_id, done = self._records.upsert_person(person, new_id, grid_id)
+        self._counted(done, "person", f"person#{person_id}", line, "persons.csv")
         return person_id
 
     def _registered_grid(self, home_id: str | None) -> str | None:
-        if not home_id:
-            return None
-        try:
-            return HomeTable.get(home_id, attributes_to_get=["grid_id"]).grid_id
-        except DoesNotExist:
-            return None
+        place = self._records.home_place(home_id) if home_id else None
+        return place[1] if place else None
 
     def _upsert_ownership(self, line: int, person_id: str, home_id: str, since: date, until: date | None) -> bool:
-        subject = f"ownership#{person_id}#{home_id}"
-        estate_id = HomeTable.get(home_id, attributes_to_get=["estate_id"]).estate_id
-        wanted = Ownership(person_id, home_id, estate_id, since, until)
-        try:
-            item = OwnershipTable.get(person_id, home_id)
-        except DoesNotExist:
-            ownership_to_item(wanted).save()
-            self._count("ownership", "created", subject, line, "ownership.csv")
-            return True
-        stored = (item.estate_id, item.since, item.until)
-        target = (estate_id, since.isoformat(), until.isoformat() if until else None)
-        if stored == target:
-            self._count("ownership", "unchanged", subject, line, "ownership.csv")
-            return False
-        ownership_to_item(wanted).save()
-        fields = [name for name, a, b in zip(("estate_id", "since", "until"), stored, target) if a != b]
-        self._count("ownership", "updated", subject, line, "ownership.csv", fields)
-        return True
+        place = self._records.home_place(home_id)
+        if place is None:  # validation checked the home; only a concurrent delete gets here
+            raise LookupError("a validated ownership row names a home that is not stored")
+        done = self._records.upsert_ownership(Ownership(person_id, home_id, place[0], since, until))
+        self._counted(done, "ownership", f"ownership#{person_id}#{home_id}", line, "ownership.csv")
+        return done.outcome != "unchanged"
+
+    def _counted(self, done: Upserted, entity: str, subject: str, line: int, file: str) -> None:
+        self._count(entity, done.outcome, subject, line, file, done.fields or None)
 
     def _upsert_face(
         self, line: int, person_id: str, encoding: bytes, consent_at: datetime, encoder_id: str, file: str
@@ -709,7 +648,10 @@ class RegistryImport:
     def _home_estate(self, home_id: str, parsed: _Parsed) -> str:
         if home_id in parsed.homes:
             return parsed.homes[home_id][1].estate_id
-        return HomeTable.get(home_id, attributes_to_get=["estate_id"]).estate_id
+        place = self._records.home_place(home_id)
+        if place is None:
+            raise LookupError("a validated row names a home that is not stored")
+        return place[0]
 
     def _estates_of(self, person_id: str) -> set[str]:
         """Estates whose face gallery may hold the person: owned homes and active grants."""

@@ -51,16 +51,16 @@ from gridgate.faces.matcher import EncoderGalleries, Gallery, match_probe
 from gridgate.faces.pipeline import probe_face
 from gridgate.gate.decision import (
     RESIDENT_CODE_SKEW_STEPS,
+    Denied,
     DeviceEvent,
     GateDecider,
     GateDecision,
     Identified,
     PassUse,
     Reason,
-    Refused,
+    denied_from_pass,
+    denied_from_resident_code,
     identified_from_match,
-    refused_from_pass,
-    refused_from_resident_code,
     verified_pass,
 )
 from gridgate.gate.device.event_buffer import EventBuffer
@@ -152,12 +152,12 @@ class SnapshotFacts:
         try:
             person_id = person_of_code(text)
         except ResidentCodeRejected as rejected:
-            raise refused_from_resident_code(rejected) from rejected
+            raise denied_from_resident_code(rejected) from rejected
         encoded = self._codes["digests"].get(person_id)
         if encoded is None:
             # Nobody outside the snapshot has a right here today. The code cannot be checked,
             # so, unlike the cloud, the deny names no person: an unverified name is not evidence.
-            raise Refused(Reason.NO_RIGHT)
+            raise Denied(Reason.NO_RIGHT)
         digests = base64.b64decode(encoded)
         presented = code_digest(self.document["snapshot_id"], text)
         now_step = time_step(at)
@@ -167,7 +167,7 @@ class SnapshotFacts:
                 digests[offset : offset + CODE_DIGEST_BYTES], presented
             ):
                 return person_id
-        raise refused_from_resident_code(ResidentCodeRejected("expired"))
+        raise denied_from_resident_code(ResidentCodeRejected("expired"))
 
     def record(self, event: AccessEvent, pass_use: PassUse | None = None) -> bool:
         if pass_use is not None and self._buffer.get(event.event_id) is None:
@@ -179,11 +179,11 @@ class SnapshotFacts:
         """The snapshot's revocation list and count, plus the uses this gate saw since it was made."""
         known = self.document["passes"].get(pass_use.pass_id)
         if known is not None and known["status"] != "active":
-            raise refused_from_pass(PassRejected(known["status"]))
+            raise denied_from_pass(PassRejected(known["status"]))
         used = (known["uses"] if known else 0) + self._buffer.pass_uses_since(pass_use.pass_id, self.generated_at)
         limit = known["max_uses"] if known else pass_use.max_uses
         if limit is not None and used >= limit:
-            raise refused_from_pass(PassRejected("used_up"))
+            raise denied_from_pass(PassRejected("used_up"))
 
 
 class NoSnapshotFacts:
@@ -197,7 +197,7 @@ class NoSnapshotFacts:
         return self._buffer.get(event_id)
 
     def _unavailable(self, *args):
-        raise Refused(Reason.OFFLINE_UNAVAILABLE)
+        raise Denied(Reason.OFFLINE_UNAVAILABLE)
 
     match_face = right_of = verify_pass = resident_of_code = _unavailable
 
