@@ -6,7 +6,7 @@ estate (`gallery_not_ready`) until its background build has stored one; at 50,00
 build takes minutes. Run each night after the reconciliation (whose revocations are then in the
 object too), off every request path, it leaves the gates nothing to build: a new estate has its
 object by the next morning at the latest, and an estate with no change for weeks never loses it.
-Deciding costs one HEAD and one GetItem an estate; only the estates that need it are built.
+Deciding costs one HEAD and two GetItems an estate; only the estates that need it are built.
 A failed estate does not stop the others; the task then fails and its retry builds only what is
 still missing (the ones already built are current).
 """

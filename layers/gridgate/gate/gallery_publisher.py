@@ -87,7 +87,7 @@ class GalleryPublisher:
         return gallery
 
     def needs(self, estate_id: str) -> Refresh:
-        """Whether the estate's object must be built again: one HEAD and one GetItem, no template read."""
+        """Whether the estate's object must be built again: one HEAD and two GetItems (mode, version)."""
         if self._places.face_matching(estate_id) == FaceMatching.DEVICE:
             return Refresh.ON_DEVICE
         state = self._objects.state(estate_id)
