@@ -20,6 +20,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows.city_data import check_report_day, default_day, load_city, release_live_days
 from flows.findings_out import send_findings_out
 from flows.flow_metrics import record_flow_end
+from flows.gallery_objects import refresh_gallery_objects
 from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
@@ -89,13 +90,21 @@ def nightly_reconciliation(
     day = check_report_day(day or default_day())
     progress = StepProgress(
         "reconciliation",
-        ["load city", "run checks", "store findings", "revoke grants and expire passes", "send findings out"],
+        [
+            "load city",
+            "run checks",
+            "store findings",
+            "revoke grants and expire passes",
+            "send findings out",
+            "refresh gallery objects",
+        ],
     )
     with progress.step("load city"):
         city = load_city(day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of)
         logger.info(
             "city: %d persons, %d homes, %d events", city.count("persons"), city.count("homes"), city.event_count()
         )
+        estate_ids = city.estate_places()["estate_id"].to_list()  # while the live days are still there
     with progress.step("run checks"):
         result = run_checks(city, policy)
         release_live_days(city)
@@ -109,6 +118,8 @@ def nightly_reconciliation(
         revoked, expired = revoking.result(), expiring.result()
     with progress.step("send findings out"):
         sent = send_findings_out(result.findings["finding_id"].to_list())
+    with progress.step("refresh gallery objects"):
+        galleries = refresh_gallery_objects(estate_ids)
     by_type = dict(result.findings.group_by("finding_type").len().iter_rows())
     summary = {
         "day": day.isoformat(),
@@ -117,6 +128,7 @@ def nightly_reconciliation(
         "grants_revoked": revoked,
         "passes_expired": expired,
         "sent_out": sent,
+        "gallery_objects": galleries,
         "skipped": result.skipped,
     }
     create_markdown_artifact(

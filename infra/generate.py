@@ -4,7 +4,8 @@
     python -m infra.generate --check   # exit 1 and name the stale files (CI, tests/deploy)
 
 Generated from the code: tables from the PynamoDB models, IAM from `infra.policies`, alarms
-from `infra.alarms`, API routes from the Chalice app (`infra.routes`). The
+from `infra.alarms`, API routes from the Chalice app (`infra.routes`), the gate's shard functions
+from the shard table (`infra.gate_shards`). The
 template is merged into both deployment descriptors: `serverless.yml` includes it with
 ``${file(...)}``, `chalice package --merge-template` merges it into Chalice's SAM template.
 """
@@ -17,6 +18,8 @@ import sys
 from pathlib import Path
 
 from infra.alarms import alarm_outputs, alarm_resources
+from infra.gate_shards import shard_functions
+from infra.naming import GATE_FUNCTION
 from infra.policies import iam_outputs, iam_resources, policy_document
 from infra.resources import CONDITIONS, PARAMETERS, outputs, stateful_resources
 from infra.routes import binary_media_types, chalice_app, http_events
@@ -25,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESOURCES_TEMPLATE = REPO / "infra" / "cloudformation" / "gridgate-resources.json"
 CHALICE_POLICY = REPO / "functions" / ".chalice" / "policy-api.json"
 API_GATEWAY = REPO / "infra" / "serverless" / "api-gateway.json"
+GATE_SHARDS = REPO / "infra" / "serverless" / "gate-shards.json"
 
 
 def resources_template() -> dict:
@@ -47,11 +51,17 @@ def api_gateway() -> dict:
     return {"binaryMediaTypes": binary_media_types(app), "events": http_events(app)}
 
 
+def gate_shards() -> dict:
+    """The gate's shard functions (`infra.gate_shards`), listed in `serverless.yml`'s ``functions``."""
+    return shard_functions(http_events(chalice_app())[GATE_FUNCTION])
+
+
 def rendered() -> dict[Path, str]:
     documents = {
         RESOURCES_TEMPLATE: resources_template(),
         CHALICE_POLICY: chalice_policy(),
         API_GATEWAY: api_gateway(),
+        GATE_SHARDS: gate_shards(),
     }
     return {path: json.dumps(document, indent=2) + "\n" for path, document in documents.items()}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.gate_shards import SHARD_TABLE
 from infra.package import IGNORED_LINT_RULES, REPO, console_script
 from infra.routes import chalice_app, function_for
 
@@ -43,7 +44,8 @@ def test_serverless_template_deploys_the_functions_with_their_own_roles(packaged
     assert api["Role"] == faces["Role"] == {"Fn::GetAtt": ["ApiFunctionRole", "Arn"]}
     assert gate["Role"] == {"Fn::GetAtt": ["GateFunctionRole", "Arn"]}
     lambdas = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(lambdas) == 5  # api, gate, faces, and events out: the stream consumer and its retries
+    # api, gate, faces, events out (the stream consumer and its retries), and one gate per shard
+    assert len(lambdas) == 5 + SHARD_TABLE.gate_shards
     for events_out in ("EventsLambdaFunction", "WebhookDashretriesLambdaFunction"):
         props = resources[events_out]["Properties"]
         assert props["Role"] == {"Fn::GetAtt": ["EventsFunctionRole", "Arn"]}, events_out
@@ -61,7 +63,8 @@ def test_serverless_template_deploys_the_functions_with_their_own_roles(packaged
 
 def test_every_chalice_route_reaches_the_function_that_can_serve_it(packaged):
     """Each (path, verb) of the app is an API Gateway method whose integration invokes the
-    function that serves it: gate and face routes an image function, everything else the zip."""
+    function that serves it: gate and face routes an image function, everything else the zip;
+    and each gate route again under ``/shard-<n>`` invokes shard n's function."""
     resources = packaged.serverless["Resources"]
 
     def path_of(resource_ref: dict) -> str:
@@ -71,16 +74,25 @@ def test_every_chalice_route_reaches_the_function_that_can_serve_it(packaged):
         return path_of(resource["ParentId"]) + "/" + resource["PathPart"]
 
     routed = set()
+    sharded = set()
     for resource in resources.values():
         if resource["Type"] != "AWS::ApiGateway::Method" or resource["Properties"]["HttpMethod"] == "OPTIONS":
             continue
         method = resource["Properties"]
         uri = json.dumps(method["Integration"]["Uri"])
+        path = path_of(method["ResourceId"]) or "/"
+        if path.startswith("/shard-"):
+            shard = path.split("/")[1].removeprefix("shard-")
+            assert f"GateDash{shard}LambdaFunction" in uri, (path, uri)
+            sharded.add((path.removeprefix(f"/shard-{shard}"), method["HttpMethod"], int(shard)))
+            continue
         function = next((f for f in ("api", "gate", "faces") if f"{f.capitalize()}LambdaFunction" in uri), uri)
-        routed.add((path_of(method["ResourceId"]) or "/", method["HttpMethod"], function))
+        routed.add((path, method["HttpMethod"], function))
     app = chalice_app()
     expected = {(path, verb, function_for(path)) for path, verbs in app.routes.items() for verb in verbs}
     assert routed == expected
+    gate_routes = {(path, verb) for path, verb, function in expected if function == "gate"}
+    assert sharded == {(path, verb, n) for path, verb in gate_routes for n in range(SHARD_TABLE.gate_shards)}
 
 
 def test_sam_template_has_the_api_and_the_merged_infrastructure(packaged):

@@ -108,6 +108,36 @@ class SignedGate:
         return self.send(path, json.dumps({"text": text}).encode(), "application/json", **kw)
 
 
+def new_estate_of_the_owner(api, world: GateWorld) -> tuple[str, SignedGate]:
+    """A brand-new estate where the world's owner owns a home (and consents to cloud matching), with
+    one gate: its id and the signed device. No gallery object exists for it yet."""
+    from datetime import date
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gridgate.adapters.compliance_records import ConsentRepository
+    from gridgate.adapters.repositories import GateRepository, OwnershipRepository, PlaceRepository
+    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+    from gridgate.domain.model import Gate, GateDirection, Ownership, Place, PlaceKind
+    from gridgate.security.keyring import ed25519_public_key
+
+    tag = uuid.uuid4().hex[:6]
+    estate, gate_id = f"E-new-{tag}", f"GT-new-{tag}"
+    owner = world.residents["owner"].person_id
+    PlaceRepository().add(Place(estate, PlaceKind.ESTATE, "新小区", "G-gt", {PlaceKind.GRID: "G-gt"}))
+    OwnershipRepository().add(Ownership(owner, f"H-{estate}-1", estate, date(2020, 1, 1)))
+    # the owner's consent now names the new estate too: without it their face is never matched there
+    estates = frozenset({world.estate_id, world.other_estate_id, estate})
+    notice = "face-notice-2026-01"
+    ConsentRepository().add(
+        FaceConsent(owner, LegalBasis.SEPARATE_CONSENT, estates, Matching.CLOUD, notice, clock.now())
+    )
+    PlaceRepository().bump_gallery_version(estate, [owner])
+    key = Ed25519PrivateKey.generate().private_bytes_raw()
+    GateRepository().add(Gate(gate_id, estate, GateDirection.BOTH, f"{gate_id}-k1", ed25519_public_key(key)))
+    return estate, SignedGate(api, gate_id, key)
+
+
 def decision_of(response) -> dict:
     """The decision of a gate answer (200, or a 4xx for unusable input, which still decides)."""
     body = response.json_body

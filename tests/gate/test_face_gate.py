@@ -151,34 +151,14 @@ def test_a_new_estate_refuses_faces_until_its_gallery_is_built_off_the_request_p
     request), the resident's QR code still opens, and once the gate function's background build has
     stored the estate's object the same face opens."""
     import time
-    from datetime import date
 
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from gate_helpers import SignedGate
+    from gate_helpers import new_estate_of_the_owner
 
-    from gridgate.adapters.compliance_records import ConsentRepository
-    from gridgate.adapters.repositories import GateRepository, OwnershipRepository, PlaceRepository
     from gridgate.adapters.resident_secrets import ResidentSecretStore
-    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
-    from gridgate.domain.model import Gate, GateDirection, Ownership, Place, PlaceKind
-    from gridgate.security.keyring import ed25519_public_key
     from gridgate.security.resident_qr import current_code
 
-    tag = uuid.uuid4().hex[:6]
-    estate, gate_id = f"E-new-{tag}", f"GT-new-{tag}"
     owner = gate_world.residents["owner"].person_id
-    PlaceRepository().add(Place(estate, PlaceKind.ESTATE, "新小区", "G-gt", {PlaceKind.GRID: "G-gt"}))
-    OwnershipRepository().add(Ownership(owner, f"H-{estate}-1", estate, date(2020, 1, 1)))
-    # the owner's consent now names the new estate too: without it their face is never matched there
-    estates = frozenset({gate_world.estate_id, gate_world.other_estate_id, estate})
-    notice = "face-notice-2026-01"
-    ConsentRepository().add(
-        FaceConsent(owner, LegalBasis.SEPARATE_CONSENT, estates, Matching.CLOUD, notice, clock.now())
-    )
-    PlaceRepository().bump_gallery_version(estate, [owner])
-    key = Ed25519PrivateKey.generate().private_bytes_raw()
-    GateRepository().add(Gate(gate_id, estate, GateDirection.BOTH, f"{gate_id}-k1", ed25519_public_key(key)))
-    gate = SignedGate(api, gate_id, key)
+    _, gate = new_estate_of_the_owner(api, gate_world)
 
     started = time.perf_counter()
     first = decision_of(gate.face("/gate/entry/face", gate_world.probe_frame("owner")))

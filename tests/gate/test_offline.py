@@ -496,15 +496,57 @@ def test_without_a_valid_snapshot_the_gate_opens_nothing_but_records_everything(
     assert late.reason == "offline_unavailable"
 
 
-def test_the_snapshot_is_rebuilt_when_the_estate_changes(gate, gate_world):
+@pytest.fixture
+def aws_calls(monkeypatch):
+    """(thread name, operation) of every AWS call made while `counting` (botocore's one call path)."""
+    from botocore.client import BaseClient
+
+    calls: list[tuple[str, str]] = []
+    original = BaseClient._make_api_call
+
+    def counted(client, operation, params):
+        calls.append((threading.current_thread().name, operation))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    return calls
+
+
+def test_a_snapshot_request_reads_o1_and_the_snapshot_is_rebuilt_off_it_when_the_estate_changes(
+    gate, gate_world, aws_calls
+):
+    """The request makes the nonce claim, one HEAD and one version GetItem, whatever the estate's
+    size; after a change it answers 409 `snapshot_not_ready` at once and the rebuild (every right,
+    template and code secret) runs on the background thread, after which the new one is served."""
+    from chalicelib.bootstrap import gate_services
     from gridgate.adapters.repositories import PlaceRepository
 
-    first = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
-    again = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
-    assert again["snapshot_id"] == first["snapshot_id"] and first["url"].startswith("http")
+    def located() -> tuple[int, dict, list[str]]:
+        aws_calls.clear()
+        response = gate.send("/gate/snapshot", b"", "application/json", method="GET")
+        mine = [operation for thread, operation in aws_calls if thread == threading.current_thread().name]
+        return response.status_code, response.json_body, mine
+
+    def served() -> dict:
+        deadline = time.monotonic() + 30
+        while (answer := located())[0] == 409 and time.monotonic() < deadline:
+            gate_services().snapshots.wait_for_builds()
+        assert answer[0] == 200, answer
+        return answer[1]
+
+    first = served()
+    status, again, reads = located()
+    assert status == 200 and again["snapshot_id"] == first["snapshot_id"] and first["url"].startswith("http")
+    assert sorted(reads) == ["GetItem", "HeadObject", "PutItem"], reads  # version, stored copy, nonce
     PlaceRepository().bump_gallery_version(gate_world.estate_id, [gate_world.residents["tenant"].person_id])
     time.sleep(1.1)  # snapshot ids are stamped to the second
-    rebuilt = gate.send("/gate/snapshot", b"", "application/json", method="GET").json_body
+    status, refused, reads = located()
+    assert (status, refused["code"], refused["retry_after_seconds"]) == (409, "snapshot_not_ready", 2)
+    assert sorted(reads) == ["GetItem", "HeadObject", "PutItem"], reads  # no template read in the request
+    gate_services().snapshots.wait_for_builds()
+    background = [operation for thread, operation in aws_calls if thread.startswith("gate-snapshots")]
+    assert "PutObject" in background and {"Query", "BatchGetItem"} & set(background), background
+    rebuilt = served()
     assert rebuilt["snapshot_id"] != first["snapshot_id"]
 
 

@@ -258,9 +258,10 @@ def upload_offline_events():
 
 
 @bp.route("/snapshot", methods=["GET"])
-@documented(responses={200: SnapshotLocation}, errors=(413,), gate=True)
+@documented(responses={200: SnapshotLocation}, errors=(409, 413), gate=True)
 def offline_snapshot():
-    """Where to download the signed snapshot of this gate's estate (a short-lived URL)."""
+    """Where to download the signed snapshot of this gate's estate (a short-lived URL); 409
+    `snapshot_not_ready` while it is being built off the request (keep the current one, retry)."""
     _, _, gate = _request()
     located = gate_services().snapshots.locate(gate.estate_id)
     logger.info("snapshot located", extra={"gate_id": gate.gate_id, "snapshot_id": located["snapshot_id"]})

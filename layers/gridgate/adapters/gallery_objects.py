@@ -23,6 +23,7 @@ import io
 import zipfile
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
 import boto3
@@ -170,6 +171,19 @@ def decode_gallery(data: bytes) -> StoredGallery:
     return StoredGallery(version, columns)
 
 
+@dataclass(frozen=True)
+class StoredObjectState:
+    """What an object's metadata says without reading it: its gallery version and when it was stored
+    (the project's clock at the writer). None of either: an object from before they were recorded."""
+
+    version: int | None
+    stored_at: datetime | None
+
+
+_VERSION_METADATA = "gallery-version"
+_STORED_AT_METADATA = "stored-at"
+
+
 class GalleryObjectStore:
     """Reads and writes estates' gallery objects in the data bucket (one client: connections reused)."""
 
@@ -197,5 +211,27 @@ class GalleryObjectStore:
         except ValueError:  # a damaged object is rebuilt, never trusted
             return None
 
-    def save(self, estate_id: str, gallery: StoredGallery) -> None:
-        self._s3.put_object(Bucket=self._bucket, Key=self.key(estate_id), Body=encode_gallery(gallery))
+    def state(self, estate_id: str) -> StoredObjectState | None:
+        """The stored object's version and time (one HEAD, no body), or None when there is none."""
+        try:
+            metadata = self._s3.head_object(Bucket=self._bucket, Key=self.key(estate_id))["Metadata"]
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        version, stored_at = metadata.get(_VERSION_METADATA), metadata.get(_STORED_AT_METADATA)
+        try:
+            return StoredObjectState(
+                int(version) if version is not None else None,
+                datetime.fromisoformat(stored_at) if stored_at is not None else None,
+            )
+        except ValueError:  # metadata someone else wrote: as good as none
+            return StoredObjectState(None, None)
+
+    def save(self, estate_id: str, gallery: StoredGallery, stored_at: datetime) -> None:
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=self.key(estate_id),
+            Body=encode_gallery(gallery),
+            Metadata={_VERSION_METADATA: str(gallery.version), _STORED_AT_METADATA: stored_at.isoformat()},
+        )

@@ -48,7 +48,7 @@ from gridgate.domain.rights import Right
 from gridgate.faces.matcher import FaceMatch
 from gridgate.gate.consented_faces import ConsentedFaces
 from gridgate.gate.gallery_contents import EstateGallery, MembersSource, members_with_upcoming
-from gridgate.gate.gallery_publisher import GalleryPublisher
+from gridgate.gate.gallery_publisher import RESTORE_EVERY_VERSIONS, GalleryPublisher
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,6 @@ MemberRightSource = Callable[[str, str, datetime], Right | None]
 PER_PERSON_LIMIT = 50
 #: How long a gap in the change log is waited for before the gallery is rebuilt.
 GAP_PATIENCE_SECONDS = 10.0
-#: The estate's object is stored again once the warm gallery is this many versions past it, so a
-#: cold start never has more than this many change-log entries to apply.
-RESTORE_EVERY_VERSIONS = 200
 
 
 def _member_right(person_id: str, estate_id: str, at: datetime) -> Right | None:
@@ -244,7 +241,7 @@ class EstateGalleryCache:
 
     def _store(self, gallery: EstateGallery) -> None:
         try:
-            self._objects.save(gallery.estate_id, gallery.stored())
+            self._objects.save(gallery.estate_id, gallery.stored(), self._now())
         except Exception:  # the next cold start applies more of the log; no decision depends on it
             log.exception("gallery %s: storing its object failed", gallery.estate_id)
 

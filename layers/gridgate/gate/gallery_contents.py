@@ -22,6 +22,7 @@ from gridgate.adapters.gallery_objects import GalleryColumns, StoredGallery
 from gridgate.domain.model import CURRENT_ENCODER_ID, RETIRED_ENCODER_IDS, FaceTemplate, Registry
 from gridgate.domain.rights import Right
 from gridgate.faces.matcher import RULES, DecisionRule, EncoderGalleries, FaceMatch, Gallery, match_probe
+from gridgate.gate.delta_gallery import DeltaGallery
 
 #: Everyone who belongs in an estate's gallery on a local day (right then or later) -> their right.
 MembersSource = Callable[[str, date], Mapping[str, Right]]
@@ -51,6 +52,8 @@ class EstateGallery:
     #: the deltas since `base`, oldest first: the people each named, and their rows then
     pending: tuple[tuple[frozenset[str], GalleryColumns], ...] = ()
     build_seconds: float = 0.0
+    #: members with a face, when a delta already counted them (else counted from the galleries)
+    member_count: int | None = None
 
     @classmethod
     def of(
@@ -92,6 +95,8 @@ class EstateGallery:
     @cached_property
     def people(self) -> int:
         """Members with a face here (what the cache's memory budget counts)."""
+        if self.member_count is not None:
+            return self.member_count
         return len({pid for group in self.encoders for g in (group.app, group.population) for pid in g.person_ids})
 
     @cached_property
@@ -131,13 +136,23 @@ class EstateGallery:
             # a template of an encoder this gallery has no group for: group everything afresh
             columns = EstateGallery(self.estate_id, version, base, self.encoders, pending).columns
             return EstateGallery.from_columns(self.estate_id, version, columns, started)
-        encoders = tuple(
-            EncoderGalleries(
-                group.encoder_id, group.app.replacing(changed, fresh), group.population.replacing(changed, fresh)
-            )
+        # the galleries as delta galleries (`gridgate.gate.delta_gallery`): a change costs the changed
+        # people's rows, never a copy of the estate's matrix; members are counted the same way
+        before = [
+            (group.encoder_id, DeltaGallery.over(group.app), DeltaGallery.over(group.population))
             for group in self.encoders
+        ]
+        after = [
+            (encoder_id, app.replacing(changed, fresh), population.replacing(changed, fresh))
+            for encoder_id, app, population in before
+        ]
+        encoders = tuple(EncoderGalleries(encoder_id, app, population) for encoder_id, app, population in after)
+        had = sum(any(g.holds(pid) for _, app, population in before for g in (app, population)) for pid in changed)
+        has = sum(any(g.holds(pid) for _, app, population in after for g in (app, population)) for pid in changed)
+        members = self.people - had + has
+        return EstateGallery(
+            self.estate_id, version, base, encoders, pending, time.perf_counter() - started, member_count=members
         )
-        return EstateGallery(self.estate_id, version, base, encoders, pending, time.perf_counter() - started)
 
 
 def _gallery(columns: GalleryColumns, registry: Registry, encoder_id: str) -> Gallery:

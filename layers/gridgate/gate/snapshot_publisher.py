@@ -4,10 +4,15 @@ The document's contents, and why each part is safe on a gate, are described in
 `gridgate.gate.signed_snapshot`; the gate-side reader is `gridgate.gate.device.offline_verifier.SnapshotFacts`.
 Snapshots live in S3 under ``gate-snapshots/<estate_id>/latest.json`` (the signed envelope), with
 their times and gallery version as object metadata. `locate` hands an authenticated gate a
-short-lived presigned URL of the stored one while it is fresh, and rebuilds it first when it is
-older than `refresh_after` (a third of its validity), has less than that left, or the estate's
-gallery version moved (a right or an enrolled face changed). A change also deletes the stored copy
-at once (`estate_changed`). A snapshot is valid for `gate_snapshot_validity_minutes` (30): that is
+short-lived presigned URL of the stored one, and never builds one on the request's thread: a build
+reads every resident's rights, templates and code secret (50,000 people: minutes), while a request
+makes one HEAD and one GetItem (the gallery version) whatever the estate's size. When the stored
+one is older than `refresh_after` (a third of its validity), has less than that left, or the
+estate's gallery version moved (a right or an enrolled face changed), a rebuild starts on the
+service's background thread, once per estate at a time; meanwhile a stored snapshot still valid and
+of the current version is served, and otherwise (none, or one a change made wrong) the gate is told
+`snapshot_not_ready` (409, with the seconds to retry after) and keeps deciding from the one it
+holds. A change also deletes the stored copy at once (`estate_changed`). A snapshot is valid for `gate_snapshot_validity_minutes` (30): that is
 the longest a gate cut off from the cloud can act on a withdrawn face, a revoked grant or pass or
 an ended ownership; an online gate fetching every 5 minutes sees it within 5. A URL, not the body: a large estate's snapshot (templates and
 code digests of thousands of residents) is far beyond a Lambda response's 6 MB.
@@ -17,7 +22,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
 import boto3
@@ -32,14 +40,30 @@ from gridgate.domain.policy import local_date
 from gridgate.domain.rights import Right
 from gridgate.gate.consented_faces import ConsentedFaces
 from gridgate.gate.signed_snapshot import FORMAT, code_digest, encode_templates, seal
+from gridgate.refusals import Conflict
 from gridgate.residents.entry_rights import people_with_rights
 from gridgate.residents.estate_changes import snapshot_key
 from gridgate.security.keyring import Keyring
 from gridgate.security.resident_qr import STEP_SECONDS, code_for_step, time_step
 from gridgate.security.signed_passes import public_keys
 
+log = logging.getLogger(__name__)
+
 #: How long the presigned URL a gate receives stays usable.
 URL_SECONDS = 300
+#: What a gate told `snapshot_not_ready` waits before it asks again.
+RETRY_AFTER_SECONDS = 2
+
+
+class SnapshotNotReady(Conflict):
+    """No stored snapshot may be served yet; one is being built in the background."""
+
+    def __init__(self, estate_id: str) -> None:
+        super().__init__(
+            "snapshot_not_ready",
+            f"the offline snapshot of {estate_id} is being built; keep the current one and retry",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        )
 
 
 def refresh_after(settings: Settings) -> timedelta:
@@ -58,6 +82,7 @@ class GateSnapshotService:
         templates: FaceTemplateRepository | None = None,
         places: PlaceRepository | None = None,
         consented: ConsentedFaces | None = None,
+        background: Executor | None = None,
     ) -> None:
         self._settings = settings
         self._keyring = keyring
@@ -66,6 +91,9 @@ class GateSnapshotService:
         self._templates = templates or FaceTemplateRepository()
         self._places = places or PlaceRepository()
         self._consented = consented or ConsentedFaces()
+        self._background = background or ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-snapshots")
+        self._building: dict[str, Future] = {}
+        self._lock = threading.Lock()
 
     def build(self, estate_id: str, now: datetime) -> dict:
         """The snapshot document of `estate_id` as of `now` (unsigned)."""
@@ -164,20 +192,40 @@ class GateSnapshotService:
         return envelope
 
     def locate(self, estate_id: str, now: datetime | None = None) -> dict:
-        """Where a gate downloads the estate's fresh snapshot: id, validity and a presigned URL."""
+        """Where a gate downloads the estate's snapshot: id, validity and a presigned URL. One HEAD and
+        one GetItem; `SnapshotNotReady` while no stored snapshot may be served (a build is running)."""
         now = now or city_now()
         metadata = self._stored_metadata(estate_id)
-        if metadata is None or not self._fresh(metadata, estate_id, now):
-            self.publish(estate_id, now)
-            metadata = self._stored_metadata(estate_id)
-            if metadata is None:  # stored just above: gone only if the bucket lost it in between
-                raise RuntimeError(f"the snapshot of {estate_id} was published but cannot be read back")
+        current = metadata is not None and int(metadata["gallery-version"]) == self._places.gallery_version(estate_id)
+        if metadata is None or not current or not self._fresh(metadata, now):
+            self._publish_soon(estate_id)
+            if metadata is None or not current or datetime.fromisoformat(metadata["valid-until"]) <= now:
+                raise SnapshotNotReady(estate_id)
         url = _s3().generate_presigned_url(
             "get_object",
             Params={"Bucket": self._settings.bucket, "Key": snapshot_key(estate_id)},
             ExpiresIn=URL_SECONDS,
         )
         return {"snapshot_id": metadata["snapshot-id"], "valid_until": metadata["valid-until"], "url": url}
+
+    def wait_for_builds(self) -> None:
+        """Block until the background builds started so far are done (tests, benchmarks)."""
+        with self._lock:
+            running = list(self._building.values())
+        for future in running:
+            future.exception()
+
+    def _publish_soon(self, estate_id: str) -> None:
+        def publish() -> None:
+            try:
+                self.publish(estate_id, city_now())
+            except Exception:  # the next request for the estate starts another
+                log.exception("snapshot %s: building it failed", estate_id)
+
+        with self._lock:
+            building = self._building.get(estate_id)
+            if building is None or building.done():
+                self._building[estate_id] = self._background.submit(publish)
 
     def _stored_metadata(self, estate_id: str) -> dict | None:
         try:
@@ -188,15 +236,11 @@ class GateSnapshotService:
             raise
         return head["Metadata"]
 
-    def _fresh(self, metadata: dict, estate_id: str, now: datetime) -> bool:
+    def _fresh(self, metadata: dict, now: datetime) -> bool:
         generated_at = datetime.fromisoformat(metadata["generated-at"])
         valid_until = datetime.fromisoformat(metadata["valid-until"])
         refresh = refresh_after(self._settings)
-        return (
-            now - generated_at < refresh
-            and valid_until - now > refresh
-            and int(metadata["gallery-version"]) == self._places.gallery_version(estate_id)
-        )
+        return now - generated_at < refresh and valid_until - now > refresh
 
 
 def _right(right: Right) -> dict:

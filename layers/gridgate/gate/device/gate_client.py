@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -166,17 +167,28 @@ class GateDevice:
 
     # --- synchronisation -------------------------------------------------------------------------
 
-    def refresh_snapshot(self) -> bool:
-        """Fetch this estate's signed snapshot; False (and the old one kept) if the cloud is unreachable.
+    def refresh_snapshot(self, patience_seconds: float = 10.0) -> bool:
+        """Fetch this estate's signed snapshot; False (and the old one kept) if the cloud is unreachable
+        or is still building one after `patience_seconds` (it answers `snapshot_not_ready` with the
+        seconds to wait; the gate asks again at its next refresh otherwise).
 
         The API answers with a short-lived download URL; the envelope's own signature, checked by
         `OfflineVerifier.load_snapshot`, is what makes it trusted, not the channel.
         """
+        give_up = time.monotonic() + patience_seconds
         try:
-            status, located = self._client.call("GET", "/gate/snapshot")
-            if status != 200:
-                raise RuntimeError(f"the cloud refused the snapshot ({status}): {located.get('error')}")
-            envelope = self._client.download(located["url"])
+            while True:
+                status, located = self._client.call("GET", "/gate/snapshot")
+                if status == 409 and located.get("code") == "snapshot_not_ready":
+                    wait = float(located.get("retry_after_seconds") or 1)
+                    if time.monotonic() + wait > give_up:
+                        return False
+                    time.sleep(wait)
+                    continue
+                if status != 200:
+                    raise RuntimeError(f"the cloud refused the snapshot ({status}): {located.get('error')}")
+                envelope = self._client.download(located["url"])
+                break
         except CloudUnreachable:
             return False
         self._verifier.load_snapshot(envelope)
