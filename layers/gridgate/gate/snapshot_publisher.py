@@ -61,7 +61,7 @@ class SnapshotNotReady(Conflict):
     def __init__(self, estate_id: str) -> None:
         super().__init__(
             "snapshot_not_ready",
-            f"the offline snapshot of {estate_id} is being built; keep the current one and retry",
+            estate_id=estate_id,
             retry_after_seconds=RETRY_AFTER_SECONDS,
         )
 
