@@ -213,8 +213,8 @@ def compliance_record_assessment(
     try:
         assessment = ImpactAssessment(date.fromisoformat(assessed_on), version, recorded_by, clock.now())
         check_assessment(assessment, today=clock.today())
-    except ValueError as bad_date:
-        fail(str(bad_date))
+    except ValueError:
+        fail(t("cli.bad_date", value=repr(assessed_on)))
         return
     except Refused as refused:
         fail(refusal_text(refused, t.locale))
@@ -317,8 +317,8 @@ def compliance_approve_flow_query(
                 approved_at=clock.now(),
             )
         )
-    except ValueError as bad_time:
-        fail(str(bad_time))
+    except ValueError:  # one of the three times is not an ISO time
+        fail(t("cli.bad_times", values=", ".join(repr(v) for v in (window_from, window_to, expires))))
         return
     except Refused as refused:
         fail(refusal_text(refused, t.locale))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from gridgate import clock
+from gridgate import clock, i18n
 from gridgate.adapters.compliance_records import ImpactAssessmentRepository
 from gridgate.adapters.repositories import FaceTemplateRepository
 from gridgate.domain.compliance import ImpactAssessment
@@ -47,4 +47,4 @@ def test_staff_read_the_figures_retention_and_assessment(desktop, app_url):
 
 def test_other_roles_get_the_refusal_in_chinese(desktop, app_url):
     sign_in(desktop, app_url, "worker-7", "compliance")
-    expect(desktop.locator("#status")).to_have_text("您没有权限查看此内容。")
+    expect(desktop.locator("#status")).to_have_text(i18n.catalogue("zh_CN")["error.forbidden"])

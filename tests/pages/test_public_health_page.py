@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from gridgate import clock
+from gridgate import clock, i18n
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.flow_approvals import FlowApprovalRepository
 from gridgate.adapters.repositories import PlaceRepository
@@ -115,7 +115,7 @@ def test_staff_of_other_roles_cannot_sign_in_to_query(desktop, app_url):
     desktop.fill("#from", "2026-01-01T00:00")
     desktop.fill("#to", "2026-01-02T00:00")
     desktop.click("#show")
-    expect(desktop.locator("#status")).to_have_text("您没有权限查看此内容。")
+    expect(desktop.locator("#status")).to_have_text(i18n.catalogue("zh_CN")["error.forbidden"])
 
 
 _REFUSAL = re.compile(r"""(?:Invalid|NotAllowed|NotFound|Conflict)\(\s*["']([a-z_]+)["']""")
