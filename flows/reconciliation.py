@@ -20,7 +20,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows.city_data import check_report_day, default_day, load_city, release_live_days
 from flows.findings_out import send_findings_out
 from flows.flow_metrics import record_flow_end
-from flows.gallery_objects import refresh_gallery_objects
+from flows.gallery_refresh import refresh_gallery_objects
 from flows.notify import notify_failure
 from flows.progress import StepProgress
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK

@@ -41,7 +41,7 @@ from gridgate.analytics.population_statistics import (
 from gridgate.analytics.statistics_report import render_report, wide
 from gridgate.clock import now as city_now
 from gridgate.config import get_settings
-from gridgate.domain.compliance import CorrectionApproval
+from gridgate.domain.legal_records import CorrectionApproval
 from gridgate.domain.model import TaskStatus
 
 #: Days of visitors shown in the report's chart (the flow reads at least this many days of events).

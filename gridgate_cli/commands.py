@@ -207,7 +207,7 @@ def compliance_record_assessment(
     from gridgate.adapters.audit import AuditLog
     from gridgate.adapters.compliance_records import ImpactAssessmentRepository
     from gridgate.compliance.rules import check_assessment
-    from gridgate.domain.compliance import ImpactAssessment
+    from gridgate.domain.legal_records import ImpactAssessment
     from gridgate.refusals import Refused
 
     try:
@@ -241,7 +241,7 @@ def compliance_approve_correction(
     from gridgate.adapters.audit import AuditLog
     from gridgate.adapters.compliance_records import CorrectionApprovalRepository
     from gridgate.compliance.rules import check_approval
-    from gridgate.domain.compliance import CorrectionApproval
+    from gridgate.domain.legal_records import CorrectionApproval
     from gridgate.refusals import Refused
 
     try:
@@ -294,7 +294,7 @@ def compliance_approve_flow_query(
     from gridgate.adapters.flow_approvals import FlowApprovalRepository
     from gridgate.adapters.flow_events import FlowEventReader
     from gridgate.adapters.repositories import PlaceRepository
-    from gridgate.domain.public_health import FlowQueryApproval
+    from gridgate.domain.flow_query_records import FlowQueryApproval
     from gridgate.public_health.flow_queries import FlowQueries
     from gridgate.refusals import Refused
 

@@ -38,7 +38,7 @@ from gridgate.adapters.parquet_exports import write_events_day
 from gridgate.adapters.pass_repository import PassRepository
 from gridgate.adapters.repositories import gate_to_item, place_to_item
 from gridgate.config import Settings
-from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
 from gridgate.domain.model import (
     Gate,
     GateDirection,

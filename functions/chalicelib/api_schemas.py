@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.resident_schemas import HomePlace, Page
-from gridgate.domain.compliance import Matching
+from gridgate.domain.legal_records import Matching
 from gridgate.domain.model import AccessMethod, Direction, KeyGroup, Outcome, Registry, Severity, TaskResult, TaskStatus
 
 # --- gate ------------------------------------------------------------------------------------

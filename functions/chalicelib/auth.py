@@ -31,7 +31,7 @@ def bearer_token(request: Request) -> str:
 
 
 def _verified(request: Request) -> Principal:
-    """The caller behind the bearer token; a `TokenError` is a 401 (`chalicelib.refusals`)."""
+    """The caller behind the bearer token; a `TokenError` is a 401 (`chalicelib.refusal_statuses`)."""
     token = bearer_token(request)
     # a page's session token (people signed in through the city IdP) or the city app's JWT
     return people_sign_in().principal(token) if token.startswith(ACCESS_PREFIX) else verify_bearer(token)

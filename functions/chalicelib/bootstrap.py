@@ -3,7 +3,7 @@
 A warm function builds them on its first request (`api_services()`, `gate_services()`), so the
 settings and keyring of that moment apply and a cold start that never needs a service does not
 pay for it. The services receive their repositories here and nowhere else, so a test can build
-them from fakes instead (tests/fast). The gate's own root is `gridgate.gate.bootstrap`; the face
+them from fakes instead (tests/fast). The gate's own root is `gridgate.gate.wiring`; the face
 stack is imported only when face enrolment is first used, because the API zip ships no numpy/dlib.
 """
 
@@ -52,7 +52,7 @@ from gridgate.security.identifiers import IdentifierProtector
 from gridgate.security.keyring import Keyring, get_keyring
 
 if TYPE_CHECKING:
-    from gridgate.gate.bootstrap import GateServices
+    from gridgate.gate.wiring import GateServices
     from gridgate.residents.face_enrolment import FaceEnrolment
 
 
@@ -179,7 +179,7 @@ def _of_current_settings(build: Callable[[Settings, Keyring], T]) -> Callable[[]
 
 
 def _build_gate(settings: Settings, keyring: Keyring) -> GateServices:
-    from gridgate.gate.bootstrap import build_gate_services
+    from gridgate.gate.wiring import build_gate_services
 
     return build_gate_services(settings, keyring)
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api_schemas import FaceConsentAnswer
-from gridgate.domain.compliance import GuardianRelation, Matching
+from gridgate.domain.legal_records import GuardianRelation, Matching
 
 
 class FaceOptOutAnswer(BaseModel):

@@ -11,7 +11,7 @@ the request). A 401 also carries ``WWW-Authenticate`` naming the scheme the call
 Why one place: integrators parse one shape, not three. The errors come from three layers, and
 all of them end up in `problem_middleware`, the only code that builds an error response:
 - handlers let a refusal (a service's, a token's, a face's, their own) escape, which gets the
-  status `refusals.status_of` gives it (the one table of refusals to statuses), or raise
+  status `refusal_statuses.status_of` gives it (the one table of refusals to statuses), or raise
   `ApiError.refused` where the answer needs a header of its own (a cookie to forget); the route wrapper
   installed by `install_error_handling` lets it escape Chalice's view-level ``except Exception``
   (which would turn it into Chalice's own 500) by wrapping it in a `ChaliceUnhandledError`;
@@ -37,7 +37,7 @@ from chalice import Chalice, Response
 from chalice.app import ChaliceUnhandledError, ChaliceViewError, Request
 
 from chalicelib.logs import logger
-from chalicelib.refusals import Refusal, is_refusal, status_of
+from chalicelib.refusal_statuses import Refusal, is_refusal, status_of
 from chalicelib.request_context import bind_request_id, request_id
 from gridgate import i18n
 from gridgate.adapters.ops_metrics import refusal
@@ -124,7 +124,7 @@ def _challenge(path: str) -> str:
 
 
 def _from_exception(err: BaseException) -> ApiError:
-    """An `ApiError` as raised, a refusal with the status `refusals.status_of` gives it, anything else a 500."""
+    """An `ApiError` as raised, a refusal with the status `refusal_statuses.status_of` gives it, anything else a 500."""
     if isinstance(err, ApiError):
         return err
     if is_refusal(err):

@@ -5,7 +5,7 @@ machine-readable `code` (clients branch on it) and, where it helps the caller, `
 (the field, the limit, the version seen). The words a person reads are the message catalogue's
 ``error.<code>`` (`gridgate.i18n`, Simplified Chinese first), filled with those members, in the
 reader's language: the API picks it from ``Accept-Language`` (`chalicelib.errors`), the CLI from
-``--lang``/``LANG``. Exactly one table turns a kind into an HTTP status: `chalicelib.refusals`.
+``--lang``/``LANG``. Exactly one table turns a kind into an HTTP status: `chalicelib.refusal_statuses`.
 Pure computations that do not depend on services (`gridgate.faces.rejections`,
 `gridgate.qr.read_failures`, the tokens' and device signatures' errors) keep their own exceptions
 with the same ``code``/``detail`` shape; the same table maps them and the same catalogue words them.

@@ -11,7 +11,7 @@ from gridgate import clock
 from gridgate.adapters.compliance_records import ImpactAssessmentRepository
 from gridgate.adapters.repositories import FaceTemplateRepository
 from gridgate.config import get_settings
-from gridgate.domain.compliance import ImpactAssessment
+from gridgate.domain.legal_records import ImpactAssessment
 from gridgate.domain.model import FaceTemplate, Registry
 
 

@@ -19,7 +19,7 @@ from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.compliance_records import ConsentRepository, FaceOptOutRepository
 from gridgate.adapters.repositories import FaceTemplateRepository, PlaceRepository
-from gridgate.domain.compliance import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching
+from gridgate.domain.legal_records import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching
 from gridgate.domain.model import FaceTemplate, Registry
 from gridgate.security.device_auth import sign_request
 

@@ -2,7 +2,7 @@
 
 A blueprint (or the request plumbing under it: auth, JSON bodies, paging, idempotency) raises a
 kind of the family (`gridgate.refusals`, or a token's, a face's, a sign-in's own refusal);
-`chalicelib.refusals.status_of` is the one table from a kind to its status, and
+`chalicelib.refusal_statuses.status_of` is the one table from a kind to its status, and
 `errors.ApiError.refused` the one way a handler adds headers to such an answer. `errors.py` itself
 (the mapper, which also turns Chalice's own answers and crashes into problems) is the only module
 that builds an `ApiError`. These tests read the API's source (an AST scan, so a new route cannot
@@ -17,7 +17,7 @@ from typing import get_args
 
 import pytest
 
-from chalicelib.refusals import REFUSAL_TYPES, Refusal, is_refusal, status_of
+from chalicelib.refusal_statuses import REFUSAL_TYPES, Refusal, is_refusal, status_of
 from gridgate.gate.decision import INPUT_REASONS, Reason
 from gridgate.refusals import GateRequestRefused, Invalid, Refused
 

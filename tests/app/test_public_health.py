@@ -22,8 +22,8 @@ from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.flow_approvals import FlowApprovalRepository
 from gridgate.adapters.repositories import PlaceRepository
+from gridgate.domain.flow_query_records import FlowQueryApproval
 from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome, Place, PlaceKind
-from gridgate.domain.public_health import FlowQueryApproval
 from gridgate.security.tokens import issue_token
 
 #: The tests run at 10:00 in Nanjing on 2026-12-05; the passages are on the night of 12-01/12-02 UTC.

@@ -8,7 +8,7 @@ from datetime import timedelta
 from gridgate import clock
 from gridgate.adapters.compliance_records import ConsentRepository, CorrectionApprovalRepository
 from gridgate.adapters.repositories import FaceTemplateRepository
-from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
 from gridgate.domain.model import FaceTemplate, Registry
 from gridgate_cli.commands import app, t
 

@@ -39,7 +39,7 @@ def test_publishing_an_estates_gallery_stores_the_object_a_cold_gate_loads(runne
     from gridgate import clock
     from gridgate.adapters.compliance_records import ConsentRepository
     from gridgate.adapters.repositories import FaceTemplateRepository, OwnershipRepository
-    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+    from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
     from gridgate.domain.model import FaceTemplate, Ownership, Registry
     from gridgate.gate.estate_gallery import EstateGalleryCache
 

@@ -101,7 +101,7 @@ class FaceCity:
     def consent(self, person_id: str, estates: list[str], matching: str = "cloud") -> None:
         """Record the person's separate consent (as `PUT /faces/me/consent` stores it) now."""
         from gridgate.adapters.compliance_records import ConsentRepository
-        from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+        from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
 
         ConsentRepository().add(
             FaceConsent(

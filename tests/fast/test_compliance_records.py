@@ -10,7 +10,7 @@ import pytest
 from gridgate.compliance.consent_ledger import ConsentLedger
 from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, face_figures
 from gridgate.compliance.rules import check_approval, check_consent
-from gridgate.domain.compliance import (
+from gridgate.domain.legal_records import (
     POPULATION_REGISTRY_STATUTE,
     CorrectionApproval,
     FaceConsent,

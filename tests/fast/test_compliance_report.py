@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gridgate.compliance.compliance_report import compliance_report
-from gridgate.domain.compliance import FaceConsent, FaceOptOut, ImpactAssessment, LegalBasis, Matching
+from gridgate.domain.legal_records import FaceConsent, FaceOptOut, ImpactAssessment, LegalBasis, Matching
 from gridgate.domain.model import FaceTemplate, Registry
 
 pytestmark = pytest.mark.fast

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gridgate.compliance.consent_ledger import ConsentLedger
-from gridgate.domain.compliance import FaceConsent, FaceOptOut, LegalBasis, Matching, opted_out
+from gridgate.domain.legal_records import FaceConsent, FaceOptOut, LegalBasis, Matching, opted_out
 from gridgate.domain.model import Person, Registry
 from gridgate.residents.face_opt_out import FaceOptOutService
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridgate.compliance.face_purposes import consented_templates, governing_consent, may_match
-from gridgate.domain.compliance import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching
+from gridgate.domain.legal_records import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching
 from gridgate.domain.model import FaceMatching, FaceTemplate, Registry
 from gridgate.gate.consented_faces import ConsentedFaces
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gridgate.domain.flow_query_records import FlowQueryApproval
 from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome, Place, PlaceKind
-from gridgate.domain.public_health import FlowQueryApproval
 from gridgate.public_health.approval_rules import check_flow_approval
 from gridgate.public_health.flow_queries import AUDIT_ACTION, FlowQueries
 from gridgate.public_health.flow_tables import passages_csv

@@ -55,7 +55,7 @@ def approve_correction_tracking(person_ids, today) -> None:
     """Correction alerts run only under an approval (issue 18): the planted night movers get one
     covering the run's days, as a correction officer would have recorded it."""
     from gridgate.adapters.compliance_records import CorrectionApprovalRepository
-    from gridgate.domain.compliance import CorrectionApproval
+    from gridgate.domain.legal_records import CorrectionApproval
 
     repository = CorrectionApprovalRepository()
     for person_id in person_ids:

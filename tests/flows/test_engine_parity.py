@@ -53,7 +53,7 @@ def city_files(tmp_path_factory):
 def _approvals(person_ids) -> list:
     """Correction tracking approved for the planted night movers (without one, no correction
     alert is computed at all), so both engines have correction alerts to agree on."""
-    from gridgate.domain.compliance import CorrectionApproval
+    from gridgate.domain.legal_records import CorrectionApproval
 
     approved_at = datetime.combine(TODAY - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
     return [

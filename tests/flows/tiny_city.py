@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from gridgate.adapters.parquet_exports import SNAPSHOT_SCHEMAS
 from gridgate.analytics.city_frames import CityFrames
-from gridgate.domain.compliance import CorrectionApproval
+from gridgate.domain.legal_records import CorrectionApproval
 
 TZ = "Asia/Shanghai"
 

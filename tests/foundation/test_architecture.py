@@ -100,6 +100,13 @@ def test_a_forbidden_import_breaks_its_contract(source_copy, module, planted, co
     assert contract in broken, result.stdout
 
 
-def test_no_two_modules_of_the_layer_share_a_file_name():
-    names = Counter(p.name for p in (PROJECT / "layers" / "gridgate").rglob("*.py") if p.name != "__init__.py")
+#: The source folders whose modules must have names of their own (a newcomer searching for
+#: ``refusals.py`` or ``bootstrap.py`` finds one file, not two that do different things).
+SOURCE_FOLDERS = ("layers/gridgate", "functions/chalicelib", "flows", "gridgate_cli", "local_emulator", "infra")
+
+
+def test_no_two_source_modules_share_a_file_name():
+    names = Counter(
+        p.name for folder in SOURCE_FOLDERS for p in (PROJECT / folder).rglob("*.py") if p.name != "__init__.py"
+    )
     assert [name for name, count in names.items() if count > 1] == []

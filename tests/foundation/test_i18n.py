@@ -143,7 +143,7 @@ def test_the_scan_finds_the_refusals_and_reasons():
 @pytest.mark.parametrize("locale", i18n.LOCALES)
 def test_every_refusal_code_and_reason_has_a_text_in_both_languages(locale):
     from chalicelib.errors import _CHALICE_CODES
-    from chalicelib.refusals import decision_status
+    from chalicelib.refusal_statuses import decision_status
     from gridgate.gate.decision import Reason
 
     texts = i18n.catalogue(locale)

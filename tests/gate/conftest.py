@@ -149,7 +149,7 @@ def enrolled_faces(gate_world, testdata, pytestconfig) -> GateWorld:
     """
     from gridgate.adapters.compliance_records import ConsentRepository
     from gridgate.adapters.repositories import FaceTemplateRepository
-    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+    from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
     from gridgate.domain.model import FaceTemplate, Registry
 
     frames = _frames(testdata)

@@ -117,7 +117,7 @@ def new_estate_of_the_owner(api, world: GateWorld) -> tuple[str, SignedGate]:
 
     from gridgate.adapters.compliance_records import ConsentRepository
     from gridgate.adapters.repositories import GateRepository, OwnershipRepository, PlaceRepository
-    from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+    from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
     from gridgate.domain.model import Gate, GateDirection, Ownership, Place, PlaceKind
     from gridgate.security.keyring import ed25519_public_key
 

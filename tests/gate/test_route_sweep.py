@@ -121,7 +121,7 @@ def _record_flow_approval(approval_id: str, officer: str, estate_id: str, person
 
     from gridgate import clock
     from gridgate.adapters.flow_approvals import FlowApprovalRepository
-    from gridgate.domain.public_health import FlowQueryApproval
+    from gridgate.domain.flow_query_records import FlowQueryApproval
 
     now = clock.now()
     day = datetime(now.year, now.month, now.day, tzinfo=UTC)

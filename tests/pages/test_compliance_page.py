@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from gridgate import clock, i18n
 from gridgate.adapters.compliance_records import ImpactAssessmentRepository
 from gridgate.adapters.repositories import FaceTemplateRepository
-from gridgate.domain.compliance import ImpactAssessment
+from gridgate.domain.legal_records import ImpactAssessment
 from gridgate.domain.model import FaceTemplate, Registry
 
 from .conftest import assert_glyphs_render, screenshot, sign_in

@@ -15,8 +15,8 @@ from gridgate import clock, i18n
 from gridgate.adapters.events import EventRepository
 from gridgate.adapters.flow_approvals import FlowApprovalRepository
 from gridgate.adapters.repositories import PlaceRepository
+from gridgate.domain.flow_query_records import FlowQueryApproval
 from gridgate.domain.model import AccessEvent, AccessMethod, Direction, Outcome, Place, PlaceKind
-from gridgate.domain.public_health import FlowQueryApproval
 from gridgate.i18n import LOCALES, catalogue
 
 from .conftest import assert_glyphs_render, screenshot, sign_in

@@ -20,7 +20,7 @@ Refusals: 400 ``empty_body`` / ``not_an_image`` / ``unsupported_format`` / ``tru
 413 ``image_too_large``, 422 ``no_face`` / ``ambiguous_faces`` / ``face_too_small`` (the
 selfie is an image, but not one usable face), 409 ``duplicate_face`` (the face is another
 enrolled person's: not stored, audited, held for review): the face path's own errors, given their
-status by `chalicelib.refusals`. ``GET`` says ``reenrolment_required`` while any template is by
+status by `chalicelib.refusal_statuses`. ``GET`` says ``reenrolment_required`` while any template is by
 the legacy dlib encoder (it still opens the gate until replaced).
 """
 
@@ -43,7 +43,7 @@ from chalicelib.compliance_schemas import FaceOptOutAnswer, GuardianConsentAnswe
 from chalicelib.json_body import parse_body
 from chalicelib.openapi import documented
 from chalicelib.request_context import body_bytes, current_request, request_id
-from gridgate.domain.compliance import FaceConsent
+from gridgate.domain.legal_records import FaceConsent
 from gridgate.refusals import Invalid
 
 bp = Blueprint(__name__)

@@ -41,7 +41,7 @@ from chalicelib.bootstrap import gate_services
 from chalicelib.json_body import parse_json
 from chalicelib.logs import logger
 from chalicelib.openapi import DEVICE_PARAMS, Param, documented
-from chalicelib.refusals import decision_status
+from chalicelib.refusal_statuses import decision_status
 from chalicelib.request_context import body_bytes, current_request
 from gridgate.adapters import ops_metrics
 from gridgate.clock import now as city_now

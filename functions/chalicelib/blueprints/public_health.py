@@ -25,7 +25,7 @@ from chalicelib.bootstrap import api_services
 from chalicelib.openapi import Param, documented
 from chalicelib.public_health_schemas import DailyFlowsAnswer, EstatePassagesAnswer, PersonTraceAnswer
 from chalicelib.request_context import current_request, request_id
-from gridgate.domain.public_health import MAX_CO_PASSAGE_MINUTES, MAX_QUERY_DAYS
+from gridgate.domain.flow_query_records import MAX_CO_PASSAGE_MINUTES, MAX_QUERY_DAYS
 from gridgate.public_health.flow_tables import passages_csv
 from gridgate.refusals import Invalid
 

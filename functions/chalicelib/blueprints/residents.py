@@ -4,7 +4,7 @@ Every route needs a bearer token with the ``resident`` role; the token's subject
 person id. Handlers stay thin: authenticate, read the body, call one service, shape the answer.
 Writes honour ``Idempotency-Key`` and are audited by the services. Owner scope (only homes the
 caller owns today; 404 ``unknown_home``, 403 ``not_owner``) is checked by the services, whose
-refusals get their status from `chalicelib.refusals` (no handler catches them).
+refusals get their status from `chalicelib.refusal_statuses` (no handler catches them).
 """
 
 from __future__ import annotations

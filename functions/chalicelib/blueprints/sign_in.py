@@ -26,7 +26,7 @@ from chalicelib.blueprints.pages import render_message_page
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger
 from chalicelib.openapi import LANG, Param, documented
-from chalicelib.refusals import status_of
+from chalicelib.refusal_statuses import status_of
 from chalicelib.request_context import current_request, query_params, request_id, request_locale
 from gridgate import clock, i18n
 from gridgate.config import get_settings

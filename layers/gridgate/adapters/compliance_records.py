@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from gridgate.adapters.tables import ComplianceRecordTable
-from gridgate.domain.compliance import (
+from gridgate.domain.legal_records import (
     CorrectionApproval,
     FaceConsent,
     FaceOptOut,

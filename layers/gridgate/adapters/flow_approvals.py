@@ -12,7 +12,7 @@ from datetime import datetime
 from pynamodb.exceptions import PutError
 
 from gridgate.adapters.tables import ComplianceRecordTable
-from gridgate.domain.public_health import FlowQueryApproval
+from gridgate.domain.flow_query_records import FlowQueryApproval
 
 FLOW_QUERY = "flow_query"
 _SK = "approval"

@@ -3,7 +3,7 @@
 - An elderly or disabled resident living alone who has not been seen leaving for N days.
 - A person under community correction passing a gate at unusual hours, or gone beyond a limit,
   computed ONLY for a person whose tracking is approved on the day (Community Correction Law
-  Art. 29: `gridgate.domain.compliance.CorrectionApproval`, at most three months, renewable). An
+  Art. 29: `gridgate.domain.legal_records.CorrectionApproval`, at most three months, renewable). An
   approval that has ended stops the alerts by itself; the alert names the approving case.
 
 Alerts are findings (`finding_frames`) whose explanation says what was seen and which threshold
@@ -24,7 +24,7 @@ from gridgate.analytics.city_frames import CityFrames
 from gridgate.analytics.event_queries import LAST_EXIT, LAST_PASSAGE, UNUSUAL_HOUR_PASSAGES, subjects, unusual_hour
 from gridgate.analytics.finding_frames import about_person_at_home, empty_findings, finding_rows
 from gridgate.analytics.registry_queries import KEY_GROUP_MEMBERS, in_key_groups
-from gridgate.domain.compliance import CorrectionApproval
+from gridgate.domain.legal_records import CorrectionApproval
 from gridgate.domain.model import KeyGroup, Severity
 
 

@@ -17,7 +17,7 @@ import polars as pl
 
 from gridgate.analytics.key_group_alerts import ALERT_TYPES
 from gridgate.analytics.reconciliation_checks import AUTO_RESOLVED_TYPES, FINDING_TYPES
-from gridgate.domain.compliance import CORRECTION_ALERT_TYPES
+from gridgate.domain.legal_records import CORRECTION_ALERT_TYPES
 from gridgate.domain.model import Severity, TaskStatus, VerificationTask
 
 PRIORITY = {Severity.HIGH.value: 1, Severity.MEDIUM.value: 2, Severity.LOW.value: 3}

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from gridgate.clock import now as city_now
 from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, FaceFigures, face_figures
-from gridgate.domain.compliance import FaceConsent, FaceOptOut, ImpactAssessment, opted_out
+from gridgate.domain.legal_records import FaceConsent, FaceOptOut, ImpactAssessment, opted_out
 from gridgate.domain.model import FaceTemplate
 
 

@@ -17,7 +17,7 @@ from typing import Protocol
 from gridgate.adapters.audit import AuditLog
 from gridgate.clock import now as city_now
 from gridgate.compliance.rules import check_consent, may_be_under_guardian_age
-from gridgate.domain.compliance import FaceConsent, LegalBasis
+from gridgate.domain.legal_records import FaceConsent, LegalBasis
 from gridgate.domain.model import Person
 from gridgate.refusals import Invalid, NotAllowed, NotFound
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from gridgate.domain.compliance import CORRECTION_ALERT_TYPES
+from gridgate.domain.legal_records import CORRECTION_ALERT_TYPES
 from gridgate.domain.model import AuditRecord, Finding, TaskStatus
 
 VIEW_ACTION = "correction.alert.viewed"

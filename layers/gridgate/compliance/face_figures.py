@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from gridgate.domain.compliance import FaceConsent, LegalBasis
+from gridgate.domain.legal_records import FaceConsent, LegalBasis
 from gridgate.domain.model import FaceTemplate, Registry
 
 #: People whose faces are held at which the provincial cyberspace filing is due (Art. 15).

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
 from gridgate.domain.model import FaceMatching, FaceTemplate, Registry
 
 

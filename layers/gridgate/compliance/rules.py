@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from gridgate.domain.compliance import (
+from gridgate.domain.legal_records import (
     CORRECTION_APPROVAL_MONTHS,
     GUARDIAN_AGE,
     POPULATION_REGISTRY_STATUTE,

@@ -23,7 +23,7 @@ from gridgate.adapters.overview_queries import districts, latest_statistics_day,
 from gridgate.adapters.repositories import PlaceRepository
 from gridgate.clock import city_clock
 from gridgate.data_center.finding_explanations import explain_finding
-from gridgate.domain.compliance import CORRECTION_ALERT_TYPES
+from gridgate.domain.legal_records import CORRECTION_ALERT_TYPES
 from gridgate.domain.model import Finding, Place, PlaceKind, TaskStatus
 from gridgate.i18n import Translator, translator
 from gridgate.refusals import NotFound

@@ -1,7 +1,7 @@
 """The cloud's answers to the gate rules (`GateFacts`), and the gate records' cache.
 
 `CloudGateFacts` asks DynamoDB (events, passes, rights, resident secrets) and the per-estate
-face-gallery cache (`gridgate.gate.estate_gallery.EstateGalleryCache`); `gridgate.gate.bootstrap`
+face-gallery cache (`gridgate.gate.estate_gallery.EstateGalleryCache`); `gridgate.gate.wiring`
 wires it once per warm function, so caches (galleries, gate records, pass public keys) outlive
 one request.
 

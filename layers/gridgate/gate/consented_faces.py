@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gridgate.compliance.face_purposes import consented_templates, people_needing_consent
-from gridgate.domain.compliance import FaceConsent
+from gridgate.domain.legal_records import FaceConsent
 from gridgate.domain.model import FaceMatching, FaceTemplate
 
 

@@ -6,7 +6,7 @@ against DynamoDB), far beyond what a gate decision may wait for. It runs where n
 warm gate function's background thread when a decision found no object (that decision and those
 after it are refused `gallery_not_ready` until the object exists), and from the operator's
 `gridgate gate publish-gallery ESTATE` (for a new estate before its gates go live, or after a
-bulk import), and every night (`flows.gallery_objects`, after the reconciliation): `refresh`
+bulk import), and every night (`flows.gallery_refresh`, after the reconciliation): `refresh`
 builds the object of each estate that has none, or whose object the change log will soon no longer
 reach (stored more than `GALLERY_CHANGE_RETENTION` minus `REFRESH_MARGIN` ago and changed since),
 or that is `RESTORE_EVERY_VERSIONS` behind; so no gate ever finds an estate not ready because its

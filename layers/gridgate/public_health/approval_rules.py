@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from gridgate.domain.public_health import (
+from gridgate.domain.flow_query_records import (
     MAX_APPROVAL_VALIDITY_DAYS,
     MAX_APPROVAL_WINDOW_DAYS,
     MAX_CO_PASSAGE_MINUTES,

@@ -17,8 +17,8 @@ from typing import Protocol
 
 from gridgate.clock import city_clock
 from gridgate.clock import now as city_now
+from gridgate.domain.flow_query_records import FlowQueryApproval
 from gridgate.domain.model import AccessEvent, AuditRecord, Place, PlaceKind
-from gridgate.domain.public_health import FlowQueryApproval
 from gridgate.public_health.approval_rules import (
     authorise,
     check_flow_approval,

@@ -47,8 +47,8 @@ from gridgate.adapters.repositories import (
 )
 from gridgate.clock import now as city_now
 from gridgate.compliance.rules import check_consent
-from gridgate.domain.compliance import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching, opted_out
 from gridgate.domain.id_numbers import birth_date, id_number_problem, sex_of
+from gridgate.domain.legal_records import POPULATION_REGISTRY_STATUTE, FaceConsent, LegalBasis, Matching, opted_out
 from gridgate.domain.model import (
     LEGACY_ENCODER_ID,
     FaceTemplate,

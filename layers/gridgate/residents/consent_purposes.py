@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
-from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
 from gridgate.refusals import NotAllowed
 
 

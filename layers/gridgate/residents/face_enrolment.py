@@ -55,7 +55,7 @@ from gridgate.adapters.repositories import (
 )
 from gridgate.clock import now as city_now
 from gridgate.compliance.consent_ledger import ConsentLedger
-from gridgate.domain.compliance import FaceConsent, LegalBasis, Matching
+from gridgate.domain.legal_records import FaceConsent, LegalBasis, Matching
 from gridgate.domain.model import CURRENT_ENCODER_ID, FaceTemplate, Registry
 from gridgate.faces.matcher import RULES, galleries_by_encoder
 from gridgate.faces.pipeline import FacePolicy, ProbeFace, probe_face

@@ -8,7 +8,7 @@ every template of the person (app and population registry), records the opt-out 
 import then no longer brings the population template back: `gridgate.registry.registry_import`)
 and invalidates every gallery that may hold the person through the gallery change log, so no gate
 matches the face again. The resident QR is untouched. A separate consent given later ends the
-opt-out (`gridgate.domain.compliance.opted_out`).
+opt-out (`gridgate.domain.legal_records.opted_out`).
 
 No face stack is imported here: the API's zip carries no numpy.
 """
@@ -22,7 +22,7 @@ from typing import Protocol
 
 from gridgate.clock import now as city_now
 from gridgate.compliance.consent_ledger import ConsentLedger
-from gridgate.domain.compliance import FaceOptOut
+from gridgate.domain.legal_records import FaceOptOut
 from gridgate.domain.model import AuditRecord
 from gridgate.residents.estate_changes import person_changed_everywhere
 

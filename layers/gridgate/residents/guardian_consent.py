@@ -15,7 +15,7 @@ from datetime import datetime
 
 from gridgate.clock import now as city_now
 from gridgate.compliance.consent_ledger import ConsentLedger
-from gridgate.domain.compliance import FaceConsent, GuardianRelation, Matching
+from gridgate.domain.legal_records import FaceConsent, GuardianRelation, Matching
 from gridgate.residents.consent_purposes import Grants, Ownerships, separate_consent
 
 

@@ -34,7 +34,7 @@ _MAX_RESPONSE_BYTES = 256 * 1024
 
 class SignInRefused(CodedError):
     """A step of the sign-in that must be refused: `code` is machine-readable (its HTTP status is
-    `chalicelib.refusals`' to give, as for every refusal)."""
+    `chalicelib.refusal_statuses`' to give, as for every refusal)."""
 
 
 def random_secret() -> str:
