@@ -91,3 +91,5 @@ class DailyFlowsAnswer(_Answer):
     estates: list[EstateDay]
     between_estates: list[EstateFlow]
     between_grids: list[GridFlow]
+    #: the name of every estate and grid the tables name, by id
+    place_names: dict[str, str]

@@ -45,6 +45,14 @@ def test_staff_read_the_figures_retention_and_assessment(desktop, app_url):
     screenshot(desktop, "compliance")
 
 
+def test_the_report_fits_a_phone(phone, app_url):
+    sign_in(phone, app_url, "staff-1", "compliance")
+    expect(phone.locator("#figures tbody tr").first).to_be_visible(timeout=30_000)
+    assert_glyphs_render(phone, "#dashboard h2, #figures td, #retention th")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "compliance")
+
+
 def test_other_roles_get_the_refusal_in_chinese(desktop, app_url):
     sign_in(desktop, app_url, "worker-7", "compliance")
     expect(desktop.locator("#status")).to_have_text(i18n.catalogue("zh_CN")["error.forbidden"])

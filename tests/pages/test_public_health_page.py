@@ -21,6 +21,9 @@ from gridgate.i18n import LOCALES, catalogue
 
 from .conftest import assert_glyphs_render, screenshot, sign_in
 
+#: The two estates' and their grids' names, as the page must show them (ids only as tooltips).
+NAMES = (("翠屏东苑", "翠屏第一网格"), ("翠屏西苑", "翠屏第二网格"))
+
 
 def _seed(tag: str):
     """Two estates in two grids; one person walks from the first to the second, two days ago (local 10:00)."""
@@ -28,8 +31,9 @@ def _seed(tag: str):
     city = clock.city_clock()
     morning = city.local_midnight(city.local_date(now) - timedelta(days=2)) + timedelta(hours=10)
     estates = {f"EA-{tag}": f"GA-{tag}", f"EB-{tag}": f"GB-{tag}"}
-    for estate, grid in estates.items():
-        PlaceRepository().add(Place(estate, PlaceKind.ESTATE, "测试小区", grid, {PlaceKind.GRID: grid}))
+    for (estate, grid), (estate_name, grid_name) in zip(estates.items(), NAMES):
+        PlaceRepository().add(Place(grid, PlaceKind.GRID, grid_name, None, {}))
+        PlaceRepository().add(Place(estate, PlaceKind.ESTATE, estate_name, grid, {PlaceKind.GRID: grid}))
     walk = [(f"EA-{tag}", Direction.OUT, 0), (f"EB-{tag}", Direction.IN, 20), (f"EB-{tag}", Direction.IN, 25)]
     for n, (estate, direction, minutes) in enumerate(walk):
         EventRepository().append(
@@ -74,27 +78,37 @@ def _ask(page, approval_id: str, start, end) -> None:
     page.click("#show")
 
 
+@pytest.fixture(params=["desktop", "phone"])
+def page(request):
+    """The page at desktop width and at a 390 px phone's."""
+    return request.getfixturevalue(request.param)
+
+
 @pytest.mark.usefixtures("moto_server")
-def test_an_officer_reads_the_days_flows_as_tables_and_a_chart(desktop, app_url):
+def test_an_officer_reads_the_days_flows_as_tables_and_a_chart(page, app_url):
     tag = uuid.uuid4().hex[:6]
     approval_id, morning = _seed(tag)
-    sign_in(desktop, app_url, "ph-1", "public-health")
-    expect(desktop.locator("#dashboard")).to_be_visible()
-    _ask(desktop, approval_id, morning - timedelta(hours=2), morning + timedelta(hours=2))
-    expect(desktop.locator("#results")).to_be_visible()
+    (east, east_grid), (west, west_grid) = NAMES
+    sign_in(page, app_url, "ph-1", "public-health")
+    expect(page.locator("#dashboard")).to_be_visible()
+    _ask(page, approval_id, morning - timedelta(hours=2), morning + timedelta(hours=2))
+    expect(page.locator("#results")).to_be_visible()
     day = clock.city_clock().local_date(morning).isoformat()
-    rows = desktop.locator("#between-estates tbody tr")
+    rows = page.locator("#between-estates tbody tr")
     expect(rows).to_have_count(1)
-    assert rows.first.locator("td").all_inner_texts() == [day, f"EA-{tag}", f"EB-{tag}", "1"]
-    grids = desktop.locator("#between-grids tbody tr").first.locator("td").all_inner_texts()
-    assert grids == [day, f"GA-{tag}", f"GB-{tag}", "1"]
-    estates = [r.locator("td").all_inner_texts() for r in desktop.locator("#estates tbody tr").all()]
-    assert [day, f"EB-{tag}", f"GB-{tag}", "2", "0", "2"] in estates
-    expect(desktop.locator("#chart svg")).to_have_count(1)
-    assert "各小区每日进入人次" in desktop.locator("#chart svg text").all_text_contents()
-    assert "宁卫疾控〔2026〕9号" in desktop.locator("#case").inner_text()
-    assert_glyphs_render(desktop, "#results th, #results h2, #case")
-    screenshot(desktop, "public-health")
+    assert rows.first.locator("td").all_inner_texts() == [day, east, west, "1"]
+    assert rows.first.locator("td").nth(1).get_attribute("title") == f"EA-{tag}"  # the id, for the record
+    grids = page.locator("#between-grids tbody tr").first.locator("td").all_inner_texts()
+    assert grids == [day, east_grid, west_grid, "1"]
+    estates = [r.locator("td").all_inner_texts() for r in page.locator("#estates tbody tr").all()]
+    assert [day, west, west_grid, "2", "0", "2"] in estates
+    expect(page.locator("#chart svg")).to_have_count(1)
+    chart_texts = page.locator("#chart svg text").all_text_contents()
+    assert "各小区每日进入人次" in chart_texts and west in chart_texts  # the legend names estates
+    assert "宁卫疾控〔2026〕9号" in page.locator("#case").inner_text()
+    assert_glyphs_render(page, "#results th, #results h2, #case")
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    screenshot(page, "public-health")
 
 
 @pytest.mark.usefixtures("moto_server")

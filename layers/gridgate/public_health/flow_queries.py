@@ -27,6 +27,7 @@ from gridgate.public_health.approval_rules import (
     estate_in_scope,
 )
 from gridgate.public_health.flow_tables import (
+    DailyFlows,
     co_passages,
     daily_flows,
     estates_visited,
@@ -187,6 +188,7 @@ class FlowQueries:
                 "estates": flows.estates,
                 "between_estates": flows.between_estates,
                 "between_grids": flows.between_grids,
+                "place_names": self._place_names(flows),
             }
             return body, flows.rows()
 
@@ -235,6 +237,17 @@ class FlowQueries:
             **_window(start, end),
             **body,
         }
+
+    def _place_names(self, flows: DailyFlows) -> dict[str, str]:
+        """The name of every estate and grid the tables name: officers read places by name, and the
+        page shows the id only beside it."""
+        ids = {row[key] for row in flows.estates for key in ("estate_id", "grid_id")}
+        ids |= {
+            row[key] for row in flows.between_estates for key in ("from_estate", "to_estate", "from_grid", "to_grid")
+        }
+        ids |= {row[key] for row in flows.between_grids for key in ("from_grid", "to_grid")}
+        places = (self._places.get(place_id) for place_id in sorted(i for i in ids if i))
+        return {place.place_id: place.name for place in places if place is not None}
 
     def _grids(self) -> Callable[[str], str | None]:
         """The grid of an estate, each estate read once per query."""
