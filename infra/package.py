@@ -93,6 +93,7 @@ DEVICE_INCLUDED = (
     "__init__.py",
     "clock.py",
     "config.py",
+    "refusals.py",  # the pure computations' refusal shape (a code and members)
     "domain",
     "security",
     "faces",

@@ -82,6 +82,26 @@ def test_a_withdrawal_ends_every_record_in_force_and_is_kept_as_a_fact():
     assert ledger.ledger.withdraw("ADULT", request_id=None) == 0  # nothing left in force
 
 
+def test_a_new_consent_supersedes_the_earlier_one_which_is_kept_as_a_fact():
+    ledger = Ledger()
+    ledger.ledger.record(consent(estates=frozenset({"E1"})), request_id=None)
+    ledger.now = NOW + timedelta(days=3)
+    ledger.ledger.record(consent(estates=frozenset({"E1", "E2"})), request_id=None)
+    first, second = sorted(ledger.store.for_person("ADULT"), key=lambda c: c.given_at)
+    assert first.superseded_at == NOW + timedelta(days=3) and first.withdrawn_at is None  # not a withdrawal
+    assert [c.estates for c in ledger.ledger.in_force("ADULT")] == [frozenset({"E1", "E2"})]
+    assert ledger.ledger.require("ADULT", LegalBasis.SEPARATE_CONSENT).given_at == ledger.now
+    # the day before the new one, the first was the record in force
+    assert first.in_force(NOW + timedelta(days=2)) and not first.in_force(ledger.now)
+    figures = face_figures([template("ADULT", Registry.APP)], ledger.store.for_person("ADULT"), ledger.now)
+    assert (figures.consents_in_force, figures.consents_withdrawn) == (1, 0)
+
+
+def test_records_stored_before_supersession_count_once_per_person_and_basis():
+    legacy = [consent("A"), consent("A", given_at=NOW + timedelta(days=1)), consent("B")]
+    assert face_figures([], legacy, NOW + timedelta(days=2)).consents_in_force == 2
+
+
 def test_a_minor_needs_a_guardian_registered_at_the_same_home():
     ledger = Ledger()
     refused(Invalid, "guardian_consent_required", lambda: ledger.ledger.record(consent("CHILD"), request_id=None))

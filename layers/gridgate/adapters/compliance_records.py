@@ -42,6 +42,7 @@ def consent_to_item(consent: FaceConsent) -> ComplianceRecordTable:
             "guardian_person_id": consent.guardian_person_id,
             "guardian_relation": consent.guardian_relation,
             "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
+            "superseded_at": consent.superseded_at.isoformat() if consent.superseded_at else None,
         },
     )
 
@@ -59,6 +60,7 @@ def consent_from_item(item: ComplianceRecordTable) -> FaceConsent:
         guardian_person_id=body.get("guardian_person_id"),
         guardian_relation=body.get("guardian_relation"),
         withdrawn_at=datetime.fromisoformat(body["withdrawn_at"]) if body.get("withdrawn_at") else None,
+        superseded_at=datetime.fromisoformat(body["superseded_at"]) if body.get("superseded_at") else None,
     )
 
 

@@ -5,6 +5,8 @@ the notice the person saw (PIPL Arts. 28-29; 2025 CAC/MPS face measures Arts. 6-
 for a minor, and an easy withdrawal. `require` is what enrolment calls: no record in force that
 names the estate purpose and this person's basis, no template. `withdraw` marks every record in
 force withdrawn; the caller (`FaceEnrolment.withdraw`) deletes the templates in the same action.
+A new record supersedes the person's earlier ones on the same basis (``superseded_at``), so one
+record per person and basis is in force and the report counts each consent once.
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ class ConsentLedger:
                     "guardian_not_recognised",
                     field="guardian_person_id",
                 )
+        earlier = [c for c in self.in_force(consent.person_id) if c.basis == consent.basis and c.given_at < at]
         self._consents.add(consent)
+        for replaced in earlier:  # after the new record is stored: never a moment with none in force
+            self._consents.add(replace(replaced, superseded_at=at))
         self._audit.record(
             consent.guardian_person_id or consent.person_id,
             "face.consent.given",
@@ -76,6 +81,7 @@ class ConsentLedger:
                 "notice_version": consent.notice_version,
                 "guardian": consent.guardian_person_id is not None,
                 "guardian_relation": consent.guardian_relation,
+                "superseded": len(earlier),
             },
         )
         return consent

@@ -43,7 +43,8 @@ def face_figures(templates: Iterable[FaceTemplate], consents: Iterable[FaceConse
     return FaceFigures(
         people_with_faces=len({t.person_id for t in templates}),
         templates_by_basis={basis.value: by_basis.get(basis.value, 0) for basis in LegalBasis},
-        consents_in_force=sum(1 for c in consents if c.in_force(at)),
+        # one per person and basis: records stored before supersession was recorded count once too
+        consents_in_force=len({(c.person_id, c.basis) for c in consents if c.in_force(at)}),
         consents_withdrawn=sum(1 for c in consents if c.withdrawn_at is not None and c.withdrawn_at <= at),
         app_templates_without_consent=sum(
             1 for t in templates if t.source == Registry.APP and t.person_id not in consenting

@@ -69,9 +69,13 @@ class FaceConsent:
     withdrawn_at: datetime | None = None
     #: how the guardian who consented for a minor is related to them (`GuardianRelation`)
     guardian_relation: str | None = None
+    #: when a later record on the same basis replaced this one: its purposes stop holding then (a
+    #: new consent narrows or widens the estates; it is not a withdrawal, the face stays)
+    superseded_at: datetime | None = None
 
     def in_force(self, at: datetime) -> bool:
-        return self.given_at <= at and (self.withdrawn_at is None or at < self.withdrawn_at)
+        ended = [t for t in (self.withdrawn_at, self.superseded_at) if t is not None]
+        return self.given_at <= at and all(at < t for t in ended)
 
 
 @dataclass(frozen=True)
