@@ -23,6 +23,7 @@ from flows.flow_metrics import record_flow_end
 from flows.gallery_refresh import refresh_gallery_objects
 from flows.notify import notify_failure
 from flows.progress import StepProgress
+from flows.retention_purge import purge_expired_templates
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from gridgate.adapters.findings import FindingRepository
 from gridgate.analytics.city_frames import CityFrames
@@ -96,6 +97,7 @@ def nightly_reconciliation(
             "store findings",
             "revoke grants and expire passes",
             "send findings out",
+            "delete templates past retention",
             "refresh gallery objects",
         ],
     )
@@ -118,6 +120,8 @@ def nightly_reconciliation(
         revoked, expired = revoking.result(), expiring.result()
     with progress.step("send findings out"):
         sent = send_findings_out(result.findings["finding_id"].to_list())
+    with progress.step("delete templates past retention"):
+        purged = purge_expired_templates()
     with progress.step("refresh gallery objects"):
         galleries = refresh_gallery_objects(estate_ids)
     by_type = dict(result.findings.group_by("finding_type").len().iter_rows())
@@ -128,6 +132,7 @@ def nightly_reconciliation(
         "grants_revoked": revoked,
         "passes_expired": expired,
         "sent_out": sent,
+        "templates_purged": purged,
         "gallery_objects": galleries,
         "skipped": result.skipped,
     }

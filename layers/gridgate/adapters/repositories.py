@@ -429,6 +429,12 @@ class FaceTemplateRepository:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(chunks)))) as pool:
             return [t for part in pool.map(fetch, chunks) for t in part]
 
+    def delete(self, template: FaceTemplate) -> None:
+        """Delete one template (by person, source and number)."""
+        FaceTemplateTable(
+            person_id=template.person_id, template_key=template_key(template.source, template.template_no)
+        ).delete()
+
     def delete_for_person(self, person_id: str, source: Registry | None = None) -> int:
         """Delete a person's templates (all, or one source's); returns how many were removed.
 

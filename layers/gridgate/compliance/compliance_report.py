@@ -17,6 +17,7 @@ from typing import Protocol
 
 from gridgate.clock import now as city_now
 from gridgate.compliance.face_figures import FILING_THRESHOLD_PEOPLE, FaceFigures, face_figures
+from gridgate.compliance.template_retention import age_days, past_retention
 from gridgate.domain.legal_records import FaceConsent, FaceOptOut, ImpactAssessment, opted_out
 from gridgate.domain.model import FaceTemplate
 
@@ -94,7 +95,7 @@ def compliance_report(
     event_retention_days: int,
     template_retention_days: int,
 ) -> ComplianceReport:
-    ages = [(at - t.consent_at).days for t in templates]
+    ages = [age_days(t, at) for t in templates]
     event_age = (today - oldest_event_day).days if oldest_event_day else None
     people = {o.person_id for o in opt_outs}
     by_person = {p: [c for c in consents if c.person_id == p] for p in people}
@@ -110,7 +111,7 @@ def compliance_report(
         templates=Retention(
             template_retention_days,
             max(ages, default=None),
-            sum(1 for age in ages if age > template_retention_days),
+            len(past_retention(templates, at, template_retention_days)),
         ),
         assessment=max(assessments, key=lambda a: (a.assessed_on, a.recorded_at), default=None),
     )
