@@ -23,8 +23,8 @@ from flows.flow_metrics import record_flow_end
 from flows.gallery_refresh import refresh_gallery_objects
 from flows.notify import notify_failure
 from flows.progress import StepProgress
-from flows.retention_purge import purge_expired_templates
 from flows.resilience import COMPUTE_TASK, STORAGE_TASK
+from flows.retention_purge import purge_expired_templates
 from gridgate.adapters.findings import FindingRepository
 from gridgate.analytics.city_frames import CityFrames
 from gridgate.analytics.finding_frames import to_findings
