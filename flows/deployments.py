@@ -23,8 +23,8 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.night import STEP_DEPLOYMENT, nightly_night
+from flows.nightly_statistics import population_statistics_and_alerts
 from flows.reconciliation import nightly_reconciliation
-from flows.statistics import population_statistics_and_alerts
 from flows.task_generation import generate_verification_tasks
 from gridgate.config import Settings, get_settings
 

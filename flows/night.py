@@ -23,10 +23,10 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
 from flows.flow_metrics import record_flow_end
+from flows.nightly_statistics import population_statistics_and_alerts
 from flows.notify import notify_failure
 from flows.reconciliation import nightly_reconciliation
 from flows.run_all import ORDER, NightFailed, night_parameters
-from flows.statistics import population_statistics_and_alerts
 from flows.task_generation import generate_verification_tasks
 
 #: The deployment of every step, in `ORDER` (names as `flows.deployments` registers them).

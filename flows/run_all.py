@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 
 from flows.city_data import check_report_day, default_day, local_today
+from flows.nightly_statistics import population_statistics_and_alerts
 from flows.reconciliation import nightly_reconciliation
-from flows.statistics import population_statistics_and_alerts
 from flows.task_generation import DEFAULT_REPORT_DIR, generate_verification_tasks
 from gridgate.analytics.key_group_alerts import AlertPolicy
 from gridgate.analytics.reconciliation_checks import ReconciliationPolicy

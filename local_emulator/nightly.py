@@ -4,7 +4,8 @@ The night deployment (cron 01:00) and its three step deployments are registered 
 ``process`` pool with a worker running (`work_pool.py`), so the local server shows what a data
 center schedules and its scheduled runs are executed, not left ``NOT_READY``. Then the night is
 started as a run *of its deployment* (the worker executes it and it starts the steps' deployments
-in order), against the emulator's tables and snapshots. Last, a night for a day that has not
+in order), against the emulator's tables and snapshots, with two webhook subscribers on loopback
+(`events_out_demo.py`: the findings and alerts out). Last, a night for a day that has not
 ended shows what an operator gets when one fails: reconciliation fails, the later steps are not
 started, and the failure alerts arrive at a webhook receiver on loopback.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from local_emulator.prefect_server import PrefectServer
+    from local_emulator.synthetic_city import City
 
 #: How long the demo waits for a night run (the worker starts each step as a subprocess).
 NIGHT_TIMEOUT_SECONDS = 600
@@ -30,6 +32,7 @@ class NightDemo(Protocol):
     work_dir: Path
     cleanups: list[Callable[[], None]]
     prefect: PrefectServer | None
+    city: City
 
     def say(self, text: str = "") -> None: ...
 
@@ -54,9 +57,12 @@ def run_night(demo: NightDemo) -> None:
 
     from flows.deployments import NIGHT, build_deployments, run_and_wait
     from flows.night import ORDER, step_deployment, step_runs
+    from local_emulator import events_out_demo
     from local_emulator.work_pool import WORK_POOL, Worker, create_work_pool, register_on_pool
 
-    create_work_pool(server.url)
+    demo.say("findings and alerts out (signed webhooks):")
+    subscribed = events_out_demo.subscribe(list(demo.city.places.district_ids), demo.say, demo.cleanups)
+    create_work_pool(server.url)  # the worker starts after the subscriptions: its runs may call loopback
     worker = Worker(server.url, demo.work_dir / "prefect-worker.log")
     demo.cleanups.append(worker.stop)  # after the server's: cleanups run in reverse, the worker stops first
     demo.say(f"  work pool {WORK_POOL} (process), worker pid {worker.process.pid}")
@@ -75,6 +81,7 @@ def run_night(demo: NightDemo) -> None:
         demo.say(f"    {step}: run {step_run.name} of {step_deployment(step)}: {step_run.state.name}")
     if not run.completed:
         raise RuntimeError(f"the night did not complete ({run.state}); worker log: {worker.log_file}")
+    events_out_demo.report(subscribed, demo.say)
 
     from gridgate import clock
 

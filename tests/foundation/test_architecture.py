@@ -110,3 +110,16 @@ def test_no_two_source_modules_share_a_file_name():
         p.name for folder in SOURCE_FOLDERS for p in (PROJECT / folder).rglob("*.py") if p.name != "__init__.py"
     )
     assert [name for name, count in names.items() if count > 1] == []
+
+
+def test_no_source_module_shadows_the_standard_library():
+    """A flow's entry point runs with its folder first on ``sys.path`` (Prefect's worker loads
+    ``flows/….py`` by path): a ``flows/statistics.py`` hid the standard ``statistics`` and the
+    deployed night crashed on ``from statistics import NormalDist``."""
+    shadowing = sorted(
+        str(p.relative_to(PROJECT))
+        for folder in SOURCE_FOLDERS
+        for p in (PROJECT / folder).rglob("*.py")
+        if p.stem in sys.stdlib_module_names
+    )
+    assert shadowing == []

@@ -86,6 +86,11 @@ def test_demo_runs_end_to_end_and_stops_the_emulator(tmp_path, fake_time):
             r"\s+leads to the city sign-in; staff number \S+, password \S+",
             out,
         ), out
+    # findings and alerts out: each subscriber got the night's events, every one signed with its secret
+    for subscriber in ("city platform", "civil-affairs office"):
+        got = re.search(rf"{subscriber} received (\d+) deliver(?:y|ies) \((\d+) with a valid signature\)", out)
+        assert got and int(got.group(1)) == int(got.group(2)) > 0, out
+    assert "a property company asking for alerts: kind_not_allowed (" in out, out
     assert re.search(r"grid worker page \(HTTP 200, grid \S+, [1-9]\d* open tasks\)", out), out
     assert f"Prefect UI: {prefect_api.group(1).removesuffix('/api')} (its API: {prefect_api.group(1)})" in out, out
     assert f"stopped the emulator (pid {pid})" in out

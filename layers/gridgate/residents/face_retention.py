@@ -4,7 +4,7 @@
 makes every copy follow, as a withdrawal does: the person's estates get a gallery change naming
 them (warm galleries drop the template at their next decision, by a delta; stored snapshots are
 deleted), and the night's gallery refresh (which runs after this) rebuilds the stored gallery
-objects it must. One audit record says how many templates of how many people went, never who.
+objects it must. One audit record says how many templates of how many people went, never who (none when none went).
 A resident whose template went enters by resident QR and may enrol again (a new consent).
 """
 
@@ -65,7 +65,8 @@ class FaceRetention:
         for person_id in people:
             estates |= person_changed_everywhere(person_id, self._ownerships, self._grants, self._places)
         done = RetentionPurge(len(expired), len(people), len(estates), self._days)
-        self._audit.record(
-            actor, "face.retention.purged", "face_templates", request_id=request_id, detail=done.as_dict()
-        )
+        if expired:  # a night with nothing to delete writes nothing: a rerun changes no record
+            self._audit.record(
+                actor, "face.retention.purged", "face_templates", request_id=request_id, detail=done.as_dict()
+            )
         return done
