@@ -35,6 +35,7 @@ from gridgate.compliance.consent_ledger import ConsentLedger
 from gridgate.compliance.correction_alerts import CorrectionAlerts
 from gridgate.compliance.report_sources import stored_compliance_report
 from gridgate.config import Settings, get_settings
+from gridgate.data_center.finding_explanations import explain_finding
 from gridgate.data_center.overview import DataCenterOverview
 from gridgate.events_out.event_subscriptions import EventSubscriptions
 from gridgate.grid_work.home_roster import HomeRoster
@@ -124,7 +125,7 @@ def build_api_services(settings: Settings, keyring: Keyring) -> ApiServices:
             changed=lambda person_id, owned, granted: person_changed_everywhere(person_id, owned, granted, places),
         ),
         compliance_report=stored_compliance_report(settings),
-        correction_alerts=CorrectionAlerts(FindingRepository(), audit),
+        correction_alerts=CorrectionAlerts(FindingRepository(), people, homes, places, audit, explain_finding),
         guardian_consent=GuardianConsent(
             consents,
             ownerships,

@@ -58,6 +58,9 @@ class CorrectionAlertView(BaseModel):
     severity: str
     grid_id: str
     person_id: str | None
+    person_name: str | None = Field(description="the person's name (each one shown is audited)")
+    address: str | None = Field(description="where the registry says the person lives, in the reader's language")
+    reason: str = Field(description="why the alert was raised, in the reader's language")
     detected_at: str
     evidence: dict
 

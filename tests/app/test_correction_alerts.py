@@ -10,8 +10,8 @@ from app_helpers import bearer
 from gridgate import clock
 from gridgate.adapters.audit import AuditLog
 from gridgate.adapters.findings import FindingRepository
-from gridgate.adapters.repositories import PlaceRepository
-from gridgate.domain.model import Finding, Place, PlaceKind, Severity
+from gridgate.adapters.repositories import HomeRepository, PersonRepository, PlaceRepository
+from gridgate.domain.model import Finding, Person, Place, PlaceKind, Registry, Severity
 
 
 def _alert(kind: str, grid: str, person: str) -> Finding:
@@ -21,18 +21,28 @@ def _alert(kind: str, grid: str, person: str) -> Finding:
         severity=Severity.HIGH,
         grid_id=grid,
         subject=f"person#{person}",
-        evidence={"approval_case": ["C-1"], "local_date": "2026-12-01"},
+        evidence={
+            "approval_case": ["C-1"],
+            "local_date": "2026-12-01",
+            "passages_count": 2,
+            "passages": ["2026-12-01 23:40 in at gate g-1", "2026-12-02 00:10 out at gate g-1"],
+            "unusual_hours": "23:00-05:00",
+        },
         detected_at=clock.now(),
         person_id=person,
     )
 
 
-def test_only_correction_staff_see_correction_alerts_in_their_grids_and_each_view_is_audited(client):
+def test_only_correction_staff_see_correction_alerts_in_their_grids_and_each_view_is_audited(client, city, protector):
     tag = uuid.uuid4().hex[:6]
-    mine, theirs = f"G-cc-{tag}", f"G-other-{tag}"
+    estate = city.estate()
+    mine, theirs = estate.grid_id, f"G-other-{tag}"
     for grid in (mine, theirs):
         PlaceRepository().add(Place(grid, PlaceKind.GRID, "网格", None, {}))
     watched, elsewhere, alone = f"P-cc-{tag}", f"P-cc2-{tag}", f"P-old-{tag}"
+    registry = frozenset({Registry.POPULATION})
+    person = Person(watched, "周正", "320102198001011234", registry, 1980, "M", registered_home_id=estate.homes[0])
+    PersonRepository(protector).add(person)
     FindingRepository().sync(
         [
             _alert("correction_unusual_hours", mine, watched),
@@ -44,8 +54,22 @@ def test_only_correction_staff_see_correction_alerts_in_their_grids_and_each_vie
     answer = client.http.get("/compliance/correction-alerts", headers=staff)
     assert answer.status_code == 200, answer.body
     assert [(a["type"], a["person_id"]) for a in answer.json_body["alerts"]] == [("correction_unusual_hours", watched)]
-    [view] = [r for r in AuditLog().about(f"person#{watched}") if r.action == "correction.alert.viewed"]
-    assert view.actor == f"cc-staff-{tag}" and view.detail["finding_id"] == f"correction_unusual_hours-{watched}"
+    # staff read a name, the registered address and the reason in words; the codes stay beside them
+    [alert] = answer.json_body["alerts"]
+    home = HomeRepository().get(estate.homes[0])
+    assert alert["person_name"] == "周正"
+    assert alert["address"] == f"测试小区 / {home.building_id}栋 / 1单元 3层 301室"
+    assert (
+        alert["reason"]
+        == "社区矫正人员：2026-12-01 在 23:00-05:00（北京时间）之间经过门禁 2 次，第一次在 2026-12-01 23:40。"
+    )
+    english = client.http.get("/compliance/correction-alerts", headers={**staff, "Accept-Language": "en"})
+    assert english.json_body["alerts"][0]["address"].startswith("测试小区") and english.json_body["alerts"][0]["reason"]
+    assert english.json_body["alerts"][0]["reason"].startswith("Under community correction: passed a gate")
+    views = [r for r in AuditLog().about(f"person#{watched}") if r.action == "correction.alert.viewed"]
+    assert [v.actor for v in views] == [f"cc-staff-{tag}"] * 2
+    assert views[0].detail["finding_id"] == f"correction_unusual_hours-{watched}"
+    assert views[0].detail["fields"] == ["name", "address"]
     assert [r for r in AuditLog().about(f"person#{elsewhere}") if r.action == "correction.alert.viewed"] == []
     no_grids = client.http.get("/compliance/correction-alerts", headers=bearer("cc-2", roles=("correction_staff",)))
     assert no_grids.json_body == {"alerts": []}

@@ -132,3 +132,35 @@ def statistics_and_findings() -> None:
             ),
         ]
     )
+
+
+def correction_alert(protector) -> str:
+    """A person under an approved correction order, registered at a home of the estate, with an
+    open unusual-hours alert in the grid; returns the person's id."""
+    home_id, person_id = "H-0001-0302", "P-cc-1"
+    HomeRepository().add(Home(home_id, ESTATE, "B-01", "2", 3, "0302", 76.0, GRID))
+    person = Person(person_id, "周正", "320102198001010010", frozenset({Registry.POPULATION}), 1980, "M", home_id)
+    PersonRepository(protector).add(person, grid_id=GRID)
+    evidence = {
+        "local_date": "2026-11-20",
+        "passages_count": 2,
+        "passages": ["2026-11-20 23:40 in at gate g-1", "2026-11-21 00:10 out at gate g-1"],
+        "unusual_hours": "23:00-05:00",
+        "approval_case": ["C-2026-17"],
+    }
+    FindingRepository().sync(
+        [
+            Finding(
+                f"F-cc-{person_id}",
+                "correction_unusual_hours",
+                Severity.MEDIUM,
+                GRID,
+                f"person#{person_id}",
+                evidence,
+                NOW,
+                home_id=home_id,
+                person_id=person_id,
+            )
+        ]
+    )
+    return person_id

@@ -35,6 +35,7 @@ STAFF = {
     "worker-8": ("gw-8-secret", "刘洋", ("grid-worker",), ("D-09-S1-C1-G9",)),
     "staff-1": ("dc-1-secret", "陈静", ("data-center-staff",), ()),
     "ph-1": ("ph-1-secret", "王芳", ("public-health-officer",), ()),
+    "co-1": ("co-1-secret", "孙立", ("correction-officer",), ("D-01-S1-C1-G1",)),
     "resident-1": ("res-1-secret", "赵敏", ("resident",), ()),
 }
 
@@ -195,3 +196,21 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}-{page.viewport_size['width']}px.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+#: axe-core, from npm (``npm ci``; make test runs it).
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands (the page's context
+    must bypass CSP for axe to be injected)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -6,29 +6,13 @@ of this test bypasses CSP to inject axe; nothing else about the pages changes.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from . import city
-from .conftest import screenshot, sign_in
+from .conftest import screenshot, serious_violations, sign_in
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _serious_violations(page) -> list[str]:
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make test does)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.fixture(params=[390, 1280], ids=["phone", "desktop"])
@@ -44,13 +28,13 @@ def test_grid_worker_page_has_no_serious_violation(audited, app_url, protector):
     city.places()
     city.home_with_task(protector)
     audited.goto(f"{app_url}/pages/grid-worker")
-    assert _serious_violations(audited) == []  # the sign-in view
+    assert serious_violations(audited) == []  # the sign-in view
     sign_in(audited, app_url, "worker-7")
     expect(audited.locator("#tasks li")).to_have_count(1)
-    assert _serious_violations(audited) == []  # the task list
+    assert serious_violations(audited) == []  # the task list
     audited.locator("#tasks li").first.click()
     expect(audited.locator("#roster .person")).to_have_count(2)
-    assert _serious_violations(audited) == []  # a home's roster and the result form
+    assert serious_violations(audited) == []  # a home's roster and the result form
 
 
 def test_data_center_page_has_no_serious_violation(audited, app_url):
@@ -58,7 +42,7 @@ def test_data_center_page_has_no_serious_violation(audited, app_url):
     city.statistics_and_findings()
     sign_in(audited, app_url, "staff-1", "data-center")
     expect(audited.locator(f"#places tr[data-place-id='{city.DISTRICT}']")).to_have_count(1)
-    assert _serious_violations(audited) == []
+    assert serious_violations(audited) == []
     screenshot(audited, "data-center-audited")
 
 
@@ -67,4 +51,4 @@ def test_the_audit_catches_the_old_grey_status_text(audited, app_url):
     audited.goto(f"{app_url}/pages/grid-worker")
     audited.evaluate("""document.querySelector('main').append(Object.assign(document.createElement('p'),
         {textContent: '没有待办任务：全部完成。', style: 'color:#718096;background:#fff;font-size:13px'}))""")
-    assert any(v.startswith("color-contrast (serious)") for v in _serious_violations(audited))
+    assert any(v.startswith("color-contrast (serious)") for v in serious_violations(audited))

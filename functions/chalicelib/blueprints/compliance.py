@@ -15,7 +15,8 @@ from chalicelib.auth import require
 from chalicelib.bootstrap import api_services
 from chalicelib.compliance_schemas import ComplianceReportAnswer, CorrectionAlertsAnswer
 from chalicelib.openapi import documented
-from chalicelib.request_context import current_request, request_id
+from chalicelib.request_context import current_request, request_id, request_locale
+from gridgate import i18n
 
 bp = Blueprint(__name__)
 DATA_CENTER = "data_center"
@@ -34,6 +35,8 @@ def compliance_report():
 @documented(responses={200: CorrectionAlertsAnswer}, role=CORRECTION_STAFF)
 def correction_alerts():
     """The open community-correction alerts in my grids (each view audited; no other role sees them)."""
-    staff = require(current_request(), CORRECTION_STAFF)
-    alerts = api_services().correction_alerts.read(staff.subject, staff.grids, request_id=request_id(current_request()))
+    request = current_request()
+    staff = require(request, CORRECTION_STAFF)
+    t = i18n.translator(request_locale(request))
+    alerts = api_services().correction_alerts.read(staff.subject, staff.grids, t, request_id=request_id(request))
     return {"alerts": alerts}

@@ -201,6 +201,13 @@ def compliance_page():
     return _page("compliance", _locale())
 
 
+@bp.route("/correction", methods=["GET"])
+@documented(responses={200: "text/html"}, params=(LANG,))
+def correction_page():
+    """The correction officer's page: community-correction alerts in their grids, each view audited."""
+    return _page("correction", _locale())
+
+
 def _place_and_day(params: Mapping[str, str]) -> tuple[str | None, date | None]:
     """The ``parent`` place id and the report ``day`` of a data-center query, checked."""
     parent = params.get("parent") or None

@@ -39,9 +39,13 @@ ROLE_OF_IDP_ROLE = {
     "grid-worker": "grid_worker",
     "data-center-staff": "data_center",
     "public-health-officer": "public_health",
+    "correction-officer": "correction_staff",
 }
+#: The roles whose token carries the IdP's ``grids`` claim: the grids they work in, and nothing
+#: outside them (a grid worker's visits, a correction officer's office area).
+GRID_SCOPED_ROLES = frozenset({"grid_worker", "correction_staff"})
 #: The pages a sign-in may return to (nothing else: no open redirect).
-PAGES = ("grid-worker", "data-center", "public-health", "compliance")
+PAGES = ("grid-worker", "data-center", "public-health", "compliance", "correction")
 ACCESS_PREFIX, REFRESH_PREFIX = "gsa.", "gsr."
 _LOGIN_MINUTES = 10
 #: What `random_secret` makes (43 URL-safe characters); anything else is no state of ours, and
@@ -248,7 +252,7 @@ def _principal(claims: dict) -> Principal:
     roles = frozenset(ROLE_OF_IDP_ROLE[role] for role in idp_roles if role in ROLE_OF_IDP_ROLE)
     if not roles:
         raise SignInRefused("no_page_role")
-    return Principal(subject, roles, frozenset(grids) if "grid_worker" in roles else frozenset())
+    return Principal(subject, roles, frozenset(grids) if roles & GRID_SCOPED_ROLES else frozenset())
 
 
 @lru_cache(maxsize=1)
