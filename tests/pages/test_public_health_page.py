@@ -128,6 +128,9 @@ def test_staff_of_other_roles_cannot_sign_in_to_query(desktop, app_url):
     desktop.fill("#approval", "A-any")
     desktop.fill("#from", "2026-01-01T00:00")
     desktop.fill("#to", "2026-01-02T00:00")
+    # beside each box, the instant in the city's words (the box itself is drawn in the browser's format)
+    expect(desktop.locator("#from-shown")).to_have_text("2026年1月1日星期四 00:00（北京时间）")
+    expect(desktop.locator("#to-shown")).to_have_text("2026年1月2日星期五 00:00（北京时间）")
     desktop.click("#show")
     expect(desktop.locator("#status")).to_have_text(i18n.catalogue("zh_CN")["error.forbidden"])
 
