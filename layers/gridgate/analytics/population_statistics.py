@@ -19,7 +19,7 @@ import polars as pl
 
 from gridgate.analytics.city_frames import LEVEL_COLUMNS, LEVELS, CityFrames, local_midnight
 from gridgate.analytics.event_queries import ENTRY_WAYS, TRAFFIC, VISITORS_PER_DAY
-from gridgate.analytics.registry_queries import CAPACITY_COUNTS, REGISTERED_COUNTS, RESIDENT_COUNTS
+from gridgate.analytics.registry_queries import CAPACITY_COUNTS, REGISTERED_COUNTS, resident_counts
 from gridgate.domain.model import Statistic
 
 STATISTIC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -71,7 +71,7 @@ def _per_place(counts: pl.DataFrame, metrics: dict[str, str], *, drop_zero: tupl
 def _resident_statistics(city: CityFrames) -> list[pl.DataFrame]:
     roles = {"owners": "residents.owners", "family": "residents.family", "tenants": "residents.tenants"}
     residents = _per_place(
-        city.query(RESIDENT_COUNTS),
+        pl.concat([city.query(resident_counts(level)) for level in LEVELS], how="vertical_relaxed"),
         {**roles, "total": "residents.total", "floating": "floating"},
         drop_zero=(*roles, "floating"),
     )

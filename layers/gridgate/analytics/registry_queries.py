@@ -185,56 +185,57 @@ def _per_level(select: str, source: str) -> str:
     )
 
 
-def _per_level_persons(flags: str, counts: str, source: str) -> str:
-    """Distinct persons per place for every level: first one row per (place, person) with
-    `flags` (0/1 maxima, ``{col}`` the level's column), then `counts` sums them per place.
+def _level_persons(level: str, flags: str, counts: str, source: str) -> str:
+    """Distinct persons per place of one level: first one row per (place, person) with `flags`
+    (0/1 maxima, ``{col}`` the level's column), then `counts` sums them per place.
 
     Why two steps and not ``COUNT(DISTINCT ...)``: distinct aggregates do not spill in DuckDB
     (five of them over a million residents exhaust a 512 MB limit); plain group-bys do.
     """
-    return "\nUNION ALL\n".join(
+    col = LEVEL_COLUMNS[level]
+    return (
         f"SELECT '{level}' AS level, place_id, {counts} FROM ("
-        f"SELECT {LEVEL_COLUMNS[level]} AS place_id, person_id, "
-        + flags.replace("{col}", LEVEL_COLUMNS[level])
-        + f" FROM {source} WHERE {LEVEL_COLUMNS[level]} IS NOT NULL GROUP BY {LEVEL_COLUMNS[level]}, person_id"
+        f"SELECT {col} AS place_id, person_id, "
+        + flags.replace("{col}", col)
+        + f" FROM {source} WHERE {col} IS NOT NULL GROUP BY {col}, person_id"
         ") per_person GROUP BY place_id"
-        for level in LEVELS
     )
 
 
-#: Residents per place and level: by role, in total, and floating (registered elsewhere, or nowhere).
-#:
-#: Why `placed` is narrow: each level's branch reads it, so DuckDB materialises it; with the
-#: five registered places as well as the five where a person lives, a million residents'
-#: rows broke the 512 MB limit at 1 M persons. Each row now carries one boolean per level
-#: (`floating_<column>`) instead of the five registered places. (`NOT MATERIALIZED` would
-#: stream it per level, but Spark SQL rejects the keyword and both engines run this text.)
-RESIDENT_COUNTS = (
+def resident_counts(level: str) -> str:
+    """Residents per place of `level`: by role, in total, and floating (registered elsewhere in
+    that level, or nowhere).
+
+    Why one query per level, not the five levels UNION ALL'd over one shared CTE: the engine
+    materialises a CTE read five times, and a million residents' rows with their places broke
+    DuckDB's 512 MB limit at 1 M persons (a materialised CTE is held, not spilled). One level
+    at a time streams: each query joins, groups and spills on its own.
     """
-WITH registered_places AS (
-  SELECT p.person_id, hp.*
-  FROM persons p JOIN home_places hp ON hp.home_id = p.registered_home_id
-), placed AS (
-  SELECT r.person_id, r.role, """
-    + ", ".join(f"hp.{col}" for col in LEVEL_COLUMNS.values())
-    + ", "
-    + ", ".join(f"COALESCE(rp.{col} <> hp.{col}, TRUE) AS floating_{col}" for col in LEVEL_COLUMNS.values())
-    + """
+    col = LEVEL_COLUMNS[level]
+    return (
+        f"""
+WITH placed AS (
+  SELECT r.person_id, r.role, hp.{col},
+         COALESCE(rp.{col} <> hp.{col}, TRUE) AS floating
   FROM residents r
   JOIN home_places hp ON hp.home_id = r.home_id
-  LEFT JOIN registered_places rp ON rp.person_id = r.person_id
+  LEFT JOIN (SELECT p.person_id, hp.{col}
+             FROM persons p JOIN home_places hp ON hp.home_id = p.registered_home_id) rp
+         ON rp.person_id = r.person_id
 )
 """
-    + _per_level_persons(
-        "MAX(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owner, "
-        "MAX(CASE WHEN role = 'family' THEN 1 ELSE 0 END) AS family, "
-        "MAX(CASE WHEN role = 'tenant' THEN 1 ELSE 0 END) AS tenant, "
-        "MAX(CASE WHEN floating_{col} THEN 1 ELSE 0 END) AS floating",
-        "CAST(SUM(owner) AS BIGINT) AS owners, CAST(SUM(family) AS BIGINT) AS family, "
-        "CAST(SUM(tenant) AS BIGINT) AS tenants, COUNT(*) AS total, CAST(SUM(floating) AS BIGINT) AS floating",
-        "placed",
+        + _level_persons(
+            level,
+            "MAX(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owner, "
+            "MAX(CASE WHEN role = 'family' THEN 1 ELSE 0 END) AS family, "
+            "MAX(CASE WHEN role = 'tenant' THEN 1 ELSE 0 END) AS tenant, "
+            "MAX(CASE WHEN floating THEN 1 ELSE 0 END) AS floating",
+            "CAST(SUM(owner) AS BIGINT) AS owners, CAST(SUM(family) AS BIGINT) AS family, "
+            "CAST(SUM(tenant) AS BIGINT) AS tenants, COUNT(*) AS total, CAST(SUM(floating) AS BIGINT) AS floating",
+            "placed",
+        )
     )
-)
+
 
 #: Persons the population registry has at a home of each place.
 REGISTERED_COUNTS = """
