@@ -212,8 +212,7 @@ def resident_counts(level: str) -> str:
     at a time streams: each query joins, groups and spills on its own.
     """
     col = LEVEL_COLUMNS[level]
-    return (
-        f"""
+    return f"""
 WITH placed AS (
   SELECT r.person_id, r.role, hp.{col},
          COALESCE(rp.{col} <> hp.{col}, TRUE) AS floating
@@ -223,17 +222,15 @@ WITH placed AS (
              FROM persons p JOIN home_places hp ON hp.home_id = p.registered_home_id) rp
          ON rp.person_id = r.person_id
 )
-"""
-        + _level_persons(
-            level,
-            "MAX(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owner, "
-            "MAX(CASE WHEN role = 'family' THEN 1 ELSE 0 END) AS family, "
-            "MAX(CASE WHEN role = 'tenant' THEN 1 ELSE 0 END) AS tenant, "
-            "MAX(CASE WHEN floating THEN 1 ELSE 0 END) AS floating",
-            "CAST(SUM(owner) AS BIGINT) AS owners, CAST(SUM(family) AS BIGINT) AS family, "
-            "CAST(SUM(tenant) AS BIGINT) AS tenants, COUNT(*) AS total, CAST(SUM(floating) AS BIGINT) AS floating",
-            "placed",
-        )
+""" + _level_persons(
+        level,
+        "MAX(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owner, "
+        "MAX(CASE WHEN role = 'family' THEN 1 ELSE 0 END) AS family, "
+        "MAX(CASE WHEN role = 'tenant' THEN 1 ELSE 0 END) AS tenant, "
+        "MAX(CASE WHEN floating THEN 1 ELSE 0 END) AS floating",
+        "CAST(SUM(owner) AS BIGINT) AS owners, CAST(SUM(family) AS BIGINT) AS family, "
+        "CAST(SUM(tenant) AS BIGINT) AS tenants, COUNT(*) AS total, CAST(SUM(floating) AS BIGINT) AS floating",
+        "placed",
     )
 
 
