@@ -21,6 +21,16 @@
       throw new Error(("error." + code) in MESSAGES ? t("error." + code, { message: body.detail || "" })
                                                     : t("error.other", { code, message: body.detail || "" }));
     },
+    /** GET `path` and `render` its answer, saying "loading" meanwhile and the refusal if any. */
+    async show(path, render) {
+      $("status").textContent = t("common.loading");
+      try {
+        render(await STAFF.get(path));
+        $("status").textContent = "";
+      } catch (err) {
+        $("status").textContent = err.message;
+      }
+    },
     showSignIn(shown) {
       $("sign-in").hidden = !shown;
       $("dashboard").hidden = shown;
