@@ -23,47 +23,57 @@ import polars as pl
 
 #: Registered residents (not followed by a key-group alert: `{followed}`) with no passage at
 #: a gate of their home's estate since `since`, with where they were last seen at all (the
-#: hint that they moved).
+#: hint that they moved). Every step is read once, so the engine streams it: a step read twice
+#: is materialised and held, which broke DuckDB's 512 MB limit at 4 M persons.
 RESIDENTS_NOT_SEEN = """
-WITH registered AS (
-  SELECT p.person_id, p.registered_home_id AS home_id, h.grid_id, h.estate_id
-  FROM persons p JOIN homes h ON h.home_id = p.registered_home_id
-  WHERE NOT {followed}
-), seen AS (
+WITH seen AS (
   -- Events reduced to (person, estate) first: a join of millions of persons with this is
   -- cheap, with the events themselves it is most of the check.
   SELECT person_id, estate_id, MAX(occurred_at) AS seen_at
   FROM events
   WHERE occurred_at >= {since} AND person_id IS NOT NULL
   GROUP BY person_id, estate_id
-), presence AS (
-  SELECT s.person_id,
-         MAX(s.seen_at) AS last_seen_at,
-         MAX_BY(s.estate_id, s.seen_at) AS last_seen_estate,
-         MAX(CASE WHEN s.estate_id = r.estate_id THEN 1 ELSE 0 END) AS seen_at_home
-  FROM seen s JOIN registered r ON s.person_id = r.person_id
-  GROUP BY s.person_id
+), registered AS (
+  SELECT p.person_id, p.registered_home_id AS home_id, h.grid_id, h.estate_id
+  FROM persons p JOIN homes h ON h.home_id = p.registered_home_id
+  WHERE NOT {followed}
 )
-SELECT r.person_id, r.home_id, r.grid_id, r.estate_id, s.last_seen_at, s.last_seen_estate
-FROM registered r LEFT JOIN presence s ON s.person_id = r.person_id
-WHERE COALESCE(s.seen_at_home, 0) = 0
+SELECT r.person_id, r.home_id, r.grid_id, r.estate_id,
+       MAX(s.seen_at) AS last_seen_at, MAX_BY(s.estate_id, s.seen_at) AS last_seen_estate
+FROM registered r LEFT JOIN seen s ON s.person_id = r.person_id
+GROUP BY r.person_id, r.home_id, r.grid_id, r.estate_id
+HAVING MAX(CASE WHEN s.estate_id = r.estate_id THEN 1 ELSE 0 END) = 0
 """
 
-#: People (not living there once this run's revocations are done) who entered on visitor
-#: passes for the same home on at least `min_days` local days since `since`.
+#: People (not living there once this run's revocations are done: neither owners nor holders
+#: of a kept grant) who entered on visitor passes for the same home on at least `min_days`
+#: local days since `since`. Distinct days and passes are counted by plain group-bys, one level
+#: at a time (a distinct aggregate does not spill: at 4 M persons it broke the 512 MB limit).
 VISITOR_PASS_REGULARS = """
 WITH entries AS (
   SELECT e.person_id, COALESCE(e.home_id, v.home_id) AS home_id, e.pass_id, CAST(LOCAL(e.occurred_at) AS DATE) AS entry_day
   FROM events e LEFT JOIN visitor_passes v ON v.pass_id = e.pass_id
   WHERE e.occurred_at >= {since}
     AND e.method = 'visitor_pass' AND e.direction = 'in' AND e.outcome = 'open' AND e.person_id IS NOT NULL
+), visits AS (
+  SELECT person_id, home_id, pass_id, entry_day FROM entries GROUP BY person_id, home_id, pass_id, entry_day
+), regulars AS (
+  SELECT person_id, home_id, COUNT(*) AS days_entered, MIN(entry_day) AS first_on
+  FROM (SELECT person_id, home_id, entry_day FROM visits GROUP BY person_id, home_id, entry_day) days
+  GROUP BY person_id, home_id
+  HAVING COUNT(*) >= {min_days}
+), passes AS (
+  SELECT person_id, home_id, COUNT(*) AS passes_used
+  FROM (SELECT person_id, home_id, pass_id FROM visits WHERE pass_id IS NOT NULL
+        GROUP BY person_id, home_id, pass_id) used
+  GROUP BY person_id, home_id
 )
-SELECT x.person_id, x.home_id, h.grid_id,
-       COUNT(DISTINCT x.entry_day) AS days_entered, COUNT(DISTINCT x.pass_id) AS passes_used, MIN(x.entry_day) AS first_on
-FROM entries x JOIN homes h ON h.home_id = x.home_id
-WHERE NOT EXISTS (SELECT 1 FROM kept_residents r WHERE r.person_id = x.person_id AND r.home_id = x.home_id)
-GROUP BY x.person_id, x.home_id, h.grid_id
-HAVING COUNT(DISTINCT x.entry_day) >= {min_days}
+SELECT x.person_id, x.home_id, h.grid_id, x.days_entered, COALESCE(p.passes_used, 0) AS passes_used, x.first_on
+FROM regulars x
+JOIN homes h ON h.home_id = x.home_id
+LEFT JOIN passes p ON p.person_id = x.person_id AND p.home_id = x.home_id
+WHERE NOT EXISTS (SELECT 1 FROM current_ownerships o WHERE o.person_id = x.person_id AND o.home_id = x.home_id)
+  AND NOT EXISTS (SELECT 1 FROM kept_grants g WHERE g.grantee_id = x.person_id AND g.home_id = x.home_id)
 """
 
 #: Homes that at least `grants` + `excess` distinct non-owners entered for on `min_days` or
@@ -75,17 +85,23 @@ WITH regulars AS (
   WHERE occurred_at >= {since} AND direction = 'in' AND person_id IS NOT NULL AND home_id IS NOT NULL
   GROUP BY home_id, person_id
   HAVING COUNT(DISTINCT CAST(LOCAL(occurred_at) AS DATE)) >= {min_days}
-), faces AS (
-  SELECT d.home_id, COUNT(*) AS faces, SORTED_LIST(d.person_id) AS people
+), non_owners AS (
+  SELECT d.home_id, d.person_id
   FROM regulars d
   WHERE NOT EXISTS (SELECT 1 FROM current_ownerships o WHERE o.person_id = d.person_id AND o.home_id = d.home_id)
-  GROUP BY d.home_id
 ), granted AS (
   SELECT home_id, COUNT(*) AS grants FROM kept_grants GROUP BY home_id
+), over AS (
+  -- counted first, listed only for the homes found: a list per home of the whole city does
+  -- not spill
+  SELECT f.home_id, f.faces, COALESCE(g.grants, 0) AS grants
+  FROM (SELECT home_id, COUNT(*) AS faces FROM non_owners GROUP BY home_id) f
+  LEFT JOIN granted g ON g.home_id = f.home_id
+  WHERE f.faces >= COALESCE(g.grants, 0) + {excess}
 )
-SELECT f.home_id, h.grid_id, f.faces, COALESCE(g.grants, 0) AS grants, f.people
-FROM faces f JOIN homes h ON h.home_id = f.home_id LEFT JOIN granted g ON g.home_id = f.home_id
-WHERE f.faces >= COALESCE(g.grants, 0) + {excess}
+SELECT o.home_id, h.grid_id, o.faces, o.grants, SORTED_LIST(n.person_id) AS people
+FROM over o JOIN homes h ON h.home_id = o.home_id JOIN non_owners n ON n.home_id = o.home_id
+GROUP BY o.home_id, h.grid_id, o.faces, o.grants
 """
 
 #: The last exit of each subject in the window.

@@ -21,17 +21,17 @@ LEVEL_COLUMNS = {level: f"{level}_id" for level in LEVELS}
 
 
 def _residents(grants_view: str) -> str:
-    """(person_id, home_id, role): owners, then granted family and tenants; owner wins a tie."""
+    """(person_id, home_id, role): owners, then granted family and tenants; owner wins a tie.
+
+    A plain group-by with ``MIN_BY`` (which both engines have), not ``ROW_NUMBER() OVER
+    (PARTITION BY ...)``: a window over every owner and grantee of the city holds its partitions,
+    where an aggregate spills."""
     return f"""
-SELECT person_id, home_id, role FROM (
-  SELECT person_id, home_id, role,
-         ROW_NUMBER() OVER (PARTITION BY person_id, home_id
-                            ORDER BY CASE WHEN role = 'owner' THEN 0 ELSE 1 END, role) AS pick
-  FROM (SELECT person_id, home_id, 'owner' AS role FROM current_ownerships
-        UNION ALL
-        SELECT grantee_id AS person_id, home_id, relation AS role FROM {grants_view}) candidates
-) ranked
-WHERE pick = 1
+SELECT person_id, home_id, MIN_BY(role, CASE WHEN role = 'owner' THEN '0' ELSE CONCAT('1', role) END) AS role
+FROM (SELECT person_id, home_id, 'owner' AS role FROM current_ownerships
+      UNION ALL
+      SELECT grantee_id AS person_id, home_id, relation AS role FROM {grants_view}) candidates
+GROUP BY person_id, home_id
 """
 
 
@@ -73,7 +73,6 @@ WHERE NOT EXISTS (SELECT 1 FROM former_owner_grants r WHERE r.grant_id = g.grant
 """,
     ),
     ("residents", _residents("effective_grants")),
-    ("kept_residents", _residents("kept_grants")),
     (
         "estate_places",
         """
@@ -144,13 +143,19 @@ WHERE p.registered_home_id IS NULL
 """
 
 #: Homes with more grants in force than their cap.
+#: Counted first and listed only for the homes over their cap: a list aggregate over every
+#: home of a 4 M-person city does not spill and broke DuckDB's 512 MB limit.
 GRANTS_OVER_CAP = """
-SELECT g.home_id, h.grid_id, COUNT(*) AS grants, c.cap, SORTED_LIST(g.grant_id) AS grant_ids
-FROM kept_grants g
-JOIN home_caps c ON c.home_id = g.home_id
-JOIN homes h ON h.home_id = g.home_id
-GROUP BY g.home_id, h.grid_id, c.cap
-HAVING COUNT(*) > c.cap
+WITH over_cap AS (
+  SELECT n.home_id, h.grid_id, n.grants, c.cap
+  FROM (SELECT home_id, COUNT(*) AS grants FROM kept_grants GROUP BY home_id) n
+  JOIN home_caps c ON c.home_id = n.home_id
+  JOIN homes h ON h.home_id = n.home_id
+  WHERE n.grants > c.cap
+)
+SELECT o.home_id, o.grid_id, o.grants, o.cap, SORTED_LIST(g.grant_id) AS grant_ids
+FROM over_cap o JOIN kept_grants g ON g.home_id = o.home_id
+GROUP BY o.home_id, o.grid_id, o.grants, o.cap
 """
 
 #: The grants the reconciliation revokes, with the current owners to tell and when the
@@ -159,7 +164,8 @@ GRANTS_BY_FORMER_OWNERS = """
 SELECT g.grant_id, g.home_id, g.estate_id, g.grantee_id, g.granted_by, g.relation, h.grid_id, n.notify, u.owned_until
 FROM former_owner_grants g
 JOIN homes h ON h.home_id = g.home_id
-LEFT JOIN (SELECT home_id, SORTED_LIST(person_id) AS notify FROM current_ownerships GROUP BY home_id) n
+LEFT JOIN (SELECT home_id, SORTED_LIST(person_id) AS notify FROM current_ownerships
+           WHERE home_id IN (SELECT home_id FROM former_owner_grants) GROUP BY home_id) n
   ON n.home_id = g.home_id
 LEFT JOIN (SELECT person_id, home_id, MAX(until) AS owned_until FROM ownerships GROUP BY person_id, home_id) u
   ON u.person_id = g.granted_by AND u.home_id = g.home_id
