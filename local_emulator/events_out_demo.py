@@ -26,11 +26,14 @@ from gridgate.security.tokens import Principal
 from gridgate.security.webhook_signatures import verify
 from local_emulator.loopback_receiver import LoopbackReceiver
 
-#: name -> (who subscribes, what it asks for)
-SUBSCRIBERS = {
-    "city platform": (Principal("dc-demo", frozenset({"data_center"})), {"kinds": ["finding"]}),
-    "civil-affairs office": (Principal("civil-demo", frozenset({"civil_affairs_office"})), {"kinds": ["alert"]}),
-}
+
+def _subscribers(districts: list[str]) -> dict[str, tuple[Principal, dict]]:
+    """name -> (who subscribes, what it asks for); civil affairs is scoped to the city's districts."""
+    civil = Principal("civil-demo", frozenset({"civil_affairs_office"}), districts=frozenset(districts))
+    return {
+        "city platform": (Principal("dc-demo", frozenset({"data_center"})), {"kinds": ["finding"]}),
+        "civil-affairs office": (civil, {"kinds": ["alert"]}),
+    }
 
 
 @dataclass
@@ -45,9 +48,7 @@ def subscribe(districts: list[str], say: Callable[[str], None], cleanups: list[C
     get_settings.cache_clear()
     service = EventSubscriptions(IdentifierProtector(get_keyring()))
     done = Subscribed()
-    for name, (principal, body) in SUBSCRIBERS.items():
-        if "civil_affairs_office" in principal.roles:
-            principal = Principal(principal.subject, principal.roles, districts=frozenset(districts))
+    for name, (principal, body) in _subscribers(districts).items():
         receiver = LoopbackReceiver().__enter__()
         cleanups.append(partial(receiver.__exit__, None, None, None))
         subscription, secret = service.create(principal, {"url": receiver.url, **body})

@@ -78,9 +78,10 @@ class CorrectionAlerts:
             reverse=True,
         )
         shown = []
+        estate_names: dict[str, str] = {}  # an estate read once however many alerts it has
         for alert in alerts:
             person = self._persons.get(alert.person_id) if alert.person_id else None
-            address = self._address(person, t)
+            address = self._address(person, t, estate_names)
             fields = [name for name, value in (("name", person), ("address", address)) if value]
             self._audit.record(
                 staff_id,
@@ -110,17 +111,12 @@ class CorrectionAlerts:
             )
         return shown
 
-    def _address(self, person: Person | None, t: Translator) -> str | None:
+    def _address(self, person: Person | None, t: Translator, estate_names: dict[str, str]) -> str | None:
         """Where the registry says the person lives, worded as the grid worker's sheet words it."""
         home = self._homes.get(person.registered_home_id) if person and person.registered_home_id else None
         if home is None:
             return None
-        estate = self._places.get(home.estate_id)
-        return t(
-            "sheet.place",
-            estate=estate.name if estate else home.estate_id,
-            building=home.building_id,
-            unit=home.unit,
-            floor=home.floor,
-            room=home.room,
-        )
+        if home.estate_id not in estate_names:
+            estate = self._places.get(home.estate_id)
+            estate_names[home.estate_id] = estate.name if estate else home.estate_id
+        return t.home_address(estate_names[home.estate_id], home.building_id, home.unit, home.floor, home.room)

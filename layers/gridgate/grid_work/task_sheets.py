@@ -125,13 +125,8 @@ def to_html(
     sheet = rows(tasks, details, first)
     boxes = "<br>".join(f"&#9744; {html.escape(t(f'result.{r}'))}" for r in ("confirmed", "corrected", "not_reachable"))
     for row in sheet:
-        place = t(
-            "sheet.place",
-            estate=row["estate_name"] or row["estate_id"],
-            building=row["building_id"],
-            unit=row["unit"],
-            floor=row["floor"],
-            room=row["room"],
+        place = t.home_address(
+            row["estate_name"] or row["estate_id"], row["building_id"], row["unit"], row["floor"], row["room"]
         )
         codes = " · ".join(
             filter(None, (row["estate_id"] if row["estate_name"] else "", row["home_id"], row["person_id"]))

@@ -103,6 +103,11 @@ class Translator:
     def html_lang(self) -> str:
         return HTML_LANG[self.locale]
 
+    def home_address(self, estate: str, building: str, unit: str, floor: object, room: str) -> str:
+        """A home as people write it (梅园新村 / B-01栋 / 2单元 3层 0302室): one wording for the
+        task sheet and every page that names where someone lives."""
+        return self("sheet.place", estate=estate, building=building, unit=unit, floor=floor, room=room)
+
     def local_time(self, at: datetime) -> str:
         """An instant as the city's wall-clock time, labelled (``2026-12-01 08:30（北京时间）``)."""
         from gridgate.clock import city_clock
