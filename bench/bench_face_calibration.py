@@ -2,7 +2,7 @@
 
 Data: ``../shared/testdata/faces/<identity>/`` (47 real people, 1-8 photos each). Every photo goes
 through the gate's own pipeline (`gridgate.faces.pipeline`: decode, detect, choose, encode) ONCE;
-encodings are cached in ``bench/results/.cache/`` (keyed by file sha256 and pipeline settings).
+encodings are cached outside the repository by `bench.face_encodings` (keyed by encoder id).
 Photos the pipeline refuses (no face, ambiguous faces, too small) are counted as failures to
 acquire: they can be neither enrolled nor matched.
 
@@ -26,17 +26,20 @@ No tuning on reported data: identities are split into FOLDS groups. For each gro
 and the margin come from the other groups' people only (probes AND galleries from them); the rule
 is then evaluated on the held-out people's probes against a gallery of everyone. The calibrated
 numbers reported are these held-out results, summed over groups. The deployed rule
-(`matcher.CALIBRATED_RULE`) is the same procedure run on all identities. A model check runs the
+(`matcher.LEGACY_RULE`) is the same procedure run on all identities. A model check runs the
 held-out probes at looser targets (1 %, 5 %, 20 %), where the count can show whether the fitted
 model predicts the stranger-accept rate it promises.
 
-Writes ``bench/results/face_calibration.json``. ``--refresh`` re-encodes every photo.
+Since issue 12 the gate encodes with SFace, whose rule is fitted at an estate's size by
+``bench_face_scale``; this benchmark calibrates the LEGACY dlib encoder, whose templates keep
+working until their owners re-enrol (`matcher.LEGACY_RULE`), and times its stages.
+
+Writes ``bench/results/face_calibration.json``.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import statistics
@@ -47,18 +50,17 @@ from statistics import NormalDist
 
 import numpy as np
 
+from bench.face_encodings import load
 from bench.face_frames import bare_detect_encode, gate_frames
-from gridgate.domain.model import Registry
+from gridgate.domain.model import LEGACY_ENCODER_ID, Registry
 from gridgate.faces.images import decode_image
-from gridgate.faces.matcher import BASELINE_RULE, CALIBRATED_RULE, Candidates, DecisionRule, Gallery, match
-from gridgate.faces.pipeline import DEFAULT_POLICY, ENCODER_ID, choose_face, detect_faces, encode_face, probe_image
+from gridgate.faces.matcher import BASELINE_RULE, LEGACY_RULE, Candidates, DecisionRule, Gallery, match
+from gridgate.faces.pipeline import DEFAULT_POLICY, choose_face, detect_faces, encode_face
 from gridgate.faces.rejections import FaceInputRejected
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 RESULTS = Path(__file__).resolve().parent / "results"
-CACHE = RESULTS / ".cache" / "face_encodings.npz"
-#: Changes whenever the pipeline's output for a photo could change: stale cache entries are ignored.
-PIPELINE_KEY = f"hog+upsample-ladder/{ENCODER_ID}/{DEFAULT_POLICY}"
+PIPELINE_KEY = f"hog+upsample-ladder/{LEGACY_ENCODER_ID}/{DEFAULT_POLICY}"
 
 TARGET_STRANGER = 0.001
 #: Quantiles of the different-people distances the impostor model is fitted to (its lower tail).
@@ -93,42 +95,19 @@ def _sources() -> dict[str, str]:
         }
 
 
-def encode_photos(refresh: bool) -> tuple[list[Photo], np.ndarray]:
-    """(photos, encodings): encodings[i] is photo i's probe encoding (NaN rows for refused photos)."""
-    cached = {}
-    if CACHE.exists() and not refresh:
-        with np.load(CACHE, allow_pickle=False) as data:
-            if str(data["pipeline"]) == PIPELINE_KEY:
-                cached = {
-                    sha: (status, int(px), enc)
-                    for sha, status, px, enc in zip(data["sha"], data["status"], data["face_px"], data["encodings"])
-                }
+def encode_photos() -> tuple[list[Photo], np.ndarray]:
+    """(photos, encodings): encodings[i] is photo i's LEGACY (dlib) probe encoding (zeros if refused).
+
+    The gate's own pipeline, through the benchmarks' shared cache (`bench.face_encodings`, keyed
+    by encoder id and each photo's path and size, outside the repository).
+    """
+    encoded = load("faces")
     sources = _sources()
-    photos, encodings, shas = [], [], []
-    for path in sorted(p for p in (TESTDATA / "faces").glob("*/*") if p.is_file()):
-        data = path.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
-        if sha not in cached:
-            try:
-                probe = probe_image(decode_image(data))
-                cached[sha] = ("ok", probe.face_px, probe.encoding)
-            except FaceInputRejected as refused:
-                cached[sha] = (refused.code, 0, np.full(128, np.nan, dtype=np.float32))
-        status, face_px, encoding = cached[sha]
-        rel = str(path.relative_to(TESTDATA))
-        photos.append(Photo(path.parent.name, rel, sources.get(rel, "other"), str(status), int(face_px)))
-        encodings.append(np.asarray(encoding, dtype=np.float32))
-        shas.append(sha)
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        CACHE,
-        pipeline=np.array(PIPELINE_KEY),
-        sha=np.array(shas),
-        status=np.array([p.status for p in photos]),
-        face_px=np.array([p.face_px for p in photos]),
-        encodings=np.stack(encodings),
-    )
-    return photos, np.stack(encodings)
+    photos = [
+        Photo(str(identity), str(path), sources.get(str(path), "other"), str(status), int(px))
+        for identity, path, status, px in zip(encoded.identities, encoded.paths, encoded.status, encoded.face_px)
+    ]
+    return photos, encoded.encodings[LEGACY_ENCODER_ID]
 
 
 # --- scenarios: one probe against one gallery ------------------------------------------------------------
@@ -457,7 +436,7 @@ def adversarial(identities: np.ndarray, encodings: np.ndarray, rule: DecisionRul
         except FaceInputRejected as refused:
             entry["pipeline"] = refused.code
         else:
-            probes[path.name] = encode_face(rgb, chosen)
+            probes[path.name] = encode_face(rgb, chosen, LEGACY_ENCODER_ID)
             decision = match(probes[path.name], everyone, Gallery.empty(Registry.POPULATION), rule)
             nearest = _nearest(everyone, probes[path.name])
             entry |= {
@@ -494,7 +473,7 @@ def timings() -> dict:
         faces = detect_faces(rgb)
         t2 = time.perf_counter()
         try:
-            encode_face(rgb, choose_face(faces))
+            encode_face(rgb, choose_face(faces), LEGACY_ENCODER_ID)
         except FaceInputRejected:
             pass
         t3 = time.perf_counter()
@@ -515,7 +494,7 @@ def main(argv: list[str]) -> None:
     if not (TESTDATA / "faces").is_dir():
         raise SystemExit(f"no face photos under {TESTDATA / 'faces'}")
     started = time.perf_counter()
-    photos, all_encodings = encode_photos(refresh="--refresh" in argv)
+    photos, all_encodings = encode_photos()
     acquired = np.array([i for i, p in enumerate(photos) if p.status == "ok"])
     identities = np.array([photos[i].identity for i in acquired])
     encodings = all_encodings[acquired]
@@ -543,13 +522,13 @@ def main(argv: list[str]) -> None:
         "cross_validation": cv,
         "deployed_rule": {
             "tuned_on_all_identities": asdict(deployed),
-            "in_code": asdict(CALIBRATED_RULE),
-            "in_sample_all_identities": _with_rates(evaluate(CALIBRATED_RULE, everything)),
-            "genuine_by_source_in_sample": _by_source(CALIBRATED_RULE, everything, photos, acquired),
+            "in_code": asdict(LEGACY_RULE),
+            "in_sample_all_identities": _with_rates(evaluate(LEGACY_RULE, everything)),
+            "genuine_by_source_in_sample": _by_source(LEGACY_RULE, everything, photos, acquired),
         },
         "separation_ceiling_in_sample": separation_ceiling(everything),
-        "bigger_galleries": bigger_galleries(CALIBRATED_RULE, identities, encodings, everything),
-        "adversarial": adversarial(identities, encodings, CALIBRATED_RULE),
+        "bigger_galleries": bigger_galleries(LEGACY_RULE, identities, encodings, everything),
+        "adversarial": adversarial(identities, encodings, LEGACY_RULE),
         "timings_640x480": timings(),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
@@ -589,7 +568,7 @@ def _print_summary(result: dict) -> None:
     deployed = result["deployed_rule"]
     print(f"deployed rule in code {deployed['in_code']}; tuned on all {deployed['tuned_on_all_identities']}")
     if deployed["in_code"] != deployed["tuned_on_all_identities"]:
-        print("WARNING: matcher.CALIBRATED_RULE differs from what this run tuned; update it and the docs")
+        print("WARNING: matcher.LEGACY_RULE differs from what this run tuned; update it and the docs")
     print(_line("deployed rule, in-sample", deployed["in_sample_all_identities"]))
     print("genuine by source (in-sample):", deployed["genuine_by_source_in_sample"])
     print(

@@ -20,9 +20,10 @@ runner-up person distances, as the gate computes them):
   accepted as themselves, or accepted as someone else (the worst outcome);
 - DRAWS seeded draws of galleries and enrolled photos.
 
-The rule is cross-validated by identity: people are split into two folds; the rule is fitted on
-one fold's people only (`fit_rule`), then counted on the other fold's probes against galleries
-drawn from everyone, with one and with up to three enrolled photos; both ways, summed. The fit:
+The rule is cross-validated by identity: people are split into FOLDS folds; for each fold the
+rule is fitted on the other folds' people only (`fit_rule`), then counted on this fold's probes
+against galleries drawn from everyone, with one and with up to three enrolled photos; all folds
+summed. The fit:
 - the searches: stranger and genuine attempts against fit-fold galleries of FIT_SIZES people, one
   enrolled photo each (every template another person: the conservative case for the best), FIT_DRAWS
   draws;
@@ -71,13 +72,20 @@ from gridgate.faces.matcher import RULES, DecisionRule, MaximumTail
 
 RESULTS = Path(__file__).resolve().parent / "results" / "face_scale.json"
 SIZES = (1, 100, 1_000, 4_000)
-FIT_SIZES = (1, 10, 100, 300, 1_000, 1_800)
+#: The fit's gallery sizes: up to 3,000 people, which a fit on four folds of five (~3,150 people) holds.
+FIT_SIZES = (1, 10, 100, 300, 1_000, 1_800, 3_000)
+#: Folds of the cross-validation by identity. Five, not two: a look-alike pair informs a fit only
+#: if both of its people are in the fit's folds, which happens for 64 % of the pairs with five folds
+#: and 25 % with two. After the label corrections LFW holds only five different-person pairs closer
+#: than 0.9 (SFace), and with two folds one fit saw none of them and let 0.16 % of strangers in at
+#: 4,000 people.
+FOLDS = 5
 TARGET_STRANGER = 0.001
 FIT_TARGET = 0.0005
 #: Candidate per-decision levels for the union-bound threshold, most permissive first.
 LEVEL_GRID = (1e-3, 5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5, 5e-6, 2e-6, 1e-6, 5e-7, 2e-7, 1e-7)
 #: The gallery (templates) the fit must also hold at, beyond its largest measured one, by the union
-#: bound over blocks: the largest size reported (4,000 people), twice a fold's largest.
+#: bound over blocks: the largest size reported (4,000 people).
 BOUND_TEMPLATES = 4_000
 #: How many of the largest fit gallery's most alike strangers the tail keeps (the union bound beyond).
 DEEPEST = 40
@@ -122,6 +130,10 @@ KNOWN_SAME_PERSON = (
     ("Felipe_De_Borbon", "Prince_Felipe"),  # Felipe de Borbon, then Prince of Asturias
     ("Ruano_Pascual", "Virgina_Ruano_Pascal"),  # Virginia Ruano Pascual, her name misspelt
     ("John_Gruden", "Jon_Gruden"),  # Jon Gruden, the coach, under two spellings
+    # Fifth pass, the closest different-name pair of all, checked by eye: the same young man, same
+    # hair, ears and brows, at the same Yokohama medal ceremony (SFace 0.50, dlib 0.23, dlib's
+    # same-image range); which of the two names is his is not known, so the photos are merged
+    ("Shinya_Taniguchi", "Takahiro_Mori"),
 )
 #: Photos filed under one name that show another named person (left out as probe and template).
 #: Found as the closest different-name pairs of this run (second pass): the photo is within the
@@ -132,6 +144,19 @@ KNOWN_WRONG_PHOTO = {
     "faces_lfw/Carlos_Ruckauf/Carlos_Ruckauf_0001.jpg": "Eduardo_Duhalde",  # near all 12 Duhalde photos
     "faces_lfw/Recep_Tayyip_Erdogan/Recep_Tayyip_Erdogan_0004.jpg": "Abdullah_Gul",  # near 10 of his 12
     "faces_lfw/Michael_Schumacher/Michael_Schumacher_0008.jpg": "Rubens_Barrichello",  # near 6 of his
+    # Fifth pass, the closest different-name pairs checked by eye (the automatic finder needs half
+    # the genuine median under both encoders and misses them):
+    # King Hamad of Bahrain in his headdress; 1.39 (SFace) from Abbas's own photos, 0.88 from Hamad's
+    "faces_lfw/Mahmoud_Abbas/Mahmoud_Abbas_0012.jpg": "Hamad_Bin_Isa_al-Khalifa",
+    # Diana Taurasi's face in a purple jersey: SFace 0.64 / 0.85 and dlib 0.42 / 0.51 from her two
+    # photos, which are 0.76 / 0.52 from each other
+    "faces_lfw/Shavon_Earp/Shavon_Earp_0001.jpg": "Diana_Taurasi",
+    # two women photographed together whose four photos pair ACROSS the names, not within (SFace
+    # 0.87 / 0.91 across, 1.07 / 1.16 within; dlib 0.51 / 0.47 across, 0.60 / 0.59 within): two
+    # photos are swapped; which is not known, so one of each name is left out, and the two left are
+    # two different women whichever was swapped
+    "faces_lfw/Flor_Montulo/Flor_Montulo_0002.jpg": "Nora_Bendijo",
+    "faces_lfw/Nora_Bendijo/Nora_Bendijo_0002.jpg": "Flor_Montulo",
 }
 
 
@@ -481,7 +506,7 @@ def curve(measured: dict) -> dict:
 
 def rule_curve(rules: list[DecisionRule], parts: list[dict]) -> dict:
     """Per size: the fitted rule's own trade-off (margin and runner-up line kept) at every level of
-    CURVE_LEVELS, both folds summed: strangers let in, genuine accepted, accepted as someone else."""
+    CURVE_LEVELS, all folds summed: strangers let in, genuine accepted, accepted as someone else."""
     out: dict[int, dict[str, dict]] = {}
     for level in CURVE_LEVELS:
         for rule, part in zip(rules, parts):
@@ -576,14 +601,14 @@ def fit_rule(
 
 
 def _folds(people: People) -> np.ndarray:
-    """Each person's fold (0 or 1), seeded: every part of the run sees the same split."""
-    return np.random.default_rng(SEED).permutation(len(people.names)) % 2
+    """Each person's fold (0 to FOLDS - 1), seeded: every part of the run sees the same split."""
+    return np.random.default_rng(SEED).permutation(len(people.names)) % FOLDS
 
 
 def fold_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.ndarray, fold: int) -> tuple:
     """One fold of the cross-validation, with its own seeded draws (so the parts can run in any order
     or in parallel, ``--parallel=N``, and give the same numbers): the rule fitted on the
-    OTHER fold's people, and this fold's held-out searches with one and up to three photos."""
+    OTHER folds' people, and this fold's held-out searches with one and up to three photos."""
     rng = np.random.default_rng([SEED, fold])
     folds = _folds(people)
     rule = fit_rule(encoder_id, dist, people, np.flatnonzero(folds != fold), genuine_ok, rng, FIT_SIZES)[0]
@@ -596,7 +621,7 @@ def fold_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok: np.
 
 
 def summarise(parts: list[tuple], people: People, deployed: DecisionRule, pairs: list[dict]) -> dict:
-    """Both folds' held-out counts summed per size, the trade-offs, the strangers let in by name, the
+    """All folds' held-out counts summed per size, the trade-offs, the strangers let in by name, the
     duplicate check on new people; and the rule fitted on everyone with the look-alike pairs."""
     rules = [rule for rule, _ in parts]
     result: dict[str, Any] = {"fold_rules": [asdict(r) for r in rules]}
@@ -640,10 +665,10 @@ def deployed_part(encoder_id: str, dist: np.ndarray, people: People, genuine_ok:
 
 
 def evaluate_encoder(encoder_id: str, x: np.ndarray, people: People, genuine_ok: np.ndarray) -> dict:
-    """Cross-validated by identity: each fold's rule is fitted on the other fold's people and counted
+    """Cross-validated by identity: each fold's rule is fitted on the other folds' people and counted
     on this fold's probes (against galleries drawn from everyone), with one and up to three photos."""
     dist = _distances(x, x)
-    parts = [fold_part(encoder_id, dist, people, genuine_ok, fold) for fold in (0, 1)]
+    parts = [fold_part(encoder_id, dist, people, genuine_ok, fold) for fold in range(FOLDS)]
     return summarise(parts, people, *deployed_part(encoder_id, dist, people, genuine_ok))
 
 
@@ -652,7 +677,7 @@ def deployed_rule(encoder_id: str, dist: np.ndarray, people: People, genuine_ok:
     very rule the full run reports)."""
     rng = np.random.default_rng(SEED + 1)
     everyone = np.arange(len(people.names))
-    return fit_rule(encoder_id, dist, people, everyone, genuine_ok, rng, FIT_SIZES + (3_000,))[0]
+    return fit_rule(encoder_id, dist, people, everyone, genuine_ok, rng, FIT_SIZES)[0]
 
 
 def small_sets(rules: dict[str, DecisionRule], detector: str = "hog") -> dict:
@@ -717,7 +742,7 @@ def main(argv: list[str]) -> None:
     if "--fit-only" in argv:  # the current encoder's rule is the one that ships
         print(CURRENT_ENCODER_ID, _part(("deployed", CURRENT_ENCODER_ID, 0))[1][0], flush=True)
         return
-    tasks = [(kind, e, fold) for e in encoders for kind, fold in (("deployed", 0), ("fold", 0), ("fold", 1))]
+    tasks = [("deployed", e, 0) for e in encoders] + [("fold", e, fold) for e in encoders for fold in range(FOLDS)]
     workers = max([int(a.split("=", 1)[1]) for a in argv if a.startswith("--parallel=")], default=1)
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -725,7 +750,7 @@ def main(argv: list[str]) -> None:
     else:
         done = dict(map(_part, tasks))
     for e in encoders:
-        folds = [done[("fold", e, fold)] for fold in (0, 1)]
+        folds = [done[("fold", e, fold)] for fold in range(FOLDS)]
         result["encoders"][e] = summarise(folds, people, *done[("deployed", e, 0)])
     # the small sets are judged by the rule this run fitted on everyone (what ships: a WARNING below
     # when matcher.SFACE_RULE differs) and by the legacy rule the gate keeps for dlib templates

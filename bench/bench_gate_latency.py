@@ -9,7 +9,8 @@ residents' *other* photos and of strangers. Each frame goes through the whole ga
 request -> `chalice.test.Client` -> device auth -> face pipeline -> warm gallery (its version
 re-read in moto) -> calibrated match -> right (moto) -> event write with the nonce (moto). The
 reference is the models' own decode+detect+encode (`bench.face_frames.model_detect_encode`: HOG
-without upsampling where the gate does not upsample either, 5-point landmarks, SFace) on the very
+at the frame's size, upsampled once exactly where the gate's detector upsamples, YuNet's 5 points,
+SFace) on the very
 same bytes, timed alternately with the gate request so both see the same machine load.
 Synthetic templates are unit-length, as SFace's are. Targets: p95 <= 200 ms per 640x480 frame;
 gate / reference <= 1.3. The detectors (HOG vs YuNet) are also timed alone on the same frames,

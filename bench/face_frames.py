@@ -77,12 +77,18 @@ def bare_detect_encode(jpeg: bytes, *, upsample: int = 1) -> list[np.ndarray]:
 
 
 def model_detect_encode(jpeg: bytes, *, detector: str = "hog") -> list[np.ndarray]:
-    """The face models alone on `jpeg`: decode, detect, YuNet's 5 points, alignCrop + SFace on every face."""
+    """The face models alone on `jpeg`: decode, detect, YuNet's 5 points, alignCrop + SFace on every face.
+
+    HOG runs at the frame's own size and is run again upsampled exactly where the gate's detector
+    runs it again: nothing found, or the largest face too small for HOG at size to rule out a
+    competing smaller face (`FacePolicy.dominance_ratio`, `HOG_WINDOW_PX`). The reference thus does
+    the gate's detection work and no more, so gate / reference is the cost of everything else.
+    """
     import cv2
     from face_recognition import api
 
     from gridgate.faces.encoders import SFACE_ENCODER, Landmarks5
-    from gridgate.faces.pipeline import _clip_box, _yunet, yunet_points
+    from gridgate.faces.pipeline import DEFAULT_POLICY, HOG_WINDOW_PX, _clip_box, _yunet, yunet_points
 
     bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -91,7 +97,10 @@ def model_detect_encode(jpeg: bytes, *, detector: str = "hog") -> list[np.ndarra
     if detector == "yunet":
         boxes = _yunet(rgb)
     else:
-        rects = list(api.face_detector(rgb, 0)) or list(api.face_detector(rgb, 1))
+        rects = list(api.face_detector(rgb, 0))
+        largest = max((r.width() for r in rects), default=0)
+        if DEFAULT_POLICY.dominance_ratio * largest < HOG_WINDOW_PX:
+            rects = list(api.face_detector(rgb, 1))
         boxes = [_clip_box(r.top(), r.right(), r.bottom(), r.left(), rgb.shape, 0.0) for r in rects]
     out = []
     for box in boxes:
