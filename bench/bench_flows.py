@@ -1,10 +1,11 @@
 """Benchmark of the three nightly flows' compute at city scale.
 
-Cities of 100,000 and 1,000,000 persons (`local_emulator.synthetic_city`, seed 7) with 7 days
-of events (~4 per person per day) are written once to local Parquet files, laid out and typed
-like the S3 snapshots. Each flow then runs in a FRESH subprocess, which reads the Parquet the
-way the flow does (dictionary-encoded ids, only the event columns the computations use),
-builds the frames and runs the flow's computation:
+Cities of 100,000, 1,000,000 and 4,000,000 persons (`local_emulator.synthetic_city`, seed 7)
+with 7 days of events (~4 per person per day) are written once to local Parquet files, laid out
+and typed like the S3 snapshots; the event days twice (`EVENT_DAYS`: as the flows' own writer
+lays them out now, and as the implementation before issue 15 stored them, for ``--baseline``).
+Each flow then runs in a FRESH subprocess, which reads the Parquet the way the flow does and
+runs the flow's computation:
 
 - reconciliation: every reconciliation check (`gridgate.analytics.reconciliation_checks.reconcile`);
 - statistics: statistics for every place, key-group alerts, visitors per day, the HTML report;
@@ -19,9 +20,10 @@ locally and DynamoDB-bound in AWS). Results: ``bench/results/flows.json``.
 Since issue 15 the events are not loaded at all: "load" reads the registry snapshots only, and
 each check's SQL question over the event day files is answered by DuckDB (memory limit
 ``GRIDGATE_ANALYTICS_MEMORY_LIMIT``, default 512MB, spilling to the city's folder) inside
-"compute". The implementation before it (events as polars frames) is measured by running this
-same module from a checkout of that commit against the same city folders
-(``--baseline``); docs/flows.md puts both side by side. Since the registries are SQL too,
+"compute", as is evaluating the facts each flow shares (`CityFrames.shared`). The
+implementation before it (events as polars frames) is measured by running this same module
+from a checkout of that commit against the same city folders (``--baseline``), each reading
+the event files laid out as it wrote them; docs/flows.md puts both side by side. Since the registries are SQL too,
 "load" is only the time to name the files: nothing is read before the first question.
 
 Usage: ``python -m bench flows [--sizes=100000,1000000,4000000] [--data-root=.gridgate/bench]
@@ -61,6 +63,12 @@ TARGET_SECONDS, TARGET_MB = 60.0, 4096
 #: hash tables do not spill far enough), so the 4 M city gets 2 GB: the process then stays under
 #: the 4 GB cap. A size not listed gets the default. Override with ``--memory-limit=SIZE:LIMIT,...``.
 MEMORY_LIMITS = {4_000_000: "2GB"}
+#: The event days twice: ``events/`` as the implementation before issue 15 stored them (time
+#: order, every id a Parquet dictionary; what a ``--baseline`` checkout reads) and
+#: `EVENT_DAYS` as the flows' files are laid out now (`gridgate.adapters.event_files`, written by
+#: the flows' own writer). `LAYOUT` names the folder's generation: an older folder is rebuilt.
+EVENT_DAYS = "event_days"
+LAYOUT = 3
 
 
 # --- the city on disk (parent process) -----------------------------------------------------------------
@@ -70,22 +78,26 @@ def prepare(persons: int) -> tuple[Path, float]:
     """Write the city's snapshots and event days to Parquet once; returns (folder, seconds spent)."""
     import pyarrow.parquet as pq
 
+    from gridgate.adapters.parquet_exports import ROWS_PER_ROW_GROUP, write_local_events
     from local_emulator import city_tables
     from local_emulator.synthetic_city import build_city
 
     folder = DATA_ROOT / f"flows-{persons}"
-    if (folder / "READY").exists():
+    ready = folder / "READY"
+    if ready.exists() and json.loads(ready.read_text()).get("layout") == LAYOUT:
         return folder, 0.0
     started = time.perf_counter()
     (folder / "events").mkdir(parents=True, exist_ok=True)
     city = build_city(persons, seed=SEED, history_days=HISTORY_DAYS, today=TODAY)
     for name, build in city_tables.CITY_SNAPSHOTS.items():
-        pq.write_table(build(city), folder / f"{name}.parquet", compression="zstd")
+        pq.write_table(build(city), folder / f"{name}.parquet", compression="zstd", row_group_size=ROWS_PER_ROW_GROUP)
     for day in city.event_days:
-        pq.write_table(
-            city_tables.events_table(city, day), folder / "events" / f"{day.isoformat()}.parquet", compression="zstd"
-        )
-    (folder / "READY").write_text(json.dumps({"persons": persons, "history": [d.isoformat() for d in city.history]}))
+        events = city_tables.events_table(city, day)
+        pq.write_table(events, folder / "events" / f"{day.isoformat()}.parquet", compression="zstd")
+        write_local_events(events, folder / EVENT_DAYS / f"{day.isoformat()}.parquet")
+    ready.write_text(
+        json.dumps({"persons": persons, "history": [d.isoformat() for d in city.history], "layout": LAYOUT})
+    )
     return folder, time.perf_counter() - started
 
 
@@ -111,7 +123,7 @@ def _city(folder: Path):
     from gridgate.residents.grants import cap_policy
 
     tables = {name: [str(folder / f"{name}.parquet")] for name in SNAPSHOT_NAMES}
-    files = sorted(str(d) for d in (folder / "events").glob("*.parquet"))
+    files = sorted(str(d) for d in (folder / EVENT_DAYS).glob("*.parquet"))
     engine = DuckDBEngine(os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "512MB"), 2, folder / "spill")
     # The whole week of events is in the window: local days TODAY-7 .. TODAY.
     return CityFrames.from_tables(
@@ -126,11 +138,12 @@ def _city(folder: Path):
 
 
 def _reconciliation(folder: Path) -> tuple[float, float, dict]:
-    from gridgate.analytics.reconciliation_checks import ReconciliationPolicy, reconcile
+    from gridgate.analytics.reconciliation_checks import SHARED_FACTS, ReconciliationPolicy, reconcile
 
     started = time.perf_counter()
     city = _city(folder)
     loaded = time.perf_counter()
+    city = city.shared(folder / "shared", SHARED_FACTS)
     result = reconcile(city, ReconciliationPolicy())
     done = time.perf_counter()
     result.findings.write_parquet(folder / "findings.parquet")
@@ -148,7 +161,9 @@ def _reconciliation(folder: Path) -> tuple[float, float, dict]:
 
 
 def _statistics(folder: Path) -> tuple[float, float, dict]:
+    from gridgate.analytics.key_group_alerts import SHARED_FACTS as alert_facts
     from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
+    from gridgate.analytics.population_statistics import SHARED_FACTS as statistics_facts
     from gridgate.analytics.population_statistics import (
         population_statistics,
         visitors_per_day,
@@ -158,6 +173,8 @@ def _statistics(folder: Path) -> tuple[float, float, dict]:
     started = time.perf_counter()
     city = _city(folder)
     loaded = time.perf_counter()
+    # what the statistics flow shares (flows.nightly_statistics.SHARED_FACTS)
+    city = city.shared(folder / "shared", statistics_facts + alert_facts)
     day = TODAY - timedelta(days=1)
     stats = population_statistics(city, day)
     alerts = key_group_alerts(city, AlertPolicy())

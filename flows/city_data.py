@@ -14,6 +14,7 @@ engine (`Settings.analytics_engine`) their questions over those files.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from datetime import date, datetime, timedelta
@@ -109,11 +110,25 @@ def stage_event_day(day: date, finished: bool) -> list[str]:
 
 
 @task(**STORAGE_TASK)
-def release_live_days(city: CityFrames) -> int:
-    """Delete this run's copies of the unfinished day once its questions are answered: each run
-    reads the live day afresh, so a kept copy would only pile up (one a run, every night)."""
+def release_run_files(city: CityFrames) -> int:
+    """Delete this run's own files once the city's questions are answered — its copies of the
+    unfinished day and its shared facts: each run makes them afresh, so kept ones would only
+    pile up (a set a run, every night). Returns how many live copies went."""
+    if city.shared_folder is not None:
+        shutil.rmtree(city.shared_folder, ignore_errors=True)
     live = [f for f in city.events.files if "/live=" in f]
     return snapshots.remove_live_events(live, get_settings())
+
+
+@task
+def share_city_facts(city: CityFrames, names: tuple[str, ...]) -> CityFrames:
+    """The city with the facts `names` its questions share evaluated once (`CityFrames.shared`),
+    into this run's own folder. Not when a cluster reads S3 in place: the flow's disk is not
+    the executors', so there the facts stay views."""
+    settings = get_settings()
+    if not names or settings.analytics_read_s3:
+        return city
+    return city.shared(work_folder(settings) / "shared" / uuid.uuid4().hex, names)
 
 
 @task(**STORAGE_TASK)
@@ -141,8 +156,10 @@ def load_city(
     export_snapshots: bool = True,
     as_of: date | None = None,
     now: datetime | None = None,
+    shared: tuple[str, ...] = (),
 ) -> CityFrames:
-    """The city as of local day `day`, with events of the `lookback_days` days up to it.
+    """The city as of local day `day`, with events of the `lookback_days` days up to it, and
+    the facts `shared` evaluated once (`share_city_facts`).
 
     Call from inside a flow: the snapshot and event-day tasks run concurrently on the flow's
     task runner. With `export_snapshots=False` the snapshots as of `as_of` are read as they are
@@ -163,7 +180,7 @@ def load_city(
     days = utc_days(events_from, day, settings.city_timezone)
     export_missing_event_days([d for d in days if d < today_utc], now)
     files = [path for future in stage_event_day.map(days, [d < today_utc for d in days]) for path in future.result()]
-    return CityFrames.from_tables(
+    city = CityFrames.from_tables(
         day,
         events_from,
         tables,
@@ -172,3 +189,4 @@ def load_city(
         cap_policy=cap_policy(settings),
         engine=engine_for(settings),
     )
+    return share_city_facts(city, shared)

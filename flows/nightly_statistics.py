@@ -19,7 +19,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.city_data import check_report_day, default_day, load_city, release_live_days
+from flows.city_data import check_report_day, default_day, load_city, release_run_files
 from flows.findings_out import send_findings_out
 from flows.flow_metrics import record_flow_end
 from flows.notify import notify_failure
@@ -30,6 +30,8 @@ from gridgate.adapters.compliance_records import CorrectionApprovalRepository
 from gridgate.adapters.findings import FindingRepository, StatisticRepository
 from gridgate.adapters.flow_storage import ReportStore
 from gridgate.adapters.overview_queries import places_by_id
+from gridgate.analytics import key_group_alerts as alerts_of_key_groups
+from gridgate.analytics import population_statistics as statistics_of_places
 from gridgate.analytics.city_frames import CityFrames
 from gridgate.analytics.finding_frames import to_findings
 from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
@@ -46,6 +48,9 @@ from gridgate.domain.model import TaskStatus
 
 #: Days of visitors shown in the report's chart (the flow reads at least this many days of events).
 VISITOR_CHART_DAYS = 7
+
+#: The facts the statistics and the alerts share, evaluated once per run (`load_city`).
+SHARED_FACTS = statistics_of_places.SHARED_FACTS + alerts_of_key_groups.SHARED_FACTS
 
 
 @task(**COMPUTE_TASK)
@@ -121,7 +126,7 @@ def population_statistics_and_alerts(
     )
     with progress.step("load city"):
         lookback = max(alert_policy.lookback_days, VISITOR_CHART_DAYS)
-        city = load_city(day, lookback, export_snapshots=export_snapshots, as_of=snapshots_as_of)
+        city = load_city(day, lookback, export_snapshots=export_snapshots, as_of=snapshots_as_of, shared=SHARED_FACTS)
         approvals = load_correction_approvals()
     with progress.step("compute statistics and alerts"):
         stats_future = compute_statistics.submit(city, day)
@@ -134,7 +139,7 @@ def population_statistics_and_alerts(
     with progress.step("store alerts and create tasks"):
         stored, open_alerts = store_alerts(alerts)
         tasks_created = create_tasks_for_findings(open_alerts, city.homes_of(open_alerts["home_id"]))
-        release_live_days(city)  # the city's last question is answered
+        release_run_files(city)  # the city's last question is answered
     with progress.step("send alerts out"):
         sent = send_findings_out(open_alerts["finding_id"].to_list())
     with progress.step("publish report"):

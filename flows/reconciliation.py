@@ -17,7 +17,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.city_data import check_report_day, default_day, load_city, release_live_days
+from flows.city_data import check_report_day, default_day, load_city, release_run_files
 from flows.findings_out import send_findings_out
 from flows.flow_metrics import record_flow_end
 from flows.gallery_refresh import refresh_gallery_objects
@@ -29,6 +29,7 @@ from gridgate.adapters.findings import FindingRepository
 from gridgate.analytics.city_frames import CityFrames
 from gridgate.analytics.finding_frames import to_findings
 from gridgate.analytics.reconciliation_checks import (
+    SHARED_FACTS,
     ReconciliationPolicy,
     ReconciliationResult,
     reconcile,
@@ -102,14 +103,16 @@ def nightly_reconciliation(
         ],
     )
     with progress.step("load city"):
-        city = load_city(day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of)
+        city = load_city(
+            day, policy.lookback_days, export_snapshots=export_snapshots, as_of=snapshots_as_of, shared=SHARED_FACTS
+        )
         logger.info(
             "city: %d persons, %d homes, %d events", city.count("persons"), city.count("homes"), city.event_count()
         )
         estate_ids = city.estate_places()["estate_id"].to_list()  # while the live days are still there
     with progress.step("run checks"):
         result = run_checks(city, policy)
-        release_live_days(city)
+        release_run_files(city)
         for reason in result.skipped:
             logger.warning("check skipped: %s", reason)
     with progress.step("store findings"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -30,6 +31,7 @@ DAY = TODAY - timedelta(days=1)
 def city_files(tmp_path_factory):
     import pyarrow.parquet as pq
 
+    from gridgate.adapters.parquet_exports import write_local_events
     from local_emulator import city_tables
     from local_emulator.synthetic_city import build_city
 
@@ -45,8 +47,7 @@ def city_files(tmp_path_factory):
     files = []
     for day in city.history:
         path = folder / f"day={day.isoformat()}.parquet"
-        pq.write_table(city_tables.events_table(city, day), path)
-        files.append(str(path))
+        files.append(write_local_events(city_tables.events_table(city, day), path))
     return snapshots, files, _approvals(city.truth["night_movement"])
 
 
@@ -64,20 +65,30 @@ def _approvals(person_ids) -> list:
     ]
 
 
-def _run(engine, snapshots, files, approvals) -> dict[str, pl.DataFrame]:
+def _run(engine, snapshots, files, approvals, shared: Path | None = None) -> dict[str, pl.DataFrame]:
+    """Every check, statistic and alert; with `shared`, over the facts each flow shares
+    evaluated once into that folder (as the flows run them), else over the views."""
+    from gridgate.analytics import key_group_alerts as alerts_of_key_groups
+    from gridgate.analytics import population_statistics as statistics_of_places
+    from gridgate.analytics import reconciliation_checks
     from gridgate.analytics.city_frames import CityFrames
     from gridgate.analytics.key_group_alerts import AlertPolicy, key_group_alerts
     from gridgate.analytics.population_statistics import population_statistics, visitors_per_day
     from gridgate.analytics.reconciliation_checks import ReconciliationPolicy, reconcile
 
-    city = CityFrames.from_tables(DAY, DAY - timedelta(days=6), snapshots, files, engine=engine)
+    city = statistics_city = CityFrames.from_tables(DAY, DAY - timedelta(days=6), snapshots, files, engine=engine)
+    if shared is not None:
+        statistics_city = city.shared(
+            shared / "statistics", statistics_of_places.SHARED_FACTS + alerts_of_key_groups.SHARED_FACTS
+        )
+        city = city.shared(shared / "reconciliation", reconciliation_checks.SHARED_FACTS)
     result = reconcile(city, ReconciliationPolicy())
     return {
         "findings": result.findings,
         "grants_to_revoke": result.grants_to_revoke.with_columns(pl.col("notify").list.join(",")),
-        "statistics": population_statistics(city, DAY),
-        "alerts": key_group_alerts(city, AlertPolicy(), approvals),
-        "visitors_per_day": visitors_per_day(city),
+        "statistics": population_statistics(statistics_city, DAY),
+        "alerts": key_group_alerts(statistics_city, AlertPolicy(), approvals),
+        "visitors_per_day": visitors_per_day(statistics_city),
         "events": pl.DataFrame({"n": [city.event_count()]}),
     }
 
@@ -89,17 +100,28 @@ def test_duckdb_and_spark_find_the_same(city_files, tmp_path):
 
     snapshots, files, approvals = city_files
     on_duckdb = _run(DuckDBEngine(work_dir=tmp_path / "duckdb"), snapshots, files, approvals)
-    on_spark = _run(SparkEngine("local[2]", work_dir=tmp_path / "spark"), snapshots, files, approvals)
+    shared_on_duckdb = _run(
+        DuckDBEngine(work_dir=tmp_path / "duckdb"), snapshots, files, approvals, tmp_path / "duckdb-shared"
+    )
+    on_spark = _run(
+        SparkEngine("local[2]", work_dir=tmp_path / "spark"), snapshots, files, approvals, tmp_path / "spark-shared"
+    )
     # The city has something in every category, so "identical" is not "both empty".
     assert on_duckdb["findings"]["finding_type"].n_unique() >= 6
     assert on_duckdb["alerts"]["finding_type"].n_unique() >= 2
     assert on_duckdb["statistics"].height > 100 and on_duckdb["events"]["n"][0] > 10_000
-    for name, frame in on_duckdb.items():
-        other = on_spark[name]
-        key = [
-            c for c in ("finding_id", "scope", "metric", "local_date", "district_id", "grant_id") if c in frame.columns
-        ]
-        try:
-            assert_frame_equal(frame.sort(key) if key else frame, other.sort(key) if key else other)
-        except AssertionError as error:
-            raise AssertionError(f"{name} differ between DuckDB and Spark: {error}") from None
+    # the shared facts were read as files, not derived again
+    assert (tmp_path / "spark-shared" / "reconciliation" / "kept_grants").is_dir()
+    assert (tmp_path / "duckdb-shared" / "statistics" / "resident_places.parquet").is_file()
+    for label, results in (("DuckDB over shared facts", shared_on_duckdb), ("Spark", on_spark)):
+        for name, frame in on_duckdb.items():
+            other = results[name]
+            key = [
+                c
+                for c in ("finding_id", "scope", "metric", "local_date", "district_id", "grant_id")
+                if c in frame.columns
+            ]
+            try:
+                assert_frame_equal(frame.sort(key) if key else frame, other.sort(key) if key else other)
+            except AssertionError as error:
+                raise AssertionError(f"{name} differ between DuckDB and {label}: {error}") from None

@@ -68,6 +68,9 @@ def test_native_export_writes_exactly_the_days_events(moto_server, tmp_path):
     assert [r["person_id"] for r in rows] == ["P-x1", None, "P-x2"]
     assert [r["score"] for r in rows] == [0.25, None, 0.25]
     assert rows[1]["home_id"] is None and rows[0]["direction"] == "out"
+    # stored as every events file is (`event_files`): by estate, then person (unknown last), then time
+    stored = [r for r in snapshots.read_events(DAY, DAY, settings).to_pylist() if r["estate_id"] == estate]
+    assert [r["event_id"] for r in stored] == [inside[0].event_id, inside[2].event_id, inside[1].event_id]
 
     event_export.export_event_days([DAY], settings, tmp_path, now)  # a re-run: the same partition
     assert exported() == rows

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import boto3
 
-from gridgate.adapters.parquet_exports import _list, _s3, events_prefix
+from gridgate.adapters.event_files import copy_statement
+from gridgate.adapters.parquet_exports import _list, _s3, replace_events_day
 from gridgate.config import Settings
 
 #: How the exported items' attributes are read: each a DynamoDB-JSON typed value.
@@ -134,13 +135,12 @@ def export_event_days(
             lo = f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
             hi = f"TIMESTAMPTZ '{(day + timedelta(days=1)).isoformat()} 00:00:00+00'"
             query = (
-                f"SELECT DISTINCT * FROM (SELECT {select} FROM {source}) WHERE occurred_at >= {lo} AND occurred_at < {hi} "
-                "ORDER BY occurred_at, event_id"
+                f"SELECT DISTINCT * FROM (SELECT {select} FROM {source}) WHERE occurred_at >= {lo} AND occurred_at < {hi}"
                 if source
                 else f"SELECT {', '.join(_EMPTY)} LIMIT 0"
             )
-            con.execute(f"COPY ({query}) TO '{out}' (FORMAT PARQUET, COMPRESSION ZSTD)")
-            written[day] = _replace_day(s3, settings, day, out)
+            con.execute(copy_statement(query, out))
+            written[day] = replace_events_day(s3, settings, day, out)
     finally:
         con.close()
         for path in sorted(run.rglob("*"), reverse=True):
@@ -153,14 +153,3 @@ _EMPTY = [
     f'CAST(NULL AS {"TIMESTAMPTZ" if a == "occurred_at" else "DOUBLE" if a == "score" else "VARCHAR"}) AS "{a}"'
     for a in _ATTRIBUTES
 ]
-
-
-def _replace_day(s3, settings: Settings, day: date, path: Path) -> str:
-    """Upload one day's file as its partition's only part (stale parts of an earlier export go)."""
-    prefix = events_prefix(day)
-    key = f"{prefix}part-00000.parquet"
-    s3.upload_file(str(path), settings.bucket, key)
-    for obj in list(_list(s3, settings.bucket, prefix)):
-        if obj["Key"] != key:
-            s3.delete_object(Bucket=settings.bucket, Key=obj["Key"])
-    return f"s3://{settings.bucket}/{prefix}"

@@ -27,7 +27,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, cast
@@ -103,6 +103,8 @@ class SqlEngine(Protocol):
 
     def query(self, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame: ...
 
+    def share(self, events: EventSource, folder: Path, names: tuple[str, ...]) -> EventSource: ...
+
 
 def render(engine: SqlEngine, sql: str, tz: str) -> str:
     """Replace ``LOCAL(col)`` with the engine's spelling of a UTC instant in zone `tz`, and
@@ -119,8 +121,13 @@ def _empty_snapshot(name: str) -> pa.Table:
     return SNAPSHOT_SCHEMAS[name].empty_table()
 
 
+def _quoted(text: str) -> str:
+    """`text` inside a single-quoted SQL literal."""
+    return text.replace("'", "''")
+
+
 def _quoted_files(files: tuple[str, ...]) -> str:
-    return ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return ", ".join("'" + _quoted(f) + "'" for f in files)
 
 
 def _window_view(source: str, events: EventSource) -> str:
@@ -150,6 +157,38 @@ class DuckDBEngine:
         return f"list_sort(list({column}) FILTER (WHERE {column} IS NOT NULL))"
 
     def query(self, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+        con = self._connect(events, tables)
+        try:
+            return conform_result(frame_of(con.sql(sql).to_arrow_table()))
+        finally:
+            con.close()
+
+    def share(self, events: EventSource, folder: Path, names: tuple[str, ...]) -> EventSource:
+        """`events` with its views `names` evaluated once each, to a Parquet file in `folder`.
+
+        Why: the views are the facts the questions share (the grants in force, who lives where,
+        each home's places); as views, every question derived them again from the snapshots —
+        the statistics flow once for each level it rolls up to. In dependency order, each from
+        the files of those shared before it; the result names them as snapshots, and keeps the
+        other views (a filter of one snapshot costs less to repeat than to write).
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        snapshots, views = dict(events.snapshots), list(events.views)
+        for name, view in events.views:
+            if name not in names:
+                continue
+            path = folder / f"{name}.parquet"
+            con = self._connect(replace(events, snapshots=snapshots, views=tuple(views)), {})
+            try:
+                con.execute(f"COPY ({view}) TO '{_quoted(str(path))}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+            finally:
+                con.close()
+            snapshots[name] = (str(path),)
+            views.remove((name, view))
+        return replace(events, snapshots=snapshots, views=tuple(views))
+
+    def _connect(self, events: EventSource, tables: Mapping[str, pl.DataFrame]):
+        """A connection with the window's ``events``, every snapshot, the views and `tables`."""
         import duckdb
 
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -161,35 +200,32 @@ class DuckDBEngine:
                 "preserve_insertion_order": False,
             }
         )
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            sources = []
-            if events.files:
-                sources.append(
-                    f"SELECT {_EVENT_SELECT} FROM read_parquet([{_quoted_files(events.files)}], union_by_name = true)"
+        con.execute("SET TimeZone = 'UTC'")
+        sources = []
+        if events.files:
+            sources.append(
+                f"SELECT {_EVENT_SELECT} FROM read_parquet([{_quoted_files(events.files)}], union_by_name = true)"
+            )
+        if events.table is not None:
+            con.register("memory_events", _events_table(events.table))
+            sources.append(f"SELECT {_EVENT_SELECT} FROM memory_events")
+        if not sources:
+            sources.append(f"SELECT {_EMPTY_EVENTS}")
+        con.execute("CREATE TEMP VIEW source_events AS " + " UNION ALL ".join(sources))
+        con.execute("CREATE TEMP VIEW events AS " + _window_view("source_events", events))
+        for name, snapshot in events.snapshots.items():
+            if isinstance(snapshot, pa.Table) or not snapshot:
+                table = snapshot if isinstance(snapshot, pa.Table) else _empty_snapshot(name)
+                con.register(name, _plain(frame_of(table)).to_arrow())
+            else:
+                con.execute(
+                    f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{_quoted_files(snapshot)}], union_by_name = true)"
                 )
-            if events.table is not None:
-                con.register("memory_events", _events_table(events.table))
-                sources.append(f"SELECT {_EVENT_SELECT} FROM memory_events")
-            if not sources:
-                sources.append(f"SELECT {_EMPTY_EVENTS}")
-            con.execute("CREATE TEMP VIEW source_events AS " + " UNION ALL ".join(sources))
-            con.execute("CREATE TEMP VIEW events AS " + _window_view("source_events", events))
-            for name, snapshot in events.snapshots.items():
-                if isinstance(snapshot, pa.Table) or not snapshot:
-                    table = snapshot if isinstance(snapshot, pa.Table) else _empty_snapshot(name)
-                    con.register(name, _plain(frame_of(table)).to_arrow())
-                else:
-                    con.execute(
-                        f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{_quoted_files(snapshot)}], union_by_name = true)"
-                    )
-            for name, view in events.views:
-                con.execute(f"CREATE TEMP VIEW {name} AS {view}")
-            for name, frame in tables.items():
-                con.register(name, _plain(frame).to_arrow())
-            return conform_result(frame_of(con.sql(sql).to_arrow_table()))
-        finally:
-            con.close()
+        for name, view in events.views:
+            con.execute(f"CREATE TEMP VIEW {name} AS {view}")
+        for name, frame in tables.items():
+            con.register(name, _plain(frame).to_arrow())
+        return con
 
 
 class SparkEngine:
@@ -261,6 +297,26 @@ class SparkEngine:
         frame.write_parquet(path)
         return str(path)
 
+    def share(self, events: EventSource, folder: Path, names: tuple[str, ...]) -> EventSource:
+        """`events` with its views `names` written once as Parquet under `folder` (see
+        `DuckDBEngine.share`; on a cluster `folder` must be a path every executor reads)."""
+        spark = self.session().newSession()
+        run = self.work_dir / uuid.uuid4().hex
+        run.mkdir(parents=True, exist_ok=True)
+        snapshots, views = dict(events.snapshots), list(events.views)
+        try:
+            for name, view in events.views:
+                if name not in names:
+                    continue
+                path = folder / name
+                self._register(spark, run, replace(events, snapshots=snapshots, views=tuple(views)), {})
+                spark.sql(view).write.mode("overwrite").parquet(str(path))
+                snapshots[name] = (str(path),)
+                views.remove((name, view))
+        finally:
+            shutil.rmtree(run, ignore_errors=True)
+        return replace(events, snapshots=snapshots, views=tuple(views))
+
     def query(self, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         # A session of its own per query (same context, own temp views): the statistics flow
         # asks its questions concurrently, each with its own `subjects`.
@@ -275,6 +331,11 @@ class SparkEngine:
     def _query(
         self, spark, run: Path, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]
     ) -> pl.DataFrame:
+        self._register(spark, run, events, tables)
+        return conform_result(frame_of(spark.sql(sql).toArrow()))
+
+    def _register(self, spark, run: Path, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> None:
+        """Temp views of the window's ``events``, every snapshot, the views and `tables`."""
         files = list(events.files)
         if events.table is not None:
             files.append(self._staged(frame_of(_events_table(events.table)), run, "memory_events"))
@@ -293,7 +354,6 @@ class SparkEngine:
             spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {view}")
         for name, frame in tables.items():
             spark.read.parquet(self._staged(_plain(frame), run, name)).createOrReplaceTempView(name)
-        return conform_result(frame_of(spark.sql(sql).toArrow()))
 
 
 #: The event columns the queries may use (a file without one of them is a bug upstream).

@@ -87,6 +87,8 @@ class CityFrames:
     engine: SqlEngine = field(default_factory=DuckDBEngine)
     timezone: str = "Asia/Shanghai"
     cap_policy: GrantCapPolicy = field(default_factory=GrantCapPolicy)
+    #: Where `shared` put the facts it evaluated (None: all are views).
+    shared_folder: Path | None = None
 
     @classmethod
     def from_tables(
@@ -165,9 +167,22 @@ class CityFrames:
 
     def query(self, sql: str, tables: Mapping[str, pl.DataFrame] | None = None, **params) -> pl.DataFrame:
         """Answer one `event_queries` / `registry_queries` definition on this city's engine."""
+        return self.engine.query(render(self.engine, fill(sql, **params), self.timezone), self._source(), tables or {})
+
+    def shared(self, folder: Path, names: tuple[str, ...]) -> CityFrames:
+        """This city with the shared facts `names` (of `registry_queries.CITY_VIEWS`) evaluated
+        once, into Parquet files in `folder`, so no later question derives them again
+        (`SqlEngine.share`). The answers are the same; the caller removes `folder` when the
+        city's last question is answered."""
+        unknown = sorted(set(names) - {name for name, _ in self.events.views})
+        if unknown:
+            raise ValueError(f"not a view of the city: {unknown}")
+        return replace(self, events=self.engine.share(self._source(), folder, names), shared_folder=folder)
+
+    def _source(self) -> EventSource:
+        """The events and snapshots with the views in this engine's dialect."""
         views = tuple((name, render(self.engine, view, self.timezone)) for name, view in self.events.views)
-        source = replace(self.events, views=views)
-        return self.engine.query(render(self.engine, fill(sql, **params), self.timezone), source, tables or {})
+        return replace(self.events, views=views)
 
     def event_count(self) -> int:
         return int(self.query(EVENT_COUNT)["events"][0])

@@ -27,6 +27,10 @@ from gridgate.analytics.registry_queries import KEY_GROUP_MEMBERS, in_key_groups
 from gridgate.domain.legal_records import CorrectionApproval
 from gridgate.domain.model import KeyGroup, Severity
 
+#: The city's facts (`registry_queries.CITY_VIEWS`) each alert's members query reads, evaluated
+#: once per run (`CityFrames.shared`).
+SHARED_FACTS = ("households",)
+
 
 class AlertType:
     LIVING_ALONE_NO_EXIT = "living_alone_no_exit"

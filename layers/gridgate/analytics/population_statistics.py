@@ -22,6 +22,10 @@ from gridgate.analytics.event_queries import ENTRY_WAYS, TRAFFIC, VISITORS_PER_D
 from gridgate.analytics.registry_queries import CAPACITY_COUNTS, REGISTERED_COUNTS, resident_counts
 from gridgate.domain.model import Statistic
 
+#: The city's facts (`registry_queries.CITY_VIEWS`) the statistics of every level start from,
+#: evaluated once per run (`CityFrames.shared`) instead of once per level.
+SHARED_FACTS = ("home_places", "resident_places")
+
 STATISTIC_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "level": pl.String,
     "place_id": pl.String,

@@ -65,6 +65,10 @@ FINDING_TYPES = (
 #: Finding types the flow resolves itself (by revoking or expiring); no door-to-door visit needed.
 AUTO_RESOLVED_TYPES = frozenset({FindingType.GRANT_BY_FORMER_OWNER, FindingType.EXPIRED_PASS_ACTIVE})
 
+#: The city's facts (`registry_queries.CITY_VIEWS`) several checks lean on, evaluated once per
+#: run (`CityFrames.shared`): the grants kept after this run's revocations enter five checks.
+SHARED_FACTS = ("former_owner_grants", "kept_grants")
+
 #: Key groups followed up by the key-group alerts; "not seen" would only duplicate those visits.
 _KEY_GROUPS_WITH_OWN_ALERTS = ("elderly_alone", "disabled")
 

@@ -87,6 +87,23 @@ SELECT h.home_id, h.estate_id, h.grid_id, e.community_id, e.street_id, e.distric
 FROM homes h LEFT JOIN estate_places e ON h.estate_id = e.estate_id
 """,
     ),
+    # Each resident (`residents`) with every level of the home they live at and of the home
+    # they are registered at (NULL: registered nowhere): the join every level's resident
+    # statistics start from, made once.
+    (
+        "resident_places",
+        """
+SELECT r.person_id, r.role,
+       hp.estate_id, hp.grid_id, hp.community_id, hp.street_id, hp.district_id,
+       rp.estate_id AS registered_estate_id, rp.grid_id AS registered_grid_id,
+       rp.community_id AS registered_community_id, rp.street_id AS registered_street_id,
+       rp.district_id AS registered_district_id
+FROM residents r
+JOIN home_places hp ON hp.home_id = r.home_id
+LEFT JOIN persons p ON p.person_id = r.person_id
+LEFT JOIN home_places rp ON rp.home_id = p.registered_home_id
+""",
+    ),
     # The city's cap policy on floor area: floor(area / area per person), clamped.
     (
         "home_caps",
@@ -220,13 +237,8 @@ def resident_counts(level: str) -> str:
     col = LEVEL_COLUMNS[level]
     return f"""
 WITH placed AS (
-  SELECT r.person_id, r.role, hp.{col},
-         COALESCE(rp.{col} <> hp.{col}, TRUE) AS floating
-  FROM residents r
-  JOIN home_places hp ON hp.home_id = r.home_id
-  LEFT JOIN (SELECT p.person_id, hp.{col}
-             FROM persons p JOIN home_places hp ON hp.home_id = p.registered_home_id) rp
-         ON rp.person_id = r.person_id
+  SELECT person_id, role, {col}, COALESCE(registered_{col} <> {col}, TRUE) AS floating
+  FROM resident_places
 )
 """ + _level_persons(
         level,
