@@ -84,6 +84,7 @@ API_EXCLUDED = (
     "operations",
     "gate/device",
     "adapters/event_export.py",
+    "adapters/event_files.py",
     "adapters/parquet_exports.py",
     "adapters/sql_engines.py",
 )

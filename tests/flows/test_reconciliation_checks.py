@@ -126,6 +126,40 @@ def test_home_more_faces_enter_for_than_it_has_grants(city):
     assert (evidence["faces"], evidence["grants"], evidence["people"]) == (4, 1, ["T0", "T1", "T2", "T3"])
 
 
+def _group_rent_home(city: TinyCity) -> None:
+    city.home("H5", "E1", room="105", area=120.0)
+    city.person("LANDLORD")
+    city.own("LANDLORD", "H5")
+
+
+def test_group_renting_counts_the_citys_local_days(city):
+    """07:30 and 09:30 in Nanjing are one local day on two UTC days; 23:30 and 00:30 the next
+    morning are two local days on one UTC day: only the second counts as living there."""
+    _group_rent_home(city)
+    for n in range(3):
+        city.passage(local(WEEK[-2], 7, 30), f"A{n}", "E1", "in", home_id="H5")
+        city.passage(local(WEEK[-2], 9, 30), f"A{n}", "E1", "in", home_id="H5")
+        city.passage(local(WEEK[-3], 23, 30), f"B{n}", "E1", "in", home_id="H5")
+        city.passage(local(WEEK[-2], 0, 30), f"B{n}", "E1", "in", home_id="H5")
+    [finding] = findings_of(city, FindingType.FACES_OVER_GRANTS)
+    assert json.loads(finding["evidence"])["people"] == ["B0", "B1", "B2"]
+
+
+def test_group_renting_over_a_window_longer_than_one_bitmask_word(city):
+    """A 100-day window spans two words of day bits (62 days each): days in both are counted."""
+    long_window = POLICY.model_copy(update={"group_rent_window_days": 100, "group_rent_min_days": 3})
+    days = days_before(DAY, 100)
+    _group_rent_home(city)
+    for n in range(3):
+        for day in (days[0], days[62], days[-1]):  # three days: one of word 0, two of word 1
+            city.passage(local(day, 18), f"R{n}", "E1", "in", home_id="H5")
+        for day in (days[62], days[63]):  # two days, both of word 1: not enough (and not in word 0)
+            city.passage(local(day, 18), f"V{n}", "E1", "in", home_id="H5")
+    result = reconcile(city.frames(DAY, days[0]), long_window)
+    [finding] = result.findings.filter(pl.col("finding_type") == FindingType.FACES_OVER_GRANTS).to_dicts()
+    assert json.loads(finding["evidence"])["people"] == ["R0", "R1", "R2"]
+
+
 def test_grant_given_by_a_former_owner_is_to_be_revoked_and_the_owner_told(city):
     city.home("H6", "E1", room="106")
     city.person("SELLER")

@@ -163,6 +163,13 @@ class CityFrames:
         """The instant `days` days before `end` (a query's lower bound)."""
         return self.end - timedelta(days=days)
 
+    def day_starts(self, since: datetime) -> list[datetime]:
+        """Where each local day of [since, end) begins: `since`, then every local midnight after
+        it (the days `event_queries.distinct_days` tells apart)."""
+        days = (self.end - since).days + 2
+        midnights = (local_midnight(self.day - timedelta(days=n), self.timezone) for n in range(days))
+        return [since, *sorted(m for m in midnights if since < m < self.end)]
+
     # --- questions, through SQL -------------------------------------------------------------------------
 
     def query(self, sql: str, tables: Mapping[str, pl.DataFrame] | None = None, **params) -> pl.DataFrame:

@@ -19,7 +19,12 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridgate.analytics.city_frames import CityFrames
-from gridgate.analytics.event_queries import FACES_OVER_GRANTS, RESIDENTS_NOT_SEEN, VISITOR_PASS_REGULARS
+from gridgate.analytics.event_queries import (
+    FACES_OVER_GRANTS,
+    RESIDENTS_NOT_SEEN,
+    VISITOR_PASS_REGULARS,
+    distinct_days,
+)
 from gridgate.analytics.finding_frames import (
     FindingTarget,
     about_person_at_home,
@@ -232,9 +237,14 @@ def grants_over_cap(city: CityFrames) -> pl.DataFrame:
 
 def faces_over_grants(city: CityFrames, window_days: int, min_days: int, excess: int) -> pl.DataFrame:
     """A home more distinct non-owners keep entering for than it has grants: group renting."""
-    rows = city.query(FACES_OVER_GRANTS, since=city.since(window_days), min_days=min_days, excess=excess).with_columns(
-        pl.col("people").list.head(20), pl.lit(window_days).alias("window_days")
-    )
+    since = city.since(window_days)
+    rows = city.query(
+        FACES_OVER_GRANTS,
+        since=since,
+        min_days=min_days,
+        excess=excess,
+        days_entered=distinct_days("occurred_at", city.day_starts(since)),
+    ).with_columns(pl.col("people").list.head(20), pl.lit(window_days).alias("window_days"))
     return finding_rows(
         rows,
         FindingType.FACES_OVER_GRANTS,
