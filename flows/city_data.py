@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 from prefect import task, unmapped
 
-from flows.resilience import STORAGE_TASK
+from flows.resilience import COMPUTE_TASK, STORAGE_TASK
 from gridgate.adapters import event_export
 from gridgate.adapters import parquet_exports as snapshots
 from gridgate.adapters.flow_storage import events_day_exported
@@ -120,7 +120,7 @@ def release_run_files(city: CityFrames) -> int:
     return snapshots.remove_live_events(live, get_settings())
 
 
-@task
+@task(**COMPUTE_TASK)
 def share_city_facts(city: CityFrames, names: tuple[str, ...]) -> CityFrames:
     """The city with the facts `names` its questions share evaluated once (`CityFrames.shared`),
     into this run's own folder. Not when a cluster reads S3 in place: the flow's disk is not

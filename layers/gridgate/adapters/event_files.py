@@ -28,7 +28,7 @@ ORDER_BY = "ORDER BY " + ", ".join(f"{column} NULLS LAST" for column in EVENT_RO
 
 def copy_statement(select_sql: str, path: Path | str) -> str:
     """The DuckDB statement writing the rows of `select_sql` to `path` as an events file."""
-    target = str(path).replace("'", "''")
+    target = str(path).replace("'", "''")  # not sql_engines' helper: it imports the snapshots, which import this
     return f"COPY (SELECT * FROM ({select_sql}) rows {ORDER_BY}) TO '{target}' (FORMAT PARQUET, COMPRESSION ZSTD)"
 
 

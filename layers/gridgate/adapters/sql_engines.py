@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,6 +130,20 @@ def _quoted_files(files: tuple[str, ...]) -> str:
     return ", ".join("'" + _quoted(f) + "'" for f in files)
 
 
+def _evaluate_views(
+    events: EventSource, names: tuple[str, ...], write: Callable[[str, str, EventSource], str]
+) -> EventSource:
+    """`events` with its views `names` evaluated by `write(name, view, source)` (which returns
+    where it put the rows), in dependency order: each sees those written before it as a
+    snapshot and the rest still as views. The engines' `share` differ only in `write`."""
+    snapshots, views = dict(events.snapshots), list(events.views)
+    for name, view in events.views:
+        if name in names:
+            snapshots[name] = (write(name, view, replace(events, snapshots=snapshots, views=tuple(views))),)
+            views.remove((name, view))
+    return replace(events, snapshots=snapshots, views=tuple(views))
+
+
 def _window_view(source: str, events: EventSource) -> str:
     return (
         f"SELECT * FROM {source} WHERE occurred_at >= {sql_instant(events.start)} "
@@ -173,19 +187,17 @@ class DuckDBEngine:
         other views (a filter of one snapshot costs less to repeat than to write).
         """
         folder.mkdir(parents=True, exist_ok=True)
-        snapshots, views = dict(events.snapshots), list(events.views)
-        for name, view in events.views:
-            if name not in names:
-                continue
+
+        def write(name: str, view: str, source: EventSource) -> str:
             path = folder / f"{name}.parquet"
-            con = self._connect(replace(events, snapshots=snapshots, views=tuple(views)), {})
+            con = self._connect(source, {})
             try:
                 con.execute(f"COPY ({view}) TO '{_quoted(str(path))}' (FORMAT PARQUET, COMPRESSION ZSTD)")
             finally:
                 con.close()
-            snapshots[name] = (str(path),)
-            views.remove((name, view))
-        return replace(events, snapshots=snapshots, views=tuple(views))
+            return str(path)
+
+        return _evaluate_views(events, names, write)
 
     def _connect(self, events: EventSource, tables: Mapping[str, pl.DataFrame]):
         """A connection with the window's ``events``, every snapshot, the views and `tables`."""
@@ -303,19 +315,16 @@ class SparkEngine:
         spark = self.session().newSession()
         run = self.work_dir / uuid.uuid4().hex
         run.mkdir(parents=True, exist_ok=True)
-        snapshots, views = dict(events.snapshots), list(events.views)
+
+        def write(name: str, view: str, source: EventSource) -> str:
+            self._register(spark, run, source, {})
+            spark.sql(view).write.mode("overwrite").parquet(str(folder / name))
+            return str(folder / name)
+
         try:
-            for name, view in events.views:
-                if name not in names:
-                    continue
-                path = folder / name
-                self._register(spark, run, replace(events, snapshots=snapshots, views=tuple(views)), {})
-                spark.sql(view).write.mode("overwrite").parquet(str(path))
-                snapshots[name] = (str(path),)
-                views.remove((name, view))
+            return _evaluate_views(events, names, write)
         finally:
             shutil.rmtree(run, ignore_errors=True)
-        return replace(events, snapshots=snapshots, views=tuple(views))
 
     def query(self, sql: str, events: EventSource, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         # A session of its own per query (same context, own temp views): the statistics flow
