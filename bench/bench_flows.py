@@ -46,8 +46,6 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from gridgate import clock
-
 SIZES = (100_000, 1_000_000, 4_000_000)
 HISTORY_DAYS = 7
 SEED = 7
@@ -104,13 +102,13 @@ def prepare(persons: int) -> tuple[Path, float]:
 # --- one flow's compute (child process) ---------------------------------------------------------------
 
 
-def _read_homes(folder: Path):
-    """The homes snapshot as the task-generation flow reads it: ids dictionary-encoded."""
+def _read_homes(folder: Path, columns: list[str] | None = None):
+    """The homes snapshot (only `columns`, if given) as the flows read it: ids dictionary-encoded."""
     import pyarrow.parquet as pq
 
     from gridgate.adapters.parquet_exports import DICTIONARY_COLUMNS
 
-    return pq.read_table(folder / "homes.parquet", read_dictionary=list(DICTIONARY_COLUMNS["homes"]))
+    return pq.read_table(folder / "homes.parquet", columns=columns, read_dictionary=list(DICTIONARY_COLUMNS["homes"]))
 
 
 def _city(folder: Path):
@@ -190,23 +188,35 @@ def _statistics(folder: Path) -> tuple[float, float, dict]:
 
 
 def _task_generation(folder: Path) -> tuple[float, float, dict]:
+    """Planning and every grid's sheets, from the planned frame as the first night's open tasks.
+
+    What the flow stores and reads back between the two (the tasks' DynamoDB items and the
+    domain objects that carry them) is storage, which no flow's figure here includes.
+    """
     import polars as pl
 
-    from gridgate.analytics.city_frames import normalise
-    from gridgate.analytics.verification_tasks import plan_tasks, to_tasks
-    from gridgate.grid_work.task_sheets import to_csv, to_html
+    from gridgate.analytics.finding_frames import PLANNED_COLUMNS
+    from gridgate.analytics.task_sheet_frames import render_sheets
+    from gridgate.analytics.verification_tasks import HOME_COLUMNS, plan_tasks
+    from gridgate.domain.model import TaskStatus
 
     started = time.perf_counter()
-    homes = normalise("homes", _read_homes(folder))
-    open_findings = pl.concat(
-        [pl.read_parquet(folder / "findings.parquet"), pl.read_parquet(folder / "alerts.parquet")]
+    homes = _read_homes(folder, list(HOME_COLUMNS))  # what the flow reads of the snapshot
+    open_findings = pl.concat(  # as the flow reads them back (finding_frames.from_findings)
+        [
+            pl.read_parquet(folder / name, columns=list(PLANNED_COLUMNS))
+            for name in ("findings.parquet", "alerts.parquet")
+        ]
     )
     loaded = time.perf_counter()
     planned = plan_tasks(open_findings, pl.DataFrame(schema={"finding_id": pl.String, "status": pl.String}), homes)
-    by_grid: dict[str, list] = {}
-    for task in to_tasks(planned, clock.now()):
-        by_grid.setdefault(task.grid_id, []).append(task)
-    sheet_bytes = sum(len(to_csv(tasks)) + len(to_html(grid, tasks, TODAY)) for grid, tasks in by_grid.items())
+    open_tasks = planned.with_columns(
+        pl.lit(TaskStatus.OPEN.value).alias("status"), pl.lit(None, pl.String).alias("explanation")
+    )
+    grids = sheet_bytes = 0
+    for sheet in render_sheets(open_tasks, TODAY):  # as the flow stores them: one grid at a time
+        grids += 1
+        sheet_bytes += len(sheet.csv) + len(sheet.html)
     done = time.perf_counter()
     return (
         loaded - started,
@@ -214,7 +224,7 @@ def _task_generation(folder: Path) -> tuple[float, float, dict]:
         {
             "open_findings": open_findings.height,
             "tasks": planned.height,
-            "grids": len(by_grid),
+            "grids": grids,
             "sheet_bytes": sheet_bytes,
         },
     )

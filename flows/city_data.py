@@ -75,8 +75,8 @@ def export_snapshot(name: str, as_of: date) -> str:
 
 
 @task(task_run_name="read-{name}", **STORAGE_TASK)
-def read_snapshot(name: str, as_of: date) -> pa.Table:
-    return snapshots.read_snapshot(name, get_settings(), as_of)
+def read_snapshot(name: str, as_of: date, columns: list[str] | None = None) -> pa.Table:
+    return snapshots.read_snapshot(name, get_settings(), as_of, columns)
 
 
 @task(task_run_name="stage-{name}", **STORAGE_TASK)

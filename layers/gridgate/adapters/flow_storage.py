@@ -39,16 +39,16 @@ class ReportStore:
         self._settings = settings
         self._local_dir = local_dir
 
-    def publish(self, path: str, body: str, content_type: str) -> Published:
+    def publish(self, path: str, body: str | bytes, content_type: str) -> Published:
+        """Store `body` (text, or text already UTF-8 encoded) at `path`."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
         key = REPORTS_PREFIX + path
-        boto3.client("s3").put_object(
-            Bucket=self._settings.bucket, Key=key, Body=body.encode("utf-8"), ContentType=content_type
-        )
+        boto3.client("s3").put_object(Bucket=self._settings.bucket, Key=key, Body=data, ContentType=content_type)
         local = None
         if self._local_dir is not None:
             local = self._local_dir / path
             local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_text(body, encoding="utf-8")
+            local.write_bytes(data)
         return Published(f"s3://{self._settings.bucket}/{key}", local)
 
     def read(self, path: str) -> str:

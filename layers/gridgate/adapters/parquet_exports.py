@@ -291,11 +291,12 @@ def replace_events_day(s3, settings: Settings, day: date, path: Path) -> str:
     return f"s3://{settings.bucket}/{prefix}"
 
 
-def read_snapshot(name: str, settings: Settings, as_of: date) -> pa.Table:
-    """Snapshot `name` as of `as_of` (empty, with the right columns, if none was written)."""
+def read_snapshot(name: str, settings: Settings, as_of: date, columns: list[str] | None = None) -> pa.Table:
+    """Snapshot `name` as of `as_of` (empty, with the right columns, if none was written); only
+    `columns` if given."""
     if name not in SNAPSHOT_SCHEMAS or name == "access_events":
         raise ValueError(f"unknown snapshot {name!r}; events are read with read_events")
-    return _read_parts(name, settings, [snapshot_prefix(name, as_of)])
+    return _read_parts(name, settings, [snapshot_prefix(name, as_of)], columns)
 
 
 def read_events(start_day: date, end_day: date, settings: Settings, columns: list[str] | None = None) -> pa.Table:

@@ -116,20 +116,23 @@ def to_findings(frame: pl.DataFrame, detected_at: datetime) -> list[Finding]:
     ]
 
 
+#: What task planning reads of a finding (not its evidence: a task's reason is rendered from the
+#: finding itself when its sheet is made).
+PLANNED_COLUMNS = ("finding_id", "finding_type", "severity", "grid_id", "home_id", "person_id", "explanation")
+
+
 def from_findings(findings: list[Finding]) -> pl.DataFrame:
-    """Stored findings back as a frame (what task planning reads)."""
+    """Stored findings back as a frame of PLANNED_COLUMNS (what task planning reads)."""
     rows = [
-        {
-            "finding_id": f.finding_id,
-            "finding_type": f.finding_type,
-            "severity": f.severity.value,
-            "grid_id": f.grid_id,
-            "subject": f.subject,
-            "home_id": f.home_id,
-            "person_id": f.person_id,
-            "explanation": str(f.evidence.get("explanation", "")),
-            "evidence": json.dumps(f.evidence, sort_keys=True, default=str),
-        }
+        (
+            f.finding_id,
+            f.finding_type,
+            f.severity.value,
+            f.grid_id,
+            f.home_id,
+            f.person_id,
+            str(f.evidence.get("explanation", "")),
+        )
         for f in findings
     ]
-    return pl.DataFrame(rows, schema=FINDING_SCHEMA)
+    return pl.DataFrame(rows, schema={c: FINDING_SCHEMA[c] for c in PLANNED_COLUMNS}, orient="row")

@@ -6,7 +6,8 @@ door. Rows carry ids and places; given `TaskListDetails` (an authorised reader's
 reads were audited: `task_list_details`) they also carry the person's name, the estate's name
 and the reason in the reader's language, and the codes move to small print. Without details
 (the flow's copy in S3) a sheet names nobody. Never ID numbers. Plain Python (no dataframe
-library), because the grid-worker function renders it too.
+library), because the grid-worker function renders it too; the nightly flow fills the same
+templates column-wise for a whole city (`gridgate.analytics.task_sheet_frames`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from gridgate.domain.model import VerificationTask
-from gridgate.i18n import FONT_STACK, translator
+from gridgate.i18n import FONT_STACK, Translator, translator
 
 SHEET_COLUMNS = (
     "order",
@@ -108,6 +109,42 @@ def to_csv(tasks: Iterable[VerificationTask], first: int = 1) -> str:
     return buffer.getvalue()
 
 
+#: One row of the printable page; `to_html` fills it per task and
+#: `gridgate.analytics.task_sheet_frames` column-wise for a whole city (every slot HTML-escaped
+#: but the numbers and the result boxes).
+ROW_HTML = (
+    "<tr>"
+    "<td>{order}</td>"
+    '<td class="p{priority}">{priority}</td>'
+    "<td>{place}</td>"
+    "<td><b>{who}</b><br><small>{codes}</small></td>"
+    "<td><b>{what}</b><br>{explanation}<br><small>{finding_type}</small></td>"
+    "<td><small>{task_id}</small></td>"
+    '<td class="result">{boxes}</td>'
+    "</tr>"
+)
+
+
+def result_boxes(t: Translator) -> str:
+    """The three tick boxes a worker marks at the door."""
+    return "<br>".join(f"&#9744; {html.escape(t(f'result.{r}'))}" for r in ("confirmed", "corrected", "not_reachable"))
+
+
+def page_parts(t: Translator, grid_id: str, day: date, count: int) -> tuple[str, str]:
+    """What comes before and after a list's rows on its page (`count` rows)."""
+    columns = ("order", "priority", "place", "home_person", "what", "task", "result")
+    header = "".join(f"<th>{html.escape(t(f'sheet.col.{c}'))}</th>" for c in columns)
+    title = html.escape(t("sheet.title", grid=grid_id))
+    meta = html.escape(t("sheet.meta", day=day.isoformat(), count=count))
+    head = (
+        f'<!doctype html><html lang="{t.html_lang}"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{_PRINT_CSS}</style></head><body>"
+        f'<h1>{title}</h1><p class="meta">{meta}</p>'
+        f"<table><thead><tr>{header}</tr></thead><tbody>"
+    )
+    return head, "</tbody></table></body></html>"
+
+
 def to_html(
     grid_id: str,
     tasks: Iterable[VerificationTask],
@@ -121,9 +158,9 @@ def to_html(
     room, who by name, the finding as its plain-language name with its reason under it; codes
     in small print."""
     t = translator(locale)
-    body = []
     sheet = rows(tasks, details, first)
-    boxes = "<br>".join(f"&#9744; {html.escape(t(f'result.{r}'))}" for r in ("confirmed", "corrected", "not_reachable"))
+    boxes = result_boxes(t)
+    body = []
     for row in sheet:
         place = t.home_address(
             row["estate_name"] or row["estate_id"], row["building_id"], row["unit"], row["floor"], row["room"]
@@ -131,27 +168,19 @@ def to_html(
         codes = " · ".join(
             filter(None, (row["estate_id"] if row["estate_name"] else "", row["home_id"], row["person_id"]))
         )
-        who = row["person_name"] or t("sheet.whole_home")
-        what = t.get(f"finding.{row['finding_type']}", row["finding_type"])
         body.append(
-            "<tr>"
-            f"<td>{row['order']}</td>"
-            f'<td class="p{row["priority"]}">{row["priority"]}</td>'
-            f"<td>{html.escape(place)}</td>"
-            f"<td><b>{html.escape(who)}</b><br><small>{html.escape(codes)}</small></td>"
-            f"<td><b>{html.escape(what)}</b><br>{html.escape(row['explanation'])}"
-            f"<br><small>{html.escape(row['finding_type'])}</small></td>"
-            f"<td><small>{html.escape(row['task_id'])}</small></td>"
-            f'<td class="result">{boxes}</td>'
-            "</tr>"
+            ROW_HTML.format(
+                order=row["order"],
+                priority=row["priority"],
+                place=html.escape(place),
+                who=html.escape(row["person_name"] or t("sheet.whole_home")),
+                codes=html.escape(codes),
+                what=html.escape(t.get(f"finding.{row['finding_type']}", row["finding_type"])),
+                explanation=html.escape(row["explanation"]),
+                finding_type=html.escape(row["finding_type"]),
+                task_id=html.escape(row["task_id"]),
+                boxes=boxes,
+            )
         )
-    columns = ("order", "priority", "place", "home_person", "what", "task", "result")
-    header = "".join(f"<th>{html.escape(t(f'sheet.col.{c}'))}</th>" for c in columns)
-    title = html.escape(t("sheet.title", grid=grid_id))
-    meta = html.escape(t("sheet.meta", day=day.isoformat(), count=len(sheet)))
-    return (
-        f'<!doctype html><html lang="{t.html_lang}"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_PRINT_CSS}</style></head><body>"
-        f'<h1>{title}</h1><p class="meta">{meta}</p>'
-        f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>"
-    )
+    head, tail = page_parts(t, grid_id, day, len(sheet))
+    return head + "".join(body) + tail
