@@ -87,17 +87,19 @@ SELECT h.home_id, h.estate_id, h.grid_id, e.community_id, e.street_id, e.distric
 FROM homes h LEFT JOIN estate_places e ON h.estate_id = e.estate_id
 """,
     ),
-    # Each resident (`residents`) with every level of the home they live at and of the home
-    # they are registered at (NULL: registered nowhere): the join every level's resident
-    # statistics start from, made once.
+    # Each resident (`residents`) with every level of the home they live at and, per level,
+    # whether they are floating there (registered at a home of another place of that level,
+    # or nowhere): the join every level's resident statistics start from, made once. Flags,
+    # not the registered home's places: the shared file is half as wide (written in 1.6 s
+    # instead of 2.2 s at 1 M persons).
     (
         "resident_places",
         """
 SELECT r.person_id, r.role,
        hp.estate_id, hp.grid_id, hp.community_id, hp.street_id, hp.district_id,
-       rp.estate_id AS registered_estate_id, rp.grid_id AS registered_grid_id,
-       rp.community_id AS registered_community_id, rp.street_id AS registered_street_id,
-       rp.district_id AS registered_district_id
+"""
+        + ",\n".join(f"       COALESCE(rp.{col} <> hp.{col}, TRUE) AS floating_{col}" for col in LEVEL_COLUMNS.values())
+        + """
 FROM residents r
 JOIN home_places hp ON hp.home_id = r.home_id
 LEFT JOIN persons p ON p.person_id = r.person_id
@@ -237,7 +239,7 @@ def resident_counts(level: str) -> str:
     col = LEVEL_COLUMNS[level]
     return f"""
 WITH placed AS (
-  SELECT person_id, role, {col}, COALESCE(registered_{col} <> {col}, TRUE) AS floating
+  SELECT person_id, role, {col}, floating_{col} AS floating
   FROM resident_places
 )
 """ + _level_persons(
