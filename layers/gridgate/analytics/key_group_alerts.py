@@ -27,9 +27,9 @@ from gridgate.analytics.registry_queries import KEY_GROUP_MEMBERS, in_key_groups
 from gridgate.domain.legal_records import CorrectionApproval
 from gridgate.domain.model import KeyGroup, Severity
 
-#: The city's facts (`registry_queries.CITY_VIEWS`) each alert's members query reads, evaluated
-#: once per run (`CityFrames.shared`).
-SHARED_FACTS = ("households",)
+#: The city's facts (`registry_queries.CITY_VIEWS`) the alerts want evaluated once per run
+#: (`CityFrames.shared`): none — each members question reads only its members' homes.
+SHARED_FACTS: tuple[str, ...] = ()
 
 
 class AlertType:
@@ -69,10 +69,10 @@ def _registered_members(city: CityFrames, *groups: KeyGroup) -> pl.DataFrame:
     ).with_columns(pl.col("key_groups").list.sort().list.join(",").alias("key_groups"))
 
 
-def _approved_correction_members(city: CityFrames, approvals: Sequence[CorrectionApproval]) -> pl.DataFrame:
-    """Community-correction members whose tracking is approved on `city.day`, with the case and
-    last day of the approval in force (the latest-ending one when renewals overlap)."""
-    in_force = sorted((a for a in approvals if a.covers(city.day)), key=lambda a: a.ends)
+def _approved_correction_members(city: CityFrames, in_force: Sequence[CorrectionApproval]) -> pl.DataFrame:
+    """Community-correction members whose tracking is approved on `city.day` (`in_force`), with
+    the case and last day of the approval in force (the latest-ending one when renewals overlap)."""
+    in_force = sorted(in_force, key=lambda a: a.ends)
     approved = pl.DataFrame(
         {
             "person_id": [a.person_id for a in in_force],
@@ -134,11 +134,8 @@ def living_alone_without_exit(city: CityFrames, policy: AlertPolicy) -> pl.DataF
     )
 
 
-def correction_unusual_hours(
-    city: CityFrames, policy: AlertPolicy, approvals: Sequence[CorrectionApproval]
-) -> pl.DataFrame:
-    """A person under approved correction tracking passing a gate during the unusual (night) hours."""
-    members = _approved_correction_members(city, approvals)
+def correction_unusual_hours(city: CityFrames, policy: AlertPolicy, members: pl.DataFrame) -> pl.DataFrame:
+    """A person under approved correction tracking (`members`) passing a gate during the unusual (night) hours."""
     local = city.local()
     unusual = unusual_hour(policy.unusual_hours_start, policy.unusual_hours_end)
     passages = (
@@ -175,9 +172,9 @@ def correction_unusual_hours(
     )
 
 
-def correction_absent(city: CityFrames, policy: AlertPolicy, approvals: Sequence[CorrectionApproval]) -> pl.DataFrame:
-    """A person under approved correction tracking whose last passage was an exit longer ago than the limit."""
-    members = _approved_correction_members(city, approvals)
+def correction_absent(city: CityFrames, policy: AlertPolicy, members: pl.DataFrame) -> pl.DataFrame:
+    """A person under approved correction tracking (`members`) whose last passage was an exit
+    longer ago than the limit."""
     last = city.query(LAST_PASSAGE, subjects(members, "person_id")).with_columns(
         pl.col("last_direction").cast(pl.String), pl.col("last_gate_id").cast(pl.String)
     )
@@ -237,10 +234,11 @@ def key_group_alerts(
     city: CityFrames, policy: AlertPolicy, correction_approvals: Sequence[CorrectionApproval] = ()
 ) -> pl.DataFrame:
     """Every key-group alert as of `city.day`, in a stable order. Without approvals no
-    community-correction alert is computed at all: the lawful default is no tracking."""
-    parts = [
-        living_alone_without_exit(city, policy),
-        correction_unusual_hours(city, policy, correction_approvals),
-        correction_absent(city, policy, correction_approvals),
-    ]
+    community-correction alert is computed at all — not even who is under correction is asked:
+    the lawful default is no tracking."""
+    parts = [living_alone_without_exit(city, policy)]
+    in_force = [approval for approval in correction_approvals if approval.covers(city.day)]
+    if in_force:
+        members = _approved_correction_members(city, in_force)
+        parts += [correction_unusual_hours(city, policy, members), correction_absent(city, policy, members)]
     return pl.concat([empty_findings(), *parts]).sort("finding_type", "grid_id", "finding_id")

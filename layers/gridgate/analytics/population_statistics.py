@@ -138,13 +138,9 @@ def _traffic_statistics(traffic: pl.DataFrame, estate_levels: pl.DataFrame) -> l
 def _entry_way_statistics(city: CityFrames, day: date) -> list[pl.DataFrame]:
     """Per estate: people who entered on `day` by face only, by resident QR only, by both."""
     start, end = local_midnight(day, city.timezone), local_midnight(day + timedelta(days=1), city.timezone)
-    ways = city.query(ENTRY_WAYS, start=start, end=end)
-    counts = ways.group_by("estate_id").agg(
-        ((pl.col("by_face") == 1) & (pl.col("by_qr") == 0)).sum().alias("face"),
-        ((pl.col("by_face") == 0) & (pl.col("by_qr") == 1)).sum().alias("qr"),
-        ((pl.col("by_face") == 1) & (pl.col("by_qr") == 1)).sum().alias("both"),
-    )
-    return [_long(counts, "estate", f"entry_ways.{way}", way) for way in ("face", "qr", "both")]
+    counts = city.query(ENTRY_WAYS, start=start, end=end)
+    ways = {"face_only": "face", "qr_only": "qr", "face_and_qr": "both"}
+    return [_long(counts, "estate", f"entry_ways.{way}", column) for column, way in ways.items()]
 
 
 def population_statistics(city: CityFrames, day: date) -> pl.DataFrame:
