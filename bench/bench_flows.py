@@ -72,6 +72,23 @@ LAYOUT = 3
 # --- the city on disk (parent process) -----------------------------------------------------------------
 
 
+def prepare_in_child(persons: int) -> tuple[Path, float]:
+    """`prepare` in a subprocess of its own, so this process never holds a city.
+
+    Why: a child started by `subprocess` (vfork, then exec) begins with the parent's peak
+    resident size as its own ``ru_maxrss``; a parent that had built the 4 M city (5.4 GB)
+    would have every flow's peak read as 5.4 GB, the baseline's too.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_flows", "--prepare", str(persons), str(DATA_ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    folder, seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    return Path(folder), seconds
+
+
 def prepare(persons: int) -> tuple[Path, float]:
     """Write the city's snapshots and event days to Parquet once; returns (folder, seconds spent)."""
     import pyarrow.parquet as pq
@@ -354,7 +371,7 @@ def main(argv: list[str]) -> None:
             RESULTS = Path(arg.split("=", 1)[1])
     runs, baseline_runs = [], []
     for persons in sizes:
-        folder, generated = prepare(persons)
+        folder, generated = prepare_in_child(persons)
         print(f"city of {persons:,} persons ready ({generated:.0f} s to generate)", flush=True)
         here = Path(__file__).resolve().parent.parent
         for flow in FLOWS:
@@ -411,5 +428,9 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         child(sys.argv[2], Path(sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--prepare":
+        DATA_ROOT = Path(sys.argv[3])
+        prepared, spent = prepare(int(sys.argv[2]))
+        print(json.dumps([str(prepared), spent]))
     else:
         main(sys.argv[1:])
