@@ -66,7 +66,7 @@ MEMORY_LIMITS = {4_000_000: "2GB"}
 #: `EVENT_DAYS` as the flows' files are laid out now (`gridgate.adapters.event_files`, written by
 #: the flows' own writer). `LAYOUT` names the folder's generation: an older folder is rebuilt.
 EVENT_DAYS = "event_days"
-LAYOUT = 3
+LAYOUT = 4
 
 
 # --- the city on disk (parent process) -----------------------------------------------------------------

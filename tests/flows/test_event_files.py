@@ -1,4 +1,5 @@
-"""Every access-events file is laid out one way: by estate, then person, then time, ids plain.
+"""Every access-events file is laid out one way: visitor-pass events last, each run by estate,
+then person, then time, ids plain.
 
 Why: the nightly questions group a week of events by person (docs/flows.md, "Reading the city
 in bulk"); the layout is what made them fast, so every writer — the native export's
@@ -29,7 +30,8 @@ def _day_events() -> pa.Table:
 
 def _in_row_order(rows: list[dict]) -> bool:
     def key(row: dict) -> tuple:
-        return tuple((row[c] is None, row[c] or "") if c != "occurred_at" else row[c] for c in EVENT_ROW_ORDER)
+        columns = tuple((row[c] is None, row[c] or "") if c != "occurred_at" else row[c] for c in EVENT_ROW_ORDER)
+        return (row["method"] == "visitor_pass", *columns)
 
     return all(key(a) <= key(b) for a, b in zip(rows, rows[1:], strict=False))
 
@@ -50,6 +52,8 @@ def test_a_local_events_file_is_sorted_and_keeps_every_row(tmp_path):
     assert [p.name for p in (tmp_path / "live=2026-11-23").iterdir()] == ["run.parquet"]  # no sort spill left
     rows = written.to_pylist()
     assert _in_row_order(rows)
+    visitors = [i for i, row in enumerate(rows) if row["method"] == "visitor_pass"]
+    assert visitors and visitors == list(range(len(rows) - len(visitors), len(rows)))  # one run, at the end
     assert sorted(rows, key=lambda r: r["event_id"]) == sorted(_plain_rows(events), key=lambda r: r["event_id"])
     # ids are stored as values, not as a Parquet dictionary of every person
     metadata = pq.ParquetFile(path).metadata

@@ -10,6 +10,13 @@ dictionaries of a million ids that every reader must look up at random. Measured
 (27.6 M events, docs/flows.md): grouping the week by (home, person) took 0.9 s over these files
 against 3.6 s over time-ordered, dictionary-encoded ones, and the files are 40 % smaller.
 Estate first also lets a reader skip row groups by estate (Parquet min/max statistics).
+
+Visitor-pass events come last, in a run of their own (`VISITOR_PASSES_LAST`): they are about
+0.5 % of a day, and the questions about them (visitor-pass regulars, visitors per day) then
+read only the last row groups of each file — ``visitor_pass`` sorts after every other method,
+so every other row group's largest method is smaller and its min/max statistics skip it.
+Measured at 1 M persons: visitor-pass regulars 1.1 s → 0.2-0.3 s, the other questions as fast
+as before (their keys stay in one sorted run).
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-#: The order of the rows in every access-events file.
+#: The first sort key of every access-events file: visitor-pass events after all others.
+VISITOR_PASSES_LAST = "(method = 'visitor_pass')"
+
+#: The order of the rows within each of the two runs (the others, then visitor-pass events).
 EVENT_ROW_ORDER = ("estate_id", "person_id", "occurred_at", "event_id")
 
-#: ``ORDER BY`` clause of `EVENT_ROW_ORDER` (nulls — strangers' denied attempts — last).
-ORDER_BY = "ORDER BY " + ", ".join(f"{column} NULLS LAST" for column in EVENT_ROW_ORDER)
+#: ``ORDER BY`` clause of the layout (nulls — strangers' denied attempts — last).
+ORDER_BY = "ORDER BY " + ", ".join(f"{key} NULLS LAST" for key in (VISITOR_PASSES_LAST, *EVENT_ROW_ORDER))
 
 
 def copy_statement(select_sql: str, path: Path | str) -> str:
