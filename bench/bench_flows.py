@@ -28,9 +28,11 @@ the event files laid out as it wrote them; docs/flows.md puts both side by side.
 
 Usage: ``python -m bench flows [--sizes=100000,1000000,4000000] [--data-root=.gridgate/bench]
 [--baseline=<checkout of the old implementation> [--baseline-sizes=100000,1000000]] [--cap-mb=4096]
-[--memory-limit=4000000:2GB]``.
+[--memory-limit=4000000:2GB] [--repeats=3]``.
 With ``--baseline`` each flow runs first from that checkout (its own ``bench.bench_flows``
-child) and then from this one, over the same city folder, and the speed-ups are reported;
+child) and then from this one, over the same city folder — ``--repeats`` times over at the
+compared sizes, so one run carries the spread of a noisy machine — and the speed-ups are
+reported (the ratio of the medians, and of each pair);
 ``--cap-mb`` kills a child whose resident memory passes the cap.
 """
 
@@ -40,6 +42,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -335,14 +338,34 @@ def _print(label: str, result: dict) -> None:
     )
 
 
-def _speedups(runs: list[dict], baseline_runs: list[dict]) -> dict[str, float]:
-    """Baseline (load + compute) over current, per persons and flow, where both completed."""
+def _spent(run: dict) -> float:
+    return run["load_s"] + run["compute_s"]
+
+
+def _median_spent(runs: list[dict], persons: int, flow: str) -> float | None:
+    """The median load + compute of `flow`'s completed runs at `persons` (None: none completed)."""
+    spent = [_spent(r) for r in runs if r["persons"] == persons and r["flow"] == flow and "compute_s" in r]
+    return statistics.median(spent) if spent else None
+
+
+def _speedups(runs: list[dict], baseline_runs: list[dict]) -> dict[str, dict]:
+    """Per persons and flow: the baseline's median (load + compute) over the current one's, and
+    the ratio of each (baseline, current) pair run back to back."""
     out = {}
-    for old in baseline_runs:
-        new = next((r for r in runs if r["persons"] == old["persons"] and r["flow"] == old["flow"]), None)
-        if new and "compute_s" in old and "compute_s" in new:
-            spent_old, spent_new = old["load_s"] + old["compute_s"], new["load_s"] + new["compute_s"]
-            out[f"{old['persons']}/{old['flow']}"] = round(spent_old / max(spent_new, 1e-3), 2)
+    for persons, flow in sorted({(r["persons"], r["flow"]) for r in baseline_runs}):
+        old, new = _median_spent(baseline_runs, persons, flow), _median_spent(runs, persons, flow)
+        if old is None or new is None:
+            continue
+        pairs = [
+            round(_spent(a) / max(_spent(b), 1e-3), 2)
+            for a, b in zip(
+                (r for r in baseline_runs if (r["persons"], r["flow"]) == (persons, flow)),
+                (r for r in runs if (r["persons"], r["flow"]) == (persons, flow)),
+                strict=False,
+            )
+            if "compute_s" in a and "compute_s" in b
+        ]
+        out[f"{persons}/{flow}"] = {"of_medians": round(old / max(new, 1e-3), 2), "per_pair": pairs}
     return out
 
 
@@ -353,6 +376,7 @@ def main(argv: list[str]) -> None:
     baseline_sizes: tuple[int, ...] = ()
     cap_mb: int | None = None
     memory_limits = dict(MEMORY_LIMITS)
+    repeats = 1
     for arg in argv:
         if arg.startswith("--baseline="):
             baseline = Path(arg.split("=", 1)[1]).resolve()
@@ -361,6 +385,8 @@ def main(argv: list[str]) -> None:
         elif arg.startswith("--memory-limit="):
             pairs = (pair.split(":", 1) for pair in arg.split("=", 1)[1].split(","))
             memory_limits.update({int(size): limit for size, limit in pairs})
+        elif arg.startswith("--repeats="):
+            repeats = int(arg.split("=", 1)[1])
         elif arg.startswith("--cap-mb="):
             cap_mb = int(arg.split("=", 1)[1])
         elif arg.startswith("--sizes="):
@@ -374,31 +400,39 @@ def main(argv: list[str]) -> None:
         folder, generated = prepare_in_child(persons)
         print(f"city of {persons:,} persons ready ({generated:.0f} s to generate)", flush=True)
         here = Path(__file__).resolve().parent.parent
+        compared = baseline is not None and persons in (baseline_sizes or sizes)
         for flow in FLOWS:
-            # The baseline first, then this implementation, flow by flow: the two see the
-            # machine as alike as a shared machine allows, and the ratio is within one run.
-            if baseline is not None and persons in (baseline_sizes or sizes):
-                old = {"persons": persons, "implementation": "baseline", **run_flow(flow, folder, baseline, cap_mb)}
-                baseline_runs.append(old)
-                _print(f"{flow} (baseline)", old)
-            limit = memory_limits.get(persons, os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "512MB"))
-            result = {
-                "persons": persons,
-                "implementation": "current",
-                "duckdb_memory_limit": limit,
-                **run_flow(flow, folder, here, cap_mb, limit),
-            }
-            runs.append(result)
-            _print(flow, result)
+            # The baseline first, then this implementation, flow by flow (and `repeats` times
+            # over where they are compared): the two see the machine as alike as a shared
+            # machine allows, and every ratio is within one run.
+            for repeat in range(repeats if compared else 1):
+                if compared and baseline is not None:
+                    old = {
+                        "persons": persons,
+                        "implementation": "baseline",
+                        "repeat": repeat,
+                        **run_flow(flow, folder, baseline, cap_mb),
+                    }
+                    baseline_runs.append(old)
+                    _print(f"{flow} (baseline)", old)
+                limit = memory_limits.get(persons, os.environ.get("GRIDGATE_ANALYTICS_MEMORY_LIMIT", "512MB"))
+                result = {
+                    "persons": persons,
+                    "implementation": "current",
+                    "repeat": repeat,
+                    "duckdb_memory_limit": limit,
+                    **run_flow(flow, folder, here, cap_mb, limit),
+                }
+                runs.append(result)
+                _print(flow, result)
     largest = max(sizes)
     scaling = {}
     if len(sizes) > 1:
         smallest = min(sizes)
         for flow in FLOWS:
-            small = next(r for r in runs if r["persons"] == smallest and r["flow"] == flow)
-            big = next(r for r in runs if r["persons"] == largest and r["flow"] == flow)
-            if "compute_s" in small and "compute_s" in big:
-                scaling[flow] = round(big["compute_s"] / max(small["compute_s"], 1e-3), 1)
+            small, big = _median_spent(runs, smallest, flow), _median_spent(runs, largest, flow)
+            if small is not None and big is not None:
+                scaling[flow] = round(big / max(small, 1e-3), 1)
     report = {
         "what": "compute of each nightly flow on a synthetic city, fresh subprocess per flow",
         "history_days": HISTORY_DAYS,
@@ -409,10 +443,11 @@ def main(argv: list[str]) -> None:
         "baseline": {
             "checkout": str(baseline) if baseline else None,
             "runs": baseline_runs,
+            "repeats": repeats,
             "speedup_load_plus_compute": _speedups(runs, baseline_runs),
         },
         "memory_cap_mb": cap_mb,
-        "compute_growth_largest_over_smallest": scaling,
+        "growth_largest_over_smallest_load_plus_compute": scaling,
         "size_ratio": round(largest / min(sizes), 1),
         "meets_target": all(
             r.get("compute_s", float("inf")) <= TARGET_SECONDS and r.get("peak_rss_mb", float("inf")) <= TARGET_MB
